@@ -1,0 +1,170 @@
+# attn — build, test, benchmark and install.
+#
+#   make                      build ./attn
+#   make check                build and run every test (installs missing dependencies first)
+#   make check SANITIZE=address,undefined   the same under ASan + UBSan (objects in build-san/)
+#   make bench                benchmarks, attn side by side with its peers
+#   make fuzz [FUZZ_SECONDS=N] run the libFuzzer targets for a bounded time (clang)
+#   make install [PREFIX=/usr/local] [DESTDIR=]   /   make uninstall
+#   make model                retrain the default model from scratch (hours; see README)
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+MANDIR    = $(PREFIX)/share/man
+DATADIR   = $(PREFIX)/share/attn
+PKG_CONFIG ?= pkg-config
+FUZZ_SECONDS ?= 60
+
+# Missing dependencies are installed by scripts/install-deps.sh before anything is built.
+NODEP_GOALS := clean uninstall help
+ifeq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
+else
+DEPS_MISSING := $(shell $(PKG_CONFIG) --exists libpcre2-8 zlib cmocka 2>/dev/null || echo yes)
+ifeq ($(DEPS_MISSING),yes)
+$(info attn: some dependencies are missing; running scripts/install-deps.sh)
+DEPS_STATUS := $(shell sh scripts/install-deps.sh >&2 && echo ok)
+ifneq ($(DEPS_STATUS),ok)
+$(error scripts/install-deps.sh failed: install PCRE2, zlib and cmocka development files by hand)
+endif
+endif
+endif
+
+PCRE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpcre2-8 2>/dev/null)
+PCRE_LIBS   := $(shell $(PKG_CONFIG) --libs libpcre2-8 2>/dev/null)
+ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
+ZLIB_LIBS   := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+ifneq ($(SANITIZE),)
+BUILD    := build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD    := build
+SANFLAGS :=
+endif
+
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DATTN_DATADIR='"$(DATADIR)"' -Wall -Wextra -pthread -Isrc -Itokenizer \
+              $(PCRE_CFLAGS) $(ZLIB_CFLAGS) $(SANFLAGS) $(CFLAGS) $(XFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
+LIBS        = $(ZLIB_LIBS) $(PCRE_LIBS) -lm
+
+# Per-file instruction sets: kernels choose among them at run time.
+$(BUILD)/%_avx2.o:   XFLAGS = -mavx2 -mfma -mf16c
+$(BUILD)/%_avx512.o: XFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 \
+                              -mavx512vnni -mavx2 -mfma -mf16c
+
+TOK_SRC  := $(wildcard tokenizer/*.c)
+CLI_SRC  := src/main.c $(wildcard src/cli*.c)
+LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
+TEST_SRC := $(wildcard tests/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz_*.c)
+
+TOK_OBJ  := $(TOK_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/%)
+LIBBPE   := $(BUILD)/libbpe.a
+LIBATTN  := $(BUILD)/libattn.a
+ATTN_BIN := $(BUILD)/attn
+
+.PHONY: all check check-unit check-cli check-man check-reference bench fuzz install uninstall \
+        clean model help
+.DEFAULT_GOAL := all
+
+all: attn
+
+ifeq ($(SANITIZE),)
+attn: $(ATTN_BIN)
+	cp $< $@
+else
+attn: $(ATTN_BIN)
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBBPE): $(TOK_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBATTN): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(ATTN_BIN): $(CLI_OBJ) $(LIBATTN) $(LIBBPE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBATTN) $(LIBBPE) $(LIBS)
+
+$(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBBPE)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
+	    $(LIBATTN) $(LIBBPE) $(CMOCKA_LIBS) $(LIBS)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
+
+# ---- tests -------------------------------------------------------------------------------
+
+check: check-unit check-cli check-man
+	@echo "attn: all checks passed"
+
+check-unit: $(TESTS)
+	@fail=0; for t in $(TESTS); do \
+	    echo "== $$t"; $$t || fail=1; \
+	done; test $$fail -eq 0
+
+check-cli: attn
+	@fail=0; for t in tests/cli/*.sh; do \
+	    echo "== $$t"; ATTN=$(CURDIR)/$(ATTN_BIN) sh $$t || fail=1; \
+	done; test $$fail -eq 0
+
+check-man: attn
+	@sh tests/check-man.sh $(CURDIR)/$(ATTN_BIN)
+
+check-reference: attn
+	/usr/bin/python3 scripts/reference.py --check --attn $(CURDIR)/$(ATTN_BIN)
+
+# ---- benchmarks, fuzzing, model ----------------------------------------------------------
+
+bench: attn
+	sh scripts/bench.sh $(CURDIR)/$(ATTN_BIN)
+
+FUZZ_BIN := $(FUZZ_SRC:tests/%.c=build-fuzz/%)
+build-fuzz/fuzz_%: tests/fuzz_%.c $(LIB_SRC) $(TOK_SRC)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Isrc -Itokenizer $(PCRE_CFLAGS) $(ZLIB_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< \
+	    $(filter-out %_avx2.c %_avx512.c,$(LIB_SRC)) $(TOK_SRC) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	    name=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus-$$name; \
+	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        build-fuzz/corpus-$$name tests/data/fuzz-$$name || exit 1; \
+	done
+
+model:
+	sh scripts/make-model.sh
+
+# ---- install -----------------------------------------------------------------------------
+
+install: attn
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	install -m 755 attn $(DESTDIR)$(BINDIR)/attn
+	install -m 644 man/attn.1 $(DESTDIR)$(MANDIR)/man1/attn.1
+	for f in man/*.5; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(MANDIR)/man5/; done; true
+	for f in models/*.attn; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/; done; true
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/attn $(DESTDIR)$(MANDIR)/man1/attn.1 $(DESTDIR)$(MANDIR)/man5/attn-format.5
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-san build-fuzz attn
+
+help:
+	@sed -n '2,10p' Makefile
