@@ -1,0 +1,143 @@
+/* transformer.h — attn's inference engine: an encoder-decoder Transformer on the CPU.
+ *
+ * Usage (error handling elided; every function returns TF_OK = 0 or a negative TF_E*):
+ *
+ *     tf_model *m;  char why[256];
+ *     tf_model_open(&m, "models/en-fr.attn", why, sizeof why);
+ *     const tf_config *c = tf_model_config(m);
+ *     tf_state *st;
+ *     tf_state_open(&st, m, 1, 4, 128, 128, 2);    // 1 source, 4 rows (beams), lengths, threads
+ *     tf_encode(st, &src, &src_len, 1);            // encoder + cross-attention K/V, once
+ *     int src_of_row[4] = {0, 0, 0, 0};
+ *     tf_decode_begin(st, src_of_row, 4);
+ *     int32_t tok[4] = {c->decoder_start_id, ...};
+ *     for (;;) {
+ *         tf_decode_step(st, logits, tok, 4);      // logits (4, vocab_size)
+ *         ... choose tokens; for beams: tf_decode_reorder(st, parent, 4); ...
+ *     }
+ *     tf_state_free(st);  tf_model_free(m);
+ *
+ * Thread safety: a tf_model is read-only after tf_model_open and may be shared by any number of
+ * tf_states on any number of threads.  A tf_state belongs to one thread at a time; it owns a pool
+ * of n_threads - 1 worker threads that split each matrix product over its output dimension.
+ *
+ * Memory: tf_model_open holds the weights (the model file's arena) and small derived tables;
+ * tf_state_open allocates every buffer a run needs, sized from the configuration and the maximum
+ * batch and lengths given to it.  tf_encode, tf_decode_* never allocate.
+ *
+ * Architecture (all from the model file's metadata, see man/attn-format.5): token embedding times
+ * embed_scale, plus sinusoidal or learned positions (with an offset) or T5 relative position
+ * buckets (one table per stack shared by all its layers, none in cross-attention); optional norm
+ * after the embedding; N encoder layers (self-attention, feed-forward) and N decoder layers
+ * (causal self-attention, cross-attention, feed-forward), post-norm or pre-norm, LayerNorm or
+ * RMSNorm, optional final norms; attention softmax(attn_scale * Q K^T + bias + mask) V;
+ * feed-forward relu / gelu / gelu_tanh / silu, optionally gated; decoder output times
+ * output_scale, projected by out.weight (or the tied decoder embedding) plus out.bias.
+ */
+#ifndef ATTN_TRANSFORMER_H
+#define ATTN_TRANSFORMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mf_file;
+
+/* Status codes: 0 success, negative errors (never renumbered). */
+enum {
+    TF_OK = 0,
+    TF_ENOMEM = -1,     /* out of memory */
+    TF_EFILE = -2,      /* the model file cannot be read or is not a valid attn file */
+    TF_EMODEL = -3,     /* the model's metadata or tensors are missing or inconsistent */
+    TF_EARG = -4,       /* an argument is out of range (batch, length, token id, thread count) */
+    TF_ESTATE = -5,     /* call out of order (decode before encode, step past max_tgt_len) */
+    TF_ETHREAD = -6,    /* worker threads cannot be started */
+};
+
+enum tf_norm { TF_NORM_LAYER = 0, TF_NORM_RMS = 1 };
+enum tf_act { TF_ACT_RELU = 0, TF_ACT_GELU = 1, TF_ACT_GELU_TANH = 2, TF_ACT_SILU = 3 };
+enum tf_pos { TF_POS_NONE = 0, TF_POS_SINUSOIDAL = 1, TF_POS_LEARNED = 2, TF_POS_RELATIVE = 3 };
+enum tf_dtype { TF_F32 = 0, TF_F16 = 1, TF_BF16 = 2, TF_Q8 = 3 };
+
+#define TF_MAX_BAD_IDS 64
+
+/* Hyperparameters, special ids and generation defaults read from the model file. */
+typedef struct tf_config {
+    int vocab_size, d_model, n_heads, d_head, d_ff;
+    int n_enc_layers, n_dec_layers;
+    int max_positions;          /* longest source / target the model accepts */
+    int norm;                   /* enum tf_norm */
+    float norm_eps;
+    int pre_norm;               /* 0: x = N(x + f(x)); 1: x = x + f(N(x)) */
+    int activation;             /* enum tf_act */
+    int ffn_gated;              /* 1: down(act(gate x) * up x) */
+    int pos_kind;               /* enum tf_pos */
+    int pos_sin_concat;         /* sinusoidal layout: 0 interleaved, 1 concat (Marian) */
+    int pos_offset;             /* learned positions: position p reads row p + pos_offset */
+    int rel_buckets, rel_max_distance;
+    float embed_scale, attn_scale, output_scale;
+    int weight_dtype;           /* enum tf_dtype of the largest weights (for reports) */
+    int pad_id, bos_id, eos_id, unk_id, decoder_start_id;   /* -1 if none */
+    /* generation defaults (gen.* keys) */
+    int forced_bos_id, forced_eos_id;                       /* -1 if none */
+    int n_bad_ids;
+    int32_t bad_ids[TF_MAX_BAD_IDS];
+    int max_length, min_length, num_beams, no_repeat_ngram, early_stopping;
+    float length_penalty, repetition_penalty;
+} tf_config;
+
+typedef struct tf_model tf_model;   /* read-only after open; shareable across threads */
+typedef struct tf_state tf_state;   /* one per thread; everything allocated at open */
+
+/* Opens an attn model file and checks its configuration and tensors; returns TF_OK, or
+ * TF_ENOMEM / TF_EFILE / TF_EMODEL with a one-line reason in why (may be NULL). */
+int tf_model_open(tf_model **out, const char *path, char *why, size_t why_len);
+
+/* Frees a model (NULL is fine); every state opened on it must be freed first. */
+void tf_model_free(tf_model *m);
+
+/* Returns the model's hyperparameters, special ids and generation defaults. */
+const tf_config *tf_model_config(const tf_model *m);
+
+/* Returns the underlying model file, for metadata access (e.g. the tokenizer blob). */
+const struct mf_file *tf_model_file(const tf_model *m);
+
+/* Creates a run state for up to max_src sources of up to max_src_len tokens and up to max_rows
+ * decoder rows (e.g. max_src * beams) of up to max_tgt_len steps, computing with n_threads
+ * threads (>= 1); returns TF_OK, TF_EARG, TF_ENOMEM or TF_ETHREAD. */
+int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, int max_src_len,
+                  int max_tgt_len, int n_threads);
+
+/* Frees a state and stops its threads (NULL is fine). */
+void tf_state_free(tf_state *st);
+
+/* Encodes n_src sources (source s: src[s][0..len[s]-1], 1 <= len[s] <= max_src_len, no padding
+ * needed) and computes each source's cross-attention keys and values once; returns TF_OK or
+ * TF_EARG (bad count, length or token id). */
+int tf_encode(tf_state *st, const int32_t *const *src, const int *len, int n_src);
+
+/* Starts n_rows decoder rows at position 0; row r attends source src_of_row[r] of the last
+ * tf_encode (beams of one source share its keys and values); returns TF_OK, TF_EARG or
+ * TF_ESTATE (nothing encoded). */
+int tf_decode_begin(tf_state *st, const int *src_of_row, int n_rows);
+
+/* Feeds one token per row at the next position and writes logits (n_rows, vocab_size) for the
+ * position after it; returns TF_OK, TF_EARG (bad token or row count) or TF_ESTATE (no
+ * tf_decode_begin, or max_tgt_len steps already taken). */
+int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_rows);
+
+/* Beam reordering: new row r continues old row parent[r] (its self-attention history and its
+ * source); n_rows may shrink; returns TF_OK or TF_EARG. Costs O(n_rows * steps), no copying of
+ * keys and values. */
+int tf_decode_reorder(tf_state *st, const int *parent, int n_rows);
+
+/* Returns source s's encoder output (len, d_model) of the last tf_encode and sets *len, or NULL
+ * when s is out of range; for tests. */
+const float *tf_encoder_output(const tf_state *st, int s, int *len);
+
+/* Returns the number of decoder steps taken since tf_decode_begin. */
+int tf_decode_position(const tf_state *st);
+
+/* Returns a static description of a status code. */
+const char *tf_strerror(int status);
+
+#endif
