@@ -1,26 +1,401 @@
-/* cli_tokenize.c — placeholder until its owner lands the real subcommand. */
+/* cli_tokenize.c — `attn tokenize`, `attn detokenize` and `attn train-tokenizer`. */
+#include "bpe.h"
 #include "cli.h"
 
-/* Reports that the subcommand is not built yet; returns 1. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- shared ------------------------------------------------------------------------------- */
+
+/* Opens the tokenizer named on the command line (or the default model's); prints the error and
+ * returns NULL on failure. */
+static bpe *open_tokenizer(const char *cmd, const char *path)
+{
+    char why[256];
+    bpe *t;
+    if (!path)
+        path = cli_default_model(NULL);
+    if (!path) {
+        cli_error("%s: no tokenizer given (-t) and no default model found", cmd);
+        return NULL;
+    }
+    if (bpe_open(&t, path, why, sizeof why) < 0) {
+        cli_error("%s: %s", path, why);
+        return NULL;
+    }
+    return t;
+}
+
+/* Reads one line of f into *line (without its '\n'); returns its length or -1 at the end. */
+static long read_line(FILE *f, char **line, size_t *cap)
+{
+    ssize_t n = getline(line, cap, f);
+    if (n < 0)
+        return -1;
+    if (n > 0 && (*line)[n - 1] == '\n')
+        n--;
+    return (long)n;
+}
+
+/* ---- tokenize ----------------------------------------------------------------------------- */
+
+static void tokenize_usage(void)
+{
+    cli_puts("Usage: attn tokenize [-t TOKENIZER] [--special] [--whole] [FILE...]\n"
+             "Print the token ids of each input line, space-separated, one line per line\n"
+             "(the newline itself is not encoded). FILE '-' or none reads stdin.\n\n"
+             "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
+             "                        model file (its embedded tokenizer); default: the default model\n"
+             "      --special         recognise special tokens' text (e.g. <|endoftext|>); without\n"
+             "                        it their text is encoded as plain text\n"
+             "      --whole           encode each input as one text (newlines included)\n"
+             "  -h, --help            show this help\n");
+}
+
+/* Encodes text and prints its ids on one line; returns 0 or -1 after printing the error. */
+static int print_ids(bpe_encoder *e, int32_t **ids, size_t *cap, const char *text, size_t len,
+                     int flags, char **out, size_t *out_cap)
+{
+    size_t n;
+    if (*cap < len + 1) {
+        size_t c = len + 1;
+        int32_t *p = realloc(*ids, c * sizeof *p);
+        char *o = realloc(*out, c * 12 + 2);
+        if (p)
+            *ids = p;
+        if (o)
+            *out = o;
+        if (!p || !o) {
+            cli_error("tokenize: out of memory");
+            return -1;
+        }
+        *cap = c;
+        *out_cap = c * 12 + 2;
+    }
+    int rc = bpe_encoder_encode(e, *ids, *cap, &n, text, len, flags);
+    if (rc < 0) {
+        cli_error("tokenize: %s", bpe_strerror(rc));
+        return -1;
+    }
+    char *p = *out;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ' ';
+        uint32_t v = (uint32_t)(*ids)[i];
+        char tmp[12];
+        int k = 0;
+        do {
+            tmp[k++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        while (k)
+            *p++ = tmp[--k];
+    }
+    *p++ = '\n';
+    cli_write(*out, (size_t)(p - *out));
+    return 0;
+}
+
 int cli_tokenize(int argc, char **argv)
 {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return CLI_FAIL;
+    static const struct option opts[] = {
+        {"tokenizer", required_argument, NULL, 't'}, {"special", no_argument, NULL, 'S'},
+        {"whole", no_argument, NULL, 'W'},           {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *tok_path = NULL;
+    int flags = 0, whole = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': tok_path = optarg; break;
+        case 'S': flags |= BPE_SPECIAL; break;
+        case 'W': whole = 1; break;
+        case 'h': tokenize_usage(); return CLI_OK;
+        default: return cli_usage_error("tokenize", "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    bpe *t = open_tokenizer("tokenize", tok_path);
+    if (!t)
+        return CLI_FAIL;
+    bpe_encoder *e;
+    if (bpe_encoder_open(&e, t) < 0) {
+        bpe_free(t);
+        cli_error("tokenize: out of memory");
+        return CLI_FAIL;
+    }
+    int status = CLI_OK;
+    int32_t *ids = NULL;
+    char *out = NULL, *line = NULL;
+    size_t cap = 0, out_cap = 0, line_cap = 0;
+    char *dash[] = {"-"};
+    char **files = optind < argc ? argv + optind : dash;
+    int n_files = optind < argc ? argc - optind : 1;
+    for (int i = 0; i < n_files && status == CLI_OK; i++) {
+        FILE *f = cli_open_input(files[i]);
+        if (!f) {
+            status = CLI_FAIL;
+            break;
+        }
+        if (whole) {
+            char *buf;
+            size_t len;
+            if (cli_slurp(f, &buf, &len) < 0) {
+                cli_error("%s: %s", files[i], strerror(errno));
+                status = CLI_FAIL;
+            } else {
+                if (print_ids(e, &ids, &cap, buf, len, flags, &out, &out_cap) < 0)
+                    status = CLI_FAIL;
+                free(buf);
+            }
+        } else {
+            long len;
+            while ((len = read_line(f, &line, &line_cap)) >= 0)
+                if (print_ids(e, &ids, &cap, line, (size_t)len, flags, &out, &out_cap) < 0) {
+                    status = CLI_FAIL;
+                    break;
+                }
+            if (status == CLI_OK && ferror(f)) {
+                cli_error("%s: %s", files[i], strerror(errno));
+                status = CLI_FAIL;
+            }
+        }
+        cli_close_input(f);
+    }
+    free(ids);
+    free(out);
+    free(line);
+    bpe_encoder_free(e);
+    bpe_free(t);
+    return status;
 }
 
-/* Reports that the subcommand is not built yet; returns 1. */
+/* ---- detokenize --------------------------------------------------------------------------- */
+
+static void detokenize_usage(void)
+{
+    cli_puts("Usage: attn detokenize [-t TOKENIZER] [FILE...]\n"
+             "Turn each input line of space-separated token ids back into text, one line each.\n\n"
+             "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
+             "                        model file; default: the default model\n"
+             "  -h, --help            show this help\n");
+}
+
 int cli_detokenize(int argc, char **argv)
 {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return CLI_FAIL;
+    static const struct option opts[] = {
+        {"tokenizer", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *tok_path = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': tok_path = optarg; break;
+        case 'h': detokenize_usage(); return CLI_OK;
+        default: return cli_usage_error("detokenize", "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    bpe *t = open_tokenizer("detokenize", tok_path);
+    if (!t)
+        return CLI_FAIL;
+    int status = CLI_OK;
+    char *line = NULL, *out = NULL;
+    int32_t *ids = NULL;
+    size_t line_cap = 0, ids_cap = 0, out_cap = 0;
+    char *dash[] = {"-"};
+    char **files = optind < argc ? argv + optind : dash;
+    int n_files = optind < argc ? argc - optind : 1;
+    for (int i = 0; i < n_files && status == CLI_OK; i++) {
+        FILE *f = cli_open_input(files[i]);
+        if (!f) {
+            status = CLI_FAIL;
+            break;
+        }
+        long len;
+        size_t lineno = 0;
+        while (status == CLI_OK && (len = read_line(f, &line, &line_cap)) >= 0) {
+            lineno++;
+            size_t n = 0;
+            if (ids_cap < (size_t)len / 2 + 1) {
+                ids_cap = (size_t)len / 2 + 1;
+                int32_t *p = realloc(ids, ids_cap * sizeof *p);
+                if (!p) {
+                    cli_error("detokenize: out of memory");
+                    status = CLI_FAIL;
+                    break;
+                }
+                ids = p;
+            }
+            for (char *p = line, *end = line + len; p < end;) {
+                while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+                    p++;
+                if (p == end)
+                    break;
+                long v = 0;
+                char *q = p;
+                while (q < end && *q >= '0' && *q <= '9' && v <= 0x7fffffff)
+                    v = v * 10 + (*q++ - '0');
+                if (q == p || v > 0x7fffffff || (q < end && *q != ' ' && *q != '\t' && *q != '\r')) {
+                    cli_error("%s:%zu: not a list of token ids", files[i], lineno);
+                    status = CLI_FAIL;
+                    break;
+                }
+                ids[n++] = (int32_t)v;
+                p = q;
+            }
+            if (status != CLI_OK)
+                break;
+            size_t m;
+            int rc = bpe_decode(t, out, out_cap, &m, ids, n);
+            if (rc == BPE_ERR_SPACE) {
+                char *o = realloc(out, m + 1);
+                if (!o) {
+                    cli_error("detokenize: out of memory");
+                    status = CLI_FAIL;
+                    break;
+                }
+                out = o;
+                out_cap = m + 1;
+                rc = bpe_decode(t, out, out_cap, &m, ids, n);
+            }
+            if (rc < 0) {
+                cli_error("%s:%zu: %s", files[i], lineno, bpe_strerror(rc));
+                status = CLI_FAIL;
+                break;
+            }
+            cli_write(out, m);
+            cli_write("\n", 1);
+        }
+        cli_close_input(f);
+    }
+    free(line);
+    free(out);
+    free(ids);
+    bpe_free(t);
+    return status;
 }
 
-/* Reports that the subcommand is not built yet; returns 1. */
+/* ---- train-tokenizer ---------------------------------------------------------------------- */
+
+static void train_usage(void)
+{
+    cli_puts("Usage: attn train-tokenizer --vocab-size N [--pattern NAME|REGEX] [--special LIST]\n"
+             "                            -o OUT FILE...\n"
+             "Learn a byte-level BPE vocabulary of N ids from the text files and write an attn\n"
+             "tokenizer file. Ids: the special tokens first (0..k-1, in the order given), then\n"
+             "the 256 bytes in byte order, then one id per merge. Each merge joins the adjacent\n"
+             "pair with the highest count; ties go to the lowest left id, then the lowest right id.\n\n"
+             "  -n, --vocab-size N     vocabulary size (special tokens + 256 + merges)\n"
+             "  -p, --pattern P        pre-tokenizer: gpt2 (default), cl100k, o200k or a PCRE2 regex\n"
+             "  -s, --special LIST     comma-separated special tokens, e.g. '<pad>,<s>,</s>,<unk>'\n"
+             "  -o, --output OUT       the tokenizer file to write\n"
+             "  -h, --help             show this help\n");
+}
+
 int cli_train_tokenizer(int argc, char **argv)
 {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return CLI_FAIL;
+    static const struct option opts[] = {
+        {"vocab-size", required_argument, NULL, 'n'}, {"pattern", required_argument, NULL, 'p'},
+        {"special", required_argument, NULL, 's'},    {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    };
+    long vocab = -1;
+    const char *pattern = "gpt2", *special = NULL, *out_path = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "n:p:s:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            if (cli_parse_long(optarg, 1, 1L << 24, &vocab) < 0)
+                return cli_usage_error("train-tokenizer", "--vocab-size: not a number in 1..16777216: %s", optarg);
+            break;
+        case 'p': pattern = optarg; break;
+        case 's': special = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'h': train_usage(); return CLI_OK;
+        default: return cli_usage_error("train-tokenizer", "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    if (vocab < 0)
+        return cli_usage_error("train-tokenizer", "--vocab-size is required");
+    if (!out_path)
+        return cli_usage_error("train-tokenizer", "-o OUT is required");
+    if (optind >= argc)
+        return cli_usage_error("train-tokenizer", "no input files");
+    char *spec_buf = special ? strdup(special) : NULL;
+    size_t n_spec = 0;
+    const char **specs = NULL;
+    if (special) {
+        specs = malloc((strlen(special) + 1) * sizeof *specs);
+        if (!spec_buf || !specs) {
+            free(spec_buf);
+            cli_error("train-tokenizer: out of memory");
+            return CLI_FAIL;
+        }
+        for (char *p = spec_buf;;) {
+            char *comma = strchr(p, ',');
+            if (comma)
+                *comma = 0;
+            specs[n_spec++] = p;
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+    }
+    char why[256];
+    bpe_trainer *tr = NULL;
+    bpe *t = NULL;
+    int status = CLI_FAIL;
+    if ((size_t)vocab < n_spec + 256) {
+        status = cli_usage_error("train-tokenizer", "--vocab-size must be at least %zu (specials + 256 bytes)", n_spec + 256);
+        goto done;
+    }
+    if (bpe_trainer_open(&tr, pattern, why, sizeof why) < 0) {
+        status = cli_usage_error("train-tokenizer", "--pattern: %s", why);
+        goto done;
+    }
+    for (int i = optind; i < argc; i++) {
+        FILE *f = cli_open_input(argv[i]);
+        char *buf;
+        size_t len;
+        if (!f)
+            goto done;
+        if (cli_slurp(f, &buf, &len) < 0) {
+            cli_error("%s: %s", argv[i], strerror(errno));
+            cli_close_input(f);
+            goto done;
+        }
+        cli_close_input(f);
+        int rc = bpe_trainer_feed(tr, buf, len);
+        free(buf);
+        if (rc < 0) {
+            cli_error("%s: %s", argv[i], bpe_strerror(rc));
+            goto done;
+        }
+    }
+    if (bpe_trainer_finish(tr, &t, (size_t)vocab, specs, n_spec, why, sizeof why) < 0) {
+        cli_error("train-tokenizer: %s", why);
+        goto done;
+    }
+    if (bpe_vocab_size(t) < (size_t)vocab)
+        cli_error("train-tokenizer: warning: only %zu ids learned (the text has no more pairs)",
+                  bpe_vocab_size(t));
+    if (bpe_save(t, out_path) < 0) {
+        cli_error("%s: %s", out_path, strerror(errno));
+        goto done;
+    }
+    status = CLI_OK;
+done:
+    bpe_free(t);
+    bpe_trainer_free(tr);
+    free(specs);
+    free(spec_buf);
+    return status;
 }

@@ -1,0 +1,167 @@
+/* pretok.c — the pre-tokenizer: PCRE2 patterns (UTF + UCP, JIT when available) that split text
+ * into pieces, with tiktoken's built-in patterns.
+ *
+ * The built-in patterns are tiktoken's (npm tiktoken 1.0.22, the Rust core) with one change: Rust
+ * regex's \s is Unicode White_Space, which PCRE2's \s is not (PCRE2 also matches U+180E), so \s
+ * is spelt out as the class [\t-\r\x{85}\p{Z}], which is White_Space exactly.  User patterns are
+ * compiled as given.  `$` means the end of the text (PCRE2_DOLLAR_ENDONLY), as in Rust. */
+#include "bpe_impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define WS "\\t-\\r\\x{85}\\p{Z}"
+
+static const struct {
+    const char *name;
+    const char *regex;
+} builtin[] = {
+    {"gpt2", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS "\\p{L}\\p{N}]+"
+             "|[" WS "]+(?![^" WS "])|[" WS "]+"},
+    {"cl100k", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
+               "| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n]*|[" WS "]*[\\r\\n]+|[" WS "]+(?![^" WS "])"
+               "|[" WS "]+"},
+    {"o200k", "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
+              "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+              "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
+              "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+              "|\\p{N}{1,3}| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n/]*|[" WS "]*[\\r\\n]+"
+              "|[" WS "]+(?![^" WS "])|[" WS "]+"},
+};
+
+void bpe_why(char *why, size_t why_len, const char *fmt, ...)
+{
+    if (!why || why_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
+}
+
+int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
+{
+    memset(pt, 0, sizeof *pt);
+    if (!pattern)
+        pattern = "gpt2";
+    const char *regex = pattern;
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcmp(pattern, builtin[i].name) == 0) {
+            regex = builtin[i].regex;
+            pt->builtin = 1;
+        }
+    int err;
+    PCRE2_SIZE at;
+    pt->re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
+                           PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY,
+                           &err, &at, NULL);
+    if (!pt->re) {
+        char msg[256];
+        pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof msg);
+        bpe_why(why, why_len, "pattern does not compile at offset %zu: %s", (size_t)at, msg);
+        return BPE_ERR_PATTERN;
+    }
+    pcre2_jit_compile(pt->re, PCRE2_JIT_COMPLETE); /* without JIT the interpreter runs */
+    pt->source = strdup(pattern);
+    if (!pt->source) {
+        pretok_free(pt);
+        bpe_why(why, why_len, "out of memory");
+        return BPE_ERR_NOMEM;
+    }
+    return BPE_OK;
+}
+
+void pretok_free(pretok *pt)
+{
+    pcre2_code_free(pt->re);
+    free(pt->source);
+    memset(pt, 0, sizeof *pt);
+}
+
+int pretok_iter_open(pretok_iter *it, const pretok *pt)
+{
+    memset(it, 0, sizeof *it);
+    it->pt = pt;
+    it->md = pcre2_match_data_create_from_pattern(pt->re, NULL);
+    it->mc = pcre2_match_context_create(NULL);
+    it->js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
+    if (!it->md || !it->mc || !it->js) {
+        pretok_iter_free(it);
+        return BPE_ERR_NOMEM;
+    }
+    pcre2_jit_stack_assign(it->mc, NULL, it->js);
+    return BPE_OK;
+}
+
+void pretok_iter_free(pretok_iter *it)
+{
+    pcre2_match_data_free(it->md);
+    pcre2_match_context_free(it->mc);
+    pcre2_jit_stack_free(it->js);
+    memset(it, 0, sizeof *it);
+}
+
+void pretok_iter_reset(pretok_iter *it)
+{
+    it->pos = 0;
+    it->pending = 0;
+}
+
+/* Returns the length of the UTF-8 character (or invalid byte) at s[0..len-1]: 1 to 4. */
+static size_t char_len(const unsigned char *s, size_t len)
+{
+    size_t n = s[0] < 0xC0 ? 1 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+    if (n > len)
+        return 1;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 1;
+    return n;
+}
+
+int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end)
+{
+    if (it->pending) {
+        it->pending = 0;
+        *start = it->pend_start;
+        *end = it->pend_end;
+        it->pos = it->pend_end;
+        return 1;
+    }
+    size_t gap = it->pos; /* start of bytes no match has covered yet */
+    size_t from = it->pos;
+    while (from < len) {
+        int rc = pcre2_match(it->pt->re, (PCRE2_SPTR)text, len, from, 0, it->md, it->mc);
+        if (rc == PCRE2_ERROR_NOMATCH)
+            break;
+        if (rc < 0)
+            return BPE_ERR_MATCH;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(it->md);
+        size_t s = ov[0], e = ov[1];
+        if (e == s) { /* an empty match (user patterns): the character joins the gap */
+            from = s + char_len((const unsigned char *)text + s, len - s);
+            continue;
+        }
+        if (s > gap) {
+            it->pending = 1;
+            it->pend_start = s;
+            it->pend_end = e;
+            *start = gap;
+            *end = s;
+            it->pos = s;
+            return 1;
+        }
+        *start = s;
+        *end = e;
+        it->pos = e;
+        return 1;
+    }
+    if (gap < len) {
+        *start = gap;
+        *end = len;
+        it->pos = len;
+        return 1;
+    }
+    return 0;
+}
