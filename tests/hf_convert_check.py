@@ -1,0 +1,457 @@
+#!/usr/bin/python3
+"""Checks scripts/convert.py on the Hugging Face fixtures in tests/data/hf, with numpy alone.
+
+usage: tests/hf_convert_check.py [--dtypes] [MODEL...]
+
+For each fixture model (bart, marian, t5_v1_0, t5_v1_1) it converts the folder to an attn model
+file, reads the file back with scripts/attnfile.py and checks:
+  tensors   every tensor bit-exact against the same weights read from model.safetensors by this
+            file's own reader, under the name mapping of the attn model-file spec written out
+            below, and every checkpoint tensor used (tied copies must equal their embedding);
+  metadata  hyperparameters, special ids and generation defaults against values stated here from
+            the fixtures' README (transformers 4.30 behaviour), not computed by convert.py;
+  forward   a float64 numpy forward pass that follows the spec's definitions, run on the
+            converted file, against transformers' encoder states and logits (max abs <= 1e-4),
+            and greedy generation from the file's generation defaults against generate();
+  refusals  an unknown model type, architecture, activation or generation option is refused by
+            name with exit status 1.
+--dtypes also converts with --dtype bf16 and q8 and prints how far encoder states and logits move
+and how many greedy sequences stay equal (a measurement, not a pass/fail check).
+Exit status: 0 all passed, 1 a check failed, 77 skipped (numpy missing).
+"""
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+except ImportError:
+    print("SKIP: hf_convert_check.py needs numpy (Debian: apt-get install python3-numpy)")
+    sys.exit(77)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "data", "hf")
+CONVERT = os.path.join(ROOT, "scripts", "convert.py")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import attnfile  # noqa: E402
+
+MODELS = ["bart", "marian", "t5_v1_0", "t5_v1_1"]
+TOL = 1e-4
+failures = []
+
+
+def check(ok, what):
+    """Records a failed check (printed at once) and returns ok."""
+    if not ok:
+        failures.append(what)
+        print(f"FAIL: {what}")
+    return ok
+
+
+# ---- an independent safetensors reader ----------------------------------------------------------
+
+def load_safetensors(path):
+    """Returns {name: float32 array} of an F32 safetensors file."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = struct.unpack_from("<Q", blob)[0]
+    header = json.loads(blob[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name != "__metadata__":
+            assert e["dtype"] == "F32"
+            a, b = e["data_offsets"]
+            out[name] = np.frombuffer(blob, "<f4", (b - a) // 4, 8 + n + a).reshape(e["shape"])
+    return out
+
+
+# ---- the expected name mapping (attn spec <- transformers state dict) ---------------------------
+
+def bart_like_mapping(n_layers, marian):
+    """Returns [(attn name, HF name)] for BART and Marian checkpoints."""
+    m = [("embed.weight", "model.shared.weight")]
+    if not marian:
+        m += [("out.bias", "final_logits_bias")]
+    else:
+        m += [("out.bias", "final_logits_bias")]
+    for stack, s in (("encoder", "enc"), ("decoder", "dec")):
+        if not marian:
+            m += [(f"{s}.pos.weight", f"model.{stack}.embed_positions.weight"),
+                  (f"{s}.embed_norm.weight", f"model.{stack}.layernorm_embedding.weight"),
+                  (f"{s}.embed_norm.bias", f"model.{stack}.layernorm_embedding.bias")]
+        for i in range(n_layers):
+            subs = [("self_attn", "attn")] + ([("encoder_attn", "cross")] if s == "dec" else [])
+            for hf_sub, sub in subs:
+                for hf_p, p in (("q_proj", "q"), ("k_proj", "k"), ("v_proj", "v"), ("out_proj", "o")):
+                    for kind in ("weight", "bias"):
+                        m.append((f"{s}.{i}.{sub}.{p}.{kind}", f"model.{stack}.layers.{i}.{hf_sub}.{hf_p}.{kind}"))
+                for kind in ("weight", "bias"):
+                    m.append((f"{s}.{i}.{sub}_norm.{kind}", f"model.{stack}.layers.{i}.{hf_sub}_layer_norm.{kind}"))
+            for kind in ("weight", "bias"):
+                m += [(f"{s}.{i}.ffn.up.{kind}", f"model.{stack}.layers.{i}.fc1.{kind}"),
+                      (f"{s}.{i}.ffn.down.{kind}", f"model.{stack}.layers.{i}.fc2.{kind}"),
+                      (f"{s}.{i}.ffn_norm.{kind}", f"model.{stack}.layers.{i}.final_layer_norm.{kind}")]
+    return m
+
+
+def t5_mapping(n_layers, gated, tied):
+    """Returns [(attn name, HF name)] for T5 checkpoints."""
+    m = [("embed.weight", "shared.weight")] + ([] if tied else [("out.weight", "lm_head.weight")])
+    for stack, s in (("encoder", "enc"), ("decoder", "dec")):
+        m += [(f"{s}.rel.weight", f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+              (f"{s}.norm.weight", f"{stack}.final_layer_norm.weight")]
+        for i in range(n_layers):
+            b = f"{stack}.block.{i}.layer"
+            subs = [("SelfAttention", "attn")] + ([("EncDecAttention", "cross")] if s == "dec" else [])
+            for j, (hf_sub, sub) in enumerate(subs):
+                m += [(f"{s}.{i}.{sub}.{p}.weight", f"{b}.{j}.{hf_sub}.{p}.weight") for p in "qkvo"]
+                m.append((f"{s}.{i}.{sub}_norm.weight", f"{b}.{j}.layer_norm.weight"))
+            f = len(subs)
+            if gated:
+                m += [(f"{s}.{i}.ffn.gate.weight", f"{b}.{f}.DenseReluDense.wi_0.weight"),
+                      (f"{s}.{i}.ffn.up.weight", f"{b}.{f}.DenseReluDense.wi_1.weight")]
+            else:
+                m.append((f"{s}.{i}.ffn.up.weight", f"{b}.{f}.DenseReluDense.wi.weight"))
+            m += [(f"{s}.{i}.ffn.down.weight", f"{b}.{f}.DenseReluDense.wo.weight"),
+                  (f"{s}.{i}.ffn_norm.weight", f"{b}.{f}.layer_norm.weight")]
+    return m
+
+
+# Metadata the converted fixtures must carry, from the fixtures' README and config files.
+COMMON = {"arch": "transformer", "vocab_size": 512, "d_model": 64, "n_heads": 4, "d_ff": 128,
+          "n_enc_layers": 2, "n_dec_layers": 2, "embed_scale": 1.0, "output_scale": 1.0,
+          "ffn_gated": 0, "gen.max_length": 20, "gen.min_length": 0, "gen.num_beams": 1,
+          "gen.no_repeat_ngram": 0, "gen.length_penalty": 1.0, "gen.repetition_penalty": 1.0,
+          "gen.early_stopping": 0, "gen.forced_bos_id": -1, "gen.forced_eos_id": -1, "gen.bad_ids": []}
+EXPECTED = {
+    "bart": {**COMMON, "d_head": 16, "max_positions": 128, "norm": "layer", "norm_eps": 1e-5,
+             "pre_norm": 0, "activation": "gelu", "pos_kind": "learned", "pos_offset": 2,
+             "attn_scale": 0.25, "pad_id": 1, "bos_id": 0, "eos_id": 2, "decoder_start_id": 2,
+             "gen.forced_bos_id": 0, "gen.forced_eos_id": 2},
+    "marian": {**COMMON, "d_head": 16, "max_positions": 128, "norm": "layer", "norm_eps": 1e-5,
+               "pre_norm": 0, "activation": "silu", "pos_kind": "sinusoidal",
+               "pos_sin_layout": "concat", "embed_scale": 8.0, "attn_scale": 0.25, "pad_id": 511,
+               "bos_id": 0, "eos_id": 0, "decoder_start_id": 511, "gen.forced_eos_id": 0,
+               "gen.bad_ids": [511], "gen.beam_mask_pad": 1},
+    "t5_v1_0": {**COMMON, "d_head": 16, "norm": "rms", "norm_eps": 1e-6, "pre_norm": 1,
+                "activation": "relu", "pos_kind": "relative", "rel_buckets": 32,
+                "rel_max_distance": 128, "attn_scale": 1.0, "output_scale": 0.125, "pad_id": 0,
+                "bos_id": -1, "eos_id": 1, "decoder_start_id": 0},
+    "t5_v1_1": {**COMMON, "d_head": 24, "norm": "rms", "norm_eps": 1e-6, "pre_norm": 1,
+                "activation": "gelu_tanh", "ffn_gated": 1, "pos_kind": "relative",
+                "rel_buckets": 32, "rel_max_distance": 128, "attn_scale": 1.0, "pad_id": 0,
+                "bos_id": -1, "eos_id": 1, "decoder_start_id": 0},
+}
+
+
+def check_tensors(name, tensors):
+    """Compares every converted tensor bit for bit with the checkpoint it came from."""
+    src = load_safetensors(os.path.join(DATA, name, "model.safetensors"))
+    if name.startswith("t5"):
+        mapping = t5_mapping(2, name == "t5_v1_1", name == "t5_v1_0")
+    else:
+        mapping = bart_like_mapping(2, name == "marian")
+    check(sorted(a for a, _ in mapping) == sorted(tensors),
+          f"{name}: tensor names {sorted(set(tensors) ^ set(a for a, _ in mapping))} differ from the spec mapping")
+    check(sorted(h for _, h in mapping) == sorted(src),
+          f"{name}: checkpoint tensors {sorted(set(src) ^ set(h for _, h in mapping))} not mapped")
+    bad = [a for a, h in mapping if a in tensors and h in src and
+           not (tensors[a].dtype == np.float32 and tensors[a].size == src[h].size and
+                np.array_equal(tensors[a].reshape(-1).view(np.uint32), src[h].reshape(-1).view(np.uint32)))]
+    check(not bad, f"{name}: tensors not bit-exact: {bad[:5]}")
+    shapes = [a for a, h in mapping if a in tensors and h in src and a != "out.bias"
+              and list(tensors[a].shape) != list(src[h].shape)]
+    check(not shapes, f"{name}: tensors with changed shapes: {shapes[:5]}")
+    check("out.bias" not in tensors or tensors["out.bias"].shape == (512,), f"{name}: out.bias is not (V)")
+    return len(mapping)
+
+
+def check_meta(name, meta):
+    """Compares the converted metadata with the values the fixtures' README states."""
+    for key, want in EXPECTED[name].items():
+        got = meta.get(key)
+        ok = got == want and type(got) is type(want) if not isinstance(want, float) else \
+            isinstance(got, float) and abs(got - want) <= 1e-15 * abs(want)
+        check(ok, f"{name}: metadata {key} = {got!r}, expected {want!r}")
+    hf_keys = {"pad_id", "bos_id", "eos_id", "decoder_start_id"}
+    check(hf_keys <= set(meta), f"{name}: special ids missing")
+
+
+# ---- a float64 forward pass that follows the spec ----------------------------------------------
+
+def erf(x):
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+
+
+ACT = {"relu": lambda x: np.maximum(x, 0), "gelu": lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2))),
+       "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+       "silu": lambda x: x / (1 + np.exp(-x))}
+
+
+def t5_bucket(rel, bidirectional, n, max_dist):
+    """T5's bucket of relative position rel = key - query (README "T5" 3)."""
+    b = 0
+    if bidirectional:
+        n //= 2
+        b = n if rel > 0 else 0
+        rel = abs(rel)
+    else:
+        rel = -min(rel, 0)
+    exact = n // 2
+    if rel < exact:
+        return b + rel
+    return b + min(exact + int(math.log(rel / exact) / math.log(max_dist / exact) * (n - exact)), n - 1)
+
+
+class Model:
+    """A converted model file run by the spec's definitions in float64 (one sequence at a time)."""
+
+    def __init__(self, meta, tensors):
+        self.m = meta
+        self.t = {k: v.astype(np.float64) for k, v in tensors.items()}
+
+    def w(self, name):
+        return self.t.get(name)
+
+    def norm(self, x, prefix):
+        w, b, eps = self.w(prefix + ".weight"), self.w(prefix + ".bias"), self.m["norm_eps"]
+        if w is None:
+            return x
+        if self.m["norm"] == "layer":
+            x = x - x.mean(-1, keepdims=True)
+        y = x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
+        return y + b if b is not None else y
+
+    def linear(self, x, prefix):
+        b = self.w(prefix + ".bias")
+        y = x @ self.w(prefix + ".weight").T
+        return y + b if b is not None else y
+
+    def rel_bias(self, stack, nq, nk, q0):
+        """(heads, nq, nk) relative position bias, queries at q0.., keys at 0..."""
+        table = self.w(f"{stack}.rel.weight")
+        if self.m.get("pos_kind") != "relative":
+            return 0.0
+        n, dist = self.m["rel_buckets"], self.m["rel_max_distance"]
+        idx = [[t5_bucket(k - (q0 + q), stack == "enc", n, dist) for k in range(nk)] for q in range(nq)]
+        return table[np.array(idx)].transpose(2, 0, 1)
+
+    def attention(self, x, kv, prefix, bias, causal):
+        h, dh = self.m["n_heads"], self.m["d_head"]
+        q = self.linear(x, prefix + ".q").reshape(len(x), h, dh).transpose(1, 0, 2)
+        k = self.linear(kv, prefix + ".k").reshape(len(kv), h, dh).transpose(1, 0, 2)
+        v = self.linear(kv, prefix + ".v").reshape(len(kv), h, dh).transpose(1, 0, 2)
+        s = self.m["attn_scale"] * q @ k.transpose(0, 2, 1) + bias
+        if causal:
+            s = s + np.triu(np.full((len(x), len(kv)), -np.inf), 1)
+        p = np.exp(s - s.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        return self.linear((p @ v).transpose(1, 0, 2).reshape(len(x), h * dh), prefix + ".o")
+
+    def ffn(self, x, prefix):
+        act = ACT[self.m["activation"]]
+        if self.m.get("ffn_gated"):
+            hidden = act(self.linear(x, prefix + ".gate")) * self.linear(x, prefix + ".up")
+        else:
+            hidden = act(self.linear(x, prefix + ".up"))
+        return self.linear(hidden, prefix + ".down")
+
+    def embed(self, ids, stack):
+        e = self.w(f"{stack}.embed.weight")
+        e = self.w("embed.weight") if e is None else e
+        x = e[ids] * self.m["embed_scale"]
+        kind, d, pos = self.m.get("pos_kind"), self.m["d_model"], np.arange(len(ids))
+        if kind == "learned":
+            x = x + self.w(f"{stack}.pos.weight")[pos + self.m.get("pos_offset", 0)]
+        elif kind == "sinusoidal":
+            freq = np.power(10000.0, 2.0 * np.arange(d // 2) / d)
+            ang = pos[:, None] / freq[None, :]
+            if self.m.get("pos_sin_layout") == "concat":
+                x = x + np.concatenate([np.sin(ang), np.cos(ang)], 1)
+            else:
+                x = x + np.stack([np.sin(ang), np.cos(ang)], 2).reshape(len(ids), d)
+        return self.norm(x, f"{stack}.embed_norm")
+
+    def layer(self, x, stack, i, enc_out, bias):
+        pre = self.m["pre_norm"]
+        subs = [("attn", lambda y: self.attention(y, y, f"{stack}.{i}.attn", bias, stack == "dec"))]
+        if stack == "dec":
+            subs.append(("cross", lambda y: self.attention(y, enc_out, f"{stack}.{i}.cross", 0.0, False)))
+        subs.append(("ffn", lambda y: self.ffn(y, f"{stack}.{i}.ffn")))
+        for name, f in subs:
+            norm = f"{stack}.{i}.{name}_norm"
+            x = x + f(self.norm(x, norm)) if pre else self.norm(x + f(x), norm)
+        return x
+
+    def encode(self, ids):
+        x = self.embed(np.array(ids), "enc")
+        bias = self.rel_bias("enc", len(ids), len(ids), 0)
+        for i in range(self.m["n_enc_layers"]):
+            x = self.layer(x, "enc", i, None, bias)
+        return self.norm(x, "enc.norm")
+
+    def decode(self, ids, enc_out):
+        """Logits (len(ids), V) of a teacher-forced decoder input."""
+        x = self.embed(np.array(ids), "dec")
+        bias = self.rel_bias("dec", len(ids), len(ids), 0)
+        for i in range(self.m["n_dec_layers"]):
+            x = self.layer(x, "dec", i, enc_out, bias)
+        x = self.norm(x, "dec.norm") * self.m.get("output_scale", 1.0)
+        out = self.w("out.weight")
+        if out is None:
+            out = self.w("dec.embed.weight") if self.w("dec.embed.weight") is not None else self.w("embed.weight")
+        y = x @ out.T
+        return y + self.w("out.bias") if self.w("out.bias") is not None else y
+
+    def greedy(self, enc_out, max_new_tokens):
+        """generate()'s greedy ids from the file's generation defaults and max_new_tokens."""
+        m = self.m
+        seq, max_len = [m["decoder_start_id"]], 1 + max_new_tokens
+        while len(seq) < max_len:
+            s = self.decode(seq, enc_out)[-1].copy()
+            s[m["gen.bad_ids"]] = -np.inf
+            for forced, at in ((m["gen.forced_bos_id"], 1), (m["gen.forced_eos_id"], max_len - 1)):
+                if forced >= 0 and len(seq) == at:
+                    s[:] = -np.inf
+                    s[forced] = 0
+            seq.append(int(np.argmax(s)))
+            if seq[-1] == m["eos_id"]:
+                break
+        return seq
+
+
+# ---- the fixtures' reference.txt ---------------------------------------------------------------
+
+def load_reference(name):
+    """Returns {case: {"src": [[ids]], "dec": [[ids]], "enc": file, "logits": file, "seq": {mode: [...]}}}."""
+    cases, cur = {}, None
+    with open(os.path.join(DATA, name, "reference.txt")) as f:
+        for line in f:
+            w = line.split()
+            if not w or w[0].startswith("#"):
+                continue
+            if w[0] == "case":
+                cur = cases[w[1]] = {"src": [], "dec": [], "seq": {}, "gen": {}}
+            elif w[0] in ("src", "dec"):
+                cur[w[0]].append([int(v) for v in w[3:]])
+            elif w[0] in ("enc", "logits"):
+                cur[w[0]] = w[1]
+            elif w[0] == "gen":
+                cur["gen"][w[1]] = dict(zip(w[2::2], w[3::2]))
+            elif w[0] == "seq":
+                cur["seq"].setdefault(w[1], []).append([int(v) for v in w[4:]])
+    return cases
+
+
+def run_forward(name, model, with_greedy, report=None):
+    """Compares the numpy forward pass with the reference; returns (max enc diff, max logit diff, greedy equal, total)."""
+    worst_enc = worst_logits = 0.0
+    same = total = 0
+    for case, c in load_reference(name).items():
+        enc_ref = np.load(os.path.join(DATA, name, c["enc"]))
+        log_ref = np.load(os.path.join(DATA, name, c["logits"]))
+        for r, src in enumerate(c["src"]):
+            enc = model.encode(src)
+            de = float(np.abs(enc - enc_ref[r, :len(src)]).max())
+            dl = float(np.abs(model.decode(c["dec"][r], enc) - log_ref[r]).max())
+            worst_enc, worst_logits = max(worst_enc, de), max(worst_logits, dl)
+            if report is not None:
+                check(de <= TOL, f"{name}/{case} row {r}: encoder states differ by {de:.3g} > {TOL}")
+                check(dl <= TOL, f"{name}/{case} row {r}: logits differ by {dl:.3g} > {TOL}")
+            if with_greedy and "greedy" in c["seq"]:
+                want = c["seq"]["greedy"][r]
+                got = model.greedy(enc, int(c["gen"]["greedy"]["max_new_tokens"]))
+                # rows of a batch that end early are filled with pad up to the longest row
+                got_padded = got + [model.m["pad_id"]] * (len(want) - len(got))
+                total += 1
+                same += got_padded == want
+                if report is not None:
+                    check(got_padded == want, f"{name}/{case} row {r}: greedy {got} != generate() {want}")
+    return worst_enc, worst_logits, same, total
+
+
+# ---- conversion runs ----------------------------------------------------------------------------
+
+def convert(src, out, *extra):
+    """Runs convert.py; returns (exit status, stderr)."""
+    p = subprocess.run([sys.executable, CONVERT, src, "-o", out, *extra], capture_output=True, text=True)
+    return p.returncode, p.stderr
+
+
+def check_refusals(tmp):
+    """An unsupported model must be refused by name, never converted into something else."""
+    cases = [
+        ("bart", {"model_type": "pegasus"}, None, "model_type 'pegasus'"),
+        ("bart", {"architectures": ["BartForSequenceClassification"]}, None, "BartForSequenceClassification"),
+        ("bart", {"activation_function": "quick_gelu"}, None, "quick_gelu"),
+        ("bart", {"decoder_attention_heads": 8}, None, "decoder_attention_heads"),
+        ("t5_v1_1", {"feed_forward_proj": "gated-gelu-x", "dense_act_fn": None}, None, "feed_forward_proj"),
+        ("marian", {}, {"do_sample": True}, "do_sample"),
+        ("marian", {}, {"bad_words_ids": [[5, 6]]}, "bad_words_ids"),
+        ("bart", {}, {"forced_decoder_ids": [[1, 5]]}, "forced_decoder_ids"),
+    ]
+    for model, cfg_patch, gen_patch, word in cases:
+        d = os.path.join(tmp, "refuse")
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(os.path.join(DATA, model), d)
+        with open(os.path.join(d, "config.json")) as f:
+            cfg = json.load(f)
+        cfg.update({k: v for k, v in cfg_patch.items() if v is not None})
+        for k in [k for k, v in cfg_patch.items() if v is None]:
+            cfg.pop(k, None)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        if gen_patch is not None:
+            with open(os.path.join(d, "generation_config.json"), "w") as f:
+                json.dump({"decoder_start_token_id": cfg["decoder_start_token_id"], **gen_patch}, f)
+        out = os.path.join(tmp, "refused.attn")
+        rc, err = convert(d, out)
+        check(rc == 1 and word in err and err.count("\n") == 1 and not os.path.exists(out),
+              f"refusal of {word}: status {rc}, stderr {err.strip()!r}")
+    rc, err = convert(os.path.join(tmp, "no-such-folder"), os.path.join(tmp, "x.attn"))
+    check(rc == 1 and "no-such-folder" in err, f"missing folder: status {rc}, stderr {err.strip()!r}")
+    print(f"refusals: {len(cases) + 1} unsupported inputs checked")
+
+
+def main(argv):
+    dtypes = "--dtypes" in argv
+    names = [a for a in argv if not a.startswith("--")] or MODELS
+    tmp = tempfile.mkdtemp(prefix="attn-hf-")
+    try:
+        buckets = json.load(open(os.path.join(DATA, "t5_relative_position_buckets.json")))
+        for key, bidi in (("bidirectional_encoder", True), ("unidirectional_decoder", False)):
+            got = [t5_bucket(r, bidi, 32, 128) for r in buckets["relative_position"]]
+            check(got == buckets[key], f"T5 bucket function differs from the fixture table ({key})")
+        print(f"T5 buckets: {len(buckets['relative_position'])} relative positions x 2 directions checked")
+        for name in names:
+            out = os.path.join(tmp, name + ".attn")
+            rc, err = convert(os.path.join(DATA, name), out)
+            if not check(rc == 0, f"{name}: convert.py failed: {err.strip()}"):
+                continue
+            meta, tensors = attnfile.read(out)
+            n = check_tensors(name, tensors)
+            check_meta(name, meta)
+            de, dl, same, total = run_forward(name, Model(meta, tensors), True, report=True)
+            print(f"{name}: {n} tensors bit-exact, metadata as stated; numpy forward: encoder max abs "
+                  f"{de:.2e}, logits {dl:.2e} (tolerance {TOL}); greedy {same}/{total} equal to generate()")
+            for dt in (["bf16", "q8"] if dtypes else []):
+                out_dt = os.path.join(tmp, f"{name}.{dt}.attn")
+                rc, err = convert(os.path.join(DATA, name), out_dt, "--dtype", dt)
+                if check(rc == 0, f"{name}: convert.py --dtype {dt} failed: {err.strip()}"):
+                    de, dl, same, total = run_forward(name, Model(*attnfile.read(out_dt)), True)
+                    print(f"  --dtype {dt}: encoder max abs {de:.2e}, logits max abs {dl:.2e}; "
+                          f"greedy {same}/{total} sequences equal to generate()")
+        check_refusals(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"hf_convert_check.py: {len(failures)} failed" if failures else "hf_convert_check.py: all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
