@@ -1,0 +1,938 @@
+/* generate.c — greedy, sampling and beam search with HF-compatible logits processors
+ * (see generate.h for the exact rules). */
+#include "generate.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- random numbers: xoshiro256** seeded through splitmix64 ----------------------------------- */
+
+typedef struct rng {
+    uint64_t s[4];
+} rng;
+
+/* Advances a splitmix64 state and returns its next output. */
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Seeds r from a seed and a stream number; distinct streams give unrelated sequences. */
+static void rng_seed(rng *r, uint64_t seed, uint64_t stream)
+{
+    uint64_t a = seed, b = stream ^ 0x6a09e667f3bcc909ull;
+    uint64_t x = splitmix64(&a) ^ (splitmix64(&b) * 0xd1342543de82ef95ull);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* Returns the next 64 random bits of r. */
+static uint64_t rng_next(rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return out;
+}
+
+/* Returns a uniform double in [0, 1) with 53 random bits. */
+static double rng_uniform(rng *r)
+{
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* ---- the object --------------------------------------------------------------------------------- */
+
+/* A finished beam hypothesis kept in a source's list. */
+typedef struct slot {
+    int used;
+    long order;         /* insertion number: later wins ties for best, earlier loses for worst */
+    double score;
+    int len, ended;
+    int32_t *ids;       /* (max_len) */
+    float *lps;         /* (max_len + 1) */
+} slot;
+
+/* Per-source state of one run. */
+typedef struct srcstate {
+    rng r;
+    int done;
+    int n_slots_used;
+    long next_order;
+    double worst;
+    slot *slots;        /* (num_beams) */
+    int32_t *out_ids;   /* (max_len) greedy/sample output, beam settled prefix */
+    float *out_lps;     /* (max_len + 1) */
+} srcstate;
+
+struct gen {
+    gen_params p;
+    int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
+    float *logits;      /* (max_rows, V) */
+    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or log_softmax (beam) */
+    int32_t *seq, *seq2;  /* (max_rows, max_len) decoder sequence of each row, start included */
+    float *lp, *lp2;      /* (max_rows, max_len) model log-probability of seq[r][1..] */
+    float *bscore, *bscore2;  /* (max_rows) beam scores */
+    int32_t *feed;      /* (max_rows) token fed to each row */
+    int *row_src, *row_src2;  /* (max_rows) run source of each row */
+    int *parent;        /* (max_rows) */
+    const int32_t **src_ids;  /* (max_src) source ids handed to encode */
+    int *src_len;       /* (max_src) */
+    uint32_t *mark;     /* (V) epoch marks for distinct ids */
+    uint32_t epoch;
+    int *heap;          /* (V) sampling order */
+    float *cscore;      /* (max_src, K) candidate scores */
+    int *cflat;         /* (max_src, K) candidate beam * V + id */
+    int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
+    int n_forced;
+    srcstate *src;      /* (max_src) */
+    slot *slots;        /* (max_src, B) */
+    gen_hyp *hyps;      /* (max_src, n_best) */
+    gen_result *res;    /* (max_src) */
+    int model_status;
+    void *arena;
+};
+
+void gen_params_default(gen_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->mode = GEN_GREEDY;
+    p->max_new_tokens = 20;
+    p->eos_id = p->pad_id = p->forced_bos_id = p->forced_eos_id = -1;
+    p->repetition_penalty = 1.0f;
+    p->temperature = 1.0f;
+    p->top_p = 1.0f;
+    p->num_beams = 1;
+    p->length_penalty = 1.0f;
+    p->early_stopping = GEN_STOP_HEURISTIC;
+    p->n_best = 1;
+}
+
+/* Returns 1 when id is -1 or a valid id of a vocabulary of size V. */
+static int id_or_none(int id, int V)
+{
+    return id == -1 || (id >= 0 && id < V);
+}
+
+int gen_params_check(const gen_params *p, int V)
+{
+    if (V < 1 || p->max_new_tokens < 1 || p->max_new_tokens > (1 << 24) || p->min_new_tokens < 0)
+        return GEN_ERR_PARAM;
+    if (p->mode != GEN_GREEDY && p->mode != GEN_SAMPLE && p->mode != GEN_BEAM)
+        return GEN_ERR_PARAM;
+    if (p->decoder_start_id < 0 || p->decoder_start_id >= V || !id_or_none(p->eos_id, V) ||
+        !id_or_none(p->pad_id, V) || !id_or_none(p->forced_bos_id, V) ||
+        !id_or_none(p->forced_eos_id, V))
+        return GEN_ERR_PARAM;
+    if (p->n_bad_ids < 0 || (p->n_bad_ids && !p->bad_ids) || p->prefix_len < 0 ||
+        (p->prefix_len && !p->prefix))
+        return GEN_ERR_PARAM;
+    for (int i = 0; i < p->n_bad_ids; i++)
+        if (p->bad_ids[i] < 0 || p->bad_ids[i] >= V)
+            return GEN_ERR_PARAM;
+    for (int i = 0; i < p->prefix_len; i++)
+        if (p->prefix[i] < 0 || p->prefix[i] >= V)
+            return GEN_ERR_PARAM;
+    if (!(p->repetition_penalty > 0) || !isfinite(p->repetition_penalty) || p->no_repeat_ngram < 0)
+        return GEN_ERR_PARAM;
+    if (!(p->temperature > 0) || !isfinite(p->temperature) || p->top_k < 0 ||
+        !(p->top_p > 0 && p->top_p <= 1) || !(p->min_p >= 0 && p->min_p <= 1))
+        return GEN_ERR_PARAM;
+    if (p->num_beams < 1 || p->num_beams > 4096 || !isfinite(p->length_penalty) ||
+        (p->mode == GEN_BEAM && V < 2))
+        return GEN_ERR_PARAM;
+    if (p->early_stopping != GEN_STOP_HEURISTIC && p->early_stopping != GEN_STOP_EARLY &&
+        p->early_stopping != GEN_STOP_NEVER)
+        return GEN_ERR_PARAM;
+    if (p->n_best < 1 || p->n_best > (p->mode == GEN_BEAM ? p->num_beams : 1))
+        return GEN_ERR_PARAM;
+    return GEN_OK;
+}
+
+/* Carves n bytes (rounded to 64) from *cur; returns the piece. */
+static void *carve(char **cur, size_t n)
+{
+    void *p = *cur;
+    *cur += (n + 63) & ~(size_t)63;
+    return p;
+}
+
+/* Lays out every buffer of g in the arena base (NULL: only measures); returns the bytes used. */
+static size_t layout(gen *g, char *base)
+{
+    char *c = base;
+    size_t R = (size_t)g->max_rows, V = (size_t)g->V, L = (size_t)g->max_len;
+    size_t S = (size_t)g->max_src, B = (size_t)g->B, K = (size_t)g->K, N = (size_t)g->p.n_best;
+    g->logits = carve(&c, R * V * sizeof(float));
+    g->aux = carve(&c, R * V * sizeof(float));
+    g->seq = carve(&c, R * L * sizeof(int32_t));
+    g->seq2 = carve(&c, R * L * sizeof(int32_t));
+    g->lp = carve(&c, R * L * sizeof(float));
+    g->lp2 = carve(&c, R * L * sizeof(float));
+    g->bscore = carve(&c, R * sizeof(float));
+    g->bscore2 = carve(&c, R * sizeof(float));
+    g->feed = carve(&c, R * sizeof(int32_t));
+    g->row_src = carve(&c, R * sizeof(int));
+    g->row_src2 = carve(&c, R * sizeof(int));
+    g->parent = carve(&c, R * sizeof(int));
+    g->src_ids = carve(&c, S * sizeof(int32_t *));
+    g->src_len = carve(&c, S * sizeof(int));
+    g->mark = carve(&c, V * sizeof(uint32_t));
+    g->heap = carve(&c, V * sizeof(int));
+    g->cscore = carve(&c, S * K * sizeof(float));
+    g->cflat = carve(&c, S * K * sizeof(int));
+    g->forced = carve(&c, (L + 1) * sizeof(int32_t));
+    g->src = carve(&c, S * sizeof(srcstate));
+    g->slots = carve(&c, S * B * sizeof(slot));
+    g->hyps = carve(&c, S * N * sizeof(gen_hyp));
+    g->res = carve(&c, S * sizeof(gen_result));
+    for (size_t s = 0; s < S; s++) {
+        srcstate *st = base ? &g->src[s] : NULL;
+        int32_t *oi = carve(&c, L * sizeof(int32_t));
+        float *ol = carve(&c, (L + 1) * sizeof(float));
+        if (st) {
+            st->out_ids = oi;
+            st->out_lps = ol;
+            st->slots = &g->slots[s * B];
+        }
+        if (g->p.mode != GEN_BEAM)
+            continue;
+        for (size_t b = 0; b < B; b++) {
+            int32_t *ids = carve(&c, L * sizeof(int32_t));
+            float *lps = carve(&c, (L + 1) * sizeof(float));
+            if (st) {
+                st->slots[b].ids = ids;
+                st->slots[b].lps = lps;
+            }
+        }
+    }
+    return (size_t)(c - base);
+}
+
+int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
+{
+    *out = NULL;
+    if (gen_params_check(p, vocab_size) < 0 || max_sources < 1)
+        return GEN_ERR_PARAM;
+    int B = p->mode == GEN_BEAM ? p->num_beams : 1;
+    if ((long long)max_sources * B > (1 << 20))
+        return GEN_ERR_PARAM;
+    gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return GEN_ERR_NOMEM;
+    g->p = *p;
+    g->V = vocab_size;
+    g->max_src = max_sources;
+    g->B = B;
+    g->K = 2 * B;
+    g->max_rows = max_sources * B;
+    g->max_len = 1 + p->max_new_tokens;
+    size_t need = layout(g, NULL);
+    g->arena = calloc(1, need);
+    if (!g->arena) {
+        free(g);
+        return GEN_ERR_NOMEM;
+    }
+    layout(g, g->arena);
+    if (p->forced_bos_id >= 0)
+        g->forced[g->n_forced++] = p->forced_bos_id;
+    for (int i = 0; i < p->prefix_len && g->n_forced < g->max_len; i++)
+        g->forced[g->n_forced++] = p->prefix[i];
+    *out = g;
+    return GEN_OK;
+}
+
+void gen_free(gen *g)
+{
+    if (!g)
+        return;
+    free(g->arena);
+    free(g);
+}
+
+int gen_rows(const gen *g, int n_sources)
+{
+    return n_sources * g->B;
+}
+
+const gen_result *gen_result_get(const gen *g, int s)
+{
+    return s >= 0 && s < g->max_src ? &g->res[s] : NULL;
+}
+
+int gen_model_status(const gen *g)
+{
+    return g->model_status;
+}
+
+const char *gen_strerror(int status)
+{
+    switch (status) {
+    case GEN_OK: return "success";
+    case GEN_ERR_NOMEM: return "out of memory";
+    case GEN_ERR_PARAM: return "invalid generation parameters";
+    case GEN_ERR_MODEL: return "the model failed";
+    case GEN_ERR_TOO_MANY: return "too many sources for this decoder";
+    case GEN_ERR_TOO_LONG: return "target longer than the maximum length";
+    default: return "unknown generation status";
+    }
+}
+
+/* ---- logits processors -------------------------------------------------------------------------- */
+
+/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
+static void process_row(gen *g, float *x, const int32_t *seq, int cur_len)
+{
+    const gen_params *p = &g->p;
+    int V = g->V;
+    if (p->repetition_penalty != 1.0f) {
+        if (++g->epoch == 0) {
+            memset(g->mark, 0, (size_t)V * sizeof *g->mark);
+            g->epoch = 1;
+        }
+        for (int i = 0; i < cur_len; i++) {
+            int id = seq[i];
+            if (g->mark[id] == g->epoch)
+                continue;
+            g->mark[id] = g->epoch;
+            x[id] = x[id] < 0 ? x[id] * p->repetition_penalty : x[id] / p->repetition_penalty;
+        }
+    }
+    int n = p->no_repeat_ngram;
+    if (n > 0 && cur_len + 1 >= n) {
+        const int32_t *tail = seq + cur_len - (n - 1);
+        for (int i = 0; i + n <= cur_len; i++)
+            if (memcmp(seq + i, tail, (size_t)(n - 1) * sizeof *seq) == 0)
+                x[seq[i + n - 1]] = -INFINITY;
+    }
+    for (int i = 0; i < p->n_bad_ids; i++)
+        x[p->bad_ids[i]] = -INFINITY;
+    if (p->eos_id >= 0 && cur_len < 1 + p->min_new_tokens)
+        x[p->eos_id] = -INFINITY;
+    int force = -1;
+    if (cur_len - 1 < g->n_forced)
+        force = g->forced[cur_len - 1];
+    if (p->forced_eos_id >= 0 && cur_len == g->max_len - 1)
+        force = p->forced_eos_id;
+    if (force >= 0) {
+        for (int v = 0; v < V; v++)
+            x[v] = -INFINITY;
+        x[force] = 0.0f;
+    }
+}
+
+/* Returns log(sum(exp(x))) of x (n), computed as max + log(sum(exp(x - max))). */
+static float logsumexp(const float *x, int n)
+{
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > m)
+            m = x[i];
+    if (m == -INFINITY)
+        return m;
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += expf(x[i] - m);
+    return m + (float)log(s);
+}
+
+/* Returns the index of the largest x (n); the lowest index wins ties. */
+static int argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
+/* ---- sampling ------------------------------------------------------------------------------------ */
+
+/* Returns 1 when token a ranks before token b (larger value, then lower id). */
+static int ranks_before(const float *x, int a, int b)
+{
+    return x[a] > x[b] || (x[a] == x[b] && a < b);
+}
+
+/* Restores the max-heap property of h (n) below position i. */
+static void sift_down(int *h, int n, int i, const float *x)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && ranks_before(x, h[l], h[m]))
+            m = l;
+        if (r < n && ranks_before(x, h[r], h[m]))
+            m = r;
+        if (m == i)
+            return;
+        int t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Removes the best token of heap h (*n) and returns it. */
+static int heap_pop(int *h, int *n, const float *x)
+{
+    int top = h[0];
+    h[0] = h[--*n];
+    sift_down(h, *n, 0, x);
+    return top;
+}
+
+/* Draws one token from row x (V, processed logits; overwritten) with temperature, top-k, top-p and
+ * min-p in that order; returns the token. */
+static int sample_row(gen *g, float *x, rng *r)
+{
+    const gen_params *p = &g->p;
+    int V = g->V, n = 0;
+    for (int v = 0; v < V; v++) {
+        x[v] /= p->temperature;
+        if (x[v] > -INFINITY)
+            g->heap[n++] = v;
+    }
+    if (n == 0)
+        return argmax(x, V);
+    /* kept tokens end up in keep[0..n_keep), best first, when top-k or top-p is on */
+    int *keep = g->heap, n_keep = n;
+    int limit_k = p->top_k > 0 && p->top_k < n, limit_p = p->top_p < 1.0f;
+    float m = x[argmax(x, V)];
+    if (limit_k || limit_p) {
+        for (int i = n / 2 - 1; i >= 0; i--)
+            sift_down(g->heap, n, i, x);
+        /* partial heapsort: popped tokens go to the end of the array, best at the very end */
+        int hn = n, popped = 0;
+        double z = 0;
+        if (limit_p) {
+            if (limit_k) {
+                /* the top-p mass is over the tokens top-k keeps: find its threshold first */
+                float thr = -INFINITY;
+                int tmp_n = n;
+                for (int i = 0; i < p->top_k; i++)
+                    thr = x[heap_pop(g->heap, &tmp_n, x)];
+                for (int v = 0; v < V; v++)
+                    if (x[v] >= thr)
+                        z += exp((double)x[v] - m);
+                n = 0;
+                for (int v = 0; v < V; v++)
+                    if (x[v] >= thr)
+                        g->heap[n++] = v;
+                for (int i = n / 2 - 1; i >= 0; i--)
+                    sift_down(g->heap, n, i, x);
+                hn = n;
+            } else {
+                for (int v = 0; v < V; v++)
+                    z += exp((double)x[v] - m);
+            }
+            double cum = 0;
+            while (hn > 0 && cum < p->top_p * z) {
+                int t = heap_pop(g->heap, &hn, x);
+                g->heap[hn] = t;
+                cum += exp((double)x[t] - m);
+                popped++;
+            }
+        } else {
+            float thr = -INFINITY;
+            while (hn > 0) {
+                int t = g->heap[0];
+                if (popped >= p->top_k && x[t] < thr)
+                    break;
+                heap_pop(g->heap, &hn, x);
+                g->heap[hn] = t;
+                thr = x[t];
+                popped++;
+            }
+        }
+        keep = g->heap + hn;
+        n_keep = popped;
+    }
+    /* min-p: p_i >= min_p * p_max  <=>  x_i - m >= log(min_p) */
+    double min_x = p->min_p > 0 ? m + log((double)p->min_p) : -INFINITY;
+    double z = 0;
+    for (int i = 0; i < n_keep; i++)
+        if (x[keep[i]] >= min_x)
+            z += exp((double)x[keep[i]] - m);
+    double u = rng_uniform(r) * z, cum = 0;
+    int last = keep[0];
+    for (int i = n_keep - 1; i >= 0; i--) {
+        int t = keep[i];
+        if (x[t] < min_x)
+            continue;
+        last = t;
+        cum += exp((double)x[t] - m);
+        if (u < cum)
+            return t;
+    }
+    return last;
+}
+
+/* ---- shared run helpers ---------------------------------------------------------------------------- */
+
+/* Records a model failure; returns GEN_ERR_MODEL. */
+static int model_failed(gen *g, int status)
+{
+    g->model_status = status;
+    return GEN_ERR_MODEL;
+}
+
+/* Resets the per-source state of a run of n sources. */
+static void reset_sources(gen *g, const gen_source *src, int n)
+{
+    for (int s = 0; s < n; s++) {
+        srcstate *st = &g->src[s];
+        rng_seed(&st->r, g->p.seed, src[s].stream);
+        st->done = 0;
+        st->n_slots_used = 0;
+        st->next_order = 0;
+        st->worst = 1e9;
+        for (int b = 0; b < g->B && g->p.mode == GEN_BEAM; b++)
+            st->slots[b].used = 0;
+        gen_result *res = &g->res[s];
+        res->settled = st->out_ids;
+        res->n_settled = 0;
+        res->done = 0;
+        res->n_hyps = 0;
+        res->hyps = &g->hyps[(size_t)s * g->p.n_best];
+    }
+}
+
+/* Encodes the sources and starts rows (B per source); returns GEN_OK or GEN_ERR_MODEL. */
+static int start_rows(gen *g, const gen_model *m, const gen_source *src, int n)
+{
+    for (int s = 0; s < n; s++) {
+        g->src_ids[s] = src[s].ids;
+        g->src_len[s] = src[s].len;
+    }
+    int rc = m->encode(m->ctx, g->src_ids, g->src_len, n);
+    if (rc < 0)
+        return model_failed(g, rc);
+    for (int r = 0; r < n * g->B; r++) {
+        g->row_src[r] = r / g->B;
+        g->seq[(size_t)r * g->max_len] = g->p.decoder_start_id;
+        g->feed[r] = g->p.decoder_start_id;
+    }
+    rc = m->begin(m->ctx, g->row_src, n * g->B);
+    return rc < 0 ? model_failed(g, rc) : GEN_OK;
+}
+
+/* ---- greedy and sampling ---------------------------------------------------------------------------- */
+
+/* Marks source s finished with its output so far; calls fn. */
+static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *user)
+{
+    srcstate *st = &g->src[s];
+    gen_result *res = &g->res[s];
+    gen_hyp *h = &g->hyps[(size_t)s * g->p.n_best];
+    h->ids = st->out_ids;
+    h->logprobs = st->out_lps;
+    h->len = res->n_settled;
+    h->ended = ended;
+    double sum = 0;
+    for (int i = 0; i < h->len + ended; i++)
+        sum += st->out_lps[i];
+    h->score = sum;
+    res->n_hyps = 1;
+    res->done = 1;
+    st->done = 1;
+    if (fn)
+        fn(user, s);
+}
+
+/* Greedy or sampled decoding of n started sources; returns GEN_OK or GEN_ERR_MODEL. */
+static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
+{
+    int V = g->V, L = g->max_len, rows = n;
+    for (int cur = 1; rows > 0; cur++) {
+        int rc = m->step(m->ctx, g->logits, g->feed, rows);
+        if (rc < 0)
+            return model_failed(g, rc);
+        int kept = 0;
+        for (int r = 0; r < rows; r++) {
+            float *x = g->logits + (size_t)r * V, *raw = g->aux;
+            int s = g->row_src[r];
+            srcstate *st = &g->src[s];
+            memcpy(raw, x, (size_t)V * sizeof *x);
+            float lse = logsumexp(raw, V);
+            int32_t *seq = g->seq + (size_t)r * L;
+            process_row(g, x, seq, cur);
+            int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : argmax(x, V);
+            gen_result *res = &g->res[s];
+            st->out_lps[res->n_settled] = raw[tok] - lse;
+            if (tok == g->p.eos_id) {
+                finish_single(g, s, 1, fn, user);
+                continue;
+            }
+            st->out_ids[res->n_settled++] = tok;
+            if (cur + 1 >= L) {
+                finish_single(g, s, 0, fn, user);
+                continue;
+            }
+            if (fn)
+                fn(user, s);
+            seq[cur] = tok;
+            g->parent[kept] = r;
+            if (kept != r) {
+                memcpy(g->seq + (size_t)kept * L, seq, (size_t)(cur + 1) * sizeof *seq);
+                g->row_src[kept] = s;
+            }
+            g->feed[kept++] = tok;
+        }
+        if (kept < rows && kept > 0) {
+            rc = m->reorder(m->ctx, g->parent, kept);
+            if (rc < 0)
+                return model_failed(g, rc);
+        }
+        rows = kept;
+    }
+    return GEN_OK;
+}
+
+/* ---- beam search ------------------------------------------------------------------------------------- */
+
+/* Adds a hypothesis to source st's list as HF's BeamHypotheses.add does. */
+static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, int len, int ended,
+                    float eos_lp, float sum_logprobs, int hyp_len)
+{
+    double score = (double)sum_logprobs / pow((double)hyp_len, (double)g->p.length_penalty);
+    if (st->n_slots_used >= g->B && !(score > st->worst))
+        return;
+    slot *free_slot = NULL;
+    for (int b = 0; b < g->B && !free_slot; b++)
+        if (!st->slots[b].used)
+            free_slot = &st->slots[b];
+    int evict = st->n_slots_used >= g->B;
+    if (evict) {
+        /* the list is full: the new one replaces the worst (earliest on ties) */
+        slot *w = NULL;
+        for (int b = 0; b < g->B; b++) {
+            slot *c = &st->slots[b];
+            if (!w || c->score < w->score || (c->score == w->score && c->order < w->order))
+                w = c;
+        }
+        free_slot = w;
+    }
+    free_slot->used = 1;
+    free_slot->order = st->next_order++;
+    free_slot->score = score;
+    free_slot->len = len;
+    free_slot->ended = ended;
+    memcpy(free_slot->ids, seq, (size_t)len * sizeof *seq);
+    memcpy(free_slot->lps, lps, (size_t)len * sizeof *lps);
+    free_slot->lps[len] = eos_lp;
+    if (evict) {
+        double w = INFINITY;
+        for (int b = 0; b < g->B; b++)
+            if (st->slots[b].score < w)
+                w = st->slots[b].score;
+        st->worst = w;
+    } else {
+        st->n_slots_used++;
+        if (score < st->worst)
+            st->worst = score;
+    }
+}
+
+/* Returns 1 when source st is done per HF's BeamHypotheses.is_done. */
+static int hyp_done(const gen *g, const srcstate *st, float best_sum, int cur_len)
+{
+    if (st->n_slots_used < g->B)
+        return 0;
+    double lp = g->p.length_penalty, len = cur_len;
+    switch (g->p.early_stopping) {
+    case GEN_STOP_EARLY:
+        return 1;
+    case GEN_STOP_NEVER:
+        if (lp > 0)
+            len = g->max_len;
+        break;
+    default:
+        break;
+    }
+    return st->worst >= (double)best_sum / pow(len, lp);
+}
+
+/* Fills source s's n-best hypotheses from its list and calls fn. */
+static void finish_beam(gen *g, int s, gen_progress_fn fn, void *user)
+{
+    srcstate *st = &g->src[s];
+    gen_result *res = &g->res[s];
+    gen_hyp *out = &g->hyps[(size_t)s * g->p.n_best];
+    int n = 0;
+    for (int k = 0; k < g->p.n_best && k < st->n_slots_used; k++) {
+        const slot *best = NULL;
+        for (int b = 0; b < g->B; b++) {
+            const slot *c = &st->slots[b];
+            if (!c->used)
+                continue;
+            int taken = 0;
+            for (int j = 0; j < n; j++)
+                taken |= out[j].ids == c->ids + 1;
+            if (taken)
+                continue;
+            if (!best || c->score > best->score || (c->score == best->score && c->order > best->order))
+                best = c;
+        }
+        out[n].ids = best->ids + 1;
+        out[n].logprobs = best->lps + 1;
+        out[n].len = best->len - 1;
+        out[n].ended = best->ended;
+        out[n].score = best->score;
+        n++;
+    }
+    res->n_hyps = n;
+    res->done = 1;
+    st->done = 1;
+    if (fn)
+        fn(user, s);
+}
+
+/* Inserts candidate (score, flat) into the sorted top list cs/cf (*n of at most K). */
+static void top_insert(float *cs, int *cf, int *n, int K, float score, int flat)
+{
+    int i = *n;
+    if (i == K) {
+        if (!(score > cs[K - 1]))
+            return;
+        i = K - 1;
+    } else {
+        ++*n;
+    }
+    while (i > 0 && score > cs[i - 1]) {
+        cs[i] = cs[i - 1];
+        cf[i] = cf[i - 1];
+        i--;
+    }
+    cs[i] = score;
+    cf[i] = flat;
+}
+
+/* Updates source s's settled prefix: the common prefix of its live rows (a, B rows in seq2,
+ * length cur) and its finished hypotheses; calls fn when it grew. */
+static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void *user)
+{
+    srcstate *st = &g->src[s];
+    gen_result *res = &g->res[s];
+    const int32_t *first = g->seq2 + (size_t)a * g->B * g->max_len;
+    int n = cur;
+    for (int b = 1; b < g->B; b++) {
+        const int32_t *q = first + (size_t)b * g->max_len;
+        int i = 1;
+        while (i < n && q[i] == first[i])
+            i++;
+        n = i;
+    }
+    for (int b = 0; b < g->B; b++) {
+        const slot *c = &st->slots[b];
+        if (!c->used)
+            continue;
+        int i = 1;
+        while (i < n && i < c->len && c->ids[i] == first[i])
+            i++;
+        n = i;
+    }
+    if (n - 1 > res->n_settled) {
+        for (int i = res->n_settled; i < n - 1; i++)
+            st->out_ids[i] = first[i + 1];
+        res->n_settled = n - 1;
+        if (fn)
+            fn(user, s);
+    }
+}
+
+/* Beam search over n started sources; returns GEN_OK or GEN_ERR_MODEL. */
+static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
+{
+    int V = g->V, L = g->max_len, B = g->B, K = g->K, n_act = n;
+    /* with V >= 2 at most B of the 2B candidates are eos, so every walk finds B beams */
+    const gen_params *p = &g->p;
+    for (int r = 0; r < n * B; r++)
+        g->bscore[r] = r % B == 0 ? 0.0f : -1e9f;
+    for (int cur = 1; n_act > 0; cur++) {
+        int rows = n_act * B;
+        int rc = m->step(m->ctx, g->logits, g->feed, rows);
+        if (rc < 0)
+            return model_failed(g, rc);
+        for (int r = 0; r < rows; r++) {
+            float *x = g->logits + (size_t)r * V;
+            if (p->beam_mask_pad && p->pad_id >= 0)
+                x[p->pad_id] = -INFINITY;
+            float lse = logsumexp(x, V);
+            for (int v = 0; v < V; v++)
+                x[v] -= lse;
+            memcpy(g->aux + (size_t)r * V, x, (size_t)V * sizeof *x);
+            process_row(g, x, g->seq + (size_t)r * L, cur);
+            float bs = g->bscore[r];
+            for (int v = 0; v < V; v++)
+                x[v] += bs;
+        }
+        /* each source: the 2B best candidates, then HF's walk over them */
+        int n_new = 0;
+        for (int a = 0; a < n_act; a++) {
+            int s = g->row_src[a * B];
+            srcstate *st = &g->src[s];
+            float *cs = g->cscore + (size_t)a * K;
+            int *cf = g->cflat + (size_t)a * K, nc = 0;
+            const float *base = g->logits + (size_t)a * B * V;
+            for (int f = 0; f < B * V; f++)
+                top_insert(cs, cf, &nc, K, base[f], f);
+            int nb = 0;
+            for (int k = 0; k < nc && nb < B; k++) {
+                int b = cf[k] / V, tok = cf[k] % V, r = a * B + b;
+                const int32_t *seq = g->seq + (size_t)r * L;
+                float mlp = g->aux[(size_t)r * V + tok];
+                if (tok == p->eos_id) {
+                    if (k >= B)
+                        continue;
+                    hyp_add(g, st, seq, g->lp + (size_t)r * L, cur, 1, mlp, cs[k], cur);
+                    continue;
+                }
+                int nr = a * B + nb++;
+                int32_t *nseq = g->seq2 + (size_t)nr * L;
+                float *nlp = g->lp2 + (size_t)nr * L;
+                memcpy(nseq, seq, (size_t)cur * sizeof *seq);
+                memcpy(nlp, g->lp + (size_t)r * L, (size_t)cur * sizeof *nlp);
+                nseq[cur] = tok;
+                nlp[cur] = mlp;
+                g->bscore2[nr] = cs[k];
+                g->parent[nr] = r;
+            }
+            if (hyp_done(g, st, cs[0], cur))
+                st->done = 1;
+        }
+        /* finish the done sources and those at max length; compact the rest */
+        for (int a = 0; a < n_act; a++) {
+            int s = g->row_src[a * B];
+            srcstate *st = &g->src[s];
+            if (!st->done && cur + 1 >= L) {
+                for (int b = 0; b < B; b++) {
+                    int r = a * B + b;
+                    hyp_add(g, st, g->seq2 + (size_t)r * L, g->lp2 + (size_t)r * L, cur + 1, 0, 0.0f,
+                            g->bscore2[r], cur + 1);
+                }
+                st->done = 1;
+            }
+            if (st->done) {
+                finish_beam(g, s, fn, user);
+                continue;
+            }
+            settle_beam(g, s, a, cur + 1, fn, user);
+            for (int b = 0; b < B; b++) {
+                int r = a * B + b, nr = n_new * B + b;
+                memcpy(g->seq + (size_t)nr * L, g->seq2 + (size_t)r * L, (size_t)(cur + 1) * sizeof(int32_t));
+                memcpy(g->lp + (size_t)nr * L, g->lp2 + (size_t)r * L, (size_t)(cur + 1) * sizeof(float));
+                g->bscore[nr] = g->bscore2[r];
+                g->parent[nr] = g->parent[r];
+                g->feed[nr] = g->seq2[(size_t)r * L + cur];
+                g->row_src2[nr] = s;
+            }
+            n_new++;
+        }
+        for (int r = 0; r < n_new * B; r++)
+            g->row_src[r] = g->row_src2[r];
+        n_act = n_new;
+        if (n_act > 0) {
+            rc = m->reorder(m->ctx, g->parent, n_act * B);
+            if (rc < 0)
+                return model_failed(g, rc);
+        }
+    }
+    return GEN_OK;
+}
+
+int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_progress_fn fn,
+            void *user)
+{
+    if (n_src < 0 || n_src > g->max_src)
+        return GEN_ERR_TOO_MANY;
+    if (m->vocab_size != g->V)
+        return GEN_ERR_PARAM;
+    if (n_src == 0)
+        return GEN_OK;
+    reset_sources(g, src, n_src);
+    int rc = start_rows(g, m, src, n_src);
+    if (rc < 0)
+        return rc;
+    return g->p.mode == GEN_BEAM ? run_beam(g, m, n_src, fn, user) : run_single(g, m, n_src, fn, user);
+}
+
+/* ---- scoring ---------------------------------------------------------------------------------------- */
+
+int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_source *src,
+              const int32_t *const *tgt, const int *tgt_len, int n)
+{
+    if (n < 0 || n > g->max_rows || n > g->max_src)
+        return GEN_ERR_TOO_MANY;
+    if (m->vocab_size != g->V)
+        return GEN_ERR_PARAM;
+    int f = g->p.forced_bos_id >= 0, has_eos = g->p.eos_id >= 0, longest = 0;
+    for (int t = 0; t < n; t++) {
+        if (tgt_len[t] < 0 || 1 + f + tgt_len[t] > g->p.max_new_tokens + (has_eos ? 0 : 1))
+            return GEN_ERR_TOO_LONG;
+        for (int i = 0; i < tgt_len[t]; i++)
+            if (tgt[t][i] < 0 || tgt[t][i] >= g->V)
+                return GEN_ERR_PARAM;
+        if (tgt_len[t] > longest)
+            longest = tgt_len[t];
+    }
+    if (n == 0)
+        return GEN_OK;
+    int saved_beams = g->B;
+    g->B = 1;
+    int rc = start_rows(g, m, src, n);
+    g->B = saved_beams;
+    if (rc < 0)
+        return rc;
+    int rows = n, V = g->V;
+    if (f) {
+        rc = m->step(m->ctx, g->logits, g->feed, rows);
+        if (rc < 0)
+            return model_failed(g, rc);
+        for (int r = 0; r < rows; r++)
+            g->feed[r] = g->p.forced_bos_id;
+    }
+    /* row r scores pair row_src[r]; at position j it predicts tgt[j] (or eos at j == len) */
+    for (int j = 0; rows > 0 && j <= longest; j++) {
+        rc = m->step(m->ctx, g->logits, g->feed, rows);
+        if (rc < 0)
+            return model_failed(g, rc);
+        int kept = 0;
+        for (int r = 0; r < rows; r++) {
+            int t = g->row_src[r];
+            const float *x = g->logits + (size_t)r * V;
+            if (j < tgt_len[t]) {
+                int tok = tgt[t][j];
+                logprobs[t][j] = x[tok] - logsumexp(x, V);
+                if (j + 1 == tgt_len[t] && !has_eos)
+                    continue;
+                g->parent[kept] = r;
+                g->row_src[kept] = t;
+                g->feed[kept++] = tok;
+            } else if (has_eos) {
+                logprobs[t][j] = x[g->p.eos_id] - logsumexp(x, V);
+            }
+        }
+        if (kept < rows && kept > 0) {
+            rc = m->reorder(m->ctx, g->parent, kept);
+            if (rc < 0)
+                return model_failed(g, rc);
+        }
+        rows = kept;
+    }
+    return GEN_OK;
+}

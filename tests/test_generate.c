@@ -1,0 +1,1093 @@
+/* test_generate.c — decoding checked on synthetic models: greedy and beam search against
+ * straightforward references (full recomputation from each sequence, no caches, no row
+ * reordering), beam search against exhaustive search on a tiny vocabulary, sampling sets and
+ * frequencies, seeds across batch compositions, the logits processors' guarantees, scoring. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "generate.h"
+
+/* ---- a synthetic model ----------------------------------------------------------------------------
+ * The logits of a row are a hash of (source, every token fed so far), so a wrong reorder or a row
+ * mixed up with another changes them.  With markov set they depend on (source, last token) only. */
+
+#define MAXR 4096
+#define MAXS 4096
+
+typedef struct synth {
+    int V, eos, markov, constant;
+    float spread, eos_bias;
+    uint64_t src_h[MAXS];
+    uint64_t row_h[MAXR], tmp_h[MAXR];
+    int row_src[MAXR], tmp_src[MAXR];
+    int n_rows, steps, fail_at;
+} synth;
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t hash_ids(const int32_t *ids, int n)
+{
+    uint64_t h = 0x1234567ull + (uint64_t)n;
+    for (int i = 0; i < n; i++)
+        h = mix64(h + (uint64_t)ids[i] * 0x100000001b3ull);
+    return h;
+}
+
+/* The history hash after feeding tok. */
+static uint64_t feed_hash(const synth *sy, uint64_t h, uint64_t src_h, int32_t tok)
+{
+    return sy->markov ? mix64(src_h ^ ((uint64_t)tok * 0x9e3779b97f4a7c15ull))
+                      : mix64(h * 31 + (uint64_t)tok + 7);
+}
+
+/* Logits of a history hash. */
+static void hash_logits(const synth *sy, float *x, uint64_t h)
+{
+    for (int v = 0; v < sy->V; v++) {
+        uint64_t z = mix64((sy->constant ? 99 : h) ^ ((uint64_t)(v + 1) * 0xda942042e4dd58b5ull));
+        x[v] = sy->spread * (float)((double)(z >> 11) * 0x1.0p-53 * 2 - 1);
+        if (v == sy->eos)
+            x[v] += sy->eos_bias;
+    }
+}
+
+static int sy_encode(void *ctx, const int32_t *const *src, const int *len, int n)
+{
+    synth *sy = ctx;
+    for (int s = 0; s < n; s++)
+        sy->src_h[s] = hash_ids(src[s], len[s]);
+    return 0;
+}
+
+static int sy_begin(void *ctx, const int *src_of_row, int n)
+{
+    synth *sy = ctx;
+    for (int r = 0; r < n; r++) {
+        sy->row_src[r] = src_of_row[r];
+        sy->row_h[r] = sy->src_h[src_of_row[r]];
+    }
+    sy->n_rows = n;
+    sy->steps = 0;
+    return 0;
+}
+
+static int sy_step(void *ctx, float *logits, const int32_t *tok, int n)
+{
+    synth *sy = ctx;
+    if (n != sy->n_rows)
+        return -77;
+    if (sy->fail_at && ++sy->steps >= sy->fail_at)
+        return -42;
+    for (int r = 0; r < n; r++) {
+        if (tok[r] < 0 || tok[r] >= sy->V)
+            return -78;
+        sy->row_h[r] = feed_hash(sy, sy->row_h[r], sy->src_h[sy->row_src[r]], tok[r]);
+        hash_logits(sy, logits + (size_t)r * sy->V, sy->row_h[r]);
+    }
+    return 0;
+}
+
+static int sy_reorder(void *ctx, const int *parent, int n)
+{
+    synth *sy = ctx;
+    for (int r = 0; r < n; r++) {
+        if (parent[r] < 0 || parent[r] >= sy->n_rows)
+            return -79;
+        sy->tmp_h[r] = sy->row_h[parent[r]];
+        sy->tmp_src[r] = sy->row_src[parent[r]];
+    }
+    memcpy(sy->row_h, sy->tmp_h, (size_t)n * sizeof *sy->row_h);
+    memcpy(sy->row_src, sy->tmp_src, (size_t)n * sizeof *sy->row_src);
+    sy->n_rows = n;
+    return 0;
+}
+
+static synth *synth_new(int V, int eos, float spread, float eos_bias)
+{
+    synth *sy = calloc(1, sizeof *sy);
+    sy->V = V;
+    sy->eos = eos;
+    sy->spread = spread;
+    sy->eos_bias = eos_bias;
+    return sy;
+}
+
+static gen_model synth_model(synth *sy)
+{
+    gen_model m = {sy, sy->V, sy_encode, sy_begin, sy_step, sy_reorder};
+    return m;
+}
+
+/* Logits after the sequence seq[0..len) on source src (recomputed from scratch). */
+static void ref_logits(const synth *sy, float *x, const int32_t *src, int src_len,
+                       const int32_t *seq, int len)
+{
+    uint64_t sh = hash_ids(src, src_len), h = sh;
+    for (int i = 0; i < len; i++)
+        h = feed_hash(sy, h, sh, seq[i]);
+    hash_logits(sy, x, h);
+}
+
+/* ---- reference processors, written plainly from HF's descriptions --------------------------------- */
+
+static void ref_process(const gen_params *p, int V, float *x, const int32_t *seq, int cur_len)
+{
+    if (p->repetition_penalty != 1.0f) {
+        char *seen = calloc((size_t)V, 1);
+        for (int i = 0; i < cur_len; i++)
+            seen[seq[i]] = 1;
+        for (int v = 0; v < V; v++)
+            if (seen[v])
+                x[v] = x[v] < 0 ? x[v] * p->repetition_penalty : x[v] / p->repetition_penalty;
+        free(seen);
+    }
+    int n = p->no_repeat_ngram;
+    if (n > 0 && cur_len >= n - 1) {
+        for (int start = 0; start + n - 1 < cur_len; start++) {
+            int same = 1;
+            for (int j = 0; j < n - 1; j++)
+                if (seq[start + j] != seq[cur_len - (n - 1) + j])
+                    same = 0;
+            if (same)
+                x[seq[start + n - 1]] = -INFINITY;
+        }
+    }
+    for (int i = 0; i < p->n_bad_ids; i++)
+        x[p->bad_ids[i]] = -INFINITY;
+    if (p->eos_id >= 0 && cur_len - 1 < p->min_new_tokens)
+        x[p->eos_id] = -INFINITY;
+    int forced[64], nf = 0;
+    if (p->forced_bos_id >= 0)
+        forced[nf++] = p->forced_bos_id;
+    for (int i = 0; i < p->prefix_len; i++)
+        forced[nf++] = p->prefix[i];
+    int f = -1;
+    if (cur_len - 1 < nf)
+        f = forced[cur_len - 1];
+    if (p->forced_eos_id >= 0 && cur_len == p->max_new_tokens)
+        f = p->forced_eos_id;
+    if (f >= 0)
+        for (int v = 0; v < V; v++)
+            x[v] = v == f ? 0.0f : -INFINITY;
+}
+
+static void ref_log_softmax(float *x, int V)
+{
+    float m = -INFINITY;
+    for (int v = 0; v < V; v++)
+        m = x[v] > m ? x[v] : m;
+    double s = 0;
+    for (int v = 0; v < V; v++)
+        s += exp((double)x[v] - m);
+    float lse = m + (float)log(s);
+    for (int v = 0; v < V; v++)
+        x[v] -= lse;
+}
+
+/* ---- reference greedy ------------------------------------------------------------------------------ */
+
+/* Greedy output ids of one source (eos excluded) into out; returns its length, *ended set. */
+static int ref_greedy(const synth *sy, const gen_params *p, const int32_t *src, int src_len,
+                      int32_t *out, int *ended)
+{
+    int32_t seq[256];
+    float *x = malloc((size_t)sy->V * sizeof *x);
+    int len = 1;
+    seq[0] = p->decoder_start_id;
+    *ended = 0;
+    while (len < 1 + p->max_new_tokens) {
+        ref_logits(sy, x, src, src_len, seq, len);
+        ref_process(p, sy->V, x, seq, len);
+        int best = 0;
+        for (int v = 1; v < sy->V; v++)
+            if (x[v] > x[best])
+                best = v;
+        if (best == p->eos_id) {
+            *ended = 1;
+            break;
+        }
+        seq[len++] = best;
+    }
+    free(x);
+    memcpy(out, seq + 1, (size_t)(len - 1) * sizeof *out);
+    return len - 1;
+}
+
+/* ---- reference beam search (HF BeamSearchScorer, one source, whole sequences) --------------------- */
+
+typedef struct rhyp {
+    double score;
+    long order;
+    int ended;
+    int len;            /* ids after decoder start */
+    int32_t ids[128];
+} rhyp;
+
+typedef struct rbeam {
+    float score;
+    int len;            /* including decoder start */
+    int32_t seq[128];
+} rbeam;
+
+typedef struct rcand {
+    float score;
+    int flat;
+} rcand;
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const rcand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->flat - y->flat;
+}
+
+typedef struct rlist {
+    rhyp h[512];
+    int n;
+    long order;
+    double worst;
+} rlist;
+
+static void rlist_add(rlist *l, int B, double lp, const int32_t *seq, int len, float sum, int ended)
+{
+    double score = (double)sum / pow((double)len, lp);
+    if (l->n >= B && !(score > l->worst))
+        return;
+    rhyp *h = &l->h[l->n++];
+    h->score = score;
+    h->order = l->order++;
+    h->ended = ended;
+    h->len = len - 1;
+    memcpy(h->ids, seq + 1, (size_t)(len - 1) * sizeof *seq);
+    if (l->n > B) {
+        int w = 0;
+        for (int i = 1; i < l->n; i++)
+            if (l->h[i].score < l->h[w].score)
+                w = i;
+        memmove(&l->h[w], &l->h[w + 1], (size_t)(l->n - w - 1) * sizeof *l->h);
+        l->n--;
+        l->worst = l->h[0].score;
+        for (int i = 1; i < l->n; i++)
+            if (l->h[i].score < l->worst)
+                l->worst = l->h[i].score;
+    } else if (score < l->worst) {
+        l->worst = score;
+    }
+}
+
+static int cmp_hyp_best(const void *a, const void *b)
+{
+    const rhyp *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->order > y->order ? -1 : 1;
+}
+
+/* Runs reference beam search; leaves the hypotheses sorted best first in *l. */
+static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, int src_len, rlist *l)
+{
+    int B = p->num_beams, V = sy->V, L = 1 + p->max_new_tokens;
+    rbeam *beams = calloc((size_t)B, sizeof *beams), *next = calloc((size_t)B, sizeof *next);
+    rcand *c = malloc((size_t)B * V * sizeof *c);
+    float *x = malloc((size_t)V * sizeof *x);
+    memset(l, 0, sizeof *l);
+    l->worst = 1e9;
+    for (int b = 0; b < B; b++) {
+        beams[b].score = b == 0 ? 0.0f : -1e9f;
+        beams[b].len = 1;
+        beams[b].seq[0] = p->decoder_start_id;
+    }
+    int done = 0;
+    for (int cur = 1; !done; cur++) {
+        for (int b = 0; b < B; b++) {
+            ref_logits(sy, x, src, src_len, beams[b].seq, cur);
+            if (p->beam_mask_pad)
+                x[p->pad_id] = -INFINITY;
+            ref_log_softmax(x, V);
+            ref_process(p, V, x, beams[b].seq, cur);
+            for (int v = 0; v < V; v++) {
+                c[b * V + v].score = x[v] + beams[b].score;
+                c[b * V + v].flat = b * V + v;
+            }
+        }
+        qsort(c, (size_t)B * V, sizeof *c, cmp_cand);
+        int nb = 0;
+        for (int k = 0; k < 2 * B && nb < B; k++) {
+            int b = c[k].flat / V, v = c[k].flat % V;
+            if (v == p->eos_id) {
+                if (k < B)
+                    rlist_add(l, B, p->length_penalty, beams[b].seq, cur, c[k].score, 1);
+                continue;
+            }
+            next[nb] = beams[b];
+            next[nb].seq[cur] = v;
+            next[nb].len = cur + 1;
+            next[nb].score = c[k].score;
+            nb++;
+        }
+        memcpy(beams, next, (size_t)B * sizeof *beams);
+        if (l->n >= B) {
+            double len = cur, lp = p->length_penalty;
+            if (p->early_stopping == GEN_STOP_EARLY)
+                done = 1;
+            else {
+                if (p->early_stopping == GEN_STOP_NEVER && lp > 0)
+                    len = L;
+                done = l->worst >= (double)c[0].score / pow(len, lp);
+            }
+        }
+        if (!done && cur + 1 >= L) {
+            for (int b = 0; b < B; b++)
+                rlist_add(l, B, p->length_penalty, beams[b].seq, cur + 1, beams[b].score, 0);
+            done = 1;
+        }
+    }
+    qsort(l->h, (size_t)l->n, sizeof *l->h, cmp_hyp_best);
+    free(beams);
+    free(next);
+    free(c);
+    free(x);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+static void make_source(int32_t *ids, int len, int seed, int V)
+{
+    for (int i = 0; i < len; i++)
+        ids[i] = (int32_t)(mix64((uint64_t)seed * 1000 + (uint64_t)i) % (uint64_t)V);
+}
+
+static void print_ids(const char *what, const int32_t *ids, int n)
+{
+    fprintf(stderr, "  %s:", what);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, " %d", ids[i]);
+    fprintf(stderr, "\n");
+}
+
+/* Asserts that hypothesis h has the ids (n) and, when check_score, the score. */
+static void expect_hyp(const gen_hyp *h, const int32_t *ids, int n, int ended, double score,
+                       int check_score)
+{
+    if (h->len != n || memcmp(h->ids, ids, (size_t)n * sizeof *ids) != 0 || h->ended != ended) {
+        print_ids("expected", ids, n);
+        print_ids("got     ", h->ids, h->len);
+        fprintf(stderr, "  ended expected %d got %d\n", ended, h->ended);
+        fail();
+    }
+    if (check_score && fabs(h->score - score) > 1e-4 * (1 + fabs(score))) {
+        fprintf(stderr, "  score expected %.7f got %.7f\n", score, h->score);
+        fail();
+    }
+}
+
+/* ---- greedy ------------------------------------------------------------------------------------------ */
+
+static void greedy_case(gen_params *p, synth *sy, int n_src)
+{
+    gen *g;
+    gen_model m = synth_model(sy);
+    assert_int_equal(gen_open(&g, p, sy->V, n_src), GEN_OK);
+    int32_t srcids[64][12];
+    gen_source src[64];
+    for (int s = 0; s < n_src; s++) {
+        make_source(srcids[s], 3 + s % 9, s, sy->V);
+        src[s] = (gen_source){srcids[s], 3 + s % 9, (uint64_t)s};
+    }
+    assert_int_equal(gen_run(g, &m, src, n_src, NULL, NULL), GEN_OK);
+    for (int s = 0; s < n_src; s++) {
+        int32_t want[256];
+        int ended, n = ref_greedy(sy, p, src[s].ids, src[s].len, want, &ended);
+        const gen_result *r = gen_result_get(g, s);
+        assert_true(r->done);
+        assert_int_equal(r->n_hyps, 1);
+        expect_hyp(&r->hyps[0], want, n, ended, 0, 0);
+    }
+    gen_free(g);
+}
+
+static void test_greedy_matches_reference(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(40, 2, 4.0f, 1.0f);
+    gen_params p;
+    gen_params_default(&p);
+    p.max_new_tokens = 25;
+    p.eos_id = 2;
+    p.decoder_start_id = 0;
+    greedy_case(&p, sy, 1);
+    greedy_case(&p, sy, 30);
+    /* every processor at once */
+    int32_t bad[2] = {5, 7}, prefix[2] = {9, 11};
+    p.repetition_penalty = 1.3f;
+    p.no_repeat_ngram = 3;
+    p.bad_ids = bad;
+    p.n_bad_ids = 2;
+    p.min_new_tokens = 4;
+    p.forced_bos_id = 1;
+    p.prefix = prefix;
+    p.prefix_len = 2;
+    p.forced_eos_id = 2;
+    greedy_case(&p, sy, 30);
+    free(sy);
+}
+
+/* ---- beam search --------------------------------------------------------------------------------------- */
+
+static void beam_case(gen_params *p, synth *sy, int n_src)
+{
+    gen *g;
+    gen_model m = synth_model(sy);
+    assert_int_equal(gen_open(&g, p, sy->V, n_src), GEN_OK);
+    int32_t srcids[16][12];
+    gen_source src[16];
+    for (int s = 0; s < n_src; s++) {
+        make_source(srcids[s], 2 + s % 7, s + 100, sy->V);
+        src[s] = (gen_source){srcids[s], 2 + s % 7, (uint64_t)s};
+    }
+    assert_int_equal(gen_run(g, &m, src, n_src, NULL, NULL), GEN_OK);
+    rlist *l = malloc(sizeof *l);
+    for (int s = 0; s < n_src; s++) {
+        ref_beam(sy, p, src[s].ids, src[s].len, l);
+        const gen_result *r = gen_result_get(g, s);
+        assert_true(r->done);
+        assert_int_equal(r->n_hyps, p->n_best);
+        for (int k = 0; k < p->n_best; k++) {
+            const rhyp *h = &l->h[k];
+            expect_hyp(&r->hyps[k], h->ids, h->len, h->ended, h->score, 1);
+        }
+    }
+    free(l);
+    gen_free(g);
+}
+
+static void test_beam_matches_reference(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(50, 3, 5.0f, 1.5f);
+    gen_params p;
+    gen_params_default(&p);
+    p.mode = GEN_BEAM;
+    p.max_new_tokens = 14;
+    p.eos_id = 3;
+    p.pad_id = 1;
+    p.decoder_start_id = 1;
+    p.num_beams = 4;
+    p.n_best = 4;
+    const float lps[] = {1.0f, 0.0f, 2.0f, -0.5f};
+    const gen_stopping stops[] = {GEN_STOP_EARLY, GEN_STOP_HEURISTIC, GEN_STOP_NEVER};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 3; j++) {
+            p.length_penalty = lps[i];
+            p.early_stopping = stops[j];
+            beam_case(&p, sy, 1);
+            beam_case(&p, sy, 9);
+        }
+    /* Marian-like pad mask, bad ids, forced eos, repetition penalty, n-grams, min length */
+    int32_t bad[1] = {1};
+    p.length_penalty = 1.0f;
+    p.early_stopping = GEN_STOP_EARLY;
+    p.beam_mask_pad = 1;
+    p.bad_ids = bad;
+    p.n_bad_ids = 1;
+    p.forced_eos_id = 3;
+    p.repetition_penalty = 1.3f;
+    p.no_repeat_ngram = 2;
+    p.min_new_tokens = 3;
+    beam_case(&p, sy, 9);
+    /* forced first token and a prefix, 6 beams, 3 best */
+    int32_t prefix[3] = {20, 21, 22};
+    p.forced_bos_id = 0;
+    p.prefix = prefix;
+    p.prefix_len = 3;
+    p.num_beams = 6;
+    p.n_best = 3;
+    beam_case(&p, sy, 9);
+    free(sy);
+}
+
+/* Exhaustive search: every sequence of a 4-token vocabulary up to 4 new tokens, scored as HF scores
+ * hypotheses (eos ends: sum / (1 + tokens before eos)^lp; max length: sum / (1 + max)^lp). */
+typedef struct ex {
+    const synth *sy;
+    const gen_params *p;
+    const int32_t *src;
+    int src_len;
+    rhyp all[4096];
+    int n;
+} ex;
+
+static void ex_walk(ex *e, int32_t *seq, int len, float sum)
+{
+    int V = e->sy->V, L = 1 + e->p->max_new_tokens;
+    float x[8];
+    ref_logits(e->sy, x, e->src, e->src_len, seq, len);
+    ref_log_softmax(x, V);
+    ref_process(e->p, V, x, seq, len);
+    for (int v = 0; v < V; v++) {
+        float s = sum + x[v];
+        if (x[v] == -INFINITY)
+            continue;
+        if (v == e->p->eos_id || len + 1 == L) {
+            rhyp *h = &e->all[e->n++];
+            int hl = v == e->p->eos_id ? len : len + 1;
+            seq[len] = v;
+            h->score = (double)s / pow((double)hl, e->p->length_penalty);
+            h->len = hl - 1;
+            h->order = 0;
+            h->ended = v == e->p->eos_id;
+            memcpy(h->ids, seq + 1, (size_t)h->len * sizeof *seq);
+            continue;
+        }
+        seq[len] = v;
+        ex_walk(e, seq, len + 1, s);
+    }
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+    const rhyp *x = a, *y = b;
+    return x->score > y->score ? -1 : x->score < y->score ? 1 : 0;
+}
+
+static void test_beam_equals_exhaustive(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(4, 0, 3.0f, 0.0f);
+    gen_params p;
+    gen_params_default(&p);
+    p.mode = GEN_BEAM;
+    p.max_new_tokens = 4;
+    p.eos_id = 0;
+    p.decoder_start_id = 1;
+    p.num_beams = 128;   /* more beams than live sequences: nothing is ever pruned */
+    p.n_best = 5;
+    p.early_stopping = GEN_STOP_NEVER;
+    ex *e = malloc(sizeof *e);
+    const float lps[] = {1.0f, 0.0f, 2.0f};
+    for (int i = 0; i < 3; i++) {
+        p.length_penalty = lps[i];
+        p.repetition_penalty = i == 2 ? 1.5f : 1.0f;
+        for (int s = 0; s < 6; s++) {
+            int32_t src[5];
+            make_source(src, 5, s + 7, 4);
+            gen *g;
+            gen_model m = synth_model(sy);
+            assert_int_equal(gen_open(&g, &p, 4, 1), GEN_OK);
+            gen_source gs = {src, 5, 0};
+            assert_int_equal(gen_run(g, &m, &gs, 1, NULL, NULL), GEN_OK);
+            e->sy = sy;
+            e->p = &p;
+            e->src = src;
+            e->src_len = 5;
+            e->n = 0;
+            int32_t seq[8] = {1};
+            ex_walk(e, seq, 1, 0.0f);
+            qsort(e->all, (size_t)e->n, sizeof *e->all, cmp_score);
+            assert_int_equal(e->n, 1 + 3 + 9 + 27 + 81);   /* eos after 0..3 tokens, or 4 tokens */
+            const gen_result *r = gen_result_get(g, 0);
+            for (int k = 0; k < 5; k++)
+                expect_hyp(&r->hyps[k], e->all[k].ids, e->all[k].len, e->all[k].ended,
+                           e->all[k].score, 1);
+            gen_free(g);
+        }
+    }
+    free(e);
+    free(sy);
+}
+
+/* ---- sampling ----------------------------------------------------------------------------------------- */
+
+/* Draws n single tokens from the constant model with p; counts them in count (V). */
+static void draw_many(gen_params *p, synth *sy, int n, int *count)
+{
+    gen *g;
+    gen_model m = synth_model(sy);
+    assert_int_equal(gen_open(&g, p, sy->V, n), GEN_OK);
+    gen_source *src = calloc((size_t)n, sizeof *src);
+    int32_t one = 5;
+    for (int s = 0; s < n; s++)
+        src[s] = (gen_source){&one, 1, (uint64_t)s};
+    assert_int_equal(gen_run(g, &m, src, n, NULL, NULL), GEN_OK);
+    memset(count, 0, (size_t)sy->V * sizeof *count);
+    for (int s = 0; s < n; s++) {
+        const gen_result *r = gen_result_get(g, s);
+        assert_int_equal(r->hyps[0].len, 1);
+        count[r->hyps[0].ids[0]]++;
+    }
+    free(src);
+    gen_free(g);
+}
+
+/* The allowed set and probabilities (prob, V) the rules of generate.h give for the constant
+ * model; returns the set size. */
+static int allowed_set(const gen_params *p, const synth *sy, double *prob)
+{
+    int V = sy->V, order[64];
+    float x[64];
+    hash_logits(sy, x, 0);
+    for (int v = 0; v < V; v++) {
+        x[v] /= p->temperature;
+        order[v] = v;
+    }
+    for (int i = 0; i < V; i++)
+        for (int j = i + 1; j < V; j++)
+            if (x[order[j]] > x[order[i]]) {
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+    int keep = V;
+    if (p->top_k > 0 && p->top_k < keep)
+        keep = p->top_k;
+    double z = 0, cum = 0;
+    for (int i = 0; i < keep; i++)
+        z += exp(x[order[i]] - x[order[0]]);
+    int kp = 0;
+    while (kp < keep && cum < p->top_p * z)
+        cum += exp(x[order[kp++]] - x[order[0]]);
+    keep = kp;
+    int n = 0;
+    z = 0;
+    for (int v = 0; v < V; v++)
+        prob[v] = 0;
+    for (int i = 0; i < keep; i++) {
+        double e = exp(x[order[i]] - x[order[0]]);
+        if (e >= p->min_p) {
+            prob[order[i]] = e;
+            z += e;
+            n++;
+        }
+    }
+    for (int v = 0; v < V; v++)
+        prob[v] /= z;
+    return n;
+}
+
+static void test_sampling_sets(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(30, -1, 3.0f, 0.0f);
+    sy->constant = 1;
+    gen_params p;
+    gen_params_default(&p);
+    p.mode = GEN_SAMPLE;
+    p.max_new_tokens = 1;
+    p.seed = 12345;
+    struct { float t; int k; float pp, mp; int expect_n; } cases[] = {
+        {1.0f, 0, 1.0f, 0.0f, 30}, {1.0f, 5, 1.0f, 0.0f, 5}, {0.7f, 0, 0.6f, 0.0f, -1},
+        {1.3f, 8, 0.8f, 0.0f, -1}, {1.0f, 0, 1.0f, 0.2f, -1}, {2.0f, 10, 0.9f, 0.1f, -1},
+        {1.0f, 1, 1.0f, 0.0f, 1},
+    };
+    int n = 6000, count[64];
+    double prob[64];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        p.temperature = cases[c].t;
+        p.top_k = cases[c].k;
+        p.top_p = cases[c].pp;
+        p.min_p = cases[c].mp;
+        int size = allowed_set(&p, sy, prob);
+        if (cases[c].expect_n > 0)
+            assert_int_equal(size, cases[c].expect_n);
+        assert_true(size >= 1 && size <= sy->V);
+        draw_many(&p, sy, n, count);
+        for (int v = 0; v < sy->V; v++) {
+            if (prob[v] == 0 && count[v] != 0) {
+                fprintf(stderr, "  case %zu: token %d drawn %d times outside the set\n", c, v, count[v]);
+                fail();
+            }
+            /* frequencies within 5 standard deviations of the expected ones */
+            double sd = sqrt(n * prob[v] * (1 - prob[v])) + 1;
+            if (fabs(count[v] - n * prob[v]) > 5 * sd) {
+                fprintf(stderr, "  case %zu: token %d drawn %d times, expected %.1f\n", c, v,
+                        count[v], n * prob[v]);
+                fail();
+            }
+        }
+    }
+    free(sy);
+}
+
+/* Samples the sources [0, n) in batches of size batch with seed; writes each output into out. */
+static void sample_batches(gen_params *p, synth *sy, int n, int batch, int32_t out[][40], int *len)
+{
+    int32_t srcids[64][12];
+    gen_source src[64];
+    for (int s = 0; s < n; s++) {
+        make_source(srcids[s], 2 + s % 10, s + 300, sy->V);
+        src[s] = (gen_source){srcids[s], 2 + s % 10, (uint64_t)s};
+    }
+    gen *g;
+    gen_model m = synth_model(sy);
+    assert_int_equal(gen_open(&g, p, sy->V, batch), GEN_OK);
+    for (int b = 0; b < n; b += batch) {
+        int k = n - b < batch ? n - b : batch;
+        /* reversed order inside the batch: position in the batch must not matter */
+        gen_source rev[64];
+        for (int i = 0; i < k; i++)
+            rev[i] = src[b + k - 1 - i];
+        assert_int_equal(gen_run(g, &m, rev, k, NULL, NULL), GEN_OK);
+        for (int i = 0; i < k; i++) {
+            const gen_result *r = gen_result_get(g, i);
+            int s = b + k - 1 - i;
+            len[s] = r->hyps[0].len;
+            memcpy(out[s], r->hyps[0].ids, (size_t)len[s] * sizeof(int32_t));
+        }
+    }
+    gen_free(g);
+}
+
+static void test_seed_reproduces_across_batches(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(60, 2, 2.0f, -1.0f);
+    gen_params p;
+    gen_params_default(&p);
+    p.mode = GEN_SAMPLE;
+    p.max_new_tokens = 30;
+    p.eos_id = 2;
+    p.temperature = 0.9f;
+    p.top_p = 0.95f;
+    p.seed = 777;
+    int n = 40, len1[64], len7[64], len40[64], len_other[64];
+    static int32_t o1[64][40], o7[64][40], o40[64][40], other[64][40];
+    sample_batches(&p, sy, n, 1, o1, len1);
+    sample_batches(&p, sy, n, 7, o7, len7);
+    sample_batches(&p, sy, n, 40, o40, len40);
+    p.seed = 778;
+    sample_batches(&p, sy, n, 40, other, len_other);
+    int differ = 0;
+    for (int s = 0; s < n; s++) {
+        assert_int_equal(len1[s], len7[s]);
+        assert_int_equal(len1[s], len40[s]);
+        assert_memory_equal(o1[s], o7[s], (size_t)len1[s] * sizeof(int32_t));
+        assert_memory_equal(o1[s], o40[s], (size_t)len1[s] * sizeof(int32_t));
+        differ += len_other[s] != len1[s] || memcmp(other[s], o1[s], (size_t)len1[s] * 4) != 0;
+    }
+    assert_true(differ > n / 2);
+    free(sy);
+}
+
+/* ---- processor guarantees ------------------------------------------------------------------------ */
+
+static void test_min_length_holds(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(30, 2, 1.0f, 6.0f);   /* eos almost always wins */
+    gen_params p;
+    gen_params_default(&p);
+    p.max_new_tokens = 20;
+    p.eos_id = 2;
+    for (int mode = 0; mode < 3; mode++) {
+        p.mode = (gen_mode)mode;
+        p.num_beams = mode == GEN_BEAM ? 3 : 1;
+        for (int min = 0; min <= 6; min += 6) {
+            p.min_new_tokens = min;
+            gen *g;
+            gen_model m = synth_model(sy);
+            assert_int_equal(gen_open(&g, &p, sy->V, 20), GEN_OK);
+            int32_t ids[20][4];
+            gen_source src[20];
+            for (int s = 0; s < 20; s++) {
+                make_source(ids[s], 4, s, sy->V);
+                src[s] = (gen_source){ids[s], 4, (uint64_t)s};
+            }
+            assert_int_equal(gen_run(g, &m, src, 20, NULL, NULL), GEN_OK);
+            int shortest = 99;
+            for (int s = 0; s < 20; s++) {
+                const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
+                int n = h->len + h->ended;
+                shortest = n < shortest ? n : shortest;
+            }
+            if (min)
+                assert_true(shortest >= min + 1);
+            else
+                assert_true(shortest < 3);   /* the check above can fail */
+            gen_free(g);
+        }
+    }
+    free(sy);
+}
+
+/* Returns 1 when some n-gram occurs twice in seq (len). */
+static int has_repeat(const int32_t *seq, int len, int n)
+{
+    for (int i = 0; i + n <= len; i++)
+        for (int j = i + 1; j + n <= len; j++)
+            if (memcmp(seq + i, seq + j, (size_t)n * sizeof *seq) == 0)
+                return 1;
+    return 0;
+}
+
+static void test_no_repeat_ngram_holds(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(12, 0, 3.0f, -10.0f);
+    sy->markov = 1;   /* greedy cycles through the same tokens */
+    gen_params p;
+    gen_params_default(&p);
+    p.max_new_tokens = 30;
+    p.eos_id = 0;
+    p.decoder_start_id = 1;
+    for (int mode = 0; mode < 3; mode++) {
+        p.mode = (gen_mode)mode;
+        p.num_beams = mode == GEN_BEAM ? 4 : 1;
+        for (int n = 0; n <= 3; n++) {
+            if (n == 1)
+                continue;
+            p.no_repeat_ngram = n;
+            gen *g;
+            gen_model m = synth_model(sy);
+            assert_int_equal(gen_open(&g, &p, sy->V, 10), GEN_OK);
+            int32_t ids[10][3];
+            gen_source src[10];
+            for (int s = 0; s < 10; s++) {
+                make_source(ids[s], 3, s + 50, sy->V);
+                src[s] = (gen_source){ids[s], 3, (uint64_t)s};
+            }
+            assert_int_equal(gen_run(g, &m, src, 10, NULL, NULL), GEN_OK);
+            int repeats = 0;
+            for (int s = 0; s < 10; s++) {
+                const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
+                int32_t seq[64] = {1};
+                memcpy(seq + 1, h->ids, (size_t)h->len * sizeof *seq);
+                if (n)
+                    assert_false(has_repeat(seq, h->len + 1, n));
+                repeats += has_repeat(seq, h->len + 1, 3);
+            }
+            if (!n && mode == GEN_GREEDY)
+                assert_true(repeats > 0);   /* without the processor, repeats do occur */
+            gen_free(g);
+        }
+    }
+    free(sy);
+}
+
+static void test_forced_tokens_and_bad_ids(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(25, 2, 3.0f, -20.0f);
+    gen_params p;
+    gen_params_default(&p);
+    int32_t bad[3] = {4, 5, 6}, prefix[2] = {4, 9};
+    p.max_new_tokens = 10;
+    p.eos_id = 2;
+    p.forced_bos_id = 5;
+    p.forced_eos_id = 2;
+    p.prefix = prefix;
+    p.prefix_len = 2;
+    p.bad_ids = bad;
+    p.n_bad_ids = 3;
+    for (int mode = 0; mode < 3; mode++) {
+        p.mode = (gen_mode)mode;
+        p.num_beams = mode == GEN_BEAM ? 3 : 1;
+        gen *g;
+        gen_model m = synth_model(sy);
+        assert_int_equal(gen_open(&g, &p, sy->V, 8), GEN_OK);
+        int32_t ids[8][3];
+        gen_source src[8];
+        for (int s = 0; s < 8; s++) {
+            make_source(ids[s], 3, s, sy->V);
+            src[s] = (gen_source){ids[s], 3, (uint64_t)s};
+        }
+        assert_int_equal(gen_run(g, &m, src, 8, NULL, NULL), GEN_OK);
+        for (int s = 0; s < 8; s++) {
+            const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
+            /* eos is very unlikely, so every output runs to the forced eos */
+            assert_int_equal(h->len, 9);
+            assert_int_equal(h->ended, 1);
+            assert_int_equal(h->ids[0], 5);
+            assert_int_equal(h->ids[1], 4);
+            assert_int_equal(h->ids[2], 9);
+            for (int i = 3; i < h->len; i++)
+                assert_true(h->ids[i] < 4 || h->ids[i] > 6);
+        }
+        gen_free(g);
+    }
+    free(sy);
+}
+
+/* ---- streaming ---------------------------------------------------------------------------------------- */
+
+typedef struct watch {
+    const gen *g;
+    int last[16], calls, done_calls;
+    int32_t seen[16][64];
+} watch;
+
+static void on_progress(void *user, int s)
+{
+    watch *w = user;
+    const gen_result *r = gen_result_get(w->g, s);
+    w->calls++;
+    assert_true(r->n_settled >= w->last[s]);
+    assert_memory_equal(r->settled, w->seen[s], (size_t)w->last[s] * sizeof(int32_t));
+    memcpy(w->seen[s], r->settled, (size_t)r->n_settled * sizeof(int32_t));
+    w->last[s] = r->n_settled;
+    if (r->done) {
+        w->done_calls++;
+        for (int k = 0; k < r->n_hyps; k++) {
+            assert_true(r->hyps[k].len >= r->n_settled);
+            assert_memory_equal(r->hyps[k].ids, w->seen[s], (size_t)r->n_settled * sizeof(int32_t));
+        }
+    }
+}
+
+static void test_settled_prefix_streams(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(20, 2, 6.0f, 0.0f);
+    gen_params p;
+    gen_params_default(&p);
+    p.max_new_tokens = 20;
+    p.eos_id = 2;
+    for (int mode = 0; mode < 3; mode++) {
+        p.mode = (gen_mode)mode;
+        p.num_beams = mode == GEN_BEAM ? 4 : 1;
+        p.n_best = mode == GEN_BEAM ? 2 : 1;
+        gen *g;
+        gen_model m = synth_model(sy);
+        assert_int_equal(gen_open(&g, &p, sy->V, 10), GEN_OK);
+        int32_t ids[10][5];
+        gen_source src[10];
+        for (int s = 0; s < 10; s++) {
+            make_source(ids[s], 5, s + 9, sy->V);
+            src[s] = (gen_source){ids[s], 5, (uint64_t)s};
+        }
+        watch w = {.g = g};
+        assert_int_equal(gen_run(g, &m, src, 10, on_progress, &w), GEN_OK);
+        assert_int_equal(w.done_calls, 10);
+        int streamed = 0;
+        for (int s = 0; s < 10; s++)
+            streamed += w.last[s];
+        assert_true(streamed > 0);
+        if (mode != GEN_BEAM)
+            for (int s = 0; s < 10; s++)
+                assert_int_equal(w.last[s], gen_result_get(g, s)->hyps[0].len);
+        gen_free(g);
+    }
+    free(sy);
+}
+
+/* ---- scoring --------------------------------------------------------------------------------------------- */
+
+static void test_score_matches_generation(void **state)
+{
+    (void)state;
+    synth *sy = synth_new(30, 2, 4.0f, 0.5f);
+    gen_params p;
+    gen_params_default(&p);
+    p.max_new_tokens = 16;
+    p.eos_id = 2;
+    p.forced_bos_id = 7;
+    gen *g, *sc;
+    gen_model m = synth_model(sy);
+    assert_int_equal(gen_open(&g, &p, sy->V, 6), GEN_OK);
+    p.max_new_tokens = 17;   /* scoring a 16-token output and its eos feeds 17 tokens */
+    assert_int_equal(gen_open(&sc, &p, sy->V, 6), GEN_OK);
+    int32_t ids[6][4];
+    gen_source src[6];
+    for (int s = 0; s < 6; s++) {
+        make_source(ids[s], 4, s + 77, sy->V);
+        src[s] = (gen_source){ids[s], 4, (uint64_t)s};
+    }
+    assert_int_equal(gen_run(g, &m, src, 6, NULL, NULL), GEN_OK);
+    const int32_t *tgt[6];
+    int tlen[6];
+    float lp[6][20], *lpp[6];
+    for (int s = 0; s < 6; s++) {
+        const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
+        assert_int_equal(h->ids[0], 7);
+        tgt[s] = h->ids + 1;            /* the forced first token is fed, not scored */
+        tlen[s] = h->len - 1 - (s == 3 ? 2 : 0);   /* one target cut short */
+        lpp[s] = lp[s];
+    }
+    assert_int_equal(gen_score(sc, &m, lpp, src, tgt, tlen, 6), GEN_OK);
+    for (int s = 0; s < 6; s++) {
+        const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
+        for (int j = 0; j < tlen[s]; j++)
+            assert_float_equal(lp[s][j], h->logprobs[j + 1], 1e-6);
+        /* the eos log-probability, recomputed from the reference logits */
+        int32_t seq[32] = {0, 7};
+        memcpy(seq + 2, tgt[s], (size_t)tlen[s] * sizeof *seq);
+        float x[32];
+        ref_logits(sy, x, src[s].ids, 4, seq, 2 + tlen[s]);
+        ref_log_softmax(x, sy->V);
+        assert_float_equal(lp[s][tlen[s]], x[2], 1e-5);
+    }
+    int too_long = 16;   /* 1 + 1 + 16 fed tokens > 17 */
+    assert_int_equal(gen_score(sc, &m, lpp, src, tgt, &too_long, 1), GEN_ERR_TOO_LONG);
+    gen_free(g);
+    gen_free(sc);
+    free(sy);
+}
+
+/* ---- errors --------------------------------------------------------------------------------------------- */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    gen_params p;
+    gen_params_default(&p);
+    gen *g = (gen *)&p;
+    assert_int_equal(gen_open(&g, &p, 0, 1), GEN_ERR_PARAM);
+    assert_null(g);
+    p.top_p = 0;
+    assert_int_equal(gen_params_check(&p, 10), GEN_ERR_PARAM);
+    gen_params_default(&p);
+    p.eos_id = 10;
+    assert_int_equal(gen_params_check(&p, 10), GEN_ERR_PARAM);
+    gen_params_default(&p);
+    p.n_best = 2;
+    assert_int_equal(gen_params_check(&p, 10), GEN_ERR_PARAM);
+    p.mode = GEN_BEAM;
+    p.num_beams = 2;
+    assert_int_equal(gen_params_check(&p, 10), GEN_OK);
+    assert_int_equal(gen_open(&g, &p, 10, 2), GEN_OK);
+    synth *sy = synth_new(10, 2, 1.0f, 0.0f);
+    sy->fail_at = 3;
+    gen_model m = synth_model(sy);
+    int32_t one = 1;
+    gen_source src[3] = {{&one, 1, 0}, {&one, 1, 1}, {&one, 1, 2}};
+    assert_int_equal(gen_run(g, &m, src, 3, NULL, NULL), GEN_ERR_TOO_MANY);
+    assert_int_equal(gen_run(g, &m, src, 2, NULL, NULL), GEN_ERR_MODEL);
+    assert_int_equal(gen_model_status(g), -42);
+    assert_string_equal(gen_strerror(GEN_ERR_MODEL), "the model failed");
+    gen_free(g);
+    gen_free(NULL);
+    free(sy);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_greedy_matches_reference),
+        cmocka_unit_test(test_beam_matches_reference),
+        cmocka_unit_test(test_beam_equals_exhaustive),
+        cmocka_unit_test(test_sampling_sets),
+        cmocka_unit_test(test_seed_reproduces_across_batches),
+        cmocka_unit_test(test_min_length_holds),
+        cmocka_unit_test(test_no_repeat_ngram_holds),
+        cmocka_unit_test(test_forced_tokens_and_bad_ids),
+        cmocka_unit_test(test_settled_prefix_streams),
+        cmocka_unit_test(test_score_matches_generation),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
