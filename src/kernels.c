@@ -1,0 +1,352 @@
+/* kernels.c — portable kernels, the run-time choice of instruction set, and the small
+ * element-wise operations (see kernels.h). */
+#include "kernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Instruction set selection
+ * ------------------------------------------------------------------------------------------- */
+
+static atomic_int g_isa = -1;
+
+/* Returns the best instruction set this CPU supports. */
+static int best_isa(void)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") &&
+        __builtin_cpu_supports("fma"))
+        return KN_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+        return KN_AVX2;
+#endif
+    return KN_PORTABLE;
+}
+
+int kn_isa(void)
+{
+    int isa = atomic_load_explicit(&g_isa, memory_order_relaxed);
+    if (isa < 0) {
+        isa = best_isa();
+        atomic_store_explicit(&g_isa, isa, memory_order_relaxed);
+    }
+    return isa;
+}
+
+int kn_set_isa(int isa)
+{
+    int best = best_isa();
+    if (isa < KN_PORTABLE)
+        isa = KN_PORTABLE;
+    if (isa > best)
+        isa = best;
+    atomic_store_explicit(&g_isa, isa, memory_order_relaxed);
+    return isa;
+}
+
+const char *kn_isa_name(int isa)
+{
+    switch (isa) {
+    case KN_AVX2: return "avx2";
+    case KN_AVX512: return "avx512";
+    default: return "portable";
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Conversions
+ * ------------------------------------------------------------------------------------------- */
+
+float kn_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+float kn_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t man = h & 0x3ff;
+    uint32_t u;
+    if (exp == 0x1f) {
+        u = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        u = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        u = sign;
+    } else {
+        /* subnormal half: normalise */
+        int e = -1;
+        do {
+            man <<= 1;
+            e++;
+        } while (!(man & 0x400));
+        man &= 0x3ff;
+        u = sign | ((uint32_t)(112 - e) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+void kn_weight_row(float *out, const kn_weight *w, int r)
+{
+    size_t base = (size_t)r * (size_t)w->cols;
+    switch (w->dtype) {
+    case KN_F32:
+        memcpy(out, (const float *)w->data + base, (size_t)w->cols * sizeof(float));
+        break;
+    case KN_F16:
+        for (int k = 0; k < w->cols; k++)
+            out[k] = kn_f16_to_f32(((const uint16_t *)w->data)[base + (size_t)k]);
+        break;
+    case KN_BF16:
+        for (int k = 0; k < w->cols; k++)
+            out[k] = kn_bf16_to_f32(((const uint16_t *)w->data)[base + (size_t)k]);
+        break;
+    default:
+        for (int k = 0; k < w->cols; k++)
+            out[k] = w->scale[r] * (float)((const int8_t *)w->data)[base + (size_t)k];
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Portable matrix products
+ * ------------------------------------------------------------------------------------------- */
+
+/* Returns element k of row o of a float-like weight as float. */
+static inline float weight_at(const kn_weight *w, size_t i)
+{
+    switch (w->dtype) {
+    case KN_F32: return ((const float *)w->data)[i];
+    case KN_F16: return kn_f16_to_f32(((const uint16_t *)w->data)[i]);
+    default: return kn_bf16_to_f32(((const uint16_t *)w->data)[i]);
+    }
+}
+
+/* y[b, o] = x[b] . W[o] for float-like weights, one output at a time. */
+static void dots_float_portable(float *y, int ldy, const float *x, int n, const kn_weight *w,
+                                int o0, int o1)
+{
+    int cols = w->cols;
+    for (int o = o0; o < o1; o++) {
+        size_t base = (size_t)o * (size_t)cols;
+        for (int b = 0; b < n; b++) {
+            const float *xb = x + (size_t)b * (size_t)cols;
+            float acc[8] = {0};
+            int k = 0;
+            for (; k + 8 <= cols; k += 8)
+                for (int j = 0; j < 8; j++)
+                    acc[j] += xb[k + j] * weight_at(w, base + (size_t)(k + j));
+            for (; k < cols; k++)
+                acc[0] += xb[k] * weight_at(w, base + (size_t)k);
+            y[(size_t)b * (size_t)ldy + (size_t)o] =
+                ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        }
+    }
+}
+
+/* y[b, o] = qscale[b] * scale[o] * (q[b] . W[o]) with exact int32 dot products. */
+static void dots_q8_portable(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0,
+                             int o1)
+{
+    int cols = w->cols, qcols = kn_qcols(cols);
+    for (int o = o0; o < o1; o++) {
+        const int8_t *wo = (const int8_t *)w->data + (size_t)o * (size_t)cols;
+        for (int b = 0; b < in->n; b++) {
+            const int8_t *qb = in->q + (size_t)b * (size_t)qcols;
+            int32_t acc = 0;
+            for (int k = 0; k < cols; k++)
+                acc += (int32_t)qb[k] * (int32_t)wo[k];
+            y[(size_t)b * (size_t)ldy + (size_t)o] = (float)acc * in->qscale[b] * w->scale[o];
+        }
+    }
+}
+
+void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const float *bias,
+               int o0, int o1)
+{
+    int isa = kn_isa();
+    if (o1 <= o0 || in->n <= 0)
+        return;
+    if (w->dtype == KN_Q8) {
+        if (isa == KN_AVX512 && w->rowsum)
+            kn_dots_q8_avx512(y, ldy, in, w, o0, o1);
+        else if (isa >= KN_AVX2)
+            kn_dots_q8_avx2(y, ldy, in, w, o0, o1);
+        else
+            dots_q8_portable(y, ldy, in, w, o0, o1);
+    } else if (isa == KN_AVX512) {
+        if (w->dtype == KN_F32)
+            kn_dots_f32_avx512(y, ldy, in->x, in->n, w, o0, o1);
+        else if (w->dtype == KN_BF16)
+            kn_dots_bf16_avx512(y, ldy, in->x, in->n, w, o0, o1);
+        else
+            kn_dots_f16_avx512(y, ldy, in->x, in->n, w, o0, o1);
+    } else if (isa == KN_AVX2) {
+        if (w->dtype == KN_F32)
+            kn_dots_f32_avx2(y, ldy, in->x, in->n, w, o0, o1);
+        else if (w->dtype == KN_BF16)
+            kn_dots_bf16_avx2(y, ldy, in->x, in->n, w, o0, o1);
+        else
+            kn_dots_f16_avx2(y, ldy, in->x, in->n, w, o0, o1);
+    } else {
+        dots_float_portable(y, ldy, in->x, in->n, w, o0, o1);
+    }
+    if (bias)
+        for (int b = 0; b < in->n; b++) {
+            float *yb = y + (size_t)b * (size_t)ldy;
+            for (int o = o0; o < o1; o++)
+                yb[o] += bias[o];
+        }
+}
+
+void kn_quantize_rows(int8_t *q, float *scale, const float *x, int n, int cols)
+{
+    int qcols = kn_qcols(cols);
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * (size_t)cols;
+        int8_t *qb = q + (size_t)b * (size_t)qcols;
+        float amax = 0.0f;
+        for (int k = 0; k < cols; k++)
+            amax = fmaxf(amax, fabsf(xb[k]));
+        float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        scale[b] = amax > 0.0f ? amax / 127.0f : 0.0f;
+        for (int k = 0; k < cols; k++) {
+            float v = nearbyintf(xb[k] * inv);
+            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+            qb[k] = (int8_t)v;
+        }
+        memset(qb + cols, 0, (size_t)(qcols - cols));
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Vector operations
+ * ------------------------------------------------------------------------------------------- */
+
+float kn_dot(const float *a, const float *b, int n)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512)
+        return kn_dot_avx512(a, b, n);
+    if (isa == KN_AVX2)
+        return kn_dot_avx2(a, b, n);
+    float acc[4] = {0};
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        for (int j = 0; j < 4; j++)
+            acc[j] += a[k + j] * b[k + j];
+    for (; k < n; k++)
+        acc[0] += a[k] * b[k];
+    return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+}
+
+void kn_axpy(float *y, float a, const float *x, int n)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512) {
+        kn_axpy_avx512(y, a, x, n);
+        return;
+    }
+    if (isa == KN_AVX2) {
+        kn_axpy_avx2(y, a, x, n);
+        return;
+    }
+    for (int k = 0; k < n; k++)
+        y[k] += a * x[k];
+}
+
+void kn_softmax(float *x, int n)
+{
+    float mx = -FLT_MAX;
+    for (int i = 0; i < n; i++)
+        mx = fmaxf(mx, x[i]);
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < n; i++)
+        x[i] *= inv;
+}
+
+void kn_log_softmax(float *x, int n)
+{
+    float mx = -FLT_MAX;
+    for (int i = 0; i < n; i++)
+        mx = fmaxf(mx, x[i]);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += exp((double)(x[i] - mx));
+    float lse = mx + (float)log(sum);
+    for (int i = 0; i < n; i++)
+        x[i] -= lse;
+}
+
+void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)
+{
+    double sum = 0.0, sq = 0.0;
+    for (int i = 0; i < d; i++)
+        sum += x[i];
+    float mean = (float)(sum / d);
+    for (int i = 0; i < d; i++) {
+        double c = (double)(x[i] - mean);
+        sq += c * c;
+    }
+    float rstd = (float)(1.0 / sqrt(sq / d + (double)eps));
+    for (int i = 0; i < d; i++) {
+        float v = (x[i] - mean) * rstd;
+        if (w)
+            v *= w[i];
+        if (b)
+            v += b[i];
+        y[i] = v;
+    }
+}
+
+void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps)
+{
+    double sq = 0.0;
+    for (int i = 0; i < d; i++)
+        sq += (double)x[i] * (double)x[i];
+    float r = (float)(1.0 / sqrt(sq / d + (double)eps));
+    for (int i = 0; i < d; i++)
+        y[i] = w ? w[i] * (x[i] * r) : x[i] * r;
+}
+
+void kn_activate(float *x, int n, int act)
+{
+    switch (act) {
+    case KN_RELU:
+        for (int i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case KN_GELU:
+        for (int i = 0; i < n; i++)
+            x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        break;
+    case KN_GELU_TANH:
+        for (int i = 0; i < n; i++) {
+            float v = x[i];
+            x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+        }
+        break;
+    default:
+        for (int i = 0; i < n; i++)
+            x[i] = x[i] / (1.0f + expf(-x[i]));
+        break;
+    }
+}

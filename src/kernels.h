@@ -1,0 +1,101 @@
+/* kernels.h — the engine's numeric kernels: matrix products with f32, f16, bf16 and q8 weights,
+ * dot products, softmax, norms and activations.
+ *
+ * Every matrix product is y = x W^T (+ bias), W stored (out, in) as in PyTorch.  Each has a
+ * portable C version and AVX2 / AVX-512 versions chosen once at run time with
+ * __builtin_cpu_supports; all give the same results within float rounding (the q8 integer dot
+ * products are exact in every version).  Kernels compute a range of output rows so that the
+ * caller can split the output dimension over threads.  Nothing here allocates.
+ */
+#ifndef ATTN_KERNELS_H
+#define ATTN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum kn_dtype { KN_F32 = 0, KN_F16 = 1, KN_BF16 = 2, KN_Q8 = 3 };
+enum kn_isa { KN_PORTABLE = 0, KN_AVX2 = 1, KN_AVX512 = 2 };
+enum kn_act { KN_RELU = 0, KN_GELU = 1, KN_GELU_TANH = 2, KN_SILU = 3 };
+
+/* A weight matrix (rows, cols) = (out, in) in one of the storage types. */
+typedef struct kn_weight {
+    int dtype;                  /* enum kn_dtype */
+    int rows, cols;
+    const void *data;           /* (rows, cols): float, uint16 (f16/bf16 bits) or int8 */
+    const float *scale;         /* q8: (rows) w = scale[row] * int8 */
+    const int32_t *rowsum;      /* q8: (rows) sum of the row's int8 values (for u8 x s8 products) */
+} kn_weight;
+
+/* Activations for a product: n rows of cols floats, and for q8 weights their int8 version. */
+typedef struct kn_input {
+    const float *x;             /* (n, cols) */
+    const int8_t *q;            /* (n, qcols) x quantized per row, zero-padded; q8 weights only */
+    const float *qscale;        /* (n) x ~= qscale * q */
+    int n, cols;
+} kn_input;
+
+/* Rounds cols up to the int8 row length used by kn_quantize_rows (a multiple of 64). */
+static inline int kn_qcols(int cols) { return (cols + 63) & ~63; }
+
+/* Returns the instruction set the kernels use now. */
+int kn_isa(void);
+
+/* Selects the instruction set (for tests and benchmarks); returns the one in effect, which is
+ * the best supported one not above the request. */
+int kn_set_isa(int isa);
+
+/* Returns the name of an instruction set ("portable", "avx2", "avx512"). */
+const char *kn_isa_name(int isa);
+
+/* y[b, o] = x[b] . W[o] (+ bias[o]) for b < in->n and o in [o0, o1); y rows are ldy apart. */
+void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const float *bias,
+               int o0, int o1);
+
+/* Quantizes x (n, cols) per row to int8 q (n, kn_qcols(cols)), zero-padded, with
+ * x ~= scale[b] * q[b] (symmetric, round to nearest even, |q| <= 127). */
+void kn_quantize_rows(int8_t *q, float *scale, const float *x, int n, int cols);
+
+/* Writes row r of W as floats (cols). */
+void kn_weight_row(float *out, const kn_weight *w, int r);
+
+/* Returns a . b over n floats. */
+float kn_dot(const float *a, const float *b, int n);
+
+/* y += a * x over n floats. */
+void kn_axpy(float *y, float a, const float *x, int n);
+
+/* In place softmax over n floats (max subtracted first); masked entries may hold -FLT_MAX. */
+void kn_softmax(float *x, int n);
+
+/* In place log-softmax over n floats. */
+void kn_log_softmax(float *x, int n);
+
+/* y = LayerNorm(x) over d: (x - mean) / sqrt(var + eps) * w + b (w, b may be NULL). */
+void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps);
+
+/* y = x / sqrt(mean(x^2) + eps) * w (w may be NULL). */
+void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps);
+
+/* In place activation (enum kn_act) over n floats. */
+void kn_activate(float *x, int n, int act);
+
+/* Converts IEEE half and bfloat16 bits to float. */
+float kn_f16_to_f32(uint16_t h);
+float kn_bf16_to_f32(uint16_t h);
+
+/* ---- per-ISA entry points (kernels_avx2.c, kernels_avx512.c); call through kn_linear ---- */
+void kn_dots_f32_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_f16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_q8_avx2(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
+float kn_dot_avx2(const float *a, const float *b, int n);
+void kn_axpy_avx2(float *y, float a, const float *x, int n);
+
+void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
+float kn_dot_avx512(const float *a, const float *b, int n);
+void kn_axpy_avx512(float *y, float a, const float *x, int n);
+
+#endif

@@ -1,0 +1,163 @@
+/* kernels_avx2.c — AVX2 + FMA + F16C matrix products and vector operations; compiled with
+ * -mavx2 -mfma -mf16c and called only when the CPU has them (see kernels.c). */
+#include "kernels.h"
+
+#include <immintrin.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Loads 8 weights at element offset i as floats. */
+ALWAYS_INLINE __m256 load_w(const void *data, size_t i, int dtype)
+{
+    if (dtype == KN_F32)
+        return _mm256_loadu_ps((const float *)data + i);
+    __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)data + i));
+    if (dtype == KN_BF16)
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+}
+
+/* Returns weight element i as a float (for the column tail). */
+ALWAYS_INLINE float scalar_w(const void *data, size_t i, int dtype)
+{
+    if (dtype == KN_F32)
+        return ((const float *)data)[i];
+    if (dtype == KN_BF16)
+        return kn_bf16_to_f32(((const uint16_t *)data)[i]);
+    return kn_f16_to_f32(((const uint16_t *)data)[i]);
+}
+
+/* Returns the sum of the 8 lanes. */
+ALWAYS_INLINE float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* One tile: NO weight rows from o times NB input rows from b, all columns. */
+ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, int o, int b,
+                        int dtype, const int NO, const int NB)
+{
+    int cols = w->cols, kfull = cols & ~7;
+    __m256 acc[4][2];
+    for (int i = 0; i < NO; i++)
+        for (int j = 0; j < NB; j++)
+            acc[i][j] = _mm256_setzero_ps();
+    const float *xr[2];
+    size_t wr[4];
+    for (int j = 0; j < NB; j++)
+        xr[j] = x + (size_t)(b + j) * (size_t)cols;
+    for (int i = 0; i < NO; i++)
+        wr[i] = (size_t)(o + i) * (size_t)cols;
+    for (int k = 0; k < kfull; k += 8) {
+        __m256 wv[4];
+        for (int i = 0; i < NO; i++)
+            wv[i] = load_w(w->data, wr[i] + (size_t)k, dtype);
+        for (int j = 0; j < NB; j++) {
+            __m256 xv = _mm256_loadu_ps(xr[j] + k);
+            for (int i = 0; i < NO; i++)
+                acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
+        }
+    }
+    for (int j = 0; j < NB; j++)
+        for (int i = 0; i < NO; i++) {
+            float s = hsum(acc[i][j]);
+            for (int k = kfull; k < cols; k++)
+                s += xr[j][k] * scalar_w(w->data, wr[i] + (size_t)k, dtype);
+            y[(size_t)(b + j) * (size_t)ldy + (size_t)(o + i)] = s;
+        }
+}
+
+/* y[b, o] = x[b] . W[o] over the rows [o0, o1), in 4 x 2 tiles and their edges. */
+ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                        int o1, int dtype)
+{
+    int o = o0;
+    for (; o + 4 <= o1; o += 4) {
+        int b = 0;
+        for (; b + 2 <= n; b += 2)
+            tile(y, ldy, x, w, o, b, dtype, 4, 2);
+        for (; b < n; b++)
+            tile(y, ldy, x, w, o, b, dtype, 4, 1);
+    }
+    for (; o < o1; o++) {
+        int b = 0;
+        for (; b + 2 <= n; b += 2)
+            tile(y, ldy, x, w, o, b, dtype, 1, 2);
+        for (; b < n; b++)
+            tile(y, ldy, x, w, o, b, dtype, 1, 1);
+    }
+}
+
+void kn_dots_f32_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
+{
+    dots(y, ldy, x, n, w, o0, o1, KN_F32);
+}
+
+void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
+{
+    dots(y, ldy, x, n, w, o0, o1, KN_BF16);
+}
+
+void kn_dots_f16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
+{
+    dots(y, ldy, x, n, w, o0, o1, KN_F16);
+}
+
+/* Returns the exact int32 dot product of s8 vectors q and w over cols (q padded to 32). */
+ALWAYS_INLINE int32_t dot_s8(const int8_t *q, const int8_t *w, int cols)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    int k = 0;
+    for (; k + 32 <= cols; k += 32) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(q + k));
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(w + k));
+        /* |x| (u8, <= 127) times w with x's sign: pairs sum to at most 2 * 127 * 128 */
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+    }
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    int32_t total = _mm_cvtsi128_si32(s);
+    for (; k < cols; k++)
+        total += (int32_t)q[k] * (int32_t)w[k];
+    return total;
+}
+
+void kn_dots_q8_avx2(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1)
+{
+    int cols = w->cols, qcols = kn_qcols(cols);
+    for (int o = o0; o < o1; o++) {
+        const int8_t *wo = (const int8_t *)w->data + (size_t)o * (size_t)cols;
+        for (int b = 0; b < in->n; b++) {
+            int32_t s = dot_s8(in->q + (size_t)b * (size_t)qcols, wo, cols);
+            y[(size_t)b * (size_t)ldy + (size_t)o] = (float)s * in->qscale[b] * w->scale[o];
+        }
+    }
+}
+
+float kn_dot_avx2(const float *a, const float *b, int n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc);
+    float s = hsum(acc);
+    for (; k < n; k++)
+        s += a[k] * b[k];
+    return s;
+}
+
+void kn_axpy_avx2(float *y, float a, const float *x, int n)
+{
+    __m256 av = _mm256_set1_ps(a);
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
+    for (; k < n; k++)
+        y[k] += a * x[k];
+}

@@ -1,0 +1,1293 @@
+/* transformer.c — the encoder-decoder forward pass: weights, run state, encoder, decoder step,
+ * attention with key/value caches (see transformer.h). */
+#include "transformer.h"
+
+#include "kernels.h"
+#include "modelfile.h"
+#include "threadpool.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Weights
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct norm_w {
+    const float *w, *b;         /* (d) each, NULL when absent; present = the norm is applied */
+    int present;
+} norm_w;
+
+typedef struct lin_w {
+    kn_weight w;                /* (out, in) */
+    const float *b;             /* (out) or NULL */
+} lin_w;
+
+typedef struct attn_w {
+    lin_w q, k, v;              /* (inner, d) */
+    lin_w o;                    /* (d, inner) */
+} attn_w;
+
+typedef struct ffn_w {
+    lin_w up, gate;             /* (d_ff, d); gate only when ffn_gated */
+    lin_w down;                 /* (d, d_ff) */
+} ffn_w;
+
+typedef struct layer_w {
+    attn_w self;
+    norm_w self_norm;
+    attn_w cross;               /* decoder layers only */
+    norm_w cross_norm;
+    ffn_w ffn;
+    norm_w ffn_norm;
+} layer_w;
+
+typedef struct stack_w {
+    kn_weight embed;            /* (V, d) token embedding */
+    kn_weight pos;              /* (P + pos_offset, d) learned positions; data NULL if none */
+    float *rel;                 /* (rel_buckets, n_heads) relative bias; NULL if none */
+    norm_w embed_norm, final_norm;
+    layer_w *layers;            /* (n_layers) */
+    int n_layers;
+} stack_w;
+
+struct tf_model {
+    mf_file *file;
+    tf_config cfg;
+    int inner;                  /* n_heads * d_head */
+    stack_w enc, dec;
+    float *sin_table;           /* (max_positions, d) sinusoidal positions; NULL if unused */
+    lin_w out;                  /* (V, d) output projection (may alias dec.embed) */
+    int32_t *rowsums;           /* q8 row sums of every q8 weight, carved per weight */
+    size_t n_rowsums, used_rowsums;
+    const void **rs_data;       /* (n_tensors) q8 tensors whose row sums are computed ... */
+    int32_t **rs_sums;          /* (n_tensors) ... and where (a shared embedding is used twice) */
+    int n_rs;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Model loading
+ * ------------------------------------------------------------------------------------------- */
+
+/* Loading context: the file, the reason buffer and the first error. */
+typedef struct loader {
+    tf_model *m;
+    char *why;
+    size_t why_len;
+    int status;
+} loader;
+
+/* Records the first error with a formatted reason; returns the status. */
+static int fail(loader *ld, int status, const char *fmt, ...)
+{
+    if (ld->status == TF_OK) {
+        ld->status = status;
+        if (ld->why && ld->why_len) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(ld->why, ld->why_len, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return status;
+}
+
+/* Reads an integer key (def when absent) into *out within [lo, hi]; returns TF_OK or TF_EMODEL. */
+static int get_int(loader *ld, const char *key, int64_t def, int64_t lo, int64_t hi, int *out)
+{
+    int64_t v;
+    if (mf_get_i64_or(ld->m->file, key, def, &v) != MF_OK)
+        return fail(ld, TF_EMODEL, "metadata %s: not an integer", key);
+    if (v < lo || v > hi)
+        return fail(ld, TF_EMODEL, "metadata %s = %lld: out of range [%lld, %lld]", key,
+                    (long long)v, (long long)lo, (long long)hi);
+    *out = (int)v;
+    return TF_OK;
+}
+
+/* Reads a required integer key; returns TF_OK or TF_EMODEL. */
+static int need_int(loader *ld, const char *key, int64_t lo, int64_t hi, int *out)
+{
+    int64_t v;
+    if (mf_get_i64(ld->m->file, key, &v) != MF_OK)
+        return fail(ld, TF_EMODEL, "metadata %s: missing or not an integer", key);
+    return get_int(ld, key, v, lo, hi, out);
+}
+
+/* Reads a float key (def when absent) into *out; returns TF_OK or TF_EMODEL. */
+static int get_float(loader *ld, const char *key, double def, float *out)
+{
+    double v;
+    if (mf_get_f64_or(ld->m->file, key, def, &v) != MF_OK || !isfinite(v))
+        return fail(ld, TF_EMODEL, "metadata %s: not a finite number", key);
+    *out = (float)v;
+    return TF_OK;
+}
+
+/* Reads a string key (def when absent) and maps it through names[] to its index; returns TF_OK or
+ * TF_EMODEL when the value is not one of the names. */
+static int get_choice(loader *ld, const char *key, const char *def, const char *const *names,
+                      int n_names, int *out)
+{
+    const char *v;
+    if (mf_get_str_or(ld->m->file, key, def, &v) != MF_OK)
+        return fail(ld, TF_EMODEL, "metadata %s: not a string", key);
+    for (int i = 0; i < n_names; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return TF_OK;
+        }
+    return fail(ld, TF_EMODEL, "metadata %s = \"%s\": not supported", key, v);
+}
+
+/* Reads the configuration from the metadata; returns TF_OK or TF_EMODEL. */
+static int read_config(loader *ld)
+{
+    tf_config *c = &ld->m->cfg;
+    const int BIG = 1 << 24;
+    static const char *const archs[] = {"transformer"};
+    static const char *const norms[] = {"layer", "rms"};
+    static const char *const acts[] = {"relu", "gelu", "gelu_tanh", "silu"};
+    static const char *const poss[] = {"none", "sinusoidal", "learned", "relative"};
+    static const char *const layouts[] = {"interleaved", "concat"};
+    int arch;
+    get_choice(ld, "arch", "transformer", archs, 1, &arch);
+    need_int(ld, "vocab_size", 1, BIG, &c->vocab_size);
+    need_int(ld, "d_model", 1, 65536, &c->d_model);
+    need_int(ld, "n_heads", 1, 4096, &c->n_heads);
+    if (ld->status)
+        return ld->status;
+    get_int(ld, "d_head", c->d_model / c->n_heads, 1, 65536, &c->d_head);
+    need_int(ld, "d_ff", 1, 1 << 20, &c->d_ff);
+    need_int(ld, "n_enc_layers", 0, 1024, &c->n_enc_layers);
+    need_int(ld, "n_dec_layers", 1, 1024, &c->n_dec_layers);
+    get_int(ld, "max_positions", 1024, 1, 1 << 20, &c->max_positions);
+    get_choice(ld, "norm", "layer", norms, 2, &c->norm);
+    get_float(ld, "norm_eps", c->norm == TF_NORM_RMS ? 1e-6 : 1e-5, &c->norm_eps);
+    get_int(ld, "pre_norm", 0, 0, 1, &c->pre_norm);
+    get_choice(ld, "activation", "relu", acts, 4, &c->activation);
+    get_int(ld, "ffn_gated", 0, 0, 1, &c->ffn_gated);
+    get_choice(ld, "pos_kind", "sinusoidal", poss, 4, &c->pos_kind);
+    get_choice(ld, "pos_sin_layout", "interleaved", layouts, 2, &c->pos_sin_concat);
+    get_int(ld, "pos_offset", 0, 0, 1 << 20, &c->pos_offset);
+    get_int(ld, "rel_buckets", 32, 2, 4096, &c->rel_buckets);
+    get_int(ld, "rel_max_distance", 128, 2, 1 << 20, &c->rel_max_distance);
+    get_float(ld, "embed_scale", 1.0, &c->embed_scale);
+    if (ld->status)
+        return ld->status;
+    get_float(ld, "attn_scale", 1.0 / sqrt((double)c->d_head), &c->attn_scale);
+    get_float(ld, "output_scale", 1.0, &c->output_scale);
+    int64_t V = c->vocab_size;
+    get_int(ld, "pad_id", -1, -1, V - 1, &c->pad_id);
+    get_int(ld, "bos_id", -1, -1, V - 1, &c->bos_id);
+    get_int(ld, "eos_id", -1, -1, V - 1, &c->eos_id);
+    get_int(ld, "unk_id", -1, -1, V - 1, &c->unk_id);
+    get_int(ld, "decoder_start_id", c->bos_id >= 0 ? c->bos_id : 0, 0, V - 1, &c->decoder_start_id);
+    get_int(ld, "gen.forced_bos_id", -1, -1, V - 1, &c->forced_bos_id);
+    get_int(ld, "gen.forced_eos_id", -1, -1, V - 1, &c->forced_eos_id);
+    get_int(ld, "gen.max_length", 256, 1, 1 << 20, &c->max_length);
+    get_int(ld, "gen.min_length", 0, 0, 1 << 20, &c->min_length);
+    get_int(ld, "gen.num_beams", 1, 1, 1024, &c->num_beams);
+    get_int(ld, "gen.no_repeat_ngram", 0, 0, 1024, &c->no_repeat_ngram);
+    get_int(ld, "gen.early_stopping", 0, 0, 1, &c->early_stopping);
+    get_float(ld, "gen.length_penalty", 1.0, &c->length_penalty);
+    get_float(ld, "gen.repetition_penalty", 1.0, &c->repetition_penalty);
+    const int64_t *bad;
+    size_t n_bad;
+    int r = mf_get_i64_array(ld->m->file, "gen.bad_ids", &bad, &n_bad);
+    if (r == MF_OK) {
+        if (n_bad > TF_MAX_BAD_IDS)
+            return fail(ld, TF_EMODEL, "metadata gen.bad_ids: more than %d ids", TF_MAX_BAD_IDS);
+        for (size_t i = 0; i < n_bad; i++) {
+            if (bad[i] < 0 || bad[i] >= V)
+                return fail(ld, TF_EMODEL, "metadata gen.bad_ids: id %lld out of range",
+                            (long long)bad[i]);
+            c->bad_ids[i] = (int32_t)bad[i];
+        }
+        c->n_bad_ids = (int)n_bad;
+    } else if (r != MF_ABSENT) {
+        return fail(ld, TF_EMODEL, "metadata gen.bad_ids: not an integer array");
+    }
+    if (ld->status)
+        return ld->status;
+    if (c->pos_kind == TF_POS_SINUSOIDAL && c->d_model % 2)
+        return fail(ld, TF_EMODEL, "sinusoidal positions need an even d_model (%d)", c->d_model);
+    if ((int64_t)c->n_heads * c->d_head > 1 << 20)
+        return fail(ld, TF_EMODEL, "n_heads * d_head too large");
+    return TF_OK;
+}
+
+/* Looks up a tensor by formatted name; returns MF_OK or MF_ABSENT. */
+static int find_tensor(loader *ld, mf_tensor *t, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return mf_tensor_get(ld->m->file, name, t);
+}
+
+/* Fills a kernel weight from a (rows, cols) tensor, computing q8 row sums; returns TF_OK or
+ * TF_EMODEL when the shape differs. */
+static int make_weight(loader *ld, kn_weight *w, const mf_tensor *t, int rows, int cols)
+{
+    if (t->ndim != 2 || (rows >= 0 && t->shape[0] != rows) || t->shape[1] != cols)
+        return fail(ld, TF_EMODEL, "tensor %s: shape (%lld, %lld), expected (%d, %d)", t->name,
+                    (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 0), rows, cols);
+    w->dtype = (int)t->dtype;
+    w->rows = (int)t->shape[0];
+    w->cols = cols;
+    w->data = t->data;
+    w->scale = t->scales;
+    w->rowsum = NULL;
+    if (t->dtype == MF_Q8) {
+        tf_model *m = ld->m;
+        for (int i = 0; i < m->n_rs; i++)
+            if (m->rs_data[i] == t->data) {
+                w->rowsum = m->rs_sums[i];
+                return TF_OK;
+            }
+        if (m->used_rowsums + (size_t)w->rows > m->n_rowsums)
+            return fail(ld, TF_EMODEL, "tensor %s: internal row-sum space exhausted", t->name);
+        int32_t *rs = m->rowsums + m->used_rowsums;
+        m->used_rowsums += (size_t)w->rows;
+        const int8_t *q = t->data;
+        for (int r = 0; r < w->rows; r++) {
+            int32_t s = 0;
+            for (int k = 0; k < cols; k++) {
+                int8_t v = q[(size_t)r * (size_t)cols + (size_t)k];
+                if (v == -128)
+                    return fail(ld, TF_EMODEL, "tensor %s: q8 value -128 (values must be in -127..127)",
+                                t->name);
+                s += v;
+            }
+            rs[r] = s;
+        }
+        w->rowsum = rs;
+        m->rs_data[m->n_rs] = t->data;
+        m->rs_sums[m->n_rs++] = rs;
+    }
+    return TF_OK;
+}
+
+/* Loads a 1-D f32 tensor of n values by name into *out (NULL when absent); returns TF_OK or
+ * TF_EMODEL when present with another shape or type. */
+static int get_vec(loader *ld, const float **out, int n, const char *fmt, const char *prefix)
+{
+    mf_tensor t;
+    *out = NULL;
+    if (find_tensor(ld, &t, fmt, prefix) != MF_OK)
+        return TF_OK;
+    if (t.dtype != MF_F32 || t.ndim != 1 || t.shape[0] != n)
+        return fail(ld, TF_EMODEL, "tensor %s: expected f32 (%d)", t.name, n);
+    *out = t.data;
+    return TF_OK;
+}
+
+/* Loads PREFIX.weight (out, in) and the optional PREFIX.bias; returns TF_OK or TF_EMODEL. */
+static int get_lin(loader *ld, lin_w *l, const char *prefix, int out, int in)
+{
+    mf_tensor t;
+    if (find_tensor(ld, &t, "%s.weight", prefix) != MF_OK)
+        return fail(ld, TF_EMODEL, "tensor %s.weight: missing", prefix);
+    if (make_weight(ld, &l->w, &t, out, in))
+        return ld->status;
+    return get_vec(ld, &l->b, out, "%s.bias", prefix);
+}
+
+/* Loads the optional norm PREFIX.{weight,bias}; returns TF_OK or TF_EMODEL. */
+static int get_norm(loader *ld, norm_w *n, const char *prefix)
+{
+    int d = ld->m->cfg.d_model;
+    get_vec(ld, &n->w, d, "%s.weight", prefix);
+    get_vec(ld, &n->b, d, "%s.bias", prefix);
+    n->present = n->w || n->b;
+    if (ld->m->cfg.norm == TF_NORM_RMS && n->b)
+        return fail(ld, TF_EMODEL, "tensor %s.bias: RMSNorm has no bias", prefix);
+    return ld->status;
+}
+
+/* Loads one layer's attention block PREFIX.{q,k,v,o}; returns TF_OK or TF_EMODEL. */
+static int get_attn(loader *ld, attn_w *a, const char *prefix)
+{
+    char name[128];
+    int d = ld->m->cfg.d_model, inner = ld->m->inner;
+    static const char *const parts[] = {"q", "k", "v"};
+    lin_w *dst[] = {&a->q, &a->k, &a->v};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "%s.%s", prefix, parts[i]);
+        if (get_lin(ld, dst[i], name, inner, d))
+            return ld->status;
+    }
+    snprintf(name, sizeof name, "%s.o", prefix);
+    return get_lin(ld, &a->o, name, d, inner);
+}
+
+/* Loads one stack ("enc" or "dec"): embeddings, positions, layers, norms; returns TF_OK or
+ * TF_EMODEL. */
+static int get_stack(loader *ld, stack_w *s, const char *which, int n_layers, int decoder)
+{
+    tf_model *m = ld->m;
+    const tf_config *c = &m->cfg;
+    int d = c->d_model;
+    char name[128];
+    mf_tensor t;
+    if (find_tensor(ld, &t, "%s.embed.weight", which) != MF_OK &&
+        find_tensor(ld, &t, "embed.weight") != MF_OK)
+        return fail(ld, TF_EMODEL, "tensor embed.weight (or %s.embed.weight): missing", which);
+    if (make_weight(ld, &s->embed, &t, c->vocab_size, d))
+        return ld->status;
+    if (c->pos_kind == TF_POS_LEARNED) {
+        if (find_tensor(ld, &t, "%s.pos.weight", which) != MF_OK)
+            return fail(ld, TF_EMODEL, "tensor %s.pos.weight: missing (pos_kind learned)", which);
+        if (make_weight(ld, &s->pos, &t, -1, d))
+            return ld->status;
+        if (s->pos.rows <= c->pos_offset)
+            return fail(ld, TF_EMODEL, "tensor %s.pos.weight: %d rows, pos_offset %d", which,
+                        s->pos.rows, c->pos_offset);
+    }
+    if (c->pos_kind == TF_POS_RELATIVE) {
+        if (find_tensor(ld, &t, "%s.rel.weight", which) != MF_OK)
+            return fail(ld, TF_EMODEL, "tensor %s.rel.weight: missing (pos_kind relative)", which);
+        if (t.ndim != 2 || t.shape[0] != c->rel_buckets || t.shape[1] != c->n_heads)
+            return fail(ld, TF_EMODEL, "tensor %s.rel.weight: expected (%d, %d)", which,
+                        c->rel_buckets, c->n_heads);
+        s->rel = malloc((size_t)c->rel_buckets * (size_t)c->n_heads * sizeof(float));
+        if (!s->rel)
+            return fail(ld, TF_ENOMEM, "out of memory");
+        mf_tensor_to_f32(s->rel, &t);
+    }
+    snprintf(name, sizeof name, "%s.embed_norm", which);
+    get_norm(ld, &s->embed_norm, name);
+    snprintf(name, sizeof name, "%s.norm", which);
+    get_norm(ld, &s->final_norm, name);
+    s->n_layers = n_layers;
+    s->layers = calloc((size_t)n_layers + 1, sizeof *s->layers);
+    if (!s->layers)
+        return fail(ld, TF_ENOMEM, "out of memory");
+    for (int i = 0; i < n_layers && !ld->status; i++) {
+        layer_w *L = &s->layers[i];
+        snprintf(name, sizeof name, "%s.%d.attn", which, i);
+        get_attn(ld, &L->self, name);
+        snprintf(name, sizeof name, "%s.%d.attn_norm", which, i);
+        get_norm(ld, &L->self_norm, name);
+        if (decoder) {
+            snprintf(name, sizeof name, "%s.%d.cross", which, i);
+            get_attn(ld, &L->cross, name);
+            snprintf(name, sizeof name, "%s.%d.cross_norm", which, i);
+            get_norm(ld, &L->cross_norm, name);
+        }
+        snprintf(name, sizeof name, "%s.%d.ffn.up", which, i);
+        get_lin(ld, &L->ffn.up, name, c->d_ff, d);
+        if (c->ffn_gated) {
+            snprintf(name, sizeof name, "%s.%d.ffn.gate", which, i);
+            get_lin(ld, &L->ffn.gate, name, c->d_ff, d);
+        }
+        snprintf(name, sizeof name, "%s.%d.ffn.down", which, i);
+        get_lin(ld, &L->ffn.down, name, d, c->d_ff);
+        snprintf(name, sizeof name, "%s.%d.ffn_norm", which, i);
+        get_norm(ld, &L->ffn_norm, name);
+    }
+    return ld->status;
+}
+
+/* Fills the sinusoidal position table (max_positions, d) computed in double precision. */
+static void fill_sinusoids(float *table, int n_pos, int d, int concat)
+{
+    int half = d / 2;
+    for (int p = 0; p < n_pos; p++)
+        for (int i = 0; i < half; i++) {
+            double angle = (double)p / pow(10000.0, 2.0 * i / d);
+            if (concat) {
+                table[(size_t)p * d + i] = (float)sin(angle);
+                table[(size_t)p * d + half + i] = (float)cos(angle);
+            } else {
+                table[(size_t)p * d + 2 * i] = (float)sin(angle);
+                table[(size_t)p * d + 2 * i + 1] = (float)cos(angle);
+            }
+        }
+}
+
+/* Counts the rows of every q8 2-D tensor (an upper bound on the row sums needed). */
+static size_t count_q8_rows(const mf_file *f)
+{
+    size_t n = 0;
+    mf_tensor t;
+    for (int i = 0; i < mf_tensor_count(f); i++)
+        if (mf_tensor_at(f, i, &t) == MF_OK && t.dtype == MF_Q8 && t.ndim == 2)
+            n += (size_t)t.shape[0];
+    return n;
+}
+
+int tf_model_open(tf_model **out, const char *path, char *why, size_t why_len)
+{
+    *out = NULL;
+    if (why && why_len)
+        why[0] = '\0';
+    tf_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        if (why && why_len)
+            snprintf(why, why_len, "out of memory");
+        return TF_ENOMEM;
+    }
+    loader ld = {m, why, why_len, TF_OK};
+    int r = mf_open(&m->file, path, NULL, why, why_len);
+    if (r < 0) {
+        free(m);
+        return r == MF_ERR_NOMEM ? TF_ENOMEM : TF_EFILE;
+    }
+    if (read_config(&ld))
+        goto fail;
+    tf_config *c = &m->cfg;
+    m->inner = c->n_heads * c->d_head;
+    m->n_rowsums = count_q8_rows(m->file);
+    size_t n_tensors = (size_t)mf_tensor_count(m->file) + 1;
+    m->rs_data = calloc(n_tensors, sizeof *m->rs_data);
+    m->rs_sums = calloc(n_tensors, sizeof *m->rs_sums);
+    if (!m->rs_data || !m->rs_sums ||
+        (m->n_rowsums && !(m->rowsums = malloc(m->n_rowsums * sizeof *m->rowsums)))) {
+        fail(&ld, TF_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (get_stack(&ld, &m->enc, "enc", c->n_enc_layers, 0) ||
+        get_stack(&ld, &m->dec, "dec", c->n_dec_layers, 1))
+        goto fail;
+    mf_tensor t;
+    if (mf_tensor_get(m->file, "out.weight", &t) == MF_OK) {
+        if (make_weight(&ld, &m->out.w, &t, c->vocab_size, c->d_model))
+            goto fail;
+    } else {
+        m->out.w = m->dec.embed;
+    }
+    if (get_vec(&ld, &m->out.b, c->vocab_size, "%s.bias", "out"))
+        goto fail;
+    c->weight_dtype = m->out.w.dtype;
+    if (c->n_dec_layers > 0)
+        c->weight_dtype = m->dec.layers[0].ffn.up.w.dtype;
+    if (c->pos_kind == TF_POS_SINUSOIDAL) {
+        m->sin_table = malloc((size_t)c->max_positions * (size_t)c->d_model * sizeof(float));
+        if (!m->sin_table) {
+            fail(&ld, TF_ENOMEM, "out of memory");
+            goto fail;
+        }
+        fill_sinusoids(m->sin_table, c->max_positions, c->d_model, c->pos_sin_concat);
+    }
+    *out = m;
+    return TF_OK;
+fail:
+    tf_model_free(m);
+    return ld.status;
+}
+
+void tf_model_free(tf_model *m)
+{
+    if (!m)
+        return;
+    free(m->enc.layers);
+    free(m->dec.layers);
+    free(m->enc.rel);
+    free(m->dec.rel);
+    free(m->sin_table);
+    free(m->rowsums);
+    free(m->rs_data);
+    free(m->rs_sums);
+    mf_free(m->file);
+    free(m);
+}
+
+const tf_config *tf_model_config(const tf_model *m)
+{
+    return &m->cfg;
+}
+
+const struct mf_file *tf_model_file(const tf_model *m)
+{
+    return m->file;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Run state
+ * ------------------------------------------------------------------------------------------- */
+
+struct tf_state {
+    const tf_model *m;
+    tp_pool *pool;
+    int n_threads;
+    int max_src, max_rows, max_src_len, max_tgt_len;
+    int chunk_cap;              /* encoder tokens per pass */
+    int max_in;                 /* longest linear input (for the q8 buffer) */
+
+    /* encoder results: sources packed one after the other */
+    int n_src;
+    int *src_len, *src_off;     /* (max_src) */
+    float *enc_out;             /* (max_src * max_src_len, d) */
+    float *cross_k, *cross_v;   /* (n_dec, max_src * max_src_len, inner) */
+
+    /* scratch shared by encoder and decoder: rows = max(chunk_cap, max_rows) */
+    float *h;                   /* (rows, d) normed input */
+    float *t;                   /* (rows, d) sub-layer output */
+    float *q, *k, *v;           /* (rows, inner) */
+    float *a;                   /* (rows, inner) attention output */
+    float *f, *g;               /* (rows, d_ff) feed-forward hidden (g: gated up part) */
+    float *x;                   /* (max_rows, d) decoder residual stream */
+    int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
+    float *qs;                  /* (rows) their scales */
+    float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
+
+    /* decoder */
+    int began, pos, n_rows;
+    int *src_of_row;            /* (max_rows) */
+    int *tmp_rows;              /* (max_rows) */
+    int32_t *tok_buf;           /* (rows) tokens of an encoder chunk */
+    int *pos_buf;               /* (rows) positions of the tokens being embedded */
+    int32_t *slot;              /* (max_rows, max_tgt_len) physical row holding position j */
+    int32_t *slot_tmp;          /* (max_rows, max_tgt_len) */
+    float *self_k, *self_v;     /* (n_dec, max_rows, max_tgt_len, inner) */
+
+    /* relative position bias tables: bias[h][rel + L - 1] */
+    float *enc_rel;             /* (n_heads, 2 * max_src_len - 1) */
+    float *dec_rel;             /* (n_heads, max_tgt_len) for rel = -(L-1)..0 */
+
+    void *mem;                  /* the one allocation everything above points into */
+};
+
+/* Returns T5's relative position bucket for rel = key - query. */
+static int rel_bucket(int rel, int n_buckets, int max_distance, int bidirectional)
+{
+    int ret = 0, n;
+    if (bidirectional) {
+        n_buckets /= 2;
+        if (rel > 0)
+            ret += n_buckets;
+        n = rel < 0 ? -rel : rel;
+    } else {
+        n = rel < 0 ? -rel : 0;
+    }
+    int max_exact = n_buckets / 2;
+    if (n < max_exact)
+        return ret + n;
+    float l = logf((float)n / (float)max_exact) / (float)log((double)max_distance / max_exact);
+    int b = max_exact + (int)(l * (float)(n_buckets - max_exact));
+    if (b > n_buckets - 1)
+        b = n_buckets - 1;
+    return ret + b;
+}
+
+/* Returns base + *off (NULL while base is NULL: the counting pass) and advances *off by n bytes
+ * rounded up to 64. */
+static void *carve(char *base, size_t *off, size_t n)
+{
+    void *r = base ? base + *off : NULL;
+    *off += (n + 63) & ~(size_t)63;
+    return r;
+}
+
+int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, int max_src_len,
+                  int max_tgt_len, int n_threads)
+{
+    *out = NULL;
+    const tf_config *c = &m->cfg;
+    if (max_src < 1 || max_rows < 1 || max_src_len < 1 || max_tgt_len < 1 || n_threads < 1 ||
+        max_src > 65536 || max_rows > 65536 || n_threads > 1024 ||
+        max_src_len > c->max_positions || max_tgt_len > c->max_positions)
+        return TF_EARG;
+    if (c->pos_kind == TF_POS_LEARNED &&
+        (max_src_len + c->pos_offset > m->enc.pos.rows || max_tgt_len + c->pos_offset > m->dec.pos.rows))
+        return TF_EARG;
+    tf_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return TF_ENOMEM;
+    st->m = m;
+    st->n_threads = n_threads;
+    st->max_src = max_src;
+    st->max_rows = max_rows;
+    st->max_src_len = max_src_len;
+    st->max_tgt_len = max_tgt_len;
+    size_t total_src = (size_t)max_src * (size_t)max_src_len;
+    st->chunk_cap = max_src_len > 1024 ? max_src_len : (int)(total_src < 1024 ? total_src : 1024);
+    int d = c->d_model, inner = m->inner, ff = c->d_ff;
+    st->max_in = d > inner ? d : inner;
+    if (ff > st->max_in)
+        st->max_in = ff;
+    size_t rows = (size_t)(st->chunk_cap > max_rows ? st->chunk_cap : max_rows);
+    size_t L = (size_t)(max_src_len > max_tgt_len ? max_src_len : max_tgt_len);
+    size_t nd = (size_t)c->n_dec_layers, T = (size_t)max_tgt_len, R = (size_t)max_rows;
+    size_t fsz = sizeof(float);
+    /* two passes: count, then carve */
+    char *base = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t p = 0;
+        st->src_len = carve(base, &p, (size_t)max_src * sizeof(int));
+        st->src_off = carve(base, &p, (size_t)max_src * sizeof(int));
+        st->enc_out = carve(base, &p, total_src * d * fsz);
+        st->cross_k = carve(base, &p, nd * total_src * inner * fsz);
+        st->cross_v = carve(base, &p, nd * total_src * inner * fsz);
+        st->h = carve(base, &p, rows * d * fsz);
+        st->t = carve(base, &p, rows * d * fsz);
+        st->q = carve(base, &p, rows * inner * fsz);
+        st->k = carve(base, &p, rows * inner * fsz);
+        st->v = carve(base, &p, rows * inner * fsz);
+        st->a = carve(base, &p, rows * inner * fsz);
+        st->f = carve(base, &p, rows * ff * fsz);
+        st->g = carve(base, &p, (c->ffn_gated ? rows * ff : 1) * fsz);
+        st->x = carve(base, &p, R * d * fsz);
+        st->qx = carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
+        st->qs = carve(base, &p, rows * fsz);
+        st->scores = carve(base, &p, (size_t)n_threads * L * fsz);
+        st->src_of_row = carve(base, &p, R * sizeof(int));
+        st->tmp_rows = carve(base, &p, R * sizeof(int));
+        st->tok_buf = carve(base, &p, rows * sizeof(int32_t));
+        st->pos_buf = carve(base, &p, rows * sizeof(int));
+        st->slot = carve(base, &p, R * T * sizeof(int32_t));
+        st->slot_tmp = carve(base, &p, R * T * sizeof(int32_t));
+        st->self_k = carve(base, &p, nd * R * T * inner * fsz);
+        st->self_v = carve(base, &p, nd * R * T * inner * fsz);
+        st->enc_rel = carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
+        st->dec_rel = carve(base, &p, (size_t)c->n_heads * T * fsz);
+        if (pass == 0) {
+            base = st->mem = aligned_alloc(64, p);
+            if (!base) {
+                free(st);
+                return TF_ENOMEM;
+            }
+        }
+    }
+    if (c->pos_kind == TF_POS_RELATIVE) {
+        int Ls = max_src_len, H = c->n_heads;
+        for (int h = 0; h < H; h++) {
+            for (int rel = -(Ls - 1); rel <= Ls - 1; rel++) {
+                int b = rel_bucket(rel, c->rel_buckets, c->rel_max_distance, 1);
+                st->enc_rel[(size_t)h * (2 * Ls - 1) + (size_t)(rel + Ls - 1)] = m->enc.rel[b * H + h];
+            }
+            for (int rel = -(max_tgt_len - 1); rel <= 0; rel++) {
+                int b = rel_bucket(rel, c->rel_buckets, c->rel_max_distance, 0);
+                st->dec_rel[(size_t)h * T + (size_t)(rel + max_tgt_len - 1)] = m->dec.rel[b * H + h];
+            }
+        }
+    }
+    if (tp_open(&st->pool, n_threads) != 0) {
+        free(st->mem);
+        free(st);
+        return TF_ETHREAD;
+    }
+    *out = st;
+    return TF_OK;
+}
+
+void tf_state_free(tf_state *st)
+{
+    if (!st)
+        return;
+    tp_free(st->pool);
+    free(st->mem);
+    free(st);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Parallel linear layers: jobs split into (output block, input-row block) tasks
+ * ------------------------------------------------------------------------------------------- */
+
+enum { ROW_BLOCK = 64 };         /* input rows per task for large batches */
+
+typedef struct lin_job {
+    float *y;                   /* (n, ldy) output; columns [0, out) written */
+    int ldy;
+    const kn_input *in;
+    const lin_w *l;
+    float *y2;                  /* gated FFN: the up product (n, ldy), combined into y; or NULL */
+    const lin_w *l2;
+    int act;                    /* activation applied to y (-1: none) */
+    int oblock, n_oblocks, n_rblocks;
+    int first_task;
+} lin_job;
+
+typedef struct lin_batch {
+    lin_job jobs[2 * 64];
+    int n_jobs, n_tasks;
+} lin_batch;
+
+/* Runs one task: an output block times an input-row block of a job. */
+static void lin_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    lin_batch *lb = ctx;
+    int j = 0;
+    while (j + 1 < lb->n_jobs && lb->jobs[j + 1].first_task <= task)
+        j++;
+    lin_job *jb = &lb->jobs[j];
+    int local = task - jb->first_task;
+    int ob = local % jb->n_oblocks, rb = local / jb->n_oblocks;
+    int o0 = ob * jb->oblock, o1 = o0 + jb->oblock;
+    if (o1 > jb->l->w.rows)
+        o1 = jb->l->w.rows;
+    const kn_input *in = jb->in;
+    int r0 = rb * ROW_BLOCK, r1 = r0 + ROW_BLOCK;
+    if (jb->n_rblocks == 1) {
+        r0 = 0;
+        r1 = in->n;
+    } else if (r1 > in->n) {
+        r1 = in->n;
+    }
+    kn_input sub = *in;
+    sub.n = r1 - r0;
+    sub.x = in->x ? in->x + (size_t)r0 * (size_t)in->cols : NULL;
+    if (in->q) {
+        sub.q = in->q + (size_t)r0 * (size_t)kn_qcols(in->cols);
+        sub.qscale = in->qscale + r0;
+    }
+    float *y = jb->y + (size_t)r0 * (size_t)jb->ldy;
+    kn_linear(y, jb->ldy, &sub, &jb->l->w, jb->l->b, o0, o1);
+    if (jb->l2) {
+        float *y2 = jb->y2 + (size_t)r0 * (size_t)jb->ldy;
+        kn_linear(y2, jb->ldy, &sub, &jb->l2->w, jb->l2->b, o0, o1);
+        for (int r = 0; r < sub.n; r++) {
+            float *yr = y + (size_t)r * (size_t)jb->ldy + o0;
+            kn_activate(yr, o1 - o0, jb->act);
+            const float *ur = y2 + (size_t)r * (size_t)jb->ldy + o0;
+            for (int o = 0; o < o1 - o0; o++)
+                yr[o] *= ur[o];
+        }
+    } else if (jb->act >= 0) {
+        for (int r = 0; r < sub.n; r++)
+            kn_activate(y + (size_t)r * (size_t)jb->ldy + o0, o1 - o0, jb->act);
+    }
+}
+
+/* Adds a job y = in W^T + b (rows of y ldy apart) to a batch. */
+static lin_job *lin_add(lin_batch *lb, float *y, int ldy, const kn_input *in, const lin_w *l)
+{
+    lin_job *jb = &lb->jobs[lb->n_jobs++];
+    memset(jb, 0, sizeof *jb);
+    jb->y = y;
+    jb->ldy = ldy;
+    jb->in = in;
+    jb->l = l;
+    jb->act = -1;
+    return jb;
+}
+
+/* Splits every job of the batch into tasks and runs them on the pool. */
+static void lin_run(tf_state *st, lin_batch *lb)
+{
+    int nt = st->n_threads, task = 0;
+    for (int j = 0; j < lb->n_jobs; j++) {
+        lin_job *jb = &lb->jobs[j];
+        int rows = jb->l->w.rows, n = jb->in->n;
+        jb->n_rblocks = n > 2 * ROW_BLOCK ? (n + ROW_BLOCK - 1) / ROW_BLOCK : 1;
+        /* about 4 blocks per thread overall, multiples of 16 rows, 16..256 */
+        int want = 4 * nt / jb->n_rblocks;
+        if (want < 1)
+            want = 1;
+        int ob = (rows + want - 1) / want;
+        ob = (ob + 15) & ~15;
+        if (ob < 16)
+            ob = 16;
+        if (ob > 256)
+            ob = 256;
+        if (nt == 1 && jb->n_rblocks == 1)
+            ob = rows;
+        jb->oblock = ob;
+        jb->n_oblocks = (rows + ob - 1) / ob;
+        jb->first_task = task;
+        task += jb->n_oblocks * jb->n_rblocks;
+    }
+    lb->n_tasks = task;
+    tp_run(st->pool, lin_task, lb, task);
+}
+
+/* Prepares the input x (n, cols) of products with weight w: quantizes it into the state's q8
+ * buffer when w is q8. */
+static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols, const kn_weight *w)
+{
+    in->x = x;
+    in->n = n;
+    in->cols = cols;
+    in->q = NULL;
+    in->qscale = NULL;
+    if (w->dtype == KN_Q8) {
+        kn_quantize_rows(st->qx, st->qs, x, n, cols);
+        in->q = st->qx;
+        in->qscale = st->qs;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Element-wise helpers
+ * ------------------------------------------------------------------------------------------- */
+
+/* y = Norm(x) for one vector of d (LayerNorm or RMSNorm per the config). */
+static void apply_norm(const tf_model *m, float *y, const float *x, const norm_w *n)
+{
+    if (m->cfg.norm == TF_NORM_RMS)
+        kn_rmsnorm(y, x, n->w, m->cfg.d_model, m->cfg.norm_eps);
+    else
+        kn_layernorm(y, x, n->w, n->b, m->cfg.d_model, m->cfg.norm_eps);
+}
+
+typedef struct rows_job {
+    tf_state *st;
+    float *x;                   /* (n, d) residual stream */
+    const float *t;             /* (n, d) sub-layer output, or NULL */
+    float *h;                   /* (n, d) normed copy, or NULL */
+    const norm_w *norm;         /* or NULL */
+    int n, in_place;            /* in_place: x = Norm(x + t); else h = Norm(x + t) after x += t */
+} rows_job;
+
+/* Residual add and norm over a block of 16 rows. */
+static void rows_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    rows_job *rj = ctx;
+    const tf_model *m = rj->st->m;
+    int d = m->cfg.d_model;
+    int r0 = task * 16, r1 = r0 + 16 < rj->n ? r0 + 16 : rj->n;
+    for (int r = r0; r < r1; r++) {
+        float *x = rj->x + (size_t)r * d;
+        if (rj->t) {
+            const float *t = rj->t + (size_t)r * d;
+            for (int i = 0; i < d; i++)
+                x[i] += t[i];
+        }
+        if (rj->norm) {
+            if (rj->in_place)
+                apply_norm(m, x, x, rj->norm);
+            else
+                apply_norm(m, rj->h + (size_t)r * d, x, rj->norm);
+        }
+    }
+}
+
+/* x += t (t may be NULL); then x = Norm(x) (in_place) or h = Norm(x), over n rows in parallel. */
+static void residual_norm(tf_state *st, float *x, const float *t, float *h, const norm_w *norm,
+                          int n, int in_place)
+{
+    rows_job rj = {st, x, t, h, norm, n, in_place};
+    int tasks = (n + 15) / 16;
+    if (tasks == 1 || (size_t)n * (size_t)st->m->cfg.d_model < 8192)
+        for (int i = 0; i < tasks; i++)
+            rows_task(&rj, i, 0);
+    else
+        tp_run(st->pool, rows_task, &rj, tasks);
+}
+
+/* Before a sub-layer: returns its input, Norm(x) in h for pre-norm, x itself for post-norm. */
+static const float *sublayer_input(tf_state *st, float *x, const norm_w *norm, int n)
+{
+    if (!st->m->cfg.pre_norm || !norm->present)
+        return x;
+    residual_norm(st, x, NULL, st->h, norm, n, 0);
+    return st->h;
+}
+
+/* After a sub-layer with output t: x += t, then Norm in place for post-norm. */
+static void sublayer_output(tf_state *st, float *x, const float *t, const norm_w *norm, int n)
+{
+    int post = !st->m->cfg.pre_norm && norm->present;
+    residual_norm(st, x, t, NULL, post ? norm : NULL, n, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Attention
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct attn_job {
+    tf_state *st;
+    int n_heads, d_head, inner;
+    float scale;
+    /* encoder self-attention: one task per (source, head) over packed sources */
+    int s0;                     /* first source of the chunk */
+    int tok0;                   /* packed offset of the chunk's first token */
+    const float *q, *k, *v;     /* (chunk tokens, inner) */
+    float *out;                 /* (chunk tokens, inner) */
+    /* decoder */
+    int layer, cross;
+} attn_job;
+
+/* Encoder self-attention for one (source, head): every query over every key of its source. */
+static void enc_attn_task(void *ctx, int task, int thread)
+{
+    attn_job *aj = ctx;
+    tf_state *st = aj->st;
+    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner;
+    int s = aj->s0 + task / H, h = task % H;
+    int L = st->src_len[s], off = st->src_off[s] - aj->tok0;
+    float *sc = st->scores + (size_t)thread * (size_t)(st->max_src_len > st->max_tgt_len ? st->max_src_len : st->max_tgt_len);
+    const float *rel = st->m->cfg.pos_kind == TF_POS_RELATIVE
+                           ? st->enc_rel + (size_t)h * (2 * (size_t)st->max_src_len - 1) + (st->max_src_len - 1)
+                           : NULL;
+    for (int i = 0; i < L; i++) {
+        const float *qi = aj->q + (size_t)(off + i) * inner + h * dh;
+        for (int j = 0; j < L; j++) {
+            sc[j] = aj->scale * kn_dot(qi, aj->k + (size_t)(off + j) * inner + h * dh, dh);
+            if (rel)
+                sc[j] += rel[j - i];
+        }
+        kn_softmax(sc, L);
+        float *o = aj->out + (size_t)(off + i) * inner + h * dh;
+        memset(o, 0, (size_t)dh * sizeof(float));
+        for (int j = 0; j < L; j++)
+            kn_axpy(o, sc[j], aj->v + (size_t)(off + j) * inner + h * dh, dh);
+    }
+}
+
+/* Decoder attention for one (row, head): self-attention over the cached positions 0..pos through
+ * the slot table, or cross-attention over the row's source. */
+static void dec_attn_task(void *ctx, int task, int thread)
+{
+    attn_job *aj = ctx;
+    tf_state *st = aj->st;
+    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner;
+    int r = task / H, h = task % H;
+    size_t Lmax = (size_t)(st->max_src_len > st->max_tgt_len ? st->max_src_len : st->max_tgt_len);
+    float *sc = st->scores + (size_t)thread * Lmax;
+    const float *qi = st->q + (size_t)r * inner + h * dh;
+    float *o = st->a + (size_t)r * inner + h * dh;
+    memset(o, 0, (size_t)dh * sizeof(float));
+    if (aj->cross) {
+        int s = st->src_of_row[r];
+        int L = st->src_len[s];
+        size_t base = ((size_t)aj->layer * (size_t)st->max_src * st->max_src_len + (size_t)st->src_off[s]) * inner;
+        const float *K = st->cross_k + base + h * dh, *V = st->cross_v + base + h * dh;
+        for (int j = 0; j < L; j++)
+            sc[j] = aj->scale * kn_dot(qi, K + (size_t)j * inner, dh);
+        kn_softmax(sc, L);
+        for (int j = 0; j < L; j++)
+            kn_axpy(o, sc[j], V + (size_t)j * inner, dh);
+        return;
+    }
+    int n = st->pos + 1, T = st->max_tgt_len;
+    size_t lbase = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T;
+    const int32_t *slot = st->slot + (size_t)r * T;
+    const float *rel = st->m->cfg.pos_kind == TF_POS_RELATIVE
+                           ? st->dec_rel + (size_t)h * T + (size_t)(T - 1) : NULL;
+    for (int j = 0; j < n; j++) {
+        size_t cell = (lbase + (size_t)slot[j] * T + (size_t)j) * inner + h * dh;
+        sc[j] = aj->scale * kn_dot(qi, st->self_k + cell, dh);
+        if (rel)
+            sc[j] += rel[j - st->pos];
+    }
+    kn_softmax(sc, n);
+    for (int j = 0; j < n; j++) {
+        size_t cell = (lbase + (size_t)slot[j] * T + (size_t)j) * inner + h * dh;
+        kn_axpy(o, sc[j], st->self_v + cell, dh);
+    }
+}
+
+/* Runs n_tasks attention tasks, in parallel when there is enough work. */
+static void run_attn(tf_state *st, tp_fn fn, attn_job *aj, int n_tasks, size_t work)
+{
+    if (work < 65536 || st->n_threads == 1)
+        for (int i = 0; i < n_tasks; i++)
+            fn(aj, i, 0);
+    else
+        tp_run(st->pool, fn, aj, n_tasks);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Encoder
+ * ------------------------------------------------------------------------------------------- */
+
+/* Writes the embeddings of n tokens tok (n) at positions pos (n) into x (n, d), with the
+ * embedding norm when the model has one. */
+static void embed_tokens(tf_state *st, const stack_w *sw, float *x, const int32_t *tok,
+                         const int *pos, int n)
+{
+    const tf_model *m = st->m;
+    const tf_config *c = &m->cfg;
+    int d = c->d_model;
+    for (int i = 0; i < n; i++) {
+        float *xi = x + (size_t)i * d;
+        kn_weight_row(xi, &sw->embed, tok[i]);
+        if (c->embed_scale != 1.0f)
+            for (int k = 0; k < d; k++)
+                xi[k] *= c->embed_scale;
+        if (c->pos_kind == TF_POS_SINUSOIDAL) {
+            const float *pe = m->sin_table + (size_t)pos[i] * d;
+            for (int k = 0; k < d; k++)
+                xi[k] += pe[k];
+        } else if (c->pos_kind == TF_POS_LEARNED) {
+            float *pe = st->t + (size_t)i * d;
+            kn_weight_row(pe, &sw->pos, pos[i] + c->pos_offset);
+            for (int k = 0; k < d; k++)
+                xi[k] += pe[k];
+        }
+    }
+    if (sw->embed_norm.present)
+        residual_norm(st, x, NULL, NULL, &sw->embed_norm, n, 1);
+}
+
+/* Runs the encoder over sources [s0, s1) packed at token offset tok0 (n tokens). */
+static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1, int tok0, int n)
+{
+    const tf_model *m = st->m;
+    const tf_config *c = &m->cfg;
+    int d = c->d_model, inner = m->inner;
+    float *x = st->enc_out + (size_t)tok0 * d;
+    int *posbuf = st->pos_buf;
+    int32_t *toks = st->tok_buf;
+    for (int s = s0, i = 0; s < s1; s++)
+        for (int p = 0; p < st->src_len[s]; p++, i++) {
+            toks[i] = src[s][p];
+            posbuf[i] = p;
+        }
+    embed_tokens(st, &m->enc, x, toks, posbuf, n);
+    for (int l = 0; l < c->n_enc_layers; l++) {
+        const layer_w *L = &m->enc.layers[l];
+        lin_batch lb;
+        kn_input in;
+        const float *hin = sublayer_input(st, x, &L->self_norm, n);
+        input_for(st, &in, hin, n, d, &L->self.q.w);
+        lb.n_jobs = 0;
+        lin_add(&lb, st->q, inner, &in, &L->self.q);
+        lin_add(&lb, st->k, inner, &in, &L->self.k);
+        lin_add(&lb, st->v, inner, &in, &L->self.v);
+        lin_run(st, &lb);
+        attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, s0, tok0,
+                       st->q, st->k, st->v, st->a, 0, 0};
+        run_attn(st, enc_attn_task, &aj, (s1 - s0) * c->n_heads,
+                 (size_t)n * (size_t)n * (size_t)inner);
+        input_for(st, &in, st->a, n, inner, &L->self.o.w);
+        lb.n_jobs = 0;
+        lin_add(&lb, st->t, d, &in, &L->self.o);
+        lin_run(st, &lb);
+        sublayer_output(st, x, st->t, &L->self_norm, n);
+
+        hin = sublayer_input(st, x, &L->ffn_norm, n);
+        input_for(st, &in, hin, n, d, &L->ffn.up.w);
+        lb.n_jobs = 0;
+        if (c->ffn_gated) {
+            lin_job *jb = lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.gate);
+            jb->y2 = st->g;
+            jb->l2 = &L->ffn.up;
+            jb->act = c->activation;
+        } else {
+            lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.up)->act = c->activation;
+        }
+        lin_run(st, &lb);
+        input_for(st, &in, st->f, n, c->d_ff, &L->ffn.down.w);
+        lb.n_jobs = 0;
+        lin_add(&lb, st->t, d, &in, &L->ffn.down);
+        lin_run(st, &lb);
+        sublayer_output(st, x, st->t, &L->ffn_norm, n);
+    }
+    if (m->enc.final_norm.present)
+        residual_norm(st, x, NULL, NULL, &m->enc.final_norm, n, 1);
+    /* cross-attention keys and values of every decoder layer, from the final encoder output */
+    kn_input in;
+    lin_batch lb;
+    size_t stride = (size_t)st->max_src * st->max_src_len * inner;
+    for (int l0 = 0; l0 < c->n_dec_layers; l0 += 64) {
+        lb.n_jobs = 0;
+        input_for(st, &in, x, n, d, &m->dec.layers[0].cross.k.w);
+        for (int l = l0; l < c->n_dec_layers && l < l0 + 64; l++) {
+            const layer_w *L = &m->dec.layers[l];
+            lin_add(&lb, st->cross_k + l * stride + (size_t)tok0 * inner, inner, &in, &L->cross.k);
+            lin_add(&lb, st->cross_v + l * stride + (size_t)tok0 * inner, inner, &in, &L->cross.v);
+        }
+        lin_run(st, &lb);
+    }
+}
+
+int tf_encode(tf_state *st, const int32_t *const *src, const int *len, int n_src)
+{
+    const tf_config *c = &st->m->cfg;
+    if (n_src < 1 || n_src > st->max_src)
+        return TF_EARG;
+    for (int s = 0; s < n_src; s++) {
+        if (len[s] < 1 || len[s] > st->max_src_len)
+            return TF_EARG;
+        for (int i = 0; i < len[s]; i++)
+            if (src[s][i] < 0 || src[s][i] >= c->vocab_size)
+                return TF_EARG;
+    }
+    int off = 0;
+    for (int s = 0; s < n_src; s++) {
+        st->src_len[s] = len[s];
+        st->src_off[s] = off;
+        off += len[s];
+    }
+    st->n_src = n_src;
+    st->began = 0;
+    int s0 = 0;
+    while (s0 < n_src) {
+        int s1 = s0, n = 0;
+        while (s1 < n_src && n + len[s1] <= st->chunk_cap)
+            n += len[s1++];
+        encode_chunk(st, src, s0, s1, st->src_off[s0], n);
+        s0 = s1;
+    }
+    return TF_OK;
+}
+
+const float *tf_encoder_output(const tf_state *st, int s, int *len)
+{
+    if (s < 0 || s >= st->n_src)
+        return NULL;
+    *len = st->src_len[s];
+    return st->enc_out + (size_t)st->src_off[s] * st->m->cfg.d_model;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Decoder
+ * ------------------------------------------------------------------------------------------- */
+
+int tf_decode_begin(tf_state *st, const int *src_of_row, int n_rows)
+{
+    if (st->n_src < 1)
+        return TF_ESTATE;
+    if (n_rows < 1 || n_rows > st->max_rows)
+        return TF_EARG;
+    for (int r = 0; r < n_rows; r++)
+        if (src_of_row[r] < 0 || src_of_row[r] >= st->n_src)
+            return TF_EARG;
+    memcpy(st->src_of_row, src_of_row, (size_t)n_rows * sizeof(int));
+    st->n_rows = n_rows;
+    st->pos = 0;
+    st->began = 1;
+    return TF_OK;
+}
+
+int tf_decode_reorder(tf_state *st, const int *parent, int n_rows)
+{
+    if (!st->began)
+        return TF_ESTATE;
+    if (n_rows < 1 || n_rows > st->max_rows)
+        return TF_EARG;
+    for (int r = 0; r < n_rows; r++)
+        if (parent[r] < 0 || parent[r] >= st->n_rows)
+            return TF_EARG;
+    int T = st->max_tgt_len, P = st->pos;
+    for (int r = 0; r < n_rows; r++) {
+        memcpy(st->slot_tmp + (size_t)r * T, st->slot + (size_t)parent[r] * T, (size_t)P * sizeof(int32_t));
+        st->tmp_rows[r] = st->src_of_row[parent[r]];
+    }
+    for (int r = 0; r < n_rows; r++) {
+        memcpy(st->slot + (size_t)r * T, st->slot_tmp + (size_t)r * T, (size_t)P * sizeof(int32_t));
+        st->src_of_row[r] = st->tmp_rows[r];
+    }
+    st->n_rows = n_rows;
+    return TF_OK;
+}
+
+int tf_decode_position(const tf_state *st)
+{
+    return st->began ? st->pos : 0;
+}
+
+/* Decoder attention sub-layer (self or cross) of layer l for the current rows: q (and for self
+ * k, v into the cache) from hin, attention into a, output projection into t. */
+static void dec_attention(tf_state *st, int l, int cross, const float *hin)
+{
+    const tf_model *m = st->m;
+    const tf_config *c = &m->cfg;
+    const layer_w *L = &m->dec.layers[l];
+    const attn_w *A = cross ? &L->cross : &L->self;
+    int d = c->d_model, inner = m->inner, n = st->n_rows, T = st->max_tgt_len;
+    kn_input in;
+    lin_batch lb;
+    lb.n_jobs = 0;
+    input_for(st, &in, hin, n, d, &A->q.w);
+    lin_add(&lb, st->q, inner, &in, &A->q);
+    if (!cross) {
+        size_t cell = (((size_t)l * st->max_rows) * T + (size_t)st->pos) * inner;
+        lin_add(&lb, st->self_k + cell, T * inner, &in, &A->k);
+        lin_add(&lb, st->self_v + cell, T * inner, &in, &A->v);
+    }
+    lin_run(st, &lb);
+    attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, 0, 0, NULL, NULL, NULL, NULL,
+                   l, cross};
+    size_t keys = cross ? (size_t)st->max_src_len : (size_t)st->pos + 1;
+    run_attn(st, dec_attn_task, &aj, n * c->n_heads, (size_t)n * keys * inner);
+    input_for(st, &in, st->a, n, inner, &A->o.w);
+    lb.n_jobs = 0;
+    lin_add(&lb, st->t, d, &in, &A->o);
+    lin_run(st, &lb);
+}
+
+int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_rows)
+{
+    const tf_model *m = st->m;
+    const tf_config *c = &m->cfg;
+    if (!st->began || st->pos >= st->max_tgt_len)
+        return TF_ESTATE;
+    if (n_rows != st->n_rows)
+        return TF_EARG;
+    for (int r = 0; r < n_rows; r++)
+        if (tokens[r] < 0 || tokens[r] >= c->vocab_size)
+            return TF_EARG;
+    int d = c->d_model, n = n_rows, T = st->max_tgt_len;
+    float *x = st->x;
+    for (int r = 0; r < n; r++) {
+        st->slot[(size_t)r * T + (size_t)st->pos] = r;
+        st->pos_buf[r] = st->pos;
+    }
+    embed_tokens(st, &m->dec, x, tokens, st->pos_buf, n);
+    for (int l = 0; l < c->n_dec_layers; l++) {
+        const layer_w *L = &m->dec.layers[l];
+        const float *hin = sublayer_input(st, x, &L->self_norm, n);
+        dec_attention(st, l, 0, hin);
+        sublayer_output(st, x, st->t, &L->self_norm, n);
+        hin = sublayer_input(st, x, &L->cross_norm, n);
+        dec_attention(st, l, 1, hin);
+        sublayer_output(st, x, st->t, &L->cross_norm, n);
+
+        hin = sublayer_input(st, x, &L->ffn_norm, n);
+        kn_input in;
+        lin_batch lb;
+        lb.n_jobs = 0;
+        input_for(st, &in, hin, n, d, &L->ffn.up.w);
+        if (c->ffn_gated) {
+            lin_job *jb = lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.gate);
+            jb->y2 = st->g;
+            jb->l2 = &L->ffn.up;
+            jb->act = c->activation;
+        } else {
+            lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.up)->act = c->activation;
+        }
+        lin_run(st, &lb);
+        input_for(st, &in, st->f, n, c->d_ff, &L->ffn.down.w);
+        lb.n_jobs = 0;
+        lin_add(&lb, st->t, d, &in, &L->ffn.down);
+        lin_run(st, &lb);
+        sublayer_output(st, x, st->t, &L->ffn_norm, n);
+    }
+    const float *hout = x;
+    if (m->dec.final_norm.present) {
+        residual_norm(st, x, NULL, st->h, &m->dec.final_norm, n, 0);
+        hout = st->h;
+    }
+    if (c->output_scale != 1.0f) {
+        if (hout != st->h)
+            memcpy(st->h, hout, (size_t)n * d * sizeof(float));
+        for (size_t i = 0; i < (size_t)n * d; i++)
+            st->h[i] *= c->output_scale;
+        hout = st->h;
+    }
+    kn_input in;
+    lin_batch lb;
+    lb.n_jobs = 0;
+    input_for(st, &in, hout, n, d, &m->out.w);
+    lin_add(&lb, logits, c->vocab_size, &in, &m->out);
+    lin_run(st, &lb);
+    st->pos++;
+    return TF_OK;
+}
+
+const char *tf_strerror(int status)
+{
+    switch (status) {
+    case TF_OK: return "success";
+    case TF_ENOMEM: return "out of memory";
+    case TF_EFILE: return "cannot read the model file";
+    case TF_EMODEL: return "invalid model: missing or inconsistent metadata or tensors";
+    case TF_EARG: return "argument out of range (batch size, length, token id or thread count)";
+    case TF_ESTATE: return "call out of order (decode before encode, or past the maximum length)";
+    case TF_ETHREAD: return "cannot start worker threads";
+    default: return "unknown error";
+    }
+}
