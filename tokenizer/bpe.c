@@ -52,15 +52,20 @@ static void sort_specials(bpe *t)
     }
 }
 
-int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, const char *pattern,
-              char *why, size_t why_len)
+int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, uint32_t *rank,
+              const char *pattern, char *why, size_t why_len)
 {
     *out = NULL;
     bpe *t = calloc(1, sizeof *t);
-    if (!t) {
+    if (!rank && (rank = malloc((n ? n : 1) * sizeof *rank)) != NULL)
+        for (size_t i = 0; i < n; i++)
+            rank[i] = (uint32_t)i;
+    if (!t || !rank) {
+        free(t);
         free(bytes);
         free(off);
         free(kind);
+        free(rank);
         bpe_why(why, why_len, "out of memory");
         return BPE_ERR_NOMEM;
     }
@@ -68,6 +73,7 @@ int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, co
     t->bytes = bytes;
     t->off = off;
     t->kind = kind;
+    t->rank = rank;
     int rc = BPE_ERR_NOMEM;
     size_t cap = 1024;
     while (cap < 2 * n)
@@ -139,6 +145,7 @@ void bpe_free(bpe *t)
     free(t->bytes);
     free(t->off);
     free(t->kind);
+    free(t->rank);
     free(t->normal.slot);
     free(t->special);
     pretok_free(&t->pt);
@@ -204,7 +211,7 @@ static int keyword(const char *s, size_t len, const char *word)
 static int parse_size(const char *s, size_t len, size_t max, size_t *out)
 {
     size_t v = 0;
-    if (len == 0 || len > 9)
+    if (len == 0 || len > 10)
         return -1;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
@@ -224,7 +231,7 @@ static int parse_attn(bpe **out, const char *data, size_t size, char *why, size_
     const char *s = NULL;
     size_t len = 0, n = 0;
     char *pattern = NULL, *bytes = NULL;
-    uint32_t *off = NULL;
+    uint32_t *off = NULL, *rank = NULL;
     uint8_t *kind = NULL;
     int rc = BPE_ERR_FORMAT;
     if (!next_line(&c, &s, &len) || len != 16 || memcmp(s, "attn-tokenizer 1", 16) != 0) {
@@ -285,7 +292,8 @@ static int parse_attn(bpe **out, const char *data, size_t size, char *why, size_
     bytes = malloc(size / 2 + 1); /* each token byte takes two hex digits in the file */
     off = malloc((n + 1) * sizeof *off);
     kind = malloc(n);
-    if (!bytes || !off || !kind) {
+    rank = malloc(n * sizeof *rank);
+    if (!bytes || !off || !kind || !rank) {
         rc = BPE_ERR_NOMEM;
         bpe_why(why, why_len, "out of memory");
         goto fail;
@@ -298,6 +306,7 @@ static int parse_attn(bpe **out, const char *data, size_t size, char *why, size_
         }
         off[id] = (uint32_t)used;
         kind[id] = TOK_NORMAL;
+        rank[id] = (uint32_t)id;
         if (len == 1 && s[0] == '-') {
             kind[id] = TOK_UNUSED;
             continue;
@@ -306,6 +315,16 @@ static int parse_attn(bpe **out, const char *data, size_t size, char *why, size_
             kind[id] = TOK_SPECIAL;
             s++;
             len--;
+        }
+        const char *sp = memchr(s, ' ', len);
+        if (sp && kind[id] == TOK_NORMAL) {
+            size_t r;
+            if (parse_size(sp + 1, len - (size_t)(sp - s) - 1, UINT32_MAX - 1, &r) < 0) {
+                bpe_why(why, why_len, "line %zu: bad rank of token %zu", c.line, id);
+                goto fail;
+            }
+            rank[id] = (uint32_t)r;
+            len = (size_t)(sp - s);
         }
         long m = unhex(bytes + used, s, len);
         if (m <= 0) {
@@ -323,7 +342,7 @@ static int parse_attn(bpe **out, const char *data, size_t size, char *why, size_
         bpe_why(why, why_len, "line %zu: data after 'end'", c.line + 1);
         goto fail;
     }
-    rc = bpe_build(out, n, bytes, off, kind, pattern, why, why_len);
+    rc = bpe_build(out, n, bytes, off, kind, rank, pattern, why, why_len);
     free(pattern);
     return rc;
 fail:
@@ -331,6 +350,7 @@ fail:
     free(bytes);
     free(off);
     free(kind);
+    free(rank);
     return rc;
 }
 
@@ -506,7 +526,7 @@ int bpe_open_tiktoken(bpe **out, const void *data, size_t size, const char *patt
     free(rank);
     free(tok);
     free(tlen);
-    return bpe_build(out, n, bytes, off, kind, pattern, why, why_len);
+    return bpe_build(out, n, bytes, off, kind, NULL, pattern, why, why_len);
 fail:
     free(rank);
     free(tok);
@@ -587,7 +607,7 @@ int bpe_open(bpe **out, const char *path, char *why, size_t why_len)
 int bpe_serialize(const bpe *t, char **buf, size_t *len)
 {
     const char *pat = t->pt.source;
-    size_t need = 64 + 2 * strlen(pat) + 2 * t->off[t->n] + 3 * t->n;
+    size_t need = 64 + 2 * strlen(pat) + 2 * t->off[t->n] + 14 * t->n;
     char *b = malloc(need), *p = b;
     static const char hex[] = "0123456789abcdef";
     if (!b)
@@ -612,6 +632,8 @@ int bpe_serialize(const bpe *t, char **buf, size_t *len)
                 *p++ = hex[(unsigned char)t->bytes[i] >> 4];
                 *p++ = hex[(unsigned char)t->bytes[i] & 15];
             }
+            if (t->kind[id] == TOK_NORMAL && t->rank[id] != id)
+                p += sprintf(p, " %u", t->rank[id]);
         }
         *p++ = '\n';
     }
@@ -690,7 +712,8 @@ size_t bpe_max_token_bytes(const bpe *t)
 /* ---- encoding ----------------------------------------------------------------------------- */
 
 typedef struct {
-    uint32_t rank, left, end; /* pair (left node, its right neighbour) spanning [left, end) */
+    uint64_t key;       /* rank << 32 | id of the merged token */
+    uint32_t left, end; /* pair (left node, its right neighbour) spanning [left, end) */
 } heap_ent;
 
 typedef struct {
@@ -704,7 +727,7 @@ struct bpe_encoder {
     size_t cap;         /* piece length the scratch arrays hold */
     uint32_t *next;     /* (cap + 1) next part start, per part start */
     int32_t *id;        /* (cap) token of the part starting here */
-    uint32_t *rank;     /* (cap) rank of the pair starting here */
+    uint32_t *prev;     /* (cap) start of the previous part, per part start */
     heap_ent *heap;     /* (3 * cap) */
     cache_ent *cache;   /* (CACHE_SLOTS) */
     size_t cache_used;
@@ -735,23 +758,24 @@ static int reserve(bpe_encoder *e, size_t len)
     int32_t *id = realloc(e->id, cap * sizeof *id);
     if (id)
         e->id = id;
-    uint32_t *rank = realloc(e->rank, cap * sizeof *rank);
-    if (rank)
-        e->rank = rank;
+    uint32_t *prev = realloc(e->prev, cap * sizeof *prev);
+    if (prev)
+        e->prev = prev;
     heap_ent *heap = realloc(e->heap, 3 * cap * sizeof *heap);
     if (heap)
         e->heap = heap;
-    if (!next || !id || !rank || !heap)
+    if (!next || !id || !prev || !heap)
         return BPE_ERR_NOMEM;
     e->cap = cap;
     return BPE_OK;
 }
 
-/* Returns the rank of bytes [a, b) of s, or UINT32_MAX when they are not a token. */
-static inline uint32_t pair_rank(const bpe *t, const char *s, uint32_t a, uint32_t b)
+/* Returns the merge key of bytes [a, b) of s (rank << 32 | id: lower merges first), or
+ * UINT64_MAX when they are not a token. */
+static inline uint64_t pair_key(const bpe *t, const char *s, uint32_t a, uint32_t b)
 {
     int32_t id = bpe_lookup(t, s + a, b - a);
-    return id < 0 ? UINT32_MAX : (uint32_t)id;
+    return id < 0 ? UINT64_MAX : (uint64_t)t->rank[id] << 32 | (uint32_t)id;
 }
 
 /* Merges a short piece by scanning for the lowest-rank pair each round (quadratic, small n);
@@ -759,32 +783,34 @@ static inline uint32_t pair_rank(const bpe *t, const char *s, uint32_t a, uint32
 static void merge_small(bpe_encoder *e, const char *s, uint32_t n)
 {
     const bpe *t = e->t;
-    uint32_t pos[SMALL_PIECE + 1], rank[SMALL_PIECE];
+    uint32_t pos[SMALL_PIECE + 1];
+    uint64_t rank[SMALL_PIECE]; /* merge key of the pair starting at each part */
     int32_t id[SMALL_PIECE];
     uint32_t m = n;
     for (uint32_t i = 0; i <= n; i++)
         pos[i] = i;
     for (uint32_t i = 0; i < n; i++) {
         id[i] = t->byte_id[(unsigned char)s[i]];
-        rank[i] = i + 1 < n ? pair_rank(t, s, i, i + 2) : UINT32_MAX;
+        rank[i] = i + 1 < n ? pair_key(t, s, i, i + 2) : UINT64_MAX;
     }
     for (;;) {
-        uint32_t best = UINT32_MAX, bi = 0;
+        uint64_t best = UINT64_MAX;
+        uint32_t bi = 0;
         for (uint32_t i = 0; i + 1 < m; i++)
             if (rank[i] < best) {
                 best = rank[i];
                 bi = i;
             }
-        if (best == UINT32_MAX)
+        if (best == UINT64_MAX)
             break;
-        id[bi] = (int32_t)best;
+        id[bi] = (int32_t)(uint32_t)best;
         memmove(pos + bi + 1, pos + bi + 2, (m - bi - 1) * sizeof *pos);
         memmove(id + bi + 1, id + bi + 2, (m - bi - 2) * sizeof *id);
         memmove(rank + bi + 1, rank + bi + 2, (m - bi - 2) * sizeof *rank);
         m--;
-        rank[bi] = bi + 1 < m ? pair_rank(t, s, pos[bi], pos[bi + 2]) : UINT32_MAX;
+        rank[bi] = bi + 1 < m ? pair_key(t, s, pos[bi], pos[bi + 2]) : UINT64_MAX;
         if (bi > 0)
-            rank[bi - 1] = pair_rank(t, s, pos[bi - 1], pos[bi + 1]);
+            rank[bi - 1] = pair_key(t, s, pos[bi - 1], pos[bi + 1]);
     }
     for (uint32_t i = 0; i < m; i++) {
         e->next[pos[i]] = pos[i + 1];
@@ -795,7 +821,7 @@ static void merge_small(bpe_encoder *e, const char *s, uint32_t n)
 /* Returns 1 if heap entry a comes before b (lower rank, then leftmost). */
 static inline int heap_less(heap_ent a, heap_ent b)
 {
-    return a.rank < b.rank || (a.rank == b.rank && a.left < b.left);
+    return a.key < b.key || (a.key == b.key && a.left < b.left);
 }
 
 /* Pushes an entry onto the min-heap of h[0..*n-1]. */
@@ -839,7 +865,7 @@ static void merge_large(bpe_encoder *e, const char *s, uint32_t n)
     const bpe *t = e->t;
     uint32_t *next = e->next;
     int32_t *id = e->id;
-    uint32_t *prev = e->rank; /* reused: start of the previous part, per part start */
+    uint32_t *prev = e->prev;
     size_t hn = 0;
     for (uint32_t i = 0; i < n; i++) {
         next[i] = i + 1;
@@ -848,8 +874,8 @@ static void merge_large(bpe_encoder *e, const char *s, uint32_t n)
     }
     next[n] = n;
     for (uint32_t i = 0; i + 1 < n; i++) {
-        uint32_t r = pair_rank(t, s, i, i + 2);
-        if (r != UINT32_MAX)
+        uint64_t r = pair_key(t, s, i, i + 2);
+        if (r != UINT64_MAX)
             heap_push(e->heap, &hn, (heap_ent){r, i, i + 2});
     }
     while (hn > 0) {
@@ -858,20 +884,20 @@ static void merge_large(bpe_encoder *e, const char *s, uint32_t n)
         if (id[l] < 0 || next[l] >= n || next[next[l]] != x.end)
             continue; /* stale: the left part was absorbed or a neighbour changed */
         uint32_t r = next[l];
-        id[l] = (int32_t)x.rank;
+        id[l] = (int32_t)(uint32_t)x.key;
         id[r] = -1;
         next[l] = next[r];
         if (next[l] < n)
             prev[next[l]] = l;
         if (next[l] < n) {
-            uint32_t rr = pair_rank(t, s, l, next[next[l]]);
-            if (rr != UINT32_MAX)
+            uint64_t rr = pair_key(t, s, l, next[next[l]]);
+            if (rr != UINT64_MAX)
                 heap_push(e->heap, &hn, (heap_ent){rr, l, next[next[l]]});
         }
         if (prev[l] != UINT32_MAX) {
             uint32_t p = prev[l];
-            uint32_t rr = pair_rank(t, s, p, next[l]);
-            if (rr != UINT32_MAX)
+            uint64_t rr = pair_key(t, s, p, next[l]);
+            if (rr != UINT64_MAX)
                 heap_push(e->heap, &hn, (heap_ent){rr, p, next[l]});
         }
     }
@@ -1024,7 +1050,7 @@ void bpe_encoder_free(bpe_encoder *e)
     pretok_iter_free(&e->it);
     free(e->next);
     free(e->id);
-    free(e->rank);
+    free(e->prev);
     free(e->heap);
     free(e->cache);
     free(e->ckeys);

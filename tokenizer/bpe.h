@@ -3,7 +3,7 @@
  * The tokenizer works as GPT-2 and tiktoken do: a pre-tokenizer regular expression (PCRE2, UTF +
  * UCP, JIT when available) splits the text into pieces, each piece is taken as bytes and its
  * adjacent parts are merged, lowest rank first (leftmost on ties), until no adjacent pair forms a
- * token.  The rank of a token is its id.  Every byte string can be encoded and
+ * token.  The rank of a token is its id unless the tokenizer file gives another.  Every byte string can be encoded and
  * decode(encode(x)) == x for every x, invalid UTF-8 included.
  *
  * Usage:
@@ -38,14 +38,22 @@
  *     tokens N\n                N = vocabulary size (ids 0..N-1), 256 <= N <= 16777216
  *     then N lines, line i describing id i:
  *       HEX\n                   a byte-level token (its bytes in lower- or upper-case hex)
+ *                               whose merge rank is its id, as in tiktoken
+ *       HEX RANK\n              a byte-level token with an explicit decimal merge rank (for
+ *                               vocabularies whose ids are not in merge order, e.g. BART's);
+ *                               equal ranks merge the lower id first
  *       !HEX\n                  a special token (its literal text)
  *       -\n                     an unused id (never produced, decodes to an error)
  *     end\n
  * Lines starting with '#' before "tokens" are comments.  The loader rejects a file that does not
  * follow this exactly: a bad magic or version, an unknown pattern, a pattern PCRE2 refuses, bad
  * hex, an empty token, a duplicate token, a missing single-byte token (all 256 must exist), a
- * missing "end" or trailing data.  A `*.tiktoken` rank file (lines "BASE64 RANK") loads too, with
- * the pattern chosen by bpe_open_tiktoken.
+ * missing "end" or trailing data.  A `*.tiktoken` rank file (lines "BASE64 RANK") loads too:
+ * bpe_open picks the pattern and special tokens from the file name (cl100k_base, o200k_base, else
+ * r50k's gpt2 pattern and <|endoftext|> = 50256); bpe_open_tiktoken takes them explicitly.
+ *
+ * Unicode: PCRE2's tables (Debian 12: 10.42, Unicode 14) are older than the Rust regex tables
+ * tiktoken uses, so letters, digits and marks added in Unicode 15 and 16 may split differently.
  */
 #ifndef ATTN_BPE_H
 #define ATTN_BPE_H

@@ -42,6 +42,7 @@ struct bpe {
     char *bytes;                /* every token's bytes, back to back */
     uint32_t *off;              /* (n + 1) offsets into bytes */
     uint8_t *kind;              /* (n) TOK_* */
+    uint32_t *rank;             /* (n) merge rank of each normal token (lower merges first) */
     int32_t byte_id[256];       /* id of each single byte */
     strmap normal;              /* normal tokens by bytes */
     int32_t *special;           /* (n_special) special ids, longest text first */
@@ -110,9 +111,10 @@ int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, si
 /* Writes a formatted reason into why (when why_len > 0). */
 void bpe_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Builds a tokenizer from a token table: n ids, tokens' bytes at bytes+off[i], kinds; takes
- * ownership of bytes, off and kind (freed on error too); returns a status and a reason in why. */
-int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, const char *pattern,
-              char *why, size_t why_len);
+/* Builds a tokenizer from a token table: n ids, tokens' bytes at bytes+off[i], kinds, merge ranks
+ * (NULL: rank = id); takes ownership of bytes, off, kind and rank (freed on error too); returns a
+ * status and a reason in why. */
+int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, uint32_t *rank,
+              const char *pattern, char *why, size_t why_len);
 
 #endif

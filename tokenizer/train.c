@@ -530,7 +530,7 @@ int bpe_trainer_finish(bpe_trainer *tr, bpe **out, size_t vocab_size,
     off[n] = (uint32_t)bused;
     state_free(&st);
     free(touched);
-    return bpe_build(out, n, bytes, off, kind, tr->pt.source, why, why_len);
+    return bpe_build(out, n, bytes, off, kind, NULL, tr->pt.source, why, why_len);
 fail:
     state_free(&st);
     free(touched);
