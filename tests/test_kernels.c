@@ -1,0 +1,358 @@
+/* test_kernels.c — every kernel on every instruction set this CPU has, against double-precision
+ * references computed here from the definitions: matrix products for f32, f16, bf16 and q8
+ * weights (odd sizes, bias, output ranges and strides), activation quantization, conversions,
+ * dot / axpy, softmax, log-softmax, LayerNorm, RMSNorm and the activations. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* A small deterministic generator (xorshift32). */
+static uint32_t rng = 12345;
+static uint32_t next_u32(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+/* Returns a uniform float in [-1, 1). */
+static float next_f(void)
+{
+    return (float)((double)next_u32() / 2147483648.0 - 1.0);
+}
+
+/* Returns float bits as a float. */
+static float bits_f(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Reference dequantization of element i of a weight. */
+static double ref_w(const kn_weight *w, size_t i)
+{
+    switch (w->dtype) {
+    case KN_F32: return ((const float *)w->data)[i];
+    case KN_BF16: return bits_f((uint32_t)((const uint16_t *)w->data)[i] << 16);
+    case KN_F16: {
+        uint16_t h = ((const uint16_t *)w->data)[i];
+        int e = (h >> 10) & 31, m = h & 1023;
+        double v = e ? ldexp(1.0 + m / 1024.0, e - 15) : ldexp(m / 1024.0, -14);
+        return (h & 0x8000) ? -v : v;
+    }
+    default: return (double)w->scale[i / (size_t)w->cols] * ((const int8_t *)w->data)[i];
+    }
+}
+
+/* A random weight of the given type; buffers are malloc'd into *data, *scale, *rowsum. */
+static kn_weight make_weight(int dtype, int rows, int cols, void **data, float **scale,
+                             int32_t **rowsum)
+{
+    kn_weight w = {dtype, rows, cols, NULL, NULL, NULL};
+    size_t n = (size_t)rows * cols;
+    *scale = NULL;
+    *rowsum = NULL;
+    if (dtype == KN_F32) {
+        float *f = malloc(n * sizeof *f);
+        for (size_t i = 0; i < n; i++)
+            f[i] = next_f();
+        *data = f;
+    } else if (dtype == KN_F16 || dtype == KN_BF16) {
+        uint16_t *h = malloc(n * sizeof *h);
+        for (size_t i = 0; i < n; i++) {
+            float f = next_f();
+            uint32_t u;
+            memcpy(&u, &f, sizeof u);
+            if (dtype == KN_BF16)
+                h[i] = (uint16_t)(u >> 16);
+            else /* any finite half: exponent 0..30 */
+                h[i] = (uint16_t)((next_u32() & 0x83ff) | ((next_u32() % 17 + 4) << 10));
+        }
+        *data = h;
+    } else {
+        int8_t *q = malloc(n);
+        *scale = malloc((size_t)rows * sizeof **scale);
+        *rowsum = malloc((size_t)rows * sizeof **rowsum);
+        for (int r = 0; r < rows; r++) {
+            (*scale)[r] = 0.001f + (float)(next_u32() % 1000) * 1e-5f;
+            int32_t s = 0;
+            for (int k = 0; k < cols; k++) {
+                q[(size_t)r * cols + k] = (int8_t)((int)(next_u32() % 255) - 127);
+                s += q[(size_t)r * cols + k];
+            }
+            (*rowsum)[r] = s;
+        }
+        *data = q;
+    }
+    w.data = *data;
+    w.scale = *scale;
+    w.rowsum = *rowsum;
+    return w;
+}
+
+/* Checks kn_linear for one dtype and shape on the current instruction set. */
+static void check_linear(int dtype, int n, int rows, int cols)
+{
+    void *data;
+    float *scale;
+    int32_t *rowsum;
+    kn_weight w = make_weight(dtype, rows, cols, &data, &scale, &rowsum);
+    int qc = kn_qcols(cols), ldy = rows + 3;
+    float *x = malloc((size_t)n * cols * sizeof *x);
+    float *bias = malloc((size_t)rows * sizeof *bias);
+    float *y = malloc((size_t)n * ldy * sizeof *y);
+    int8_t *q = malloc((size_t)n * qc);
+    float *qs = malloc((size_t)n * sizeof *qs);
+    for (int i = 0; i < n * cols; i++)
+        x[i] = next_f() * 3.0f;
+    for (int o = 0; o < rows; o++)
+        bias[o] = next_f();
+    for (int i = 0; i < n * ldy; i++)
+        y[i] = 1234.5f;
+    kn_quantize_rows(q, qs, x, n, cols);
+    kn_input in = {x, q, qs, n, cols};
+    int o0 = rows > 2 ? 1 : 0, o1 = rows > 4 ? rows - 1 : rows;
+    kn_linear(y, ldy, &in, &w, bias, o0, o1);
+    for (int b = 0; b < n; b++)
+        for (int o = 0; o < ldy; o++) {
+            float got = y[(size_t)b * ldy + o];
+            if (o < o0 || o >= o1) {
+                if (got != 1234.5f)
+                    fail_msg("%s n=%d rows=%d cols=%d: wrote outside [%d, %d) at %d",
+                             kn_isa_name(kn_isa()), n, rows, cols, o0, o1, o);
+                continue;
+            }
+            double want = 0.0, mag = 0.0;
+            if (dtype == KN_Q8) {
+                int64_t acc = 0;
+                for (int k = 0; k < cols; k++)
+                    acc += (int64_t)q[(size_t)b * qc + k] * ((const int8_t *)w.data)[(size_t)o * cols + k];
+                want = (double)acc * qs[b] * scale[o];
+                mag = fabs(want);
+            } else {
+                for (int k = 0; k < cols; k++) {
+                    double t = (double)x[(size_t)b * cols + k] * ref_w(&w, (size_t)o * cols + k);
+                    want += t;
+                    mag += fabs(t);
+                }
+            }
+            want += bias[o];
+            mag += fabs(bias[o]);
+            double tol = 1e-6 * mag + 1e-6;
+            if (!(fabs(got - want) <= tol))
+                fail_msg("%s dtype %d n=%d rows=%d cols=%d y[%d,%d] = %.9g, want %.9g (tol %.2g)",
+                         kn_isa_name(kn_isa()), dtype, n, rows, cols, b, o, got, want, tol);
+        }
+    free(x);
+    free(bias);
+    free(y);
+    free(q);
+    free(qs);
+    free(data);
+    free(scale);
+    free(rowsum);
+}
+
+static void test_linear_all_isas(void **state)
+{
+    (void)state;
+    static const int ns[] = {1, 2, 3, 5, 9};
+    static const int rowss[] = {1, 4, 7, 37};
+    static const int colss[] = {1, 7, 16, 33, 64, 100, 130};
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        assert_int_equal(kn_set_isa(isa), isa);
+        for (int dt = KN_F32; dt <= KN_Q8; dt++)
+            for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+                for (size_t b = 0; b < sizeof rowss / sizeof *rowss; b++)
+                    for (size_t c = 0; c < sizeof colss / sizeof *colss; c++)
+                        check_linear(dt, ns[a], rowss[b], colss[c]);
+        printf("  kn_linear f32/f16/bf16/q8 on %s: ok\n", kn_isa_name(isa));
+    }
+    kn_set_isa(best);
+}
+
+/* The q8 path gives bit-identical outputs on every instruction set (exact integer dots). */
+static void test_q8_identical_across_isas(void **state)
+{
+    (void)state;
+    void *data;
+    float *scale;
+    int32_t *rowsum;
+    int n = 6, rows = 45, cols = 200, qc = kn_qcols(cols);
+    kn_weight w = make_weight(KN_Q8, rows, cols, &data, &scale, &rowsum);
+    float x[6 * 200], y0[6 * 45], y1[6 * 45], qs[6];
+    int8_t q[6 * 256];
+    assert_true(qc <= 256);
+    for (int i = 0; i < n * cols; i++)
+        x[i] = next_f();
+    kn_quantize_rows(q, qs, x, n, cols);
+    kn_input in = {x, q, qs, n, cols};
+    int best = kn_set_isa(KN_AVX512);
+    kn_set_isa(KN_PORTABLE);
+    kn_linear(y0, rows, &in, &w, NULL, 0, rows);
+    for (int isa = KN_AVX2; isa <= best; isa++) {
+        kn_set_isa(isa);
+        kn_linear(y1, rows, &in, &w, NULL, 0, rows);
+        assert_memory_equal(y0, y1, sizeof y0);
+    }
+    kn_set_isa(best);
+    free(data);
+    free(scale);
+    free(rowsum);
+}
+
+static void test_quantize_rows(void **state)
+{
+    (void)state;
+    float x[2 * 70];
+    int8_t q[2 * 128];
+    float s[2];
+    for (int i = 0; i < 70; i++) {
+        x[i] = next_f() * 5.0f;
+        x[70 + i] = 0.0f;
+    }
+    x[10] = -7.0f;  /* the row's max |x| */
+    kn_quantize_rows(q, s, x, 2, 70);
+    assert_float_equal(s[0], 7.0f / 127.0f, 1e-9);
+    assert_int_equal(q[10], -127);
+    for (int i = 0; i < 70; i++) {
+        double want = nearbyint((double)x[i] * (127.0 / 7.0));
+        assert_true(fabs(q[i] - want) <= 1.0);
+        assert_true(fabs(q[i] * s[0] - x[i]) <= s[0] * 0.5f + 1e-6f);
+    }
+    for (int i = 70; i < 128; i++)
+        assert_int_equal(q[i], 0);              /* zero padding */
+    assert_float_equal(s[1], 0.0f, 0.0);
+    for (int i = 0; i < 128; i++)
+        assert_int_equal(q[128 + i], 0);        /* all-zero row */
+}
+
+static void test_conversions(void **state)
+{
+    (void)state;
+    assert_float_equal(kn_f16_to_f32(0x3c00), 1.0f, 0.0);
+    assert_float_equal(kn_f16_to_f32(0xc000), -2.0f, 0.0);
+    assert_float_equal(kn_f16_to_f32(0x7bff), 65504.0f, 0.0);
+    assert_float_equal(kn_f16_to_f32(0x0001), ldexpf(1.0f, -24), 0.0);   /* smallest subnormal */
+    assert_float_equal(kn_f16_to_f32(0x03ff), ldexpf(1023.0f, -24), 0.0);
+    assert_true(isinf(kn_f16_to_f32(0x7c00)));
+    assert_true(isnan(kn_f16_to_f32(0x7e00)));
+    assert_float_equal(kn_bf16_to_f32(0x3f80), 1.0f, 0.0);
+    assert_float_equal(kn_bf16_to_f32(0xc0a0), -5.0f, 0.0);
+    /* every finite half against the formula */
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if (((h >> 10) & 31) == 31)
+            continue;
+        int e = (h >> 10) & 31, m = h & 1023;
+        double v = e ? ldexp(1.0 + m / 1024.0, e - 15) : ldexp(m / 1024.0, -14);
+        if (h & 0x8000)
+            v = -v;
+        assert_true(kn_f16_to_f32((uint16_t)h) == (float)v);
+    }
+}
+
+static void test_vector_ops(void **state)
+{
+    (void)state;
+    float a[67], b[67], y[67], y0[67];
+    for (int i = 0; i < 67; i++) {
+        a[i] = next_f();
+        b[i] = next_f();
+        y0[i] = next_f();
+    }
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        kn_set_isa(isa);
+        for (int n = 0; n <= 67; n++) {
+            double want = 0.0;
+            for (int i = 0; i < n; i++)
+                want += (double)a[i] * b[i];
+            assert_true(fabs(kn_dot(a, b, n) - want) <= 1e-5);
+            memcpy(y, y0, sizeof y);
+            kn_axpy(y, 0.75f, a, n);
+            for (int i = 0; i < 67; i++)
+                assert_true(fabs(y[i] - (i < n ? y0[i] + 0.75 * a[i] : y0[i])) <= 1e-6);
+        }
+    }
+    kn_set_isa(best);
+}
+
+static void test_softmax_norms_activations(void **state)
+{
+    (void)state;
+    float x[9] = {1.0f, -2.0f, 0.5f, 3.0f, -3.4028235e38f, 0.0f, 2.0f, -1.0f, 0.25f};
+    float s[9], ls[9];
+    memcpy(s, x, sizeof x);
+    memcpy(ls, x, sizeof x);
+    kn_softmax(s, 9);
+    kn_log_softmax(ls, 9);
+    double mx = 3.0, sum = 0.0;
+    for (int i = 0; i < 9; i++)
+        sum += exp((double)x[i] - mx);
+    for (int i = 0; i < 9; i++) {
+        double p = exp((double)x[i] - mx) / sum;
+        assert_true(fabs(s[i] - p) <= 1e-7);
+        if (i != 4)
+            assert_true(fabs(ls[i] - log(p)) <= 1e-6);
+    }
+    assert_float_equal(s[4], 0.0f, 0.0);      /* a masked key (float32 min) weighs nothing */
+
+    float v[5] = {1.0f, 2.0f, -1.0f, 0.5f, 4.0f}, w[5] = {1.0f, 0.5f, 2.0f, -1.0f, 1.5f};
+    float bb[5] = {0.1f, 0.0f, -0.2f, 0.3f, 0.0f}, out[5];
+    double mean = 1.3, var = 0.0;
+    for (int i = 0; i < 5; i++)
+        var += (v[i] - mean) * (v[i] - mean) / 5.0;
+    kn_layernorm(out, v, w, bb, 5, 1e-5f);
+    for (int i = 0; i < 5; i++)
+        assert_true(fabs(out[i] - ((v[i] - mean) / sqrt(var + 1e-5) * w[i] + bb[i])) <= 1e-6);
+    double ms = 0.0;
+    for (int i = 0; i < 5; i++)
+        ms += (double)v[i] * v[i] / 5.0;
+    kn_rmsnorm(out, v, w, 5, 1e-6f);
+    for (int i = 0; i < 5; i++)
+        assert_true(fabs(out[i] - w[i] * v[i] / sqrt(ms + 1e-6)) <= 1e-6);
+
+    float t[7] = {-3.0f, -1.0f, -0.1f, 0.0f, 0.3f, 1.0f, 2.5f};
+    for (int act = KN_RELU; act <= KN_SILU; act++) {
+        float a[7];
+        memcpy(a, t, sizeof t);
+        kn_activate(a, 7, act);
+        for (int i = 0; i < 7; i++) {
+            double u = t[i], want;
+            if (act == KN_RELU)
+                want = u > 0 ? u : 0;
+            else if (act == KN_GELU)
+                want = 0.5 * u * (1.0 + erf(u / sqrt(2.0)));
+            else if (act == KN_GELU_TANH)
+                want = 0.5 * u * (1.0 + tanh(sqrt(2.0 / M_PI) * (u + 0.044715 * u * u * u)));
+            else
+                want = u / (1.0 + exp(-u));
+            assert_true(fabs(a[i] - want) <= 1e-6);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_all_isas),
+        cmocka_unit_test(test_q8_identical_across_isas),
+        cmocka_unit_test(test_quantize_rows),
+        cmocka_unit_test(test_conversions),
+        cmocka_unit_test(test_vector_ops),
+        cmocka_unit_test(test_softmax_norms_activations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
