@@ -106,7 +106,8 @@ def encode_tensor(arr, dtype):
     if dtype == "f32":
         return a.astype("<f4").tobytes()
     if dtype == "f16":
-        return a.astype("<f2").tobytes()
+        with np.errstate(over="ignore"):     # beyond 65504 becomes infinity, as intended
+            return a.astype("<f2").tobytes()
     if dtype == "bf16":
         return f32_to_bf16_bits(a).tobytes()
     if dtype == "q8":
@@ -170,6 +171,8 @@ def _meta_entry(key, value):
         t, vb = T_F64, struct.pack("<d", float(value))
     elif isinstance(value, str):
         t, vb = T_STR, value.encode("utf-8")
+        if b"\0" in vb:
+            raise ValueError("metadata %s: a string cannot hold a NUL character" % key)
     elif isinstance(value, (bytes, bytearray, memoryview)):
         t, vb = T_BLOB, bytes(value)
     elif isinstance(value, (list, tuple, np.ndarray)):
