@@ -383,6 +383,186 @@ def convert(src, out, *extra):
     return p.returncode, p.stderr
 
 
+def save_safetensors(path, tensors, dtype="F32"):
+    """Writes {name: array} as a safetensors file (F32, F16, or BF16 by truncating float32)."""
+    header, offset, blobs = {}, 0, []
+    for name in sorted(tensors):
+        if dtype == "BF16":
+            b = (np.ascontiguousarray(tensors[name], "<f4").view("<u4") >> 16).astype("<u2").tobytes()
+        else:
+            b = np.ascontiguousarray(tensors[name], dtype={"F32": "<f4", "F16": "<f2"}[dtype]).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def variant(tmp, model, cfg_patch=None, gen=None, tensors=None):
+    """Returns a copy of fixture model in tmp with config.json keys patched (None deletes), a
+    generation_config.json replaced (False removes it) and the weights replaced."""
+    d = os.path.join(tmp, "variant")
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(os.path.join(DATA, model), d)
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    for k, v in (cfg_patch or {}).items():
+        if v is None:
+            cfg.pop(k, None)
+        else:
+            cfg[k] = v
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    if gen is False:
+        os.remove(os.path.join(d, "generation_config.json"))
+    elif gen is not None:
+        with open(os.path.join(d, "generation_config.json"), "w") as f:
+            json.dump(gen, f)
+    if tensors is not None:
+        save_safetensors(os.path.join(d, "model.safetensors"), tensors)
+    return d
+
+
+def convert_variant(tmp, d, label):
+    """Converts folder d; returns (meta, tensors) or None after recording the failure."""
+    out = os.path.join(tmp, "variant.attn")
+    rc, err = convert(d, out)
+    if not check(rc == 0, f"{label}: convert.py failed: {err.strip()}"):
+        return None
+    return attnfile.read(out)
+
+
+def check_variants(tmp):
+    """Checks what the fixtures themselves do not exercise, on modified copies of them."""
+    n = 0
+    base = load_safetensors(os.path.join(DATA, "marian", "model.safetensors"))
+
+    # Generation settings: generation_config.json is used as it is ...
+    gen = {"decoder_start_token_id": 511, "eos_token_id": 0, "pad_token_id": 511, "num_beams": 4,
+           "max_new_tokens": 141, "min_length": 56, "no_repeat_ngram_size": 3, "length_penalty": 2.0,
+           "early_stopping": True, "repetition_penalty": 1.2, "forced_bos_token_id": 7}
+    r = convert_variant(tmp, variant(tmp, "marian", gen=gen), "generation_config.json")
+    if r:
+        want = {"gen.num_beams": 4, "gen.max_length": 142, "gen.min_length": 56, "gen.no_repeat_ngram": 3,
+                "gen.length_penalty": 2.0, "gen.early_stopping": 1, "gen.repetition_penalty": 1.2,
+                "gen.forced_bos_id": 7, "gen.forced_eos_id": -1, "gen.bad_ids": []}
+        for k, v in want.items():
+            check(r[0].get(k) == v, f"generation_config.json: {k} = {r[0].get(k)!r}, expected {v!r}")
+    # ... unless it says "_from_model_config": generate() then rebuilds it from config.json
+    r = convert_variant(tmp, variant(tmp, "marian", {"num_beams": 6, "max_length": 64},
+                                     gen={**gen, "_from_model_config": True}), "_from_model_config")
+    if r:
+        check(r[0].get("gen.num_beams") == 6 and r[0].get("gen.max_length") == 64 and r[0].get("gen.bad_ids") == [511],
+              f"_from_model_config: generation settings not taken from config.json: {r[0].get('gen.num_beams')}")
+    # ... and without the file config.json's keys (and class defaults) are the generation config
+    r = convert_variant(tmp, variant(tmp, "bart", {"num_beams": 4, "early_stopping": "never",
+                                                   "forced_bos_token_id": None, "forced_eos_token_id": None},
+                                     gen=False), "no generation_config.json")
+    if r:
+        check(r[0].get("gen.num_beams") == 4 and r[0].get("gen.early_stopping") == 2 and
+              r[0].get("gen.forced_bos_id") == -1 and r[0].get("gen.forced_eos_id") == 2,
+              "no generation_config.json: expected num_beams 4, early_stopping never, no forced bos, "
+              f"BartConfig's default forced eos 2; got {r[0]}")
+    n += 3
+
+    # Marian with separate encoder and decoder embeddings (copies here, so outputs are unchanged)
+    t = dict(base)
+    t["model.encoder.embed_tokens.weight"] = t["model.decoder.embed_tokens.weight"] = t.pop("model.shared.weight")
+    r = convert_variant(tmp, variant(tmp, "marian", {"share_encoder_decoder_embeddings": False}, tensors=t),
+                        "unshared Marian")
+    if r:
+        check({"enc.embed.weight", "dec.embed.weight"} <= set(r[1]) and "embed.weight" not in r[1],
+              "unshared Marian: expected enc.embed.weight and dec.embed.weight")
+        de, dl, _, _ = run_forward("marian", Model(*r), False)
+        check(de <= TOL and dl <= TOL, f"unshared Marian: outputs moved ({de:.2g}, {dl:.2g})")
+    # Marian checkpoints that store the sinusoidal table: accepted if it is the one computed
+    d = len(base["model.shared.weight"][0])
+    j = np.arange(d // 2)
+    ang = np.arange(128)[:, None] / np.power(10000.0, 2.0 * j / d)[None, :]
+    table = np.concatenate([np.sin(ang), np.cos(ang)], 1).astype(np.float32)
+    t = dict(base, **{"model.encoder.embed_positions.weight": table, "model.decoder.embed_positions.weight": table})
+    r = convert_variant(tmp, variant(tmp, "marian", tensors=t), "Marian with stored positions")
+    if r:
+        check(r[0].get("pos_kind") == "sinusoidal" and "enc.pos.weight" not in r[1],
+              "Marian with stored positions: not converted as sinusoidal")
+    t["model.decoder.embed_positions.weight"] = table + 1
+    rc, err = convert(variant(tmp, "marian", tensors=t), os.path.join(tmp, "x.attn"))
+    check(rc == 1 and "embed_positions" in err, f"Marian with other positions: status {rc}, {err.strip()!r}")
+    # A tied output layer that is not a copy of the embedding is ambiguous
+    t = dict(base, **{"lm_head.weight": base["model.shared.weight"] + 1})
+    rc, err = convert(variant(tmp, "marian", tensors=t), os.path.join(tmp, "x.attn"))
+    check(rc == 1 and "lm_head.weight" in err, f"untied lm_head copy: status {rc}, {err.strip()!r}")
+    n += 4
+
+    # mBART: pre-norm blocks and a final LayerNorm per stack (transformers' MBart layout)
+    t = load_safetensors(os.path.join(DATA, "bart", "model.safetensors"))
+    t = dict(t)
+    for stack in ("encoder", "decoder"):
+        t[f"model.{stack}.layer_norm.weight"] = np.ones(64, np.float32)
+        t[f"model.{stack}.layer_norm.bias"] = np.zeros(64, np.float32)
+    r = convert_variant(tmp, variant(tmp, "bart", {"model_type": "mbart", "scale_embedding": True,
+                                                   "architectures": ["MBartForConditionalGeneration"]},
+                                     tensors=t), "mBART")
+    if r:
+        check(r[0].get("pre_norm") == 1 and r[0].get("embed_scale") == 8.0 and
+              {"enc.norm.weight", "enc.norm.bias", "dec.norm.weight", "dec.norm.bias"} <= set(r[1]),
+              "mBART: expected pre_norm 1, embed_scale 8 and final norms")
+    # T5 as the hub writes its config (no derived dense_act_fn / is_gated_act)
+    r = convert_variant(tmp, variant(tmp, "t5_v1_1", {"dense_act_fn": None, "is_gated_act": None}),
+                        "T5 v1.1 hub config")
+    if r:
+        check(r[0].get("activation") == "gelu_tanh" and r[0].get("ffn_gated") == 1,
+              "T5 v1.1 hub config: gated-gelu must become gated gelu_tanh")
+    n += 2
+
+    # Other storage forms give identical tensors: F16 weights, shards, pytorch_model.bin
+    ref = convert_variant(tmp, os.path.join(DATA, "t5_v1_0"), "t5_v1_0")
+    t = load_safetensors(os.path.join(DATA, "t5_v1_0", "model.safetensors"))
+    half = {k: v.astype(np.float16) for k, v in t.items()}
+    d = variant(tmp, "t5_v1_0")
+    save_safetensors(os.path.join(d, "model.safetensors"), half, "F16")
+    r = convert_variant(tmp, d, "F16 safetensors")
+    if r:
+        check(all(np.array_equal(r[1][k], ref[1][k].astype(np.float16).astype(np.float32)) for k in ref[1]),
+              "F16 safetensors: tensors not widened exactly")
+    save_safetensors(os.path.join(d, "model.safetensors"), t, "BF16")
+    r = convert_variant(tmp, d, "BF16 safetensors")
+    if r:
+        check(all(np.array_equal(r[1][k], ((ref[1][k].view("<u4") >> 16) << 16).view("<f4")) for k in ref[1]),
+              "BF16 safetensors: tensors not widened exactly")
+    d = variant(tmp, "t5_v1_0")
+    os.remove(os.path.join(d, "model.safetensors"))
+    names = sorted(t)
+    shards = {"model-00001-of-00002.safetensors": names[::2], "model-00002-of-00002.safetensors": names[1::2]}
+    for fn, keys in shards.items():
+        save_safetensors(os.path.join(d, fn), {k: t[k] for k in keys})
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        json.dump({"weight_map": {k: fn for fn, keys in shards.items() for k in keys}}, f)
+    r = convert_variant(tmp, d, "sharded safetensors")
+    if r:
+        check(all(np.array_equal(r[1][k], ref[1][k]) for k in ref[1]) and set(r[1]) == set(ref[1]),
+              "sharded safetensors: tensors differ")
+    n += 3
+    try:
+        import torch
+    except ImportError:
+        print("variants: pytorch_model.bin form SKIPPED (no torch in /usr/bin/python3)")
+        torch = None
+    if torch is not None:
+        d = variant(tmp, "t5_v1_0")
+        os.remove(os.path.join(d, "model.safetensors"))
+        torch.save({k: torch.from_numpy(v.copy()) for k, v in t.items()}, os.path.join(d, "pytorch_model.bin"))
+        r = convert_variant(tmp, d, "pytorch_model.bin")
+        if r:
+            check(all(np.array_equal(r[1][k], ref[1][k]) for k in ref[1]) and set(r[1]) == set(ref[1]),
+                  "pytorch_model.bin: tensors differ")
+        n += 1
+    print(f"variants: {n} modified fixture folders checked (generation settings, Marian embeddings and "
+          "positions, mBART, T5 hub config, F16, BF16, shards, .bin)")
+
+
 def check_refusals(tmp):
     """An unsupported model must be refused by name, never converted into something else."""
     cases = [
@@ -446,6 +626,7 @@ def main(argv):
                     de, dl, same, total = run_forward(name, Model(*attnfile.read(out_dt)), True)
                     print(f"  --dtype {dt}: encoder max abs {de:.2e}, logits max abs {dl:.2e}; "
                           f"greedy {same}/{total} sequences equal to generate()")
+        check_variants(tmp)
         check_refusals(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
