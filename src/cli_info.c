@@ -1,18 +1,368 @@
-/* cli_info.c — placeholder until its owner lands the real subcommand. */
+/* cli_info.c — `attn info` (a model file's metadata and tensor table) and `attn convert` (rewrite a
+ * model file in another dtype or compression). */
 #include "cli.h"
+#include "modelfile.h"
 
-/* Reports that the subcommand is not built yet; returns 1. */
-int cli_info(int argc, char **argv)
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Opens a model file with the given verification and threads; prints the error and returns NULL
+ * on failure. */
+static mf_file *open_model(const char *path, int verify, int threads)
 {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return CLI_FAIL;
+    mf_options o;
+    mf_options_default(&o);
+    o.verify = verify;
+    o.n_threads = threads;
+    mf_file *f;
+    char why[320];
+    if (mf_open(&f, path, &o, why, sizeof why) < 0) {
+        cli_error("%s: %s", path, why);
+        return NULL;
+    }
+    return f;
 }
 
-/* Reports that the subcommand is not built yet; returns 1. */
+/* Parses a --threads value; returns 0 or a usage error's status. */
+static int parse_threads(const char *cmd, const char *arg, int *out)
+{
+    long v;
+    if (cli_parse_long(arg, 1, 16, &v) < 0)
+        return cli_usage_error(cmd, "--threads: '%s' is not a number from 1 to 16", arg);
+    *out = (int)v;
+    return 0;
+}
+
+/* ---- info --------------------------------------------------------------------------------- */
+
+static void info_usage(void)
+{
+    cli_puts("Usage: attn info [--no-verify] [--threads N] [MODEL]\n"
+             "Print a model file's format version, metadata (key, type, value) and tensor table\n"
+             "(name, dtype, shape, stored and decoded bytes, stored/decoded ratio). The whole file is\n"
+             "read and every CRC checked, so that a damaged file is reported. Without MODEL, the\n"
+             "default model ($ATTN_MODEL, else the installed one).\n\n"
+             "      --no-verify   do not check the tensors' CRCs (faster on large files)\n"
+             "      --threads N   threads that inflate and check the tensors (1 to 16; default: all\n"
+             "                    CPUs)\n"
+             "  -h, --help        show this help\n");
+}
+
+/* Prints s (len bytes) with quotes, escaping control bytes, quotes and backslashes. */
+static void print_string(const char *s, size_t len)
+{
+    cli_puts("\"");
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            cli_printf("\\%c", c);
+        else if (c == '\n')
+            cli_puts("\\n");
+        else if (c == '\t')
+            cli_puts("\\t");
+        else if (c < 0x20 || c == 0x7f)
+            cli_printf("\\x%02x", c);
+        else
+            cli_write(&s[i], 1);
+    }
+    cli_puts("\"");
+}
+
+/* Prints a double with the fewest digits that read back as the same value. */
+static void print_double(double v)
+{
+    char buf[40];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    cli_puts(buf);
+}
+
+/* Prints the value of metadata entry key (of the given type) on the current line. */
+static void print_value(const mf_file *f, const char *key, mf_type type)
+{
+    enum { MAX_SHOWN = 16 };
+    int64_t i;
+    double d;
+    const char *s;
+    const void *blob;
+    const int64_t *ia;
+    const double *da;
+    size_t n;
+    switch (type) {
+    case MF_T_I64:
+        mf_get_i64(f, key, &i);
+        cli_printf("%lld", (long long)i);
+        break;
+    case MF_T_F64:
+        mf_get_f64(f, key, &d);
+        print_double(d);
+        break;
+    case MF_T_STR:
+        mf_get_str(f, key, &s, &n);
+        print_string(s, n);
+        break;
+    case MF_T_BLOB:
+        mf_get_blob(f, key, &blob, &n);
+        cli_printf("%zu bytes", n);
+        break;
+    case MF_T_I64_ARRAY:
+    case MF_T_F64_ARRAY:
+        if (type == MF_T_I64_ARRAY)
+            mf_get_i64_array(f, key, &ia, &n);
+        else
+            mf_get_f64_array(f, key, &da, &n);
+        cli_puts("[");
+        for (size_t k = 0; k < n && k < MAX_SHOWN; k++) {
+            if (k)
+                cli_puts(", ");
+            if (type == MF_T_I64_ARRAY)
+                cli_printf("%lld", (long long)ia[k]);
+            else
+                print_double(da[k]);
+        }
+        if (n > MAX_SHOWN)
+            cli_printf(", ... (%zu values)", n);
+        cli_puts("]");
+        break;
+    }
+}
+
+static const char *type_name(mf_type t)
+{
+    static const char *names[] = {"?", "i64", "f64", "str", "blob", "i64[]", "f64[]"};
+    return t >= MF_T_I64 && t <= MF_T_F64_ARRAY ? names[t] : "?";
+}
+
+/* Prints the whole report for an open file. */
+static void print_info(const mf_file *f, const char *path)
+{
+    int n_meta = mf_meta_count(f), n_tensors = mf_tensor_count(f);
+    int kw = 4, nw = 6;
+    for (int i = 0; i < n_meta; i++) {
+        const char *key;
+        mf_type type;
+        mf_meta_at(f, i, &key, &type);
+        int l = (int)strlen(key);
+        kw = l > kw ? (l > 40 ? 40 : l) : kw;
+    }
+    for (int i = 0; i < n_tensors; i++) {
+        mf_tensor t;
+        mf_tensor_at(f, i, &t);
+        int l = (int)strlen(t.name);
+        nw = l > nw ? (l > 48 ? 48 : l) : nw;
+    }
+    cli_printf("file     %s\nformat   %d.%d\nsize     %llu bytes\ndecoded  %llu bytes\n", path,
+               mf_version(f) / 1000, mf_version(f) % 1000,
+               (unsigned long long)mf_file_size(f), (unsigned long long)mf_decoded_size(f));
+    cli_printf("\nmetadata (%d keys)\n", n_meta);
+    for (int i = 0; i < n_meta; i++) {
+        const char *key;
+        mf_type type;
+        mf_meta_at(f, i, &key, &type);
+        cli_printf("  %-*s  %-5s  ", kw, key, type_name(type));
+        print_value(f, key, type);
+        cli_puts("\n");
+    }
+    cli_printf("\ntensors (%d)\n  %-*s  %-5s  %-16s %12s %12s  %s\n", n_tensors, nw, "name",
+               "dtype", "shape", "stored", "decoded", "ratio");
+    uint64_t stored = 0, decoded = 0;
+    for (int i = 0; i < n_tensors; i++) {
+        mf_tensor t;
+        mf_tensor_at(f, i, &t);
+        char shape[96];
+        int p = 0;
+        for (int d = 0; d < t.ndim; d++)
+            p += snprintf(shape + p, sizeof shape - (size_t)p, "%s%lld", d ? "x" : "",
+                          (long long)t.shape[d]);
+        cli_printf("  %-*s  %-5s  %-16s %12llu %12llu  %.3f\n", nw, t.name,
+                   mf_dtype_name(t.dtype), shape, (unsigned long long)t.stored_size,
+                   (unsigned long long)t.decoded_size,
+                   (double)t.stored_size / (double)t.decoded_size);
+        stored += t.stored_size;
+        decoded += t.decoded_size;
+    }
+    cli_printf("  %-*s  %-5s  %-16s %12llu %12llu  %.3f\n", nw, "total", "", "",
+               (unsigned long long)stored, (unsigned long long)decoded,
+               decoded ? (double)stored / (double)decoded : 0.0);
+}
+
+int cli_info(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"no-verify", no_argument, NULL, 'V'},
+        {"threads", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int verify = MF_VERIFY_ALL, threads = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            info_usage();
+            return CLI_OK;
+        case 'V':
+            verify = MF_VERIFY_NONE;
+            break;
+        case 'T':
+            if (parse_threads("info", optarg, &threads))
+                return CLI_USAGE;
+            break;
+        default:
+            return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind > 1)
+        return cli_usage_error("info", "one model file at most");
+    const char *path = cli_default_model(optind < argc ? argv[optind] : NULL);
+    if (!path) {
+        cli_error("info: no model given and no default model found");
+        return CLI_FAIL;
+    }
+    mf_file *f = open_model(path, verify, threads);
+    if (!f)
+        return CLI_FAIL;
+    print_info(f, path);
+    mf_free(f);
+    return CLI_OK;
+}
+
+/* ---- convert ------------------------------------------------------------------------------ */
+
+static void convert_usage(void)
+{
+    cli_puts("Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] IN OUT\n"
+             "Rewrite the model file IN as OUT (which may be IN: OUT is written to OUT.tmp and\n"
+             "renamed). Metadata is copied unchanged. f32->f16/bf16 rounds to nearest even;\n"
+             "q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
+             "      --dtype TYPE        f32, f16, bf16 or q8: the type of every 2-D tensor whose\n"
+             "                          name ends in .weight (default: keep each tensor's type)\n"
+             "      --compress METHOD   zlib (deflate in chunks, byte-shuffled floats; the\n"
+             "                          default) or none (uncompressed, memory-mappable)\n"
+             "      --level N           zlib level, 0 (fastest) to 9 (smallest); default 6\n"
+             "      --threads N         threads that read and compress (1 to 16; default: all CPUs)\n"
+             "  -h, --help              show this help\n");
+}
+
+/* Returns 1 when the tensor gets the --dtype type: 2-D with a name ending in ".weight". */
+static int takes_dtype(const mf_tensor *t)
+{
+    size_t n = strlen(t->name);
+    return t->ndim == 2 && n >= 7 && strcmp(t->name + n - 7, ".weight") == 0;
+}
+
+/* Adds every tensor of f to w, converted to dtype where it applies (dtype < 0: unchanged);
+ * returns 0, or 1 after printing the error. */
+static int add_tensors(mf_writer *w, const mf_file *f, int dtype, const char *in)
+{
+    for (int i = 0; i < mf_tensor_count(f); i++) {
+        mf_tensor t;
+        mf_tensor_at(f, i, &t);
+        int st;
+        if (dtype < 0 || !takes_dtype(&t) || (int)t.dtype == dtype) {
+            st = mf_writer_add_tensor(w, &t);
+        } else {
+            float *v = malloc((size_t)t.n_elements * sizeof *v);
+            if (!v) {
+                cli_error("%s: tensor %s: out of memory", in, t.name);
+                return 1;
+            }
+            mf_tensor_to_f32(v, &t);
+            st = mf_writer_add_f32(w, t.name, (mf_dtype)dtype, t.shape, t.ndim, v);
+            free(v);
+        }
+        if (st == MF_ERR_ARG) {
+            cli_error("%s: tensor %s: cannot be stored as %s (values not finite)", in, t.name,
+                      mf_dtype_name((mf_dtype)dtype));
+            return 1;
+        }
+        if (st < 0) {
+            cli_error("%s: tensor %s: %s", in, t.name, mf_strerror(st));
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int cli_convert(int argc, char **argv)
 {
-    (void)argc;
-    cli_error("%s: not implemented yet", argv[0]);
-    return CLI_FAIL;
+    static const struct option longopts[] = {
+        {"dtype", required_argument, NULL, 'd'},
+        {"compress", required_argument, NULL, 'c'},
+        {"level", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    mf_write_options wo;
+    mf_write_options_default(&wo);
+    int dtype = -1, c;
+    long level;
+    mf_dtype d;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            convert_usage();
+            return CLI_OK;
+        case 'd':
+            if (mf_dtype_parse(&d, optarg) < 0)
+                return cli_usage_error("convert", "--dtype: '%s' is not f32, f16, bf16 or q8",
+                                       optarg);
+            dtype = (int)d;
+            break;
+        case 'c':
+            if (strcmp(optarg, "zlib") == 0)
+                wo.method = MF_METHOD_DEFLATE;
+            else if (strcmp(optarg, "none") == 0)
+                wo.method = MF_METHOD_NONE;
+            else
+                return cli_usage_error("convert", "--compress: '%s' is not zlib or none", optarg);
+            break;
+        case 'l':
+            if (cli_parse_long(optarg, 0, 9, &level) < 0)
+                return cli_usage_error("convert", "--level: '%s' is not a number from 0 to 9",
+                                       optarg);
+            wo.level = (int)level;
+            break;
+        case 'T':
+            if (parse_threads("convert", optarg, &wo.n_threads))
+                return CLI_USAGE;
+            break;
+        default:
+            return cli_usage_error("convert", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage_error("convert", "needs an input and an output file");
+    const char *in = argv[optind], *out = argv[optind + 1];
+    mf_file *f = open_model(in, MF_VERIFY_ALL, wo.n_threads);
+    if (!f)
+        return CLI_FAIL;
+    mf_writer *w = NULL;
+    int status = CLI_FAIL, st;
+    char why[320];
+    if (mf_writer_new(&w) < 0 || mf_writer_copy_meta(w, f) < 0) {
+        cli_error("%s: out of memory", in);
+        goto done;
+    }
+    if (add_tensors(w, f, dtype, in))
+        goto done;
+    st = mf_writer_write(w, out, &wo, why, sizeof why);
+    if (st < 0) {
+        cli_error("%s: %s", out, why);
+        goto done;
+    }
+    status = CLI_OK;
+done:
+    mf_writer_free(w);
+    mf_free(f);
+    return status;
 }
