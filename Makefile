@@ -125,7 +125,7 @@ check-cli: attn
 check-man: attn
 	@sh tests/check-man.sh $(CURDIR)/$(ATTN_BIN)
 
-check-reference: attn
+check-reference: attn $(BUILD)/test_transformer
 	/usr/bin/python3 scripts/reference.py --check --attn $(CURDIR)/$(ATTN_BIN)
 
 # ---- benchmarks, fuzzing, model ----------------------------------------------------------

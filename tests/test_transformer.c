@@ -329,8 +329,13 @@ static void check_reduced(const char *dir, const char *name)
     golden g;
     load_golden(&g, dir, name);
     static const char *const dtypes[] = {"bf16", "q8"};
-    /* generous bounds that still catch a broken path: measured drift is printed */
-    static const double bound[] = {0.1, 0.5};
+    /* bounds relative to the largest |logit|, generous but enough to catch a broken path;
+     * the measured drift is printed */
+    static const double bound[] = {0.03, 0.08};
+    double top = 0.0;
+    for (size_t i = 0; i < (size_t)g.n_tgt * g.tgt_len * g.vocab; i++)
+        if (fabs(g.logits[i]) > top)
+            top = fabs(g.logits[i]);
     size_t nl = (size_t)g.n_tgt * g.tgt_len * g.vocab;
     float *base = malloc(nl * sizeof *base), *other = malloc(nl * sizeof *other);
     assert_non_null(base);
@@ -339,13 +344,13 @@ static void check_reduced(const char *dir, const char *name)
         char file[300];
         snprintf(file, sizeof file, "%s.%s.attn", name, dtypes[k]);
         golden loose = g;
-        loose.tol = bound[k];
+        loose.tol = INFINITY;
         int best = kn_set_isa(KN_AVX512);
         result r = run_golden(dir, file, &loose, 1, base);
-        printf("  %-18s %-4s: logits max|diff| vs torch f32 %.3g, encoder %.3g, greedy ids "
-               "%d/%d equal, whole sequences %d/%d\n", name, dtypes[k], r.logit_max, r.enc_max,
-               r.greedy_same, r.greedy_total, r.rows_same, g.n_src);
-        assert_true(r.logit_max <= bound[k]);
+        printf("  %-18s %-4s: logits max|diff| vs torch f32 %.3g (largest |logit| %.3g), "
+               "encoder %.3g, greedy ids %d/%d equal, whole sequences %d/%d\n", name, dtypes[k],
+               r.logit_max, top, r.enc_max, r.greedy_same, r.greedy_total, r.rows_same, g.n_src);
+        assert_true(r.logit_max <= bound[k] * top);
         for (int isa = KN_PORTABLE; isa < best; isa++) {
             kn_set_isa(isa);
             run_golden(dir, file, &loose, 2, other);
@@ -363,11 +368,7 @@ static void check_reduced(const char *dir, const char *name)
 static void test_reduced_precision(void **state)
 {
     (void)state;
-    const char *env = getenv("ATTN_REF_NAMES");
-    if (env && *env)
-        for_each_name(check_reduced);
-    else
-        check_reduced(ref_dir(), "post_relu_tied"), check_reduced(ref_dir(), "pre_gelu_untied");
+    for_each_name(check_reduced);
 }
 
 /* Beam reordering: rows continue other rows' histories exactly. */
