@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks scripts/convert.py on the Hugging Face fixtures in tests/data/hf, with numpy alone.
 
-usage: tests/hf_convert_check.py [--dtypes] [MODEL...]
+usage: tests/hf_convert_check.py [--dtypes] [--attn PATH] [MODEL...]
 
 For each fixture model (bart, marian, t5_v1_0, t5_v1_1) it converts the folder to an attn model
 file, reads the file back with scripts/attnfile.py and checks:
@@ -14,7 +14,9 @@ file, reads the file back with scripts/attnfile.py and checks:
             converted file, against transformers' encoder states and logits (max abs <= 1e-4),
             and greedy generation from the file's generation defaults against generate();
   refusals  an unknown model type, architecture, activation or generation option is refused by
-            name with exit status 1.
+            name with exit status 1;
+  attn      with --attn PATH: the attn command (--ids --json) on every fixture input with each
+            generate() run's options gives transformers' ids (greedy, beam n-best, repetition).
 --dtypes also converts with --dtype bf16 and q8 and prints how far encoder states and logits move
 and how many greedy sequences stay equal (a measurement, not a pass/fail check).
 Exit status: 0 all passed, 1 a check failed, 77 skipped (numpy missing).
@@ -598,9 +600,55 @@ def check_refusals(tmp):
     print(f"refusals: {len(cases) + 1} unsupported inputs checked")
 
 
+def cli_options(g):
+    """Returns attn's command-line options for a generate() run's kwargs."""
+    opts = ["-n", g["max_new_tokens"]]
+    if int(g["num_beams"]) > 1:
+        opts += ["-b", g["num_beams"], "--n-best", g["num_return"], "--length-penalty", g["length_penalty"],
+                 "--early-stopping", "true" if g["early_stopping"] == "1" else "false"]
+    else:
+        opts += ["--greedy"]
+    if float(g["repetition_penalty"]) != 1.0:
+        opts += ["--repetition-penalty", g["repetition_penalty"]]
+    if int(g["no_repeat_ngram"]):
+        opts += ["--no-repeat-ngram", g["no_repeat_ngram"]]
+    return opts
+
+
+def check_cli(attn, name, path):
+    """Runs `attn -m MODEL --ids --json` on every fixture input with each generate() run's
+    options; the model's own defaults (start, forced and banned ids) must do the rest."""
+    meta, _ = attnfile.read(path)
+    runs = same = 0
+    for case, c in load_reference(name).items():
+        text = "".join(" ".join(map(str, src)) + "\n" for src in c["src"])
+        for mode, g in c["gen"].items():
+            cmd = [attn, "-m", path, "--ids", "--json", "--threads", "1"] + [str(o) for o in cli_options(g)]
+            p = subprocess.run(cmd, input=text, capture_output=True, text=True)
+            runs += 1
+            if not check(p.returncode == 0, f"{name}/{case}/{mode}: {' '.join(cmd[1:])}: status "
+                         f"{p.returncode}, {p.stderr.strip()}"):
+                continue
+            lines = p.stdout.splitlines()
+            n_ret = int(g["num_return"])
+            ok = len(lines) == len(c["src"])
+            for r, line in enumerate(lines if ok else []):
+                obj = json.loads(line)
+                hyps = obj.get("n_best", [obj]) if n_ret > 1 else [obj]
+                ok = ok and len(hyps) == n_ret
+                for h, hyp in enumerate(hyps[:n_ret]):
+                    want = c["seq"][mode][r * n_ret + h]
+                    got = [meta["decoder_start_id"]] + hyp["ids"] + ([meta["eos_id"]] if hyp["ended"] else [])
+                    ok = ok and len(got) <= len(want) and got + [meta["pad_id"]] * (len(want) - len(got)) == want
+            same += ok
+            check(ok, f"{name}/{case}/{mode}: attn {' '.join(cmd[1:])} gave {p.stdout.strip()[:300]}")
+    print(f"{name}: attn command line: {same}/{runs} generate() runs identical (ids)")
+
+
 def main(argv):
     dtypes = "--dtypes" in argv
-    names = [a for a in argv if not a.startswith("--")] or MODELS
+    attn = argv[argv.index("--attn") + 1] if "--attn" in argv[:-1] else None
+    names = [a for a in argv if not a.startswith("--") and a != attn] or MODELS
     tmp = tempfile.mkdtemp(prefix="attn-hf-")
     try:
         buckets = json.load(open(os.path.join(DATA, "t5_relative_position_buckets.json")))
@@ -619,6 +667,8 @@ def main(argv):
             de, dl, same, total = run_forward(name, Model(meta, tensors), True, report=True)
             print(f"{name}: {n} tensors bit-exact, metadata as stated; numpy forward: encoder max abs "
                   f"{de:.2e}, logits {dl:.2e} (tolerance {TOL}); greedy {same}/{total} equal to generate()")
+            if attn:
+                check_cli(attn, name, out)
             for dt in (["bf16", "q8"] if dtypes else []):
                 out_dt = os.path.join(tmp, f"{name}.{dt}.attn")
                 rc, err = convert(os.path.join(DATA, name), out_dt, "--dtype", dt)
