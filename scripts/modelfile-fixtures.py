@@ -3,6 +3,7 @@
 
     scripts/modelfile-fixtures.py [DIR]               write DIR/py-{f32,f16,bf16,q8,none}.attn
                                                       (default DIR: tests/data/modelfile)
+    scripts/modelfile-fixtures.py --seeds DIR         write the fuzzer's seed corpus (tiny files)
     scripts/modelfile-fixtures.py --check FILE DTYPE COMPRESS
         reads FILE (written by any writer, e.g. the C one in tests/test_modelfile.c) with
         scripts/attnfile.py and checks that its metadata and the stored bits of every tensor are
@@ -83,6 +84,26 @@ def write_all(outdir):
         print("wrote %s (%d bytes)" % (path, os.path.getsize(path)))
 
 
+def write_seeds(outdir):
+    """Tiny files for tests/fuzz_modelfile.c: every dtype, method and metadata type."""
+    os.makedirs(outdir, exist_ok=True)
+    rng = np.random.default_rng(7)
+    meta = {"arch": "transformer", "d_model": 8, "norm_eps": 1e-6, "tokenizer": b"\x01\x02tok",
+            "gen.bad_ids": [0, 5], "gen.scales": [0.5, 2.0]}
+    t = {"embed.weight": (rng.standard_normal((6, 8)) * 0.1).astype(np.float32),
+         "enc.0.ffn.up.weight": rng.standard_normal((4, 8)).astype(np.float32),
+         "out.bias": np.zeros(6, np.float32)}
+    n = 0
+    for dtype in ("f32", "f16", "bf16", "q8"):
+        for compress in ("zlib", "none"):
+            path = os.path.join(outdir, "seed-%s-%s.attn" % (dtype, compress))
+            attnfile.write(path, meta, t, dtype=dtype, compress=compress, chunk_size=64)
+            n += 1
+    attnfile.write(os.path.join(outdir, "seed-meta-only.attn"), meta, {})
+    attnfile.write(os.path.join(outdir, "seed-empty.attn"), {}, {})
+    print("wrote %d seeds to %s" % (n + 2, outdir))
+
+
 def cross_check_bf16():
     """bf16 rounding of attnfile against torch's, when torch is there."""
     try:
@@ -142,6 +163,9 @@ def main(argv):
             return 1
         print("%s: metadata and every tensor's stored bits as expected (%s, %s)"
               % (argv[2], argv[3], argv[4]))
+        return 0
+    if len(argv) == 3 and argv[1] == "--seeds":
+        write_seeds(argv[2])
         return 0
     cross_check_bf16()
     write_all(argv[1] if len(argv) > 1 else "tests/data/modelfile")
