@@ -1,6 +1,7 @@
 /* cli_tokenize.c — `attn tokenize`, `attn detokenize` and `attn train-tokenizer`. */
 #include "bpe.h"
 #include "cli.h"
+#include "modelfile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -9,17 +10,46 @@
 
 /* ---- shared ------------------------------------------------------------------------------- */
 
-/* Opens the tokenizer named on the command line (or the default model's); prints the error and
+/* Opens the tokenizer named on the command line (or the default model's): an attn tokenizer
+ * file, an attn model file (its "tokenizer" blob) or a tiktoken rank file; prints the error and
  * returns NULL on failure. */
 static bpe *open_tokenizer(const char *cmd, const char *path)
 {
-    char why[256];
-    bpe *t;
+    char why[256], head[16] = "";
+    bpe *t = NULL;
     if (!path)
         path = cli_default_model(NULL);
     if (!path) {
         cli_error("%s: no tokenizer given (-t) and no default model found", cmd);
         return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (got < 15 || memcmp(head, "attn-tokenizer ", 15) != 0) {
+        mf_options opt;
+        mf_options_default(&opt);
+        opt.verify = MF_VERIFY_NONE;
+        mf_file *mf;
+        int rc = mf_open(&mf, path, &opt, why, sizeof why);
+        if (rc == MF_OK) {
+            const void *blob;
+            size_t len;
+            if (mf_get_blob(mf, "tokenizer", &blob, &len) != MF_OK)
+                cli_error("%s: the model has no tokenizer (its metadata has no \"tokenizer\" blob)", path);
+            else if (bpe_open_mem(&t, blob, len, why, sizeof why) < 0)
+                cli_error("%s: embedded tokenizer: %s", path, why);
+            mf_free(mf);
+            return t;
+        }
+        if (rc != MF_ERR_FORMAT) {
+            cli_error("%s: %s", path, why);
+            return NULL;
+        }
     }
     if (bpe_open(&t, path, why, sizeof why) < 0) {
         cli_error("%s: %s", path, why);
@@ -43,11 +73,14 @@ static long read_line(FILE *f, char **line, size_t *cap)
 
 static void tokenize_usage(void)
 {
-    cli_puts("Usage: attn tokenize [-t TOKENIZER] [--special] [--whole] [FILE...]\n"
+    cli_puts("Usage: attn tokenize [-t TOKENIZER] [--pattern NAME|REGEX] [--special] [--whole]\n"
+             "                     [FILE...]\n"
              "Print the token ids of each input line, space-separated, one line per line\n"
              "(the newline itself is not encoded). FILE '-' or none reads stdin.\n\n"
              "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
              "                        model file (its embedded tokenizer); default: the default model\n"
+             "  -p, --pattern P       split with another pre-tokenizer pattern: gpt2, cl100k, o200k\n"
+             "                        or a PCRE2 regex (default: the tokenizer's own)\n"
              "      --special         recognise special tokens' text (e.g. <|endoftext|>); without\n"
              "                        it their text is encoded as plain text\n"
              "      --whole           encode each input as one text (newlines included)\n"
@@ -102,16 +135,17 @@ int cli_tokenize(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"tokenizer", required_argument, NULL, 't'}, {"special", no_argument, NULL, 'S'},
-        {"whole", no_argument, NULL, 'W'},           {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"whole", no_argument, NULL, 'W'},           {"pattern", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
-    const char *tok_path = NULL;
+    const char *tok_path = NULL, *pattern = NULL;
     int flags = 0, whole = 0, c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:p:h", opts, NULL)) != -1) {
         switch (c) {
         case 't': tok_path = optarg; break;
+        case 'p': pattern = optarg; break;
         case 'S': flags |= BPE_SPECIAL; break;
         case 'W': whole = 1; break;
         case 'h': tokenize_usage(); return CLI_OK;
@@ -121,6 +155,11 @@ int cli_tokenize(int argc, char **argv)
     bpe *t = open_tokenizer("tokenize", tok_path);
     if (!t)
         return CLI_FAIL;
+    char why[256];
+    if (pattern && bpe_set_pattern(t, pattern, why, sizeof why) < 0) {
+        bpe_free(t);
+        return cli_usage_error("tokenize", "--pattern: %s", why);
+    }
     bpe_encoder *e;
     if (bpe_encoder_open(&e, t) < 0) {
         bpe_free(t);

@@ -152,6 +152,17 @@ void bpe_free(bpe *t)
     free(t);
 }
 
+int bpe_set_pattern(bpe *t, const char *pattern, char *why, size_t why_len)
+{
+    pretok pt;
+    int rc = pretok_compile(&pt, pattern, why, why_len);
+    if (rc < 0)
+        return rc;
+    pretok_free(&t->pt);
+    t->pt = pt;
+    return BPE_OK;
+}
+
 /* ---- parsing ------------------------------------------------------------------------------ */
 
 /* A cursor over the lines of a buffer. */

@@ -103,6 +103,11 @@ int bpe_open_tiktoken(bpe **out, const void *data, size_t len, const char *patte
 /* Frees a tokenizer; accepts NULL. */
 void bpe_free(bpe *t);
 
+/* Replaces the pre-tokenizer pattern (a built-in name or a regex); only before the tokenizer is
+ * shared with other threads or encoders.  Returns a status (BPE_ERR_PATTERN, reason in why); on
+ * error the old pattern stays. */
+int bpe_set_pattern(bpe *t, const char *pattern, char *why, size_t why_len);
+
 /* Writes the tokenizer in the attn file format into a malloc'd buffer the caller frees; returns a
  * status. */
 int bpe_serialize(const bpe *t, char **buf, size_t *len);
