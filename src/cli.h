@@ -39,6 +39,10 @@ void cli_puts(const char *s);
 /* Writes formatted text to stdout with the same error handling as cli_write. */
 void cli_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes s (n bytes) to stdout as a JSON string; invalid UTF-8 bytes become U+FFFD (in
+ * cli_run.c). */
+void cli_json_string(const char *s, size_t n);
+
 /* Flushes stdout with the same error handling as cli_write. */
 void cli_flush(void);
 

@@ -458,8 +458,7 @@ static int utf8_char(const unsigned char *s, size_t n)
     return need + 1;
 }
 
-/* Writes s (n bytes) as a JSON string; invalid UTF-8 bytes become U+FFFD. */
-static void json_string(const char *s, size_t n)
+void cli_json_string(const char *s, size_t n)
 {
     cli_write("\"", 1);
     size_t i = 0;
@@ -519,7 +518,7 @@ static void json_output_text(run *R, const int32_t *ids, int n)
             len += tl;
         }
     }
-    json_string(R->out, len);
+    cli_json_string(R->out, len);
 }
 
 /* Writes one hypothesis' fields (output, ids, logprobs, ended, score) into a JSON object. */
@@ -546,7 +545,7 @@ static void json_hyp(run *R, const item *it, int k)
 static void write_json(run *R, const item *it, long index)
 {
     cli_printf("{\"index\":%ld,\"source\":", index);
-    json_string(it->text, it->text_len);
+    cli_json_string(it->text, it->text_len);
     cli_write(",", 1);
     json_hyp(R, it, 0);
     if (R->o.n_best > 1) {
@@ -878,7 +877,7 @@ static int make_params(run *R)
     p->min_p = (float)o->min_p;
     p->length_penalty = (float)(o->has_lenpen ? o->length_penalty : c->length_penalty);
     p->early_stopping = o->early >= 0 ? (gen_stopping)o->early :
-                        c->early_stopping ? GEN_STOP_EARLY : GEN_STOP_HEURISTIC;
+                        (gen_stopping)c->early_stopping;   /* 0 false, 1 true, 2 never */
     p->seed = o->seed;
     if (p->mode == GEN_SAMPLE && !o->has_seed) {
         if (getrandom(&p->seed, sizeof p->seed, 0) != sizeof p->seed)
