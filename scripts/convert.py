@@ -241,6 +241,8 @@ BART_DEFAULTS = {**COMMON_DEFAULTS, "vocab_size": 50265, "max_position_embedding
                  "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2, "decoder_start_token_id": 2,
                  "forced_eos_token_id": 2}
 MBART_DEFAULTS = {**BART_DEFAULTS, "decoder_start_token_id": None}
+BART_LEGACY = {"normalize_before": False, "add_final_layer_norm": False, "normalize_embedding": True,
+               "static_position_embeddings": False, "add_bias_logits": False, "extra_pos_embeddings": 2}
 MARIAN_DEFAULTS = {**COMMON_DEFAULTS, "vocab_size": 58101, "decoder_vocab_size": None,
                    "max_position_embeddings": 1024, "encoder_layers": 12, "decoder_layers": 12,
                    "encoder_ffn_dim": 4096, "decoder_ffn_dim": 4096, "encoder_attention_heads": 16,
@@ -621,6 +623,11 @@ def convert(hf_dir):
     else:
         meta, t = convert_bart_like(cfg, w, model_type)
     notes = []
+    if model_type == "bart":  # keys of old BART configs that transformers 4.30 no longer reads
+        for key, standard in BART_LEGACY.items():
+            if key in raw and raw[key] != standard:
+                notes.append(f"config.json: {key} = {raw[key]!r} is ignored, as transformers 4.30 "
+                             "ignores it")
     unused = w.unused()
     if unused:  # transformers ignores (and warns about) checkpoint keys its model has no place for
         notes.append(f"ignored {len(unused)} tensor(s) transformers does not use either: "

@@ -7,4 +7,4 @@ if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     echo "test_hf.sh: SKIPPED: needs /usr/bin/python3 with numpy (scripts/install-deps.sh installs it)"
     exit 0
 fi
-/usr/bin/python3 tests/hf_convert_check.py
+/usr/bin/python3 tests/hf_convert_check.py --attn "$ATTN"
