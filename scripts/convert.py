@@ -53,7 +53,7 @@ def as_float32(raw, st_dtype):
         if not np.array_equal(narrow.astype(np.float64), raw):
             raise ConvertError("F64 tensor does not fit float32 exactly")
         return narrow
-    return raw.astype(np.float32)
+    return raw if raw.dtype == np.float32 else raw.astype(np.float32)  # F32: a view of the mapped file
 
 
 def read_safetensors(path):
