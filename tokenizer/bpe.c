@@ -109,16 +109,17 @@ int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, ui
             t->special_first[(unsigned char)s[0]] = 1;
             continue;
         }
-        size_t i = bpe_hash(s, len) & t->normal.mask;
-        while (t->normal.slot[i] >= 0) {
-            int32_t o = t->normal.slot[i];
+        uint64_t h = bpe_hash(s, len);
+        size_t i = h & t->normal.mask;
+        while (t->normal.slot[i].id >= 0) {
+            int32_t o = t->normal.slot[i].id;
             if (tok_len(t, (size_t)o) == len && memcmp(t->bytes + t->off[o], s, len) == 0) {
                 bpe_why(why, why_len, "token %zu repeats token %d", id, (int)o);
                 goto fail;
             }
             i = (i + 1) & t->normal.mask;
         }
-        t->normal.slot[i] = (int32_t)id;
+        t->normal.slot[i] = (strmap_slot){(int32_t)id, (uint32_t)(h >> 32)};
         if (len == 1)
             t->byte_id[(unsigned char)s[0]] = (int32_t)id;
     }

@@ -18,6 +18,7 @@ typedef struct {
     pcre2_code *re;
     char *source; /* built-in name or the regex as given (NUL-terminated) */
     int builtin;  /* 1 if source is a built-in name */
+    int jit;      /* 1 if the JIT compiled the pattern (pcre2_jit_match may be called) */
 } pretok;
 
 /* Per-thread matching state for a pretok. */
@@ -31,9 +32,15 @@ typedef struct {
     int pending;
 } pretok_iter;
 
+/* One slot of a strmap: the token id (-1 = empty) and the high half of its bytes' hash. */
+typedef struct {
+    int32_t id;
+    uint32_t tag;
+} strmap_slot;
+
 /* Open-addressing table from byte strings to ids (the ids index a token table). */
 typedef struct {
-    int32_t *slot; /* (mask + 1) ids, -1 = empty */
+    strmap_slot *slot; /* (mask + 1) */
     size_t mask;
 } strmap;
 
@@ -78,13 +85,16 @@ static inline uint64_t bpe_hash(const void *s, size_t len)
 /* Looks s[0..len-1] up among the normal tokens of t; returns its id or -1. */
 static inline int32_t bpe_lookup(const struct bpe *t, const char *s, size_t len)
 {
-    size_t i = bpe_hash(s, len) & t->normal.mask;
+    uint64_t h = bpe_hash(s, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t i = h & t->normal.mask;
     for (;;) {
-        int32_t id = t->normal.slot[i];
-        if (id < 0)
+        strmap_slot e = t->normal.slot[i];
+        if (e.id < 0)
             return -1;
-        if (t->off[id + 1] - t->off[id] == len && memcmp(t->bytes + t->off[id], s, len) == 0)
-            return id;
+        if (e.tag == tag && t->off[e.id + 1] - t->off[e.id] == len &&
+            memcmp(t->bytes + t->off[e.id], s, len) == 0)
+            return e.id;
         i = (i + 1) & t->normal.mask;
     }
 }

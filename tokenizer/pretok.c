@@ -62,7 +62,7 @@ int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
         bpe_why(why, why_len, "pattern does not compile at offset %zu: %s", (size_t)at, msg);
         return BPE_ERR_PATTERN;
     }
-    pcre2_jit_compile(pt->re, PCRE2_JIT_COMPLETE); /* without JIT the interpreter runs */
+    pt->jit = pcre2_jit_compile(pt->re, PCRE2_JIT_COMPLETE) == 0; /* else the interpreter runs */
     pt->source = strdup(pattern);
     if (!pt->source) {
         pretok_free(pt);
@@ -132,7 +132,9 @@ int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, si
     size_t gap = it->pos; /* start of bytes no match has covered yet */
     size_t from = it->pos;
     while (from < len) {
-        int rc = pcre2_match(it->pt->re, (PCRE2_SPTR)text, len, from, 0, it->md, it->mc);
+        int rc = it->pt->jit
+                     ? pcre2_jit_match(it->pt->re, (PCRE2_SPTR)text, len, from, 0, it->md, it->mc)
+                     : pcre2_match(it->pt->re, (PCRE2_SPTR)text, len, from, 0, it->md, it->mc);
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0)
