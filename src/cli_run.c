@@ -359,6 +359,7 @@ typedef struct run {
     int32_t *prefix;        /* (n_prefix) */
     int n_prefix;
     int max_new, max_src;   /* generated tokens; longest source */
+    int src_bos, src_eos;   /* text sources get bos_id before / eos_id after (src.add_bos/eos) */
     int window;             /* sources read before decoding */
     item *items;            /* (window) */
     int n_items, head;
@@ -697,11 +698,16 @@ static int make_source(run *R, item *it, long record)
             s = end;
         }
     } else {
-        int rc = bpe_encoder_encode(R->enc, it->src, (size_t)it->src_cap, &n, it->text, it->text_len,
-                                    R->o.special ? BPE_SPECIAL : 0);
+        size_t pre = (size_t)R->src_bos;
+        int rc = bpe_encoder_encode(R->enc, it->src + pre, (size_t)it->src_cap - pre, &n, it->text,
+                                    it->text_len, R->o.special ? BPE_SPECIAL : 0);
         if (rc < 0)
             return record_error(R, record, bpe_strerror(rc));
-        if (n > 0 && R->cfg->eos_id >= 0)
+        if (n > 0 && pre) {
+            it->src[0] = R->cfg->bos_id;
+            n++;
+        }
+        if (n > 0 && R->src_eos)
             it->src[n++] = R->cfg->eos_id;
     }
     it->empty = n == 0;
@@ -712,7 +718,7 @@ static int make_source(run *R, item *it, long record)
                      "(--truncate cuts it)", n, R->max_src);
             return record_error(R, record, what);
         }
-        int keep_eos = !R->o.ids && R->cfg->eos_id >= 0;
+        int keep_eos = !R->o.ids && R->src_eos;
         n = (size_t)R->max_src;
         if (keep_eos)
             it->src[n - 1] = R->cfg->eos_id;
@@ -914,6 +920,14 @@ static int load_model(run *R)
             cli_error("out of memory");
             return CLI_FAIL;
         }
+        int64_t add_bos = 0, add_eos = 1;
+        if (mf_get_i64_or(tf_model_file(R->model), "src.add_bos", 0, &add_bos) < 0 ||
+            mf_get_i64_or(tf_model_file(R->model), "src.add_eos", 1, &add_eos) < 0) {
+            cli_error("%s: src.add_bos / src.add_eos: not an integer", path);
+            return CLI_FAIL;
+        }
+        R->src_bos = add_bos != 0 && R->cfg->bos_id >= 0;
+        R->src_eos = add_eos != 0 && R->cfg->eos_id >= 0;
     } else if (!R->o.ids) {
         cli_error("%s: the model has no tokenizer: give token ids with --ids", path);
         return CLI_FAIL;
