@@ -5,6 +5,8 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,15 +41,20 @@ static int parse_threads(const char *cmd, const char *arg, int *out)
 
 static void info_usage(void)
 {
-    cli_puts("Usage: attn info [--no-verify] [--threads N] [MODEL]\n"
+    cli_puts("Usage: attn info [--verify WHAT] [--threads N] [--stats] [MODEL]\n"
              "Print a model file's format version, metadata (key, type, value) and tensor table\n"
              "(name, dtype, shape, stored and decoded bytes, stored/decoded ratio). The whole file is\n"
              "read and every CRC checked, so that a damaged file is reported. Without MODEL, the\n"
              "default model ($ATTN_MODEL, else the installed one).\n\n"
-             "      --no-verify   do not check the tensors' CRCs (faster on large files)\n"
-             "      --threads N   threads that inflate and check the tensors (1 to 16; default: all\n"
-             "                    CPUs)\n"
-             "  -h, --help        show this help\n");
+             "      --verify WHAT  which tensor CRCs to check: all (the default), read (those of\n"
+             "                     the tensors loading reads; uncompressed ones are mapped, not\n"
+             "                     read: what the other commands do) or none\n"
+             "      --no-verify    the same as --verify none\n"
+             "      --threads N    threads that inflate and check the tensors (1 to 16; default:\n"
+             "                     all CPUs)\n"
+             "      --stats        print one line of loading figures instead of the report:\n"
+             "                     load_ms, decoded_bytes, file_bytes, peak_rss_bytes\n"
+             "  -h, --help         show this help\n");
 }
 
 /* Prints s (len bytes) with quotes, escaping control bytes, quotes and backslashes. */
@@ -194,12 +201,14 @@ static void print_info(const mf_file *f, const char *path)
 int cli_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
+        {"verify", required_argument, NULL, 'v'},
         {"no-verify", no_argument, NULL, 'V'},
         {"threads", required_argument, NULL, 'T'},
+        {"stats", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int verify = MF_VERIFY_ALL, threads = 0, c;
+    int verify = MF_VERIFY_ALL, threads = 0, stats = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -207,12 +216,25 @@ int cli_info(int argc, char **argv)
         case 'h':
             info_usage();
             return CLI_OK;
+        case 'v':
+            if (strcmp(optarg, "all") == 0)
+                verify = MF_VERIFY_ALL;
+            else if (strcmp(optarg, "read") == 0)
+                verify = MF_VERIFY_READ;
+            else if (strcmp(optarg, "none") == 0)
+                verify = MF_VERIFY_NONE;
+            else
+                return cli_usage_error("info", "--verify: '%s' is not all, read or none", optarg);
+            break;
         case 'V':
             verify = MF_VERIFY_NONE;
             break;
         case 'T':
             if (parse_threads("info", optarg, &threads))
                 return CLI_USAGE;
+            break;
+        case 's':
+            stats = 1;
             break;
         default:
             return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
@@ -225,10 +247,22 @@ int cli_info(int argc, char **argv)
         cli_error("info: no model given and no default model found");
         return CLI_FAIL;
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     mf_file *f = open_model(path, verify, threads);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!f)
         return CLI_FAIL;
-    print_info(f, path);
+    if (stats) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        cli_printf("load_ms=%.3f decoded_bytes=%llu file_bytes=%llu peak_rss_bytes=%lld\n",
+                   (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+                   (unsigned long long)mf_decoded_size(f), (unsigned long long)mf_file_size(f),
+                   (long long)ru.ru_maxrss * 1024);
+    } else {
+        print_info(f, path);
+    }
     mf_free(f);
     return CLI_OK;
 }
