@@ -158,7 +158,7 @@ def build(name):
     return m
 
 
-def export(m, path, dtype="f32"):
+def export(m, path, dtype="f32", compress="zlib"):
     """Writes the model as an attn file (attn tensor names, see attn-spec / attn-format.5)."""
     c = m.c
     d = c["d"]
@@ -229,7 +229,7 @@ def export(m, path, dtype="f32"):
         put("out.weight", m.out.weight)
     if m.out_bias is not None:
         put("out.bias", m.out_bias)
-    attnfile.write(path, meta, t, dtype=dtype)
+    attnfile.write(path, meta, t, dtype=dtype, compress=compress)
 
 
 def make_inputs(c, seed):
@@ -488,7 +488,7 @@ def write_base(path, dtype):
     m.perturb(torch.Generator().manual_seed(9))
     with torch.no_grad():
         m.src_embed.weight.mul_(0.1)
-    export(m, path, dtype)
+    export(m, path, dtype, compress="none")
     return 0
 
 

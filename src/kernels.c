@@ -205,29 +205,41 @@ void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const 
         dots_float_portable(y, ldy, in->x, in->n, w, o0, o1);
     }
     if (bias)
-        for (int b = 0; b < in->n; b++) {
-            float *yb = y + (size_t)b * (size_t)ldy;
-            for (int o = o0; o < o1; o++)
-                yb[o] += bias[o];
-        }
+        for (int b = 0; b < in->n; b++)
+            kn_axpy(y + (size_t)b * (size_t)ldy + o0, 1.0f, bias + o0, o1 - o0);
+}
+
+/* Quantizes one row (portable): the same arithmetic as the SIMD versions, so the same bytes. */
+static void quantize_row_portable(int8_t *q, float *scale, const float *x, int cols)
+{
+    float amax = 0.0f;
+    for (int k = 0; k < cols; k++) {
+        float a = fabsf(x[k]);
+        if (a > amax)
+            amax = a;
+    }
+    float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *scale = amax > 0.0f ? amax / 127.0f : 0.0f;
+    for (int k = 0; k < cols; k++) {
+        /* adding and removing 1.5 * 2^23 rounds to the nearest integer, ties to even */
+        float v = (x[k] * inv + 12582912.0f) - 12582912.0f;
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        q[k] = (int8_t)v;
+    }
 }
 
 void kn_quantize_rows(int8_t *q, float *scale, const float *x, int n, int cols)
 {
-    int qcols = kn_qcols(cols);
+    int qcols = kn_qcols(cols), isa = kn_isa();
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * (size_t)cols;
         int8_t *qb = q + (size_t)b * (size_t)qcols;
-        float amax = 0.0f;
-        for (int k = 0; k < cols; k++)
-            amax = fmaxf(amax, fabsf(xb[k]));
-        float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-        scale[b] = amax > 0.0f ? amax / 127.0f : 0.0f;
-        for (int k = 0; k < cols; k++) {
-            float v = nearbyintf(xb[k] * inv);
-            v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-            qb[k] = (int8_t)v;
-        }
+        if (isa == KN_AVX512)
+            kn_quantize_row_avx512(qb, &scale[b], xb, cols);
+        else if (isa == KN_AVX2)
+            kn_quantize_row_avx2(qb, &scale[b], xb, cols);
+        else
+            quantize_row_portable(qb, &scale[b], xb, cols);
         memset(qb + cols, 0, (size_t)(qcols - cols));
     }
 }
@@ -268,32 +280,55 @@ void kn_axpy(float *y, float a, const float *x, int n)
         y[k] += a * x[k];
 }
 
-void kn_softmax(float *x, int n)
+/* Returns the largest of n floats (n >= 1). */
+static float max_of(const float *x, int n)
 {
-    float mx = -FLT_MAX;
-    for (int i = 0; i < n; i++)
-        mx = fmaxf(mx, x[i]);
+    if (kn_isa() == KN_AVX512)
+        return kn_max_avx512(x, n);
+    float mx = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > mx)
+            mx = x[i];
+    return mx;
+}
+
+/* Writes y = exp(x - m) (y may be NULL or x) and returns the sum of those values. */
+static float exp_sub(float *y, const float *x, float m, int n)
+{
+    if (kn_isa() == KN_AVX512)
+        return kn_exp_sub_avx512(y, x, m, n);
     float sum = 0.0f;
     for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
+        float e = expf(x[i] - m);
+        if (y)
+            y[i] = e;
+        sum += e;
     }
-    float inv = 1.0f / sum;
+    return sum;
+}
+
+/* x = x * a + b over n floats. */
+static void scale_add(float *x, float a, float b, int n)
+{
+    if (kn_isa() == KN_AVX512) {
+        kn_scale_add_avx512(x, a, b, n);
+        return;
+    }
     for (int i = 0; i < n; i++)
-        x[i] *= inv;
+        x[i] = x[i] * a + b;
+}
+
+void kn_softmax(float *x, int n)
+{
+    float sum = exp_sub(x, x, max_of(x, n), n);
+    scale_add(x, 1.0f / sum, 0.0f, n);
 }
 
 void kn_log_softmax(float *x, int n)
 {
-    float mx = -FLT_MAX;
-    for (int i = 0; i < n; i++)
-        mx = fmaxf(mx, x[i]);
-    double sum = 0.0;
-    for (int i = 0; i < n; i++)
-        sum += exp((double)(x[i] - mx));
-    float lse = mx + (float)log(sum);
-    for (int i = 0; i < n; i++)
-        x[i] -= lse;
+    float m = max_of(x, n);
+    float lse = m + logf(exp_sub(NULL, x, m, n));
+    scale_add(x, 1.0f, -lse, n);
 }
 
 void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)
@@ -331,6 +366,10 @@ void kn_activate(float *x, int n, int act)
 {
     switch (act) {
     case KN_RELU:
+        if (kn_isa() == KN_AVX512) {
+            kn_relu_avx512(x, n);
+            break;
+        }
         for (int i = 0; i < n; i++)
             x[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;

@@ -90,6 +90,7 @@ void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight
 void kn_dots_q8_avx2(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
 float kn_dot_avx2(const float *a, const float *b, int n);
 void kn_axpy_avx2(float *y, float a, const float *x, int n);
+void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
 
 void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
 void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
@@ -97,5 +98,10 @@ void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weig
 void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
 float kn_dot_avx512(const float *a, const float *b, int n);
 void kn_axpy_avx512(float *y, float a, const float *x, int n);
+void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols);
+float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
+void kn_scale_add_avx512(float *x, float a, float b, int n);
+float kn_max_avx512(const float *x, int n);
+void kn_relu_avx512(float *x, int n);
 
 #endif

@@ -3,6 +3,7 @@
 #include "kernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -42,26 +43,35 @@ ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, i
 {
     int cols = w->cols, kfull = cols & ~7;
     __m256 acc[4][2];
+    #pragma GCC unroll 4
     for (int i = 0; i < NO; i++)
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++)
             acc[i][j] = _mm256_setzero_ps();
     const float *xr[2];
     size_t wr[4];
+    #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
         xr[j] = x + (size_t)(b + j) * (size_t)cols;
+    #pragma GCC unroll 4
     for (int i = 0; i < NO; i++)
         wr[i] = (size_t)(o + i) * (size_t)cols;
     for (int k = 0; k < kfull; k += 8) {
         __m256 wv[4];
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             wv[i] = load_w(w->data, wr[i] + (size_t)k, dtype);
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++) {
             __m256 xv = _mm256_loadu_ps(xr[j] + k);
+            #pragma GCC unroll 4
             for (int i = 0; i < NO; i++)
                 acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
         }
     }
+    #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++) {
             float s = hsum(acc[i][j]);
             for (int k = kfull; k < cols; k++)
@@ -160,4 +170,37 @@ void kn_axpy_avx2(float *y, float a, const float *x, int n)
         _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
     for (; k < n; k++)
         y[k] += a * x[k];
+}
+
+void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 mx = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= cols; k += 8)
+        mx = _mm256_max_ps(mx, _mm256_and_ps(_mm256_loadu_ps(x + k), absmask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float amax = _mm_cvtss_f32(m4);
+    for (int j = k; j < cols; j++) {
+        float a = fabsf(x[j]);
+        if (a > amax)
+            amax = a;
+    }
+    float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *scale = amax > 0.0f ? amax / 127.0f : 0.0f;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+    for (k = 0; k + 8 <= cols; k += 8) {
+        __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k), vinv));
+        v = _mm256_min_epi32(_mm256_max_epi32(v, lo), hi);
+        __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        _mm_storel_epi64((__m128i *)(q + k), _mm_packs_epi16(p16, p16));
+    }
+    for (; k < cols; k++) {
+        float v = (x[k] * inv + 12582912.0f) - 12582912.0f;
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        q[k] = (int8_t)v;
+    }
 }

@@ -3,6 +3,7 @@
 #include "kernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -17,43 +18,68 @@ ALWAYS_INLINE __m512 load_w(const void *data, size_t i, int dtype, __mmask16 m)
     return _mm512_cvtph_ps(h);
 }
 
-/* One tile: NO weight rows from o times NB input rows from b, all columns. */
+/* Returns the bytes of one weight element of a float-like type. */
+ALWAYS_INLINE size_t esize(int dtype)
+{
+    return dtype == KN_F32 ? 4 : 2;
+}
+
+/* One tile: NO weight rows from o times NB input rows from b, all columns; with prefetch, the
+ * next NO rows are prefetched (the first pass over each block of rows streams from memory). */
 ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, int o, int b,
-                        int dtype, const int NO, const int NB)
+                        int dtype, const int NO, const int NB, int prefetch)
 {
     int cols = w->cols, kfull = cols & ~15;
     __mmask16 tail = (__mmask16)((1u << (cols & 15)) - 1);
     __m512 acc[4][4];
+    #pragma GCC unroll 4
     for (int i = 0; i < NO; i++)
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++)
             acc[i][j] = _mm512_setzero_ps();
     const float *xr[4];
     size_t wr[4];
+    #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
         xr[j] = x + (size_t)(b + j) * (size_t)cols;
+    #pragma GCC unroll 4
     for (int i = 0; i < NO; i++)
         wr[i] = (size_t)(o + i) * (size_t)cols;
+    const char *pf = (const char *)w->data + (wr[0] + (size_t)NO * (size_t)cols) * esize(dtype);
     for (int k = 0; k < kfull; k += 16) {
         __m512 wv[4];
+        /* the next tile's rows, one cache line per row per step (streams ahead of the loads) */
+        if (prefetch)
+            #pragma GCC unroll 4
+            for (int i = 0; i < NO; i++)
+                _mm_prefetch(pf + ((size_t)i * (size_t)cols + (size_t)k) * esize(dtype), _MM_HINT_T0);
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             wv[i] = load_w(w->data, wr[i] + (size_t)k, dtype, 0xffff);
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++) {
             __m512 xv = _mm512_loadu_ps(xr[j] + k);
+            #pragma GCC unroll 4
             for (int i = 0; i < NO; i++)
                 acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
         }
     }
     if (tail) {
         __m512 wv[4];
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             wv[i] = load_w(w->data, wr[i] + (size_t)kfull, dtype, tail);
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++) {
             __m512 xv = _mm512_maskz_loadu_ps(tail, xr[j] + kfull);
+            #pragma GCC unroll 4
             for (int i = 0; i < NO; i++)
                 acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
         }
     }
+    #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             y[(size_t)(b + j) * (size_t)ldy + (size_t)(o + i)] = _mm512_reduce_add_ps(acc[i][j]);
 }
@@ -66,16 +92,16 @@ ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weigh
     for (; o + 4 <= o1; o += 4) {
         int b = 0;
         for (; b + 4 <= n; b += 4)
-            tile(y, ldy, x, w, o, b, dtype, 4, 4);
+            tile(y, ldy, x, w, o, b, dtype, 4, 4, b == 0);
         for (; b < n; b++)
-            tile(y, ldy, x, w, o, b, dtype, 4, 1);
+            tile(y, ldy, x, w, o, b, dtype, 4, 1, b == 0);
     }
     for (; o < o1; o++) {
         int b = 0;
         for (; b + 4 <= n; b += 4)
-            tile(y, ldy, x, w, o, b, dtype, 1, 4);
+            tile(y, ldy, x, w, o, b, dtype, 1, 4, 0);
         for (; b < n; b++)
-            tile(y, ldy, x, w, o, b, dtype, 1, 1);
+            tile(y, ldy, x, w, o, b, dtype, 1, 1, 0);
     }
 }
 
@@ -94,43 +120,61 @@ void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weigh
     dots(y, ldy, x, n, w, o0, o1, KN_F16);
 }
 
-/* One q8 tile: u8 (x + 128) times s8 weights with VPDPBUSD, corrected by 128 * rowsum. */
+/* One q8 tile: u8 (x + 128) times s8 weights with VPDPBUSD, corrected by 128 * rowsum; with
+ * prefetch, the next NO rows are prefetched. */
 ALWAYS_INLINE void tile_q8(float *y, int ldy, const kn_input *in, const kn_weight *w, int o, int b,
-                           const int NO, const int NB)
+                           const int NO, const int NB, int prefetch)
 {
     int cols = w->cols, qcols = kn_qcols(cols), kfull = cols & ~63;
     __mmask64 tail = (cols & 63) ? (((__mmask64)1 << (cols & 63)) - 1) : 0;
     const __m512i bias = _mm512_set1_epi8((char)0x80);
     __m512i acc[4][4];
+    #pragma GCC unroll 4
     for (int i = 0; i < NO; i++)
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++)
             acc[i][j] = _mm512_setzero_si512();
     const int8_t *xr[4], *wr[4];
+    #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
         xr[j] = in->q + (size_t)(b + j) * (size_t)qcols;
+    #pragma GCC unroll 4
     for (int i = 0; i < NO; i++)
         wr[i] = (const int8_t *)w->data + (size_t)(o + i) * (size_t)cols;
+    const int8_t *pf = wr[0] + (size_t)NO * (size_t)cols;
     for (int k = 0; k < kfull; k += 64) {
         __m512i wv[4];
+        if (prefetch)
+            #pragma GCC unroll 4
+            for (int i = 0; i < NO; i++)
+                _mm_prefetch((const char *)(pf + (size_t)i * (size_t)cols + k), _MM_HINT_T0);
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             wv[i] = _mm512_loadu_si512(wr[i] + k);
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++) {
             __m512i xv = _mm512_xor_si512(_mm512_loadu_si512(xr[j] + k), bias);
+            #pragma GCC unroll 4
             for (int i = 0; i < NO; i++)
                 acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv, wv[i]);
         }
     }
     if (tail) {
         __m512i wv[4];
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             wv[i] = _mm512_maskz_loadu_epi8(tail, wr[i] + kfull);
+        #pragma GCC unroll 4
         for (int j = 0; j < NB; j++) {
             __m512i xv = _mm512_xor_si512(_mm512_loadu_si512(xr[j] + kfull), bias);
+            #pragma GCC unroll 4
             for (int i = 0; i < NO; i++)
                 acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv, wv[i]);
         }
     }
+    #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
+        #pragma GCC unroll 4
         for (int i = 0; i < NO; i++) {
             int32_t s = _mm512_reduce_add_epi32(acc[i][j]) - 128 * w->rowsum[o + i];
             y[(size_t)(b + j) * (size_t)ldy + (size_t)(o + i)] =
@@ -144,16 +188,16 @@ void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w
     for (; o + 4 <= o1; o += 4) {
         int b = 0;
         for (; b + 4 <= n; b += 4)
-            tile_q8(y, ldy, in, w, o, b, 4, 4);
+            tile_q8(y, ldy, in, w, o, b, 4, 4, b == 0);
         for (; b < n; b++)
-            tile_q8(y, ldy, in, w, o, b, 4, 1);
+            tile_q8(y, ldy, in, w, o, b, 4, 1, b == 0);
     }
     for (; o < o1; o++) {
         int b = 0;
         for (; b + 4 <= n; b += 4)
-            tile_q8(y, ldy, in, w, o, b, 1, 4);
+            tile_q8(y, ldy, in, w, o, b, 1, 4, 0);
         for (; b < n; b++)
-            tile_q8(y, ldy, in, w, o, b, 1, 1);
+            tile_q8(y, ldy, in, w, o, b, 1, 1, 0);
     }
 }
 
@@ -182,4 +226,109 @@ void kn_axpy_avx512(float *y, float a, const float *x, int n)
                               _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + k),
                                               _mm512_maskz_loadu_ps(m, y + k)));
     }
+}
+
+void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    __m512 mx = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= cols; k += 16)
+        mx = _mm512_max_ps(mx, _mm512_and_ps(_mm512_loadu_ps(x + k), absmask));
+    __mmask16 tail = (__mmask16)((1u << (cols - k)) - 1);
+    if (tail)
+        mx = _mm512_max_ps(mx, _mm512_and_ps(_mm512_maskz_loadu_ps(tail, x + k), absmask));
+    float amax = _mm512_reduce_max_ps(mx);
+    float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *scale = amax > 0.0f ? amax / 127.0f : 0.0f;
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    for (k = 0; k + 16 <= cols; k += 16) {
+        __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv));
+        v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+        _mm_storeu_si128((__m128i *)(q + k), _mm512_cvtepi32_epi8(v));
+    }
+    if (tail) {
+        __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + k), vinv));
+        v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+        _mm_mask_storeu_epi8(q + k, tail, _mm512_cvtepi32_epi8(v));
+    }
+}
+
+/* Returns e^x per lane (Cephes-style range reduction and polynomial, about 1 ulp); 0 below
+ * -87.3 (so that -inf and float32-min masks give exactly 0). */
+static inline __m512 exp512(__m512 x)
+{
+    const __m512 lo = _mm512_set1_ps(-87.3f), hi = _mm512_set1_ps(88.7f);
+    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_maskz_scalef_ps((__mmask16)~under, p, n);
+}
+
+/* Returns the largest of n floats (n >= 1). */
+static inline float max512(const float *x, int n)
+{
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        mx = _mm512_max_ps(mx, _mm512_loadu_ps(x + k));
+    if (k < n)
+        mx = _mm512_mask_max_ps(mx, (__mmask16)((1u << (n - k)) - 1), mx,
+                                _mm512_maskz_loadu_ps((__mmask16)((1u << (n - k)) - 1), x + k));
+    return _mm512_reduce_max_ps(mx);
+}
+
+float kn_exp_sub_avx512(float *y, const float *x, float m, int n)
+{
+    __m512 vm = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + k), vm));
+        if (y)
+            _mm512_storeu_ps(y + k, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (k < n) {
+        __mmask16 t = (__mmask16)((1u << (n - k)) - 1);
+        __m512 e = _mm512_maskz_mov_ps(t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), vm)));
+        if (y)
+            _mm512_mask_storeu_ps(y + k, t, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+void kn_scale_add_avx512(float *x, float a, float b, int n)
+{
+    __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        _mm512_storeu_ps(x + k, _mm512_fmadd_ps(_mm512_loadu_ps(x + k), va, vb));
+    for (; k < n; k++)
+        x[k] = x[k] * a + b;
+}
+
+float kn_max_avx512(const float *x, int n)
+{
+    return max512(x, n);
+}
+
+void kn_relu_avx512(float *x, int n)
+{
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        _mm512_storeu_ps(x + k, _mm512_max_ps(_mm512_loadu_ps(x + k), _mm512_setzero_ps()));
+    for (; k < n; k++)
+        x[k] = x[k] > 0.0f ? x[k] : 0.0f;
 }

@@ -1,12 +1,20 @@
-/* threadpool.c — worker threads that share a task counter (see threadpool.h). */
+/* threadpool.c — worker threads that share a task counter (see threadpool.h).
+ *
+ * One 64-bit atomic word holds the run's generation (high half) and the next unclaimed task (low
+ * half).  A thread claims a task with a compare-and-swap that succeeds only while the generation
+ * is unchanged, so a worker that wakes late can never run a task of another run.  The caller waits
+ * until every task is done, not until every worker has checked in: a worker that the OS has
+ * descheduled (the machine may be busy with other processes) delays a run only if it holds a task.
+ */
 #include "threadpool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
-/* Spin iterations before a waiting thread sleeps or yields (a few tens of microseconds). */
+/* Spin iterations before a waiting thread sleeps or yields (tens of microseconds). */
 #define TP_SPIN 20000
 
 struct tp_worker {
@@ -20,11 +28,10 @@ struct tp_pool {
     struct tp_worker *args;         /* (n_threads - 1) */
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    atomic_uint generation;         /* bumped by each tp_run */
-    atomic_int next_task;
-    atomic_int finished;            /* workers done with the current generation */
+    _Atomic uint64_t state;         /* generation << 32 | next task */
+    atomic_int done;                /* tasks finished in the current generation */
     atomic_int stop;
-    int n_tasks;
+    int n_tasks;                    /* of the current generation; set before state publishes it */
     tp_fn fn;
     void *ctx;
 };
@@ -37,40 +44,52 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Claims and runs tasks of the current generation until none is left. */
-static void run_tasks(tp_pool *p, int thread)
+/* Claims and runs tasks of generation gen until none is left or the generation changes. */
+static void run_tasks(tp_pool *p, uint32_t gen, int thread)
 {
+    uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
     for (;;) {
-        int t = atomic_fetch_add(&p->next_task, 1);
-        if (t >= p->n_tasks)
+        if ((uint32_t)(s >> 32) != gen)
             return;
-        p->fn(p->ctx, t, thread);
+        uint32_t t = (uint32_t)s;
+        /* read before the claim: they cannot change while a task of gen is unclaimed */
+        int n = p->n_tasks;
+        tp_fn fn = p->fn;
+        void *ctx = p->ctx;
+        if ((int)t >= n)
+            return;
+        if (atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            fn(ctx, (int)t, thread);
+            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+            s = atomic_load_explicit(&p->state, memory_order_acquire);
+        }
     }
 }
 
-/* A worker: waits for a new generation, helps run it, reports completion; returns at stop. */
+/* A worker: waits for a new generation, helps run it; returns at stop. */
 static void *worker_main(void *arg)
 {
     struct tp_worker *me = arg;
     tp_pool *p = me->pool;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
         int spin = 0;
-        while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop) && spin < TP_SPIN) {
-            cpu_relax();
-            spin++;
-        }
-        if (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) {
+        uint32_t gen;
+        while ((gen = (uint32_t)(atomic_load(&p->state) >> 32)) == seen && !atomic_load(&p->stop)) {
+            if (++spin < TP_SPIN) {
+                cpu_relax();
+                continue;
+            }
             pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
+            while ((uint32_t)(atomic_load(&p->state) >> 32) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop))
             return NULL;
-        seen = atomic_load(&p->generation);
-        run_tasks(p, me->index);
-        atomic_fetch_add(&p->finished, 1);
+        seen = gen;
+        run_tasks(p, gen, me->index);
     }
 }
 
@@ -135,15 +154,15 @@ void tp_run(tp_pool *p, tp_fn fn, void *ctx, int n_tasks)
     p->fn = fn;
     p->ctx = ctx;
     p->n_tasks = n_tasks;
-    atomic_store(&p->next_task, 0);
-    atomic_store(&p->finished, 0);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    uint32_t gen = (uint32_t)(atomic_load(&p->state) >> 32) + 1;
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add(&p->generation, 1);
+    atomic_store_explicit(&p->state, (uint64_t)gen << 32, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    run_tasks(p, 0);
+    run_tasks(p, gen, 0);
     int spin = 0;
-    while (atomic_load(&p->finished) < p->n_threads - 1) {
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks) {
         if (++spin < TP_SPIN)
             cpu_relax();
         else

@@ -193,7 +193,7 @@ static int read_config(loader *ld)
     get_int(ld, "gen.min_length", 0, 0, 1 << 20, &c->min_length);
     get_int(ld, "gen.num_beams", 1, 1, 1024, &c->num_beams);
     get_int(ld, "gen.no_repeat_ngram", 0, 0, 1024, &c->no_repeat_ngram);
-    get_int(ld, "gen.early_stopping", 0, 0, 1, &c->early_stopping);
+    get_int(ld, "gen.early_stopping", 0, 0, 2, &c->early_stopping);
     get_float(ld, "gen.length_penalty", 1.0, &c->length_penalty);
     get_float(ld, "gen.repetition_penalty", 1.0, &c->repetition_penalty);
     const int64_t *bad;
@@ -503,6 +503,29 @@ void tf_model_free(tf_model *m)
 const tf_config *tf_model_config(const tf_model *m)
 {
     return &m->cfg;
+}
+
+/* Returns the bytes a weight occupies (q8: values and scales). */
+static size_t weight_bytes(const kn_weight *w)
+{
+    static const size_t elem[] = {4, 2, 2, 1};
+    size_t n = (size_t)w->rows * (size_t)w->cols * elem[w->dtype];
+    return w->dtype == KN_Q8 ? n + (size_t)w->rows * sizeof(float) : n;
+}
+
+size_t tf_decoder_weight_bytes(const tf_model *m)
+{
+    size_t total = weight_bytes(&m->out.w);
+    for (int l = 0; l < m->cfg.n_dec_layers; l++) {
+        const layer_w *L = &m->dec.layers[l];
+        const kn_weight *ws[] = {&L->self.q.w, &L->self.k.w, &L->self.v.w, &L->self.o.w,
+                                 &L->cross.q.w, &L->cross.o.w, &L->ffn.up.w, &L->ffn.down.w};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            total += weight_bytes(ws[i]);
+        if (m->cfg.ffn_gated)
+            total += weight_bytes(&L->ffn.gate.w);
+    }
+    return total;
 }
 
 const struct mf_file *tf_model_file(const tf_model *m)

@@ -81,7 +81,8 @@ typedef struct tf_config {
     int forced_bos_id, forced_eos_id;                       /* -1 if none */
     int n_bad_ids;
     int32_t bad_ids[TF_MAX_BAD_IDS];
-    int max_length, min_length, num_beams, no_repeat_ngram, early_stopping;
+    int max_length, min_length, num_beams, no_repeat_ngram;
+    int early_stopping;         /* 0 false (heuristic), 1 true, 2 never: as gen_stopping */
     float length_penalty, repetition_penalty;
 } tf_config;
 
@@ -97,6 +98,11 @@ void tf_model_free(tf_model *m);
 
 /* Returns the model's hyperparameters, special ids and generation defaults. */
 const tf_config *tf_model_config(const tf_model *m);
+
+/* Returns the bytes of weights one decoder step reads per batch: every decoder layer's
+ * self-attention, cross-attention query and output, feed-forward weights, and the output
+ * projection (the memory-bandwidth bound of decoding is bandwidth / this). */
+size_t tf_decoder_weight_bytes(const tf_model *m);
 
 /* Returns the underlying model file, for metadata access (e.g. the tokenizer blob). */
 const struct mf_file *tf_model_file(const tf_model *m);

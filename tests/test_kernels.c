@@ -213,9 +213,9 @@ static void test_q8_identical_across_isas(void **state)
     free(rowsum);
 }
 
-static void test_quantize_rows(void **state)
+/* Checks kn_quantize_rows on the current instruction set. */
+static void check_quantize_rows(void)
 {
-    (void)state;
     float x[2 * 70];
     int8_t q[2 * 128];
     float s[2];
@@ -237,6 +237,32 @@ static void test_quantize_rows(void **state)
     assert_float_equal(s[1], 0.0f, 0.0);
     for (int i = 0; i < 128; i++)
         assert_int_equal(q[128 + i], 0);        /* all-zero row */
+}
+
+/* Quantization on every instruction set, and the same bytes on each (ties included). */
+static void test_quantize_rows(void **state)
+{
+    (void)state;
+    int best = kn_set_isa(KN_AVX512);
+    float x[3 * 77];
+    int8_t q0[3 * 128], q1[3 * 128];
+    float s0[3], s1[3];
+    for (int i = 0; i < 3 * 77; i++)
+        x[i] = next_f() * 4.0f;
+    x[5] = 4.0f;                                   /* max |x| 4: x = 0.5 * 4/127 * k are ties */
+    x[6] = 2.0f / 127.0f * 3.0f;                   /* 1.5 * step: a tie, rounds to 2 */
+    x[7] = 2.0f / 127.0f * 5.0f;                   /* 2.5 * step: a tie, rounds to 2 */
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        kn_set_isa(isa);
+        rng = 777;
+        check_quantize_rows();
+        kn_quantize_rows(isa == KN_PORTABLE ? q0 : q1, isa == KN_PORTABLE ? s0 : s1, x, 3, 77);
+        if (isa != KN_PORTABLE) {
+            assert_memory_equal(q0, q1, sizeof q0);
+            assert_memory_equal(s0, s1, sizeof s0);
+        }
+    }
+    kn_set_isa(best);
 }
 
 static void test_conversions(void **state)
@@ -289,9 +315,9 @@ static void test_vector_ops(void **state)
     kn_set_isa(best);
 }
 
-static void test_softmax_norms_activations(void **state)
+/* Checks softmax, norms and activations on the current instruction set. */
+static void check_softmax_norms_activations(void)
 {
-    (void)state;
     float x[9] = {1.0f, -2.0f, 0.5f, 3.0f, -3.4028235e38f, 0.0f, 2.0f, -1.0f, 0.25f};
     float s[9], ls[9];
     memcpy(s, x, sizeof x);
@@ -342,6 +368,39 @@ static void test_softmax_norms_activations(void **state)
             assert_true(fabs(a[i] - want) <= 1e-6);
         }
     }
+    /* a long row (vector bodies and tails), with a -inf (a banned token) */
+    float big[1000], sm[1000], lsm[1000];
+    for (int i = 0; i < 1000; i++)
+        big[i] = next_f() * 30.0f;
+    big[17] = -INFINITY;
+    memcpy(sm, big, sizeof big);
+    memcpy(lsm, big, sizeof big);
+    kn_softmax(sm, 1000);
+    kn_log_softmax(lsm, 1000);
+    double m = -INFINITY, tot = 0.0;
+    for (int i = 0; i < 1000; i++)
+        m = big[i] > m ? big[i] : m;
+    for (int i = 0; i < 1000; i++)
+        tot += exp((double)big[i] - m);
+    for (int i = 0; i < 1000; i++) {
+        double p = exp((double)big[i] - m) / tot;
+        assert_true(fabs(sm[i] - p) <= 1e-5 * p + 1e-30);
+        if (i != 17)
+            assert_true(fabs(lsm[i] - log(p)) <= 1e-5);
+    }
+    assert_float_equal(sm[17], 0.0f, 0.0);
+    assert_true(isinf(lsm[17]) && lsm[17] < 0);
+}
+
+static void test_softmax_norms_activations(void **state)
+{
+    (void)state;
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        kn_set_isa(isa);
+        check_softmax_norms_activations();
+    }
+    kn_set_isa(best);
 }
 
 int main(void)
