@@ -18,8 +18,8 @@
  * The logits of a row are a hash of (source, every token fed so far), so a wrong reorder or a row
  * mixed up with another changes them.  With markov set they depend on (source, last token) only. */
 
-#define MAXR 4096
-#define MAXS 4096
+#define MAXR 8192
+#define MAXS 8192
 
 typedef struct synth {
     int V, eos, markov, constant;
