@@ -41,10 +41,10 @@ CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 ifneq ($(SANITIZE),)
-BUILD    := build-san
+BUILD    ?= build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
-BUILD    := build
+BUILD    ?= build
 SANFLAGS :=
 endif
 
@@ -72,7 +72,8 @@ LIBBPE   := $(BUILD)/libbpe.a
 LIBATTN  := $(BUILD)/libattn.a
 ATTN_BIN := $(BUILD)/attn
 
-.PHONY: all check check-unit check-cli check-man check-reference bench fuzz install uninstall \
+# FORCE: a prerequisite that is always out of date.
+.PHONY: FORCE all check check-unit check-cli check-man check-reference bench fuzz install uninstall \
         clean model help
 .DEFAULT_GOAL := all
 
@@ -80,7 +81,7 @@ all: attn
 
 ifeq ($(SANITIZE),)
 attn: $(ATTN_BIN)
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 else
 attn: $(ATTN_BIN)
 endif
@@ -88,6 +89,13 @@ endif
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The installed model's directory is compiled into cli.o: rebuild it when PREFIX changes.
+$(BUILD)/datadir.txt: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+$(BUILD)/src/cli.o: $(BUILD)/datadir.txt
+FORCE:
 
 $(LIBBPE): $(TOK_OBJ)
 	@rm -f $@
@@ -153,9 +161,9 @@ model:
 
 # ---- install -----------------------------------------------------------------------------
 
-install: attn
+install: $(ATTN_BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
-	install -m 755 attn $(DESTDIR)$(BINDIR)/attn
+	install -m 755 $(ATTN_BIN) $(DESTDIR)$(BINDIR)/attn
 	install -m 644 man/attn.1 $(DESTDIR)$(MANDIR)/man1/attn.1
 	for f in man/*.5; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(MANDIR)/man5/; done; true
 	for f in models/*.attn; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/; done; true
