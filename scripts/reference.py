@@ -12,6 +12,7 @@ target prefixes, and greedy output ids (full recomputation each step, no cache).
                                                          # in a temp dir and run the engine's test
                                                          # (build/test_transformer) against them
     scripts/reference.py --bench MODEL.attn ...          # PyTorch timings for scripts/bench-engine.sh
+    scripts/reference.py --base-model PATH --dtype q8    # the random base-size benchmark model
 
 Each configuration is also written in bf16 and q8 (NAME.bf16.attn, NAME.q8.attn): the test
 measures how far their logits move from PyTorch's f32 ones and how often greedy ids agree.
@@ -390,27 +391,33 @@ class FileModel(nn.Module):
         self.out_b = torch.from_numpy(t["out.bias"]) if "out.bias" in t else None
         self.scale = float(meta.get("embed_scale", 1.0))
         P = int(meta.get("max_positions", 1024))
-        self.pe = sinusoids(min(P, 512), d, meta.get("pos_sin_layout", "interleaved"))
+        off = int(meta.get("pos_offset", 0))
+        if meta.get("pos_kind", "sinusoidal") == "learned":
+            self.src_pe = torch.from_numpy(t["enc.pos.weight"][off:])
+            self.tgt_pe = torch.from_numpy(t["dec.pos.weight"][off:])
+        else:
+            self.src_pe = self.tgt_pe = sinusoids(min(P, 512), d,
+                                                  meta.get("pos_sin_layout", "interleaved"))
         self.eval()
 
-    def embed(self, ids, table, start):
-        return table[ids] * self.scale + self.pe[start:start + ids.shape[1]].unsqueeze(0)
+    def embed(self, ids, table, pe):
+        return table[ids] * self.scale + pe[:ids.shape[1]].unsqueeze(0)
 
     @torch.no_grad()
     def encode(self, src):
-        return self.tr.encoder(self.embed(src, self.src_embed, 0))
+        return self.tr.encoder(self.embed(src, self.src_embed, self.src_pe))
 
     @torch.no_grad()
     def step_logits(self, seq, mem):
         """Logits of the last position of seq (full recomputation: what nn.Transformer offers)."""
         T = seq.shape[1]
         mask = self.tr.generate_square_subsequent_mask(T)
-        h = self.tr.decoder(self.embed(seq, self.tgt_embed, 0), mem, tgt_mask=mask)[:, -1]
+        h = self.tr.decoder(self.embed(seq, self.tgt_embed, self.tgt_pe), mem, tgt_mask=mask)[:, -1]
         lg = h @ self.out_w.t()
         return lg + self.out_b if self.out_b is not None else lg
 
 
-def bench(path, threads, src_len, out_len, batch, beams, reps):
+def bench(path, threads, src_len, out_len, batch, beams, reps, bulk_out_len):
     """Prints PyTorch figures (tab-separated key value) for the model at path."""
     torch.set_num_threads(threads)
     m = FileModel(path)
@@ -443,12 +450,18 @@ def bench(path, threads, src_len, out_len, batch, beams, reps):
         t0 = time.perf_counter()
         mem = m.encode(srcb).repeat_interleave(beams, 0)
         seq = torch.full((rows, 1), 1, dtype=torch.long)
-        for _ in range(out_len):
-            lg = torch.log_softmax(m.step_logits(seq, mem), -1)
-            top = lg.topk(1, -1).indices
-            seq = torch.cat([seq, top], 1)
+        score = torch.full((batch, beams), -1e9)
+        score[:, 0] = 0
+        base = (torch.arange(batch) * beams).unsqueeze(1)
+        for _ in range(bulk_out_len):
+            lp = torch.log_softmax(m.step_logits(seq, mem), -1).view(batch, beams * V)
+            score, idx = (lp + score.view(batch * beams, 1).view(batch, beams, 1)
+                          .expand(batch, beams, V).reshape(batch, beams * V)).topk(beams, -1)
+            parent = (base + idx // V).view(-1)
+            seq = torch.cat([seq[parent], (idx % V).view(-1, 1)], 1)
         dt = time.perf_counter() - t0
-        print("torch.decode_b%dx%d_tok_s\t%.1f" % (batch, beams, rows * out_len / dt))
+        print("torch.decode_b%dx%d_tok_s\t%.1f" % (batch, beams, rows * bulk_out_len / dt))
+        print("torch.bulk_out_len\t%d" % bulk_out_len)
     return 0
 
 
@@ -462,6 +475,8 @@ def main():
     ap.add_argument("--src-len", type=int, default=32)
     ap.add_argument("--out-len", type=int, default=32)
     ap.add_argument("--batch", type=int, default=0)
+    ap.add_argument("--bulk-out-len", type=int, default=0,
+                    help="generated tokens in the bulk case (default: --out-len)")
     ap.add_argument("--beams", type=int, default=4)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--base-model", metavar="PATH", help="write the random base-size model")
@@ -470,7 +485,8 @@ def main():
     if a.base_model:
         return write_base(a.base_model, a.dtype)
     if a.bench:
-        return bench(a.bench, a.threads, a.src_len, a.out_len, a.batch, a.beams, a.reps)
+        return bench(a.bench, a.threads, a.src_len, a.out_len, a.batch, a.beams, a.reps,
+                     a.bulk_out_len or a.out_len)
     if a.check:
         return check(a.attn)
     generate(a.out, [n for n, c in CONFIGS.items() if not c["live_only"]])
