@@ -204,4 +204,13 @@ ok "--min-tokens: no end of sequence before 6 tokens" [ "$(wc -c <"$T/out")" -gt
 run "$ATTN" -m $ECHO -b 4 --batch 3 "$T/many"
 ok "beam search on the echo model also copies" same "$T/many"
 
+# transformers 4.30's generate() on the HF fixtures (BART, Marian, T5): greedy, 4 beams with
+# scores, repetition penalty with no-repeat n-grams.  Needs numpy for the conversion.
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    run /usr/bin/python3 scripts/check-hf-generate.py --attn "$ATTN"
+    ok "generate() equals transformers 4.30 on the HF fixtures" status_is 0
+else
+    echo "SKIP (not counted): HF generate check, /usr/bin/python3 has no numpy"
+fi
+
 finish
