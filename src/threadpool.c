@@ -163,7 +163,7 @@ void tp_run(tp_pool *p, tp_fn fn, void *ctx, int n_tasks)
     run_tasks(p, gen, 0);
     int spin = 0;
     while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks) {
-        if (++spin < TP_SPIN)
+        if (++spin < TP_SPIN / 10)
             cpu_relax();
         else
             sched_yield();

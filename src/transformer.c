@@ -542,7 +542,8 @@ struct tf_state {
     tp_pool *pool;
     int n_threads;
     int max_src, max_rows, max_src_len, max_tgt_len;
-    int chunk_cap;              /* encoder tokens per pass */
+    int chunk_cap;              /* encoder tokens per pass (whole sources, at most 512 unless one
+                                 * source is longer) */
     int max_in;                 /* longest linear input (for the q8 buffer) */
 
     /* encoder results: sources packed one after the other */
@@ -632,7 +633,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     st->max_src_len = max_src_len;
     st->max_tgt_len = max_tgt_len;
     size_t total_src = (size_t)max_src * (size_t)max_src_len;
-    st->chunk_cap = max_src_len > 1024 ? max_src_len : (int)(total_src < 1024 ? total_src : 1024);
+    st->chunk_cap = max_src_len > 512 ? max_src_len : (int)(total_src < 512 ? total_src : 512);
     int d = c->d_model, inner = m->inner, ff = c->d_ff;
     st->max_in = d > inner ? d : inner;
     if (ff > st->max_in)

@@ -417,6 +417,62 @@ static void test_reorder(void **state)
     free_golden(&g);
 }
 
+/* Many sources: the encoder runs them in several passes (512 tokens each) and rows of a
+ * decoder batch attend to sources far apart. */
+static void test_many_sources(void **state)
+{
+    (void)state;
+    golden g;
+    load_golden(&g, "tests/data/ref", "pre_gelu_untied");
+    char path[512], why[256];
+    snprintf(path, sizeof path, "tests/data/ref/%s", g.model);
+    tf_model *m;
+    assert_int_equal(tf_model_open(&m, path, why, sizeof why), TF_OK);
+    enum { N = 90 };                 /* 30 copies of the 3 sources: 660 tokens, 2 passes */
+    const int32_t *srcp[N];
+    int lens[N], total = 0;
+    for (int i = 0; i < N; i++) {
+        srcp[i] = g.src[i % 3];
+        lens[i] = g.src_len[i % 3];
+        total += lens[i];
+    }
+    assert_true(total > 512);
+    tf_state *st;
+    assert_int_equal(tf_state_open(&st, m, N, 3, 16, 8, 2), TF_OK);
+    assert_int_equal(tf_encode(st, srcp, lens, N), TF_OK);
+    double mx = 0.0;
+    for (int i = 0; i < N; i++) {
+        int len;
+        const float *e = tf_encoder_output(st, i, &len);
+        assert_int_equal(len, lens[i]);
+        double d = compare("encoder output", e, g.enc[i % 3], (size_t)len * g.d, g.tol);
+        mx = d > mx ? d : mx;
+    }
+    /* rows attend sources 89 (copy of 2), 31 (copy of 1) and 0 */
+    int rows[3] = {89, 31, 0}, V = g.vocab, T = g.tgt_len;
+    int base[3] = {2, 1, 0};
+    float *lg = malloc((size_t)3 * V * sizeof *lg);
+    assert_non_null(lg);
+    assert_int_equal(tf_decode_begin(st, rows, 3), TF_OK);
+    for (int t = 0; t < T; t++) {
+        int32_t tok[3];
+        for (int r = 0; r < 3; r++)
+            tok[r] = g.tgt[base[r] * T + t];
+        assert_int_equal(tf_decode_step(st, lg, tok, 3), TF_OK);
+        for (int r = 0; r < 3; r++) {
+            double d = compare("logits", lg + (size_t)r * V,
+                               g.logits + ((size_t)base[r] * T + t) * V, (size_t)V, g.tol);
+            mx = d > mx ? d : mx;
+        }
+    }
+    printf("  %d sources, %d tokens: max|diff| %.2e\n", N, total, mx);
+    assert_true(mx <= g.tol);
+    free(lg);
+    tf_state_free(st);
+    tf_model_free(m);
+    free_golden(&g);
+}
+
 /* Errors: bad file, bad arguments, calls out of order. */
 static void test_errors(void **state)
 {
@@ -481,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_f32_matches_pytorch),
         cmocka_unit_test(test_reduced_precision),
         cmocka_unit_test(test_reorder),
+        cmocka_unit_test(test_many_sources),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
