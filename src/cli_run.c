@@ -74,7 +74,7 @@ typedef struct options {
     long top_k, beams, n_best, ngram, batch, threads;
     double length_penalty, rep_penalty;
     int has_lenpen, has_reppen, has_ngram, early;   /* early: -1 = the model's */
-    int has_seed;
+    int has_seed, has_sample, has_beam;
     uint64_t seed;
     const char *prefix;
     int delim;                       /* '\n', '\0', or -1 for --whole */
@@ -133,7 +133,7 @@ static int parse_options(options *o, int argc, char **argv)
         case 'n': bad = cli_parse_long(a, 1, 1 << 20, &o->max_tokens); break;
         case OPT_MIN_TOKENS: bad = cli_parse_long(a, 0, 1 << 20, &o->min_tokens); break;
         case OPT_GREEDY: o->mode = GEN_GREEDY; break;
-        case 's': o->mode = GEN_SAMPLE; break;
+        case 's': o->mode = GEN_SAMPLE; o->has_sample = 1; break;
         case 't': bad = cli_parse_double(a, 1e-6, 1e6, &o->temperature); break;
         case 'k': bad = cli_parse_long(a, 0, 1 << 24, &o->top_k); break;
         case 'p': bad = cli_parse_double(a, 1e-9, 1, &o->top_p); break;
@@ -143,7 +143,11 @@ static int parse_options(options *o, int argc, char **argv)
             o->seed = (uint64_t)seed_l;
             o->has_seed = 1;
             break;
-        case 'b': bad = cli_parse_long(a, 1, 1024, &o->beams); o->mode = GEN_BEAM; break;
+        case 'b':
+            bad = cli_parse_long(a, 1, 1024, &o->beams);
+            o->mode = GEN_BEAM;
+            o->has_beam = 1;
+            break;
         case OPT_NBEST: bad = cli_parse_long(a, 1, 1024, &o->n_best); break;
         case OPT_LENPEN: bad = cli_parse_double(a, -100, 100, &o->length_penalty); o->has_lenpen = 1; break;
         case OPT_EARLY:
@@ -171,6 +175,8 @@ static int parse_options(options *o, int argc, char **argv)
         if (bad)
             return cli_usage_error(cmd, "bad value for %s%s: '%s'", name[0] == '-' ? "" : "--", name, a);
     }
+    if (o->has_sample && o->has_beam)
+        return cli_usage_error(cmd, "--sample and --beam cannot be combined");
     if (o->n_best > 1 && o->mode != GEN_BEAM)
         return cli_usage_error(cmd, "--n-best needs beam search (-b N)");
     if (o->mode == GEN_BEAM && o->n_best > o->beams)

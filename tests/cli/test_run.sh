@@ -140,7 +140,7 @@ ok "... and says so" err_has 'give token ids with --ids'
 # ---- exit statuses and usage errors ----------------------------------------------------------------
 
 for args in "-n 0" "--top-p 2" "-t 0" "--n-best 2" "-b 2 --n-best 3" "--batch 0" \
-    "--early-stopping maybe" "--no-such-option" "-b"; do
+    "--early-stopping maybe" "--no-such-option" "-b" "-s -b 2"; do
     run sh -c "echo hi | '$ATTN' -m $ECHO $args"
     ok "usage error '$args': exit 2" status_is 2
     ok "usage error '$args': one line" err_one_line
