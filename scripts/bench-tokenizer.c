@@ -62,6 +62,23 @@ int main(int argc, char **argv)
             bpe_free(t);
     }
     printf("load %.2f ms (%zu ids)\n", best_load * 1e3, bpe_vocab_size(t));
+    char *ser;
+    size_t ser_len;
+    if (bpe_serialize(t, &ser, &ser_len) < 0)
+        return 1;
+    best_load = 1e9;
+    for (int i = 0; i < 5; i++) {
+        bpe *u;
+        double t0 = now();
+        if (bpe_open_mem(&u, ser, ser_len, why, sizeof why) < 0)
+            return 1;
+        double dt = now() - t0;
+        if (dt < best_load)
+            best_load = dt;
+        bpe_free(u);
+    }
+    free(ser);
+    printf("load-attn %.2f ms (the same tokenizer in the attn format, from memory)\n", best_load * 1e3);
     size_t len;
     char *text = slurp(argv[2], &len);
     int32_t *ids = malloc((len + 1) * sizeof *ids);
@@ -113,12 +130,13 @@ int main(int argc, char **argv)
     char *piece = malloc(big);
     int32_t *pids = malloc((big + 1) * sizeof *pids);
     const char fill[] = {'a', ' ', '^'};
+    const char *fill_name[] = {"'a'", "spaces", "'^'"};
     for (int k = 0; k < 3; k++) {
         memset(piece, fill[k], big);
         double t0 = now();
         if (bpe_encoder_encode(e, pids, big + 1, &m, piece, big, 0) < 0)
             return 1;
-        printf("1MB-piece '%c' %.3f s (%zu tokens)\n", fill[k], now() - t0, m);
+        printf("1MB-piece %s %.3f s (%zu tokens)\n", fill_name[k], now() - t0, m);
     }
     free(piece);
     free(pids);

@@ -385,6 +385,51 @@ static void test_threads_share_tokenizer(void **state)
     bpe_free(t);
 }
 
+/* The gpt2 pattern's ASCII fast path splits exactly as the regex does: random text over the
+ * pattern's corner characters, encoded with the built-in "gpt2" and with the same regex given as
+ * a user pattern (always PCRE2). */
+static void test_gpt2_fast_path(void **state)
+{
+    (void)state;
+    bpe *fast = r50k(), *slow = r50k();
+    char why[256];
+    assert_int_equal(bpe_set_pattern(slow, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"
+                                           "| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
+    static const char *const atoms[] = {
+        "a", "Z", "x", "0", "9", "'", "s", "t", "re", "ll", "ve", "d", "m", " ", " ", "  ", "\t",
+        "\n", "\r", "\v", "\f", ".", ",", "-", "!", "_", "\x01", "\x7f", "\xc3\xa9",
+        "\xc2\xa0", "\xc2\x85", "\xe2\x80\x83", "\xe2\x80\x94", "\xf0\x9f\x98\x80",
+        "\xd9\xa3", "\x80", "\xff", "\xe1\xa0\x8e", "S", "'S",
+    };
+    size_t n_atoms = sizeof atoms / sizeof atoms[0];
+    char buf[512];
+    int32_t a[512], b[512];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = 0, k = 1 + rnd() % 24;
+        for (size_t i = 0; i < k; i++) {
+            const char *x = atoms[rnd() % n_atoms];
+            memcpy(buf + len, x, strlen(x));
+            len += strlen(x);
+        }
+        size_t na, nb;
+        assert_int_equal(bpe_encode(fast, a, 512, &na, buf, len, 0), BPE_OK);
+        assert_int_equal(bpe_encode(slow, b, 512, &nb, buf, len, 0), BPE_OK);
+        if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
+            fprintf(stderr, "fast path differs on:");
+            for (size_t i = 0; i < len; i++)
+                fprintf(stderr, " %02x", (unsigned char)buf[i]);
+            fprintf(stderr, "\n");
+            print_ids("fast", a, na);
+            print_ids("pcre2", b, nb);
+            fail();
+        }
+    }
+    bpe_free(fast);
+    bpe_free(slow);
+}
+
 /* ---- long pieces -------------------------------------------------------------------------- */
 
 /* A single 1 MB piece encodes in well under a second (no quadratic merge loop) and round-trips;
@@ -873,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_pieces),
         cmocka_unit_test(test_buffer_sizes),
         cmocka_unit_test(test_threads_share_tokenizer),
+        cmocka_unit_test(test_gpt2_fast_path),
         cmocka_unit_test(test_long_pieces),
         cmocka_unit_test(test_special_tokens),
         cmocka_unit_test(test_stream_decoder),

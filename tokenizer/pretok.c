@@ -4,7 +4,11 @@
  * The built-in patterns are tiktoken's (npm tiktoken 1.0.22, the Rust core) with one change: Rust
  * regex's \s is Unicode White_Space, which PCRE2's \s is not (PCRE2 also matches U+180E), so \s
  * is spelt out as the class [\t-\r\x{85}\p{Z}], which is White_Space exactly.  User patterns are
- * compiled as given.  `$` means the end of the text (PCRE2_DOLLAR_ENDONLY), as in Rust. */
+ * compiled as given.  `$` means the end of the text (PCRE2_DOLLAR_ENDONLY), as in Rust.
+ *
+ * The gpt2 pattern has a fast path: a piece made of ASCII bytes whose end is decided by ASCII
+ * bytes is matched by gpt2_ascii, written to give exactly what the regex gives; wherever a byte
+ * >= 0x80 could change the outcome, the match at that position is left to PCRE2. */
 #include "bpe_impl.h"
 
 #include <stdarg.h>
@@ -50,6 +54,7 @@ int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
         if (strcmp(pattern, builtin[i].name) == 0) {
             regex = builtin[i].regex;
             pt->builtin = 1;
+            pt->gpt2 = i == 0;
         }
     int err;
     PCRE2_SIZE at;
@@ -120,6 +125,62 @@ static size_t char_len(const unsigned char *s, size_t len)
     return n;
 }
 
+/* ASCII classes: 1 letter, 2 digit, 3 White_Space, 0 anything else below 0x80. */
+static const unsigned char ascii_class[128] = {
+    ['\t'] = 3, ['\n'] = 3, ['\v'] = 3, ['\f'] = 3, ['\r'] = 3, [' '] = 3,
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2,
+    ['8'] = 2, ['9'] = 2,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+/* Matches the gpt2 pattern at s[p] (p < len) on ASCII: returns the end of the match, or 0 when a
+ * byte >= 0x80 may decide it (the caller asks PCRE2).  The alternatives, in the regex's order:
+ * 's|'t|'re|'ve|'m|'ll|'d, ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`, `\s+(?!\S)`, `\s+`. */
+static size_t gpt2_ascii(const unsigned char *s, size_t len, size_t p)
+{
+    unsigned char c = s[p];
+    if (c >= 0x80)
+        return 0;
+    if (c == '\'' && p + 1 < len) {
+        unsigned char c1 = s[p + 1];
+        if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
+            return p + 2;
+        if (p + 2 < len) {
+            unsigned char c2 = s[p + 2];
+            if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
+                return p + 3;
+        }
+    }
+    size_t q = p;
+    if (c == ' ' && p + 1 < len) {
+        if (s[p + 1] >= 0x80)
+            return 0;
+        if (ascii_class[s[p + 1]] != 3)
+            q = p + 1;
+    }
+    int k = ascii_class[s[q]];
+    size_t i = q + 1;
+    if (k != 3) { /* a run of letters, digits or others after the optional space */
+        while (i < len && s[i] < 0x80 && ascii_class[s[i]] == k)
+            i++;
+        return i < len && s[i] >= 0x80 ? 0 : i;
+    }
+    while (i < len && s[i] < 0x80 && ascii_class[s[i]] == 3)
+        i++;
+    if (i == len)
+        return i;
+    if (s[i] >= 0x80)
+        return 0;
+    return i - p >= 2 ? i - 1 : i; /* \s+(?!\S) leaves the last space to the next piece */
+}
+
 int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end)
 {
     if (it->pending) {
@@ -131,6 +192,15 @@ int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, si
     }
     size_t gap = it->pos; /* start of bytes no match has covered yet */
     size_t from = it->pos;
+    if (it->pt->gpt2 && from < len) {
+        size_t e = gpt2_ascii((const unsigned char *)text, len, from);
+        if (e > from) {
+            *start = from;
+            *end = e;
+            it->pos = e;
+            return 1;
+        }
+    }
     while (from < len) {
         int rc = it->pt->jit
                      ? pcre2_jit_match(it->pt->re, (PCRE2_SPTR)text, len, from, 0, it->md, it->mc)
