@@ -24,7 +24,9 @@ import math
 import os
 import re
 import struct
+import subprocess
 import sys
+import tempfile
 
 try:
     import numpy as np
@@ -557,26 +559,96 @@ def convert_t5(cfg, w, family):
 
 # ---- tokenizer ---------------------------------------------------------------------------------
 
-def tokenizer_blob(hf_dir, model_type):
-    """Returns (attn tokenizer file bytes or None, note) for the folder's tokenizer files."""
-    has_bpe = all(os.path.isfile(os.path.join(hf_dir, f)) for f in ("vocab.json", "merges.txt"))
-    has_json = os.path.isfile(os.path.join(hf_dir, "tokenizer.json"))
-    if model_type in ("marian", "t5", "mt5", "mbart") or not (has_bpe or has_json):
-        return None, "no byte-level BPE tokenizer: the model runs on token ids (attn --ids)"
-    import tokconvert  # the tokenizer engineer's converter (scripts/)
-    return tokconvert.from_hf_folder(hf_dir), "byte-level BPE tokenizer embedded"
+def token_ids(hf_dir):
+    """Returns the tokenizer's {token string: id} from vocab.json or tokenizer.json, or {}."""
+    for name in ("vocab.json", "tokenizer.json"):
+        if os.path.isfile(os.path.join(hf_dir, name)):
+            data = load_json(os.path.join(hf_dir, name))
+            if name == "tokenizer.json" and isinstance(data, dict):
+                ids = dict((data.get("model") or {}).get("vocab") or {})
+                ids.update({t["content"]: t["id"] for t in data.get("added_tokens") or []
+                            if isinstance(t, dict) and "content" in t and "id" in t})
+                data = ids
+            return data if isinstance(data, dict) else {}
+    return {}
 
 
 def unk_id(hf_dir):
-    """Returns the tokenizer's unknown-token id from special_tokens_map.json + vocab.json, or -1."""
-    smap, vocab = os.path.join(hf_dir, "special_tokens_map.json"), os.path.join(hf_dir, "vocab.json")
-    if not (os.path.isfile(smap) and os.path.isfile(vocab)):
+    """Returns the id of special_tokens_map.json's unk_token in the tokenizer's vocabulary, or -1."""
+    smap = os.path.join(hf_dir, "special_tokens_map.json")
+    if not os.path.isfile(smap):
         return -1
-    unk = load_json(smap).get("unk_token")
+    raw = load_json(smap)
+    unk = raw.get("unk_token") if isinstance(raw, dict) else None
     if isinstance(unk, dict):
         unk = unk.get("content")
-    ids = load_json(vocab)
-    return ids.get(unk, -1) if isinstance(ids, dict) and isinstance(unk, str) else -1
+    v = token_ids(hf_dir).get(unk, -1) if isinstance(unk, str) else -1
+    return v if isinstance(v, int) else -1
+
+
+def framing(tokenizer_json, meta):
+    """Returns (add_bos, add_eos): how tokenizer.json's post_processor frames one text; raises
+    ConvertError for a framing attn cannot reproduce."""
+    post = tokenizer_json.get("post_processor")
+    if post is None:
+        return 0, 0
+    want = {"cls": meta["bos_id"], "sep": meta["eos_id"]}
+    kind = post.get("type")
+    if kind in ("RobertaProcessing", "BertProcessing"):
+        for key, want_id in want.items():
+            tok = post.get(key)
+            if not (isinstance(tok, list) and len(tok) == 2 and tok[1] == want_id):
+                raise ConvertError(f"tokenizer.json: post_processor {key} = {tok!r}, not the model's "
+                                   f"{'bos' if key == 'cls' else 'eos'} id {want_id}")
+        return 1, 1
+    if kind == "TemplateProcessing":
+        ids = {name: sp.get("ids", [None])[0] for name, sp in (post.get("special_tokens") or {}).items()}
+        items = post.get("single") or []
+        seq = [i for i, it in enumerate(items) if "Sequence" in it]
+        if len(seq) == 1:
+            pre = [ids.get(it.get("SpecialToken", {}).get("id")) for it in items[:seq[0]]]
+            suf = [ids.get(it.get("SpecialToken", {}).get("id")) for it in items[seq[0] + 1:]]
+            if pre in ([], [meta["bos_id"]]) and suf in ([], [meta["eos_id"]]):
+                return len(pre), len(suf)
+    raise ConvertError(f"tokenizer.json: post_processor {kind} frames texts in a way attn cannot "
+                       "reproduce (supported: bos? text eos?)")
+
+
+def tokenizer_blob(hf_dir, model_type, meta):
+    """Returns (attn tokenizer file bytes or None, add_bos, add_eos, note) for the folder's
+    tokenizer, converted by scripts/tok-convert.py; raises ConvertError."""
+    if model_type != "bart":
+        return None, 0, 0, ("the SentencePiece tokenizer is not converted: the model runs on token "
+                            "ids (attn --ids)")
+    here = os.path.dirname(os.path.abspath(__file__))
+    tj, vocab, merges = (os.path.join(hf_dir, f) for f in ("tokenizer.json", "vocab.json", "merges.txt"))
+    if os.path.isfile(tj):  # what AutoTokenizer loads (the fast tokenizer)
+        add_bos, add_eos = framing(load_json(tj), meta)
+        args = ["hf", tj]
+    elif os.path.isfile(vocab) and os.path.isfile(merges):  # BartTokenizer: "<s> text </s>"
+        add_bos, add_eos = 1, 1
+        args = ["gpt2", vocab, merges]
+    else:
+        return None, 0, 0, "no tokenizer files: the model runs on token ids (attn --ids)"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "tokenizer")
+        p = subprocess.run([sys.executable, os.path.join(here, "tok-convert.py"), *args, "-o", out],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise ConvertError(f"tokenizer: {p.stderr.strip() or 'tok-convert.py failed'}")
+        with open(out, "rb") as f:
+            blob = f.read()
+    lines = blob.decode("ascii").split("\n")
+    n = next(int(l.split()[1]) for l in lines if l.startswith("tokens "))
+    entries = lines[lines.index(f"tokens {n}") + 1:][:n]
+    beyond = [i for i in range(meta["vocab_size"], n) if not entries[i].startswith(("!", "-"))]
+    if beyond:
+        raise ConvertError(f"tokenizer: token {beyond[0]} is beyond the model's vocab_size "
+                           f"{meta['vocab_size']}")
+    for key in ("bos_id", "eos_id"):
+        if meta[key] >= 0 and (meta[key] >= n or not entries[meta[key]].startswith("!")):
+            raise ConvertError(f"tokenizer: the model's {key} {meta[key]} is not a special token")
+    return blob, add_bos, add_eos, f"byte-level BPE tokenizer embedded ({n} tokens)"
 
 
 def model_card_license(hf_dir):
@@ -642,10 +714,10 @@ def convert(hf_dir):
             raise ConvertError("config.json: Marian needs a pad_token_id")
         meta["gen.beam_mask_pad"] = 1
     meta["unk_id"] = unk_id(hf_dir)
-    blob, tok_note = tokenizer_blob(hf_dir, model_type)
+    blob, add_bos, add_eos, tok_note = tokenizer_blob(hf_dir, model_type, meta)
     notes.append(tok_note)
-    if blob is not None:  # BART's tokenizer frames every source as "<s> text </s>"
-        meta.update({"tokenizer": blob, "src.add_bos": 1, "src.add_eos": 1})
+    if blob is not None:  # how the tokenizer frames a source, e.g. BART's "<s> text </s>"
+        meta.update({"tokenizer": blob, "src.add_bos": add_bos, "src.add_eos": add_eos})
     name = os.path.basename(os.path.normpath(hf_dir))
     archs = ",".join(raw.get("architectures") or [model_type])
     meta.update({"arch": "transformer", "name": raw.get("_name_or_path") or name,

@@ -645,6 +645,66 @@ def check_cli(attn, name, path):
     print(f"{name}: attn command line: {same}/{runs} generate() runs identical (ids)")
 
 
+def check_tokenizer(attn, tmp):
+    """BART with its byte-level BPE tokenizer (tests/data/hf/bart_tok: ids that are not merge ranks,
+    reference ids from gpt-3-encoder, see scripts/hf_tokenizer_fixture.js), as vocab.json +
+    merges.txt and as tokenizer.json: the embedded tokenizer gives the reference ids, and text
+    input runs exactly as its "<s> ids </s>" given with --ids."""
+    tok = os.path.join(DATA, "bart_tok")
+    with open(os.path.join(tok, "texts.txt"), encoding="utf-8") as f:
+        texts = f.read()
+    with open(os.path.join(tok, "ids.txt")) as f:
+        framed = f.read()
+    want_raw = "".join(" ".join(l.split()[1:-1]) + "\n" for l in framed.splitlines())
+    with open(os.path.join(tok, "vocab.json"), encoding="utf-8") as f:
+        vocab = json.load(f)
+    with open(os.path.join(tok, "merges.txt"), encoding="utf-8") as f:
+        merges = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#version")]
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    tokenizer_json = {
+        "version": "1.0", "truncation": None, "padding": None, "normalizer": None,
+        "added_tokens": [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True} for t in specials],
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+                           "trim_offsets": True, "add_prefix_space": False},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+                  "end_of_word_suffix": "", "fuse_unk": False, "vocab": vocab, "merges": merges}}
+    for form in ("vocab.json + merges.txt", "tokenizer.json"):
+        d = variant(tmp, "bart")
+        shutil.copy(os.path.join(tok, "special_tokens_map.json"), d)
+        if form == "tokenizer.json":
+            with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+                json.dump(tokenizer_json, f)
+        else:
+            shutil.copy(os.path.join(tok, "vocab.json"), d)
+            shutil.copy(os.path.join(tok, "merges.txt"), d)
+        out = os.path.join(tmp, "bart-tok.attn")
+        rc, err = convert(d, out)
+        if not check(rc == 0, f"BART tokenizer ({form}): convert.py failed: {err.strip()}"):
+            continue
+        meta, _ = attnfile.read(out)
+        check(isinstance(meta.get("tokenizer"), bytes) and meta.get("src.add_bos") == 1 and
+              meta.get("src.add_eos") == 1 and meta.get("unk_id") == 3,
+              f"BART tokenizer ({form}): tokenizer, src.add_bos/eos 1 and unk_id 3 expected")
+        if attn is None:
+            continue
+        p = subprocess.run([attn, "tokenize", "-t", out], input=texts, capture_output=True, text=True)
+        check(p.returncode == 0 and p.stdout == want_raw,
+              f"BART tokenizer ({form}): attn tokenize differs from the reference:\n{p.stdout}{p.stderr}")
+        runs = []
+        for extra, data in (([], texts), (["--ids"], framed)):
+            p = subprocess.run([attn, "-m", out, "--json", "-n", "12", "--threads", "1"] + extra,
+                               input=data, capture_output=True, text=True)
+            runs.append([json.loads(l)["ids"] for l in p.stdout.splitlines()] if p.returncode == 0 else p.stderr)
+        check(runs[0] == runs[1] and len(runs[0]) == len(texts.splitlines()),
+              f"BART tokenizer ({form}): text run {runs[0]} differs from the id run {runs[1]}")
+    print(f"BART tokenizer: vocab.json + merges.txt and tokenizer.json embedded"
+          + (", ids equal to the reference, text runs framed as <s> text </s>" if attn else ""))
+
+
 def main(argv):
     dtypes = "--dtypes" in argv
     attn = argv[argv.index("--attn") + 1] if "--attn" in argv[:-1] else None
@@ -677,6 +737,7 @@ def main(argv):
                     print(f"  --dtype {dt}: encoder max abs {de:.2e}, logits max abs {dl:.2e}; "
                           f"greedy {same}/{total} sequences equal to generate()")
         check_variants(tmp)
+        check_tokenizer(attn, tmp)
         check_refusals(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
