@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_NBEST 64   /* most hypotheses written per source */
+
 /* ---- options ---------------------------------------------------------------------------------- */
 
 void cli_run_usage(void)
@@ -41,7 +43,7 @@ void cli_run_usage(void)
         "      --min-p P             drop tokens less likely than P times the most likely one\n"
         "      --seed N              random seed (default: drawn, shown with -v)\n"
         "  -b, --beam N              beam search with N beams\n"
-        "      --n-best N            write the N best beam hypotheses (N lines per source)\n"
+        "      --n-best N            write the N best beam hypotheses (N lines per source; N <= 64)\n"
         "      --length-penalty X    beam score = log-probability / length^X (default: model's)\n"
         "      --early-stopping WHEN beam search stops: true, false (heuristic) or never\n"
         "      --repetition-penalty X  penalise tokens already generated (1: off)\n"
@@ -148,7 +150,7 @@ static int parse_options(options *o, int argc, char **argv)
             o->mode = GEN_BEAM;
             o->has_beam = 1;
             break;
-        case OPT_NBEST: bad = cli_parse_long(a, 1, 1024, &o->n_best); break;
+        case OPT_NBEST: bad = cli_parse_long(a, 1, MAX_NBEST, &o->n_best); break;
         case OPT_LENPEN: bad = cli_parse_double(a, -100, 100, &o->length_penalty); o->has_lenpen = 1; break;
         case OPT_EARLY:
             o->early = strcmp(a, "true") == 0 ? GEN_STOP_EARLY : strcmp(a, "false") == 0 ?
@@ -346,8 +348,8 @@ typedef struct item {
     int n_hyps;
     int32_t *ids;           /* (n_best, max_new) */
     float *lps;             /* (n_best, max_new + 1) */
-    int len[64], ended[64];
-    double score[64];
+    int len[MAX_NBEST], ended[MAX_NBEST];
+    double score[MAX_NBEST];
 } item;
 
 typedef struct run {
