@@ -131,19 +131,6 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-/* CRC-32 of any number of bytes (zlib's crc32 takes 32-bit lengths). */
-uint32_t mf_crc32(uint32_t crc, const void *data, uint64_t n)
-{
-    const uint8_t *p = data;
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = (uint32_t)crc32(crc, p, k);
-        p += k;
-        n -= k;
-    }
-    return crc;
-}
-
 /* ==== conversions ========================================================================= */
 
 uint16_t mf_f32_to_f16(float x)
