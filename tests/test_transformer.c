@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "modelfile.h"
 #include "transformer.h"
 
 #define MAX_SRC 8
@@ -473,6 +474,81 @@ static void test_many_sources(void **state)
     free_golden(&g);
 }
 
+/* Writes a copy of the committed post_relu_tied model to path with one change: metadata key
+ * set_key set to the string set_str (if not NULL) or the integer set_int, tensor drop left out,
+ * tensor reshape written transposed. */
+static void write_variant(const char *path, const char *set_key, const char *set_str,
+                          int64_t set_int, const char *drop, const char *reshape)
+{
+    mf_file *f;
+    char why[256];
+    assert_int_equal(mf_open(&f, "tests/data/ref/post_relu_tied.attn", NULL, why, sizeof why), MF_OK);
+    mf_writer *w;
+    assert_int_equal(mf_writer_new(&w), MF_OK);
+    assert_int_equal(mf_writer_copy_meta(w, f), MF_OK);
+    if (set_key && set_str)
+        assert_int_equal(mf_writer_set_str(w, set_key, set_str), MF_OK);
+    else if (set_key)
+        assert_int_equal(mf_writer_set_i64(w, set_key, set_int), MF_OK);
+    for (int i = 0; i < mf_tensor_count(f); i++) {
+        mf_tensor t;
+        assert_int_equal(mf_tensor_at(f, i, &t), MF_OK);
+        if (drop && strcmp(t.name, drop) == 0)
+            continue;
+        if (reshape && strcmp(t.name, reshape) == 0) {
+            float *v = malloc((size_t)t.n_elements * sizeof *v);
+            assert_non_null(v);
+            mf_tensor_to_f32(v, &t);
+            int64_t shape[2] = {t.shape[1], t.shape[0]};
+            assert_int_equal(mf_writer_add_f32(w, t.name, MF_F32, shape, 2, v), MF_OK);
+            free(v);
+            continue;
+        }
+        assert_int_equal(mf_writer_add_tensor(w, &t), MF_OK);
+    }
+    assert_int_equal(mf_writer_write(w, path, NULL, why, sizeof why), MF_OK);
+    mf_writer_free(w);
+    mf_free(f);
+}
+
+/* Models with missing or inconsistent parts are refused with a reason naming the part. */
+static void test_bad_models(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *str;
+        int64_t num;
+        const char *drop, *reshape, *expect;
+    } cases[] = {
+        {"activation", "tanh", 0, NULL, NULL, "activation"},
+        {"norm", "batch", 0, NULL, NULL, "norm"},
+        {"pos_kind", "rotary", 0, NULL, NULL, "pos_kind"},
+        {"arch", "gpt", 0, NULL, NULL, "arch"},
+        {"d_model", NULL, 0, NULL, NULL, "d_model"},
+        {"n_heads", NULL, -3, NULL, NULL, "n_heads"},
+        {"d_ff", NULL, 63, NULL, NULL, "enc.0.ffn.up.weight"},
+        {"eos_id", NULL, 1000, NULL, NULL, "eos_id"},
+        {"pos_kind", "learned", 0, NULL, NULL, "enc.pos.weight"},
+        {NULL, NULL, 0, "dec.1.cross.v.weight", NULL, "dec.1.cross.v.weight"},
+        {NULL, NULL, 0, "embed.weight", NULL, "embed.weight"},
+        {NULL, NULL, 0, NULL, "enc.1.ffn.down.weight", "enc.1.ffn.down.weight"},
+        {"d_head", NULL, 16, NULL, NULL, "enc.0.attn.q.weight"},
+    };
+    const char *path = "build/test_transformer_bad.attn";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_variant(path, cases[i].key, cases[i].str, cases[i].num, cases[i].drop,
+                      cases[i].reshape);
+        tf_model *m = NULL;
+        char why[256] = "";
+        int r = tf_model_open(&m, path, why, sizeof why);
+        printf("  case %zu: %s: %s\n", i, tf_strerror(r), why);
+        assert_int_equal(r, TF_EMODEL);
+        assert_null(m);
+        assert_non_null(strstr(why, cases[i].expect));
+    }
+    remove(path);
+}
+
 /* Errors: bad file, bad arguments, calls out of order. */
 static void test_errors(void **state)
 {
@@ -539,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_reorder),
         cmocka_unit_test(test_many_sources),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bad_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
