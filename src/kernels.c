@@ -333,6 +333,10 @@ void kn_log_softmax(float *x, int n)
 
 void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)
 {
+    if (kn_isa() == KN_AVX512) {
+        kn_layernorm_avx512(y, x, w, b, d, eps);
+        return;
+    }
     double sum = 0.0, sq = 0.0;
     for (int i = 0; i < d; i++)
         sum += x[i];
@@ -354,6 +358,10 @@ void kn_layernorm(float *y, const float *x, const float *w, const float *b, int 
 
 void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps)
 {
+    if (kn_isa() == KN_AVX512) {
+        kn_rmsnorm_avx512(y, x, w, d, eps);
+        return;
+    }
     double sq = 0.0;
     for (int i = 0; i < d; i++)
         sq += (double)x[i] * (double)x[i];

@@ -103,5 +103,7 @@ float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
 void kn_scale_add_avx512(float *x, float a, float b, int n);
 float kn_max_avx512(const float *x, int n);
 void kn_relu_avx512(float *x, int n);
+void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d, float eps);
+void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps);
 
 #endif

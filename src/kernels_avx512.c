@@ -332,3 +332,69 @@ void kn_relu_avx512(float *x, int n)
     for (; k < n; k++)
         x[k] = x[k] > 0.0f ? x[k] : 0.0f;
 }
+
+/* Returns the sum of (x - c)^2 over n floats (c = 0: the sum of squares) and writes the plain sum
+ * to *sum. */
+static inline float sums512(const float *x, int n, float c, float *sum)
+{
+    __m512 s = _mm512_setzero_ps(), q = _mm512_setzero_ps(), vc = _mm512_set1_ps(c);
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 v = _mm512_loadu_ps(x + k);
+        __m512 dv = _mm512_sub_ps(v, vc);
+        s = _mm512_add_ps(s, v);
+        q = _mm512_fmadd_ps(dv, dv, q);
+    }
+    if (k < n) {
+        __mmask16 t = (__mmask16)((1u << (n - k)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(t, x + k);
+        __m512 dv = _mm512_maskz_sub_ps(t, v, vc);
+        s = _mm512_add_ps(s, v);
+        q = _mm512_fmadd_ps(dv, dv, q);
+    }
+    *sum = _mm512_reduce_add_ps(s);
+    return _mm512_reduce_add_ps(q);
+}
+
+void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d, float eps)
+{
+    float sum;
+    sums512(x, d, 0.0f, &sum);
+    float mean = sum / (float)d;
+    float var = sums512(x, d, mean, &sum) / (float)d;
+    float rstd = 1.0f / sqrtf(var + eps);
+    __m512 vm = _mm512_set1_ps(mean), vr = _mm512_set1_ps(rstd);
+    int k = 0;
+    for (; k + 16 <= d; k += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + k), vm), vr);
+        if (w)
+            v = _mm512_mul_ps(v, _mm512_loadu_ps(w + k));
+        if (b)
+            v = _mm512_add_ps(v, _mm512_loadu_ps(b + k));
+        _mm512_storeu_ps(y + k, v);
+    }
+    for (; k < d; k++) {
+        float v = (x[k] - mean) * rstd;
+        if (w)
+            v *= w[k];
+        if (b)
+            v += b[k];
+        y[k] = v;
+    }
+}
+
+void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps)
+{
+    float sum;
+    float r = 1.0f / sqrtf(sums512(x, d, 0.0f, &sum) / (float)d + eps);
+    __m512 vr = _mm512_set1_ps(r);
+    int k = 0;
+    for (; k + 16 <= d; k += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + k), vr);
+        if (w)
+            v = _mm512_mul_ps(_mm512_loadu_ps(w + k), v);
+        _mm512_storeu_ps(y + k, v);
+    }
+    for (; k < d; k++)
+        y[k] = w ? w[k] * (x[k] * r) : x[k] * r;
+}
