@@ -164,47 +164,48 @@ int gen_params_check(const gen_params *p, int V)
     return GEN_OK;
 }
 
-/* Carves n bytes (rounded to 64) from *cur; returns the piece. */
-static void *carve(char **cur, size_t n)
+/* Reserves n bytes (rounded up to 64) at offset *off of the arena base; returns the piece, or
+ * NULL when base is NULL (measuring only). */
+static void *carve(char *base, size_t *off, size_t n)
 {
-    void *p = *cur;
-    *cur += (n + 63) & ~(size_t)63;
-    return p;
+    size_t at = *off;
+    *off += (n + 63) & ~(size_t)63;
+    return base ? base + at : NULL;
 }
 
 /* Lays out every buffer of g in the arena base (NULL: only measures); returns the bytes used. */
 static size_t layout(gen *g, char *base)
 {
-    char *c = base;
+    size_t c = 0;
     size_t R = (size_t)g->max_rows, V = (size_t)g->V, L = (size_t)g->max_len;
     size_t S = (size_t)g->max_src, B = (size_t)g->B, K = (size_t)g->K, N = (size_t)g->p.n_best;
-    g->logits = carve(&c, R * V * sizeof(float));
-    g->aux = carve(&c, R * V * sizeof(float));
-    g->seq = carve(&c, R * L * sizeof(int32_t));
-    g->seq2 = carve(&c, R * L * sizeof(int32_t));
-    g->lp = carve(&c, R * L * sizeof(float));
-    g->lp2 = carve(&c, R * L * sizeof(float));
-    g->bscore = carve(&c, R * sizeof(float));
-    g->bscore2 = carve(&c, R * sizeof(float));
-    g->feed = carve(&c, R * sizeof(int32_t));
-    g->row_src = carve(&c, R * sizeof(int));
-    g->row_src2 = carve(&c, R * sizeof(int));
-    g->parent = carve(&c, R * sizeof(int));
-    g->src_ids = carve(&c, S * sizeof(int32_t *));
-    g->src_len = carve(&c, S * sizeof(int));
-    g->mark = carve(&c, V * sizeof(uint32_t));
-    g->heap = carve(&c, V * sizeof(int));
-    g->cscore = carve(&c, S * K * sizeof(float));
-    g->cflat = carve(&c, S * K * sizeof(int));
-    g->forced = carve(&c, (L + 1) * sizeof(int32_t));
-    g->src = carve(&c, S * sizeof(srcstate));
-    g->slots = carve(&c, S * B * sizeof(slot));
-    g->hyps = carve(&c, S * N * sizeof(gen_hyp));
-    g->res = carve(&c, S * sizeof(gen_result));
+    g->logits = carve(base, &c, R * V * sizeof(float));
+    g->aux = carve(base, &c, R * V * sizeof(float));
+    g->seq = carve(base, &c, R * L * sizeof(int32_t));
+    g->seq2 = carve(base, &c, R * L * sizeof(int32_t));
+    g->lp = carve(base, &c, R * L * sizeof(float));
+    g->lp2 = carve(base, &c, R * L * sizeof(float));
+    g->bscore = carve(base, &c, R * sizeof(float));
+    g->bscore2 = carve(base, &c, R * sizeof(float));
+    g->feed = carve(base, &c, R * sizeof(int32_t));
+    g->row_src = carve(base, &c, R * sizeof(int));
+    g->row_src2 = carve(base, &c, R * sizeof(int));
+    g->parent = carve(base, &c, R * sizeof(int));
+    g->src_ids = carve(base, &c, S * sizeof(int32_t *));
+    g->src_len = carve(base, &c, S * sizeof(int));
+    g->mark = carve(base, &c, V * sizeof(uint32_t));
+    g->heap = carve(base, &c, V * sizeof(int));
+    g->cscore = carve(base, &c, S * K * sizeof(float));
+    g->cflat = carve(base, &c, S * K * sizeof(int));
+    g->forced = carve(base, &c, (L + 1) * sizeof(int32_t));
+    g->src = carve(base, &c, S * sizeof(srcstate));
+    g->slots = carve(base, &c, S * B * sizeof(slot));
+    g->hyps = carve(base, &c, S * N * sizeof(gen_hyp));
+    g->res = carve(base, &c, S * sizeof(gen_result));
     for (size_t s = 0; s < S; s++) {
         srcstate *st = base ? &g->src[s] : NULL;
-        int32_t *oi = carve(&c, L * sizeof(int32_t));
-        float *ol = carve(&c, (L + 1) * sizeof(float));
+        int32_t *oi = carve(base, &c, L * sizeof(int32_t));
+        float *ol = carve(base, &c, (L + 1) * sizeof(float));
         if (st) {
             st->out_ids = oi;
             st->out_lps = ol;
@@ -213,15 +214,15 @@ static size_t layout(gen *g, char *base)
         if (g->p.mode != GEN_BEAM)
             continue;
         for (size_t b = 0; b < B; b++) {
-            int32_t *ids = carve(&c, L * sizeof(int32_t));
-            float *lps = carve(&c, (L + 1) * sizeof(float));
+            int32_t *ids = carve(base, &c, L * sizeof(int32_t));
+            float *lps = carve(base, &c, (L + 1) * sizeof(float));
             if (st) {
                 st->slots[b].ids = ids;
                 st->slots[b].lps = lps;
             }
         }
     }
-    return (size_t)(c - base);
+    return c;
 }
 
 int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
