@@ -198,12 +198,35 @@ def _tensor_dtype(name, arr, dtype):
     return "f32"
 
 
+def store_chunks(dec, code, compress, level=6, shuffle_filter=True, chunk_size=DEFAULT_CHUNK):
+    """Decoded bytes of a tensor -> (method, filter, list of stored chunks).
+
+    With compress "zlib" every chunk is deflated (byte-shuffled first for f32/f16/bf16), unless
+    that saves less than a tenth of the tensor's size: then the tensor is stored uncompressed
+    (inflating it would cost more load time than it saves, and it can be memory-mapped).
+    The C writer (src/modelfile_write.c) makes the same choices."""
+    pieces = [dec[off:off + chunk_size] for off in range(0, len(dec), chunk_size)]
+    if compress != "zlib":
+        return METHOD_NONE, FILTER_NONE, pieces
+    filt = FILTER_SHUFFLE if shuffle_filter and code != 3 else FILTER_NONE
+    out = []
+    for piece in pieces:
+        if filt == FILTER_SHUFFLE:
+            piece = shuffle(piece, ELEM_SIZE[code])
+        c = zlib.compressobj(int(level), zlib.DEFLATED, -15)
+        out.append(c.compress(piece) + c.flush())
+    if 10 * sum(len(c) for c in out) > 9 * len(dec):
+        return METHOD_NONE, FILTER_NONE, pieces
+    return METHOD_DEFLATE, filt, out
+
+
 def write(path, meta, tensors, dtype="f32", compress="zlib", level=6, shuffle_filter=True,
           chunk_size=DEFAULT_CHUNK):
     """Writes an attn model file: meta (dict key -> value), tensors (dict name -> array).
 
     dtype applies to 2-D ".weight" tensors; compress is "zlib" (raw deflate at `level`, with the
-    byte-shuffle filter on f32/f16/bf16 unless shuffle_filter is False) or "none". The file is
+    byte-shuffle filter on f32/f16/bf16 unless shuffle_filter is False; see store_chunks) or
+    "none". The file is
     written to PATH.tmp and renamed over PATH. Raises ValueError/TypeError on bad input."""
     if compress not in ("zlib", "none"):
         raise ValueError("compress must be 'zlib' or 'none'")
@@ -224,18 +247,8 @@ def write(path, meta, tensors, dtype="f32", compress="zlib", level=6, shuffle_fi
         dt = _tensor_dtype(name, arr, dtype)
         code = DTYPES[dt]
         dec = encode_tensor(arr, dt)
-        method = METHOD_DEFLATE if compress == "zlib" else METHOD_NONE
-        filt = FILTER_SHUFFLE if method == METHOD_DEFLATE and shuffle_filter and code != 3 \
-            else FILTER_NONE
-        chunks = []
-        for off in range(0, len(dec), chunk_size):
-            piece = dec[off:off + chunk_size]
-            if method == METHOD_DEFLATE:
-                if filt == FILTER_SHUFFLE:
-                    piece = shuffle(piece, ELEM_SIZE[code])
-                c = zlib.compressobj(int(level), zlib.DEFLATED, -15)
-                piece = c.compress(piece) + c.flush()
-            chunks.append(piece)
+        method, filt, chunks = store_chunks(dec, code, compress, level, shuffle_filter,
+                                            chunk_size)
         entries.append((nb, code, method, filt, arr.shape, len(dec), zlib.crc32(dec), chunks))
 
     dir_size = sum(_TENSOR.size + _round(len(e[0]) + 1, 8) + _CHUNK.size * len(e[7])

@@ -51,22 +51,31 @@ def ref_values():
                1 + 2.0 ** -8 + 2.0 ** -20, 3.4e38, -3.4e38, 1e-40, 0.1, -0.3, 1 / 3, 2.5]
     rng = np.random.default_rng(1234)
     v = np.concatenate([np.array(special, dtype=np.float32),
-                        rng.standard_normal(240 - len(special)).astype(np.float32) *
-                        np.float32(0.05),
+                        coarse(rng.standard_normal(240 - len(special)) * 0.05),
                         np.zeros(16, np.float32)])
     return v.astype(np.float32)
+
+
+def coarse(x):
+    """Values rounded to multiples of 2^-12: zero low mantissa bits, so that deflate shrinks every
+    tensor enough to be stored compressed (random full-precision floats would be stored as is)."""
+    return (np.round(np.asarray(x) * 4096) / 4096).astype(np.float32)
 
 
 def tensors():
     """The fixture's tensors: conv.weight is ref.values as a (16, 16) matrix (last row zero)."""
     rng = np.random.default_rng(99)
     v = ref_values()
+    # few distinct values (and max |w| = 3/32 in every row): every dtype deflates well
+    steps = rng.integers(-3, 4, size=(32, 48))
+    steps[:, 0] = 3
+    embed = (steps / 32).astype(np.float32)
     return {
         "ref.values": v,
         "conv.weight": v.reshape(16, 16),
-        "embed.weight": (rng.standard_normal((32, 48)) * 0.02).astype(np.float32),
-        "enc.0.attn_norm.bias": (rng.standard_normal(48) * 0.1).astype(np.float32),
-        "cube": rng.standard_normal((2, 3, 5)).astype(np.float32),
+        "embed.weight": embed,
+        "enc.0.attn_norm.bias": coarse(rng.standard_normal(48) * 0.1),
+        "cube": coarse(rng.standard_normal((2, 3, 5))),
     }
 
 
@@ -90,8 +99,8 @@ def write_seeds(outdir):
     rng = np.random.default_rng(7)
     meta = {"arch": "transformer", "d_model": 8, "norm_eps": 1e-6, "tokenizer": b"\x01\x02tok",
             "gen.bad_ids": [0, 5], "gen.scales": [0.5, 2.0]}
-    t = {"embed.weight": (rng.standard_normal((6, 8)) * 0.1).astype(np.float32),
-         "enc.0.ffn.up.weight": rng.standard_normal((4, 8)).astype(np.float32),
+    t = {"embed.weight": (rng.integers(-3, 4, size=(6, 8)) / 32).astype(np.float32),
+         "enc.0.ffn.up.weight": coarse(rng.standard_normal((4, 8))),
          "out.bias": np.zeros(6, np.float32)}
     n = 0
     for dtype in ("f32", "f16", "bf16", "q8"):
@@ -135,11 +144,12 @@ def check(path, dtype, compress):
         dt = attnfile._tensor_dtype(name, want[name], dtype)
         if t["dtype"] != dt:
             return "tensor %s: dtype %s, expected %s" % (name, t["dtype"], dt)
-        method = attnfile.METHOD_DEFLATE if compress == "zlib" else attnfile.METHOD_NONE
-        if t["method"] != method:
-            return "tensor %s: method %d, expected %d" % (name, t["method"], method)
         expect = attnfile.encode_tensor(want[name], dt)
         code = attnfile.DTYPES[dt]
+        method, filt, _ = attnfile.store_chunks(expect, code, compress, chunk_size=t["chunk_size"])
+        if (t["method"], t["filter"]) != (method, filt):
+            return "tensor %s: method %d filter %d, expected %d %d" % (
+                name, t["method"], t["filter"], method, filt)
         raw = got[name]
         if code == 3:
             off, _ = attnfile.q8_layout(raw[0].shape[0], raw[0].size // raw[0].shape[0])
@@ -149,6 +159,19 @@ def check(path, dtype, compress):
         if data != expect:
             i = next(i for i in range(len(data)) if data[i] != expect[i])
             return "tensor %s: stored bytes differ from byte %d" % (name, i)
+    # the Python writer, given the same values and options, writes the very same file
+    chunk = info[0]["chunk_size"] if info else attnfile.DEFAULT_CHUNK
+    ref = path + ".py"
+    attnfile.write(ref, META, want, dtype=dtype, compress=compress, chunk_size=chunk)
+    with open(ref, "rb") as f:
+        a = f.read()
+    os.remove(ref)
+    with open(path, "rb") as f:
+        b = f.read()
+    if a != b:
+        i = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+        return "differs from the Python writer's file from byte %d (sizes %d, %d)" % (
+            i, len(b), len(a))
     return None
 
 
@@ -161,7 +184,8 @@ def main(argv):
         if err:
             print("modelfile-fixtures.py: %s: %s" % (argv[2], err), file=sys.stderr)
             return 1
-        print("%s: metadata and every tensor's stored bits as expected (%s, %s)"
+        print("%s: metadata and every tensor's stored bits as expected, and byte-identical to the "
+              "Python writer's file (%s, %s)"
               % (argv[2], argv[3], argv[4]))
         return 0
     if len(argv) == 3 and argv[1] == "--seeds":

@@ -442,7 +442,29 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
     for (int t = 0; t < started; t++)
         pthread_join(th[t], NULL);
     free(C.jobs);
-    return atomic_load(&C.failed) ? MF_ERR_NOMEM : MF_OK;
+    if (atomic_load(&C.failed))
+        return MF_ERR_NOMEM;
+    /* a tensor that deflate shrinks by less than a tenth is stored as is (scripts/attnfile.py's
+     * store_chunks makes the same choice) */
+    for (int i = 0; i < w->n_tensors; i++) {
+        wtensor *t = &w->tensors[i];
+        uint64_t stored = 0;
+        for (uint64_t c = 0; t->method == MF_METHOD_DEFLATE && c < t->n_chunks; c++)
+            stored += t->chunks[c].size;
+        if (t->method == MF_METHOD_DEFLATE && 10 * stored > 9 * t->decoded) {
+            t->method = MF_METHOD_NONE;
+            t->filter = MF_FILTER_NONE;
+            for (uint64_t c = 0; c < t->n_chunks; c++) {
+                uint64_t off = c * opt->chunk_size;
+                free(t->chunks[c].data);
+                t->chunks[c].data = NULL;
+                t->chunks[c].size = t->decoded - off < opt->chunk_size ? t->decoded - off
+                                                                          : opt->chunk_size;
+                t->chunks[c].crc = mf_crc32(0, t->data + off, t->chunks[c].size);
+            }
+        }
+    }
+    return MF_OK;
 }
 
 /* ==== layout and output =================================================================== */
