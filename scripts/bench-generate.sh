@@ -43,7 +43,7 @@ bench() {
     shift
     start=$(date +%s.%N)
     # shellcheck disable=SC2086
-    "$ATTN" -m "$model" $extra --json "$@" "$tmp/in" >"$tmp/out" 2>"$tmp/err" || {
+    "$ATTN" -m "$model" $extra --truncate --json "$@" "$tmp/in" >"$tmp/out" 2>"$tmp/err" || {
         echo "  $label: failed: $(head -n 1 "$tmp/err")"
         return 1
     }
