@@ -142,11 +142,13 @@ bench: attn
 	sh scripts/bench.sh $(CURDIR)/$(ATTN_BIN)
 
 FUZZ_BIN := $(FUZZ_SRC:tests/%.c=build-fuzz/%)
+# A target may name the only sources it needs in FUZZ_LIB_<name> (default: all but ISA-specific).
+FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c)
 build-fuzz/fuzz_%: tests/fuzz_%.c $(LIB_SRC) $(TOK_SRC)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Isrc -Itokenizer $(PCRE_CFLAGS) $(ZLIB_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< \
-	    $(filter-out %_avx2.c %_avx512.c,$(LIB_SRC)) $(TOK_SRC) $(LIBS)
+	    $(or $(FUZZ_LIB_$*),$(filter-out %_avx2.c %_avx512.c,$(LIB_SRC)) $(TOK_SRC)) $(LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
