@@ -10,7 +10,9 @@
 #define SMALL_PIECE 24      /* pieces up to this many bytes merge with the quadratic scan */
 #define CACHE_SLOTS (1u << 16)
 #define CACHE_MAX_PIECE 64
-#define CACHE_BYTES (1u << 20)
+#define CACHE_BYTES (1u << 20)   /* cached piece bytes */
+#define CACHE_IDS (1u << 18)     /* cached ids */
+#define ONE_SHOT_CACHE (1u << 16) /* bpe_encode uses a piece cache from this many bytes on */
 
 /* ---- status ------------------------------------------------------------------------------- */
 
@@ -744,7 +746,7 @@ struct bpe_encoder {
     cache_ent *cache;   /* (CACHE_SLOTS) */
     size_t cache_used;
     char *ckeys;        /* (CACHE_BYTES) cached piece bytes */
-    int32_t *cids;      /* (CACHE_BYTES) cached ids */
+    int32_t *cids;      /* (CACHE_IDS) cached ids */
     size_t ckeys_used, cids_used;
 };
 
@@ -931,7 +933,7 @@ static int encode_piece(bpe_encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
     }
     uint64_t h = 0;
     size_t slot = 0;
-    if (n <= CACHE_MAX_PIECE) {
+    if (e->cache && n <= CACHE_MAX_PIECE) {
         h = bpe_hash(s, n);
         slot = h & (CACHE_SLOTS - 1);
         for (;;) {
@@ -955,10 +957,10 @@ static int encode_piece(bpe_encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
     size_t first = *n_ids;
     for (uint32_t i = 0; i < n; i = e->next[i])
         emit(ids, cap, n_ids, e->id[i]);
-    if (n <= CACHE_MAX_PIECE && *n_ids <= cap) {
+    if (e->cache && n <= CACHE_MAX_PIECE && *n_ids <= cap) {
         size_t k = *n_ids - first;
         if (e->cache_used >= CACHE_SLOTS / 2 || e->ckeys_used + n > CACHE_BYTES ||
-            e->cids_used + k > CACHE_BYTES) {
+            e->cids_used + k > CACHE_IDS) {
             memset(e->cache, 0, CACHE_SLOTS * sizeof *e->cache);
             e->cache_used = e->ckeys_used = e->cids_used = 0;
             slot = h & (CACHE_SLOTS - 1);
@@ -1036,23 +1038,31 @@ int bpe_encoder_encode(bpe_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, 
     return *n_ids > cap ? BPE_ERR_SPACE : BPE_OK;
 }
 
-int bpe_encoder_open(bpe_encoder **out, const bpe *t)
+/* Creates an encoder, with a piece cache (about 3.5 MB) or without; returns a status. */
+static int encoder_new(bpe_encoder **out, const bpe *t, int with_cache)
 {
     *out = NULL;
     bpe_encoder *e = calloc(1, sizeof *e);
     if (!e)
         return BPE_ERR_NOMEM;
     e->t = t;
-    e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
-    e->ckeys = malloc(CACHE_BYTES);
-    e->cids = malloc(CACHE_BYTES * sizeof *e->cids);
-    if (!e->cache || !e->ckeys || !e->cids || pretok_iter_open(&e->it, &t->pt) < 0 ||
-        reserve(e, 256) < 0) {
+    if (with_cache) {
+        e->cache = calloc(CACHE_SLOTS, sizeof *e->cache);
+        e->ckeys = malloc(CACHE_BYTES);
+        e->cids = malloc(CACHE_IDS * sizeof *e->cids);
+    }
+    if ((with_cache && (!e->cache || !e->ckeys || !e->cids)) ||
+        pretok_iter_open(&e->it, &t->pt) < 0 || reserve(e, 256) < 0) {
         bpe_encoder_free(e);
         return BPE_ERR_NOMEM;
     }
     *out = e;
     return BPE_OK;
+}
+
+int bpe_encoder_open(bpe_encoder **out, const bpe *t)
+{
+    return encoder_new(out, t, 1);
 }
 
 void bpe_encoder_free(bpe_encoder *e)
@@ -1075,7 +1085,7 @@ int bpe_encode(const bpe *t, int32_t *ids, size_t cap, size_t *n_ids, const char
 {
     bpe_encoder *e;
     *n_ids = 0;
-    int rc = bpe_encoder_open(&e, t);
+    int rc = encoder_new(&e, t, len >= ONE_SHOT_CACHE);
     if (rc < 0)
         return rc;
     rc = bpe_encoder_encode(e, ids, cap, n_ids, text, len, flags);
