@@ -91,6 +91,7 @@ typedef struct scorer {
     gen_model gm;
     int batch, threads, ids, special, truncate, json, mean, verbose;
     int max_src, max_tgt;    /* longest source; longest target (without eos) */
+    int src_bos, src_eos;    /* text sources get bos_id before / eos_id after (src.add_bos/eos) */
     pair *pairs;             /* (batch) */
     gen_source *gsrc;        /* (batch) */
     const int32_t **tgts;    /* (batch) */
@@ -175,14 +176,14 @@ static int next_pair(scorer *S, pair *p)
  * printing the error. */
 static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size_t len)
 {
-    if (*cap < len + 2) {
-        int32_t *p = realloc(*ids, (len + 2) * sizeof *p);
+    if (*cap < len + 3) {
+        int32_t *p = realloc(*ids, (len + 3) * sizeof *p);
         if (!p) {
             cli_error("out of memory");
             return -1;
         }
         *ids = p;
-        *cap = len + 2;
+        *cap = len + 3;
     }
     size_t n = 0;
     if (S->ids) {
@@ -216,7 +217,12 @@ static int encode_pair(scorer *S, pair *p)
     long n = to_ids(S, &p->src, &p->src_cap, p->src_text, p->src_len_b);
     if (n < 0)
         return -1;
-    if (!S->ids && S->cfg->eos_id >= 0)
+    if (!S->ids && S->src_bos) {
+        memmove(p->src + 1, p->src, (size_t)n * sizeof *p->src);
+        p->src[0] = S->cfg->bos_id;
+        n++;
+    }
+    if (!S->ids && S->src_eos)
         p->src[n++] = S->cfg->eos_id;
     if (n == 0) {
         cli_error("%s:%ld: empty source", S->name, S->line);
@@ -229,7 +235,7 @@ static int encode_pair(scorer *S, pair *p)
             return -1;
         }
         n = S->max_src;
-        if (!S->ids && S->cfg->eos_id >= 0)
+        if (!S->ids && S->src_eos)
             p->src[n - 1] = S->cfg->eos_id;
     }
     p->src_len = (int)n;
@@ -341,6 +347,14 @@ static int score_setup(scorer *S, const char *model)
             cli_error("out of memory");
             return CLI_FAIL;
         }
+        int64_t add_bos = 0, add_eos = 1;
+        if (mf_get_i64_or(tf_model_file(S->model), "src.add_bos", 0, &add_bos) < 0 ||
+            mf_get_i64_or(tf_model_file(S->model), "src.add_eos", 1, &add_eos) < 0) {
+            cli_error("%s: src.add_bos / src.add_eos: not an integer", path);
+            return CLI_FAIL;
+        }
+        S->src_bos = add_bos != 0 && S->cfg->bos_id >= 0;
+        S->src_eos = add_eos != 0 && S->cfg->eos_id >= 0;
     } else if (!S->ids) {
         cli_error("%s: the model has no tokenizer: give token ids with --ids", path);
         return CLI_FAIL;
