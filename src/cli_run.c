@@ -203,6 +203,7 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Encodes sources on the engine, timing it; returns the engine's status. */
 static int eng_encode(void *ctx, const int32_t *const *src, const int *len, int n)
 {
     engine *e = ctx;
@@ -212,16 +213,19 @@ static int eng_encode(void *ctx, const int32_t *const *src, const int *len, int 
     return rc;
 }
 
+/* Starts decoder rows on the engine; returns its status. */
 static int eng_begin(void *ctx, const int *src_of_row, int n)
 {
     return tf_decode_begin(((engine *)ctx)->st, src_of_row, n);
 }
 
+/* Runs one decoder step on the engine; returns its status. */
 static int eng_step(void *ctx, float *logits, const int32_t *tok, int n)
 {
     return tf_decode_step(((engine *)ctx)->st, logits, tok, n);
 }
 
+/* Reorders (or drops) decoder rows on the engine; returns its status. */
 static int eng_reorder(void *ctx, const int *parent, int n)
 {
     return tf_decode_reorder(((engine *)ctx)->st, parent, n);

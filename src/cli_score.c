@@ -49,16 +49,19 @@ static int eng_encode(void *ctx, const int32_t *const *src, const int *len, int 
     return tf_encode(ctx, src, len, n);
 }
 
+/* Starts decoder rows on the engine; returns its status. */
 static int eng_begin(void *ctx, const int *src_of_row, int n)
 {
     return tf_decode_begin(ctx, src_of_row, n);
 }
 
+/* Runs one decoder step on the engine; returns its status. */
 static int eng_step(void *ctx, float *logits, const int32_t *tok, int n)
 {
     return tf_decode_step(ctx, logits, tok, n);
 }
 
+/* Drops finished decoder rows on the engine; returns its status. */
 static int eng_reorder(void *ctx, const int *parent, int n)
 {
     return tf_decode_reorder(ctx, parent, n);

@@ -31,6 +31,7 @@ static void rng_seed(rng *r, uint64_t seed, uint64_t stream)
         r->s[i] = splitmix64(&x);
 }
 
+/* Rotates x left by k bits. */
 static uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));
