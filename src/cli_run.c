@@ -739,12 +739,12 @@ static int make_source(run *R, item *it, long record)
     return 0;
 }
 
-/* Comparison of items by source length for the window's decoding order. */
-static const item *sort_items;
-static int by_length(const void *a, const void *b)
+/* Orders item indices by source length, then input position (qsort_r comparison). */
+static int by_length(const void *a, const void *b, void *items)
 {
+    const item *it = items;
     int x = *(const int *)a, y = *(const int *)b;
-    int d = sort_items[x].src_len - sort_items[y].src_len;
+    int d = it[x].src_len - it[y].src_len;
     return d ? d : x - y;
 }
 
@@ -756,8 +756,7 @@ static int decode_window(run *R, long first_index)
     for (int i = 0; i < R->n_items; i++)
         if (!R->items[i].empty)
             R->order[n++] = i;
-    sort_items = R->items;
-    qsort(R->order, (size_t)n, sizeof *R->order, by_length);
+    qsort_r(R->order, (size_t)n, sizeof *R->order, by_length, R->items);
     R->head = 0;
     advance(R);
     for (int b = 0; b < n; b += (int)R->o.batch) {
