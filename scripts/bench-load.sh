@@ -98,17 +98,22 @@ load() {
     times=$(sed 's/.*load_ms=\([0-9.]*\).*/\1/' "$DIR/runs" | sort -n)
     best=$(echo "$times" | head -1)
     med=$(echo "$times" | sed -n "$(( (RUNS + 1) / 2 ))p")
-    awk -v label="$label" -v best="$best" -v med="$med" '
+    cpu=$(sed 's/.*cpu_ms=\([0-9.]*\).*/\1/' "$DIR/runs" | sort -n | head -1)
+    awk -v label="$label" -v best="$best" -v med="$med" -v cpu="$cpu" '
         { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
           if (v["peak_rss_bytes"] + 0 > rss) rss = v["peak_rss_bytes"] + 0
           dec = v["decoded_bytes"]; size = v["file_bytes"] }
-        END { printf "   %-28s %9.1f MB %9.1f MB %9.3f %9.3f %8.2f %9.1f MB %6.3f\n", label,
-                     size / 1e6, dec / 1e6, best, med, dec / best / 1e6, rss / 1e6, rss / dec }
+        END { printf "   %-28s %8.1f MB %8.1f MB %9.3f %9.3f %7.2f %9.1f %7.2f %8.1f MB %6.3f\n", label,
+                     size / 1e6, dec / 1e6, best, med, dec / best / 1e6, cpu, dec / cpu / 1e6,
+                     rss / 1e6, rss / dec }
     ' "$DIR/runs"
 }
 
-printf "   %-28s %12s %12s %9s %9s %8s %12s %6s\n" file "on disk" decoded "best ms" \
-    "median ms" "GB/s" "peak RSS" "RSS/dec"
+echo "   GB/s: decoded bytes per second of the best wall-clock load (for mapped files, mapping"
+echo "   is not decoding); cpu ms: least processor time of a run, all threads and process start"
+echo "   included; GB/cpu-s: decoded bytes per processor second, what each idle CPU would give"
+printf "   %-28s %11s %11s %9s %9s %7s %9s %7s %11s %6s\n" file "on disk" decoded "best ms" \
+    "median ms" "GB/s" "cpu ms" "GB/cpu-s" "peak RSS" "RSS/dec"
 [ -n "$DEFAULT" ] && load "$DEFAULT" "default (zlib)" && load "$DIR/default-none.attn" "default (none, mmap)"
 if [ -s "$DIR/base-f32.attn" ]; then
     for f in f32 f16 bf16 q8; do

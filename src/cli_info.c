@@ -53,7 +53,7 @@ static void info_usage(void)
              "      --threads N    threads that inflate and check the tensors (1 to 16; default:\n"
              "                     all CPUs)\n"
              "      --stats        print one line of loading figures instead of the report:\n"
-             "                     load_ms, decoded_bytes, file_bytes, peak_rss_bytes\n"
+             "                     load_ms, cpu_ms, decoded_bytes, file_bytes, peak_rss_bytes\n"
              "  -h, --help         show this help\n");
 }
 
@@ -256,9 +256,12 @@ int cli_info(int argc, char **argv)
     if (stats) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        cli_printf("load_ms=%.3f decoded_bytes=%llu file_bytes=%llu peak_rss_bytes=%lld\n",
+        double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+        cli_printf("load_ms=%.3f cpu_ms=%.3f decoded_bytes=%llu file_bytes=%llu "
+                   "peak_rss_bytes=%lld\n",
                    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-                   (unsigned long long)mf_decoded_size(f), (unsigned long long)mf_file_size(f),
+                   cpu, (unsigned long long)mf_decoded_size(f), (unsigned long long)mf_file_size(f),
                    (long long)ru.ru_maxrss * 1024);
     } else {
         print_info(f, path);
