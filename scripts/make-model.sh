@@ -1,0 +1,70 @@
+#!/bin/sh
+# make-model.sh — reproduce models/en-fr.attn from scratch (`make model` runs this).
+#
+#   ATTN_WORK=DIR sh scripts/make-model.sh      (default DIR: data, which git ignores)
+#
+# Steps: fetch the Debian DDTP parallel text (scripts/fetch-data.sh), train attn's byte-level
+# BPE tokenizer (8000 ids, joint English+French, training split only), tokenize the splits,
+# train the Transformer with PyTorch on the CPU (about 80 minutes of training on 2 cores;
+# checkpoints every 10 minutes in DIR/ckpt-en-fr, and running this script again resumes from
+# the newest one), export the average of the last checkpoints to models/en-fr.attn, and
+# evaluate it on the test split (scripts/evaluate.py).
+#
+# Needs: /usr/bin/python3 with torch (Debian's python3-torch) and numpy, apt-get, and ./attn
+# built (`make`). Debian's torch uses whatever libblas.so.3 the system selects; the reference
+# BLAS makes training about 18x slower than OpenBLAS, so when the system's BLAS is the reference
+# one this script unpacks Debian's libopenblas0-pthread into DIR (nothing is installed) and points
+# the training process at it.
+set -eu
+
+WORK=${ATTN_WORK:-data}
+export ATTN_WORK="$WORK"
+PY=/usr/bin/python3
+ATTN=${ATTN:-./attn}
+OUT=${MODEL_OUT:-models/en-fr.attn}
+D="$WORK/en-fr"
+
+[ -x "$ATTN" ] || { echo "make-model.sh: build attn first (make)" >&2; exit 1; }
+
+# 1. Data.
+[ -s "$D/train.fr" ] || sh scripts/fetch-data.sh
+
+# 2. Tokenizer (the training split only) and 3. tokenized splits.
+if [ ! -s "$D/tokenizer.tok" ]; then
+    "$ATTN" train-tokenizer --vocab-size 8000 --special '<pad>,<s>,</s>,<unk>' \
+        -o "$D/tokenizer.tok" "$D/train.en" "$D/train.fr"
+fi
+for s in train valid test; do
+    for l in en fr; do
+        [ -s "$D/$s.$l.ids" ] || "$ATTN" tokenize -t "$D/tokenizer.tok" "$D/$s.$l" > "$D/$s.$l.ids"
+    done
+done
+
+# A fast BLAS for PyTorch when the system has only the reference one.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+case "$blas" in
+*/blas/libblas.so.3*)
+    if [ ! -d "$WORK/openblas/root" ]; then
+        mkdir -p "$WORK/openblas"
+        (cd "$WORK/openblas" && apt-get download libopenblas0-pthread)
+        dpkg -x "$WORK"/openblas/libopenblas0-pthread_*.deb "$WORK/openblas/root"
+    fi
+    LD_LIBRARY_PATH="$(cd "$WORK/openblas/root/usr/lib/x86_64-linux-gnu/openblas-pthread" && pwd)"
+    export LD_LIBRARY_PATH
+    ;;
+esac
+export OPENBLAS_NUM_THREADS=2
+
+# 4. Training (resumes from the newest checkpoint in $WORK/ckpt-en-fr).
+"$PY" -W ignore scripts/train.py train --data "$D" --ckpt "$WORK/ckpt-en-fr" \
+    --vocab-size 8000 --d-model 256 --heads 4 --d-ff 1024 --layers 3 \
+    --batch-tokens 2000 --warmup 400 --lr-factor 0.7 --minutes 80 --save-minutes 10 \
+    --bleu-sentences 200 --log-every 25 --attn "$ATTN" --tokenizer "$D/tokenizer.tok"
+
+# 5. Export: the average of the newest checkpoints.
+"$PY" scripts/train.py export --ckpt "$WORK/ckpt-en-fr" --tokenizer "$D/tokenizer.tok" \
+    --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" -o "$OUT"
+
+# 6. Evaluation on the test split.
+"$PY" scripts/evaluate.py --model "$OUT" --attn "$ATTN" --src "$D/test.en" --ref "$D/test.fr" \
+    --work "$WORK/eval"
