@@ -26,6 +26,7 @@ static void print_commands(void)
     cli_puts("\nCommands (attn COMMAND --help for each):\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         cli_printf("  %-16s %s\n", commands[i].name, commands[i].summary);
+    cli_puts("\nOther options:\n      --version             print the version and exit\n");
 }
 
 int main(int argc, char **argv)

@@ -24,7 +24,7 @@ help_options() {
 }
 : >"$tmp/help"
 "$ATTN" --help | help_options >>"$tmp/help"
-for cmd in $("$ATTN" --help | sed -n '/^Commands/,$p' | awk 'NR > 1 { print $1 }'); do
+for cmd in $("$ATTN" --help | sed -n '/^Commands/,$p' | awk '/^  [a-z]/ { print $1 }'); do
     "$ATTN" "$cmd" --help >"$tmp/cmdhelp" 2>&1 ||
         { echo "check-man: attn $cmd --help failed"; fail=1; continue; }
     help_options <"$tmp/cmdhelp" >>"$tmp/help"
