@@ -29,6 +29,13 @@ run sh -c '"$ATTN" --help >/dev/full'
 ok "--help to a full disk exits 1" status_is 1
 ok "--help to a full disk says so" err_has 'attn: stdout: No space left on device'
 
+# A reader that closes the pipe early ends attn quietly with status 0.
+yes 'a line of text to copy' | head -n 50000 >"$T/lines"
+run sh -c '("$ATTN" -m tests/data/gen/echo.attn "$1"; echo $? >"$2") | head -c1' sh "$T/lines" "$T/st"
+ok "| head -c1: one byte" out_is "a"
+ok "| head -c1: attn exits 0" [ "$(cat "$T/st")" = 0 ]
+ok "| head -c1: nothing on stderr" err_empty
+
 run "$ATTN" -m /nonexistent/model.attn
 ok "missing model exits 1" status_is 1
 ok "missing model is one line naming the file" err_one_line
