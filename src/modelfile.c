@@ -532,8 +532,7 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
         uint64_t n = 1;
         for (unsigned d = 0; d < MF_MAX_DIMS; d++) {
             uint64_t dim = mf_rd64(e + 8 + 8 * d);
-            if (d < ndim ? (dim == 0 || dim > MF_MAX_ELEMENTS || n * dim > MF_MAX_ELEMENTS)
-                         : dim != 0)
+            if (d < ndim ? (dim == 0 || dim > MF_MAX_ELEMENTS / n) : dim != 0)
                 return fail(why, why_len, MF_ERR_CORRUPT,
                             "tensor %s: shape dimension %u is %llu", name, d,
                             (unsigned long long)dim);

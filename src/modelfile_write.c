@@ -227,8 +227,7 @@ static wtensor *new_tensor(mf_writer *w, const char *name, mf_dtype dtype, const
         return NULL;
     uint64_t n = 1;
     for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 1 || (uint64_t)shape[d] > MF_MAX_ELEMENTS ||
-            n * (uint64_t)shape[d] > MF_MAX_ELEMENTS)
+        if (shape[d] < 1 || (uint64_t)shape[d] > MF_MAX_ELEMENTS / n)
             return NULL;
         n *= (uint64_t)shape[d];
     }
@@ -579,6 +578,10 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
         opt->level > 9 || opt->chunk_size < MF_ALIGN || opt->chunk_size % MF_ALIGN ||
         opt->chunk_size > MF_MAX_CHUNK)
         return wfail(why, why_len, MF_ERR_ARG, "invalid write options");
+    for (int i = 0; i < w->n_tensors; i++)
+        if ((w->tensors[i].decoded + opt->chunk_size - 1) / opt->chunk_size > UINT32_MAX)
+            return wfail(why, why_len, MF_ERR_ARG, "tensor %s: too many chunks",
+                         w->tensors[i].name);
     int st = compress_all(w, opt);
     if (st < 0)
         return wfail(why, why_len, st, "compressing: out of memory");

@@ -676,6 +676,14 @@ static void bad_offset(uint8_t *e)
     memcpy(e + 40, &off, 8);
 }
 
+static void overflow_shape(uint8_t *e)
+{
+    /* 2^40 x 2^40 wraps to 0 in 64 bits, 2^33 x 2^33 x 4 to 0 too: both must be refused */
+    uint64_t big = 1ull << 40;
+    memcpy(e + 8, &big, 8);
+    memcpy(e + 16, &big, 8);
+}
+
 static void bad_dtype(uint8_t *e) { e[4] = 9; }
 static void bad_ndim(uint8_t *e) { e[7] = 5; }
 static void bad_shape(uint8_t *e) { memset(e + 8, 0, 8); }
@@ -692,6 +700,8 @@ static void test_hostile(void **state)
     assert_non_null(strstr(why, "cannot hold"));
     assert_int_equal(hostile(bad_offset, why, sizeof why), MF_ERR_CORRUPT);
     assert_non_null(strstr(why, "offset"));
+    assert_int_equal(hostile(overflow_shape, why, sizeof why), MF_ERR_CORRUPT);
+    assert_non_null(strstr(why, "shape dimension 1"));
     assert_int_equal(hostile(bad_dtype, why, sizeof why), MF_ERR_CORRUPT);
     assert_int_equal(hostile(bad_ndim, why, sizeof why), MF_ERR_CORRUPT);
     assert_int_equal(hostile(bad_shape, why, sizeof why), MF_ERR_CORRUPT);
