@@ -500,12 +500,14 @@ static int open_mem(const uint8_t *data, size_t len, int threads, char *why, siz
     return st;
 }
 
-static const char *damage_files[] = {DIR "py-q8.attn", DIR "py-none.attn", DIR "py-bf16.attn"};
+static const char *damage_files[] = {DIR "py-q8.attn", DIR "py-none.attn", DIR "py-bf16.attn",
+                                     DIR "py-f32.attn"};
+#define N_DAMAGE (sizeof damage_files / sizeof *damage_files)
 
 static void test_truncation(void **state)
 {
     (void)state;
-    for (size_t fi = 0; fi < 3; fi++) {
+    for (size_t fi = 0; fi < N_DAMAGE; fi++) {
         size_t len;
         uint8_t *data = slurp(damage_files[fi], &len);
         char why[256];
@@ -541,7 +543,7 @@ static void test_truncation(void **state)
 static void test_bit_flips(void **state)
 {
     (void)state;
-    for (size_t fi = 0; fi < 3; fi++) {
+    for (size_t fi = 0; fi < N_DAMAGE; fi++) {
         size_t len;
         uint8_t *data = slurp(damage_files[fi], &len);
         int tensor_named = 0;
