@@ -39,6 +39,7 @@ static int parse_threads(const char *cmd, const char *arg, int *out)
 
 /* ---- info --------------------------------------------------------------------------------- */
 
+/* Prints attn info --help. */
 static void info_usage(void)
 {
     cli_puts("Usage: attn info [--verify WHAT] [--threads N] [--stats] [MODEL]\n"
@@ -139,6 +140,7 @@ static void print_value(const mf_file *f, const char *key, mf_type type)
     }
 }
 
+/* Returns the short name of a metadata type ("i64", ..., "f64[]"). */
 static const char *type_name(mf_type t)
 {
     static const char *names[] = {"?", "i64", "f64", "str", "blob", "i64[]", "f64[]"};
@@ -272,6 +274,7 @@ int cli_info(int argc, char **argv)
 
 /* ---- convert ------------------------------------------------------------------------------ */
 
+/* Prints attn convert --help. */
 static void convert_usage(void)
 {
     cli_puts("Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] IN OUT\n"

@@ -387,11 +387,13 @@ static uint64_t check_string(const uint8_t *p, uint64_t len, uint64_t room)
 static const mf_file *sort_file;   /* qsort has no context argument; guarded by sort_lock */
 static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* qsort comparison of two metadata indices by key. */
 static int cmp_meta(const void *a, const void *b)
 {
     return strcmp(sort_file->meta[*(const int *)a].key, sort_file->meta[*(const int *)b].key);
 }
 
+/* qsort comparison of two tensor indices by name. */
 static int cmp_tensor(const void *a, const void *b)
 {
     return strcmp(sort_file->tensors[*(const int *)a].t.name,

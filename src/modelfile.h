@@ -206,8 +206,11 @@ const char *mf_strerror(int status);
 
 /* ---- conversions (round to nearest even; NaN stays NaN) ------------------------------- */
 
+/* float -> IEEE half bits (beyond 65504 rounds to infinity), and back (exact). */
 uint16_t mf_f32_to_f16(float x);
 float mf_f16_to_f32(uint16_t h);
+
+/* float -> bfloat16 bits, and back (exact). */
 uint16_t mf_f32_to_bf16(float x);
 float mf_bf16_to_f32(uint16_t b);
 
