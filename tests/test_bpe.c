@@ -385,23 +385,16 @@ static void test_threads_share_tokenizer(void **state)
     bpe_free(t);
 }
 
-/* The gpt2 pattern's ASCII fast path splits exactly as the regex does: random text over the
- * pattern's corner characters, encoded with the built-in "gpt2" and with the same regex given as
- * a user pattern (always PCRE2). */
-static void test_gpt2_fast_path(void **state)
+/* Compares the built-in pattern (ASCII fast path) with the same regex given as a user pattern
+ * (always PCRE2) on random text over the patterns' corner characters. */
+static void check_fast_path(bpe *fast, bpe *slow)
 {
-    (void)state;
-    bpe *fast = r50k(), *slow = r50k();
-    char why[256];
-    assert_int_equal(bpe_set_pattern(slow, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"
-                                           "| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
     static const char *const atoms[] = {
         "a", "Z", "x", "0", "9", "'", "s", "t", "re", "ll", "ve", "d", "m", " ", " ", "  ", "\t",
         "\n", "\r", "\v", "\f", ".", ",", "-", "!", "_", "\x01", "\x7f", "\xc3\xa9",
         "\xc2\xa0", "\xc2\x85", "\xe2\x80\x83", "\xe2\x80\x94", "\xf0\x9f\x98\x80",
-        "\xd9\xa3", "\x80", "\xff", "\xe1\xa0\x8e", "S", "'S",
+        "\xd9\xa3", "\x80", "\xff", "\xe1\xa0\x8e", "S", "'S", "RE", "L", "\xc5\xbf", "1234",
+        "\r\n", "/",
     };
     size_t n_atoms = sizeof atoms / sizeof atoms[0];
     char buf[512];
@@ -426,6 +419,29 @@ static void test_gpt2_fast_path(void **state)
             fail();
         }
     }
+}
+
+/* The ASCII fast paths of gpt2 and cl100k split exactly as their regexes do. */
+static void test_fast_paths(void **state)
+{
+    (void)state;
+    char why[256];
+    bpe *fast = r50k(), *slow = r50k();
+    assert_int_equal(bpe_set_pattern(slow, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"
+                                           "| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
+    check_fast_path(fast, slow);
+    bpe_free(fast);
+    bpe_free(slow);
+    fast = cl100k();
+    slow = cl100k();
+    assert_int_equal(bpe_set_pattern(slow, "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+                                           "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n]*"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
+    check_fast_path(fast, slow);
     bpe_free(fast);
     bpe_free(slow);
 }
@@ -918,7 +934,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_pieces),
         cmocka_unit_test(test_buffer_sizes),
         cmocka_unit_test(test_threads_share_tokenizer),
-        cmocka_unit_test(test_gpt2_fast_path),
+        cmocka_unit_test(test_fast_paths),
         cmocka_unit_test(test_long_pieces),
         cmocka_unit_test(test_special_tokens),
         cmocka_unit_test(test_stream_decoder),
