@@ -687,6 +687,7 @@ static void overflow_shape(uint8_t *e)
 }
 
 static void bad_dtype(uint8_t *e) { e[4] = 9; }
+static void bad_tensor_crc(uint8_t *e) { e[76] ^= 1; }
 static void bad_ndim(uint8_t *e) { e[7] = 5; }
 static void bad_shape(uint8_t *e) { memset(e + 8, 0, 8); }
 
@@ -705,6 +706,9 @@ static void test_hostile(void **state)
     assert_int_equal(hostile(overflow_shape, why, sizeof why), MF_ERR_CORRUPT);
     assert_non_null(strstr(why, "shape dimension 1"));
     assert_int_equal(hostile(bad_dtype, why, sizeof why), MF_ERR_CORRUPT);
+    /* chunks intact but the tensor's own CRC wrong: caught after decoding */
+    assert_int_equal(hostile(bad_tensor_crc, why, sizeof why), MF_ERR_CRC);
+    assert_non_null(strstr(why, "tensor big.weight: CRC mismatch of the decoded data"));
     assert_int_equal(hostile(bad_ndim, why, sizeof why), MF_ERR_CORRUPT);
     assert_int_equal(hostile(bad_shape, why, sizeof why), MF_ERR_CORRUPT);
 }
