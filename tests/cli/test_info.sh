@@ -20,6 +20,15 @@ run sh -c '"$ATTN" info tests/data/modelfile/py-f32.attn | head -1'
 ok "info into a closed pipe exits 0" status_is 0
 ok "info into a closed pipe is quiet" err_empty
 
+run env ATTN_MODEL=$D/py-f16.attn "$ATTN" info
+ok "info without MODEL reads \$ATTN_MODEL" out_has "^file     $D/py-f16.attn$"
+
+run "$ATTN" info --stats --verify read $D/py-none.attn
+ok "info --stats exits 0" status_is 0
+ok "info --stats prints one line of figures" out_has '^load_ms=[0-9.]* cpu_ms=[0-9.]* decoded_bytes=8504 file_bytes=10488 peak_rss_bytes=[0-9]*$'
+run "$ATTN" info --verify some $D/py-none.attn
+ok "info --verify some is a usage error" status_is 2
+
 run "$ATTN" info $D/py-q8.attn $D/py-f32.attn
 ok "info with two files is a usage error" status_is 2
 run "$ATTN" info --threads 0 $D/py-q8.attn
