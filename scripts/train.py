@@ -94,6 +94,62 @@ def build(cfg):
                       cfg["dec_layers"], cfg["dropout"], cfg["max_pos"])
 
 
+class StepDecoder:
+    """Runs a Translator's decoder one position at a time with cached keys and values (the
+    weights of its nn.TransformerDecoder, attention written out); step() gives the logits that
+    model.decode gives for the last position, within float rounding."""
+
+    def __init__(self, model, memory, src):
+        self.m = model
+        self.layers = model.tf.decoder.layers
+        self.d = model.d_model
+        self.h = self.layers[0].self_attn.num_heads
+        self.b = src.shape[0]
+        self.mask = torch.zeros(self.b, 1, 1, src.shape[1])           # (B, 1, 1, S)
+        self.mask.masked_fill_(src.eq(PAD)[:, None, None, :], float("-inf"))
+        self.cross = []
+        d = self.d
+        for layer in self.layers:
+            w, bias = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
+            self.cross.append((self.heads(F.linear(memory, w[d:2 * d], bias[d:2 * d])),
+                               self.heads(F.linear(memory, w[2 * d:], bias[2 * d:]))))
+        self.k = [None] * len(self.layers)                              # (B, H, t, dh) each
+        self.v = [None] * len(self.layers)
+        self.pos = 0
+
+    def heads(self, x):
+        """(B, T, d) -> (B, H, T, d/H)."""
+        return x.view(x.shape[0], x.shape[1], self.h, -1).transpose(1, 2)
+
+    def attend(self, q, k, v, mask, module):
+        """softmax(q k^T / sqrt(dh) + mask) v per head, heads joined, then module's out_proj."""
+        scores = torch.matmul(q, k.transpose(-1, -2)) * (q.shape[-1] ** -0.5)
+        if mask is not None:
+            scores = scores + mask
+        o = torch.matmul(torch.softmax(scores, -1), v)                  # (B, H, 1, dh)
+        return module.out_proj(o.transpose(1, 2).reshape(self.b, 1, self.d))
+
+    def step(self, tokens):
+        """(B,) tokens at the next position -> (B, V) logits."""
+        d = self.d
+        x = self.m.embed(tokens)[:, None] * math.sqrt(d) + self.m.pe[self.pos][None, None]
+        self.pos += 1
+        for i, layer in enumerate(self.layers):
+            q, k, v = F.linear(x, layer.self_attn.in_proj_weight,
+                               layer.self_attn.in_proj_bias).split(d, -1)
+            k, v = self.heads(k), self.heads(v)
+            self.k[i] = k if self.k[i] is None else torch.cat([self.k[i], k], 2)
+            self.v[i] = v if self.v[i] is None else torch.cat([self.v[i], v], 2)
+            x = layer.norm1(x + self.attend(self.heads(q), self.k[i], self.v[i], None,
+                                            layer.self_attn))
+            w, bias = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
+            q = self.heads(F.linear(x, w[:d], bias[:d]))
+            x = layer.norm2(x + self.attend(q, *self.cross[i], self.mask, layer.multihead_attn))
+            x = layer.norm3(x + layer.linear2(F.relu(layer.linear1(x))))
+        x = self.m.tf.decoder.norm(x)
+        return F.linear(x[:, 0], self.m.embed.weight)
+
+
 @torch.no_grad()
 def greedy(model, srcs, max_len, batch_size=64, relative=False):
     """Greedy-decodes lists of source ids (without </s>), never choosing <pad> or <s> (the
@@ -105,23 +161,24 @@ def greedy(model, srcs, max_len, batch_size=64, relative=False):
     for b in range(0, len(order), batch_size):
         idx = order[b: b + batch_size]
         src = pad([srcs[i][: model.pe.shape[0] - 1] + [EOS] for i in idx])
-        memory = model.encode(src)
-        ys = torch.full((len(idx), 1), BOS, dtype=torch.long)
+        dec = StepDecoder(model, model.encode(src), src)
+        nxt = torch.full((len(idx),), BOS, dtype=torch.long)
         done = torch.zeros(len(idx), dtype=torch.bool)
+        toks = []
         limit = min(max_len, 2 * src.shape[1] + 10) if relative else max_len
         for _ in range(limit):
-            logits = model.decode(ys, memory, src)[:, -1]
+            logits = dec.step(nxt)
             logits[:, PAD] = float("-inf")
             logits[:, BOS] = float("-inf")
             nxt = logits.argmax(-1)
-            nxt = torch.where(done, torch.full_like(nxt, PAD), nxt)
-            ys = torch.cat([ys, nxt[:, None]], 1)
+            toks.append(torch.where(done, torch.full_like(nxt, PAD), nxt))
             done |= nxt.eq(EOS)
             if bool(done.all()):
                 break
+        ys = torch.stack(toks, 1).tolist()
         for row, i in enumerate(idx):
-            toks = ys[row, 1:].tolist()
-            out[i] = toks[: toks.index(EOS)] if EOS in toks else [t for t in toks if t != PAD]
+            t = ys[row]
+            out[i] = t[: t.index(EOS)] if EOS in t else [x for x in t if x != PAD]
     return out
 
 
@@ -494,7 +551,8 @@ def metadata(cfg, ckpt, paths, args):
                        "(a small Transformer trained by attn's scripts/train.py)"
                        if cfg["tgt"] == "fr" else
                        "%s to %s translation of package descriptions" % (cfg["src"], cfg["tgt"]),
-        "source": "input: the source sentence's tokens followed by </s>; the decoder starts at <s>",
+        "src.add_bos": 0, "src.add_eos": 1,
+        "source": "trained by scripts/make-model.sh of attn",
         "license": "The training data are Debian package descriptions and their DDTP translations, "
                    "which are under the licences of the Debian packages they describe; this model "
                    "is derived from them.",
