@@ -1,7 +1,9 @@
 #!/bin/sh
 # bench-tokenizer.sh — attn's tokenizer next to tiktoken (npm `tiktoken`, its Rust core in
 # WebAssembly) on the same text in the same run: encode throughput (one thread), decode
-# throughput, load time, and single 1 MB pieces.
+# throughput, load time, and single 1 MB pieces.  Every time is CPU time (the thread's for
+# attn in-process, the process's user+system for the attn command and for node), so that a busy
+# shared machine changes the figures less than wall-clock time would.
 #
 #   sh scripts/bench-tokenizer.sh PATH/TO/attn
 # Environment: ATTN_BENCH_TEXT  English text to use (default: tests/data/tok/en.txt.gz, Debian
@@ -40,15 +42,11 @@ echo "text: $what, $bytes bytes; machine: $(nproc) cores, load average $(cut -d'
 "$tmp/bench" "$tmp/r50k_base.tiktoken" "$tmp/text" >"$tmp/attn.r50k"
 "$tmp/bench" "$tmp/cl100k_base.tiktoken" "$tmp/text" >"$tmp/attn.cl100k"
 get() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
-best=
 for i in 1 2 3; do
-    t0=$(date +%s%N)
-    "$ATTN" tokenize --whole -t "$tmp/r50k_base.tiktoken" "$tmp/text" >/dev/null
-    t1=$(date +%s%N)
-    dt=$((t1 - t0))
-    if [ -z "$best" ] || [ "$dt" -lt "$best" ]; then best=$dt; fi
+    /usr/bin/time -f '%U %S' -o "$tmp/time.$i" "$ATTN" tokenize --whole -t "$tmp/r50k_base.tiktoken" "$tmp/text" >/dev/null
 done
-whole=$(awk -v b="$bytes" -v ns="$best" 'BEGIN { printf "%.1f", b / (ns / 1e9) / 1e6 }')
+whole=$(cat "$tmp"/time.? | awk -v b="$bytes" '{ t = $1 + $2; if (NR == 1 || t < best) best = t }
+    END { if (best > 0) printf "%.1f", b / best / 1e6; else print "-" }')
 
 # tiktoken: the same text, one encode call (best of 3), decode, load
 if command -v node >/dev/null 2>&1 && node -e 'require("tiktoken")' 2>/dev/null; then
@@ -57,7 +55,7 @@ const fs = require("fs");
 const { get_encoding } = require("tiktoken");
 const text = fs.readFileSync(process.argv[2], "utf8");
 const bytes = Buffer.byteLength(text);
-const now = () => Number(process.hrtime.bigint()) / 1e9;
+const now = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 for (const name of ["r50k_base", "cl100k_base"]) {
   let t0 = now();
   const enc = get_encoding(name);

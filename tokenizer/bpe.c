@@ -121,7 +121,7 @@ int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, ui
             }
             i = (i + 1) & t->normal.mask;
         }
-        t->normal.slot[i] = (strmap_slot){(int32_t)id, (uint32_t)(h >> 32)};
+        t->normal.slot[i] = (strmap_slot){bpe_head(s, len), (int32_t)id, (uint32_t)len};
         if (len == 1)
             t->byte_id[(unsigned char)s[0]] = (int32_t)id;
     }

@@ -33,10 +33,12 @@ typedef struct {
     int pending;
 } pretok_iter;
 
-/* One slot of a strmap: the token id (-1 = empty) and the high half of its bytes' hash. */
+/* One slot of a strmap: the token's first 8 bytes (zero-padded), its id (-1 = empty) and its
+ * length, so that most lookups touch only the slot. */
 typedef struct {
+    uint64_t head;
     int32_t id;
-    uint32_t tag;
+    uint32_t len;
 } strmap_slot;
 
 /* Open-addressing table from byte strings to ids (the ids index a token table). */
@@ -83,18 +85,25 @@ static inline uint64_t bpe_hash(const void *s, size_t len)
     return h ^ (h >> 29);
 }
 
+/* Returns the first 8 bytes of s[0..len-1], zero-padded. */
+static inline uint64_t bpe_head(const char *s, size_t len)
+{
+    uint64_t w = 0;
+    memcpy(&w, s, len < 8 ? len : 8);
+    return w;
+}
+
 /* Looks s[0..len-1] up among the normal tokens of t; returns its id or -1. */
 static inline int32_t bpe_lookup(const struct bpe *t, const char *s, size_t len)
 {
-    uint64_t h = bpe_hash(s, len);
-    uint32_t tag = (uint32_t)(h >> 32);
+    uint64_t h = bpe_hash(s, len), head = bpe_head(s, len);
     size_t i = h & t->normal.mask;
     for (;;) {
         strmap_slot e = t->normal.slot[i];
         if (e.id < 0)
             return -1;
-        if (e.tag == tag && t->off[e.id + 1] - t->off[e.id] == len &&
-            memcmp(t->bytes + t->off[e.id], s, len) == 0)
+        if (e.head == head && e.len == len &&
+            (len <= 8 || memcmp(t->bytes + t->off[e.id] + 8, s + 8, len - 8) == 0))
             return e.id;
         i = (i + 1) & t->normal.mask;
     }
