@@ -865,25 +865,14 @@ void mf_options_default(mf_options *opt)
     opt->use_mmap = 1;
 }
 
-/* Maps size bytes of zeroed memory for the decoded tensors at a 2 MiB boundary, so that the
- * kernel can back it with huge pages (far fewer page faults while inflating); returns MF_OK or
- * MF_ERR_NOMEM. */
+/* Maps size bytes of zeroed memory for the decoded tensors (pages are committed only as chunks
+ * are inflated into them); returns MF_OK or MF_ERR_NOMEM.  Huge pages were tried: on a shared
+ * machine their compaction made loading slower on average, not faster. */
 static int map_arena(mf_file *f, size_t size)
 {
-    const size_t huge = (size_t)2 << 20;
-    size_t want = size >= huge ? size + huge : size;
-    uint8_t *a = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (a == MAP_FAILED)
         return MF_ERR_NOMEM;
-    if (want > size) {
-        uint8_t *start = (uint8_t *)(((uintptr_t)a + huge - 1) & ~(uintptr_t)(huge - 1));
-        if (start > a)
-            munmap(a, (size_t)(start - a));
-        if (a + want > start + size)
-            munmap(start + size, (size_t)(a + want - (start + size)));
-        a = start;
-        madvise(a, size, MADV_HUGEPAGE);
-    }
     f->arena = a;
     f->arena_size = size;
     return MF_OK;
