@@ -902,6 +902,61 @@ static void test_trainer_matches_naive(void **state)
     bpe_trainer_free(tr);
 }
 
+/* The same on a random corpus with many ties: 3000 words " xxxx" over a 5-letter alphabet (the
+ * gpt2 pattern keeps each as one piece), 300 merges. */
+static void test_trainer_random_corpus(void **state)
+{
+    (void)state;
+    static char text[40000];
+    static nword w[3000];
+    int nw = 0;
+    size_t len = 0;
+    for (int i = 0; i < 3000; i++) {
+        int l = 1 + (int)(rnd() % 8);
+        char word[16] = " ";
+        for (int k = 1; k <= l; k++)
+            word[k] = "abcde"[rnd() % 5];
+        memcpy(text + len, word, (size_t)l + 1);
+        len += (size_t)l + 1;
+        int j;
+        for (j = 0; j < nw; j++) {
+            int same = w[j].n == l + 1;
+            for (int k = 0; same && k <= l; k++)
+                same = w[j].sym[k] == (unsigned char)word[k];
+            if (same)
+                break;
+        }
+        if (j == nw) {
+            w[nw].n = l + 1;
+            for (int k = 0; k <= l; k++)
+                w[nw].sym[k] = (unsigned char)word[k];
+            w[nw].count = 0;
+            nw++;
+        }
+        w[j].count++;
+    }
+    int n_merges = 300;
+    static char tok[300][64];
+    int tok_len[300];
+    int n_tok = naive_train(tok, tok_len, 0, n_merges, w, nw);
+    bpe_trainer *tr;
+    bpe *t;
+    char why[256];
+    assert_int_equal(bpe_trainer_open(&tr, "gpt2", why, sizeof why), BPE_OK);
+    assert_int_equal(bpe_trainer_feed(tr, text, len), BPE_OK);
+    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(256 + n_merges), NULL, 0, why, sizeof why), BPE_OK);
+    assert_int_equal(bpe_vocab_size(t), (size_t)(256 + n_tok));
+    for (int m = 0; m < n_tok; m++) {
+        size_t l;
+        const char *b = bpe_token_bytes(t, 256 + m, &l);
+        if (l != (size_t)tok_len[m] || memcmp(b, tok[m], l) != 0)
+            fail_msg("merge %d: attn '%.*s', reference '%.*s'", m, (int)l, b, tok_len[m], tok[m]);
+    }
+    printf("  trainer: %d merges on a random corpus equal to the naive reference\n", n_tok);
+    bpe_free(t);
+    bpe_trainer_free(tr);
+}
+
 static void test_trainer_errors(void **state)
 {
     (void)state;
@@ -942,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_explicit_ranks),
         cmocka_unit_test(test_user_patterns),
         cmocka_unit_test(test_trainer_matches_naive),
+        cmocka_unit_test(test_trainer_random_corpus),
         cmocka_unit_test(test_trainer_errors),
     };
     return cmocka_run_group_tests_name("bpe", tests, NULL, NULL);

@@ -375,29 +375,46 @@ static int state_init(trainer_state *st, const piece_map *m, uint32_t first_byte
     return BPE_OK;
 }
 
-/* Applies merge (a, b) -> c in word v, updating pair counts; pairs containing c that are new or
- * grew are added to *touched (deduplicated by stamp); returns a status. */
+/* Adds f to the count of pair (x, y); pairs containing c (new or grown) are recorded for word v
+ * and added once to touched; returns a status. */
+static int bump(trainer_state *st, uint32_t x, uint32_t y, int64_t f, uint32_t c, uint32_t v,
+                uint32_t stamp, uint32_t *touched, size_t *n_touched)
+{
+    long p = pair_get(st, x, y);
+    if (p < 0)
+        return BPE_ERR_NOMEM;
+    st->pcount[p] += f;
+    if (f > 0 && (x == c || y == c)) {
+        if (pair_add_word(st, (uint32_t)p, v) < 0)
+            return BPE_ERR_NOMEM;
+        if (st->pstamp[p] != stamp) {
+            st->pstamp[p] = stamp;
+            touched[(*n_touched)++] = (uint32_t)p;
+        }
+    }
+    return BPE_OK;
+}
+
+/* Applies merge (a, b) -> c in word v, left to right, updating the counts of the pairs around
+ * each occurrence only; pairs containing c are added to *touched (deduplicated by stamp; the
+ * caller reserves room for 2 per symbol); returns a status. */
 static int merge_word(trainer_state *st, uint32_t v, uint32_t a, uint32_t b, uint32_t c,
                       uint32_t stamp, uint32_t *touched, size_t *n_touched)
 {
     uint32_t *s = st->sym + st->wstart[v];
-    uint32_t n = st->wlen[v];
+    uint32_t n = st->wlen[v], m = 0;
     int64_t f = (int64_t)st->wfreq[v];
-    int found = 0;
-    for (uint32_t k = 0; k + 1 < n; k++)
-        if (s[k] == a && s[k + 1] == b)
-            found = 1;
-    if (!found)
-        return BPE_OK;
-    for (uint32_t k = 0; k + 1 < n; k++) {
-        long p = pair_get(st, s[k], s[k + 1]);
-        if (p < 0)
-            return BPE_ERR_NOMEM;
-        st->pcount[p] -= f;
-    }
-    uint32_t m = 0;
-    for (uint32_t k = 0; k < n; k++) {
+    int rc = BPE_OK;
+    for (uint32_t k = 0; k < n && rc == BPE_OK; k++) {
         if (k + 1 < n && s[k] == a && s[k + 1] == b) {
+            /* the left neighbour is the output so far (it may be a c just made) */
+            if (m > 0 && (rc = bump(st, s[m - 1], a, -f, c, v, stamp, touched, n_touched)) == BPE_OK)
+                rc = bump(st, s[m - 1], c, f, c, v, stamp, touched, n_touched);
+            if (rc == BPE_OK)
+                rc = bump(st, a, b, -f, c, v, stamp, touched, n_touched);
+            if (rc == BPE_OK && k + 2 < n &&
+                (rc = bump(st, b, s[k + 2], -f, c, v, stamp, touched, n_touched)) == BPE_OK)
+                rc = bump(st, c, s[k + 2], f, c, v, stamp, touched, n_touched);
             s[m++] = c;
             k++;
         } else {
@@ -405,21 +422,7 @@ static int merge_word(trainer_state *st, uint32_t v, uint32_t a, uint32_t b, uin
         }
     }
     st->wlen[v] = m;
-    for (uint32_t k = 0; k + 1 < m; k++) {
-        long p = pair_get(st, s[k], s[k + 1]);
-        if (p < 0)
-            return BPE_ERR_NOMEM;
-        st->pcount[p] += f;
-        if (s[k] == c || s[k + 1] == c) {
-            if (pair_add_word(st, (uint32_t)p, v) < 0)
-                return BPE_ERR_NOMEM;
-            if (st->pstamp[p] != stamp) {
-                st->pstamp[p] = stamp;
-                touched[(*n_touched)++] = (uint32_t)p;
-            }
-        }
-    }
-    return BPE_OK;
+    return rc;
 }
 
 int bpe_trainer_finish(bpe_trainer *tr, bpe **out, size_t vocab_size,
@@ -510,8 +513,8 @@ int bpe_trainer_finish(bpe_trainer *tr, bpe **out, size_t vocab_size,
             if (st.wstamp[v] == merge)
                 continue;
             st.wstamp[v] = merge;
-            if (n_touched + st.wlen[v] >= tcap) {
-                tcap = 2 * (n_touched + st.wlen[v]);
+            if (n_touched + 2 * (size_t)st.wlen[v] >= tcap) {
+                tcap = 2 * (n_touched + 2 * (size_t)st.wlen[v]);
                 uint32_t *nt = realloc(touched, tcap * sizeof *nt);
                 if (!nt)
                     goto fail;
