@@ -611,6 +611,12 @@ int bpe_open(bpe **out, const char *path, char *why, size_t why_len)
             rc = bpe_open_tiktoken(out, buf, len, "o200k", o200k, 2, why, why_len);
         else
             rc = bpe_open_tiktoken(out, buf, len, "gpt2", r50k, 1, why, why_len);
+        if (rc == BPE_ERR_FORMAT && why && why_len) {
+            char inner[256];
+            snprintf(inner, sizeof inner, "%s", why);
+            bpe_why(why, why_len, "neither an attn tokenizer file nor a tiktoken rank file (%s)",
+                    inner);
+        }
     }
     free(buf);
     return rc;
