@@ -5,22 +5,24 @@
 # vocabulary 32000; written once to build/bench/), in f32, bf16 and q8, on 1 and 2 threads.
 #
 # Usage: scripts/bench-engine.sh [PATH/TO/attn]
-# Environment: BENCH_THREADS ("1 2"), BENCH_DTYPES ("f32 bf16 q8"), BENCH_REPS (5),
+# Environment: BENCH_THREADS ("1 2"), BENCH_DTYPES ("f32 bf16 q8"), BENCH_REPS (3),
 #   BENCH_SRC_LEN (32), BENCH_OUT_LEN (32), BENCH_BATCH (32), BENCH_BEAMS (4),
-#   BENCH_TORCH (1; 0 skips PyTorch), BENCH_TORCH_BULK_OUT_LEN (4: PyTorch recomputes the whole
-#   prefix every step, so its bulk case generates fewer tokens; shorter favours it), BENCH_MODELS (default: the default model and the base model).
+#   BENCH_TORCH (1; 0 skips PyTorch), BENCH_TORCH_OUT_LEN (8) and BENCH_TORCH_BULK_OUT_LEN (2):
+#   PyTorch recomputes the whole prefix every step, so it generates fewer tokens (which favours
+#   it: its cost per token grows with the length), BENCH_MODELS (default: the default model and the base model).
 # Timings are medians; on a shared machine compare the ratios of one run, not absolute figures.
 set -u
 ATTN=${1:-./attn}
 THREADS=${BENCH_THREADS:-"1 2"}
 DTYPES=${BENCH_DTYPES:-"f32 bf16 q8"}
-REPS=${BENCH_REPS:-5}
+REPS=${BENCH_REPS:-3}
 SRC_LEN=${BENCH_SRC_LEN:-32}
 OUT_LEN=${BENCH_OUT_LEN:-32}
 BATCH=${BENCH_BATCH:-32}
 BEAMS=${BENCH_BEAMS:-4}
 TORCH=${BENCH_TORCH:-1}
-TORCH_BULK_OUT_LEN=${BENCH_TORCH_BULK_OUT_LEN:-4}
+TORCH_OUT_LEN=${BENCH_TORCH_OUT_LEN:-8}
+TORCH_BULK_OUT_LEN=${BENCH_TORCH_BULK_OUT_LEN:-2}
 PY=/usr/bin/python3
 DIR=build/bench
 mkdir -p "$DIR" || exit 1
@@ -73,7 +75,7 @@ for name in $models; do
         if [ "$TORCH" = 1 ]; then
             f32=$(model_file "$name" f32)
             "$PY" scripts/reference.py --bench "$f32" --threads "$t" --src-len "$SRC_LEN" \
-                --out-len "$OUT_LEN" --batch "$BATCH" --beams "$BEAMS" --reps 3 \
+                --out-len "$TORCH_OUT_LEN" --batch "$BATCH" --beams "$BEAMS" --reps 3 \
                 --bulk-out-len "$TORCH_BULK_OUT_LEN" >"$torch_out" ||
                 { echo "bench-engine: PyTorch run failed on $f32"; : >"$torch_out"; }
         else
@@ -112,7 +114,8 @@ printf '%-6s %-5s %3s %9s %8s %9s %9s %6s %6s %9s %9s %6s %6s %7s %9s %8s\n' \
 done <"$tmp/rows"
 echo "b1 = batch 1 greedy (tokens/s), bound = b1 as a share of the memory-bandwidth bound"
 echo "(decoder weights per token / measured read bandwidth), bulk = batch x beams decoding tokens/s."
-echo "PyTorch: torch.nn.Transformer without a key/value cache (it has none), f32 weights; its bulk"
-echo "case generates $TORCH_BULK_OUT_LEN tokens per row. Debian's torch reports its BLAS with:"
+echo "PyTorch: torch.nn.Transformer without a key/value cache (it has none), f32 weights; its"
+echo "batch-1 case generates $TORCH_OUT_LEN tokens, its bulk case $TORCH_BULK_OUT_LEN per row. Debian's torch"
+echo "reports its BLAS with:"
 "$PY" -c 'import torch; import re; print(" ", re.search(r"BLAS_INFO=[^,]*", torch.__config__.show()).group(0))' 2>/dev/null
 exit $status

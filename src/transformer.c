@@ -60,7 +60,6 @@ struct tf_model {
     tf_config cfg;
     int inner;                  /* n_heads * d_head */
     stack_w enc, dec;
-    float *sin_table;           /* (max_positions, d) sinusoidal positions; NULL if unused */
     lin_w out;                  /* (V, d) output projection (may alias dec.embed) */
     int32_t *rowsums;           /* q8 row sums of every q8 weight, carved per weight */
     size_t n_rowsums, used_rowsums;
@@ -396,7 +395,7 @@ static int get_stack(loader *ld, stack_w *s, const char *which, int n_layers, in
     return ld->status;
 }
 
-/* Fills the sinusoidal position table (max_positions, d) computed in double precision. */
+/* Fills the sinusoidal position table (n_pos, d), computed in double precision. */
 static void fill_sinusoids(float *table, int n_pos, int d, int concat)
 {
     int half = d / 2;
@@ -469,14 +468,6 @@ int tf_model_open(tf_model **out, const char *path, char *why, size_t why_len)
     c->weight_dtype = m->out.w.dtype;
     if (c->n_dec_layers > 0)
         c->weight_dtype = m->dec.layers[0].ffn.up.w.dtype;
-    if (c->pos_kind == TF_POS_SINUSOIDAL) {
-        m->sin_table = malloc((size_t)c->max_positions * (size_t)c->d_model * sizeof(float));
-        if (!m->sin_table) {
-            fail(&ld, TF_ENOMEM, "out of memory");
-            goto fail;
-        }
-        fill_sinusoids(m->sin_table, c->max_positions, c->d_model, c->pos_sin_concat);
-    }
     *out = m;
     return TF_OK;
 fail:
@@ -492,7 +483,6 @@ void tf_model_free(tf_model *m)
     free(m->dec.layers);
     free(m->enc.rel);
     free(m->dec.rel);
-    free(m->sin_table);
     free(m->rowsums);
     free(m->rs_data);
     free(m->rs_sums);
@@ -572,6 +562,8 @@ struct tf_state {
     int32_t *slot;              /* (max_rows, max_tgt_len) physical row holding position j */
     int32_t *slot_tmp;          /* (max_rows, max_tgt_len) */
     float *self_k, *self_v;     /* (n_dec, max_rows, max_tgt_len, inner) */
+
+    float *sin_table;           /* (max(max_src_len, max_tgt_len), d) sinusoidal positions */
 
     /* relative position bias tables: bias[h][rel + L - 1] */
     float *enc_rel;             /* (n_heads, 2 * max_src_len - 1) */
@@ -673,6 +665,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->self_v = carve(base, &p, nd * R * T * inner * fsz);
         st->enc_rel = carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
         st->dec_rel = carve(base, &p, (size_t)c->n_heads * T * fsz);
+        st->sin_table = carve(base, &p, (c->pos_kind == TF_POS_SINUSOIDAL ? L * d : 1) * fsz);
         if (pass == 0) {
             base = st->mem = aligned_alloc(64, p);
             if (!base) {
@@ -681,6 +674,8 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
             }
         }
     }
+    if (c->pos_kind == TF_POS_SINUSOIDAL)
+        fill_sinusoids(st->sin_table, (int)L, d, c->pos_sin_concat);
     if (c->pos_kind == TF_POS_RELATIVE) {
         int Ls = max_src_len, H = c->n_heads;
         for (int h = 0; h < H; h++) {
@@ -1031,7 +1026,7 @@ static void embed_tokens(tf_state *st, const stack_w *sw, float *x, const int32_
             for (int k = 0; k < d; k++)
                 xi[k] *= c->embed_scale;
         if (c->pos_kind == TF_POS_SINUSOIDAL) {
-            const float *pe = m->sin_table + (size_t)pos[i] * d;
+            const float *pe = st->sin_table + (size_t)pos[i] * d;
             for (int k = 0; k < d; k++)
                 xi[k] += pe[k];
         } else if (c->pos_kind == TF_POS_LEARNED) {
