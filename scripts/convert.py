@@ -218,6 +218,8 @@ class Config:
             raise ConvertError(f"{self.where}: {key} must be an integer, not {v!r}")
         if minimum is not None and v < minimum:
             raise ConvertError(f"{self.where}: {key} = {v} must be at least {minimum}")
+        if v >= 1 << 31:
+            raise ConvertError(f"{self.where}: {key} = {v} is too large")
         return v
 
     def float(self, key):
@@ -276,7 +278,7 @@ ARCHITECTURES = {
 
 def activation(name, where):
     """Returns attn's name for transformers activation name; raises ConvertError if unsupported."""
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ConvertError(f"{where}: activation {name!r} is not supported (supported: "
                            f"{', '.join(sorted(ACTIVATIONS))})")
     return ACTIVATIONS[name]
@@ -380,8 +382,8 @@ def generation_meta(gen, where, cfg, vocab_size):
 
     def count(key, minimum):
         v = gen.get(key)
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise ConvertError(f"{where}: {key} = {v!r} must be an integer of at least {minimum}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum or v >= 1 << 31:
+            raise ConvertError(f"{where}: {key} = {v!r} must be an integer from {minimum} to 2^31-1")
         return v
 
     def number(key):
@@ -675,11 +677,14 @@ def convert(hf_dir):
     if not isinstance(raw, dict):
         raise ConvertError("config.json: not a JSON object")
     model_type = raw.get("model_type")
-    if model_type not in ARCHITECTURES:
+    if not isinstance(model_type, str) or model_type not in ARCHITECTURES:
         raise ConvertError(f"config.json: model_type {model_type!r} is not supported (supported: "
                            f"{', '.join(sorted(ARCHITECTURES))})")
-    for arch in raw.get("architectures") or []:
-        if arch not in ARCHITECTURES[model_type]:
+    archs = raw.get("architectures") or []
+    if not isinstance(archs, list):
+        raise ConvertError(f"config.json: architectures must be a list, not {archs!r}")
+    for arch in archs:
+        if not isinstance(arch, str) or arch not in ARCHITECTURES[model_type]:
             raise ConvertError(f"config.json: architecture {arch!r} is not supported (supported for "
                                f"{model_type}: {', '.join(sorted(ARCHITECTURES[model_type]))})")
     defaults = FAMILY_DEFAULTS[model_type]
