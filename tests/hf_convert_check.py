@@ -576,6 +576,9 @@ def check_refusals(tmp):
         ("marian", {}, {"do_sample": True}, "do_sample"),
         ("marian", {}, {"bad_words_ids": [[5, 6]]}, "bad_words_ids"),
         ("bart", {}, {"forced_decoder_ids": [[1, 5]]}, "forced_decoder_ids"),
+        ("t5_v1_0", {"n_positions": 10 ** 20}, None, "n_positions"),
+        ("bart", {"architectures": 3}, None, "architectures"),
+        ("marian", {"activation_function": {}}, None, "activation"),
     ]
     for model, cfg_patch, gen_patch, word in cases:
         d = os.path.join(tmp, "refuse")
