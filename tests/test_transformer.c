@@ -22,6 +22,44 @@
 
 #define MAX_SRC 8
 
+/* ---- allocation counting: encode and decode must not allocate --------------------------------
+ * The C library's allocator is wrapped here (glibc's __libc_* entry points); under AddressSanitizer,
+ * which brings its own allocator, the check is skipped and says so. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS 0
+#else
+#define COUNT_ALLOCS 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void *__libc_memalign(size_t align, size_t n);
+static int counting, n_allocs;
+
+void *malloc(size_t n)
+{
+    n_allocs += counting;
+    return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    n_allocs += counting;
+    return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+    n_allocs += counting;
+    return __libc_realloc(p, n);
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+    n_allocs += counting;
+    return __libc_memalign(align, n);
+}
+#endif
+
 /* ---- golden files ------------------------------------------------------------------------ */
 
 typedef struct golden {
@@ -549,6 +587,43 @@ static void test_bad_models(void **state)
     remove(path);
 }
 
+/* Encoding, decoding and reordering allocate nothing (everything comes from tf_state_open). */
+static void test_no_allocation(void **state)
+{
+    (void)state;
+#if COUNT_ALLOCS
+    golden g;
+    load_golden(&g, "tests/data/ref", "post_gelu_learned");
+    char path[512], why[256];
+    snprintf(path, sizeof path, "tests/data/ref/%s", g.model);
+    tf_model *m;
+    assert_int_equal(tf_model_open(&m, path, why, sizeof why), TF_OK);
+    tf_state *st;
+    assert_int_equal(tf_state_open(&st, m, 3, 6, 16, 8, 2), TF_OK);
+    const int32_t *srcp[3] = {g.src[0], g.src[1], g.src[2]};
+    float *lg = malloc((size_t)6 * g.vocab * sizeof *lg);
+    assert_non_null(lg);
+    int rows[6] = {0, 0, 1, 1, 2, 2}, parent[6] = {1, 0, 3, 3, 4, 5};
+    int32_t tok[6] = {1, 1, 1, 1, 1, 1};
+    n_allocs = 0;
+    counting = 1;
+    int ok = tf_encode(st, srcp, g.src_len, 3) == TF_OK && tf_decode_begin(st, rows, 6) == TF_OK;
+    for (int t = 0; t < 8 && ok; t++)
+        ok = tf_decode_step(st, lg, tok, 6) == TF_OK && tf_decode_reorder(st, parent, 6) == TF_OK;
+    counting = 0;
+    assert_true(ok);
+    printf("  allocations during encode, 8 decoder steps and reorders: %d\n", n_allocs);
+    assert_int_equal(n_allocs, 0);
+    free(lg);
+    tf_state_free(st);
+    tf_model_free(m);
+    free_golden(&g);
+#else
+    printf("  allocation counting is not available under AddressSanitizer\n");
+    skip();
+#endif
+}
+
 /* Errors: bad file, bad arguments, calls out of order. */
 static void test_errors(void **state)
 {
@@ -616,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_many_sources),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bad_models),
+        cmocka_unit_test(test_no_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
