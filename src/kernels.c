@@ -318,6 +318,28 @@ static void scale_add(float *x, float a, float b, int n)
         x[i] = x[i] * a + b;
 }
 
+void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
+               const int32_t *slot, size_t slot_stride, const float *bias, float scale, int n,
+               int dh, float *scores)
+{
+    if (kn_isa() == KN_AVX512) {
+        kn_attend_avx512(out, q, k, v, stride, slot, slot_stride, bias, scale, n, dh, scores);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+        scores[j] = scale * kn_dot(q, k + off, dh);
+        if (bias)
+            scores[j] += bias[j];
+    }
+    kn_softmax(scores, n);
+    memset(out, 0, (size_t)dh * sizeof *out);
+    for (int j = 0; j < n; j++) {
+        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+        kn_axpy(out, scores[j], v + off, dh);
+    }
+}
+
 void kn_softmax(float *x, int n)
 {
     float sum = exp_sub(x, x, max_of(x, n), n);

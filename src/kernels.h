@@ -79,6 +79,13 @@ void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps);
 /* In place activation (enum kn_act) over n floats. */
 void kn_activate(float *x, int n, int act);
 
+/* One attention head for one query: out (dh) = sum_j p_j v_j with p = softmax(scale * q . k_j +
+ * bias[j]) over j < n.  Key / value j start at k / v + j * stride (+ slot[j] * slot_stride when
+ * slot is not NULL: the beam-search cache indirection); bias may be NULL; scores: scratch (n). */
+void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
+               const int32_t *slot, size_t slot_stride, const float *bias, float scale, int n,
+               int dh, float *scores);
+
 /* Converts IEEE half and bfloat16 bits to float. */
 float kn_f16_to_f32(uint16_t h);
 float kn_bf16_to_f32(uint16_t h);
@@ -105,5 +112,8 @@ float kn_max_avx512(const float *x, int n);
 void kn_relu_avx512(float *x, int n);
 void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d, float eps);
 void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps);
+void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
+                      const int32_t *slot, size_t slot_stride, const float *bias, float scale,
+                      int n, int dh, float *scores);
 
 #endif

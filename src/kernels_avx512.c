@@ -398,3 +398,43 @@ void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float ep
     for (; k < d; k++)
         y[k] = w ? w[k] * (x[k] * r) : x[k] * r;
 }
+
+void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
+                      const int32_t *slot, size_t slot_stride, const float *bias, float scale,
+                      int n, int dh, float *scores)
+{
+    int full = dh & ~15;
+    __mmask16 tail = (__mmask16)((1u << (dh & 15)) - 1);
+    for (int j = 0; j < n; j++) {
+        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+        const float *kj = k + off;
+        __m512 acc = _mm512_setzero_ps();
+        for (int e = 0; e < full; e += 16)
+            acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + e), _mm512_loadu_ps(kj + e), acc);
+        if (tail)
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + full),
+                                  _mm512_maskz_loadu_ps(tail, kj + full), acc);
+        scores[j] = scale * _mm512_reduce_add_ps(acc);
+        if (bias)
+            scores[j] += bias[j];
+    }
+    float m = max512(scores, n);
+    float inv = 1.0f / kn_exp_sub_avx512(scores, scores, m, n);
+    for (int e = 0; e < full; e += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(scores[j] * inv), _mm512_loadu_ps(v + off + e), acc);
+        }
+        _mm512_storeu_ps(out + e, acc);
+    }
+    if (tail) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(scores[j] * inv),
+                                  _mm512_maskz_loadu_ps(tail, v + off + full), acc);
+        }
+        _mm512_mask_storeu_ps(out + full, tail, acc);
+    }
+}

@@ -939,19 +939,11 @@ static void enc_attn_task(void *ctx, int task, int thread)
     const float *rel = st->m->cfg.pos_kind == TF_POS_RELATIVE
                            ? st->enc_rel + (size_t)h * (2 * (size_t)st->max_src_len - 1) + (st->max_src_len - 1)
                            : NULL;
-    for (int i = 0; i < L; i++) {
-        const float *qi = aj->q + (size_t)(off + i) * inner + h * dh;
-        for (int j = 0; j < L; j++) {
-            sc[j] = aj->scale * kn_dot(qi, aj->k + (size_t)(off + j) * inner + h * dh, dh);
-            if (rel)
-                sc[j] += rel[j - i];
-        }
-        kn_softmax(sc, L);
-        float *o = aj->out + (size_t)(off + i) * inner + h * dh;
-        memset(o, 0, (size_t)dh * sizeof(float));
-        for (int j = 0; j < L; j++)
-            kn_axpy(o, sc[j], aj->v + (size_t)(off + j) * inner + h * dh, dh);
-    }
+    for (int i = 0; i < L; i++)
+        kn_attend(aj->out + (size_t)(off + i) * inner + h * dh,
+                  aj->q + (size_t)(off + i) * inner + h * dh, aj->k + (size_t)off * inner + h * dh,
+                  aj->v + (size_t)off * inner + h * dh, (size_t)inner, NULL, 0,
+                  rel ? rel - i : NULL, aj->scale, L, dh, sc);
 }
 
 /* Decoder attention for one (row, head): self-attention over the cached positions 0..pos through
@@ -966,35 +958,20 @@ static void dec_attn_task(void *ctx, int task, int thread)
     float *sc = st->scores + (size_t)thread * Lmax;
     const float *qi = st->q + (size_t)r * inner + h * dh;
     float *o = st->a + (size_t)r * inner + h * dh;
-    memset(o, 0, (size_t)dh * sizeof(float));
     if (aj->cross) {
         int s = st->src_of_row[r];
-        int L = st->src_len[s];
         size_t base = ((size_t)aj->layer * (size_t)st->max_src * st->max_src_len + (size_t)st->src_off[s]) * inner;
-        const float *K = st->cross_k + base + h * dh, *V = st->cross_v + base + h * dh;
-        for (int j = 0; j < L; j++)
-            sc[j] = aj->scale * kn_dot(qi, K + (size_t)j * inner, dh);
-        kn_softmax(sc, L);
-        for (int j = 0; j < L; j++)
-            kn_axpy(o, sc[j], V + (size_t)j * inner, dh);
+        kn_attend(o, qi, st->cross_k + base + h * dh, st->cross_v + base + h * dh, (size_t)inner,
+                  NULL, 0, NULL, aj->scale, st->src_len[s], dh, sc);
         return;
     }
-    int n = st->pos + 1, T = st->max_tgt_len;
-    size_t lbase = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T;
-    const int32_t *slot = st->slot + (size_t)r * T;
+    /* position j of row r lives in physical row slot[j] of the cache: cell (slot[j], j) */
+    int T = st->max_tgt_len;
+    size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner + h * dh;
     const float *rel = st->m->cfg.pos_kind == TF_POS_RELATIVE
-                           ? st->dec_rel + (size_t)h * T + (size_t)(T - 1) : NULL;
-    for (int j = 0; j < n; j++) {
-        size_t cell = (lbase + (size_t)slot[j] * T + (size_t)j) * inner + h * dh;
-        sc[j] = aj->scale * kn_dot(qi, st->self_k + cell, dh);
-        if (rel)
-            sc[j] += rel[j - st->pos];
-    }
-    kn_softmax(sc, n);
-    for (int j = 0; j < n; j++) {
-        size_t cell = (lbase + (size_t)slot[j] * T + (size_t)j) * inner + h * dh;
-        kn_axpy(o, sc[j], st->self_v + cell, dh);
-    }
+                           ? st->dec_rel + (size_t)h * T + (size_t)(T - 1) - st->pos : NULL;
+    kn_attend(o, qi, st->self_k + base, st->self_v + base, (size_t)inner, st->slot + (size_t)r * T,
+              (size_t)T * inner, rel, aj->scale, st->pos + 1, dh, sc);
 }
 
 /* Runs n_tasks attention tasks, in parallel when there is enough work. */

@@ -403,6 +403,61 @@ static void test_softmax_norms_activations(void **state)
     kn_set_isa(best);
 }
 
+/* kn_attend against a double-precision softmax(scale q.k + bias) v, with the slot indirection of
+ * the beam-search cache, on every instruction set. */
+static void test_attend(void **state)
+{
+    (void)state;
+    enum { N = 13, ROWS = 3, STRIDE = 40 };
+    static const int dhs[] = {1, 16, 24, 64};
+    float K[ROWS * N * STRIDE], V[ROWS * N * STRIDE], q[64], bias[N], out[64], sc[N];
+    int32_t slot[N];
+    for (int i = 0; i < ROWS * N * STRIDE; i++) {
+        K[i] = next_f();
+        V[i] = next_f();
+    }
+    for (int j = 0; j < N; j++) {
+        bias[j] = next_f();
+        slot[j] = (int32_t)(next_u32() % ROWS);
+    }
+    for (int i = 0; i < 64; i++)
+        q[i] = next_f() * 2.0f;
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        kn_set_isa(isa);
+        for (size_t a = 0; a < sizeof dhs / sizeof *dhs; a++)
+            for (int variant = 0; variant < 2; variant++) {
+                int dh = dhs[a] > STRIDE ? STRIDE : dhs[a];
+                const int32_t *sl = variant ? slot : NULL;
+                const float *bs = variant ? bias : NULL;
+                size_t slot_stride = (size_t)N * STRIDE;
+                kn_attend(out, q, K, V, STRIDE, sl, slot_stride, bs, 0.3f, N, dh, sc);
+                double p[N], mx = -1e300, sum = 0.0;
+                for (int j = 0; j < N; j++) {
+                    size_t off = (size_t)j * STRIDE + (sl ? (size_t)sl[j] * slot_stride : 0);
+                    double dot = 0.0;
+                    for (int e = 0; e < dh; e++)
+                        dot += (double)q[e] * K[off + e];
+                    p[j] = 0.3 * dot + (bs ? bs[j] : 0.0);
+                    mx = p[j] > mx ? p[j] : mx;
+                }
+                for (int j = 0; j < N; j++)
+                    sum += (p[j] = exp(p[j] - mx));
+                for (int e = 0; e < dh; e++) {
+                    double want = 0.0;
+                    for (int j = 0; j < N; j++) {
+                        size_t off = (size_t)j * STRIDE + (sl ? (size_t)sl[j] * slot_stride : 0);
+                        want += p[j] / sum * V[off + e];
+                    }
+                    if (!(fabs(out[e] - want) <= 1e-5))
+                        fail_msg("%s dh %d variant %d: out[%d] = %.7g, want %.7g",
+                                 kn_isa_name(isa), dh, variant, e, out[e], want);
+                }
+            }
+    }
+    kn_set_isa(best);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_conversions),
         cmocka_unit_test(test_vector_ops),
         cmocka_unit_test(test_softmax_norms_activations),
+        cmocka_unit_test(test_attend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
