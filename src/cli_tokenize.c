@@ -87,47 +87,46 @@ static void tokenize_usage(void)
              "  -h, --help            show this help\n");
 }
 
-/* Encodes text and prints its ids on one line; returns 0 or -1 after printing the error. */
+/* Encodes text and prints its ids on one line through a 64 kB buffer; returns 0 or -1 after
+ * printing the error. */
 static int print_ids(bpe_encoder *e, int32_t **ids, size_t *cap, const char *text, size_t len,
-                     int flags, char **out, size_t *out_cap)
+                     int flags)
 {
-    size_t n;
+    static char out[1 << 16];
+    size_t n, used = 0;
     if (*cap < len + 1) {
-        size_t c = len + 1;
-        int32_t *p = realloc(*ids, c * sizeof *p);
-        char *o = realloc(*out, c * 12 + 2);
-        if (p)
-            *ids = p;
-        if (o)
-            *out = o;
-        if (!p || !o) {
+        int32_t *p = realloc(*ids, (len + 1) * sizeof *p);
+        if (!p) {
             cli_error("tokenize: out of memory");
             return -1;
         }
-        *cap = c;
-        *out_cap = c * 12 + 2;
+        *ids = p;
+        *cap = len + 1;
     }
     int rc = bpe_encoder_encode(e, *ids, *cap, &n, text, len, flags);
     if (rc < 0) {
         cli_error("tokenize: %s", bpe_strerror(rc));
         return -1;
     }
-    char *p = *out;
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            *p++ = ' ';
-        uint32_t v = (uint32_t)(*ids)[i];
+        if (used > sizeof out - 16) {
+            cli_write(out, used);
+            used = 0;
+        }
         char tmp[12];
         int k = 0;
+        uint32_t v = (uint32_t)(*ids)[i];
         do {
             tmp[k++] = (char)('0' + v % 10);
             v /= 10;
         } while (v);
         while (k)
-            *p++ = tmp[--k];
+            out[used++] = tmp[--k];
+        out[used++] = i + 1 < n ? ' ' : '\n';
     }
-    *p++ = '\n';
-    cli_write(*out, (size_t)(p - *out));
+    if (n == 0)
+        out[used++] = '\n';
+    cli_write(out, used);
     return 0;
 }
 
@@ -168,8 +167,8 @@ int cli_tokenize(int argc, char **argv)
     }
     int status = CLI_OK;
     int32_t *ids = NULL;
-    char *out = NULL, *line = NULL;
-    size_t cap = 0, out_cap = 0, line_cap = 0;
+    char *line = NULL;
+    size_t cap = 0, line_cap = 0;
     char *dash[] = {"-"};
     char **files = optind < argc ? argv + optind : dash;
     int n_files = optind < argc ? argc - optind : 1;
@@ -186,14 +185,14 @@ int cli_tokenize(int argc, char **argv)
                 cli_error("%s: %s", files[i], strerror(errno));
                 status = CLI_FAIL;
             } else {
-                if (print_ids(e, &ids, &cap, buf, len, flags, &out, &out_cap) < 0)
+                if (print_ids(e, &ids, &cap, buf, len, flags) < 0)
                     status = CLI_FAIL;
                 free(buf);
             }
         } else {
             long len;
             while ((len = read_line(f, &line, &line_cap)) >= 0)
-                if (print_ids(e, &ids, &cap, line, (size_t)len, flags, &out, &out_cap) < 0) {
+                if (print_ids(e, &ids, &cap, line, (size_t)len, flags) < 0) {
                     status = CLI_FAIL;
                     break;
                 }
@@ -205,7 +204,6 @@ int cli_tokenize(int argc, char **argv)
         cli_close_input(f);
     }
     free(ids);
-    free(out);
     free(line);
     bpe_encoder_free(e);
     bpe_free(t);
