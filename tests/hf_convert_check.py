@@ -436,7 +436,7 @@ def convert_variant(tmp, d, label):
     return attnfile.read(out)
 
 
-def check_variants(tmp):
+def check_variants(tmp, attn):
     """Checks what the fixtures themselves do not exercise, on modified copies of them."""
     n = 0
     base = load_safetensors(os.path.join(DATA, "marian", "model.safetensors"))
@@ -467,6 +467,11 @@ def check_variants(tmp):
               r[0].get("gen.forced_bos_id") == -1 and r[0].get("gen.forced_eos_id") == 2,
               "no generation_config.json: expected num_beams 4, early_stopping never, no forced bos, "
               f"BartConfig's default forced eos 2; got {r[0]}")
+        if attn:  # the engine and the command line take these defaults as they are
+            p = subprocess.run([attn, "-m", os.path.join(tmp, "variant.attn"), "--ids", "--json"],
+                               input="5 6 7 2\n", capture_output=True, text=True)
+            check(p.returncode == 0 and p.stdout.startswith('{"') and '"ids":' in p.stdout,
+                  f"no generation_config.json: attn with beam 4, early stopping never: {p.stderr.strip()}")
     n += 3
 
     # Marian with separate encoder and decoder embeddings (copies here, so outputs are unchanged)
@@ -739,7 +744,7 @@ def main(argv):
                     de, dl, same, total = run_forward(name, Model(*attnfile.read(out_dt)), True)
                     print(f"  --dtype {dt}: encoder max abs {de:.2e}, logits max abs {dl:.2e}; "
                           f"greedy {same}/{total} sequences equal to generate()")
-        check_variants(tmp)
+        check_variants(tmp, attn)
         check_tokenizer(attn, tmp)
         check_refusals(tmp)
     finally:
