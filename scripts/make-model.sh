@@ -65,6 +65,15 @@ export OPENBLAS_NUM_THREADS=2
 "$PY" scripts/train.py export --ckpt "$WORK/ckpt-en-fr" --tokenizer "$D/tokenizer.tok" \
     --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" -o "$OUT"
 
-# 6. Evaluation on the test split.
-"$PY" scripts/evaluate.py --model "$OUT" --attn "$ATTN" --src "$D/test.en" --ref "$D/test.fr" \
-    --work "$WORK/eval"
+# 6. Evaluation on the test split, then the same export with the scores in its metadata
+#    (quality.*; the tensors are the same, so the scores are those of the shipped file).
+"$PY" -W ignore scripts/evaluate.py --model "$OUT" --attn "$ATTN" --src "$D/test.en" \
+    --ref "$D/test.fr" --work "$WORK/eval"
+"$PY" scripts/train.py export --ckpt "$WORK/ckpt-en-fr" --tokenizer "$D/tokenizer.tok" \
+    --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" --scores "$WORK/eval/results.json" -o "$OUT"
+
+# 7. The CLI test's reference: PyTorch's greedy output of the exported file on the sentences of
+#    tests/data/model/en-fr.src (tests/cli/test_model.sh compares attn's output with it).
+"$ATTN" tokenize -t "$OUT" tests/data/model/en-fr.src |
+    "$PY" -W ignore scripts/train.py greedy --model "$OUT" |
+    "$ATTN" detokenize -t "$OUT" > tests/data/model/en-fr.pytorch

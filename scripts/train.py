@@ -565,6 +565,20 @@ def metadata(cfg, ckpt, paths, args):
         "training.averaged_checkpoints": len(paths),
         "training.machine": "2 CPU cores (shared), PyTorch %s" % torch.__version__,
     }
+    if args.scores:
+        import json
+        with open(args.scores) as f:
+            res = json.load(f)
+        names = {"attn-greedy": "test", "attn-beam4": "test.beam4", "pytorch": "test.pytorch"}
+        for row in res["results"]:
+            key = "quality." + names.get(row["system"], row["system"])
+            meta[key + ".bleu"] = float(row["bleu"])
+            meta[key + ".chrf"] = float(row["chrf"])
+        meta["quality.test.sentences"] = res["results"][0]["sentences"]
+        if "greedy_equal_share" in res:
+            meta["quality.greedy_equal_pytorch"] = float(res["greedy_equal_share"])
+        meta["quality.metrics"] = ("corpus BLEU (sacreBLEU definition, 13a) and chrF2 on the "
+                                   "DDTP en-fr test split, by scripts/evaluate.py")
     for kv in args.meta or []:
         k, _, v = kv.partition("=")
         try:
@@ -645,6 +659,7 @@ def main():
     p.add_argument("--model", help="greedy: an attn model file")
     p.add_argument("--gen-max-length", type=int, default=256)
     p.add_argument("--meta", action="append", help="export: extra KEY=VALUE metadata")
+    p.add_argument("--scores", help="export: evaluate.py's results.json, stored as quality.*")
     p.add_argument("-o", "--output")
     args = p.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
