@@ -420,6 +420,23 @@ void kn_attend_avx512(float *out, const float *q, const float *k, const float *v
     }
     float m = max512(scores, n);
     float inv = 1.0f / kn_exp_sub_avx512(scores, scores, m, n);
+    if (dh == 64) {
+        /* the common head size: four independent accumulators, keys in the outer loop */
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = 0; j < n; j++) {
+            const float *vj = v + (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+            __m512 p = _mm512_set1_ps(scores[j] * inv);
+            a0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj), a0);
+            a1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16), a1);
+            a2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 32), a2);
+            a3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 48), a3);
+        }
+        _mm512_storeu_ps(out, a0);
+        _mm512_storeu_ps(out + 16, a1);
+        _mm512_storeu_ps(out + 32, a2);
+        _mm512_storeu_ps(out + 48, a3);
+        return;
+    }
     for (int e = 0; e < full; e += 16) {
         __m512 acc = _mm512_setzero_ps();
         for (int j = 0; j < n; j++) {

@@ -408,7 +408,7 @@ static void test_softmax_norms_activations(void **state)
 static void test_attend(void **state)
 {
     (void)state;
-    enum { N = 13, ROWS = 3, STRIDE = 40 };
+    enum { N = 13, ROWS = 3, STRIDE = 72 };
     static const int dhs[] = {1, 16, 24, 64};
     float K[ROWS * N * STRIDE], V[ROWS * N * STRIDE], q[64], bias[N], out[64], sc[N];
     int32_t slot[N];
