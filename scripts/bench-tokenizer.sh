@@ -9,8 +9,9 @@
 # Environment: ATTN_BENCH_TEXT  English text to use (default: tests/data/tok/en.txt.gz, Debian
 #                               package descriptions, repeated to 6 MB: repeated text favours
 #                               attn's piece cache, so give a real >= 5 MB file for fair numbers)
-#              NODE_PATH        where `npm install tiktoken` put node_modules (tiktoken is skipped,
-#                               and says so, when node or the package is missing)
+#              NODE_PATH        where `npm install tiktoken` put node_modules (default: also tried,
+#                               ../npm/node_modules beside the checkout); tiktoken is skipped, and
+#                               the output says so, when node or the package is missing
 set -eu
 ATTN=${1:-./attn}
 D=tests/data/tok
@@ -49,6 +50,10 @@ whole=$(cat "$tmp"/time.? | awk -v b="$bytes" '{ t = $1 + $2; if (NR == 1 || t <
     END { if (best > 0) printf "%.1f", b / best / 1e6; else print "-" }')
 
 # tiktoken: the same text, one encode call (best of 3), decode, load
+if [ -z "${NODE_PATH:-}" ] && [ -d ../npm/node_modules/tiktoken ]; then
+    NODE_PATH=$(cd ../npm/node_modules && pwd)
+    export NODE_PATH
+fi
 if command -v node >/dev/null 2>&1 && node -e 'require("tiktoken")' 2>/dev/null; then
     node - "$tmp/text" >"$tmp/tik" <<'EOF'
 const fs = require("fs");
