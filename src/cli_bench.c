@@ -338,6 +338,10 @@ static int run_bench(const bench_opts *o)
         cli_flush();
     }
 
+    /* before the bandwidth test, whose buffer is not the engine's */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    cli_printf("peak_rss_mb\t%.1f\n", ru.ru_maxrss / 1024.0);
     size_t wbytes = tf_decoder_weight_bytes(m);
     cli_printf("decoder_weight_mb\t%.1f\n", wbytes / 1e6);
     if (o->bw_mb > 0) {
@@ -353,9 +357,6 @@ static int run_bench(const bench_opts *o)
             }
         }
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    cli_printf("peak_rss_mb\t%.1f\n", ru.ru_maxrss / 1024.0);
     goto done;
 engine_fail:
     status = engine_error("run", r);
