@@ -688,6 +688,9 @@ def convert(hf_dir):
             raise ConvertError(f"config.json: architecture {arch!r} is not supported (supported for "
                                f"{model_type}: {', '.join(sorted(ARCHITECTURES[model_type]))})")
     defaults = FAMILY_DEFAULTS[model_type]
+    if model_type == "bart" and raw.get("force_bos_token_to_be_generated") and raw.get("forced_bos_token_id") is None:
+        # BartConfig turns this legacy flag into forced_bos_token_id = bos_token_id
+        raw = dict(raw, forced_bos_token_id=raw.get("bos_token_id", defaults["bos_token_id"]))
     cfg = Config(raw, defaults)
     if not cfg.flag("is_encoder_decoder"):
         raise ConvertError("config.json: is_encoder_decoder = false is not supported")
@@ -711,9 +714,6 @@ def convert(hf_dir):
                      + ", ".join(unused[:5]) + (" ..." if len(unused) > 5 else ""))
     gen, gen_where = generation_settings(hf_dir, cfg)
     meta.update(generation_meta(gen, gen_where, cfg, meta["vocab_size"]))
-    # transformers' BART generation forces bos when the legacy flag says so
-    if model_type == "bart" and raw.get("force_bos_token_to_be_generated") and meta["gen.forced_bos_id"] < 0:
-        meta["gen.forced_bos_id"] = meta["bos_id"]
     if model_type == "marian":  # MarianMTModel.adjust_logits_during_generation, beam search only
         if meta["pad_id"] < 0:
             raise ConvertError("config.json: Marian needs a pad_token_id")

@@ -472,7 +472,13 @@ def check_variants(tmp, attn):
                                input="5 6 7 2\n", capture_output=True, text=True)
             check(p.returncode == 0 and p.stdout.startswith('{"') and '"ids":' in p.stdout,
                   f"no generation_config.json: attn with beam 4, early stopping never: {p.stderr.strip()}")
-    n += 3
+    # BART's legacy force_bos_token_to_be_generated (DistilBART configs) is forced_bos_token_id = bos
+    r = convert_variant(tmp, variant(tmp, "bart", {"forced_bos_token_id": None, "bos_token_id": 5,
+                                                   "force_bos_token_to_be_generated": True}, gen=False),
+                        "force_bos_token_to_be_generated")
+    if r:
+        check(r[0].get("gen.forced_bos_id") == 5, "force_bos_token_to_be_generated: forced bos is not bos 5")
+    n += 4
 
     # Marian with separate encoder and decoder embeddings (copies here, so outputs are unchanged)
     t = dict(base)
