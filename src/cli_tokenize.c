@@ -40,7 +40,7 @@ static bpe *open_tokenizer(const char *cmd, const char *path)
             const void *blob;
             size_t len;
             if (mf_get_blob(mf, "tokenizer", &blob, &len) != MF_OK)
-                cli_error("%s: the model has no tokenizer (its metadata has no \"tokenizer\" blob)", path);
+                cli_error("%s: the model has no tokenizer (no \"tokenizer\" blob)", path);
             else if (bpe_open_mem(&t, blob, len, why, sizeof why) < 0)
                 cli_error("%s: embedded tokenizer: %s", path, why);
             mf_free(mf);
@@ -148,7 +148,9 @@ int cli_tokenize(int argc, char **argv)
         case 'S': flags |= BPE_SPECIAL; break;
         case 'W': whole = 1; break;
         case 'h': tokenize_usage(); return CLI_OK;
-        default: return cli_usage_error("tokenize", "unknown option or missing value: %s", argv[optind - 1]);
+        default:
+            return cli_usage_error("tokenize", "unknown option or missing value: %s",
+                                   argv[optind - 1]);
         }
     }
     bpe *t = open_tokenizer("tokenize", tok_path);
@@ -235,7 +237,9 @@ int cli_detokenize(int argc, char **argv)
         switch (c) {
         case 't': tok_path = optarg; break;
         case 'h': detokenize_usage(); return CLI_OK;
-        default: return cli_usage_error("detokenize", "unknown option or missing value: %s", argv[optind - 1]);
+        default:
+            return cli_usage_error("detokenize", "unknown option or missing value: %s",
+                                   argv[optind - 1]);
         }
     }
     bpe *t = open_tokenizer("detokenize", tok_path);
@@ -351,13 +355,16 @@ int cli_train_tokenizer(int argc, char **argv)
         switch (c) {
         case 'n':
             if (cli_parse_long(optarg, 1, 1L << 24, &vocab) < 0)
-                return cli_usage_error("train-tokenizer", "--vocab-size: not a number in 1..16777216: %s", optarg);
+                return cli_usage_error("train-tokenizer",
+                                       "--vocab-size: not a number in 1..16777216: %s", optarg);
             break;
         case 'p': pattern = optarg; break;
         case 's': special = optarg; break;
         case 'o': out_path = optarg; break;
         case 'h': train_usage(); return CLI_OK;
-        default: return cli_usage_error("train-tokenizer", "unknown option or missing value: %s", argv[optind - 1]);
+        default:
+            return cli_usage_error("train-tokenizer", "unknown option or missing value: %s",
+                                   argv[optind - 1]);
         }
     }
     if (vocab < 0)
@@ -391,7 +398,9 @@ int cli_train_tokenizer(int argc, char **argv)
     bpe *t = NULL;
     int status = CLI_FAIL;
     if ((size_t)vocab < n_spec + 256) {
-        status = cli_usage_error("train-tokenizer", "--vocab-size must be at least %zu (specials + 256 bytes)", n_spec + 256);
+        status = cli_usage_error("train-tokenizer",
+                                 "--vocab-size must be at least %zu (specials + 256 bytes)",
+                                 n_spec + 256);
         goto done;
     }
     if (bpe_trainer_open(&tr, pattern, why, sizeof why) < 0) {

@@ -3,16 +3,16 @@
  * The tokenizer works as GPT-2 and tiktoken do: a pre-tokenizer regular expression (PCRE2, UTF +
  * UCP, JIT when available) splits the text into pieces, each piece is taken as bytes and its
  * adjacent parts are merged, lowest rank first (leftmost on ties), until no adjacent pair forms a
- * token.  The rank of a token is its id unless the tokenizer file gives another.  Every byte string can be encoded and
- * decode(encode(x)) == x for every x, invalid UTF-8 included.
+ * token.  The rank of a token is its id unless the tokenizer file gives another.  Every byte
+ * string can be encoded and decode(encode(x)) == x for every x, invalid UTF-8 included.
  *
  * Usage:
  *     bpe *t;  char why[256];
  *     if (bpe_open(&t, "gpt2.tok", why, sizeof why) < 0) { fprintf(stderr, "%s\n", why); ... }
  *     int32_t ids[1000];  size_t n;                          // n never exceeds the text's length
- *     int rc = bpe_encode(t, ids, 1000, &n, text, strlen(text), 0);   // BPE_ERR_SPACE: n = needed
+ *     int rc = bpe_encode(t, ids, 1000, &n, text, strlen(text), 0);  // BPE_ERR_SPACE: n = needed
  *     char out[4096];  size_t m;
- *     rc = bpe_decode(t, out, sizeof out, &m, ids, n);                  // BPE_ERR_SPACE: m = needed
+ *     rc = bpe_decode(t, out, sizeof out, &m, ids, n);               // BPE_ERR_SPACE: m = needed
  *     bpe_free(t);
  *
  * Thread safety: a bpe is read-only once opened; any number of threads may use one bpe at the
@@ -29,7 +29,8 @@
  *
  * Special tokens (<s>, </s>, <|endoftext|>, >>fr<<, ...) are matched in the text only when the
  * caller passes BPE_SPECIAL; otherwise their literal text is encoded as plain bytes, so user text
- * never smuggles a control token in.
+ * never smuggles a control token in.  With BPE_SPECIAL the earliest occurrence wins, the longest
+ * special token on a tie; the text between specials is encoded as usual.
  *
  * Tokenizer file (attn-tokenizer version 1), a text file, UTF-8 free (bytes are hex):
  *     attn-tokenizer 1\n
@@ -112,7 +113,8 @@ int bpe_set_pattern(bpe *t, const char *pattern, char *why, size_t why_len);
  * status. */
 int bpe_serialize(const bpe *t, char **buf, size_t *len);
 
-/* Writes the tokenizer in the attn file format to path; returns a status (BPE_ERR_IO, errno set). */
+/* Writes the tokenizer in the attn file format to path; returns a status (BPE_ERR_IO with errno
+ * set). */
 int bpe_save(const bpe *t, const char *path);
 
 /* Returns the number of ids (the largest id + 1). */
