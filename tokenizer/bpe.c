@@ -376,45 +376,40 @@ int bpe_open_mem(bpe **out, const void *data, size_t len, char *why, size_t why_
     return parse_attn(out, data ? data : "", len, why, why_len);
 }
 
-/* Returns the value of a base64 digit, or -1. */
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
+/* The value of each base64 digit plus 1 (0: not a digit). */
+static const unsigned char b64[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
+    ['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+    ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
+    ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
+    ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
+    ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+    ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
+    ['/'] = 64,
+};
 
 /* Decodes padded base64 s[0..len-1] into out; returns the byte count or -1. */
 static long unbase64(char *out, const char *s, size_t len)
 {
     if (len == 0 || len % 4)
         return -1;
+    const unsigned char *u = (const unsigned char *)s;
+    int pad = (u[len - 1] == '=') + (u[len - 2] == '=' && u[len - 1] == '=');
     long n = 0;
     for (size_t i = 0; i < len; i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; k++) {
-            if (s[i + k] == '=' && i + 4 == len && k >= 2) {
-                v[k] = 0;
-                pad++;
-                continue;
-            }
-            if (pad || (v[k] = b64val((unsigned char)s[i + k])) < 0)
-                return -1;
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        int last = i + 4 == len;
+        unsigned v0 = b64[u[i]], v1 = b64[u[i + 1]];
+        unsigned v2 = last && pad == 2 ? 1 : b64[u[i + 2]];
+        unsigned v3 = last && pad >= 1 ? 1 : b64[u[i + 3]];
+        if (!v0 || !v1 || !v2 || !v3)
+            return -1;
+        uint32_t w = (v0 - 1) << 18 | (v1 - 1) << 12 | (v2 - 1) << 6 | (v3 - 1);
         out[n++] = (char)(w >> 16);
-        if (pad < 2)
+        if (!last || pad < 2)
             out[n++] = (char)(w >> 8);
-        if (pad < 1)
+        if (!last || pad < 1)
             out[n++] = (char)w;
     }
     return n;
@@ -428,8 +423,8 @@ int bpe_open_tiktoken(bpe **out, const void *data, size_t size, const char *patt
     lines c = {d, d + size, 0};
     const char *s;
     size_t len, n = 0, lines_n = 0;
-    for (size_t i = 0; i < size; i++)
-        lines_n += d[i] == '\n';
+    for (const char *p = d, *e = d + size; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+        lines_n++;
     lines_n++;
     /* pass 1: the largest id */
     for (size_t i = 0; i < n_specials; i++) {
