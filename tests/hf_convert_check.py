@@ -19,7 +19,8 @@ file, reads the file back with scripts/attnfile.py and checks:
             generate() run's options gives transformers' ids (greedy, beam n-best, repetition).
 --dtypes also converts with --dtype bf16 and q8 and prints how far encoder states and logits move
 and how many greedy sequences stay equal (a measurement, not a pass/fail check).
-Exit status: 0 all passed, 1 a check failed, 77 skipped (numpy missing).
+Ends with "hf_convert_check.py: N passed, M failed"; exit status 0 all passed, 1 a check failed,
+77 skipped (numpy missing).
 """
 import json
 import math
@@ -45,10 +46,12 @@ import attnfile  # noqa: E402
 MODELS = ["bart", "marian", "t5_v1_0", "t5_v1_1"]
 TOL = 1e-4
 failures = []
+passes = [0]
 
 
 def check(ok, what):
-    """Records a failed check (printed at once) and returns ok."""
+    """Counts a check, printing a failed one at once, and returns ok."""
+    passes[0] += bool(ok)
     if not ok:
         failures.append(what)
         print(f"FAIL: {what}")
@@ -755,7 +758,7 @@ def main(argv):
         check_refusals(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"hf_convert_check.py: {len(failures)} failed" if failures else "hf_convert_check.py: all passed")
+    print(f"hf_convert_check.py: {passes[0]} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
