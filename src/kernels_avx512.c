@@ -18,6 +18,28 @@ ALWAYS_INLINE __m512 load_w(const void *data, size_t i, int dtype, __mmask16 m)
     return _mm512_cvtph_ps(h);
 }
 
+/* Returns the four horizontal sums of a, b, c, d as one vector. */
+ALWAYS_INLINE __m128 hsum4_ps(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+    __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+                                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+    /* each 128-bit lane now holds partial sums (a, b, c, d): add the four lanes */
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* Returns the four horizontal sums of a, b, c, d (int32) as one vector. */
+ALWAYS_INLINE __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+    __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    __m512i abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(abcd), _mm512_extracti64x4_epi64(abcd, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
 /* Returns the bytes of one weight element of a float-like type. */
 ALWAYS_INLINE size_t esize(int dtype)
 {
@@ -77,6 +99,13 @@ ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, i
                 acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
         }
     }
+    if (NO == 4) {
+        #pragma GCC unroll 4
+        for (int j = 0; j < NB; j++)
+            _mm_storeu_ps(y + (size_t)(b + j) * (size_t)ldy + (size_t)o,
+                          hsum4_ps(acc[0][j], acc[1][j], acc[2][j], acc[3][j]));
+        return;
+    }
     #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
         #pragma GCC unroll 4
@@ -84,23 +113,26 @@ ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, i
             y[(size_t)(b + j) * (size_t)ldy + (size_t)(o + i)] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
-/* y[b, o] = x[b] . W[o] over the rows [o0, o1), in 4 x 4 tiles and their edges. */
+/* y[b, o] = x[b] . W[o] over the rows [o0, o1), in 4 x 4 tiles and their edges (callers keep
+ * o1 - o0 small enough for the weight block to stay in L2). */
 ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
                         int o1, int dtype)
 {
-    int o = o0;
-    for (; o + 4 <= o1; o += 4) {
-        int b = 0;
-        for (; b + 4 <= n; b += 4)
+    /* input rows outside, weight rows inside: the input tile stays in L1, the weight block in L2,
+     * and each pass writes a contiguous stretch of every output row */
+    int b = 0;
+    for (; b + 4 <= n; b += 4) {
+        int o = o0;
+        for (; o + 4 <= o1; o += 4)
             tile(y, ldy, x, w, o, b, dtype, 4, 4, b == 0);
-        for (; b < n; b++)
-            tile(y, ldy, x, w, o, b, dtype, 4, 1, b == 0);
-    }
-    for (; o < o1; o++) {
-        int b = 0;
-        for (; b + 4 <= n; b += 4)
+        for (; o < o1; o++)
             tile(y, ldy, x, w, o, b, dtype, 1, 4, 0);
-        for (; b < n; b++)
+    }
+    for (; b < n; b++) {
+        int o = o0;
+        for (; o + 4 <= o1; o += 4)
+            tile(y, ldy, x, w, o, b, dtype, 4, 1, b == 0);
+        for (; o < o1; o++)
             tile(y, ldy, x, w, o, b, dtype, 1, 1, 0);
     }
 }
@@ -172,6 +204,18 @@ ALWAYS_INLINE void tile_q8(float *y, int ldy, const kn_input *in, const kn_weigh
                 acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv, wv[i]);
         }
     }
+    if (NO == 4) {
+        /* the same float operations as below, four outputs at a time */
+        __m128i corr = _mm_slli_epi32(_mm_loadu_si128((const __m128i *)(w->rowsum + o)), 7);
+        __m128 ws = _mm_loadu_ps(w->scale + o);
+        #pragma GCC unroll 4
+        for (int j = 0; j < NB; j++) {
+            __m128i sv = _mm_sub_epi32(hsum4_epi32(acc[0][j], acc[1][j], acc[2][j], acc[3][j]), corr);
+            __m128 v = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(sv), _mm_set1_ps(in->qscale[b + j])), ws);
+            _mm_storeu_ps(y + (size_t)(b + j) * (size_t)ldy + (size_t)o, v);
+        }
+        return;
+    }
     #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
         #pragma GCC unroll 4
@@ -184,19 +228,19 @@ ALWAYS_INLINE void tile_q8(float *y, int ldy, const kn_input *in, const kn_weigh
 
 void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1)
 {
-    int n = in->n, o = o0;
-    for (; o + 4 <= o1; o += 4) {
-        int b = 0;
-        for (; b + 4 <= n; b += 4)
+    int n = in->n, b = 0;
+    for (; b + 4 <= n; b += 4) {
+        int o = o0;
+        for (; o + 4 <= o1; o += 4)
             tile_q8(y, ldy, in, w, o, b, 4, 4, b == 0);
-        for (; b < n; b++)
-            tile_q8(y, ldy, in, w, o, b, 4, 1, b == 0);
-    }
-    for (; o < o1; o++) {
-        int b = 0;
-        for (; b + 4 <= n; b += 4)
+        for (; o < o1; o++)
             tile_q8(y, ldy, in, w, o, b, 1, 4, 0);
-        for (; b < n; b++)
+    }
+    for (; b < n; b++) {
+        int o = o0;
+        for (; o + 4 <= o1; o += 4)
+            tile_q8(y, ldy, in, w, o, b, 4, 1, b == 0);
+        for (; o < o1; o++)
             tile_q8(y, ldy, in, w, o, b, 1, 1, 0);
     }
 }

@@ -527,6 +527,12 @@ const struct mf_file *tf_model_file(const tf_model *m)
  * Run state
  * ------------------------------------------------------------------------------------------- */
 
+enum {
+    ROW_BLOCK = 64,             /* input rows per task for large batches */
+    MAX_OBLOCK = 256,           /* output columns per task at most */
+    YBUF_LD = MAX_OBLOCK + 16,  /* row stride of a task's output tile (padded against aliasing) */
+};
+
 struct tf_state {
     const tf_model *m;
     tp_pool *pool;
@@ -552,6 +558,7 @@ struct tf_state {
     int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
     float *qs;                  /* (rows) their scales */
     float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
+    float *ybuf;                /* (n_threads, 2 * ROW_BLOCK, YBUF_LD) product tiles of a task */
 
     /* decoder */
     int began, pos, n_rows;
@@ -655,6 +662,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->qx = carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
         st->qs = carve(base, &p, rows * fsz);
         st->scores = carve(base, &p, (size_t)n_threads * L * fsz);
+        st->ybuf = carve(base, &p, (size_t)n_threads * 2 * ROW_BLOCK * YBUF_LD * fsz);
         st->src_of_row = carve(base, &p, R * sizeof(int));
         st->tmp_rows = carve(base, &p, R * sizeof(int));
         st->tok_buf = carve(base, &p, rows * sizeof(int32_t));
@@ -711,7 +719,6 @@ void tf_state_free(tf_state *st)
  * Parallel linear layers: jobs split into (output block, input-row block) tasks
  * ------------------------------------------------------------------------------------------- */
 
-enum { ROW_BLOCK = 64 };         /* input rows per task for large batches */
 
 typedef struct lin_job {
     float *y;                   /* (n, ldy) output; columns [0, out) written */
@@ -728,12 +735,14 @@ typedef struct lin_job {
 typedef struct lin_batch {
     lin_job jobs[2 * 64];
     int n_jobs, n_tasks;
+    float *ybuf;                /* the state's per-thread output tiles */
 } lin_batch;
 
-/* Runs one task: an output block times an input-row block of a job. */
+/* Runs one task: an output block times an input-row block of a job.  With several input rows the
+ * block is computed into the thread's contiguous tile and copied out row by row: output rows far
+ * apart (logits: vocab_size floats) would otherwise fight over the same cache sets. */
 static void lin_task(void *ctx, int task, int thread)
 {
-    (void)thread;
     lin_batch *lb = ctx;
     int j = 0;
     while (j + 1 < lb->n_jobs && lb->jobs[j + 1].first_task <= task)
@@ -760,6 +769,17 @@ static void lin_task(void *ctx, int task, int thread)
         sub.qscale = in->qscale + r0;
     }
     float *y = jb->y + (size_t)r0 * (size_t)jb->ldy;
+    if (sub.n > 4 && !jb->l2) {
+        float *tile = lb->ybuf + (size_t)thread * 2 * ROW_BLOCK * YBUF_LD;
+        kn_linear(tile - o0, YBUF_LD, &sub, &jb->l->w, jb->l->b, o0, o1);
+        for (int r = 0; r < sub.n; r++) {
+            float *yr = y + (size_t)r * (size_t)jb->ldy + o0;
+            memcpy(yr, tile + (size_t)r * YBUF_LD, (size_t)(o1 - o0) * sizeof *yr);
+            if (jb->act >= 0)
+                kn_activate(yr, o1 - o0, jb->act);
+        }
+        return;
+    }
     kn_linear(y, jb->ldy, &sub, &jb->l->w, jb->l->b, o0, o1);
     if (jb->l2) {
         float *y2 = jb->y2 + (size_t)r0 * (size_t)jb->ldy;
@@ -798,24 +818,31 @@ static void lin_run(tf_state *st, lin_batch *lb)
         lin_job *jb = &lb->jobs[j];
         int rows = jb->l->w.rows, n = jb->in->n;
         jb->n_rblocks = n > 2 * ROW_BLOCK ? (n + ROW_BLOCK - 1) / ROW_BLOCK : 1;
-        /* about 4 blocks per thread overall, multiples of 16 rows, 16..256 */
+        /* about 4 blocks per thread overall, multiples of 16 rows; with several input rows at
+         * most MAX_OBLOCK and small enough for the weight block to stay in L2 (256 KiB) */
         int want = 4 * nt / jb->n_rblocks;
         if (want < 1)
             want = 1;
         int ob = (rows + want - 1) / want;
         ob = (ob + 15) & ~15;
+        if (n <= 4) {
+            if (nt == 1)
+                ob = rows;
+        } else {
+            static const int esize[] = {4, 2, 2, 1};
+            int cap = (262144 / (jb->l->w.cols * esize[jb->l->w.dtype])) & ~15;
+            cap = cap < 16 ? 16 : cap > MAX_OBLOCK ? MAX_OBLOCK : cap;
+            ob = ob > cap ? cap : ob;
+        }
         if (ob < 16)
             ob = 16;
-        if (ob > 256)
-            ob = 256;
-        if (nt == 1 && jb->n_rblocks == 1)
-            ob = rows;
         jb->oblock = ob;
         jb->n_oblocks = (rows + ob - 1) / ob;
         jb->first_task = task;
         task += jb->n_oblocks * jb->n_rblocks;
     }
     lb->n_tasks = task;
+    lb->ybuf = st->ybuf;
     tp_run(st->pool, lin_task, lb, task);
 }
 
