@@ -5,6 +5,7 @@ Each line exercises one corner of the pre-tokenizer patterns or the merge loop: 
 sequences, CJK, combining marks, right-to-left scripts, \\r\\n, tabs, long runs of spaces and
 digits, contractions with straight and curly apostrophes and upper case, very long words, lines of
 one character, every Unicode White_Space character and its look-alikes, special tokens' text,
+case folding in the contractions ((?i) also matches U+017F for s),
 long single pieces.  Characters added in Unicode 15 and 16 are left out on purpose (Debian 12's
 PCRE2 has older tables than tiktoken's Rust regex; see tokenizer/bpe.h).
 
@@ -38,6 +39,7 @@ def lines():
     yield "don’t it’s we’ve ‘quoted’ “double” «guillemets» „Anführung“"
     yield "IT'S DON'T I'M WE'VE THEY'RE SHE'D I'LL 'S 'T 'RE 'VE 'M 'LL 'D"
     yield "It'S iT's 'Ll 'rE ''s '''t 's't'd"
+    yield "it'\u017f IT'\u017f '\u017f'\u017f DON'\u212aT 'K"  # case folding: long s, Kelvin sign
     yield "pneumonoultramicroscopicsilicovolcanoconiosis Donaudampfschifffahrtsgesellschaftskapitän"
     yield "anticonstitutionnellement Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz"
     yield "supercalifragilisticexpialidocious" * 8
