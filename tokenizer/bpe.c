@@ -927,15 +927,14 @@ static int encode_piece(bpe_encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
         emit(ids, cap, n_ids, t->byte_id[(unsigned char)s[0]]);
         return BPE_OK;
     }
-    int32_t whole = bpe_lookup(t, s, n);
+    uint64_t h = bpe_hash(s, n);
+    int32_t whole = bpe_lookup_hashed(t, s, n, h);
     if (whole >= 0) {
         emit(ids, cap, n_ids, whole);
         return BPE_OK;
     }
-    uint64_t h = 0;
     size_t slot = 0;
     if (e->cache && n <= CACHE_MAX_PIECE) {
-        h = bpe_hash(s, n);
         slot = h & (CACHE_SLOTS - 1);
         for (;;) {
             cache_ent *c = &e->cache[slot];

@@ -93,10 +93,11 @@ static inline uint64_t bpe_head(const char *s, size_t len)
     return w;
 }
 
-/* Looks s[0..len-1] up among the normal tokens of t; returns its id or -1. */
-static inline int32_t bpe_lookup(const struct bpe *t, const char *s, size_t len)
+/* Looks s[0..len-1], whose bpe_hash is h, up among the normal tokens of t; returns its id or
+ * -1. */
+static inline int32_t bpe_lookup_hashed(const struct bpe *t, const char *s, size_t len, uint64_t h)
 {
-    uint64_t h = bpe_hash(s, len), head = bpe_head(s, len);
+    uint64_t head = bpe_head(s, len);
     size_t i = h & t->normal.mask;
     for (;;) {
         strmap_slot e = t->normal.slot[i];
@@ -107,6 +108,12 @@ static inline int32_t bpe_lookup(const struct bpe *t, const char *s, size_t len)
             return e.id;
         i = (i + 1) & t->normal.mask;
     }
+}
+
+/* Looks s[0..len-1] up among the normal tokens of t; returns its id or -1. */
+static inline int32_t bpe_lookup(const struct bpe *t, const char *s, size_t len)
+{
+    return bpe_lookup_hashed(t, s, len, bpe_hash(s, len));
 }
 
 /* Compiles a built-in pattern name or a regex into pt; returns a status and a reason in why. */
