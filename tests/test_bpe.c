@@ -394,7 +394,7 @@ static void check_fast_path(bpe *fast, bpe *slow)
         "\n", "\r", "\v", "\f", ".", ",", "-", "!", "_", "\x01", "\x7f", "\xc3\xa9",
         "\xc2\xa0", "\xc2\x85", "\xe2\x80\x83", "\xe2\x80\x94", "\xf0\x9f\x98\x80",
         "\xd9\xa3", "\x80", "\xff", "\xe1\xa0\x8e", "S", "'S", "RE", "L", "\xc5\xbf", "1234",
-        "\r\n", "/",
+        "\r\n", "/", "He", "LLO", "wOr", "D", "\xcc\x81", "\xc3\x89", "Ab'",
     };
     size_t n_atoms = sizeof atoms / sizeof atoms[0];
     char buf[512];
@@ -421,7 +421,7 @@ static void check_fast_path(bpe *fast, bpe *slow)
     }
 }
 
-/* The ASCII fast paths of gpt2 and cl100k split exactly as their regexes do. */
+/* The ASCII fast paths of gpt2, cl100k and o200k split exactly as their regexes do. */
 static void test_fast_paths(void **state)
 {
     (void)state;
@@ -438,6 +438,21 @@ static void test_fast_paths(void **state)
     slow = cl100k();
     assert_int_equal(bpe_set_pattern(slow, "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
                                            "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n]*"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
+    check_fast_path(fast, slow);
+    bpe_free(fast);
+    bpe_free(slow);
+    /* o200k's pattern, with r50k's vocabulary (only the split is compared) */
+    fast = r50k();
+    slow = r50k();
+    assert_int_equal(bpe_set_pattern(fast, "o200k", why, sizeof why), BPE_OK);
+    assert_int_equal(bpe_set_pattern(slow, "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
+                                           "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                                           "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
+                                           "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                                           "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n/]*"
                                            "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
                                            "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
                                            "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);

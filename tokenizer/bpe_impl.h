@@ -19,7 +19,7 @@ typedef struct {
     char *source; /* built-in name or the regex as given (NUL-terminated) */
     int builtin;  /* 1 if source is a built-in name */
     int jit;      /* 1 if the JIT compiled the pattern (pcre2_jit_match may be called) */
-    int fast;     /* 1 gpt2, 2 cl100k (built-in): ASCII text is split without PCRE2; else 0 */
+    int fast;     /* 1 gpt2, 2 cl100k, 3 o200k (built-in): ASCII text is split without PCRE2 */
 } pretok;
 
 /* Per-thread matching state for a pretok. */

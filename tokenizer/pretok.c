@@ -6,9 +6,10 @@
  * is spelt out as the class [\t-\r\x{85}\p{Z}], which is White_Space exactly.  User patterns are
  * compiled as given.  `$` means the end of the text (PCRE2_DOLLAR_ENDONLY), as in Rust.
  *
- * The gpt2 and cl100k patterns have a fast path: a piece made of ASCII bytes whose end is decided
- * by ASCII bytes is matched by gpt2_ascii or cl100k_ascii, written to give exactly what the regex
- * gives; wherever a byte >= 0x80 could change the outcome, the match there is left to PCRE2. */
+ * The built-in patterns have a fast path: a piece made of ASCII bytes whose end is decided by
+ * ASCII bytes is matched by gpt2_ascii, cl100k_ascii or o200k_ascii, written to give exactly what
+ * the regex gives; wherever a byte >= 0x80 could change the outcome, the match there is left to
+ * PCRE2. */
 #include "bpe_impl.h"
 
 #include <stdarg.h>
@@ -54,7 +55,7 @@ int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
         if (strcmp(pattern, builtin[i].name) == 0) {
             regex = builtin[i].regex;
             pt->builtin = 1;
-            pt->fast = i == 0 ? 1 : i == 1 ? 2 : 0;
+            pt->fast = (int)i + 1;
         }
     int err;
     PCRE2_SIZE at;
@@ -248,6 +249,89 @@ static size_t cl100k_ascii(const unsigned char *s, size_t len, size_t p)
     return r - p >= 2 ? r - 1 : r;
 }
 
+/* Returns the end of the contraction (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[p], p itself when there
+ * is none, or 0 when a byte >= 0x80 may decide it ((?i)s also matches U+017F). */
+static size_t contraction(const unsigned char *s, size_t len, size_t p)
+{
+    if (p + 1 >= len || s[p] != '\'')
+        return p;
+    if (s[p + 1] >= 0x80)
+        return 0;
+    unsigned char c1 = s[p + 1] | 0x20;
+    if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
+        return p + 2;
+    if (p + 2 < len) {
+        unsigned char c2 = s[p + 2] | 0x20;
+        if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
+            return p + 3;
+    }
+    return p;
+}
+
+/* Returns the end of the run of ASCII upper-case (upper = 1) or lower-case letters from s[i], or
+ * 0 when a byte >= 0x80 ends it (a letter or a mark might continue it). */
+static size_t case_run(const unsigned char *s, size_t len, size_t i, int upper)
+{
+    while (i < len && (upper ? s[i] >= 'A' && s[i] <= 'Z' : s[i] >= 'a' && s[i] <= 'z'))
+        i++;
+    return i < len && s[i] >= 0x80 ? 0 : i;
+}
+
+/* Matches the o200k pattern at s[p] (p < len) on ASCII: returns the end of the match, or 0 when a
+ * byte >= 0x80 may decide it.  The alternatives, in the regex's order:
+ * `[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|...)?`,
+ * the same with `[upper]+[lower]*`, `\p{N}{1,3}`, ` ?[^\s\p{L}\p{N}]+[\r\n/]*`,
+ * `\s*[\r\n]+`, `\s+(?!\S)`, `\s+`; on ASCII, upper = A-Z and lower = a-z. */
+static size_t o200k_ascii(const unsigned char *s, size_t len, size_t p)
+{
+    unsigned char c = s[p];
+    if (c >= 0x80)
+        return 0;
+    int k = ascii_class[c];
+    size_t q = p; /* where the letters start */
+    if ((k == 0 || k == 3) && c != '\r' && c != '\n' && p + 1 < len) {
+        if (s[p + 1] >= 0x80)
+            return 0;
+        if (ascii_class[s[p + 1]] == 1)
+            q = p + 1;
+    }
+    if (ascii_class[s[q]] == 1) {
+        size_t a = case_run(s, len, q, 1); /* [upper]* */
+        if (a == 0)
+            return 0;
+        size_t e = a;
+        if (a < len && s[a] >= 'a' && s[a] <= 'z' && (e = case_run(s, len, a, 0)) == 0)
+            return 0; /* [lower]+ (first alternative) or nothing after [upper]+ (second) */
+        return contraction(s, len, e);
+    }
+    if (k == 2) {
+        size_t i = p + 1;
+        while (i < len && i - p < 3 && s[i] < 0x80 && ascii_class[s[i]] == 2)
+            i++;
+        return i - p < 3 && i < len && s[i] >= 0x80 ? 0 : i;
+    }
+    q = p;
+    if (c == ' ' && p + 1 < len && ascii_class[s[p + 1]] == 0 && s[p + 1] < 0x80)
+        q = p + 1;
+    if (ascii_class[s[q]] == 0) {
+        size_t i = ascii_run(s, len, q + 1, 0);
+        if (i == 0)
+            return 0;
+        while (i < len && (s[i] == '\r' || s[i] == '\n' || s[i] == '/'))
+            i++;
+        return i;
+    }
+    size_t r = ascii_run(s, len, p + 1, 3); /* s[p] is White_Space */
+    if (r == 0)
+        return 0;
+    for (size_t j = r; j > p; j--)
+        if (s[j - 1] == '\r' || s[j - 1] == '\n')
+            return j;
+    if (r == len)
+        return r;
+    return r - p >= 2 ? r - 1 : r;
+}
+
 int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end)
 {
     if (it->pending) {
@@ -261,7 +345,9 @@ int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, si
     size_t from = it->pos;
     if (it->pt->fast && from < len) {
         const unsigned char *s = (const unsigned char *)text;
-        size_t e = it->pt->fast == 1 ? gpt2_ascii(s, len, from) : cl100k_ascii(s, len, from);
+        size_t e = it->pt->fast == 1   ? gpt2_ascii(s, len, from)
+                   : it->pt->fast == 2 ? cl100k_ascii(s, len, from)
+                                       : o200k_ascii(s, len, from);
         if (e > from) {
             *start = from;
             *end = e;
