@@ -37,10 +37,12 @@ ALWAYS_INLINE float hsum(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* One tile: NO weight rows from o times NB input rows from b, all columns. */
+/* One tile: NO weight rows from o times NB input rows from b, all columns; with prefetch, the
+ * next NO rows are prefetched (the first pass over each block of rows streams from memory). */
 ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, int o, int b,
-                        int dtype, const int NO, const int NB)
+                        int dtype, const int NO, const int NB, int prefetch)
 {
+    size_t esize = dtype == KN_F32 ? 4 : 2;
     int cols = w->cols, kfull = cols & ~7;
     __m256 acc[4][2];
     #pragma GCC unroll 4
@@ -56,8 +58,12 @@ ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, i
     #pragma GCC unroll 4
     for (int i = 0; i < NO; i++)
         wr[i] = (size_t)(o + i) * (size_t)cols;
+    const char *pf = (const char *)w->data + (wr[0] + (size_t)NO * (size_t)cols) * esize;
     for (int k = 0; k < kfull; k += 8) {
         __m256 wv[4];
+        if (prefetch && (k * esize) % 64 == 0)
+            for (int i = 0; i < NO; i++)
+                _mm_prefetch(pf + ((size_t)i * (size_t)cols + (size_t)k) * esize, _MM_HINT_T0);
         #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             wv[i] = load_w(w->data, wr[i] + (size_t)k, dtype);
@@ -80,24 +86,25 @@ ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, i
         }
 }
 
-/* y[b, o] = x[b] . W[o] over the rows [o0, o1), in 4 x 2 tiles and their edges. */
+/* y[b, o] = x[b] . W[o] over the rows [o0, o1), in 4 x 2 tiles and their edges; input rows
+ * outside, weight rows inside (see kernels_avx512.c). */
 ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
                         int o1, int dtype)
 {
-    int o = o0;
-    for (; o + 4 <= o1; o += 4) {
-        int b = 0;
-        for (; b + 2 <= n; b += 2)
-            tile(y, ldy, x, w, o, b, dtype, 4, 2);
-        for (; b < n; b++)
-            tile(y, ldy, x, w, o, b, dtype, 4, 1);
+    int b = 0;
+    for (; b + 2 <= n; b += 2) {
+        int o = o0;
+        for (; o + 4 <= o1; o += 4)
+            tile(y, ldy, x, w, o, b, dtype, 4, 2, b == 0);
+        for (; o < o1; o++)
+            tile(y, ldy, x, w, o, b, dtype, 1, 2, 0);
     }
-    for (; o < o1; o++) {
-        int b = 0;
-        for (; b + 2 <= n; b += 2)
-            tile(y, ldy, x, w, o, b, dtype, 1, 2);
-        for (; b < n; b++)
-            tile(y, ldy, x, w, o, b, dtype, 1, 1);
+    for (; b < n; b++) {
+        int o = o0;
+        for (; o + 4 <= o1; o += 4)
+            tile(y, ldy, x, w, o, b, dtype, 4, 1, b == 0);
+        for (; o < o1; o++)
+            tile(y, ldy, x, w, o, b, dtype, 1, 1, 0);
     }
 }
 
