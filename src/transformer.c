@@ -533,6 +533,9 @@ enum {
     YBUF_LD = MAX_OBLOCK + 16,  /* row stride of a task's output tile (padded against aliasing) */
 };
 
+/* Floats of one thread's encoder-attention scratch: Q, K, V^T (L, dh) each and scores (L, L). */
+#define ENC_SCRATCH(L, dh) ((size_t)(L) * (size_t)(dh) * 3 + (size_t)(L) * (size_t)(L))
+
 struct tf_state {
     const tf_model *m;
     tp_pool *pool;
@@ -559,6 +562,7 @@ struct tf_state {
     float *qs;                  /* (rows) their scales */
     float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
     float *ybuf;                /* (n_threads, 2 * ROW_BLOCK, YBUF_LD) product tiles of a task */
+    float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder attention */
 
     /* decoder */
     int began, pos, n_rows;
@@ -663,6 +667,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->qs = carve(base, &p, rows * fsz);
         st->scores = carve(base, &p, (size_t)n_threads * L * fsz);
         st->ybuf = carve(base, &p, (size_t)n_threads * 2 * ROW_BLOCK * YBUF_LD * fsz);
+        st->enc_scratch = carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
         st->src_of_row = carve(base, &p, R * sizeof(int));
         st->tmp_rows = carve(base, &p, R * sizeof(int));
         st->tok_buf = carve(base, &p, rows * sizeof(int32_t));
@@ -954,23 +959,40 @@ typedef struct attn_job {
     int layer, cross;
 } attn_job;
 
-/* Encoder self-attention for one (source, head): every query over every key of its source. */
+/* Encoder self-attention for one (source, head): the head's queries, keys and values are copied
+ * into the thread's scratch so that S = Q K^T and S V run as matrix products. */
 static void enc_attn_task(void *ctx, int task, int thread)
 {
     attn_job *aj = ctx;
     tf_state *st = aj->st;
     int H = aj->n_heads, dh = aj->d_head, inner = aj->inner;
     int s = aj->s0 + task / H, h = task % H;
-    int L = st->src_len[s], off = st->src_off[s] - aj->tok0;
-    float *sc = st->scores + (size_t)thread * (size_t)(st->max_src_len > st->max_tgt_len ? st->max_src_len : st->max_tgt_len);
+    int L = st->src_len[s], off = st->src_off[s] - aj->tok0, Lmax = st->max_src_len;
+    float *qh = st->enc_scratch + (size_t)thread * ENC_SCRATCH(Lmax, dh);   /* (L, dh) */
+    float *kh = qh + (size_t)Lmax * dh;                                     /* (L, dh) */
+    float *vt = kh + (size_t)Lmax * dh;                                     /* (dh, L) */
+    float *sc = vt + (size_t)Lmax * dh;                                     /* (L, L) */
+    for (int i = 0; i < L; i++) {
+        size_t row = (size_t)(off + i) * inner + (size_t)h * dh;
+        memcpy(qh + (size_t)i * dh, aj->q + row, (size_t)dh * sizeof(float));
+        memcpy(kh + (size_t)i * dh, aj->k + row, (size_t)dh * sizeof(float));
+        for (int e = 0; e < dh; e++)
+            vt[(size_t)e * L + i] = aj->v[row + e];
+    }
+    kn_weight kw = {KN_F32, L, dh, kh, NULL, NULL};
+    kn_input qin = {qh, NULL, NULL, L, dh};
+    kn_linear(sc, L, &qin, &kw, NULL, 0, L);
     const float *rel = st->m->cfg.pos_kind == TF_POS_RELATIVE
-                           ? st->enc_rel + (size_t)h * (2 * (size_t)st->max_src_len - 1) + (st->max_src_len - 1)
-                           : NULL;
-    for (int i = 0; i < L; i++)
-        kn_attend(aj->out + (size_t)(off + i) * inner + h * dh,
-                  aj->q + (size_t)(off + i) * inner + h * dh, aj->k + (size_t)off * inner + h * dh,
-                  aj->v + (size_t)off * inner + h * dh, (size_t)inner, NULL, 0,
-                  rel ? rel - i : NULL, aj->scale, L, dh, sc);
+                           ? st->enc_rel + (size_t)h * (2 * (size_t)Lmax - 1) + (Lmax - 1) : NULL;
+    for (int i = 0; i < L; i++) {
+        float *r = sc + (size_t)i * L;
+        for (int j = 0; j < L; j++)
+            r[j] = aj->scale * r[j] + (rel ? rel[j - i] : 0.0f);
+        kn_softmax(r, L);
+    }
+    kn_weight vw = {KN_F32, dh, L, vt, NULL, NULL};
+    kn_input pin = {sc, NULL, NULL, L, L};
+    kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }
 
 /* Decoder attention for one (row, head): self-attention over the cached positions 0..pos through
