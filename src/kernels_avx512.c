@@ -449,7 +449,31 @@ void kn_attend_avx512(float *out, const float *q, const float *k, const float *v
 {
     int full = dh & ~15;
     __mmask16 tail = (__mmask16)((1u << (dh & 15)) - 1);
-    for (int j = 0; j < n; j++) {
+    int j0 = 0;
+    if (!tail) {
+        /* four keys at a time, their four sums reduced together */
+        for (; j0 + 4 <= n; j0 += 4) {
+            const float *kj[4];
+            __m512 acc[4];
+            #pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) {
+                int j = j0 + u;
+                kj[u] = k + (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+                acc[u] = _mm512_setzero_ps();
+            }
+            for (int e = 0; e < full; e += 16) {
+                __m512 qv = _mm512_loadu_ps(q + e);
+                #pragma GCC unroll 4
+                for (int u = 0; u < 4; u++)
+                    acc[u] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kj[u] + e), acc[u]);
+            }
+            __m128 s4 = _mm_mul_ps(_mm_set1_ps(scale), hsum4_ps(acc[0], acc[1], acc[2], acc[3]));
+            if (bias)
+                s4 = _mm_add_ps(s4, _mm_loadu_ps(bias + j0));
+            _mm_storeu_ps(scores + j0, s4);
+        }
+    }
+    for (int j = j0; j < n; j++) {
         size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
         const float *kj = k + off;
         __m512 acc = _mm512_setzero_ps();
