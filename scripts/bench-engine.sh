@@ -92,7 +92,7 @@ for name in $models; do
                 continue
             fi
             echo "$name $dt $t $(get "$out" encoder_tok_s) $(get "$out" ttft_ms) \
-$(get "$out" decode_b1_tok_s) $(get "$torch_out" torch.decode_b1_tok_s) \
+$(get "$out" decode_b1_tok_s) $(get "$out" decode_b1_tok_cpu_s) $(get "$torch_out" torch.decode_b1_tok_s) \
 $(ratio "$(get "$out" decode_b1_tok_s)" "$(get "$torch_out" torch.decode_b1_tok_s)") \
 $(get "$out" b1_of_bound) $(get "$out" "$bulk_key") $(get "$torch_out" "torch.$bulk_key") \
 $(ratio "$(get "$out" "$bulk_key")" "$(get "$torch_out" "torch.$bulk_key")") \
@@ -105,14 +105,15 @@ done
 echo "attn bench vs PyTorch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null) on" \
      "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "src_len $SRC_LEN, out_len $OUT_LEN, bulk $BATCH sources x $BEAMS beams; medians of $REPS runs (PyTorch: 3)"
-printf '%-6s %-5s %3s %9s %8s %9s %9s %6s %6s %9s %9s %6s %6s %7s %4s %9s %8s\n' \
-    model dtype thr enc_tok/s ttft_ms b1_tok/s torch_b1 ratio bound bulk_tok/s torch_blk ratio \
+printf '%-6s %-5s %3s %9s %8s %9s %9s %9s %6s %6s %9s %9s %6s %6s %7s %4s %9s %8s\n' \
+    model dtype thr enc_tok/s ttft_ms b1_tok/s b1_cpu torch_b1 ratio bound bulk_tok/s torch_blk ratio \
     GB/s rss_MB cpu torch_enc torch_ttft
 [ -f "$tmp/rows" ] && while read -r l; do
     # shellcheck disable=SC2086
-    printf '%-6s %-5s %3s %9s %8s %9s %9s %6s %6s %9s %9s %6s %6s %7s %4s %9s %8s\n' $l
+    printf '%-6s %-5s %3s %9s %8s %9s %9s %9s %6s %6s %9s %9s %6s %6s %7s %4s %9s %8s\n' $l
 done <"$tmp/rows"
-echo "b1 = batch 1 greedy (tokens/s), bound = b1 as a share of the memory-bandwidth bound"
+echo "b1 = batch 1 greedy (tokens/s), b1_cpu = the same per CPU-second of the calling thread (what"
+echo "free cores would give), bound = b1 as a share of the memory-bandwidth bound"
 echo "(decoder weights per token / measured read bandwidth), bulk = batch x beams decoding tokens/s,"
 echo "cpu = CPU time attn got / (wall time x threads) in the batch-1 runs (1.00: the cores were free)."
 echo "PyTorch: torch.nn.Transformer without a key/value cache (it has none), f32 weights; its"
