@@ -6,6 +6,17 @@ set -u
 ATTN=${1:-./attn}
 export ATTN
 status=0
+
+# The peers: tiktoken from the npm registry into build/npm when node is here and it is missing.
+if [ -z "${NODE_PATH:-}" ] && command -v npm >/dev/null 2>&1; then
+    if [ ! -d build/npm/node_modules/tiktoken ]; then
+        mkdir -p build/npm
+        npm install --silent --no-audit --no-fund --prefix build/npm tiktoken >/dev/null 2>&1 ||
+            echo "bench: npm install tiktoken failed; the tokenizer runs without its peer"
+    fi
+    [ -d build/npm/node_modules/tiktoken ] && NODE_PATH=$(pwd)/build/npm/node_modules && export NODE_PATH
+fi
+
 for part in tokenizer load engine generate; do
     script=scripts/bench-$part.sh
     [ -f "$script" ] || { echo "== $part: $script not present"; continue; }
