@@ -223,7 +223,7 @@ static void quantize_row_portable(int8_t *q, float *scale, const float *x, int c
     for (int k = 0; k < cols; k++) {
         /* adding and removing 1.5 * 2^23 rounds to the nearest integer, ties to even */
         float v = (x[k] * inv + 12582912.0f) - 12582912.0f;
-        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        v = v > 127.0f ? 127.0f : v >= -127.0f ? v : -127.0f;   /* NaN: -127, as cvtps gives */
         q[k] = (int8_t)v;
     }
 }

@@ -207,7 +207,7 @@ void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols)
     }
     for (; k < cols; k++) {
         float v = (x[k] * inv + 12582912.0f) - 12582912.0f;
-        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        v = v > 127.0f ? 127.0f : v >= -127.0f ? v : -127.0f;   /* NaN: -127, as cvtps gives */
         q[k] = (int8_t)v;
     }
 }
