@@ -529,8 +529,7 @@ const struct mf_file *tf_model_file(const tf_model *m)
 
 enum {
     ROW_BLOCK = 64,             /* input rows per task for large batches */
-    MAX_OBLOCK = 256,           /* output columns per task at most */
-    YBUF_LD = MAX_OBLOCK + 16,  /* row stride of a task's output tile (padded against aliasing) */
+    MAX_OBLOCK = 256,           /* output columns per task at most (several input rows) */
 };
 
 /* Floats of one thread's encoder-attention scratch: Q, K, V^T (L, dh) each and scores (L, L). */
@@ -561,7 +560,6 @@ struct tf_state {
     int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
     float *qs;                  /* (rows) their scales */
     float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
-    float *ybuf;                /* (n_threads, 2 * ROW_BLOCK, YBUF_LD) product tiles of a task */
     float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder attention */
 
     /* decoder */
@@ -666,7 +664,6 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->qx = carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
         st->qs = carve(base, &p, rows * fsz);
         st->scores = carve(base, &p, (size_t)n_threads * L * fsz);
-        st->ybuf = carve(base, &p, (size_t)n_threads * 2 * ROW_BLOCK * YBUF_LD * fsz);
         st->enc_scratch = carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
         st->src_of_row = carve(base, &p, R * sizeof(int));
         st->tmp_rows = carve(base, &p, R * sizeof(int));
@@ -740,14 +737,12 @@ typedef struct lin_job {
 typedef struct lin_batch {
     lin_job jobs[2 * 64];
     int n_jobs, n_tasks;
-    float *ybuf;                /* the state's per-thread output tiles */
 } lin_batch;
 
-/* Runs one task: an output block times an input-row block of a job.  With several input rows the
- * block is computed into the thread's contiguous tile and copied out row by row: output rows far
- * apart (logits: vocab_size floats) would otherwise fight over the same cache sets. */
+/* Runs one task: an output block times an input-row block of a job. */
 static void lin_task(void *ctx, int task, int thread)
 {
+    (void)thread;
     lin_batch *lb = ctx;
     int j = 0;
     while (j + 1 < lb->n_jobs && lb->jobs[j + 1].first_task <= task)
@@ -774,17 +769,6 @@ static void lin_task(void *ctx, int task, int thread)
         sub.qscale = in->qscale + r0;
     }
     float *y = jb->y + (size_t)r0 * (size_t)jb->ldy;
-    if (sub.n > 4 && !jb->l2) {
-        float *tile = lb->ybuf + (size_t)thread * 2 * ROW_BLOCK * YBUF_LD;
-        kn_linear(tile - o0, YBUF_LD, &sub, &jb->l->w, jb->l->b, o0, o1);
-        for (int r = 0; r < sub.n; r++) {
-            float *yr = y + (size_t)r * (size_t)jb->ldy + o0;
-            memcpy(yr, tile + (size_t)r * YBUF_LD, (size_t)(o1 - o0) * sizeof *yr);
-            if (jb->act >= 0)
-                kn_activate(yr, o1 - o0, jb->act);
-        }
-        return;
-    }
     kn_linear(y, jb->ldy, &sub, &jb->l->w, jb->l->b, o0, o1);
     if (jb->l2) {
         float *y2 = jb->y2 + (size_t)r0 * (size_t)jb->ldy;
@@ -847,7 +831,6 @@ static void lin_run(tf_state *st, lin_batch *lb)
         task += jb->n_oblocks * jb->n_rblocks;
     }
     lb->n_tasks = task;
-    lb->ybuf = st->ybuf;
     tp_run(st->pool, lin_task, lb, task);
 }
 
