@@ -55,7 +55,8 @@ model_file() { # NAME DTYPE -> path (or empty)
     if [ "$1" = base ]; then echo "$DIR/base-$2.attn"; return; fi
     if [ "$2" = f32 ]; then echo "models/$1.attn"; return; fi
     out=$DIR/$1-$2.attn
-    [ -f "$out" ] || "$ATTN" convert --dtype "$2" "models/$1.attn" "$out" >/dev/null 2>&1 ||
+    [ "$out" -nt "models/$1.attn" ] ||
+        "$ATTN" convert --dtype "$2" --compress none "models/$1.attn" "$out" >/dev/null 2>&1 ||
         { echo ""; return; }
     echo "$out"
 }
