@@ -239,8 +239,13 @@ def load_pairs(data, split, src_lang, tgt_lang, max_len):
 # ---- training ------------------------------------------------------------------------------------
 
 def lr_at(step, cfg):
-    """The paper's learning rate at a step (1-based), times cfg['lr_factor']."""
-    return cfg["lr_factor"] * cfg["d_model"] ** -0.5 * min(step ** -0.5, step * cfg["warmup"] ** -1.5)
+    """The paper's learning rate at a step (1-based), times cfg['lr_factor'] (or, from the step of
+    an entry [step, factor] of cfg['lr_drops'] on, times that entry's factor)."""
+    factor = cfg["lr_factor"]
+    for at, f in cfg.get("lr_drops", []):
+        if step >= at:
+            factor = f
+    return factor * cfg["d_model"] ** -0.5 * min(step ** -0.5, step * cfg["warmup"] ** -1.5)
 
 
 def valid_loss(model, pairs, batch_tokens):
@@ -333,6 +338,12 @@ def train(args):
     else:
         state, cfg = None, config_from(args)
         log(fh, "new run: %r" % cfg)
+    for drop in args.lr_drop or []:
+        at, _, f = drop.partition(":")
+        entry = [int(at), float(f)]
+        if entry not in cfg.setdefault("lr_drops", []):
+            cfg["lr_drops"] = sorted(cfg["lr_drops"] + [entry])
+            log(fh, "learning-rate factor %g from step %d on" % (entry[1], entry[0]))
     torch.manual_seed(cfg["seed"] + (state["step"] if state else 0))
     train_pairs = load_pairs(args.data, "train", cfg["src"], cfg["tgt"], cfg["max_len"])
     valid_pairs = load_pairs(args.data, "valid", cfg["src"], cfg["tgt"], cfg["max_len"])
@@ -642,6 +653,8 @@ def main():
     p.add_argument("--max-len", type=int, default=160, help="training pairs longer are skipped")
     p.add_argument("--warmup", type=int, default=1500)
     p.add_argument("--lr-factor", type=float, default=1.0)
+    p.add_argument("--lr-drop", action="append", metavar="STEP:FACTOR",
+                   help="from STEP on, FACTOR replaces --lr-factor (kept in the checkpoints)")
     p.add_argument("--batch-tokens", type=int, default=4096)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
