@@ -34,23 +34,20 @@ if [ "$TORCH" = 1 ] && ! "$PY" -c 'import torch' 2>/dev/null; then
     TORCH=0
 fi
 
-# The base-size model in each dtype (PyTorch writes it; uncompressed so that it maps).
-base_ok=1
-for dt in $DTYPES; do
-    f=$DIR/base-$dt.attn
-    [ -f "$f" ] && continue
-    if ! "$PY" scripts/reference.py --base-model "$f" --dtype "$dt"; then
-        echo "bench-engine: cannot write $f (needs $PY with torch and numpy)"
-        base_ok=0
-    fi
-done
-
 # The default model in each dtype (attn convert writes the reduced ones).
 models=${BENCH_MODELS:-}
 if [ -z "$models" ]; then
     [ -f models/en-fr.attn ] && models="en-fr"
-    [ "$base_ok" = 1 ] && models="$models base"
+    models="$models base"
 fi
+# The base-size model in each dtype (PyTorch writes it once; uncompressed so that it maps).
+case " $models " in *" base "*)
+    for dt in $DTYPES; do
+        f=$DIR/base-$dt.attn
+        [ -f "$f" ] || "$PY" scripts/reference.py --base-model "$f" --dtype "$dt" ||
+            echo "bench-engine: cannot write $f (needs $PY with torch and numpy)"
+    done ;;
+esac
 model_file() { # NAME DTYPE -> path (or empty)
     if [ "$1" = base ]; then echo "$DIR/base-$2.attn"; return; fi
     if [ "$2" = f32 ]; then echo "models/$1.attn"; return; fi
