@@ -58,8 +58,9 @@ model_file() { # NAME DTYPE -> path (or empty)
     echo "$out"
 }
 
-get() { # FILE KEY
-    awk -F '\t' -v k="$2" '$1 == k { print $2 }' "$1" 2>/dev/null | head -n 1
+get() { # FILE KEY -> value, or - when absent
+    v=$(awk -F '\t' -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null)
+    echo "${v:--}"
 }
 ratio() { # A B
     awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.1fx", a / b; else printf "-" }'
