@@ -1,0 +1,28 @@
+#!/bin/sh
+# attn bench: its report on a small model, every --isa, and its errors.
+. "$(dirname "$0")/lib.sh"
+M=tests/data/ref/post_relu_tied.attn
+
+for isa in portable avx2 avx512; do
+    run "$ATTN" bench --threads 1 --reps 1 --batch 2 --beams 2 --out-len 4 --bandwidth-mb 0 --isa $isa $M
+    if [ $RC -eq 1 ] && err_has "not supported"; then
+        echo "SKIP: --isa $isa: this CPU lacks it"
+        continue
+    fi
+    ok "bench --isa $isa exits 0" status_is 0
+    ok "bench --isa $isa reports its isa" out_has "^isa	$isa\$"
+    ok "bench --isa $isa reports decoder tokens/s" out_has '^decode_b1_tok_s	[0-9]'
+    ok "bench --isa $isa reports the bulk case" out_has '^decode_b2x2_tok_s	[0-9]'
+    ok "bench --isa $isa: nothing on stderr" err_empty
+done
+
+run "$ATTN" bench --reps 0 $M
+ok "bench --reps 0 is a usage error" status_is 2
+ok "bench --reps 0: one line" err_one_line
+run "$ATTN" bench --isa mmx $M
+ok "bench --isa mmx is a usage error" status_is 2
+run "$ATTN" bench /nonexistent.attn
+ok "bench on a missing model exits 1" status_is 1
+ok "bench on a missing model: one line" err_one_line
+
+finish
