@@ -7,28 +7,59 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * Instruction set selection
  * ------------------------------------------------------------------------------------------- */
 
 static atomic_int g_isa = -1;
 
-/* Returns the best instruction set this CPU supports. */
+#if defined(__x86_64__)
+/* XCR0 bits: SSE and AVX register state (AVX), plus opmask and the upper ZMM registers (AVX-512). */
+#define XCR0_AVX_STATE 0x06u
+#define XCR0_AVX512_STATE 0xe6u
+
+/* Returns the low half of XCR0 (the register state the OS saves); call only when OSXSAVE is set. */
+static unsigned xcr0_low(void)
+{
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    return lo;
+}
+
+/* Returns the best instruction set this CPU and OS support, read from CPUID and XCR0 (the same
+ * features gcc's __builtin_cpu_supports checks, which clang 14 cannot all name). */
 static int best_isa(void)
 {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") &&
-        __builtin_cpu_supports("fma"))
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7 || !__get_cpuid(1, &a, &b, &c, &d))
+        return KN_PORTABLE;
+    if (!(c & bit_OSXSAVE) || !(c & bit_AVX))
+        return KN_PORTABLE;
+    unsigned xcr0 = xcr0_low();
+    if ((xcr0 & XCR0_AVX_STATE) != XCR0_AVX_STATE)
+        return KN_PORTABLE;
+    int fma_f16c = (c & bit_FMA) && (c & bit_F16C);
+    __cpuid_count(7, 0, a, b, c, d);
+    unsigned avx512_ebx = bit_AVX512F | bit_AVX512BW | bit_AVX512VL | bit_AVX512DQ;
+    if (fma_f16c && (xcr0 & XCR0_AVX512_STATE) == XCR0_AVX512_STATE &&
+        (b & avx512_ebx) == avx512_ebx && (c & bit_AVX512VNNI))
         return KN_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
+    if (fma_f16c && (b & bit_AVX2))
         return KN_AVX2;
-#endif
     return KN_PORTABLE;
 }
+#else
+/* Returns the portable instruction set: the vector paths exist only on x86-64. */
+static int best_isa(void)
+{
+    return KN_PORTABLE;
+}
+#endif
 
 int kn_isa(void)
 {

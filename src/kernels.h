@@ -2,10 +2,11 @@
  * dot products, softmax, norms and activations.
  *
  * Every matrix product is y = x W^T (+ bias), W stored (out, in) as in PyTorch.  Each has a
- * portable C version and AVX2 / AVX-512 versions chosen once at run time with
- * __builtin_cpu_supports; all give the same results within float rounding (the q8 integer dot
- * products are exact in every version).  Kernels compute a range of output rows so that the
- * caller can split the output dimension over threads.  Nothing here allocates.
+ * portable C version and AVX2 / AVX-512 versions chosen once at run time from CPUID and XCR0
+ * (the CPU has the instructions and the OS saves their registers); all give the same results
+ * within float rounding (the q8 integer dot products are exact in every version).  Kernels
+ * compute a range of output rows so that the caller can split the output dimension over threads.
+ * Nothing here allocates.
  */
 #ifndef ATTN_KERNELS_H
 #define ATTN_KERNELS_H
