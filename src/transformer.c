@@ -1049,6 +1049,32 @@ static void embed_tokens(tf_state *st, const stack_w *sw, float *x, const int32_
         residual_norm(st, x, NULL, NULL, &sw->embed_norm, n, 1);
 }
 
+/* Runs the feed-forward sublayer of layer L on the n rows of x (n, d_model) in place, norm and
+ * residual included; it cannot fail. */
+static void ffn_sublayer(tf_state *st, float *x, const layer_w *L, int n)
+{
+    const tf_config *c = &st->m->cfg;
+    kn_input in;
+    lin_batch lb;
+    const float *hin = sublayer_input(st, x, &L->ffn_norm, n);
+    input_for(st, &in, hin, n, c->d_model, &L->ffn.up.w);
+    lb.n_jobs = 0;
+    if (c->ffn_gated) {
+        lin_job *jb = lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.gate);
+        jb->y2 = st->g;
+        jb->l2 = &L->ffn.up;
+        jb->act = c->activation;
+    } else {
+        lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.up)->act = c->activation;
+    }
+    lin_run(st, &lb);
+    input_for(st, &in, st->f, n, c->d_ff, &L->ffn.down.w);
+    lb.n_jobs = 0;
+    lin_add(&lb, st->t, c->d_model, &in, &L->ffn.down);
+    lin_run(st, &lb);
+    sublayer_output(st, x, st->t, &L->ffn_norm, n);
+}
+
 /* Runs the encoder over sources [s0, s1) packed at token offset tok0 (n tokens). */
 static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1, int tok0, int n)
 {
@@ -1085,23 +1111,7 @@ static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1
         lin_run(st, &lb);
         sublayer_output(st, x, st->t, &L->self_norm, n);
 
-        hin = sublayer_input(st, x, &L->ffn_norm, n);
-        input_for(st, &in, hin, n, d, &L->ffn.up.w);
-        lb.n_jobs = 0;
-        if (c->ffn_gated) {
-            lin_job *jb = lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.gate);
-            jb->y2 = st->g;
-            jb->l2 = &L->ffn.up;
-            jb->act = c->activation;
-        } else {
-            lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.up)->act = c->activation;
-        }
-        lin_run(st, &lb);
-        input_for(st, &in, st->f, n, c->d_ff, &L->ffn.down.w);
-        lb.n_jobs = 0;
-        lin_add(&lb, st->t, d, &in, &L->ffn.down);
-        lin_run(st, &lb);
-        sublayer_output(st, x, st->t, &L->ffn_norm, n);
+        ffn_sublayer(st, x, L, n);
     }
     if (m->enc.final_norm.present)
         residual_norm(st, x, NULL, NULL, &m->enc.final_norm, n, 1);
@@ -1263,26 +1273,7 @@ int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_row
         hin = sublayer_input(st, x, &L->cross_norm, n);
         dec_attention(st, l, 1, hin);
         sublayer_output(st, x, st->t, &L->cross_norm, n);
-
-        hin = sublayer_input(st, x, &L->ffn_norm, n);
-        kn_input in;
-        lin_batch lb;
-        lb.n_jobs = 0;
-        input_for(st, &in, hin, n, d, &L->ffn.up.w);
-        if (c->ffn_gated) {
-            lin_job *jb = lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.gate);
-            jb->y2 = st->g;
-            jb->l2 = &L->ffn.up;
-            jb->act = c->activation;
-        } else {
-            lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.up)->act = c->activation;
-        }
-        lin_run(st, &lb);
-        input_for(st, &in, st->f, n, c->d_ff, &L->ffn.down.w);
-        lb.n_jobs = 0;
-        lin_add(&lb, st->t, d, &in, &L->ffn.down);
-        lin_run(st, &lb);
-        sublayer_output(st, x, st->t, &L->ffn_norm, n);
+        ffn_sublayer(st, x, L, n);
     }
     const float *hout = x;
     if (m->dec.final_norm.present) {
