@@ -31,6 +31,13 @@ static inline void mf_wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 /* n rounded up to a multiple of a (n < 2^62). */
 static inline uint64_t mf_round_up(uint64_t n, uint64_t a) { return (n + a - 1) / a * a; }
 
+/* The 8 bytes every model file starts with. */
+extern const uint8_t mf_magic[8];
+
+/* Writes a formatted reason into why (if any room) and returns status. */
+int mf_fail(char *why, size_t why_len, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* CRC-32 (zlib's) continued over n bytes of any size; returns the new CRC. */
 uint32_t mf_crc32(uint32_t crc, const void *data, uint64_t n);
 

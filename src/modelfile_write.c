@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,20 +49,6 @@ struct mf_writer {
     wtensor *tensors;
     int n_tensors, cap_tensors;
 };
-
-static const uint8_t MAGIC[8] = {0x89, 'A', 'T', 'T', 'N', '\r', '\n', 0x1a};
-
-/* Writes a formatted reason into why and returns status. */
-static int wfail(char *why, size_t why_len, int status, const char *fmt, ...)
-{
-    if (why && why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
 
 void mf_write_options_default(mf_write_options *opt)
 {
@@ -573,24 +558,24 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
         opt = &defaults;
     }
     if (!w || !path)
-        return wfail(why, why_len, MF_ERR_ARG, "no writer or path");
+        return mf_fail(why, why_len, MF_ERR_ARG, "no writer or path");
     if ((opt->method != MF_METHOD_NONE && opt->method != MF_METHOD_DEFLATE) || opt->level < 0 ||
         opt->level > 9 || opt->chunk_size < MF_ALIGN || opt->chunk_size % MF_ALIGN ||
         opt->chunk_size > MF_MAX_CHUNK)
-        return wfail(why, why_len, MF_ERR_ARG, "invalid write options");
+        return mf_fail(why, why_len, MF_ERR_ARG, "invalid write options");
     for (int i = 0; i < w->n_tensors; i++)
         if ((w->tensors[i].decoded + opt->chunk_size - 1) / opt->chunk_size > UINT32_MAX)
-            return wfail(why, why_len, MF_ERR_ARG, "tensor %s: too many chunks",
+            return mf_fail(why, why_len, MF_ERR_ARG, "tensor %s: too many chunks",
                          w->tensors[i].name);
     int st = compress_all(w, opt);
     if (st < 0)
-        return wfail(why, why_len, st, "compressing: out of memory");
+        return mf_fail(why, why_len, st, "compressing: out of memory");
     uint8_t *meta = NULL, *dir = NULL;
     size_t meta_len, dir_len;
     if (build_meta(w, &meta, &meta_len) < 0 || build_dir(w, opt->chunk_size, &dir, &dir_len) < 0) {
         free(meta);
         free(dir);
-        return wfail(why, why_len, MF_ERR_NOMEM, "out of memory");
+        return mf_fail(why, why_len, MF_ERR_NOMEM, "out of memory");
     }
     /* data offsets: each tensor at the next multiple of 64 */
     uint64_t pos = MF_HEADER_SIZE + meta_len + dir_len;
@@ -606,7 +591,7 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     }
     uint8_t h[MF_HEADER_SIZE];
     memset(h, 0, sizeof h);
-    memcpy(h, MAGIC, 8);
+    memcpy(h, mf_magic, 8);
     mf_wr16(h + 8, MF_VERSION_MAJOR);
     mf_wr16(h + 10, MF_VERSION_MINOR);
     mf_wr64(h + 16, pos);
@@ -623,13 +608,13 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     if (!tmp) {
         free(meta);
         free(dir);
-        return wfail(why, why_len, MF_ERR_NOMEM, "out of memory");
+        return mf_fail(why, why_len, MF_ERR_NOMEM, "out of memory");
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
-        st = wfail(why, why_len, MF_ERR_IO, "%s: %s", tmp, strerror(errno));
+        st = mf_fail(why, why_len, MF_ERR_IO, "%s: %s", tmp, strerror(errno));
         goto done;
     }
     static const uint8_t zero[MF_ALIGN];
@@ -653,11 +638,11 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     }
     if (bad) {
         unlink(tmp);
-        st = wfail(why, why_len, MF_ERR_IO, "writing %s: %s", tmp, strerror(e));
+        st = mf_fail(why, why_len, MF_ERR_IO, "writing %s: %s", tmp, strerror(e));
     } else if (rename(tmp, path) != 0) {
         e = errno;
         unlink(tmp);
-        st = wfail(why, why_len, MF_ERR_IO, "renaming %s: %s", tmp, strerror(e));
+        st = mf_fail(why, why_len, MF_ERR_IO, "renaming %s: %s", tmp, strerror(e));
     }
 done:
     for (int i = 0; i < w->n_tensors; i++)
