@@ -410,16 +410,24 @@ static void test_reduced_precision(void **state)
     for_each_name(check_reduced);
 }
 
+/* Loads the golden case name of tests/data/ref into g and opens its model (the test fails when
+ * the model does not open); returns the model. */
+static tf_model *open_golden(golden *g, const char *name)
+{
+    load_golden(g, "tests/data/ref", name);
+    char path[512], why[256];
+    snprintf(path, sizeof path, "tests/data/ref/%s", g->model);
+    tf_model *m;
+    assert_int_equal(tf_model_open(&m, path, why, sizeof why), TF_OK);
+    return m;
+}
+
 /* Beam reordering: rows continue other rows' histories exactly. */
 static void test_reorder(void **state)
 {
     (void)state;
     golden g;
-    load_golden(&g, "tests/data/ref", "post_relu_tied");
-    char path[512], why[256];
-    snprintf(path, sizeof path, "tests/data/ref/%s", g.model);
-    tf_model *m;
-    assert_int_equal(tf_model_open(&m, path, why, sizeof why), TF_OK);
+    tf_model *m = open_golden(&g, "post_relu_tied");
     tf_state *st;
     assert_int_equal(tf_state_open(&st, m, 3, 4, 16, 8, 2), TF_OK);
     const int32_t *srcp[3] = {g.src[0], g.src[1], g.src[2]};
@@ -462,11 +470,7 @@ static void test_many_sources(void **state)
 {
     (void)state;
     golden g;
-    load_golden(&g, "tests/data/ref", "pre_gelu_untied");
-    char path[512], why[256];
-    snprintf(path, sizeof path, "tests/data/ref/%s", g.model);
-    tf_model *m;
-    assert_int_equal(tf_model_open(&m, path, why, sizeof why), TF_OK);
+    tf_model *m = open_golden(&g, "pre_gelu_untied");
     enum { N = 90 };                 /* 30 copies of the 3 sources: 660 tokens, 2 passes */
     const int32_t *srcp[N];
     int lens[N], total = 0;
@@ -593,11 +597,7 @@ static void test_no_allocation(void **state)
     (void)state;
 #if COUNT_ALLOCS
     golden g;
-    load_golden(&g, "tests/data/ref", "post_gelu_learned");
-    char path[512], why[256];
-    snprintf(path, sizeof path, "tests/data/ref/%s", g.model);
-    tf_model *m;
-    assert_int_equal(tf_model_open(&m, path, why, sizeof why), TF_OK);
+    tf_model *m = open_golden(&g, "post_gelu_learned");
     tf_state *st;
     assert_int_equal(tf_state_open(&st, m, 3, 6, 16, 8, 2), TF_OK);
     const int32_t *srcp[3] = {g.src[0], g.src[1], g.src[2]};
