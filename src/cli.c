@@ -1,6 +1,8 @@
 /* cli.c — the helpers every attn subcommand shares (see cli.h). */
 #include "cli.h"
 
+#include "modelfile.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -190,4 +192,44 @@ const char *cli_default_model(const char *given)
     if (access(path, R_OK) == 0)
         return path;
     return NULL;
+}
+
+int cli_open_model(tf_model **model, bpe **tok, bpe_encoder **enc, int *src_bos, int *src_eos,
+                   const char *given, int ids)
+{
+    const char *path = cli_default_model(given);
+    if (!path) {
+        cli_error("no model given (-m) and no default model found (set ATTN_MODEL)");
+        return CLI_FAIL;
+    }
+    char why[256];
+    if (tf_model_open(model, path, why, sizeof why) < 0) {
+        cli_error("%s: %s", path, why);
+        return CLI_FAIL;
+    }
+    const tf_config *cfg = tf_model_config(*model);
+    const void *blob;
+    size_t blob_len;
+    if (mf_get_blob(tf_model_file(*model), "tokenizer", &blob, &blob_len) == 0) {
+        if (bpe_open_mem(tok, blob, blob_len, why, sizeof why) < 0) {
+            cli_error("%s: tokenizer: %s", path, why);
+            return CLI_FAIL;
+        }
+        if (bpe_encoder_open(enc, *tok) < 0) {
+            cli_error("out of memory");
+            return CLI_FAIL;
+        }
+        int64_t add_bos = 0, add_eos = 1;
+        if (mf_get_i64_or(tf_model_file(*model), "src.add_bos", 0, &add_bos) < 0 ||
+            mf_get_i64_or(tf_model_file(*model), "src.add_eos", 1, &add_eos) < 0) {
+            cli_error("%s: src.add_bos / src.add_eos: not an integer", path);
+            return CLI_FAIL;
+        }
+        *src_bos = add_bos != 0 && cfg->bos_id >= 0;
+        *src_eos = add_eos != 0 && cfg->eos_id >= 0;
+    } else if (!ids) {
+        cli_error("%s: the model has no tokenizer: give token ids with --ids", path);
+        return CLI_FAIL;
+    }
+    return 0;
 }

@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "bpe.h"
+#include "transformer.h"
+
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 #define ATTN_VERSION "0.1.0"
@@ -69,6 +72,14 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Finds the model to use: the given path, else $ATTN_MODEL, else the installed default model,
  * else models/ beside the binary; returns a static or given string, or NULL when none exists. */
 const char *cli_default_model(const char *given);
+
+/* Opens the model given (or the default one, see cli_default_model) and its tokenizer blob:
+ * *tok and *enc stay NULL when the file has none, which is an error unless ids (sources are
+ * token ids); *src_bos and *src_eos say whether text sources get bos / eos (src.add_bos,
+ * src.add_eos).  Returns 0, or CLI_FAIL after printing the error; what was opened before an
+ * error is left in the outputs for the caller to free. */
+int cli_open_model(tf_model **model, bpe **tok, bpe_encoder **enc, int *src_bos, int *src_eos,
+                   const char *given, int ids);
 
 /* Prints the default command's --help text (attn --help and attn run --help) to stdout. */
 void cli_run_usage(void);

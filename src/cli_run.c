@@ -909,40 +909,10 @@ static int make_params(run *R)
 /* Loads the model and its tokenizer into R; returns 0 or CLI_FAIL after the error. */
 static int load_model(run *R)
 {
-    const char *path = cli_default_model(R->o.model);
-    if (!path) {
-        cli_error("no model given (-m) and no default model found (set ATTN_MODEL)");
+    if (cli_open_model(&R->model, &R->tok, &R->enc, &R->src_bos, &R->src_eos, R->o.model,
+                       R->o.ids) != 0)
         return CLI_FAIL;
-    }
-    char why[256];
-    if (tf_model_open(&R->model, path, why, sizeof why) < 0) {
-        cli_error("%s: %s", path, why);
-        return CLI_FAIL;
-    }
     R->cfg = tf_model_config(R->model);
-    const void *blob;
-    size_t blob_len;
-    if (mf_get_blob(tf_model_file(R->model), "tokenizer", &blob, &blob_len) == 0) {
-        if (bpe_open_mem(&R->tok, blob, blob_len, why, sizeof why) < 0) {
-            cli_error("%s: tokenizer: %s", path, why);
-            return CLI_FAIL;
-        }
-        if (bpe_encoder_open(&R->enc, R->tok) < 0) {
-            cli_error("out of memory");
-            return CLI_FAIL;
-        }
-        int64_t add_bos = 0, add_eos = 1;
-        if (mf_get_i64_or(tf_model_file(R->model), "src.add_bos", 0, &add_bos) < 0 ||
-            mf_get_i64_or(tf_model_file(R->model), "src.add_eos", 1, &add_eos) < 0) {
-            cli_error("%s: src.add_bos / src.add_eos: not an integer", path);
-            return CLI_FAIL;
-        }
-        R->src_bos = add_bos != 0 && R->cfg->bos_id >= 0;
-        R->src_eos = add_eos != 0 && R->cfg->eos_id >= 0;
-    } else if (!R->o.ids) {
-        cli_error("%s: the model has no tokenizer: give token ids with --ids", path);
-        return CLI_FAIL;
-    }
     return 0;
 }
 

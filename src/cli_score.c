@@ -328,40 +328,9 @@ static int score_all(scorer *S)
 /* Opens the model, tokenizer, decoder and engine state; returns 0 or CLI_FAIL (printed). */
 static int score_setup(scorer *S, const char *model)
 {
-    const char *path = cli_default_model(model);
-    char why[256];
-    if (!path) {
-        cli_error("no model given (-m) and no default model found (set ATTN_MODEL)");
+    if (cli_open_model(&S->model, &S->tok, &S->enc, &S->src_bos, &S->src_eos, model, S->ids) != 0)
         return CLI_FAIL;
-    }
-    if (tf_model_open(&S->model, path, why, sizeof why) < 0) {
-        cli_error("%s: %s", path, why);
-        return CLI_FAIL;
-    }
     S->cfg = tf_model_config(S->model);
-    const void *blob;
-    size_t blob_len;
-    if (mf_get_blob(tf_model_file(S->model), "tokenizer", &blob, &blob_len) == 0) {
-        if (bpe_open_mem(&S->tok, blob, blob_len, why, sizeof why) < 0) {
-            cli_error("%s: tokenizer: %s", path, why);
-            return CLI_FAIL;
-        }
-        if (bpe_encoder_open(&S->enc, S->tok) < 0) {
-            cli_error("out of memory");
-            return CLI_FAIL;
-        }
-        int64_t add_bos = 0, add_eos = 1;
-        if (mf_get_i64_or(tf_model_file(S->model), "src.add_bos", 0, &add_bos) < 0 ||
-            mf_get_i64_or(tf_model_file(S->model), "src.add_eos", 1, &add_eos) < 0) {
-            cli_error("%s: src.add_bos / src.add_eos: not an integer", path);
-            return CLI_FAIL;
-        }
-        S->src_bos = add_bos != 0 && S->cfg->bos_id >= 0;
-        S->src_eos = add_eos != 0 && S->cfg->eos_id >= 0;
-    } else if (!S->ids) {
-        cli_error("%s: the model has no tokenizer: give token ids with --ids", path);
-        return CLI_FAIL;
-    }
     gen_params gp;
     gen_params_default(&gp);
     int P = S->cfg->max_positions, f = S->cfg->forced_bos_id >= 0, has_eos = S->cfg->eos_id >= 0;
