@@ -191,6 +191,41 @@ static size_t ascii_run(const unsigned char *s, size_t len, size_t i, int k)
     return i < len && s[i] >= 0x80 ? 0 : i;
 }
 
+/* Matches the alternatives that the cl100k and o200k patterns end with, `\p{N}{1,3}`,
+ * ` ?[^\s\p{L}\p{N}]+[\r\n]*` (o200k, slash = 1: `[\r\n/]*`), `\s*[\r\n]+`, `\s+(?!\S)` and
+ * `\s+`, at the ASCII byte s[p] where no letter alternative matched: returns the end of the match,
+ * or 0 when a byte >= 0x80 may decide it. */
+static size_t shared_ascii(const unsigned char *s, size_t len, size_t p, int slash)
+{
+    unsigned char c = s[p];
+    if (ascii_class[c] == 2) {
+        size_t i = p + 1;
+        while (i < len && i - p < 3 && s[i] < 0x80 && ascii_class[s[i]] == 2)
+            i++;
+        return i - p < 3 && i < len && s[i] >= 0x80 ? 0 : i;
+    }
+    size_t q = p;
+    if (c == ' ' && p + 1 < len && ascii_class[s[p + 1]] == 0 && s[p + 1] < 0x80)
+        q = p + 1;
+    if (ascii_class[s[q]] == 0) {
+        size_t i = ascii_run(s, len, q + 1, 0);
+        if (i == 0)
+            return 0;
+        while (i < len && (s[i] == '\r' || s[i] == '\n' || (slash && s[i] == '/')))
+            i++;
+        return i;
+    }
+    size_t r = ascii_run(s, len, p + 1, 3); /* s[p] is White_Space */
+    if (r == 0)
+        return 0;
+    for (size_t j = r; j > p; j--)
+        if (s[j - 1] == '\r' || s[j - 1] == '\n')
+            return j;
+    if (r == len)
+        return r;
+    return r - p >= 2 ? r - 1 : r;
+}
+
 /* Matches the cl100k pattern at s[p] (p < len) on ASCII: returns the end of the match, or 0 when
  * a byte >= 0x80 may decide it.  The alternatives, in the regex's order:
  * (?i:'s|'t|'re|'ve|'m|'ll|'d), `[^\r\n\p{L}\p{N}]?\p{L}+`, `\p{N}{1,3}`,
@@ -221,32 +256,7 @@ static size_t cl100k_ascii(const unsigned char *s, size_t len, size_t p)
         if (ascii_class[s[p + 1]] == 1)
             return ascii_run(s, len, p + 2, 1);
     }
-    if (k == 2) {
-        size_t i = p + 1;
-        while (i < len && i - p < 3 && s[i] < 0x80 && ascii_class[s[i]] == 2)
-            i++;
-        return i - p < 3 && i < len && s[i] >= 0x80 ? 0 : i;
-    }
-    size_t q = p;
-    if (c == ' ' && p + 1 < len && ascii_class[s[p + 1]] == 0 && s[p + 1] < 0x80)
-        q = p + 1;
-    if (ascii_class[s[q]] == 0) {
-        size_t i = ascii_run(s, len, q + 1, 0);
-        if (i == 0)
-            return 0;
-        while (i < len && (s[i] == '\r' || s[i] == '\n'))
-            i++;
-        return i;
-    }
-    size_t r = ascii_run(s, len, p + 1, 3); /* s[p] is White_Space */
-    if (r == 0)
-        return 0;
-    for (size_t j = r; j > p; j--)
-        if (s[j - 1] == '\r' || s[j - 1] == '\n')
-            return j;
-    if (r == len)
-        return r;
-    return r - p >= 2 ? r - 1 : r;
+    return shared_ascii(s, len, p, 0);
 }
 
 /* Returns the end of the contraction (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[p], p itself when there
@@ -304,32 +314,7 @@ static size_t o200k_ascii(const unsigned char *s, size_t len, size_t p)
             return 0; /* [lower]+ (first alternative) or nothing after [upper]+ (second) */
         return contraction(s, len, e);
     }
-    if (k == 2) {
-        size_t i = p + 1;
-        while (i < len && i - p < 3 && s[i] < 0x80 && ascii_class[s[i]] == 2)
-            i++;
-        return i - p < 3 && i < len && s[i] >= 0x80 ? 0 : i;
-    }
-    q = p;
-    if (c == ' ' && p + 1 < len && ascii_class[s[p + 1]] == 0 && s[p + 1] < 0x80)
-        q = p + 1;
-    if (ascii_class[s[q]] == 0) {
-        size_t i = ascii_run(s, len, q + 1, 0);
-        if (i == 0)
-            return 0;
-        while (i < len && (s[i] == '\r' || s[i] == '\n' || s[i] == '/'))
-            i++;
-        return i;
-    }
-    size_t r = ascii_run(s, len, p + 1, 3); /* s[p] is White_Space */
-    if (r == 0)
-        return 0;
-    for (size_t j = r; j > p; j--)
-        if (s[j - 1] == '\r' || s[j - 1] == '\n')
-            return j;
-    if (r == len)
-        return r;
-    return r - p >= 2 ? r - 1 : r;
+    return shared_ascii(s, len, p, 1);
 }
 
 int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end)
