@@ -56,7 +56,7 @@ static void run_tasks(tp_pool *p, uint32_t gen, int thread)
         int n = p->n_tasks;
         tp_fn fn = p->fn;
         void *ctx = p->ctx;
-        if ((int)t >= n)
+        if (t >= (uint32_t)n)
             return;
         if (atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
                                                   memory_order_acquire)) {
@@ -151,11 +151,17 @@ void tp_run(tp_pool *p, tp_fn fn, void *ctx, int n_tasks)
             fn(ctx, t, 0);
         return;
     }
+    /* retire the previous run before its fields change: a worker that read that run's state word
+     * (every task claimed) and then this run's larger n_tasks could otherwise claim a task past
+     * its end; now that compare-and-swap fails, and a worker reading the retired word finds no
+     * task left (UINT32_MAX >= any n_tasks) */
+    uint32_t gen = (uint32_t)(atomic_load(&p->state) >> 32) + 1;
+    atomic_store(&p->state, (uint64_t)gen << 32 | UINT32_MAX);
+    gen++;
     p->fn = fn;
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    uint32_t gen = (uint32_t)(atomic_load(&p->state) >> 32) + 1;
     pthread_mutex_lock(&p->mu);
     atomic_store_explicit(&p->state, (uint64_t)gen << 32, memory_order_release);
     pthread_cond_broadcast(&p->wake);
