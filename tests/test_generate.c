@@ -14,37 +14,8 @@
 
 #include "generate.h"
 
-/* ---- allocation counting: the token loop must not allocate ---------------------------------------
- * The test binary replaces malloc and friends (glibc allows it) with counters around glibc's own
- * allocator; under AddressSanitizer, which owns malloc, the check is skipped. */
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-#else
-#define COUNT_ALLOCS 1
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-static int counting;
-static long n_allocs;
-
-void *malloc(size_t n)
-{
-    n_allocs += counting;
-    return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    n_allocs += counting;
-    return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-    n_allocs += counting;
-    return __libc_realloc(p, n);
-}
-#endif
+/* ---- allocation counting: the token loop must not allocate (alloc_count.h) */
+#include "alloc_count.h"
 
 /* ---- a synthetic model ----------------------------------------------------------------------------
  * The logits of a row are a hash of (source, every token fed so far), so a wrong reorder or a row

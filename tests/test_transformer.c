@@ -22,43 +22,8 @@
 
 #define MAX_SRC 8
 
-/* ---- allocation counting: encode and decode must not allocate --------------------------------
- * The C library's allocator is wrapped here (glibc's __libc_* entry points); under AddressSanitizer,
- * which brings its own allocator, the check is skipped and says so. */
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-#else
-#define COUNT_ALLOCS 1
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-extern void *__libc_memalign(size_t align, size_t n);
-static int counting, n_allocs;
-
-void *malloc(size_t n)
-{
-    n_allocs += counting;
-    return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    n_allocs += counting;
-    return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-    n_allocs += counting;
-    return __libc_realloc(p, n);
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-    n_allocs += counting;
-    return __libc_memalign(align, n);
-}
-#endif
+/* ---- allocation counting: encode and decode must not allocate (alloc_count.h) */
+#include "alloc_count.h"
 
 /* ---- golden files ------------------------------------------------------------------------ */
 
@@ -612,7 +577,7 @@ static void test_no_allocation(void **state)
         ok = tf_decode_step(st, lg, tok, 6) == TF_OK && tf_decode_reorder(st, parent, 6) == TF_OK;
     counting = 0;
     assert_true(ok);
-    printf("  allocations during encode, 8 decoder steps and reorders: %d\n", n_allocs);
+    printf("  allocations during encode, 8 decoder steps and reorders: %ld\n", n_allocs);
     assert_int_equal(n_allocs, 0);
     free(lg);
     tf_state_free(st);
