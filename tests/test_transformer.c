@@ -387,6 +387,28 @@ static tf_model *open_golden(golden *g, const char *name)
     return m;
 }
 
+/* Feeds decoder row r (r < n <= 8) the target token at position t of golden row from[r] and
+ * returns the largest |diff| of the n rows' logits from that golden row's (what labels a failure
+ * report; the test fails when the step does). */
+static double step_and_compare(tf_state *st, float *lg, const golden *g, const int *from, int n,
+                               int t, const char *what)
+{
+    int V = g->vocab, T = g->tgt_len;
+    int32_t tok[8];
+    assert_true(n <= 8);
+    for (int r = 0; r < n; r++)
+        tok[r] = g->tgt[from[r] * T + t];
+    assert_int_equal(tf_decode_step(st, lg, tok, n), TF_OK);
+    double mx = 0.0;
+    for (int r = 0; r < n; r++) {
+        double d = compare(what, lg + (size_t)r * V, g->logits + ((size_t)from[r] * T + t) * V,
+                           (size_t)V, g->tol);
+        if (d > mx)
+            mx = d;
+    }
+    return mx;
+}
+
 /* Beam reordering: rows continue other rows' histories exactly. */
 static void test_reorder(void **state)
 {
@@ -410,16 +432,9 @@ static void test_reorder(void **state)
     assert_int_equal(tf_decode_reorder(st, parent, 4), TF_OK);
     double mx = 0.0;
     for (int t = 3; t < T; t++) {
-        int32_t tok[4];
-        for (int r = 0; r < 4; r++)
-            tok[r] = g.tgt[parent[r] * T + t];
-        assert_int_equal(tf_decode_step(st, lg, tok, 4), TF_OK);
-        for (int r = 0; r < 4; r++) {
-            double d = compare("logits after reorder", lg + (size_t)r * V,
-                               g.logits + ((size_t)parent[r] * T + t) * V, (size_t)V, g.tol);
-            if (d > mx)
-                mx = d;
-        }
+        double d = step_and_compare(st, lg, &g, parent, 4, t, "logits after reorder");
+        if (d > mx)
+            mx = d;
     }
     printf("  reorder: max|diff| %.2e\n", mx);
     assert_true(mx <= g.tol);
@@ -463,15 +478,8 @@ static void test_many_sources(void **state)
     assert_non_null(lg);
     assert_int_equal(tf_decode_begin(st, rows, 3), TF_OK);
     for (int t = 0; t < T; t++) {
-        int32_t tok[3];
-        for (int r = 0; r < 3; r++)
-            tok[r] = g.tgt[base[r] * T + t];
-        assert_int_equal(tf_decode_step(st, lg, tok, 3), TF_OK);
-        for (int r = 0; r < 3; r++) {
-            double d = compare("logits", lg + (size_t)r * V,
-                               g.logits + ((size_t)base[r] * T + t) * V, (size_t)V, g.tol);
-            mx = d > mx ? d : mx;
-        }
+        double d = step_and_compare(st, lg, &g, base, 3, t, "logits");
+        mx = d > mx ? d : mx;
     }
     printf("  %d sources, %d tokens: max|diff| %.2e\n", N, total, mx);
     assert_true(mx <= g.tol);
