@@ -464,78 +464,56 @@ def averaged_state(ckpt_dir, n):
     return states[-1]["cfg"], avg, states[-1], paths
 
 
+def name_pairs(cfg):
+    """Yields (kind, attn prefix, Translator prefix) for every weight group: kind "attn" is an
+    attention block (packed in_proj in torch, q/k/v/o in attn), "copy" a weight and bias pair."""
+    for i in range(cfg["enc_layers"]):
+        s = "tf.encoder.layers.%d" % i
+        yield "attn", "enc.%d.attn" % i, s + ".self_attn"
+        yield "copy", "enc.%d.attn_norm" % i, s + ".norm1"
+        yield "copy", "enc.%d.ffn.up" % i, s + ".linear1"
+        yield "copy", "enc.%d.ffn.down" % i, s + ".linear2"
+        yield "copy", "enc.%d.ffn_norm" % i, s + ".norm2"
+    for i in range(cfg["dec_layers"]):
+        s = "tf.decoder.layers.%d" % i
+        yield "attn", "dec.%d.attn" % i, s + ".self_attn"
+        yield "copy", "dec.%d.attn_norm" % i, s + ".norm1"
+        yield "attn", "dec.%d.cross" % i, s + ".multihead_attn"
+        yield "copy", "dec.%d.cross_norm" % i, s + ".norm2"
+        yield "copy", "dec.%d.ffn.up" % i, s + ".linear1"
+        yield "copy", "dec.%d.ffn.down" % i, s + ".linear2"
+        yield "copy", "dec.%d.ffn_norm" % i, s + ".norm3"
+    yield "copy", "enc.norm", "tf.encoder.norm"
+    yield "copy", "dec.norm", "tf.decoder.norm"
+
+
 def attn_tensors(cfg, sd):
     """Maps a Translator state dict to attn's tensor names (float32 numpy arrays)."""
     d = cfg["d_model"]
     out = {"embed.weight": sd["embed.weight"]}
-
-    def attn(dst, src):
-        w, b = sd[src + ".in_proj_weight"], sd[src + ".in_proj_bias"]
-        for j, name in enumerate("qkv"):
-            out["%s.%s.weight" % (dst, name)] = w[j * d:(j + 1) * d]
-            out["%s.%s.bias" % (dst, name)] = b[j * d:(j + 1) * d]
-        out[dst + ".o.weight"] = sd[src + ".out_proj.weight"]
-        out[dst + ".o.bias"] = sd[src + ".out_proj.bias"]
-
-    def copy(dst, src):
+    for kind, dst, src in name_pairs(cfg):
+        if kind == "attn":
+            w, b = sd[src + ".in_proj_weight"], sd[src + ".in_proj_bias"]
+            for j, name in enumerate("qkv"):
+                out["%s.%s.weight" % (dst, name)] = w[j * d:(j + 1) * d]
+                out["%s.%s.bias" % (dst, name)] = b[j * d:(j + 1) * d]
+            dst, src = dst + ".o", src + ".out_proj"
         for part in ("weight", "bias"):
             out["%s.%s" % (dst, part)] = sd["%s.%s" % (src, part)]
-
-    for i in range(cfg["enc_layers"]):
-        s = "tf.encoder.layers.%d" % i
-        attn("enc.%d.attn" % i, s + ".self_attn")
-        copy("enc.%d.attn_norm" % i, s + ".norm1")
-        copy("enc.%d.ffn.up" % i, s + ".linear1")
-        copy("enc.%d.ffn.down" % i, s + ".linear2")
-        copy("enc.%d.ffn_norm" % i, s + ".norm2")
-    for i in range(cfg["dec_layers"]):
-        s = "tf.decoder.layers.%d" % i
-        attn("dec.%d.attn" % i, s + ".self_attn")
-        copy("dec.%d.attn_norm" % i, s + ".norm1")
-        attn("dec.%d.cross" % i, s + ".multihead_attn")
-        copy("dec.%d.cross_norm" % i, s + ".norm2")
-        copy("dec.%d.ffn.up" % i, s + ".linear1")
-        copy("dec.%d.ffn.down" % i, s + ".linear2")
-        copy("dec.%d.ffn_norm" % i, s + ".norm3")
-    copy("enc.norm", "tf.encoder.norm")
-    copy("dec.norm", "tf.decoder.norm")
     return {k: v.detach().float().contiguous().numpy() for k, v in out.items()}
 
 
 def state_from_attn(cfg, tensors):
     """Inverse of attn_tensors: a Translator state dict from attn tensors."""
-    d = cfg["d_model"]
     t = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in tensors.items()}
     sd = {"embed.weight": t["embed.weight"]}
-
-    def attn(src, dst):
-        sd[dst + ".in_proj_weight"] = torch.cat([t["%s.%s.weight" % (src, n)] for n in "qkv"])
-        sd[dst + ".in_proj_bias"] = torch.cat([t["%s.%s.bias" % (src, n)] for n in "qkv"])
-        sd[dst + ".out_proj.weight"] = t[src + ".o.weight"]
-        sd[dst + ".out_proj.bias"] = t[src + ".o.bias"]
-
-    def copy(src, dst):
+    for kind, src, dst in name_pairs(cfg):
+        if kind == "attn":
+            sd[dst + ".in_proj_weight"] = torch.cat([t["%s.%s.weight" % (src, n)] for n in "qkv"])
+            sd[dst + ".in_proj_bias"] = torch.cat([t["%s.%s.bias" % (src, n)] for n in "qkv"])
+            src, dst = src + ".o", dst + ".out_proj"
         for part in ("weight", "bias"):
             sd["%s.%s" % (dst, part)] = t["%s.%s" % (src, part)]
-
-    for i in range(cfg["enc_layers"]):
-        s = "tf.encoder.layers.%d" % i
-        attn("enc.%d.attn" % i, s + ".self_attn")
-        copy("enc.%d.attn_norm" % i, s + ".norm1")
-        copy("enc.%d.ffn.up" % i, s + ".linear1")
-        copy("enc.%d.ffn.down" % i, s + ".linear2")
-        copy("enc.%d.ffn_norm" % i, s + ".norm2")
-    for i in range(cfg["dec_layers"]):
-        s = "tf.decoder.layers.%d" % i
-        attn("dec.%d.attn" % i, s + ".self_attn")
-        copy("dec.%d.attn_norm" % i, s + ".norm1")
-        attn("dec.%d.cross" % i, s + ".multihead_attn")
-        copy("dec.%d.cross_norm" % i, s + ".norm2")
-        copy("dec.%d.ffn.up" % i, s + ".linear1")
-        copy("dec.%d.ffn.down" % i, s + ".linear2")
-        copy("dec.%d.ffn_norm" % i, s + ".norm3")
-    copy("enc.norm", "tf.encoder.norm")
-    copy("dec.norm", "tf.decoder.norm")
     return sd
 
 
