@@ -4,7 +4,7 @@
 The model is the Transformer of "Attention Is All You Need" (torch.nn.Transformer): post-norm,
 sinusoidal positions (sin on even, cos on odd dimensions), one token embedding shared by the
 encoder, the decoder and the output projection, multiplied by sqrt(d_model), ReLU feed-forward.
-Training: label smoothing 0.1, Adam (0.9, 0.98, 1e-9) with the paper's warm-up schedule
+Training: label smoothing 0.1, gradients clipped to norm --clip, Adam (0.9, 0.98, 1e-9) with the paper's warm-up schedule
 lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5), dropout 0.1, batches holding at
 most --batch-tokens (padded) tokens, checkpoints every --save-minutes to --ckpt, resumed from the
 newest one when the command is run again (step, schedule, data position and time spent included).
@@ -321,7 +321,7 @@ def config_from(args):
                 enc_layers=args.layers, dec_layers=args.layers, dropout=args.dropout,
                 max_pos=args.max_pos, warmup=args.warmup, lr_factor=args.lr_factor,
                 batch_tokens=args.batch_tokens, max_len=args.max_len, smoothing=args.smoothing,
-                seed=args.seed, src=args.src, tgt=args.tgt)
+                seed=args.seed, src=args.src, tgt=args.tgt, clip=args.clip)
 
 
 def train(args):
@@ -391,6 +391,8 @@ def train(args):
                                ignore_index=PAD, label_smoothing=cfg["smoothing"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if cfg.get("clip", 0) > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
         opt.step()
         ntok = int(tgt_out.ne(PAD).sum())
         acc_loss += loss.item() * ntok
@@ -634,6 +636,7 @@ def main():
     p.add_argument("--lr-drop", action="append", metavar="STEP:FACTOR",
                    help="from STEP on, FACTOR replaces --lr-factor (kept in the checkpoints)")
     p.add_argument("--batch-tokens", type=int, default=4096)
+    p.add_argument("--clip", type=float, default=1.0, help="gradient norm limit (0: none)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--minutes", type=float, default=100.0, help="training time budget")
