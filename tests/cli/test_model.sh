@@ -38,6 +38,7 @@ run sh -c "echo 'This package provides a library for reading PNG images.' | '$AT
 ok "example: status 0" status_is 0
 ok "example: one line" [ "$(wc -l <"$T/out")" -eq 1 ]
 ok "example: French for package or library" out_has 'paquet\|bibliothèque'
+ok "example: the source's content is translated (images PNG)" out_has 'images PNG'
 ok "example: nothing on stderr" err_empty
 
 finish
