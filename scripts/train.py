@@ -4,10 +4,11 @@
 The model is the Transformer of "Attention Is All You Need" (torch.nn.Transformer): post-norm,
 sinusoidal positions (sin on even, cos on odd dimensions), one token embedding shared by the
 encoder, the decoder and the output projection, multiplied by sqrt(d_model), ReLU feed-forward.
-Training: label smoothing 0.1, gradients clipped to norm --clip, Adam (0.9, 0.98, 1e-9) with the paper's warm-up schedule
-lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5), dropout 0.1, batches holding at
-most --batch-tokens (padded) tokens, checkpoints every --save-minutes to --ckpt, resumed from the
-newest one when the command is run again (step, schedule, data position and time spent included).
+Training: label smoothing 0.1, gradients clipped to norm --clip, Adam (0.9, 0.98, 1e-9) with the
+paper's warm-up schedule lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5), dropout
+0.1, batches holding at most --batch-tokens (padded) tokens, checkpoints every --save-minutes to
+--ckpt, resumed from the newest one when the command is run again (step, schedule, data position
+and time spent included).
 SIGTERM makes it save a checkpoint and stop.
 
 Sequences: the source is its token ids followed by </s>; the decoder starts at <s> and learns to
