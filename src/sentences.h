@@ -1,0 +1,67 @@
+/* sentences.h — splits a record of UTF-8 text into sentences, as byte spans of the record.
+ *
+ * A span covers one sentence without the white space around it; what lies between two spans
+ * (and before the first, after the last) is the record's own separator text, so a caller that
+ * translates each span can rebuild the record with its own spacing:
+ *
+ *   sentence_span sp[64];
+ *   size_t n;
+ *   int st = sentences_split(sp, 64, &n, text, len, "en");
+ *   if (st == SENTENCES_ERR_SPACE) ...             // n says how many spans the record has
+ *   size_t at = 0;
+ *   for (size_t i = 0; i < n; i++) {
+ *       emit(text + at, sp[i].off - at);           // separator (or leading white space)
+ *       emit_translation(text + sp[i].off, sp[i].len);
+ *       at = sp[i].off + sp[i].len;
+ *   }
+ *   emit(text + at, len - at);                     // trailing white space
+ *
+ * Rules (sentences.c says why hand rules and not ICU): newline, carriage return, tab, vertical
+ * tab, form feed, U+0085, U+2028 and U+2029 always end a sentence.  Elsewhere a sentence ends
+ * after terminal punctuation (. ! ? … ‼ ⁇ ⁈ ⁉ ‽ ． and the full stops 。｡ and ！？), with the
+ * closing quotes and brackets that follow it, when white space and then an upper-case letter,
+ * a digit or an opening quote or bracket come next; the full-width 。｡！？ need no space.  A
+ * full stop does not end a sentence after a known abbreviation of the language, a list marker
+ * opening the sentence (1. a. iv.), or, when the next word is not a usual sentence opener, after
+ * an initial, an acronym (U.S.), an abbreviation that may also end a sentence (etc.) or (German)
+ * an ordinal number (am 3. Oktober).  Full stops inside numbers, URLs, e-mail addresses, paths
+ * and file names are never followed by white space, so they never split.  Text is not
+ * validated: an invalid UTF-8 byte counts as one character that is neither letter nor space.
+ *
+ * Thread safety: the functions keep no state; any number of threads may call them at once.
+ */
+#ifndef ATTN_SENTENCES_H
+#define ATTN_SENTENCES_H
+
+#include <stddef.h>
+
+/* Status codes: 0 success, negative errors. */
+enum {
+    SENTENCES_OK = 0,
+    SENTENCES_ERR_ARG = -1,   /* n is NULL, or text is NULL with len > 0 */
+    SENTENCES_ERR_LANG = -2,  /* a language code the splitter has no rules for */
+    SENTENCES_ERR_SPACE = -3, /* more sentences than cap; *n holds how many there are */
+};
+
+/* One sentence of a record: bytes off .. off + len - 1, never starting or ending in space. */
+typedef struct sentence_span {
+    size_t off;
+    size_t len;
+} sentence_span;
+
+/* Splits text[0..len-1] into sentences: fills spans[0..min(*n, cap)-1] in order and sets *n to
+ * the number of sentences (0 for a record of white space only).  lang is a language code
+ * ("en", "fr", "de", also with a region: "fr-CA", "de_AT") whose abbreviations apply, or NULL
+ * for the rules that hold in every language (no abbreviation lists; initials and acronyms never
+ * end a sentence).  Returns 0, SENTENCES_ERR_SPACE when *n > cap (the first cap spans are
+ * filled), SENTENCES_ERR_LANG for an unknown code, SENTENCES_ERR_ARG for a NULL n or text. */
+int sentences_split(sentence_span *spans, size_t cap, size_t *n, const char *text, size_t len,
+                    const char *lang);
+
+/* Returns 1 when sentences_split has abbreviation rules for the language code lang, else 0. */
+int sentences_lang_known(const char *lang);
+
+/* Returns a static one-line description of a status code. */
+const char *sentences_strerror(int status);
+
+#endif
