@@ -146,13 +146,14 @@ static uint32_t decode_before(const unsigned char *t, size_t lo, size_t i)
     return next == i ? c : 0xfffd;
 }
 
-/* Returns 1 for the characters that always end a sentence (line, paragraph and tab stops). */
+/* Returns 1 for the characters that always end a sentence and are never part of one: the
+ * control characters (C0 with tab and newline, DEL, C1) and the line and paragraph separators. */
 static int is_hard(uint32_t c)
 {
-    return (c >= 0x09 && c <= 0x0d) || c == 0x85 || c == 0x2028 || c == 0x2029;
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;
 }
 
-/* Returns 1 for white space: the hard stops, the space and Unicode's other spaces. */
+/* Returns 1 for separators: the hard stops, the space and Unicode's other spaces. */
 static int is_space(uint32_t c)
 {
     return is_hard(c) || c == ' ' || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||

@@ -1,8 +1,8 @@
 /* sentences.h — splits a record of UTF-8 text into sentences, as byte spans of the record.
  *
- * A span covers one sentence without the white space around it; what lies between two spans
- * (and before the first, after the last) is the record's own separator text, so a caller that
- * translates each span can rebuild the record with its own spacing:
+ * A span covers one sentence without the white space (and control characters) around it; what
+ * lies between two spans (and before the first, after the last) is the record's own separator
+ * text, so a caller that translates each span can rebuild the record with its own spacing:
  *
  *   sentence_span sp[64];
  *   size_t n;
@@ -16,8 +16,9 @@
  *   }
  *   emit(text + at, len - at);                     // trailing white space
  *
- * Rules (sentences.c says why hand rules and not ICU): newline, carriage return, tab, vertical
- * tab, form feed, U+0085, U+2028 and U+2029 always end a sentence.  Elsewhere a sentence ends
+ * Rules (sentences.c says why hand rules and not ICU): the control characters (newline, tab and
+ * the rest of C0, DEL, C1) and U+2028, U+2029 always end a sentence and, like white space, are
+ * never part of one: they stay in the separators, out of the model's way.  A sentence ends
  * after terminal punctuation (. ! ? … ‼ ⁇ ⁈ ⁉ ‽ ． and the full stops 。｡ and ！？), with the
  * closing quotes and brackets that follow it, when white space and then an upper-case letter,
  * a digit, an opening quote or bracket, or a list bullet (* - • ‣ ◦ – and a space) come next;
@@ -44,14 +45,15 @@ enum {
     SENTENCES_ERR_SPACE = -3, /* more sentences than cap; *n holds how many there are */
 };
 
-/* One sentence of a record: bytes off .. off + len - 1, never starting or ending in space. */
+/* One sentence of a record: bytes off .. off + len - 1, never starting or ending in a separator
+ * (white space or a control character). */
 typedef struct sentence_span {
     size_t off;
     size_t len;
 } sentence_span;
 
 /* Splits text[0..len-1] into sentences: fills spans[0..min(*n, cap)-1] in order and sets *n to
- * the number of sentences (0 for a record of white space only).  lang is a language code
+ * the number of sentences (0 for a record of separators only).  lang is a language code
  * ("en", "fr", "de", also with a region: "fr-CA", "de_AT") whose abbreviations apply, or NULL
  * for the rules that hold in every language (no abbreviation lists; initials and acronyms never
  * end a sentence).  Returns 0, SENTENCES_ERR_SPACE when *n > cap (the first cap spans are

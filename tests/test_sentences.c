@@ -138,14 +138,18 @@ static int known_miss(const char *id)
     return 0;
 }
 
-/* Returns the length of the white-space character at t[i] (ASCII, U+0085, U+00A0, U+2000-200A,
- * U+2028, U+2029, U+202F, U+3000), or 0 when there is none there. */
+/* Returns the length of the separator at t[i]: a control character (C0, DEL, C1) or white space
+ * (U+00A0, U+2000-200A, U+2028, U+2029, U+202F, U+3000); 0 when there is none there. */
 static size_t is_space_at(const char *t, size_t len, size_t i)
 {
-    static const char *const multi[] = {"\xc2\xa0", "\xc2\x85", "\xe2\x80\xaf", "\xe2\x80\xa8",
+    static const char *const multi[] = {"\xc2\xa0", "\xe2\x80\xaf", "\xe2\x80\xa8",
                                         "\xe2\x80\xa9", "\xe3\x80\x80", NULL};
-    if (strchr(" \t\n\r\v\f", t[i]) && t[i])
+    unsigned char c = (unsigned char)t[i];
+    if (c <= 0x20 || c == 0x7f)
         return 1;
+    unsigned char c1 = len - i >= 2 ? (unsigned char)t[i + 1] : 0;
+    if (c == 0xc2 && c1 >= 0x80 && c1 <= 0x9f)
+        return 2;
     for (const char *const *m = multi; *m; m++)
         if (len - i >= strlen(*m) && memcmp(t + i, *m, strlen(*m)) == 0)
             return strlen(*m);
@@ -306,19 +310,28 @@ static void test_arguments(void **state)
     assert_non_null(sentences_strerror(12345));
 }
 
-/* Records that are not text: invalid UTF-8, NUL bytes, truncated sequences at the end. */
+/* Records that are not text: invalid UTF-8 and truncated sequences are characters like others
+ * (neither space nor capital); NUL, ESC, DEL and C1 controls are separators. */
 static void test_bytes(void **state)
 {
     (void)state;
-    const char bad[] = "Done.\xff Next\x00 one. \xe2\x80 Broken. \xc3";
+    const char bad[] = "Done.\xff Next one. \xe2\x80 Broken. \xc3";
     sentence_span sp[MAXS];
     size_t n;
     assert_int_equal(sentences_split(sp, MAXS, &n, bad, sizeof bad - 1, "en"), 0);
     check_spans("bad", bad, sizeof bad - 1, sp, n);
-    /* an invalid byte is neither space nor capital: no stop here is followed by both */
     assert_int_equal(n, 1);
     assert_int_equal(sp[0].off, 0);
     assert_int_equal(sp[0].len, sizeof bad - 1);
+    const char ctl[] = "\x1b[1mBold\x1b[0m text\x00more\x7f \xc2\x9b" "end\x01";
+    const char *want[] = {"[1mBold", "[0m text", "more", "end", NULL};
+    sentence_span s2[MAXS];
+    assert_int_equal(sentences_split(s2, MAXS, &n, ctl, sizeof ctl - 1, "en"), 0);
+    check_spans("ctl", ctl, sizeof ctl - 1, s2, n);
+    for (size_t k = 0; k < n; k++)
+        assert_true(want[k] && strlen(want[k]) == s2[k].len &&
+                    memcmp(want[k], ctl + s2[k].off, s2[k].len) == 0);
+    assert_int_equal(n, 4);
 }
 
 /* Random strings over pieces rich in what the rules look at: the span contract holds (so every
@@ -330,7 +343,8 @@ static void test_random(void **state)
         ".", "!", "?", "...", "\xe2\x80\xa6", "\xe3\x80\x82", " ", "  ", "\n", "\t", "\xc2\xa0",
         "\xe2\x80\xaf", "\"", "'", "\xc2\xbb", "\xc2\xab", "\xe2\x80\x9c", "(", ")", "[", "A",
         "The", "It", "e.g", "Mr", "z. B", "1", "12", "iv", "x", "\xc3\x89", "\xff", "\xe2\x80",
-        "-", "U.S", "etc", "\xe2\x80\xa8", "\r", "Le", "\xc3\xa9"};
+        "-", "U.S", "etc", "\xe2\x80\xa8", "\r", "Le", "\xc3\xa9", "\x00", "\x1b", "\xc2\x85",
+        "*", ":", "\xe2\x80\xa2"};
     const size_t np = sizeof pieces / sizeof pieces[0];
     const char *langs[] = {"en", "fr", "de", NULL};
     uint64_t x = 0x9e3779b97f4a7c15ull;

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """icu-sentence-breaks.py — scores ICU's sentence break iterator on tests/data/sentences/cases.tsv.
 
-Each record is first cut at the hard boundaries attn uses (newline, tab and the other line and
-paragraph separators), as the caller of any splitter would; ICU then splits each piece. A case
-counts as right when the list of sentences, stripped of surrounding white space, equals the
-expected one. Two configurations are scored: the plain locale and the locale with the keyword
+Each record is first cut at the hard boundaries attn uses (the control characters, newline and
+tab among them, and the line and paragraph separators), as the caller of any splitter would; ICU
+then splits each piece. A case counts as right when the list of sentences, stripped of
+surrounding white space, equals the expected one. Two configurations are scored: the plain locale and the locale with the keyword
 @ss=standard (ICU's suppressions of breaks after known abbreviations).
 
 Needs PyICU (Debian: apt-get install python3-icu). Usage:
@@ -17,7 +17,7 @@ import time
 
 import icu
 
-HARD = re.compile('[\n\t\r\x0b\x0c\x85\u2028\u2029]')
+HARD = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 ESC = re.compile(r'\\(u[0-9a-fA-F]{4}|n|t|\\)')
 
 
