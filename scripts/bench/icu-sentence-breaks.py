@@ -4,8 +4,9 @@
 Each record is first cut at the hard boundaries attn uses (the control characters, newline and
 tab among them, and the line and paragraph separators), as the caller of any splitter would; ICU
 then splits each piece. A case counts as right when the list of sentences, stripped of
-surrounding white space, equals the expected one. Two configurations are scored: the plain locale and the locale with the keyword
-@ss=standard (ICU's suppressions of breaks after known abbreviations).
+surrounding white space, equals the expected one. Two configurations are scored: the plain
+locale and the locale with the keyword @ss=standard (ICU's suppressions of breaks after known
+abbreviations).
 
 Needs PyICU (Debian: apt-get install python3-icu). Usage:
     /usr/bin/python3 scripts/bench/icu-sentence-breaks.py [cases.tsv] [--show-misses]
