@@ -145,6 +145,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/%.c=build-fuzz/%)
 # A target may name the only sources it needs in FUZZ_LIB_<name> (default: all but ISA-specific).
 FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c)
 FUZZ_LIB_bpe := $(TOK_SRC)
+FUZZ_LIB_sentences := src/sentences.c
 build-fuzz/fuzz_%: tests/fuzz_%.c $(LIB_SRC) $(TOK_SRC)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Isrc -Itokenizer $(PCRE_CFLAGS) $(ZLIB_CFLAGS) \

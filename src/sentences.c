@@ -396,10 +396,10 @@ static size_t sentence_end_at(const lang_rules *r, const unsigned char *t, size_
             end = next;
             continue;
         }
-        size_t j = end;
-        while (r->spaced_closers && j < len && (c == ' ' || c == 0xa0 || c == 0x202f))
+        size_t j = end; /* c is the character at j, next the end of it */
+        while (r->spaced_closers && (c == ' ' || c == 0xa0 || c == 0x202f) && next < len)
             c = decode(t, len, j = next, &next);
-        if (j > end && j < len && (c == 0xbb || c == 0x203a)) {
+        if (j > end && (c == 0xbb || c == 0x203a)) {
             end = next;
             continue;
         }
@@ -434,19 +434,20 @@ static size_t sentence_end_at(const lang_rules *r, const unsigned char *t, size_
 static size_t sentence_end(const lang_rules *r, const unsigned char *t, size_t len, size_t start)
 {
     size_t i = start, last = start, word = start, next;
-    int seen_alnum = 0;
+    int seen_alnum = 0, in_word = 0; /* word: where the current word starts after its quotes */
     while (i < len) {
         uint32_t c = decode(t, len, i, &next);
         if (is_hard(c))
             break;
+        if (!in_word && !is_space(c) && !is_opener(c)) {
+            word = i;
+            in_word = 1;
+        }
         if (is_terminal(c)) {
-            size_t run = next;
+            size_t run = next, end;
             while (run < len && is_terminal(decode(t, len, run, &next)))
                 run = next;
-            size_t w = word, end;
-            while (w < i && is_opener(decode(t, len, w, &next)))
-                w = next;
-            if (seen_alnum && (end = sentence_end_at(r, t, len, start, w, i, run)) != 0)
+            if (seen_alnum && (end = sentence_end_at(r, t, len, start, word, i, run)) != 0)
                 return end;
             i = last = run;
             continue;
@@ -459,7 +460,7 @@ static size_t sentence_end(const lang_rules *r, const unsigned char *t, size_t l
                 return next;
         }
         if (is_space(c)) {
-            word = next;
+            in_word = 0;
         } else {
             last = next;
             seen_alnum |= is_alnum(c);
