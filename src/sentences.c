@@ -134,16 +134,26 @@ static uint32_t decode(const unsigned char *t, size_t len, size_t i, size_t *nex
     return c;
 }
 
-/* Returns the code point that ends just before t[i] (i > lo), or 0 at lo. */
-static uint32_t decode_before(const unsigned char *t, size_t lo, size_t i)
+/* Returns the code point that ends just before t[i] (i > lo; 0 at lo) and stores where it
+ * starts in *at; bytes that do not end a character there are U+FFFD, one byte long. */
+static uint32_t decode_back(const unsigned char *t, size_t lo, size_t i, size_t *at)
 {
+    *at = i;
     if (i <= lo)
         return 0;
     size_t j = i - 1, next;
     while (j > lo && i - j < 4 && (t[j] & 0xc0) == 0x80)
         j--;
     uint32_t c = decode(t, i, j, &next);
+    *at = next == i ? j : i - 1;
     return next == i ? c : 0xfffd;
+}
+
+/* Returns the code point that ends just before t[i] (decode_back), or 0 at lo. */
+static uint32_t decode_before(const unsigned char *t, size_t lo, size_t i)
+{
+    size_t at;
+    return decode_back(t, lo, i, &at);
 }
 
 /* Returns 1 for the characters that always end a sentence and are never part of one: the
@@ -484,6 +494,21 @@ static const lang_rules *find_rules(const char *lang)
         if ((lang[0] | 0x20) == languages[k].code[0] && (lang[1] | 0x20) == languages[k].code[1])
             return &languages[k];
     return NULL;
+}
+
+int sentences_whole(sentence_span *span, size_t *n, const char *text, size_t len)
+{
+    if (!span || !n || (!text && len))
+        return SENTENCES_ERR_ARG;
+    const unsigned char *t = (const unsigned char *)text;
+    size_t lo = 0, hi = len, next, at;
+    while (lo < len && is_space(decode(t, len, lo, &next)))
+        lo = next;
+    while (hi > lo && is_space(decode_back(t, lo, hi, &at)))
+        hi = at;
+    *n = hi > lo;
+    *span = (sentence_span){lo, hi - lo};
+    return SENTENCES_OK;
 }
 
 int sentences_lang_known(const char *lang)

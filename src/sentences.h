@@ -61,6 +61,12 @@ typedef struct sentence_span {
 int sentences_split(sentence_span *spans, size_t cap, size_t *n, const char *text, size_t len,
                     const char *lang);
 
+/* The record as one sentence, for callers that do not split: sets *n to 0 for a record of
+ * separators only, else to 1 with *span from its first to its last character that is not a
+ * separator (separators inside stay in the span).  Returns 0, or SENTENCES_ERR_ARG for a NULL
+ * span, n or text. */
+int sentences_whole(sentence_span *span, size_t *n, const char *text, size_t len);
+
 /* Returns 1 when sentences_split has abbreviation rules for the language code lang, else 0. */
 int sentences_lang_known(const char *lang);
 

@@ -386,6 +386,27 @@ static void test_hard_stops(void **state)
     expect_split("en", "... And then it stopped.", w5);
 }
 
+/* sentences_whole: the record without the separators around it, or nothing. */
+static void test_whole(void **state)
+{
+    (void)state;
+    sentence_span sp;
+    size_t n;
+    const char *s = " \xc2\xa0\tOne. Two\x01three\nfour\r\n\xe2\x80\xaf";
+    assert_int_equal(sentences_whole(&sp, &n, s, strlen(s)), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(sp.off, 4);
+    assert_int_equal(sp.len, strlen("One. Two\x01three\nfour"));
+    assert_int_equal(sentences_whole(&sp, &n, " \r\n\x7f", 4), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sentences_whole(&sp, &n, "x\xe2\x80", 3), 0); /* a cut character stays */
+    assert_int_equal(n, 1);
+    assert_int_equal(sp.len, 3);
+    assert_int_equal(sentences_whole(&sp, &n, NULL, 0), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sentences_whole(NULL, &n, "x", 1), SENTENCES_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_languages),
         cmocka_unit_test(test_arguments), cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_random),    cmocka_unit_test(test_hard_stops),
+        cmocka_unit_test(test_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
