@@ -133,36 +133,36 @@ static int id_or_none(int id, int V)
 int gen_params_check(const gen_params *p, int V)
 {
     if (V < 1 || p->max_new_tokens < 1 || p->max_new_tokens > (1 << 24) || p->min_new_tokens < 0)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->mode != GEN_GREEDY && p->mode != GEN_SAMPLE && p->mode != GEN_BEAM)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->decoder_start_id < 0 || p->decoder_start_id >= V || !id_or_none(p->eos_id, V) ||
         !id_or_none(p->pad_id, V) || !id_or_none(p->forced_bos_id, V) ||
         !id_or_none(p->forced_eos_id, V))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->n_bad_ids < 0 || (p->n_bad_ids && !p->bad_ids) || p->prefix_len < 0 ||
         (p->prefix_len && !p->prefix))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     for (int i = 0; i < p->n_bad_ids; i++)
         if (p->bad_ids[i] < 0 || p->bad_ids[i] >= V)
-            return GEN_ERR_PARAM;
+            return ATTN_ERR_PARAM;
     for (int i = 0; i < p->prefix_len; i++)
         if (p->prefix[i] < 0 || p->prefix[i] >= V)
-            return GEN_ERR_PARAM;
+            return ATTN_ERR_PARAM;
     if (!(p->repetition_penalty > 0) || !isfinite(p->repetition_penalty) || p->no_repeat_ngram < 0)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (!(p->temperature > 0) || !isfinite(p->temperature) || p->top_k < 0 ||
         !(p->top_p > 0 && p->top_p <= 1) || !(p->min_p >= 0 && p->min_p <= 1))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->num_beams < 1 || p->num_beams > 4096 || !isfinite(p->length_penalty) ||
         (p->mode == GEN_BEAM && V < 2))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->early_stopping != GEN_STOP_HEURISTIC && p->early_stopping != GEN_STOP_EARLY &&
         p->early_stopping != GEN_STOP_NEVER)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->n_best < 1 || p->n_best > (p->mode == GEN_BEAM ? p->num_beams : 1))
-        return GEN_ERR_PARAM;
-    return GEN_OK;
+        return ATTN_ERR_PARAM;
+    return ATTN_OK;
 }
 
 /* Reserves n bytes (rounded up to 64) at offset *off of the arena base; returns the piece, or
@@ -230,13 +230,13 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
 {
     *out = NULL;
     if (gen_params_check(p, vocab_size) < 0 || max_sources < 1)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     int B = p->mode == GEN_BEAM ? p->num_beams : 1;
     if ((long long)max_sources * B > (1 << 20))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     gen *g = calloc(1, sizeof *g);
     if (!g)
-        return GEN_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     g->p = *p;
     g->V = vocab_size;
     g->max_src = max_sources;
@@ -248,7 +248,7 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
     g->arena = calloc(1, need);
     if (!g->arena) {
         free(g);
-        return GEN_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     }
     layout(g, g->arena);
     if (p->forced_bos_id >= 0)
@@ -256,7 +256,7 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
     for (int i = 0; i < p->prefix_len && g->n_forced < g->max_len; i++)
         g->forced[g->n_forced++] = p->prefix[i];
     *out = g;
-    return GEN_OK;
+    return ATTN_OK;
 }
 
 void gen_free(gen *g)
@@ -280,19 +280,6 @@ const gen_result *gen_result_get(const gen *g, int s)
 int gen_model_status(const gen *g)
 {
     return g->model_status;
-}
-
-const char *gen_strerror(int status)
-{
-    switch (status) {
-    case GEN_OK: return "success";
-    case GEN_ERR_NOMEM: return "out of memory";
-    case GEN_ERR_PARAM: return "invalid generation parameters";
-    case GEN_ERR_MODEL: return "the model failed";
-    case GEN_ERR_TOO_MANY: return "too many sources for this decoder";
-    case GEN_ERR_TOO_LONG: return "target longer than the maximum length";
-    default: return "unknown generation status";
-    }
 }
 
 /* ---- logits processors -------------------------------------------------------------------------- */
@@ -486,11 +473,11 @@ static int sample_row(gen *g, float *x, rng *r)
 
 /* ---- shared run helpers ---------------------------------------------------------------------------- */
 
-/* Records a model failure; returns GEN_ERR_MODEL. */
+/* Records a model failure; returns ATTN_ERR_DECODER. */
 static int model_failed(gen *g, int status)
 {
     g->model_status = status;
-    return GEN_ERR_MODEL;
+    return ATTN_ERR_DECODER;
 }
 
 /* Resets the per-source state of a run of n sources. */
@@ -514,7 +501,7 @@ static void reset_sources(gen *g, const gen_source *src, int n)
     }
 }
 
-/* Encodes the sources and starts rows (B per source); returns GEN_OK or GEN_ERR_MODEL. */
+/* Encodes the sources and starts rows (B per source); returns ATTN_OK or ATTN_ERR_DECODER. */
 static int start_rows(gen *g, const gen_model *m, const gen_source *src, int n)
 {
     for (int s = 0; s < n; s++) {
@@ -530,7 +517,7 @@ static int start_rows(gen *g, const gen_model *m, const gen_source *src, int n)
         g->feed[r] = g->p.decoder_start_id;
     }
     rc = m->begin(m->ctx, g->row_src, n * g->B);
-    return rc < 0 ? model_failed(g, rc) : GEN_OK;
+    return rc < 0 ? model_failed(g, rc) : ATTN_OK;
 }
 
 /* ---- greedy and sampling ---------------------------------------------------------------------------- */
@@ -556,7 +543,7 @@ static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *us
         fn(user, s);
 }
 
-/* Greedy or sampled decoding of n started sources; returns GEN_OK or GEN_ERR_MODEL. */
+/* Greedy or sampled decoding of n started sources; returns ATTN_OK or ATTN_ERR_DECODER. */
 static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
 {
     int V = g->V, L = g->max_len, rows = n;
@@ -602,7 +589,7 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
         }
         rows = kept;
     }
-    return GEN_OK;
+    return ATTN_OK;
 }
 
 /* ---- beam search ------------------------------------------------------------------------------------- */
@@ -757,7 +744,7 @@ static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void 
     }
 }
 
-/* Beam search over n started sources; returns GEN_OK or GEN_ERR_MODEL. */
+/* Beam search over n started sources; returns ATTN_OK or ATTN_ERR_DECODER. */
 static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
 {
     int V = g->V, L = g->max_len, B = g->B, K = g->K, n_act = n;
@@ -854,18 +841,18 @@ static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void 
                 return model_failed(g, rc);
         }
     }
-    return GEN_OK;
+    return ATTN_OK;
 }
 
 int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_progress_fn fn,
             void *user)
 {
     if (n_src < 0 || n_src > g->max_src)
-        return GEN_ERR_TOO_MANY;
+        return ATTN_ERR_TOO_MANY;
     if (m->vocab_size != g->V)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (n_src == 0)
-        return GEN_OK;
+        return ATTN_OK;
     reset_sources(g, src, n_src);
     int rc = start_rows(g, m, src, n_src);
     if (rc < 0)
@@ -879,21 +866,21 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
               const int32_t *const *tgt, const int *tgt_len, int n)
 {
     if (n < 0 || n > g->max_rows || n > g->max_src)
-        return GEN_ERR_TOO_MANY;
+        return ATTN_ERR_TOO_MANY;
     if (m->vocab_size != g->V)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     int f = g->p.forced_bos_id >= 0, has_eos = g->p.eos_id >= 0, longest = 0;
     for (int t = 0; t < n; t++) {
         if (tgt_len[t] < 0 || 1 + f + tgt_len[t] > g->p.max_new_tokens + (has_eos ? 0 : 1))
-            return GEN_ERR_TOO_LONG;
+            return ATTN_ERR_TOO_LONG;
         for (int i = 0; i < tgt_len[t]; i++)
             if (tgt[t][i] < 0 || tgt[t][i] >= g->V)
-                return GEN_ERR_PARAM;
+                return ATTN_ERR_PARAM;
         if (tgt_len[t] > longest)
             longest = tgt_len[t];
     }
     if (n == 0)
-        return GEN_OK;
+        return ATTN_OK;
     int saved_beams = g->B;
     g->B = 1;
     int rc = start_rows(g, m, src, n);
@@ -936,5 +923,5 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
         }
         rows = kept;
     }
-    return GEN_OK;
+    return ATTN_OK;
 }

@@ -10,10 +10,10 @@
 /* Loads 16 weights at element offset i as floats (masked lanes are 0). */
 ALWAYS_INLINE __m512 load_w(const void *data, size_t i, int dtype, __mmask16 m)
 {
-    if (dtype == KN_F32)
+    if (dtype == ATTN_F32)
         return _mm512_maskz_loadu_ps(m, (const float *)data + i);
     __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)data + i);
-    if (dtype == KN_BF16)
+    if (dtype == ATTN_BF16)
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     return _mm512_cvtph_ps(h);
 }
@@ -43,7 +43,7 @@ ALWAYS_INLINE __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d)
 /* Returns the bytes of one weight element of a float-like type. */
 ALWAYS_INLINE size_t esize(int dtype)
 {
-    return dtype == KN_F32 ? 4 : 2;
+    return dtype == ATTN_F32 ? 4 : 2;
 }
 
 /* One tile: NO weight rows from o times NB input rows from b, all columns; with prefetch, the
@@ -139,17 +139,17 @@ ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weigh
 
 void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
 {
-    dots(y, ldy, x, n, w, o0, o1, KN_F32);
+    dots(y, ldy, x, n, w, o0, o1, ATTN_F32);
 }
 
 void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
 {
-    dots(y, ldy, x, n, w, o0, o1, KN_BF16);
+    dots(y, ldy, x, n, w, o0, o1, ATTN_BF16);
 }
 
 void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
 {
-    dots(y, ldy, x, n, w, o0, o1, KN_F16);
+    dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
 }
 
 /* One q8 tile: u8 (x + 128) times s8 weights with VPDPBUSD, corrected by 128 * rowsum; with

@@ -130,137 +130,11 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-/* ==== conversions ========================================================================= */
-
-uint16_t mf_f32_to_f16(float x)
+uint64_t mf_decoded_bytes(attn_dtype dtype, int64_t rows, int64_t n_elements)
 {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
-    uint32_t a = u & 0x7fffffffu;
-    if (a > 0x7f800000u)
-        return sign | 0x7e00;                       /* NaN */
-    if (a >= 0x477ff000u)
-        return sign | 0x7c00;                       /* rounds to infinity (>= 65520) */
-    if (a >= 0x38800000u) {                         /* normal half: round the mantissa */
-        a += 0xfffu + ((a >> 13) & 1);
-        return sign | (uint16_t)((a - 0x38000000u) >> 13);
-    }
-    /* subnormal half: adding 0.5 rounds |x| to a multiple of 2^-24 (nearest even) */
-    float f;
-    memcpy(&f, &a, 4);
-    f += 0.5f;
-    memcpy(&a, &f, 4);
-    return sign | (uint16_t)(a - 0x3f000000u);
-}
-
-float mf_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
-    float f;
-    if (e == 0) {
-        f = (float)m * (1.0f / 16777216.0f);        /* subnormal or zero: m * 2^-24 */
-        memcpy(&u, &f, 4);
-        u |= sign;
-    } else if (e == 31) {
-        u = sign | 0x7f800000u | (m << 13);
-    } else {
-        u = sign | ((e + 112) << 23) | (m << 13);
-    }
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-uint16_t mf_f32_to_bf16(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x0040);      /* NaN stays a quiet NaN */
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-}
-
-float mf_bf16_to_f32(uint16_t b)
-{
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-int mf_quantize_q8(int8_t *q, float *scales, const float *x, int64_t rows, int64_t cols)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = x + r * cols;
-        float maxabs = 0.0f;
-        for (int64_t c = 0; c < cols; c++) {
-            if (!isfinite(row[c]))
-                return MF_ERR_ARG;
-            float a = fabsf(row[c]);
-            if (a > maxabs)
-                maxabs = a;
-        }
-        float scale = maxabs / 127.0f;
-        scales[r] = scale;
-        for (int64_t c = 0; c < cols; c++) {
-            float v = scale > 0.0f ? nearbyintf(row[c] / scale) : 0.0f;
-            q[r * cols + c] = (int8_t)(v > 127.0f ? 127 : v < -127.0f ? -127 : v);
-        }
-    }
-    return MF_OK;
-}
-
-const char *mf_dtype_name(mf_dtype dtype)
-{
-    switch (dtype) {
-    case MF_F32: return "f32";
-    case MF_F16: return "f16";
-    case MF_BF16: return "bf16";
-    case MF_Q8: return "q8";
-    }
-    return "?";
-}
-
-int mf_dtype_parse(mf_dtype *out, const char *name)
-{
-    for (int d = MF_F32; d <= MF_Q8; d++)
-        if (strcmp(name, mf_dtype_name((mf_dtype)d)) == 0) {
-            *out = (mf_dtype)d;
-            return MF_OK;
-        }
-    return MF_ERR_ARG;
-}
-
-size_t mf_dtype_size(mf_dtype dtype)
-{
-    return dtype == MF_F32 ? 4 : dtype == MF_Q8 ? 1 : 2;
-}
-
-uint64_t mf_decoded_bytes(mf_dtype dtype, int64_t rows, int64_t n_elements)
-{
-    if (dtype == MF_Q8)
+    if (dtype == ATTN_Q8)
         return mf_round_up((uint64_t)n_elements, MF_ALIGN) + 4 * (uint64_t)rows;
-    return (uint64_t)n_elements * mf_dtype_size(dtype);
-}
-
-const char *mf_strerror(int status)
-{
-    switch (status) {
-    case MF_OK: return "success";
-    case MF_ABSENT: return "not in the file";
-    case MF_ERR_IO: return "input/output error";
-    case MF_ERR_NOMEM: return "out of memory";
-    case MF_ERR_FORMAT: return "not an attn model file";
-    case MF_ERR_VERSION: return "unsupported model file version";
-    case MF_ERR_TRUNCATED: return "model file truncated";
-    case MF_ERR_CORRUPT: return "model file corrupt";
-    case MF_ERR_CRC: return "CRC mismatch: model file damaged";
-    case MF_ERR_INFLATE: return "invalid compressed data";
-    case MF_ERR_TYPE: return "metadata value of another type";
-    case MF_ERR_ARG: return "invalid argument";
-    }
-    return "unknown status";
+    return (uint64_t)n_elements * attn_dtype_size(dtype);
 }
 
 /* ==== byte shuffle ======================================================================== */
@@ -323,30 +197,30 @@ typedef struct header {
     uint32_t n_meta, n_tensors, meta_crc, dir_crc;
 } header;
 
-/* Reads and checks the header; returns MF_OK or an error with a reason. */
+/* Reads and checks the header; returns ATTN_OK or an error with a reason. */
 static int read_header(mf_file *f, header *h, const source *s, char *why, size_t why_len)
 {
     uint8_t b[MF_HEADER_SIZE];
     size_t have = s->size < MF_HEADER_SIZE ? (size_t)s->size : MF_HEADER_SIZE;
     if (src_read(s, b, have, 0) < 0)
-        return mf_fail(why, why_len, MF_ERR_IO, "reading the header: %s", strerror(errno));
+        return mf_fail(why, why_len, ATTN_ERR_IO, "reading the header: %s", strerror(errno));
     if (memcmp(b, mf_magic, have < 8 ? have : 8) != 0)
-        return mf_fail(why, why_len, MF_ERR_FORMAT, "not an attn model file (bad magic number)");
+        return mf_fail(why, why_len, ATTN_ERR_FORMAT, "not an attn model file (bad magic number)");
     if (have < MF_HEADER_SIZE)
-        return mf_fail(why, why_len, MF_ERR_TRUNCATED,
+        return mf_fail(why, why_len, ATTN_ERR_TRUNCATED,
                     "truncated: %zu bytes, shorter than the 64-byte header", have);
     unsigned major = mf_rd16(b + 8), minor = mf_rd16(b + 10);
     if (major != MF_VERSION_MAJOR)
-        return mf_fail(why, why_len, MF_ERR_VERSION,
+        return mf_fail(why, why_len, ATTN_ERR_VERSION,
                     "format version %u.%u; this attn reads version %d.x", major, minor,
                     MF_VERSION_MAJOR);
     if ((uint32_t)crc32(0, b, 60) != mf_rd32(b + 60))
-        return mf_fail(why, why_len, MF_ERR_CRC, "header: CRC mismatch (the file is damaged)");
+        return mf_fail(why, why_len, ATTN_ERR_CRC, "header: CRC mismatch (the file is damaged)");
     if (mf_rd32(b + 12) != 0 || mf_rd32(b + 56) != 0)
-        return mf_fail(why, why_len, MF_ERR_CORRUPT, "header: reserved field not zero");
+        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "header: reserved field not zero");
     uint64_t file_size = mf_rd64(b + 16);
     if (file_size != s->size)
-        return mf_fail(why, why_len, file_size > s->size ? MF_ERR_TRUNCATED : MF_ERR_CORRUPT,
+        return mf_fail(why, why_len, file_size > s->size ? ATTN_ERR_TRUNCATED : ATTN_ERR_CORRUPT,
                     "the file is %llu bytes, its header says %llu (%s)",
                     (unsigned long long)s->size, (unsigned long long)file_size,
                     file_size > s->size ? "truncated" : "trailing data");
@@ -359,16 +233,16 @@ static int read_header(mf_file *f, header *h, const source *s, char *why, size_t
     uint64_t room = file_size - MF_HEADER_SIZE;
     if (h->meta_size % 8 || h->dir_size % 8 || h->meta_size > room ||
         h->dir_size > room - h->meta_size)
-        return mf_fail(why, why_len, MF_ERR_CORRUPT,
+        return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                     "header: metadata (%llu bytes) and directory (%llu bytes) do not fit the file",
                     (unsigned long long)h->meta_size, (unsigned long long)h->dir_size);
     if (h->n_meta > h->meta_size / MF_META_ENTRY || h->n_tensors > h->dir_size / MF_TENSOR_ENTRY)
-        return mf_fail(why, why_len, MF_ERR_CORRUPT,
+        return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                     "header: %u keys and %u tensors cannot fit their sections", h->n_meta,
                     h->n_tensors);
     f->version = (int)(major * 1000 + minor);
     f->file_size = file_size;
-    return MF_OK;
+    return ATTN_OK;
 }
 
 /* Checks a NUL-terminated, zero-padded string of len bytes at p (room bytes available);
@@ -410,7 +284,7 @@ static void sort_indices(const mf_file *f, int *order, int n, int (*cmp)(const v
     pthread_mutex_unlock(&sort_lock);
 }
 
-/* Parses and checks the metadata section in f->meta_buf; returns MF_OK or an error. */
+/* Parses and checks the metadata section in f->meta_buf; returns ATTN_OK or an error. */
 static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
 {
     const uint8_t *buf = f->meta_buf;
@@ -419,29 +293,29 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
     f->meta = calloc(h->n_meta ? h->n_meta : 1, sizeof *f->meta);
     f->meta_order = calloc(h->n_meta ? h->n_meta : 1, sizeof *f->meta_order);
     if (!f->meta || !f->meta_order)
-        return mf_fail(why, why_len, MF_ERR_NOMEM, "metadata: out of memory");
+        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "metadata: out of memory");
     for (uint32_t i = 0; i < h->n_meta; i++) {
         if (size - pos < MF_META_ENTRY)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "metadata entry %u runs past the metadata section", i);
         uint32_t klen = mf_rd32(buf + pos), type = mf_rd32(buf + pos + 4);
         uint64_t vsize = mf_rd64(buf + pos + 8);
         pos += MF_META_ENTRY;
         if (klen == 0 || klen > MF_MAX_NAME)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT, "metadata entry %u: key length %u", i, klen);
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata entry %u: key length %u", i, klen);
         uint64_t kpad = check_string(buf + pos, klen, size - pos);
         if (!kpad)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "metadata entry %u: key not NUL-terminated and zero-padded", i);
         meta_entry *e = &f->meta[i];
         e->key = (const char *)buf + pos;
         pos += kpad;
         printable(name, sizeof name, e->key);
         if (type < MF_T_I64 || type > MF_T_F64_ARRAY)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT, "key %s: unknown type %u", name, type);
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: unknown type %u", name, type);
         if (((type == MF_T_I64 || type == MF_T_F64) && vsize != 8) ||
             ((type == MF_T_I64_ARRAY || type == MF_T_F64_ARRAY) && vsize % 8))
-            return mf_fail(why, why_len, MF_ERR_CORRUPT, "key %s: a %llu-byte value cannot be its type",
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: a %llu-byte value cannot be its type",
                         name, (unsigned long long)vsize);
         uint64_t vpad;
         int ok;
@@ -454,7 +328,7 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
                  all_zero(buf + pos + vsize, (size_t)(vpad - vsize));
         }
         if (!ok)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "key %s: value runs past the section or is badly terminated", name);
         e->type = (mf_type)type;
         e->size = vsize;
@@ -462,33 +336,33 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
         pos += vpad;
     }
     if (pos != size)
-        return mf_fail(why, why_len, MF_ERR_CORRUPT, "metadata section: %llu bytes left over",
+        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata section: %llu bytes left over",
                     (unsigned long long)(size - pos));
     f->n_meta = (int)h->n_meta;
     sort_indices(f, f->meta_order, f->n_meta, cmp_meta);
     for (int i = 1; i < f->n_meta; i++)
         if (strcmp(f->meta[f->meta_order[i - 1]].key, f->meta[f->meta_order[i]].key) == 0)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT, "key %s: appears twice",
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: appears twice",
                         printable(name, sizeof name, f->meta[f->meta_order[i]].key));
-    return MF_OK;
+    return ATTN_OK;
 }
 
-/* Checks that the padding [from, to) of the data section is zero; returns MF_OK or an error. */
+/* Checks that the padding [from, to) of the data section is zero; returns ATTN_OK or an error. */
 static int check_gap(const source *s, uint64_t from, uint64_t to, const char *name,
                      char *why, size_t why_len)
 {
     uint8_t gap[MF_ALIGN];
     if (to == from)
-        return MF_OK;
+        return ATTN_OK;
     if (src_read(s, gap, (size_t)(to - from), from) < 0)
-        return mf_fail(why, why_len, MF_ERR_IO, "reading padding: %s", strerror(errno));
+        return mf_fail(why, why_len, ATTN_ERR_IO, "reading padding: %s", strerror(errno));
     if (!all_zero(gap, (size_t)(to - from)))
-        return mf_fail(why, why_len, MF_ERR_CORRUPT,
+        return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                     "tensor %s: padding before its data is not zero (the file is damaged)", name);
-    return MF_OK;
+    return ATTN_OK;
 }
 
-/* Parses and checks the tensor directory in f->dir_buf against the file; returns MF_OK or an error. */
+/* Parses and checks the tensor directory in f->dir_buf against the file; returns ATTN_OK or an error. */
 static int parse_dir(mf_file *f, const header *h, const source *s, char *why, size_t why_len)
 {
     const uint8_t *buf = f->dir_buf;
@@ -498,10 +372,10 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
     f->tensors = calloc(h->n_tensors ? h->n_tensors : 1, sizeof *f->tensors);
     f->tensor_order = calloc(h->n_tensors ? h->n_tensors : 1, sizeof *f->tensor_order);
     if (!f->tensors || !f->tensor_order)
-        return mf_fail(why, why_len, MF_ERR_NOMEM, "directory: out of memory");
+        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "directory: out of memory");
     for (uint32_t i = 0; i < h->n_tensors; i++) {
         if (size - pos < MF_TENSOR_ENTRY)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor entry %u runs past the tensor directory", i);
         const uint8_t *e = buf + pos;
         uint32_t nlen = mf_rd32(e);
@@ -511,30 +385,30 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
         uint32_t n_chunks = mf_rd32(e + 72), crc = mf_rd32(e + 76);
         pos += MF_TENSOR_ENTRY;
         if (nlen == 0 || nlen > MF_MAX_NAME)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT, "tensor entry %u: name length %u", i, nlen);
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor entry %u: name length %u", i, nlen);
         uint64_t npad = check_string(buf + pos, nlen, size - pos);
         if (!npad)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor entry %u: name not NUL-terminated and zero-padded", i);
         tensor_rec *r = &f->tensors[i];
         r->t.name = (const char *)buf + pos;
         pos += npad;
         printable(name, sizeof name, r->t.name);
-        if (dtype > MF_Q8 || method > MF_METHOD_DEFLATE || filter > MF_FILTER_SHUFFLE)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+        if (dtype > ATTN_Q8 || method > MF_METHOD_DEFLATE || filter > MF_FILTER_SHUFFLE)
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: unknown dtype %u, method %u or filter %u", name, dtype, method,
                         filter);
-        if (filter == MF_FILTER_SHUFFLE && (method != MF_METHOD_DEFLATE || dtype == MF_Q8))
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+        if (filter == MF_FILTER_SHUFFLE && (method != MF_METHOD_DEFLATE || dtype == ATTN_Q8))
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: byte shuffle only goes with deflate on float types", name);
         if (ndim < 1 || ndim > MF_MAX_DIMS)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT, "tensor %s: %u dimensions (1 to 4)", name,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: %u dimensions (1 to 4)", name,
                         ndim);
         uint64_t n = 1;
         for (unsigned d = 0; d < MF_MAX_DIMS; d++) {
             uint64_t dim = mf_rd64(e + 8 + 8 * d);
             if (d < ndim ? (dim == 0 || dim > MF_MAX_ELEMENTS / n) : dim != 0)
-                return mf_fail(why, why_len, MF_ERR_CORRUPT,
+                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                             "tensor %s: shape dimension %u is %llu", name, d,
                             (unsigned long long)dim);
             if (d < ndim) {
@@ -542,27 +416,27 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
                 r->t.shape[d] = (int64_t)dim;
             }
         }
-        uint64_t want = mf_decoded_bytes((mf_dtype)dtype, r->t.shape[0], (int64_t)n);
+        uint64_t want = mf_decoded_bytes((attn_dtype)dtype, r->t.shape[0], (int64_t)n);
         if (decoded != want)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: decoded size %llu, its shape and type need %llu", name,
                         (unsigned long long)decoded, (unsigned long long)want);
         if (chunk_size < MF_ALIGN || chunk_size % MF_ALIGN || chunk_size > MF_MAX_CHUNK ||
             n_chunks != (decoded + chunk_size - 1) / chunk_size)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: chunk size %llu and %u chunks do not fit %llu bytes", name,
                         (unsigned long long)chunk_size, n_chunks, (unsigned long long)decoded);
         uint64_t expect = mf_round_up(data_end, MF_ALIGN);
         if (offset != expect)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: data offset %llu, expected %llu", name,
                         (unsigned long long)offset, (unsigned long long)expect);
         if (offset > f->file_size || stored > f->file_size - offset)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: %llu bytes at offset %llu run past the end of the file", name,
                         (unsigned long long)stored, (unsigned long long)offset);
         if ((uint64_t)n_chunks > (size - pos) / MF_CHUNK_ENTRY)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: chunk table runs past the tensor directory", name);
         r->chunks = buf + pos;
         pos += (uint64_t)n_chunks * MF_CHUNK_ENTRY;
@@ -572,29 +446,29 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
             uint64_t cs = mf_rd64(ce);
             uint64_t dl = c + 1 < n_chunks ? chunk_size : decoded - (uint64_t)c * chunk_size;
             if (mf_rd32(ce + 12) != 0)
-                return mf_fail(why, why_len, MF_ERR_CORRUPT,
+                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                             "tensor %s: chunk %u: reserved field not zero", name, c);
             if (cs > stored - sum)
-                return mf_fail(why, why_len, MF_ERR_CORRUPT,
+                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                             "tensor %s: chunk sizes add up to more than its %llu stored bytes",
                             name, (unsigned long long)stored);
             sum += cs;
             if (method == MF_METHOD_NONE ? cs != dl
                                          : (cs == 0 || dl > MF_DEFLATE_RATIO * cs + 258 ||
                                             cs > dl + dl / 256 + 64))
-                return mf_fail(why, why_len, MF_ERR_CORRUPT,
+                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                             "tensor %s: chunk %u: %llu stored bytes cannot hold %llu decoded bytes",
                             name, c, (unsigned long long)cs, (unsigned long long)dl);
         }
         if (sum != stored)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT,
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: chunk sizes add up to %llu, not its %llu stored bytes", name,
                         (unsigned long long)sum, (unsigned long long)stored);
         int st = check_gap(s, data_end, offset, name, why, why_len);
         if (st < 0)
             return st;
         data_end = offset + stored;
-        r->t.dtype = (mf_dtype)dtype;
+        r->t.dtype = (attn_dtype)dtype;
         r->t.ndim = (int)ndim;
         r->t.n_elements = (int64_t)n;
         r->t.stored_size = stored;
@@ -607,19 +481,19 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
         r->chunk_size = chunk_size;
     }
     if (pos != size)
-        return mf_fail(why, why_len, MF_ERR_CORRUPT, "tensor directory: %llu bytes left over",
+        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor directory: %llu bytes left over",
                     (unsigned long long)(size - pos));
     if (data_end != f->file_size)
-        return mf_fail(why, why_len, MF_ERR_CORRUPT, "%llu bytes after the last tensor",
+        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "%llu bytes after the last tensor",
                     (unsigned long long)(f->file_size - data_end));
     f->n_tensors = (int)h->n_tensors;
     sort_indices(f, f->tensor_order, f->n_tensors, cmp_tensor);
     for (int i = 1; i < f->n_tensors; i++)
         if (strcmp(f->tensors[f->tensor_order[i - 1]].t.name,
                    f->tensors[f->tensor_order[i]].t.name) == 0)
-            return mf_fail(why, why_len, MF_ERR_CORRUPT, "tensor %s: appears twice",
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: appears twice",
                         printable(name, sizeof name, f->tensors[f->tensor_order[i]].t.name));
-    return MF_OK;
+    return ATTN_OK;
 }
 
 /* ==== parallel chunk loading ============================================================== */
@@ -703,7 +577,7 @@ static void run_job(loader *L, job *j, z_stream *zs, uint8_t *inbuf, uint8_t *sc
     if (j->result != JOB_OK)
         return;
     if (r->t.filter == MF_FILTER_SHUFFLE)
-        mf_unshuffle(dest, scratch, (size_t)j->dec_len, mf_dtype_size(r->t.dtype));
+        mf_unshuffle(dest, scratch, (size_t)j->dec_len, attn_dtype_size(r->t.dtype));
     if (L->verify)
         j->crc = mf_crc32(0, dest, j->dec_len);
 }
@@ -758,32 +632,32 @@ static int job_error(const mf_file *f, const job *j, char *why, size_t why_len)
     printable(name, sizeof name, r->t.name);
     switch (j->result) {
     case JOB_IO:
-        return mf_fail(why, why_len, MF_ERR_IO, "tensor %s: reading chunk %u: %s", name, j->chunk,
+        return mf_fail(why, why_len, ATTN_ERR_IO, "tensor %s: reading chunk %u: %s", name, j->chunk,
                     strerror(j->err));
     case JOB_NOMEM:
-        return mf_fail(why, why_len, MF_ERR_NOMEM, "tensor %s: out of memory", name);
+        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "tensor %s: out of memory", name);
     case JOB_CRC:
-        return mf_fail(why, why_len, MF_ERR_CRC,
+        return mf_fail(why, why_len, ATTN_ERR_CRC,
                     "tensor %s: chunk %u of %u: CRC mismatch (the file is damaged)", name,
                     j->chunk, r->t.n_chunks);
     case JOB_INFLATE:
-        return mf_fail(why, why_len, MF_ERR_INFLATE, "tensor %s: chunk %u: invalid deflate data (%s)",
+        return mf_fail(why, why_len, ATTN_ERR_INFLATE, "tensor %s: chunk %u: invalid deflate data (%s)",
                     name, j->chunk, j->zmsg);
     case JOB_SHORT:
-        return mf_fail(why, why_len, MF_ERR_INFLATE,
+        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
                     "tensor %s: chunk %u inflates to fewer bytes than the directory says", name,
                     j->chunk);
     case JOB_LONG:
-        return mf_fail(why, why_len, MF_ERR_INFLATE,
+        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
                     "tensor %s: chunk %u inflates to more bytes than the directory says", name,
                     j->chunk);
     default:
-        return mf_fail(why, why_len, MF_ERR_INFLATE,
+        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
                     "tensor %s: chunk %u has bytes after its deflate stream", name, j->chunk);
     }
 }
 
-/* Builds the job list, runs it on n_threads threads and checks the tensor CRCs; returns MF_OK or
+/* Builds the job list, runs it on n_threads threads and checks the tensor CRCs; returns ATTN_OK or
  * the first error. */
 static int load_tensors(mf_file *f, const source *s, const mf_options *opt, char *why,
                         size_t why_len)
@@ -799,10 +673,10 @@ static int load_tensors(mf_file *f, const source *s, const mf_options *opt, char
             L.n_jobs += r->t.n_chunks;
     }
     if (L.n_jobs == 0)
-        return MF_OK;
+        return ATTN_OK;
     L.jobs = calloc(L.n_jobs, sizeof *L.jobs);
     if (!L.jobs)
-        return mf_fail(why, why_len, MF_ERR_NOMEM, "out of memory for %zu chunk jobs", L.n_jobs);
+        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory for %zu chunk jobs", L.n_jobs);
     size_t k = 0;
     for (int i = 0; i < f->n_tensors; i++) {
         tensor_rec *r = &f->tensors[i];
@@ -834,19 +708,19 @@ static int load_tensors(mf_file *f, const source *s, const mf_options *opt, char
     load_worker(&L);
     for (int t = 0; t < started; t++)
         pthread_join(th[t], NULL);
-    int status = MF_OK;
-    for (size_t i = 0; i < L.n_jobs && status == MF_OK; i++)
+    int status = ATTN_OK;
+    for (size_t i = 0; i < L.n_jobs && status == ATTN_OK; i++)
         if (L.jobs[i].result != JOB_OK)
             status = job_error(f, &L.jobs[i], why, why_len);
     /* every job ran when none failed: combine the chunk CRCs of each tensor */
-    for (size_t i = 0; i < L.n_jobs && status == MF_OK && L.verify;) {
+    for (size_t i = 0; i < L.n_jobs && status == ATTN_OK && L.verify;) {
         const tensor_rec *r = &f->tensors[L.jobs[i].tensor];
         uint32_t crc = 0;
         for (uint32_t c = 0; c < r->t.n_chunks; c++, i++)
             crc = (uint32_t)crc32_combine(crc, L.jobs[i].crc, (z_off_t)L.jobs[i].dec_len);
         if (crc != r->t.crc) {
             char name[80];
-            status = mf_fail(why, why_len, MF_ERR_CRC,
+            status = mf_fail(why, why_len, ATTN_ERR_CRC,
                           "tensor %s: CRC mismatch of the decoded data (file says %08x, data gives "
                           "%08x)", printable(name, sizeof name, r->t.name), r->t.crc, crc);
         }
@@ -865,16 +739,16 @@ void mf_options_default(mf_options *opt)
 }
 
 /* Maps size bytes of zeroed memory for the decoded tensors (pages are committed only as chunks
- * are inflated into them); returns MF_OK or MF_ERR_NOMEM.  Huge pages were tried: on a shared
+ * are inflated into them); returns ATTN_OK or ATTN_ERR_NOMEM.  Huge pages were tried: on a shared
  * machine their compaction made loading slower on average, not faster. */
 static int map_arena(mf_file *f, size_t size)
 {
     void *a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (a == MAP_FAILED)
-        return MF_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     f->arena = a;
     f->arena_size = size;
-    return MF_OK;
+    return ATTN_OK;
 }
 
 /* Opens from a source once the source's size is known; the worker of mf_open and mf_open_mem. */
@@ -888,7 +762,7 @@ static int open_source(mf_file **out, const source *s, const mf_options *opt, in
     }
     mf_file *f = calloc(1, sizeof *f);
     if (!f)
-        return mf_fail(why, why_len, MF_ERR_NOMEM, "out of memory");
+        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     header h = {0, 0, 0, 0, 0, 0};
     int st = read_header(f, &h, s, why, why_len);
     if (st < 0)
@@ -896,20 +770,20 @@ static int open_source(mf_file **out, const source *s, const mf_options *opt, in
     f->meta_buf = malloc(h.meta_size ? h.meta_size : 1);
     f->dir_buf = malloc(h.dir_size ? h.dir_size : 1);
     if (!f->meta_buf || !f->dir_buf) {
-        st = mf_fail(why, why_len, MF_ERR_NOMEM, "out of memory for the metadata and directory");
+        st = mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory for the metadata and directory");
         goto done;
     }
     if (src_read(s, f->meta_buf, h.meta_size, MF_HEADER_SIZE) < 0 ||
         src_read(s, f->dir_buf, h.dir_size, MF_HEADER_SIZE + h.meta_size) < 0) {
-        st = mf_fail(why, why_len, MF_ERR_IO, "reading the directory: %s", strerror(errno));
+        st = mf_fail(why, why_len, ATTN_ERR_IO, "reading the directory: %s", strerror(errno));
         goto done;
     }
     if (mf_crc32(0, f->meta_buf, h.meta_size) != h.meta_crc) {
-        st = mf_fail(why, why_len, MF_ERR_CRC, "metadata section: CRC mismatch (the file is damaged)");
+        st = mf_fail(why, why_len, ATTN_ERR_CRC, "metadata section: CRC mismatch (the file is damaged)");
         goto done;
     }
     if (mf_crc32(0, f->dir_buf, h.dir_size) != h.dir_crc) {
-        st = mf_fail(why, why_len, MF_ERR_CRC, "tensor directory: CRC mismatch (the file is damaged)");
+        st = mf_fail(why, why_len, ATTN_ERR_CRC, "tensor directory: CRC mismatch (the file is damaged)");
         goto done;
     }
     if ((st = parse_meta(f, &h, why, why_len)) < 0 ||
@@ -933,14 +807,14 @@ static int open_source(mf_file **out, const source *s, const mf_options *opt, in
     if (want_map) {
         void *m = mmap(NULL, (size_t)f->file_size, PROT_READ, MAP_SHARED, s->fd, 0);
         if (m == MAP_FAILED) {
-            st = mf_fail(why, why_len, MF_ERR_IO, "mapping the file: %s", strerror(errno));
+            st = mf_fail(why, why_len, ATTN_ERR_IO, "mapping the file: %s", strerror(errno));
             goto done;
         }
         f->map = m;
         f->map_size = (size_t)f->file_size;
     }
     if (arena > (uint64_t)SIZE_MAX / 2) {
-        st = mf_fail(why, why_len, MF_ERR_NOMEM, "%llu decoded bytes do not fit in memory",
+        st = mf_fail(why, why_len, ATTN_ERR_NOMEM, "%llu decoded bytes do not fit in memory",
                   (unsigned long long)arena);
         goto done;
     }
@@ -953,11 +827,11 @@ static int open_source(mf_file **out, const source *s, const mf_options *opt, in
         tensor_rec *r = &f->tensors[i];
         uint8_t *base = r->t.mapped ? f->map + r->offset : f->arena + r->arena_off;
         r->t.data = base;
-        if (r->t.dtype == MF_Q8)
+        if (r->t.dtype == ATTN_Q8)
             r->t.scales = (const float *)(base + mf_round_up((uint64_t)r->t.n_elements, MF_ALIGN));
     }
     st = load_tensors(f, s, opt, why, why_len);
-    if (st == MF_OK && f->arena)
+    if (st == ATTN_OK && f->arena)
         mprotect(f->arena, f->arena_size, PROT_READ);
 done:
     if (st < 0) {
@@ -973,16 +847,16 @@ int mf_open(mf_file **out, const char *path, const mf_options *opt, char *why, s
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return mf_fail(why, why_len, MF_ERR_IO, "%s", strerror(errno));
+        return mf_fail(why, why_len, ATTN_ERR_IO, "%s", strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) < 0) {
         int e = errno;
         close(fd);
-        return mf_fail(why, why_len, MF_ERR_IO, "%s", strerror(e));
+        return mf_fail(why, why_len, ATTN_ERR_IO, "%s", strerror(e));
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return mf_fail(why, why_len, MF_ERR_IO, "%s",
+        return mf_fail(why, why_len, ATTN_ERR_IO, "%s",
                     S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
     }
     source s = {fd, NULL, (uint64_t)sb.st_size};
@@ -996,7 +870,7 @@ int mf_open_mem(mf_file **out, const void *data, size_t len, const mf_options *o
 {
     *out = NULL;
     if (!data && len)
-        return mf_fail(why, why_len, MF_ERR_ARG, "no data");
+        return mf_fail(why, why_len, ATTN_ERR_ARG, "no data");
     source s = {-1, data ? data : (const void *)"", (uint64_t)len};
     return open_source(out, &s, opt, 0, why, why_len);
 }
@@ -1027,12 +901,12 @@ int mf_verify(const mf_file *f, char *why, size_t why_len)
         uint32_t crc = mf_crc32(0, r->t.data, r->t.decoded_size);
         if (crc != r->t.crc) {
             char name[80];
-            return mf_fail(why, why_len, MF_ERR_CRC,
+            return mf_fail(why, why_len, ATTN_ERR_CRC,
                         "tensor %s: CRC mismatch (file says %08x, data gives %08x)",
                         printable(name, sizeof name, r->t.name), r->t.crc, crc);
         }
     }
-    return MF_OK;
+    return ATTN_OK;
 }
 
 int mf_version(const mf_file *f) { return f->version; }
@@ -1064,35 +938,35 @@ int mf_meta_count(const mf_file *f) { return f->n_meta; }
 int mf_meta_at(const mf_file *f, int i, const char **key, mf_type *type)
 {
     if (i < 0 || i >= f->n_meta)
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     *key = f->meta[i].key;
     *type = f->meta[i].type;
-    return MF_OK;
+    return ATTN_OK;
 }
 
 int mf_meta_type(const mf_file *f, const char *key, mf_type *type)
 {
     const meta_entry *e = find_meta(f, key);
     if (!e)
-        return MF_ABSENT;
+        return ATTN_ABSENT;
     *type = e->type;
-    return MF_OK;
+    return ATTN_OK;
 }
 
-/* Finds key with the given type: returns MF_OK with *e set, MF_ABSENT or MF_ERR_TYPE. */
+/* Finds key with the given type: returns ATTN_OK with *e set, ATTN_ABSENT or ATTN_ERR_TYPE. */
 static int typed(const mf_file *f, const char *key, mf_type type, const meta_entry **e)
 {
     *e = find_meta(f, key);
     if (!*e)
-        return MF_ABSENT;
-    return (*e)->type == type ? MF_OK : MF_ERR_TYPE;
+        return ATTN_ABSENT;
+    return (*e)->type == type ? ATTN_OK : ATTN_ERR_TYPE;
 }
 
 int mf_get_i64(const mf_file *f, const char *key, int64_t *out)
 {
     const meta_entry *e;
     int st = typed(f, key, MF_T_I64, &e);
-    if (st == MF_OK)
+    if (st == ATTN_OK)
         memcpy(out, e->value, 8);
     return st;
 }
@@ -1101,13 +975,13 @@ int mf_get_f64(const mf_file *f, const char *key, double *out)
 {
     const meta_entry *e;
     int st = typed(f, key, MF_T_F64, &e);
-    if (st == MF_OK) {
+    if (st == ATTN_OK) {
         memcpy(out, e->value, 8);
-    } else if (st == MF_ERR_TYPE && e->type == MF_T_I64) {
+    } else if (st == ATTN_ERR_TYPE && e->type == MF_T_I64) {
         int64_t v;
         memcpy(&v, e->value, 8);
         *out = (double)v;
-        st = MF_OK;
+        st = ATTN_OK;
     }
     return st;
 }
@@ -1116,7 +990,7 @@ int mf_get_str(const mf_file *f, const char *key, const char **out, size_t *len)
 {
     const meta_entry *e;
     int st = typed(f, key, MF_T_STR, &e);
-    if (st == MF_OK) {
+    if (st == ATTN_OK) {
         *out = (const char *)e->value;
         if (len)
             *len = (size_t)e->size;
@@ -1128,7 +1002,7 @@ int mf_get_blob(const mf_file *f, const char *key, const void **out, size_t *len
 {
     const meta_entry *e;
     int st = typed(f, key, MF_T_BLOB, &e);
-    if (st == MF_OK) {
+    if (st == ATTN_OK) {
         *out = e->value;
         *len = (size_t)e->size;
     }
@@ -1139,7 +1013,7 @@ int mf_get_i64_array(const mf_file *f, const char *key, const int64_t **out, siz
 {
     const meta_entry *e;
     int st = typed(f, key, MF_T_I64_ARRAY, &e);
-    if (st == MF_OK) {
+    if (st == ATTN_OK) {
         *out = (const int64_t *)(const void *)e->value;
         *n = (size_t)(e->size / 8);
     }
@@ -1150,7 +1024,7 @@ int mf_get_f64_array(const mf_file *f, const char *key, const double **out, size
 {
     const meta_entry *e;
     int st = typed(f, key, MF_T_F64_ARRAY, &e);
-    if (st == MF_OK) {
+    if (st == ATTN_OK) {
         *out = (const double *)(const void *)e->value;
         *n = (size_t)(e->size / 8);
     }
@@ -1160,9 +1034,9 @@ int mf_get_f64_array(const mf_file *f, const char *key, const double **out, size
 int mf_get_i64_or(const mf_file *f, const char *key, int64_t def, int64_t *out)
 {
     int st = mf_get_i64(f, key, out);
-    if (st == MF_ABSENT) {
+    if (st == ATTN_ABSENT) {
         *out = def;
-        st = MF_OK;
+        st = ATTN_OK;
     }
     return st;
 }
@@ -1170,9 +1044,9 @@ int mf_get_i64_or(const mf_file *f, const char *key, int64_t def, int64_t *out)
 int mf_get_f64_or(const mf_file *f, const char *key, double def, double *out)
 {
     int st = mf_get_f64(f, key, out);
-    if (st == MF_ABSENT) {
+    if (st == ATTN_ABSENT) {
         *out = def;
-        st = MF_OK;
+        st = ATTN_OK;
     }
     return st;
 }
@@ -1180,9 +1054,9 @@ int mf_get_f64_or(const mf_file *f, const char *key, double def, double *out)
 int mf_get_str_or(const mf_file *f, const char *key, const char *def, const char **out)
 {
     int st = mf_get_str(f, key, out, NULL);
-    if (st == MF_ABSENT) {
+    if (st == ATTN_ABSENT) {
         *out = def;
-        st = MF_OK;
+        st = ATTN_OK;
     }
     return st;
 }
@@ -1192,9 +1066,9 @@ int mf_tensor_count(const mf_file *f) { return f->n_tensors; }
 int mf_tensor_at(const mf_file *f, int i, mf_tensor *out)
 {
     if (i < 0 || i >= f->n_tensors)
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     *out = f->tensors[i].t;
-    return MF_OK;
+    return ATTN_OK;
 }
 
 int mf_tensor_get(const mf_file *f, const char *name, mf_tensor *out)
@@ -1206,37 +1080,37 @@ int mf_tensor_get(const mf_file *f, const char *name, mf_tensor *out)
         int c = strcmp(name, r->t.name);
         if (c == 0) {
             *out = r->t;
-            return MF_OK;
+            return ATTN_OK;
         }
         if (c < 0)
             hi = mid - 1;
         else
             lo = mid + 1;
     }
-    return MF_ABSENT;
+    return ATTN_ABSENT;
 }
 
 int mf_tensor_to_f32(float *out, const mf_tensor *t)
 {
     int64_t n = t->n_elements;
     switch (t->dtype) {
-    case MF_F32:
+    case ATTN_F32:
         memcpy(out, t->data, (size_t)n * 4);
         break;
-    case MF_F16:
+    case ATTN_F16:
         for (int64_t i = 0; i < n; i++)
-            out[i] = mf_f16_to_f32(((const uint16_t *)t->data)[i]);
+            out[i] = attn_f16_to_f32(((const uint16_t *)t->data)[i]);
         break;
-    case MF_BF16:
+    case ATTN_BF16:
         for (int64_t i = 0; i < n; i++)
-            out[i] = mf_bf16_to_f32(((const uint16_t *)t->data)[i]);
+            out[i] = attn_bf16_to_f32(((const uint16_t *)t->data)[i]);
         break;
-    case MF_Q8: {
+    case ATTN_Q8: {
         int64_t cols = n / t->shape[0];
         for (int64_t i = 0; i < n; i++)
             out[i] = t->scales[i / cols] * (float)((const int8_t *)t->data)[i];
         break;
     }
     }
-    return MF_OK;
+    return ATTN_OK;
 }
