@@ -1,6 +1,6 @@
 /* kernels.c — portable kernels, the run-time choice of instruction set, and the small
  * element-wise operations (see kernels.h). */
-#include "kernels.h"
+#include "kernels_isa.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* kernels_avx2.c — AVX2 + FMA + F16C matrix products and vector operations; compiled with
  * -mavx2 -mfma -mf16c and called only when the CPU has them (see kernels.c). */
-#include "kernels.h"
+#include "kernels_isa.h"
 
 #include <immintrin.h>
 #include <math.h>

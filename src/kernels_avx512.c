@@ -1,6 +1,6 @@
 /* kernels_avx512.c — AVX-512 (F, BW, VL, DQ, VNNI) matrix products and vector operations;
  * compiled with -mavx512* and called only when the CPU has them (see kernels.c). */
-#include "kernels.h"
+#include "kernels_isa.h"
 
 #include <immintrin.h>
 #include <math.h>

@@ -1,23 +1,20 @@
-/* modelfile.c — the attn model-file reader: parse, validate, inflate in parallel, query.
+/* modelfile.c — the attn model-file reader: open, parse and validate, lay out, free.
  *
  * The byte layout is man/attn-format.5.  mf_open reads the 64-byte header, then the metadata
  * section and the tensor directory (each CRC-checked) into memory, validates every field of
- * both against the file length and against each other, lays the decoded tensors out in one
- * 64-byte aligned arena (an anonymous mapping, so pages are only committed as they are filled),
- * and then runs one job per chunk on a few threads: read the stored chunk with pread, check its
- * CRC, inflate it straight into its final place (through a small per-thread buffer when the
- * byte-shuffle filter must be undone), and CRC the decoded bytes.  Uncompressed tensors are
- * either read straight into the arena or, with use_mmap, pointed at in a mapping of the file.
- * The writer lives in modelfile_write.c; shared internals in modelfile_int.h.
+ * both against the file length and against each other, and lays the decoded tensors out in one
+ * 64-byte aligned arena (an anonymous mapping, so pages are only committed as they are filled).
+ * modelfile_load.c then reads, inflates and checks the chunks on the thread pool; uncompressed
+ * tensors are either read straight into the arena or, with use_mmap, pointed at in a mapping of
+ * the file.  Queries are in modelfile_query.c, the writer in modelfile_write.c, the byte shuffle
+ * here (both directions); shared internals in modelfile_int.h.
  */
 #include "modelfile_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,47 +25,6 @@
 #include <zlib.h>
 
 /* ==== small helpers ======================================================================= */
-
-typedef struct meta_entry {
-    const char *key;
-    mf_type type;
-    uint64_t size;          /* value bytes (without padding or NUL) */
-    const uint8_t *value;   /* 8-byte aligned, inside meta_buf */
-} meta_entry;
-
-typedef struct tensor_rec {
-    mf_tensor t;
-    uint64_t offset;        /* file offset of the stored data */
-    uint64_t chunk_size;    /* decoded bytes per chunk (the last may be shorter) */
-    const uint8_t *chunks;  /* (n_chunks, 16) chunk table inside dir_buf */
-    uint64_t arena_off;     /* where the decoded data goes in the arena */
-    int checked;            /* 1 when the data CRC was verified at open */
-} tensor_rec;
-
-struct mf_file {
-    int version;
-    uint64_t file_size;
-    uint64_t decoded_total;
-    uint8_t *meta_buf;      /* (meta_size) metadata section */
-    uint8_t *dir_buf;       /* (dir_size) tensor directory */
-    meta_entry *meta;       /* (n_meta) in file order */
-    int *meta_order;        /* (n_meta) indices sorted by key */
-    int n_meta;
-    tensor_rec *tensors;    /* (n_tensors) in file order */
-    int *tensor_order;      /* (n_tensors) indices sorted by name */
-    int n_tensors;
-    uint8_t *arena;         /* (arena_size) decoded tensors, anonymous mapping */
-    size_t arena_size;
-    uint8_t *map;           /* (map_size) the file, when mapped */
-    size_t map_size;
-};
-
-/* Where the file's bytes come from: a file descriptor or a memory buffer. */
-typedef struct source {
-    int fd;
-    const uint8_t *mem;
-    uint64_t size;
-} source;
 
 const uint8_t mf_magic[8] = {0x89, 'A', 'T', 'T', 'N', '\r', '\n', 0x1a};
 
@@ -84,7 +40,7 @@ int mf_fail(char *why, size_t why_len, int status, const char *fmt, ...)
 }
 
 /* Copies a name for messages, with control bytes shown as '?'; returns out. */
-static const char *printable(char *out, size_t out_len, const char *s)
+const char *mf_printable(char *out, size_t out_len, const char *s)
 {
     size_t i = 0;
     for (; s[i] && i + 1 < out_len; i++)
@@ -94,7 +50,7 @@ static const char *printable(char *out, size_t out_len, const char *s)
 }
 
 /* Reads n bytes at off from the source; returns 0, or -1 (errno set) on a read error. */
-static int src_read(const source *s, void *buf, size_t n, uint64_t off)
+int mf_src_read(const mf_source *s, void *buf, size_t n, uint64_t off)
 {
     uint8_t *p = buf;
     if (off > s->size || n > s->size - off) {
@@ -198,11 +154,11 @@ typedef struct header {
 } header;
 
 /* Reads and checks the header; returns ATTN_OK or an error with a reason. */
-static int read_header(mf_file *f, header *h, const source *s, char *why, size_t why_len)
+static int read_header(mf_file *f, header *h, const mf_source *s, char *why, size_t why_len)
 {
     uint8_t b[MF_HEADER_SIZE];
     size_t have = s->size < MF_HEADER_SIZE ? (size_t)s->size : MF_HEADER_SIZE;
-    if (src_read(s, b, have, 0) < 0)
+    if (mf_src_read(s, b, have, 0) < 0)
         return mf_fail(why, why_len, ATTN_ERR_IO, "reading the header: %s", strerror(errno));
     if (memcmp(b, mf_magic, have < 8 ? have : 8) != 0)
         return mf_fail(why, why_len, ATTN_ERR_FORMAT, "not an attn model file (bad magic number)");
@@ -307,10 +263,10 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
         if (!kpad)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "metadata entry %u: key not NUL-terminated and zero-padded", i);
-        meta_entry *e = &f->meta[i];
+        mf_meta_entry *e = &f->meta[i];
         e->key = (const char *)buf + pos;
         pos += kpad;
-        printable(name, sizeof name, e->key);
+        mf_printable(name, sizeof name, e->key);
         if (type < MF_T_I64 || type > MF_T_F64_ARRAY)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: unknown type %u", name, type);
         if (((type == MF_T_I64 || type == MF_T_F64) && vsize != 8) ||
@@ -343,18 +299,18 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
     for (int i = 1; i < f->n_meta; i++)
         if (strcmp(f->meta[f->meta_order[i - 1]].key, f->meta[f->meta_order[i]].key) == 0)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: appears twice",
-                        printable(name, sizeof name, f->meta[f->meta_order[i]].key));
+                        mf_printable(name, sizeof name, f->meta[f->meta_order[i]].key));
     return ATTN_OK;
 }
 
 /* Checks that the padding [from, to) of the data section is zero; returns ATTN_OK or an error. */
-static int check_gap(const source *s, uint64_t from, uint64_t to, const char *name,
+static int check_gap(const mf_source *s, uint64_t from, uint64_t to, const char *name,
                      char *why, size_t why_len)
 {
     uint8_t gap[MF_ALIGN];
     if (to == from)
         return ATTN_OK;
-    if (src_read(s, gap, (size_t)(to - from), from) < 0)
+    if (mf_src_read(s, gap, (size_t)(to - from), from) < 0)
         return mf_fail(why, why_len, ATTN_ERR_IO, "reading padding: %s", strerror(errno));
     if (!all_zero(gap, (size_t)(to - from)))
         return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
@@ -363,7 +319,7 @@ static int check_gap(const source *s, uint64_t from, uint64_t to, const char *na
 }
 
 /* Parses and checks the tensor directory in f->dir_buf against the file; returns ATTN_OK or an error. */
-static int parse_dir(mf_file *f, const header *h, const source *s, char *why, size_t why_len)
+static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why, size_t why_len)
 {
     const uint8_t *buf = f->dir_buf;
     uint64_t pos = 0, size = h->dir_size;
@@ -390,10 +346,10 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
         if (!npad)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor entry %u: name not NUL-terminated and zero-padded", i);
-        tensor_rec *r = &f->tensors[i];
+        mf_tensor_rec *r = &f->tensors[i];
         r->t.name = (const char *)buf + pos;
         pos += npad;
-        printable(name, sizeof name, r->t.name);
+        mf_printable(name, sizeof name, r->t.name);
         if (dtype > ATTN_Q8 || method > MF_METHOD_DEFLATE || filter > MF_FILTER_SHUFFLE)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: unknown dtype %u, method %u or filter %u", name, dtype, method,
@@ -492,241 +448,8 @@ static int parse_dir(mf_file *f, const header *h, const source *s, char *why, si
         if (strcmp(f->tensors[f->tensor_order[i - 1]].t.name,
                    f->tensors[f->tensor_order[i]].t.name) == 0)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: appears twice",
-                        printable(name, sizeof name, f->tensors[f->tensor_order[i]].t.name));
+                        mf_printable(name, sizeof name, f->tensors[f->tensor_order[i]].t.name));
     return ATTN_OK;
-}
-
-/* ==== parallel chunk loading ============================================================== */
-
-enum { JOB_OK, JOB_IO, JOB_NOMEM, JOB_CRC, JOB_INFLATE, JOB_SHORT, JOB_LONG, JOB_TRAILING };
-
-typedef struct job {
-    int tensor;
-    uint32_t chunk;
-    uint64_t file_off;      /* where the stored chunk is */
-    uint64_t stored;        /* its stored bytes */
-    uint64_t dec_off;       /* where its decoded bytes go, from the tensor's start */
-    uint64_t dec_len;
-    uint32_t crc;           /* CRC-32 of the decoded chunk (computed) */
-    int result;             /* JOB_* */
-    int err;                /* errno for JOB_IO */
-    const char *zmsg;       /* zlib's message for JOB_INFLATE (a static string) */
-} job;
-
-typedef struct loader {
-    mf_file *f;
-    const source *src;
-    job *jobs;
-    size_t n_jobs;
-    int verify;             /* compute and check CRCs */
-    size_t max_stored;      /* largest deflate chunk to read */
-    size_t max_shuffled;    /* largest shuffled chunk to inflate into a scratch buffer */
-    atomic_size_t next;
-    atomic_int stop;
-} loader;
-
-/* Runs one chunk job with the thread's buffers; sets j->result. */
-static void run_job(loader *L, job *j, z_stream *zs, uint8_t *inbuf, uint8_t *scratch)
-{
-    tensor_rec *r = &L->f->tensors[j->tensor];
-    uint8_t *dest = (uint8_t *)r->t.data + j->dec_off;
-    const uint8_t *chunk = r->chunks + (uint64_t)j->chunk * MF_CHUNK_ENTRY;
-    uint32_t want_crc = mf_rd32(chunk + 8);
-    if (r->t.method == MF_METHOD_NONE) {
-        if (!r->t.mapped && src_read(L->src, dest, (size_t)j->dec_len, j->file_off) < 0) {
-            j->result = JOB_IO;
-            j->err = errno;
-            return;
-        }
-        if (L->verify) {
-            j->crc = mf_crc32(0, dest, j->dec_len);
-            if (j->crc != want_crc) {
-                j->result = JOB_CRC;
-                return;
-            }
-        }
-        j->result = JOB_OK;
-        return;
-    }
-    if (src_read(L->src, inbuf, (size_t)j->stored, j->file_off) < 0) {
-        j->result = JOB_IO;
-        j->err = errno;
-        return;
-    }
-    if (L->verify && mf_crc32(0, inbuf, j->stored) != want_crc) {
-        j->result = JOB_CRC;
-        return;
-    }
-    uint8_t *out = r->t.filter == MF_FILTER_SHUFFLE ? scratch : dest;
-    inflateReset(zs);
-    zs->next_in = inbuf;
-    zs->avail_in = (uInt)j->stored;
-    zs->next_out = out;
-    zs->avail_out = (uInt)j->dec_len;
-    int ret = inflate(zs, Z_FINISH);
-    if (ret == Z_STREAM_END)
-        j->result = zs->avail_out ? JOB_SHORT : zs->avail_in ? JOB_TRAILING : JOB_OK;
-    else if (ret == Z_BUF_ERROR && zs->avail_out == 0)
-        j->result = JOB_LONG;
-    else if (ret == Z_MEM_ERROR)
-        j->result = JOB_NOMEM;
-    else {
-        j->result = JOB_INFLATE;
-        j->zmsg = zs->msg ? zs->msg : "unexpected end of data";
-    }
-    if (j->result != JOB_OK)
-        return;
-    if (r->t.filter == MF_FILTER_SHUFFLE)
-        mf_unshuffle(dest, scratch, (size_t)j->dec_len, attn_dtype_size(r->t.dtype));
-    if (L->verify)
-        j->crc = mf_crc32(0, dest, j->dec_len);
-}
-
-/* One loading thread: takes jobs until none is left or one failed; returns NULL. */
-static void *load_worker(void *arg)
-{
-    loader *L = arg;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    uint8_t *inbuf = L->max_stored ? malloc(L->max_stored) : NULL;
-    uint8_t *scratch = L->max_shuffled ? malloc(L->max_shuffled) : NULL;
-    int zok = inflateInit2(&zs, -15) == Z_OK;
-    for (;;) {
-        if (atomic_load(&L->stop))
-            break;
-        size_t i = atomic_fetch_add(&L->next, 1);
-        if (i >= L->n_jobs)
-            break;
-        job *j = &L->jobs[i];
-        if (!zok || (L->max_stored && !inbuf) || (L->max_shuffled && !scratch))
-            j->result = JOB_NOMEM;
-        else
-            run_job(L, j, &zs, inbuf, scratch);
-        if (j->result != JOB_OK)
-            atomic_store(&L->stop, 1);
-    }
-    if (zok)
-        inflateEnd(&zs);
-    free(inbuf);
-    free(scratch);
-    return NULL;
-}
-
-/* Number of threads for n_jobs jobs when the caller asked for n (<= 0: all CPUs up to 16). */
-int mf_thread_count(int n, size_t n_jobs)
-{
-    if (n <= 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus;
-    }
-    if ((size_t)n > n_jobs)
-        n = n_jobs ? (int)n_jobs : 1;
-    return n;
-}
-
-/* Turns the first failed job into a status and reason. */
-static int job_error(const mf_file *f, const job *j, char *why, size_t why_len)
-{
-    char name[80];
-    const tensor_rec *r = &f->tensors[j->tensor];
-    printable(name, sizeof name, r->t.name);
-    switch (j->result) {
-    case JOB_IO:
-        return mf_fail(why, why_len, ATTN_ERR_IO, "tensor %s: reading chunk %u: %s", name, j->chunk,
-                    strerror(j->err));
-    case JOB_NOMEM:
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "tensor %s: out of memory", name);
-    case JOB_CRC:
-        return mf_fail(why, why_len, ATTN_ERR_CRC,
-                    "tensor %s: chunk %u of %u: CRC mismatch (the file is damaged)", name,
-                    j->chunk, r->t.n_chunks);
-    case JOB_INFLATE:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE, "tensor %s: chunk %u: invalid deflate data (%s)",
-                    name, j->chunk, j->zmsg);
-    case JOB_SHORT:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
-                    "tensor %s: chunk %u inflates to fewer bytes than the directory says", name,
-                    j->chunk);
-    case JOB_LONG:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
-                    "tensor %s: chunk %u inflates to more bytes than the directory says", name,
-                    j->chunk);
-    default:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
-                    "tensor %s: chunk %u has bytes after its deflate stream", name, j->chunk);
-    }
-}
-
-/* Builds the job list, runs it on n_threads threads and checks the tensor CRCs; returns ATTN_OK or
- * the first error. */
-static int load_tensors(mf_file *f, const source *s, const mf_options *opt, char *why,
-                        size_t why_len)
-{
-    loader L;
-    memset(&L, 0, sizeof L);
-    L.f = f;
-    L.src = s;
-    L.verify = opt->verify != MF_VERIFY_NONE;
-    for (int i = 0; i < f->n_tensors; i++) {
-        tensor_rec *r = &f->tensors[i];
-        if (!r->t.mapped || opt->verify == MF_VERIFY_ALL)
-            L.n_jobs += r->t.n_chunks;
-    }
-    if (L.n_jobs == 0)
-        return ATTN_OK;
-    L.jobs = calloc(L.n_jobs, sizeof *L.jobs);
-    if (!L.jobs)
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory for %zu chunk jobs", L.n_jobs);
-    size_t k = 0;
-    for (int i = 0; i < f->n_tensors; i++) {
-        tensor_rec *r = &f->tensors[i];
-        if (r->t.mapped && opt->verify != MF_VERIFY_ALL)
-            continue;
-        uint64_t off = r->offset;
-        for (uint32_t c = 0; c < r->t.n_chunks; c++) {
-            job *j = &L.jobs[k++];
-            j->tensor = i;
-            j->chunk = c;
-            j->file_off = off;
-            j->stored = mf_rd64(r->chunks + (uint64_t)c * MF_CHUNK_ENTRY);
-            j->dec_off = (uint64_t)c * r->chunk_size;
-            j->dec_len = c + 1 < r->t.n_chunks ? r->chunk_size : r->t.decoded_size - j->dec_off;
-            off += j->stored;
-            if (r->t.method == MF_METHOD_DEFLATE && j->stored > L.max_stored)
-                L.max_stored = (size_t)j->stored;
-            if (r->t.filter == MF_FILTER_SHUFFLE && j->dec_len > L.max_shuffled)
-                L.max_shuffled = (size_t)j->dec_len;
-        }
-        r->checked = L.verify;
-    }
-    int n_threads = mf_thread_count(opt->n_threads, L.n_jobs);
-    pthread_t th[16];
-    int started = 0;
-    for (; started < n_threads - 1; started++)
-        if (pthread_create(&th[started], NULL, load_worker, &L) != 0)
-            break;
-    load_worker(&L);
-    for (int t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-    int status = ATTN_OK;
-    for (size_t i = 0; i < L.n_jobs && status == ATTN_OK; i++)
-        if (L.jobs[i].result != JOB_OK)
-            status = job_error(f, &L.jobs[i], why, why_len);
-    /* every job ran when none failed: combine the chunk CRCs of each tensor */
-    for (size_t i = 0; i < L.n_jobs && status == ATTN_OK && L.verify;) {
-        const tensor_rec *r = &f->tensors[L.jobs[i].tensor];
-        uint32_t crc = 0;
-        for (uint32_t c = 0; c < r->t.n_chunks; c++, i++)
-            crc = (uint32_t)crc32_combine(crc, L.jobs[i].crc, (z_off_t)L.jobs[i].dec_len);
-        if (crc != r->t.crc) {
-            char name[80];
-            status = mf_fail(why, why_len, ATTN_ERR_CRC,
-                          "tensor %s: CRC mismatch of the decoded data (file says %08x, data gives "
-                          "%08x)", printable(name, sizeof name, r->t.name), r->t.crc, crc);
-        }
-    }
-    free(L.jobs);
-    return status;
 }
 
 /* ==== open / free ========================================================================= */
@@ -752,7 +475,7 @@ static int map_arena(mf_file *f, size_t size)
 }
 
 /* Opens from a source once the source's size is known; the worker of mf_open and mf_open_mem. */
-static int open_source(mf_file **out, const source *s, const mf_options *opt, int can_map,
+static int open_source(mf_file **out, const mf_source *s, const mf_options *opt, int can_map,
                        char *why, size_t why_len)
 {
     mf_options defaults;
@@ -773,8 +496,8 @@ static int open_source(mf_file **out, const source *s, const mf_options *opt, in
         st = mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory for the metadata and directory");
         goto done;
     }
-    if (src_read(s, f->meta_buf, h.meta_size, MF_HEADER_SIZE) < 0 ||
-        src_read(s, f->dir_buf, h.dir_size, MF_HEADER_SIZE + h.meta_size) < 0) {
+    if (mf_src_read(s, f->meta_buf, h.meta_size, MF_HEADER_SIZE) < 0 ||
+        mf_src_read(s, f->dir_buf, h.dir_size, MF_HEADER_SIZE + h.meta_size) < 0) {
         st = mf_fail(why, why_len, ATTN_ERR_IO, "reading the directory: %s", strerror(errno));
         goto done;
     }
@@ -794,7 +517,7 @@ static int open_source(mf_file **out, const source *s, const mf_options *opt, in
     int want_map = 0;
     uint64_t arena = 0;
     for (int i = 0; i < f->n_tensors; i++) {
-        tensor_rec *r = &f->tensors[i];
+        mf_tensor_rec *r = &f->tensors[i];
         f->decoded_total += r->t.decoded_size;
         if (can_map && opt->use_mmap && r->t.method == MF_METHOD_NONE) {
             r->t.mapped = 1;
@@ -824,13 +547,13 @@ static int open_source(mf_file **out, const source *s, const mf_options *opt, in
         goto done;
     }
     for (int i = 0; i < f->n_tensors; i++) {
-        tensor_rec *r = &f->tensors[i];
+        mf_tensor_rec *r = &f->tensors[i];
         uint8_t *base = r->t.mapped ? f->map + r->offset : f->arena + r->arena_off;
         r->t.data = base;
         if (r->t.dtype == ATTN_Q8)
             r->t.scales = (const float *)(base + mf_round_up((uint64_t)r->t.n_elements, MF_ALIGN));
     }
-    st = load_tensors(f, s, opt, why, why_len);
+    st = mf_load_tensors(f, s, opt, why, why_len);
     if (st == ATTN_OK && f->arena)
         mprotect(f->arena, f->arena_size, PROT_READ);
 done:
@@ -859,7 +582,7 @@ int mf_open(mf_file **out, const char *path, const mf_options *opt, char *why, s
         return mf_fail(why, why_len, ATTN_ERR_IO, "%s",
                     S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
     }
-    source s = {fd, NULL, (uint64_t)sb.st_size};
+    mf_source s = {fd, NULL, (uint64_t)sb.st_size};
     int st = open_source(out, &s, opt, 1, why, why_len);
     close(fd);
     return st;
@@ -871,7 +594,7 @@ int mf_open_mem(mf_file **out, const void *data, size_t len, const mf_options *o
     *out = NULL;
     if (!data && len)
         return mf_fail(why, why_len, ATTN_ERR_ARG, "no data");
-    source s = {-1, data ? data : (const void *)"", (uint64_t)len};
+    mf_source s = {-1, data ? data : (const void *)"", (uint64_t)len};
     return open_source(out, &s, opt, 0, why, why_len);
 }
 
@@ -895,7 +618,7 @@ void mf_free(mf_file *f)
 int mf_verify(const mf_file *f, char *why, size_t why_len)
 {
     for (int i = 0; i < f->n_tensors; i++) {
-        const tensor_rec *r = &f->tensors[i];
+        const mf_tensor_rec *r = &f->tensors[i];
         if (r->checked)
             continue;
         uint32_t crc = mf_crc32(0, r->t.data, r->t.decoded_size);
@@ -903,7 +626,7 @@ int mf_verify(const mf_file *f, char *why, size_t why_len)
             char name[80];
             return mf_fail(why, why_len, ATTN_ERR_CRC,
                         "tensor %s: CRC mismatch (file says %08x, data gives %08x)",
-                        printable(name, sizeof name, r->t.name), r->t.crc, crc);
+                        mf_printable(name, sizeof name, r->t.name), r->t.crc, crc);
         }
     }
     return ATTN_OK;
@@ -912,205 +635,3 @@ int mf_verify(const mf_file *f, char *why, size_t why_len)
 int mf_version(const mf_file *f) { return f->version; }
 uint64_t mf_file_size(const mf_file *f) { return f->file_size; }
 uint64_t mf_decoded_size(const mf_file *f) { return f->decoded_total; }
-
-/* ==== queries ============================================================================= */
-
-/* Finds key; returns its entry or NULL. */
-static const meta_entry *find_meta(const mf_file *f, const char *key)
-{
-    int lo = 0, hi = f->n_meta - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        const meta_entry *e = &f->meta[f->meta_order[mid]];
-        int c = strcmp(key, e->key);
-        if (c == 0)
-            return e;
-        if (c < 0)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
-}
-
-int mf_meta_count(const mf_file *f) { return f->n_meta; }
-
-int mf_meta_at(const mf_file *f, int i, const char **key, mf_type *type)
-{
-    if (i < 0 || i >= f->n_meta)
-        return ATTN_ERR_ARG;
-    *key = f->meta[i].key;
-    *type = f->meta[i].type;
-    return ATTN_OK;
-}
-
-int mf_meta_type(const mf_file *f, const char *key, mf_type *type)
-{
-    const meta_entry *e = find_meta(f, key);
-    if (!e)
-        return ATTN_ABSENT;
-    *type = e->type;
-    return ATTN_OK;
-}
-
-/* Finds key with the given type: returns ATTN_OK with *e set, ATTN_ABSENT or ATTN_ERR_TYPE. */
-static int typed(const mf_file *f, const char *key, mf_type type, const meta_entry **e)
-{
-    *e = find_meta(f, key);
-    if (!*e)
-        return ATTN_ABSENT;
-    return (*e)->type == type ? ATTN_OK : ATTN_ERR_TYPE;
-}
-
-int mf_get_i64(const mf_file *f, const char *key, int64_t *out)
-{
-    const meta_entry *e;
-    int st = typed(f, key, MF_T_I64, &e);
-    if (st == ATTN_OK)
-        memcpy(out, e->value, 8);
-    return st;
-}
-
-int mf_get_f64(const mf_file *f, const char *key, double *out)
-{
-    const meta_entry *e;
-    int st = typed(f, key, MF_T_F64, &e);
-    if (st == ATTN_OK) {
-        memcpy(out, e->value, 8);
-    } else if (st == ATTN_ERR_TYPE && e->type == MF_T_I64) {
-        int64_t v;
-        memcpy(&v, e->value, 8);
-        *out = (double)v;
-        st = ATTN_OK;
-    }
-    return st;
-}
-
-int mf_get_str(const mf_file *f, const char *key, const char **out, size_t *len)
-{
-    const meta_entry *e;
-    int st = typed(f, key, MF_T_STR, &e);
-    if (st == ATTN_OK) {
-        *out = (const char *)e->value;
-        if (len)
-            *len = (size_t)e->size;
-    }
-    return st;
-}
-
-int mf_get_blob(const mf_file *f, const char *key, const void **out, size_t *len)
-{
-    const meta_entry *e;
-    int st = typed(f, key, MF_T_BLOB, &e);
-    if (st == ATTN_OK) {
-        *out = e->value;
-        *len = (size_t)e->size;
-    }
-    return st;
-}
-
-int mf_get_i64_array(const mf_file *f, const char *key, const int64_t **out, size_t *n)
-{
-    const meta_entry *e;
-    int st = typed(f, key, MF_T_I64_ARRAY, &e);
-    if (st == ATTN_OK) {
-        *out = (const int64_t *)(const void *)e->value;
-        *n = (size_t)(e->size / 8);
-    }
-    return st;
-}
-
-int mf_get_f64_array(const mf_file *f, const char *key, const double **out, size_t *n)
-{
-    const meta_entry *e;
-    int st = typed(f, key, MF_T_F64_ARRAY, &e);
-    if (st == ATTN_OK) {
-        *out = (const double *)(const void *)e->value;
-        *n = (size_t)(e->size / 8);
-    }
-    return st;
-}
-
-int mf_get_i64_or(const mf_file *f, const char *key, int64_t def, int64_t *out)
-{
-    int st = mf_get_i64(f, key, out);
-    if (st == ATTN_ABSENT) {
-        *out = def;
-        st = ATTN_OK;
-    }
-    return st;
-}
-
-int mf_get_f64_or(const mf_file *f, const char *key, double def, double *out)
-{
-    int st = mf_get_f64(f, key, out);
-    if (st == ATTN_ABSENT) {
-        *out = def;
-        st = ATTN_OK;
-    }
-    return st;
-}
-
-int mf_get_str_or(const mf_file *f, const char *key, const char *def, const char **out)
-{
-    int st = mf_get_str(f, key, out, NULL);
-    if (st == ATTN_ABSENT) {
-        *out = def;
-        st = ATTN_OK;
-    }
-    return st;
-}
-
-int mf_tensor_count(const mf_file *f) { return f->n_tensors; }
-
-int mf_tensor_at(const mf_file *f, int i, mf_tensor *out)
-{
-    if (i < 0 || i >= f->n_tensors)
-        return ATTN_ERR_ARG;
-    *out = f->tensors[i].t;
-    return ATTN_OK;
-}
-
-int mf_tensor_get(const mf_file *f, const char *name, mf_tensor *out)
-{
-    int lo = 0, hi = f->n_tensors - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        const tensor_rec *r = &f->tensors[f->tensor_order[mid]];
-        int c = strcmp(name, r->t.name);
-        if (c == 0) {
-            *out = r->t;
-            return ATTN_OK;
-        }
-        if (c < 0)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
-    }
-    return ATTN_ABSENT;
-}
-
-int mf_tensor_to_f32(float *out, const mf_tensor *t)
-{
-    int64_t n = t->n_elements;
-    switch (t->dtype) {
-    case ATTN_F32:
-        memcpy(out, t->data, (size_t)n * 4);
-        break;
-    case ATTN_F16:
-        for (int64_t i = 0; i < n; i++)
-            out[i] = attn_f16_to_f32(((const uint16_t *)t->data)[i]);
-        break;
-    case ATTN_BF16:
-        for (int64_t i = 0; i < n; i++)
-            out[i] = attn_bf16_to_f32(((const uint16_t *)t->data)[i]);
-        break;
-    case ATTN_Q8: {
-        int64_t cols = n / t->shape[0];
-        for (int64_t i = 0; i < n; i++)
-            out[i] = t->scales[i / cols] * (float)((const int8_t *)t->data)[i];
-        break;
-    }
-    }
-    return ATTN_OK;
-}

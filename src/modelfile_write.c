@@ -7,8 +7,9 @@
  */
 #include "modelfile_int.h"
 
+#include "threadpool.h"
+
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,61 +315,67 @@ typedef struct cjob {
     uint64_t off, len;      /* decoded range */
 } cjob;
 
+/* One thread's deflate stream and shuffle buffer, set up by its first job. */
+typedef struct compress_buf {
+    int ready;              /* 1 once set up */
+    int zok;                /* 1 when the z_stream is initialized */
+    z_stream zs;
+    uint8_t *scratch;       /* (chunk_size) a shuffled chunk */
+} compress_buf;
+
 typedef struct compressor {
-    cjob *jobs;
+    cjob *jobs;             /* (n_jobs) */
     size_t n_jobs;
     int level;
     uint32_t chunk_size;
-    atomic_size_t next;
-    atomic_int failed;
+    compress_buf *bufs;     /* (n_threads) */
+    atomic_int failed;      /* set by the first failed job: the jobs not yet begun are skipped */
 } compressor;
 
-/* One compressing thread: deflates chunks until none is left; returns NULL. */
-static void *compress_worker(void *arg)
+/* Deflates chunk job `task` on thread `thread` (a tp_fn), setting up the thread's stream first;
+ * sets C->failed when memory runs out. */
+static void compress_task(void *ctx, int task, int thread)
 {
-    compressor *C = arg;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    uint8_t *scratch = malloc(C->chunk_size);
-    if (!scratch || deflateInit2(&zs, C->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        free(scratch);
+    compressor *C = ctx;
+    compress_buf *b = &C->bufs[thread];
+    if (atomic_load(&C->failed))
+        return;
+    if (!b->ready) {
+        b->ready = 1;
+        b->scratch = malloc(C->chunk_size);
+        b->zok = deflateInit2(&b->zs, C->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    }
+    if (!b->scratch || !b->zok) {
         atomic_store(&C->failed, 1);
-        return NULL;
+        return;
     }
-    for (;;) {
-        size_t i = atomic_fetch_add(&C->next, 1);
-        if (i >= C->n_jobs || atomic_load(&C->failed))
-            break;
-        cjob *j = &C->jobs[i];
-        const uint8_t *in = j->t->data + j->off;
-        if (j->t->filter == MF_FILTER_SHUFFLE) {
-            mf_shuffle(scratch, in, (size_t)j->len, attn_dtype_size(j->t->dtype));
-            in = scratch;
-        }
-        uLong bound = deflateBound(&zs, (uLong)j->len);
-        uint8_t *out = malloc(bound);
-        if (!out) {
-            atomic_store(&C->failed, 1);
-            break;
-        }
-        deflateReset(&zs);
-        zs.next_in = (Bytef *)in;
-        zs.avail_in = (uInt)j->len;
-        zs.next_out = out;
-        zs.avail_out = (uInt)bound;
-        if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
-            free(out);
-            atomic_store(&C->failed, 1);
-            break;
-        }
-        wchunk *c = &j->t->chunks[j->chunk];
-        c->data = out;
-        c->size = bound - zs.avail_out;
-        c->crc = mf_crc32(0, out, c->size);
+    z_stream *zs = &b->zs;
+    cjob *j = &C->jobs[task];
+    const uint8_t *in = j->t->data + j->off;
+    if (j->t->filter == MF_FILTER_SHUFFLE) {
+        mf_shuffle(b->scratch, in, (size_t)j->len, attn_dtype_size(j->t->dtype));
+        in = b->scratch;
     }
-    deflateEnd(&zs);
-    free(scratch);
-    return NULL;
+    uLong bound = deflateBound(zs, (uLong)j->len);
+    uint8_t *out = malloc(bound);
+    if (!out) {
+        atomic_store(&C->failed, 1);
+        return;
+    }
+    deflateReset(zs);
+    zs->next_in = (Bytef *)in;
+    zs->avail_in = (uInt)j->len;
+    zs->next_out = out;
+    zs->avail_out = (uInt)bound;
+    if (deflate(zs, Z_FINISH) != Z_STREAM_END) {
+        free(out);
+        atomic_store(&C->failed, 1);
+        return;
+    }
+    wchunk *c = &j->t->chunks[j->chunk];
+    c->data = out;
+    c->size = bound - zs->avail_out;
+    c->crc = mf_crc32(0, out, c->size);
 }
 
 /* Splits every tensor into chunks and deflates them (or records them as stored); returns
@@ -416,15 +423,23 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
             C.jobs[C.n_jobs++] = (cjob){t, c, off, len};
         }
     }
+    /* as many threads as the machine gives, down to the caller's alone */
     int n_threads = mf_thread_count(opt->n_threads, n_jobs);
-    pthread_t th[16];
-    int started = 0;
-    for (; started < n_threads - 1; started++)
-        if (pthread_create(&th[started], NULL, compress_worker, &C) != 0)
-            break;
-    compress_worker(&C);
-    for (int t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
+    tp_pool *pool = NULL;
+    while (tp_open(&pool, n_threads) != 0 && n_threads > 1)
+        n_threads = 1;
+    C.bufs = calloc((size_t)n_threads, sizeof *C.bufs);
+    if (pool && C.bufs && n_jobs <= INT32_MAX)
+        tp_run(pool, compress_task, &C, (int)n_jobs);
+    else
+        atomic_store(&C.failed, 1);
+    tp_free(pool);
+    for (int t = 0; C.bufs && t < n_threads; t++) {
+        if (C.bufs[t].zok)
+            deflateEnd(&C.bufs[t].zs);
+        free(C.bufs[t].scratch);
+    }
+    free(C.bufs);
     free(C.jobs);
     if (atomic_load(&C.failed))
         return ATTN_ERR_NOMEM;
