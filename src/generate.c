@@ -2,6 +2,9 @@
  * (see generate.h for the exact rules). */
 #include "generate.h"
 
+#include "arena.h"
+#include "kernels.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -60,23 +63,23 @@ static double rng_uniform(rng *r)
 /* ---- the object --------------------------------------------------------------------------------- */
 
 /* A finished beam hypothesis kept in a source's list. */
-typedef struct slot {
+typedef struct kept_hyp {
     int used;
     long order;         /* insertion number: later wins ties for best, earlier loses for worst */
     double score;
     int len, ended;
     int32_t *ids;       /* (max_len) */
     float *lps;         /* (max_len + 1) */
-} slot;
+} kept_hyp;
 
 /* Per-source state of one run. */
 typedef struct srcstate {
     rng r;
     int done;
-    int n_slots_used;
+    int n_kept;         /* finished hypotheses kept (at most num_beams) */
     long next_order;
     double worst;
-    slot *slots;        /* (num_beams) */
+    kept_hyp *kept;     /* (num_beams) the source's finished hypotheses */
     int32_t *out_ids;   /* (max_len) greedy/sample output, beam settled prefix */
     float *out_lps;     /* (max_len + 1) */
 } srcstate;
@@ -86,11 +89,14 @@ struct gen {
     int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
     float *logits;      /* (max_rows, V) */
     float *aux;         /* (max_rows, V) raw copy (greedy/sample) or log_softmax (beam) */
-    int32_t *seq, *seq2;  /* (max_rows, max_len) decoder sequence of each row, start included */
-    float *lp, *lp2;      /* (max_rows, max_len) model log-probability of seq[r][1..] */
-    float *bscore, *bscore2;  /* (max_rows) beam scores */
+    /* each next_* is the other half of a double buffer: beam search builds the next step's
+     * rows there from the current ones, then copies them back */
+    int32_t *seq, *next_seq;        /* (max_rows, max_len) each row's decoder sequence, start
+                                     * included */
+    float *lp, *next_lp;            /* (max_rows, max_len) model log-probability of seq[r][1..] */
+    float *bscore, *next_bscore;    /* (max_rows) beam scores */
     int32_t *feed;      /* (max_rows) token fed to each row */
-    int *row_src, *row_src2;  /* (max_rows) run source of each row */
+    int *row_src, *next_row_src;    /* (max_rows) run source of each row */
     int *parent;        /* (max_rows) */
     const int32_t **src_ids;  /* (max_src) source ids handed to encode */
     int *src_len;       /* (max_src) */
@@ -102,7 +108,7 @@ struct gen {
     int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
     int n_forced;
     srcstate *src;      /* (max_src) */
-    slot *slots;        /* (max_src, B) */
+    kept_hyp *kept;     /* (max_src, B) finished hypotheses of every source */
     gen_hyp *hyps;      /* (max_src, n_best) */
     gen_result *res;    /* (max_src) */
     int model_status;
@@ -165,61 +171,52 @@ int gen_params_check(const gen_params *p, int V)
     return ATTN_OK;
 }
 
-/* Reserves n bytes (rounded up to 64) at offset *off of the arena base; returns the piece, or
- * NULL when base is NULL (measuring only). */
-static void *carve(char *base, size_t *off, size_t n)
-{
-    size_t at = *off;
-    *off += (n + 63) & ~(size_t)63;
-    return base ? base + at : NULL;
-}
-
 /* Lays out every buffer of g in the arena base (NULL: only measures); returns the bytes used. */
 static size_t layout(gen *g, char *base)
 {
     size_t c = 0;
     size_t R = (size_t)g->max_rows, V = (size_t)g->V, L = (size_t)g->max_len;
     size_t S = (size_t)g->max_src, B = (size_t)g->B, K = (size_t)g->K, N = (size_t)g->p.n_best;
-    g->logits = carve(base, &c, R * V * sizeof(float));
-    g->aux = carve(base, &c, R * V * sizeof(float));
-    g->seq = carve(base, &c, R * L * sizeof(int32_t));
-    g->seq2 = carve(base, &c, R * L * sizeof(int32_t));
-    g->lp = carve(base, &c, R * L * sizeof(float));
-    g->lp2 = carve(base, &c, R * L * sizeof(float));
-    g->bscore = carve(base, &c, R * sizeof(float));
-    g->bscore2 = carve(base, &c, R * sizeof(float));
-    g->feed = carve(base, &c, R * sizeof(int32_t));
-    g->row_src = carve(base, &c, R * sizeof(int));
-    g->row_src2 = carve(base, &c, R * sizeof(int));
-    g->parent = carve(base, &c, R * sizeof(int));
-    g->src_ids = carve(base, &c, S * sizeof(int32_t *));
-    g->src_len = carve(base, &c, S * sizeof(int));
-    g->mark = carve(base, &c, V * sizeof(uint32_t));
-    g->heap = carve(base, &c, V * sizeof(int));
-    g->cscore = carve(base, &c, S * K * sizeof(float));
-    g->cflat = carve(base, &c, S * K * sizeof(int));
-    g->forced = carve(base, &c, (L + 1) * sizeof(int32_t));
-    g->src = carve(base, &c, S * sizeof(srcstate));
-    g->slots = carve(base, &c, S * B * sizeof(slot));
-    g->hyps = carve(base, &c, S * N * sizeof(gen_hyp));
-    g->res = carve(base, &c, S * sizeof(gen_result));
+    g->logits = attn_carve(base, &c, R * V * sizeof(float));
+    g->aux = attn_carve(base, &c, R * V * sizeof(float));
+    g->seq = attn_carve(base, &c, R * L * sizeof(int32_t));
+    g->next_seq = attn_carve(base, &c, R * L * sizeof(int32_t));
+    g->lp = attn_carve(base, &c, R * L * sizeof(float));
+    g->next_lp = attn_carve(base, &c, R * L * sizeof(float));
+    g->bscore = attn_carve(base, &c, R * sizeof(float));
+    g->next_bscore = attn_carve(base, &c, R * sizeof(float));
+    g->feed = attn_carve(base, &c, R * sizeof(int32_t));
+    g->row_src = attn_carve(base, &c, R * sizeof(int));
+    g->next_row_src = attn_carve(base, &c, R * sizeof(int));
+    g->parent = attn_carve(base, &c, R * sizeof(int));
+    g->src_ids = attn_carve(base, &c, S * sizeof(int32_t *));
+    g->src_len = attn_carve(base, &c, S * sizeof(int));
+    g->mark = attn_carve(base, &c, V * sizeof(uint32_t));
+    g->heap = attn_carve(base, &c, V * sizeof(int));
+    g->cscore = attn_carve(base, &c, S * K * sizeof(float));
+    g->cflat = attn_carve(base, &c, S * K * sizeof(int));
+    g->forced = attn_carve(base, &c, (L + 1) * sizeof(int32_t));
+    g->src = attn_carve(base, &c, S * sizeof(srcstate));
+    g->kept = attn_carve(base, &c, S * B * sizeof(kept_hyp));
+    g->hyps = attn_carve(base, &c, S * N * sizeof(gen_hyp));
+    g->res = attn_carve(base, &c, S * sizeof(gen_result));
     for (size_t s = 0; s < S; s++) {
         srcstate *st = base ? &g->src[s] : NULL;
-        int32_t *oi = carve(base, &c, L * sizeof(int32_t));
-        float *ol = carve(base, &c, (L + 1) * sizeof(float));
+        int32_t *oi = attn_carve(base, &c, L * sizeof(int32_t));
+        float *ol = attn_carve(base, &c, (L + 1) * sizeof(float));
         if (st) {
             st->out_ids = oi;
             st->out_lps = ol;
-            st->slots = &g->slots[s * B];
+            st->kept = &g->kept[s * B];
         }
         if (g->p.mode != GEN_BEAM)
             continue;
         for (size_t b = 0; b < B; b++) {
-            int32_t *ids = carve(base, &c, L * sizeof(int32_t));
-            float *lps = carve(base, &c, (L + 1) * sizeof(float));
+            int32_t *ids = attn_carve(base, &c, L * sizeof(int32_t));
+            float *lps = attn_carve(base, &c, (L + 1) * sizeof(float));
             if (st) {
-                st->slots[b].ids = ids;
-                st->slots[b].lps = lps;
+                st->kept[b].ids = ids;
+                st->kept[b].lps = lps;
             }
         }
     }
@@ -340,16 +337,6 @@ static float logsumexp(const float *x, int n)
     return m + (float)log(s);
 }
 
-/* Returns the index of the largest x (n); the lowest index wins ties. */
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 /* ---- sampling ------------------------------------------------------------------------------------ */
 
 /* Returns 1 when token a ranks before token b (larger value, then lower id). */
@@ -397,11 +384,11 @@ static int sample_row(gen *g, float *x, rng *r)
             g->heap[n++] = v;
     }
     if (n == 0)
-        return argmax(x, V);
+        return kn_argmax(x, V);
     /* kept tokens end up in keep[0..n_keep), best first, when top-k or top-p is on */
     int *keep = g->heap, n_keep = n;
     int limit_k = p->top_k > 0 && p->top_k < n, limit_p = p->top_p < 1.0f;
-    float m = x[argmax(x, V)];
+    float m = x[kn_argmax(x, V)];
     if (limit_k || limit_p) {
         for (int i = n / 2 - 1; i >= 0; i--)
             sift_down(g->heap, n, i, x);
@@ -487,11 +474,11 @@ static void reset_sources(gen *g, const gen_source *src, int n)
         srcstate *st = &g->src[s];
         rng_seed(&st->r, g->p.seed, src[s].stream);
         st->done = 0;
-        st->n_slots_used = 0;
+        st->n_kept = 0;
         st->next_order = 0;
         st->worst = 1e9;
         for (int b = 0; b < g->B && g->p.mode == GEN_BEAM; b++)
-            st->slots[b].used = 0;
+            st->kept[b].used = 0;
         gen_result *res = &g->res[s];
         res->settled = st->out_ids;
         res->n_settled = 0;
@@ -560,7 +547,7 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
             float lse = logsumexp(raw, V);
             int32_t *seq = g->seq + (size_t)r * L;
             process_row(g, x, seq, cur);
-            int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : argmax(x, V);
+            int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : kn_argmax(x, V);
             gen_result *res = &g->res[s];
             st->out_lps[res->n_settled] = raw[tok] - lse;
             if (tok == g->p.eos_id) {
@@ -599,39 +586,39 @@ static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, 
                     float eos_lp, float sum_logprobs, int hyp_len)
 {
     double score = (double)sum_logprobs / pow((double)hyp_len, (double)g->p.length_penalty);
-    if (st->n_slots_used >= g->B && !(score > st->worst))
+    if (st->n_kept >= g->B && !(score > st->worst))
         return;
-    slot *free_slot = NULL;
-    for (int b = 0; b < g->B && !free_slot; b++)
-        if (!st->slots[b].used)
-            free_slot = &st->slots[b];
-    int evict = st->n_slots_used >= g->B;
+    kept_hyp *spot = NULL;
+    for (int b = 0; b < g->B && !spot; b++)
+        if (!st->kept[b].used)
+            spot = &st->kept[b];
+    int evict = st->n_kept >= g->B;
     if (evict) {
         /* the list is full: the new one replaces the worst (earliest on ties) */
-        slot *w = NULL;
+        kept_hyp *w = NULL;
         for (int b = 0; b < g->B; b++) {
-            slot *c = &st->slots[b];
+            kept_hyp *c = &st->kept[b];
             if (!w || c->score < w->score || (c->score == w->score && c->order < w->order))
                 w = c;
         }
-        free_slot = w;
+        spot = w;
     }
-    free_slot->used = 1;
-    free_slot->order = st->next_order++;
-    free_slot->score = score;
-    free_slot->len = len;
-    free_slot->ended = ended;
-    memcpy(free_slot->ids, seq, (size_t)len * sizeof *seq);
-    memcpy(free_slot->lps, lps, (size_t)len * sizeof *lps);
-    free_slot->lps[len] = eos_lp;
+    spot->used = 1;
+    spot->order = st->next_order++;
+    spot->score = score;
+    spot->len = len;
+    spot->ended = ended;
+    memcpy(spot->ids, seq, (size_t)len * sizeof *seq);
+    memcpy(spot->lps, lps, (size_t)len * sizeof *lps);
+    spot->lps[len] = eos_lp;
     if (evict) {
         double w = INFINITY;
         for (int b = 0; b < g->B; b++)
-            if (st->slots[b].score < w)
-                w = st->slots[b].score;
+            if (st->kept[b].score < w)
+                w = st->kept[b].score;
         st->worst = w;
     } else {
-        st->n_slots_used++;
+        st->n_kept++;
         if (score < st->worst)
             st->worst = score;
     }
@@ -640,7 +627,7 @@ static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, 
 /* Returns 1 when source st is done per HF's BeamHypotheses.is_done. */
 static int hyp_done(const gen *g, const srcstate *st, float best_sum, int cur_len)
 {
-    if (st->n_slots_used < g->B)
+    if (st->n_kept < g->B)
         return 0;
     double lp = g->p.length_penalty, len = cur_len;
     switch (g->p.early_stopping) {
@@ -663,10 +650,10 @@ static void finish_beam(gen *g, int s, gen_progress_fn fn, void *user)
     gen_result *res = &g->res[s];
     gen_hyp *out = &g->hyps[(size_t)s * g->p.n_best];
     int n = 0;
-    for (int k = 0; k < g->p.n_best && k < st->n_slots_used; k++) {
-        const slot *best = NULL;
+    for (int k = 0; k < g->p.n_best && k < st->n_kept; k++) {
+        const kept_hyp *best = NULL;
         for (int b = 0; b < g->B; b++) {
-            const slot *c = &st->slots[b];
+            const kept_hyp *c = &st->kept[b];
             if (!c->used)
                 continue;
             int taken = 0;
@@ -711,13 +698,13 @@ static void top_insert(float *cs, int *cf, int *n, int K, float score, int flat)
     cf[i] = flat;
 }
 
-/* Updates source s's settled prefix: the common prefix of its live rows (a, B rows in seq2,
+/* Updates source s's settled prefix: the common prefix of its live rows (a, B rows in next_seq,
  * length cur) and its finished hypotheses; calls fn when it grew. */
 static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void *user)
 {
     srcstate *st = &g->src[s];
     gen_result *res = &g->res[s];
-    const int32_t *first = g->seq2 + (size_t)a * g->B * g->max_len;
+    const int32_t *first = g->next_seq + (size_t)a * g->B * g->max_len;
     int n = cur;
     for (int b = 1; b < g->B; b++) {
         const int32_t *q = first + (size_t)b * g->max_len;
@@ -727,7 +714,7 @@ static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void 
         n = i;
     }
     for (int b = 0; b < g->B; b++) {
-        const slot *c = &st->slots[b];
+        const kept_hyp *c = &st->kept[b];
         if (!c->used)
             continue;
         int i = 1;
@@ -792,13 +779,13 @@ static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void 
                     continue;
                 }
                 int nr = a * B + nb++;
-                int32_t *nseq = g->seq2 + (size_t)nr * L;
-                float *nlp = g->lp2 + (size_t)nr * L;
+                int32_t *nseq = g->next_seq + (size_t)nr * L;
+                float *nlp = g->next_lp + (size_t)nr * L;
                 memcpy(nseq, seq, (size_t)cur * sizeof *seq);
                 memcpy(nlp, g->lp + (size_t)r * L, (size_t)cur * sizeof *nlp);
                 nseq[cur] = tok;
                 nlp[cur] = mlp;
-                g->bscore2[nr] = cs[k];
+                g->next_bscore[nr] = cs[k];
                 g->parent[nr] = r;
             }
             if (hyp_done(g, st, cs[0], cur))
@@ -811,8 +798,8 @@ static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void 
             if (!st->done && cur + 1 >= L) {
                 for (int b = 0; b < B; b++) {
                     int r = a * B + b;
-                    hyp_add(g, st, g->seq2 + (size_t)r * L, g->lp2 + (size_t)r * L, cur + 1, 0, 0.0f,
-                            g->bscore2[r], cur + 1);
+                    hyp_add(g, st, g->next_seq + (size_t)r * L, g->next_lp + (size_t)r * L, cur + 1, 0, 0.0f,
+                            g->next_bscore[r], cur + 1);
                 }
                 st->done = 1;
             }
@@ -823,17 +810,17 @@ static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void 
             settle_beam(g, s, a, cur + 1, fn, user);
             for (int b = 0; b < B; b++) {
                 int r = a * B + b, nr = n_new * B + b;
-                memcpy(g->seq + (size_t)nr * L, g->seq2 + (size_t)r * L, (size_t)(cur + 1) * sizeof(int32_t));
-                memcpy(g->lp + (size_t)nr * L, g->lp2 + (size_t)r * L, (size_t)(cur + 1) * sizeof(float));
-                g->bscore[nr] = g->bscore2[r];
+                memcpy(g->seq + (size_t)nr * L, g->next_seq + (size_t)r * L, (size_t)(cur + 1) * sizeof(int32_t));
+                memcpy(g->lp + (size_t)nr * L, g->next_lp + (size_t)r * L, (size_t)(cur + 1) * sizeof(float));
+                g->bscore[nr] = g->next_bscore[r];
                 g->parent[nr] = g->parent[r];
-                g->feed[nr] = g->seq2[(size_t)r * L + cur];
-                g->row_src2[nr] = s;
+                g->feed[nr] = g->next_seq[(size_t)r * L + cur];
+                g->next_row_src[nr] = s;
             }
             n_new++;
         }
         for (int r = 0; r < n_new * B; r++)
-            g->row_src[r] = g->row_src2[r];
+            g->row_src[r] = g->next_row_src[r];
         n_act = n_new;
         if (n_act > 0) {
             rc = m->reorder(m->ctx, g->parent, n_act * B);

@@ -272,6 +272,15 @@ void kn_axpy(float *y, float a, const float *x, int n)
         y[k] += a * x[k];
 }
 
+int kn_argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
 /* Returns the largest of n floats (n >= 1). */
 static float max_of(const float *x, int n)
 {

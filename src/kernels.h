@@ -65,6 +65,9 @@ float kn_dot(const float *a, const float *b, int n);
 /* y += a * x over n floats. */
 void kn_axpy(float *y, float a, const float *x, int n);
 
+/* Returns the index of the largest of n floats (n >= 1; the lowest index wins ties). */
+int kn_argmax(const float *x, int n);
+
 /* In place softmax over n floats (max subtracted first); masked entries may hold -FLT_MAX. */
 void kn_softmax(float *x, int n);
 

@@ -3,6 +3,7 @@
  * by loader.c). */
 #include "transformer_int.h"
 
+#include "arena.h"
 #include "threadpool.h"
 
 #include <float.h>
@@ -107,15 +108,6 @@ static int rel_bucket(int rel, int n_buckets, int max_distance, int bidirectiona
     return ret + b;
 }
 
-/* Returns base + *off (NULL while base is NULL: the counting pass) and advances *off by n bytes
- * rounded up to 64. */
-static void *carve(char *base, size_t *off, size_t n)
-{
-    void *r = base ? base + *off : NULL;
-    *off += (n + 63) & ~(size_t)63;
-    return r;
-}
-
 int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, int max_src_len,
                   int max_tgt_len, int n_threads)
 {
@@ -151,35 +143,35 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     char *base = NULL;
     for (int pass = 0; pass < 2; pass++) {
         size_t p = 0;
-        st->src_len = carve(base, &p, (size_t)max_src * sizeof(int));
-        st->src_off = carve(base, &p, (size_t)max_src * sizeof(int));
-        st->enc_out = carve(base, &p, total_src * d * fsz);
-        st->cross_k = carve(base, &p, nd * total_src * inner * fsz);
-        st->cross_v = carve(base, &p, nd * total_src * inner * fsz);
-        st->h = carve(base, &p, rows * d * fsz);
-        st->t = carve(base, &p, rows * d * fsz);
-        st->q = carve(base, &p, rows * inner * fsz);
-        st->k = carve(base, &p, rows * inner * fsz);
-        st->v = carve(base, &p, rows * inner * fsz);
-        st->a = carve(base, &p, rows * inner * fsz);
-        st->f = carve(base, &p, rows * ff * fsz);
-        st->g = carve(base, &p, (c->ffn_gated ? rows * ff : 1) * fsz);
-        st->x = carve(base, &p, R * d * fsz);
-        st->qx = carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
-        st->qs = carve(base, &p, rows * fsz);
-        st->scores = carve(base, &p, (size_t)n_threads * L * fsz);
-        st->enc_scratch = carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
-        st->src_of_row = carve(base, &p, R * sizeof(int));
-        st->tmp_rows = carve(base, &p, R * sizeof(int));
-        st->tok_buf = carve(base, &p, rows * sizeof(int32_t));
-        st->pos_buf = carve(base, &p, rows * sizeof(int));
-        st->slot = carve(base, &p, R * T * sizeof(int32_t));
-        st->slot_tmp = carve(base, &p, R * T * sizeof(int32_t));
-        st->self_k = carve(base, &p, nd * R * T * inner * fsz);
-        st->self_v = carve(base, &p, nd * R * T * inner * fsz);
-        st->enc_rel = carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
-        st->dec_rel = carve(base, &p, (size_t)c->n_heads * T * fsz);
-        st->sin_table = carve(base, &p, (c->pos_kind == ATTN_POS_SINUSOIDAL ? L * d : 1) * fsz);
+        st->src_len = attn_carve(base, &p, (size_t)max_src * sizeof(int));
+        st->src_off = attn_carve(base, &p, (size_t)max_src * sizeof(int));
+        st->enc_out = attn_carve(base, &p, total_src * d * fsz);
+        st->cross_k = attn_carve(base, &p, nd * total_src * inner * fsz);
+        st->cross_v = attn_carve(base, &p, nd * total_src * inner * fsz);
+        st->h = attn_carve(base, &p, rows * d * fsz);
+        st->t = attn_carve(base, &p, rows * d * fsz);
+        st->q = attn_carve(base, &p, rows * inner * fsz);
+        st->k = attn_carve(base, &p, rows * inner * fsz);
+        st->v = attn_carve(base, &p, rows * inner * fsz);
+        st->a = attn_carve(base, &p, rows * inner * fsz);
+        st->f = attn_carve(base, &p, rows * ff * fsz);
+        st->g = attn_carve(base, &p, (c->ffn_gated ? rows * ff : 1) * fsz);
+        st->x = attn_carve(base, &p, R * d * fsz);
+        st->qx = attn_carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
+        st->qs = attn_carve(base, &p, rows * fsz);
+        st->scores = attn_carve(base, &p, (size_t)n_threads * L * fsz);
+        st->enc_scratch = attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
+        st->src_of_row = attn_carve(base, &p, R * sizeof(int));
+        st->tmp_rows = attn_carve(base, &p, R * sizeof(int));
+        st->tok_buf = attn_carve(base, &p, rows * sizeof(int32_t));
+        st->pos_buf = attn_carve(base, &p, rows * sizeof(int));
+        st->slot = attn_carve(base, &p, R * T * sizeof(int32_t));
+        st->slot_tmp = attn_carve(base, &p, R * T * sizeof(int32_t));
+        st->self_k = attn_carve(base, &p, nd * R * T * inner * fsz);
+        st->self_v = attn_carve(base, &p, nd * R * T * inner * fsz);
+        st->enc_rel = attn_carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
+        st->dec_rel = attn_carve(base, &p, (size_t)c->n_heads * T * fsz);
+        st->sin_table = attn_carve(base, &p, (c->pos_kind == ATTN_POS_SINUSOIDAL ? L * d : 1) * fsz);
         if (pass == 0) {
             base = st->mem = aligned_alloc(64, p);
             if (!base) {

@@ -157,16 +157,6 @@ static double compare(const char *what, const float *got, const float *want, siz
     return mx;
 }
 
-/* Returns the index of the largest value (lowest index on ties). */
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
-
 /* ---- one run of a golden ------------------------------------------------------------------ */
 
 typedef struct result {
@@ -248,7 +238,7 @@ static result run_golden(const char *dir, const char *file, const golden *g, int
     for (int step = 0; step < maxg; step++) {
         assert_int_equal(tf_decode_step(st, lg, tok, g->n_src), ATTN_OK);
         for (int s = 0; s < g->n_src; s++) {
-            tok[s] = argmax(lg + (size_t)s * V, V);
+            tok[s] = kn_argmax(lg + (size_t)s * V, V);
             if (!done[s] && len[s] < g->greedy_len[s]) {
                 out[s][len[s]++] = tok[s];
                 if (tok[s] == c->eos_id)
