@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- random numbers: xoshiro256** seeded through splitmix64 ----------------------------------- */
+/* ---- random numbers: xoshiro256** seeded through splitmix64 ---------------------------------- */
 
 typedef struct rng {
     uint64_t s[4];
@@ -60,7 +60,7 @@ static double rng_uniform(rng *r)
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-/* ---- the object --------------------------------------------------------------------------------- */
+/* ---- the object ------------------------------------------------------------------------------ */
 
 /* A finished beam hypothesis kept in a source's list. */
 typedef struct kept_hyp {
@@ -279,7 +279,7 @@ int gen_model_status(const gen *g)
     return g->model_status;
 }
 
-/* ---- logits processors -------------------------------------------------------------------------- */
+/* ---- logits processors ----------------------------------------------------------------------- */
 
 /* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
 static void process_row(gen *g, float *x, const int32_t *seq, int cur_len)
@@ -337,7 +337,7 @@ static float logsumexp(const float *x, int n)
     return m + (float)log(s);
 }
 
-/* ---- sampling ------------------------------------------------------------------------------------ */
+/* ---- sampling -------------------------------------------------------------------------------- */
 
 /* Returns 1 when token a ranks before token b (larger value, then lower id). */
 static int ranks_before(const float *x, int a, int b)
@@ -458,7 +458,7 @@ static int sample_row(gen *g, float *x, rng *r)
     return last;
 }
 
-/* ---- shared run helpers ---------------------------------------------------------------------------- */
+/* ---- shared run helpers ---------------------------------------------------------------------- */
 
 /* Records a model failure; returns ATTN_ERR_DECODER. */
 static int model_failed(gen *g, int status)
@@ -507,7 +507,7 @@ static int start_rows(gen *g, const gen_model *m, const gen_source *src, int n)
     return rc < 0 ? model_failed(g, rc) : ATTN_OK;
 }
 
-/* ---- greedy and sampling ---------------------------------------------------------------------------- */
+/* ---- greedy and sampling --------------------------------------------------------------------- */
 
 /* Marks source s finished with its output so far; calls fn. */
 static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *user)
@@ -579,7 +579,7 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
     return ATTN_OK;
 }
 
-/* ---- beam search ------------------------------------------------------------------------------------- */
+/* ---- beam search ----------------------------------------------------------------------------- */
 
 /* Adds a hypothesis to source st's list as HF's BeamHypotheses.add does. */
 static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, int len, int ended,
@@ -661,7 +661,8 @@ static void finish_beam(gen *g, int s, gen_progress_fn fn, void *user)
                 taken |= out[j].ids == c->ids + 1;
             if (taken)
                 continue;
-            if (!best || c->score > best->score || (c->score == best->score && c->order > best->order))
+            if (!best || c->score > best->score ||
+                (c->score == best->score && c->order > best->order))
                 best = c;
         }
         out[n].ids = best->ids + 1;
@@ -798,8 +799,8 @@ static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void 
             if (!st->done && cur + 1 >= L) {
                 for (int b = 0; b < B; b++) {
                     int r = a * B + b;
-                    hyp_add(g, st, g->next_seq + (size_t)r * L, g->next_lp + (size_t)r * L, cur + 1, 0, 0.0f,
-                            g->next_bscore[r], cur + 1);
+                    hyp_add(g, st, g->next_seq + (size_t)r * L, g->next_lp + (size_t)r * L, cur + 1,
+                            0, 0.0f, g->next_bscore[r], cur + 1);
                 }
                 st->done = 1;
             }
@@ -810,8 +811,10 @@ static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void 
             settle_beam(g, s, a, cur + 1, fn, user);
             for (int b = 0; b < B; b++) {
                 int r = a * B + b, nr = n_new * B + b;
-                memcpy(g->seq + (size_t)nr * L, g->next_seq + (size_t)r * L, (size_t)(cur + 1) * sizeof(int32_t));
-                memcpy(g->lp + (size_t)nr * L, g->next_lp + (size_t)r * L, (size_t)(cur + 1) * sizeof(float));
+                memcpy(g->seq + (size_t)nr * L, g->next_seq + (size_t)r * L,
+                       (size_t)(cur + 1) * sizeof(int32_t));
+                memcpy(g->lp + (size_t)nr * L, g->next_lp + (size_t)r * L,
+                       (size_t)(cur + 1) * sizeof(float));
                 g->bscore[nr] = g->next_bscore[r];
                 g->parent[nr] = g->parent[r];
                 g->feed[nr] = g->next_seq[(size_t)r * L + cur];
@@ -844,10 +847,11 @@ int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_pr
     int rc = start_rows(g, m, src, n_src);
     if (rc < 0)
         return rc;
-    return g->p.mode == GEN_BEAM ? run_beam(g, m, n_src, fn, user) : run_single(g, m, n_src, fn, user);
+    return g->p.mode == GEN_BEAM ? run_beam(g, m, n_src, fn, user)
+                                 : run_single(g, m, n_src, fn, user);
 }
 
-/* ---- scoring ---------------------------------------------------------------------------------------- */
+/* ---- scoring --------------------------------------------------------------------------------- */
 
 int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_source *src,
               const int32_t *const *tgt, const int *tgt_len, int n)

@@ -21,13 +21,14 @@
  *              probabilities below min_p times the largest), each on what the previous left;
  *              then one draw from the source's own random stream.
  *   beam       (optionally pad -inf first, as Marian does), log_softmax, processors, plus the beam
- *              score; the 2*B best of B*V candidates (ties: lower beam, then lower id) are walked in
- *              order: eos of rank < B finishes a hypothesis scored sum / len^length_penalty (len
- *              counts decoder start, not eos), eos of rank >= B is skipped, the first B others
- *              are the new beams.  A source is done per HF's BeamHypotheses.is_done (early
- *              stopping true / false / never); at max_length live beams become hypotheses scored
- *              by sum / max_length^length_penalty.  Hypotheses are ranked by score; on equal scores
- *              the one added later comes first (as Python's sort-and-pop does).
+ *              score; the 2*B best of B*V candidates (ties: lower beam, then lower id) are
+ *              walked in order: eos of rank < B finishes a hypothesis scored
+ *              sum / len^length_penalty (len counts decoder start, not eos), eos of rank >= B is
+ *              skipped, the first B others are the new beams.  A source is done per HF's
+ *              BeamHypotheses.is_done (early stopping true / false / never); at max_length live
+ *              beams become hypotheses scored by sum / max_length^length_penalty.  Hypotheses
+ *              are ranked by score; on equal scores the one added later comes first (as
+ *              Python's sort-and-pop does).
  *
  * Random streams: every source carries a 64-bit stream number (the CLI uses its input position);
  * its draws come from a xoshiro256** generator seeded from (seed, stream), so sampled output does
@@ -69,7 +70,8 @@ typedef enum { GEN_GREEDY = 0, GEN_SAMPLE = 1, GEN_BEAM = 2 } gen_mode;
 
 /* Beam search stopping rule (HF early_stopping): */
 typedef enum {
-    GEN_STOP_HEURISTIC = 0, /* False: done when the best live beam at cur_len cannot beat the worst */
+    GEN_STOP_HEURISTIC = 0, /* False: done when the best live beam at cur_len cannot beat the
+                             * worst kept hypothesis */
     GEN_STOP_EARLY = 1,     /* True: done as soon as num_beams hypotheses have finished */
     GEN_STOP_NEVER = 2,     /* "never": done only when no better hypothesis is possible */
 } gen_stopping;

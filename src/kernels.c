@@ -18,7 +18,7 @@
 static atomic_int g_isa = -1;
 
 #if defined(__x86_64__)
-/* XCR0 bits: SSE and AVX register state (AVX), plus opmask and the upper ZMM registers (AVX-512). */
+/* XCR0 bits: SSE and AVX register state (AVX), plus opmask and upper ZMM registers (AVX-512). */
 #define XCR0_AVX_STATE 0x06u
 #define XCR0_AVX512_STATE 0xe6u
 

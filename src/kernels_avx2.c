@@ -174,7 +174,8 @@ void kn_axpy_avx2(float *y, float a, const float *x, int n)
     __m256 av = _mm256_set1_ps(a);
     int k = 0;
     for (; k + 8 <= n; k += 8)
-        _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
+        _mm256_storeu_ps(y + k,
+                         _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
     for (; k < n; k++)
         y[k] += a * x[k];
 }

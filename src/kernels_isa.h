@@ -12,15 +12,19 @@
 
 void kn_dots_f32_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
 void kn_dots_f16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                       int o1);
 void kn_dots_q8_avx2(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
 float kn_dot_avx2(const float *a, const float *b, int n);
 void kn_axpy_avx2(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
 
-void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
+void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                        int o1);
+void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                        int o1);
+void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                         int o1);
 void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
 float kn_dot_avx512(const float *a, const float *b, int n);
 void kn_axpy_avx512(float *y, float a, const float *x, int n);
@@ -29,7 +33,8 @@ float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
 void kn_scale_add_avx512(float *x, float a, float b, int n);
 float kn_max_avx512(const float *x, int n);
 void kn_relu_avx512(float *x, int n);
-void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d, float eps);
+void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d,
+                         float eps);
 void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps);
 void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
                       const int32_t *slot, size_t slot_stride, const float *bias, float scale,

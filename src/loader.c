@@ -31,7 +31,8 @@ static int fail(loader *ld, int status, const char *fmt, ...)
     return status;
 }
 
-/* Reads an integer key (def when absent) into *out within [lo, hi]; returns ATTN_OK or ATTN_ERR_MODEL. */
+/* Reads an integer key (def when absent) into *out within [lo, hi]; returns ATTN_OK or
+ * ATTN_ERR_MODEL. */
 static int get_int(loader *ld, const char *key, int64_t def, int64_t lo, int64_t hi, int *out)
 {
     int64_t v;
@@ -145,7 +146,8 @@ static int read_config(loader *ld)
     int r = mf_get_i64_array(ld->m->file, "gen.bad_ids", &bad, &n_bad);
     if (r == ATTN_OK) {
         if (n_bad > TF_MAX_BAD_IDS)
-            return fail(ld, ATTN_ERR_MODEL, "metadata gen.bad_ids: more than %d ids", TF_MAX_BAD_IDS);
+            return fail(ld, ATTN_ERR_MODEL, "metadata gen.bad_ids: more than %d ids",
+                        TF_MAX_BAD_IDS);
         for (size_t i = 0; i < n_bad; i++) {
             if (bad[i] < 0 || bad[i] >= V)
                 return fail(ld, ATTN_ERR_MODEL, "metadata gen.bad_ids: id %lld out of range",
@@ -159,7 +161,8 @@ static int read_config(loader *ld)
     if (ld->status)
         return ld->status;
     if (c->pos_kind == ATTN_POS_SINUSOIDAL && c->d_model % 2)
-        return fail(ld, ATTN_ERR_MODEL, "sinusoidal positions need an even d_model (%d)", c->d_model);
+        return fail(ld, ATTN_ERR_MODEL, "sinusoidal positions need an even d_model (%d)",
+                    c->d_model);
     if ((int64_t)c->n_heads * c->d_head > 1 << 20)
         return fail(ld, ATTN_ERR_MODEL, "n_heads * d_head too large");
     return ATTN_OK;
@@ -206,8 +209,8 @@ static int make_weight(loader *ld, kn_weight *w, const mf_tensor *t, int rows, i
             for (int k = 0; k < cols; k++) {
                 int8_t v = q[(size_t)r * (size_t)cols + (size_t)k];
                 if (v == -128)
-                    return fail(ld, ATTN_ERR_MODEL, "tensor %s: q8 value -128 (values must be in -127..127)",
-                                t->name);
+                    return fail(ld, ATTN_ERR_MODEL,
+                                "tensor %s: q8 value -128 (values must be in -127..127)", t->name);
                 s += v;
             }
             rs[r] = s;
@@ -288,7 +291,8 @@ static int get_stack(loader *ld, stack_w *s, const char *which, int n_layers, in
         return ld->status;
     if (c->pos_kind == ATTN_POS_LEARNED) {
         if (find_tensor(ld, &t, "%s.pos.weight", which) != ATTN_OK)
-            return fail(ld, ATTN_ERR_MODEL, "tensor %s.pos.weight: missing (pos_kind learned)", which);
+            return fail(ld, ATTN_ERR_MODEL, "tensor %s.pos.weight: missing (pos_kind learned)",
+                        which);
         if (make_weight(ld, &s->pos, &t, -1, d))
             return ld->status;
         if (s->pos.rows <= c->pos_offset)
@@ -297,7 +301,8 @@ static int get_stack(loader *ld, stack_w *s, const char *which, int n_layers, in
     }
     if (c->pos_kind == ATTN_POS_RELATIVE) {
         if (find_tensor(ld, &t, "%s.rel.weight", which) != ATTN_OK)
-            return fail(ld, ATTN_ERR_MODEL, "tensor %s.rel.weight: missing (pos_kind relative)", which);
+            return fail(ld, ATTN_ERR_MODEL, "tensor %s.rel.weight: missing (pos_kind relative)",
+                        which);
         if (t.ndim != 2 || t.shape[0] != c->rel_buckets || t.shape[1] != c->n_heads)
             return fail(ld, ATTN_ERR_MODEL, "tensor %s.rel.weight: expected (%d, %d)", which,
                         c->rel_buckets, c->n_heads);

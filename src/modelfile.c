@@ -230,7 +230,8 @@ static int cmp_tensor(const void *a, const void *b)
 }
 
 /* Sorts order[0..n-1] with cmp over f. */
-static void sort_indices(const mf_file *f, int *order, int n, int (*cmp)(const void *, const void *))
+static void sort_indices(const mf_file *f, int *order, int n,
+                         int (*cmp)(const void *, const void *))
 {
     for (int i = 0; i < n; i++)
         order[i] = i;
@@ -258,7 +259,8 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
         uint64_t vsize = mf_rd64(buf + pos + 8);
         pos += MF_META_ENTRY;
         if (klen == 0 || klen > MF_MAX_NAME)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata entry %u: key length %u", i, klen);
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata entry %u: key length %u", i,
+                           klen);
         uint64_t kpad = check_string(buf + pos, klen, size - pos);
         if (!kpad)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
@@ -271,8 +273,9 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: unknown type %u", name, type);
         if (((type == MF_T_I64 || type == MF_T_F64) && vsize != 8) ||
             ((type == MF_T_I64_ARRAY || type == MF_T_F64_ARRAY) && vsize % 8))
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: a %llu-byte value cannot be its type",
-                        name, (unsigned long long)vsize);
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
+                           "key %s: a %llu-byte value cannot be its type", name,
+                           (unsigned long long)vsize);
         uint64_t vpad;
         int ok;
         if (type == MF_T_STR) {
@@ -318,7 +321,8 @@ static int check_gap(const mf_source *s, uint64_t from, uint64_t to, const char 
     return ATTN_OK;
 }
 
-/* Parses and checks the tensor directory in f->dir_buf against the file; returns ATTN_OK or an error. */
+/* Parses and checks the tensor directory in f->dir_buf against the file; returns ATTN_OK or an
+ * error. */
 static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why, size_t why_len)
 {
     const uint8_t *buf = f->dir_buf;
@@ -341,7 +345,8 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
         uint32_t n_chunks = mf_rd32(e + 72), crc = mf_rd32(e + 76);
         pos += MF_TENSOR_ENTRY;
         if (nlen == 0 || nlen > MF_MAX_NAME)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor entry %u: name length %u", i, nlen);
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor entry %u: name length %u", i,
+                           nlen);
         uint64_t npad = check_string(buf + pos, nlen, size - pos);
         if (!npad)
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
@@ -358,8 +363,8 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
             return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
                         "tensor %s: byte shuffle only goes with deflate on float types", name);
         if (ndim < 1 || ndim > MF_MAX_DIMS)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: %u dimensions (1 to 4)", name,
-                        ndim);
+            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: %u dimensions (1 to 4)",
+                           name, ndim);
         uint64_t n = 1;
         for (unsigned d = 0; d < MF_MAX_DIMS; d++) {
             uint64_t dim = mf_rd64(e + 8 + 8 * d);
@@ -502,11 +507,13 @@ static int open_source(mf_file **out, const mf_source *s, const mf_options *opt,
         goto done;
     }
     if (mf_crc32(0, f->meta_buf, h.meta_size) != h.meta_crc) {
-        st = mf_fail(why, why_len, ATTN_ERR_CRC, "metadata section: CRC mismatch (the file is damaged)");
+        st = mf_fail(why, why_len, ATTN_ERR_CRC,
+                     "metadata section: CRC mismatch (the file is damaged)");
         goto done;
     }
     if (mf_crc32(0, f->dir_buf, h.dir_size) != h.dir_crc) {
-        st = mf_fail(why, why_len, ATTN_ERR_CRC, "tensor directory: CRC mismatch (the file is damaged)");
+        st = mf_fail(why, why_len, ATTN_ERR_CRC,
+                     "tensor directory: CRC mismatch (the file is damaged)");
         goto done;
     }
     if ((st = parse_meta(f, &h, why, why_len)) < 0 ||

@@ -10,14 +10,14 @@
  *     mf_file *f;
  *     char why[256];
  *     if (mf_open(&f, "model.attn", NULL, why, sizeof why) < 0) {
- *         fprintf(stderr, "attn: model.attn: %s\n", why);       // e.g. "tensor enc.0.ffn.up.weight: CRC mismatch ..."
+ *         fprintf(stderr, "attn: model.attn: %s\n", why);  // "tensor enc.0.ffn.up.weight: ..."
  *         return 1;
  *     }
  *     int64_t d_model;
- *     if (mf_get_i64(f, "d_model", &d_model) != ATTN_OK) ...      // ATTN_ABSENT when the key is missing
+ *     if (mf_get_i64(f, "d_model", &d_model) != ATTN_OK) ...  // ATTN_ABSENT: the key is missing
  *     mf_tensor t;
  *     if (mf_tensor_get(f, "embed.weight", &t) == ATTN_OK && t.dtype == ATTN_F32) {
- *         const float *w = t.data;                               // (t.shape[0], t.shape[1]), 64-byte aligned
+ *         const float *w = t.data;            // (t.shape[0], t.shape[1]), 64-byte aligned
  *     }
  *     mf_free(f);
  *
@@ -73,9 +73,9 @@ typedef struct mf_options {
 } mf_options;
 
 enum {
-    MF_VERIFY_READ = 0,  /* check every tensor mf_open reads or inflates; mapped ones are not read */
+    MF_VERIFY_READ = 0,  /* check every tensor mf_open reads or inflates (not mapped ones) */
     MF_VERIFY_ALL = 1,   /* check every tensor, mapped ones too (reads the whole file) */
-    MF_VERIFY_NONE = 2,  /* check no tensor CRC (header, metadata and directory are still checked) */
+    MF_VERIFY_NONE = 2,  /* check no tensor CRC (header, metadata, directory still checked) */
 };
 
 /* One tensor as mf_open decoded it. */
@@ -83,9 +83,10 @@ typedef struct mf_tensor {
     const char *name;
     attn_dtype dtype;
     int ndim;                        /* 1..MF_MAX_DIMS */
-    int64_t shape[MF_MAX_DIMS];      /* shape[0] is the outermost (rows; out features); unused = 0 */
+    int64_t shape[MF_MAX_DIMS];      /* shape[0] is the outermost (rows; out features); unused 0 */
     int64_t n_elements;              /* product of the shape */
-    const void *data;                /* (shape) row-major, MF_ALIGN-aligned: float, uint16_t or int8_t */
+    const void *data;                /* (shape) row-major, MF_ALIGN-aligned: float, uint16_t or
+                                      * int8_t */
     const float *scales;             /* (shape[0]) q8 per-row scales; NULL for other dtypes */
     uint64_t stored_size;            /* bytes in the file */
     uint64_t decoded_size;           /* bytes decoded (q8: values, padding to 64, then scales) */
@@ -130,19 +131,22 @@ uint64_t mf_decoded_size(const mf_file *f);
 /* Number of metadata keys. */
 int mf_meta_count(const mf_file *f);
 
-/* Key and type of the i-th entry in file order; returns ATTN_OK or ATTN_ERR_ARG when i is out of range. */
+/* Key and type of the i-th entry in file order; returns ATTN_OK or ATTN_ERR_ARG when i is out
+ * of range. */
 int mf_meta_at(const mf_file *f, int i, const char **key, mf_type *type);
 
 /* Type of key: returns ATTN_OK, or ATTN_ABSENT. */
 int mf_meta_type(const mf_file *f, const char *key, mf_type *type);
 
-/* Reads an i64 value: ATTN_OK, ATTN_ABSENT (*out untouched) or ATTN_ERR_TYPE (the key holds another type). */
+/* Reads an i64 value: ATTN_OK, ATTN_ABSENT (*out untouched) or ATTN_ERR_TYPE (the key holds
+ * another type). */
 int mf_get_i64(const mf_file *f, const char *key, int64_t *out);
 
 /* Reads an f64 value (an i64 value is converted): ATTN_OK, ATTN_ABSENT or ATTN_ERR_TYPE. */
 int mf_get_f64(const mf_file *f, const char *key, double *out);
 
-/* Reads a string (NUL-terminated; *len, if not NULL, excludes the NUL): ATTN_OK, ATTN_ABSENT or ATTN_ERR_TYPE. */
+/* Reads a string (NUL-terminated; *len, if not NULL, excludes the NUL): ATTN_OK, ATTN_ABSENT or
+ * ATTN_ERR_TYPE. */
 int mf_get_str(const mf_file *f, const char *key, const char **out, size_t *len);
 
 /* Reads a blob (8-byte aligned): ATTN_OK, ATTN_ABSENT or ATTN_ERR_TYPE. */
@@ -164,13 +168,15 @@ int mf_get_str_or(const mf_file *f, const char *key, const char *def, const char
 /* Number of tensors. */
 int mf_tensor_count(const mf_file *f);
 
-/* Fills *out with the i-th tensor in file order; returns ATTN_OK or ATTN_ERR_ARG when out of range. */
+/* Fills *out with the i-th tensor in file order; returns ATTN_OK or ATTN_ERR_ARG when out of
+ * range. */
 int mf_tensor_at(const mf_file *f, int i, mf_tensor *out);
 
 /* Fills *out with the tensor called name; returns ATTN_OK or ATTN_ABSENT. */
 int mf_tensor_get(const mf_file *f, const char *name, mf_tensor *out);
 
-/* Writes the n = t->n_elements values of t, converted to float, into out (n floats); returns ATTN_OK. */
+/* Writes the n = t->n_elements values of t, converted to float, into out (n floats); returns
+ * ATTN_OK. */
 int mf_tensor_to_f32(float *out, const mf_tensor *t);
 
 /* ---- writer ---------------------------------------------------------------------------- */
@@ -182,7 +188,7 @@ typedef struct mf_write_options {
     int method;        /* MF_METHOD_DEFLATE (default) or MF_METHOD_NONE */
     int level;         /* deflate level 0..9 (default 6) */
     int shuffle;       /* 1 (default): byte-shuffle f32/f16/bf16 chunks before deflate */
-    uint32_t chunk_size; /* decoded bytes per chunk, multiple of 64, at most 64 MiB (default 256 KiB) */
+    uint32_t chunk_size; /* decoded bytes per chunk, a multiple of 64 up to 64 MiB (256 KiB) */
     int n_threads;     /* threads that compress chunks; <= 0: online CPUs, at most 16 */
 } mf_write_options;
 
@@ -208,8 +214,8 @@ int mf_writer_set_f64_array(mf_writer *w, const char *key, const double *v, size
 int mf_writer_copy_meta(mf_writer *w, const mf_file *f);
 
 /* Adds a tensor from float values (shape: ndim dims, each >= 1; values: product of them),
- * converting to dtype now; returns ATTN_OK, ATTN_ERR_ARG (bad name, shape, duplicate name, non-finite
- * value for q8) or ATTN_ERR_NOMEM. */
+ * converting to dtype now; returns ATTN_OK, ATTN_ERR_ARG (bad name, shape, duplicate name,
+ * non-finite value for q8) or ATTN_ERR_NOMEM. */
 int mf_writer_add_f32(mf_writer *w, const char *name, attn_dtype dtype, const int64_t *shape,
                       int ndim, const float *values);
 

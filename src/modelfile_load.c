@@ -168,8 +168,8 @@ static int job_error(const mf_file *f, const job *j, char *why, size_t why_len)
                     "tensor %s: chunk %u of %u: CRC mismatch (the file is damaged)", name,
                     j->chunk, r->t.n_chunks);
     case JOB_INFLATE:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE, "tensor %s: chunk %u: invalid deflate data (%s)",
-                    name, j->chunk, j->zmsg);
+        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
+                       "tensor %s: chunk %u: invalid deflate data (%s)", name, j->chunk, j->zmsg);
     case JOB_SHORT:
         return mf_fail(why, why_len, ATTN_ERR_INFLATE,
                     "tensor %s: chunk %u inflates to fewer bytes than the directory says", name,

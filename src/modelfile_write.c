@@ -396,7 +396,8 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
         if (t->method == MF_METHOD_NONE) {
             for (uint64_t c = 0; c < t->n_chunks; c++) {
                 uint64_t off = c * opt->chunk_size;
-                uint64_t len = t->decoded - off < opt->chunk_size ? t->decoded - off : opt->chunk_size;
+                uint64_t len =
+                    t->decoded - off < opt->chunk_size ? t->decoded - off : opt->chunk_size;
                 t->chunks[c].size = len;
                 t->chunks[c].crc = mf_crc32(0, t->data + off, len);
             }

@@ -20,7 +20,8 @@ int tp_open(tp_pool **out, int n_threads);
 /* Stops and frees the pool (NULL is fine). */
 void tp_free(tp_pool *p);
 
-/* Runs fn(ctx, task, thread) for each task in [0, n_tasks) on all threads; returns when all are done. */
+/* Runs fn(ctx, task, thread) for each task in [0, n_tasks) on all threads; returns when all are
+ * done. */
 void tp_run(tp_pool *p, tp_fn fn, void *ctx, int n_tasks);
 
 /* Returns the number of threads, the caller included. */

@@ -48,7 +48,8 @@ struct tf_state {
     int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
     float *qs;                  /* (rows) their scales */
     float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
-    float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder attention */
+    float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder
+                                 * attention */
 
     /* decoder */
     int began, pos, n_rows;
@@ -117,8 +118,8 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         max_src > 65536 || max_rows > 65536 || n_threads > 1024 ||
         max_src_len > c->max_positions || max_tgt_len > c->max_positions)
         return ATTN_ERR_ARG;
-    if (c->pos_kind == ATTN_POS_LEARNED &&
-        (max_src_len + c->pos_offset > m->enc.pos.rows || max_tgt_len + c->pos_offset > m->dec.pos.rows))
+    if (c->pos_kind == ATTN_POS_LEARNED && (max_src_len + c->pos_offset > m->enc.pos.rows ||
+                                            max_tgt_len + c->pos_offset > m->dec.pos.rows))
         return ATTN_ERR_ARG;
     tf_state *st = calloc(1, sizeof *st);
     if (!st)
@@ -160,7 +161,8 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->qx = attn_carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
         st->qs = attn_carve(base, &p, rows * fsz);
         st->scores = attn_carve(base, &p, (size_t)n_threads * L * fsz);
-        st->enc_scratch = attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
+        st->enc_scratch =
+            attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
         st->src_of_row = attn_carve(base, &p, R * sizeof(int));
         st->tmp_rows = attn_carve(base, &p, R * sizeof(int));
         st->tok_buf = attn_carve(base, &p, rows * sizeof(int32_t));
@@ -169,9 +171,11 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->slot_tmp = attn_carve(base, &p, R * T * sizeof(int32_t));
         st->self_k = attn_carve(base, &p, nd * R * T * inner * fsz);
         st->self_v = attn_carve(base, &p, nd * R * T * inner * fsz);
-        st->enc_rel = attn_carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
+        st->enc_rel =
+            attn_carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
         st->dec_rel = attn_carve(base, &p, (size_t)c->n_heads * T * fsz);
-        st->sin_table = attn_carve(base, &p, (c->pos_kind == ATTN_POS_SINUSOIDAL ? L * d : 1) * fsz);
+        st->sin_table =
+            attn_carve(base, &p, (c->pos_kind == ATTN_POS_SINUSOIDAL ? L * d : 1) * fsz);
         if (pass == 0) {
             base = st->mem = aligned_alloc(64, p);
             if (!base) {
@@ -187,11 +191,13 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         for (int h = 0; h < H; h++) {
             for (int rel = -(Ls - 1); rel <= Ls - 1; rel++) {
                 int b = rel_bucket(rel, c->rel_buckets, c->rel_max_distance, 1);
-                st->enc_rel[(size_t)h * (2 * Ls - 1) + (size_t)(rel + Ls - 1)] = m->enc.rel[b * H + h];
+                st->enc_rel[(size_t)h * (2 * Ls - 1) + (size_t)(rel + Ls - 1)] =
+                    m->enc.rel[b * H + h];
             }
             for (int rel = -(max_tgt_len - 1); rel <= 0; rel++) {
                 int b = rel_bucket(rel, c->rel_buckets, c->rel_max_distance, 0);
-                st->dec_rel[(size_t)h * T + (size_t)(rel + max_tgt_len - 1)] = m->dec.rel[b * H + h];
+                st->dec_rel[(size_t)h * T + (size_t)(rel + max_tgt_len - 1)] =
+                    m->dec.rel[b * H + h];
             }
         }
     }
@@ -332,7 +338,8 @@ static void lin_run(tf_state *st, lin_batch *lb)
 
 /* Prepares the input x (n, cols) of products with weight w: quantizes it into the state's q8
  * buffer when w is q8. */
-static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols, const kn_weight *w)
+static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols,
+                      const kn_weight *w)
 {
     in->x = x;
     in->n = n;
@@ -488,7 +495,8 @@ static void dec_attn_task(void *ctx, int task, int thread)
     float *o = st->a + (size_t)r * inner + h * dh;
     if (aj->cross) {
         int s = st->src_of_row[r];
-        size_t base = ((size_t)aj->layer * (size_t)st->max_src * st->max_src_len + (size_t)st->src_off[s]) * inner;
+        size_t layer_base = (size_t)aj->layer * (size_t)st->max_src * st->max_src_len;
+        size_t base = (layer_base + (size_t)st->src_off[s]) * inner;
         kn_attend(o, qi, st->cross_k + base + h * dh, st->cross_v + base + h * dh, (size_t)inner,
                   NULL, 0, NULL, aj->scale, st->src_len[s], dh, sc);
         return;
@@ -697,7 +705,8 @@ int tf_decode_reorder(tf_state *st, const int *parent, int n_rows)
             return ATTN_ERR_ARG;
     int T = st->max_tgt_len, P = st->pos;
     for (int r = 0; r < n_rows; r++) {
-        memcpy(st->slot_tmp + (size_t)r * T, st->slot + (size_t)parent[r] * T, (size_t)P * sizeof(int32_t));
+        memcpy(st->slot_tmp + (size_t)r * T, st->slot + (size_t)parent[r] * T,
+               (size_t)P * sizeof(int32_t));
         st->tmp_rows[r] = st->src_of_row[parent[r]];
     }
     for (int r = 0; r < n_rows; r++) {

@@ -119,8 +119,8 @@ int tf_decode_begin(tf_state *st, const int *src_of_row, int n_rows);
 int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_rows);
 
 /* Beam reordering: new row r continues old row parent[r] (its self-attention history and its
- * source); n_rows may shrink; returns ATTN_OK or ATTN_ERR_ARG. Costs O(n_rows * steps), no copying of
- * keys and values. */
+ * source); n_rows may shrink; returns ATTN_OK or ATTN_ERR_ARG. Costs O(n_rows * steps), no copying
+ * of keys and values. */
 int tf_decode_reorder(tf_state *st, const int *parent, int n_rows);
 
 /* Returns source s's encoder output (len, d_model) of the last tf_encode and sets *len, or NULL

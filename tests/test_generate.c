@@ -17,7 +17,7 @@
 /* ---- allocation counting: the token loop must not allocate (alloc_count.h) */
 #include "alloc_count.h"
 
-/* ---- a synthetic model ----------------------------------------------------------------------------
+/* ---- a synthetic model --------------------------------------------------------------------------
  * The logits of a row are a hash of (source, every token fed so far), so a wrong reorder or a row
  * mixed up with another changes them.  With markov set they depend on (source, last token) only. */
 
@@ -146,7 +146,7 @@ static void ref_logits(const synth *sy, float *x, const int32_t *src, int src_le
     hash_logits(sy, x, h);
 }
 
-/* ---- reference processors, written plainly from HF's descriptions --------------------------------- */
+/* ---- reference processors, written plainly from HF's descriptions ---------------------------- */
 
 static void ref_process(const gen_params *p, int V, float *x, const int32_t *seq, int cur_len)
 {
@@ -202,7 +202,7 @@ static void ref_log_softmax(float *x, int V)
         x[v] -= lse;
 }
 
-/* ---- reference greedy ------------------------------------------------------------------------------ */
+/* ---- reference greedy ------------------------------------------------------------------------ */
 
 /* Greedy output ids of one source (eos excluded) into out; returns its length, *ended set. */
 static int ref_greedy(const synth *sy, const gen_params *p, const int32_t *src, int src_len,
@@ -231,7 +231,7 @@ static int ref_greedy(const synth *sy, const gen_params *p, const int32_t *src, 
     return len - 1;
 }
 
-/* ---- reference beam search (HF BeamSearchScorer, one source, whole sequences) --------------------- */
+/* ---- reference beam search (HF BeamSearchScorer, one source, whole sequences) ---------------- */
 
 typedef struct rhyp {
     double score;
@@ -303,7 +303,8 @@ static int cmp_hyp_best(const void *a, const void *b)
 }
 
 /* Runs reference beam search; leaves the hypotheses sorted best first in *l. */
-static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, int src_len, rlist *l)
+static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, int src_len,
+                     rlist *l)
 {
     int B = p->num_beams, V = sy->V, L = 1 + p->max_new_tokens;
     rbeam *beams = calloc((size_t)B, sizeof *beams), *next = calloc((size_t)B, sizeof *next);
@@ -368,7 +369,7 @@ static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, i
     free(x);
 }
 
-/* ---- helpers ------------------------------------------------------------------------------------------ */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static void make_source(int32_t *ids, int len, int seed, int V)
 {
@@ -400,7 +401,7 @@ static void expect_hyp(const gen_hyp *h, const int32_t *ids, int n, int ended, d
     }
 }
 
-/* ---- greedy ------------------------------------------------------------------------------------------ */
+/* ---- greedy ---------------------------------------------------------------------------------- */
 
 static void greedy_case(gen_params *p, synth *sy, int n_src)
 {
@@ -451,7 +452,7 @@ static void test_greedy_matches_reference(void **state)
     free(sy);
 }
 
-/* ---- beam search --------------------------------------------------------------------------------------- */
+/* ---- beam search ----------------------------------------------------------------------------- */
 
 static void beam_case(gen_params *p, synth *sy, int n_src)
 {
@@ -615,7 +616,7 @@ static void test_beam_equals_exhaustive(void **state)
     free(sy);
 }
 
-/* ---- sampling ----------------------------------------------------------------------------------------- */
+/* ---- sampling -------------------------------------------------------------------------------- */
 
 /* Draws n single tokens from the constant model with p; counts them in count (V). */
 static void draw_many(gen_params *p, synth *sy, int n, int *count)
@@ -712,7 +713,8 @@ static void test_sampling_sets(void **state)
         draw_many(&p, sy, n, count);
         for (int v = 0; v < sy->V; v++) {
             if (prob[v] == 0 && count[v] != 0) {
-                fprintf(stderr, "  case %zu: token %d drawn %d times outside the set\n", c, v, count[v]);
+                fprintf(stderr, "  case %zu: token %d drawn %d times outside the set\n", c, v,
+                        count[v]);
                 fail();
             }
             /* frequencies within 5 standard deviations of the expected ones */
@@ -787,7 +789,7 @@ static void test_seed_reproduces_across_batches(void **state)
     free(sy);
 }
 
-/* ---- processor guarantees ------------------------------------------------------------------------ */
+/* ---- processor guarantees -------------------------------------------------------------------- */
 
 static void test_min_length_holds(void **state)
 {
@@ -926,7 +928,7 @@ static void test_forced_tokens_and_bad_ids(void **state)
     free(sy);
 }
 
-/* ---- streaming ---------------------------------------------------------------------------------------- */
+/* ---- streaming ------------------------------------------------------------------------------- */
 
 typedef struct watch {
     const gen *g;
@@ -988,7 +990,7 @@ static void test_settled_prefix_streams(void **state)
     free(sy);
 }
 
-/* ---- scoring --------------------------------------------------------------------------------------------- */
+/* ---- scoring --------------------------------------------------------------------------------- */
 
 static void test_score_matches_generation(void **state)
 {
@@ -1041,7 +1043,7 @@ static void test_score_matches_generation(void **state)
     free(sy);
 }
 
-/* ---- no allocation while decoding ------------------------------------------------------------------ */
+/* ---- no allocation while decoding ------------------------------------------------------------ */
 
 static void test_no_allocation_in_decoding(void **state)
 {
@@ -1102,7 +1104,7 @@ static void test_no_allocation_in_decoding(void **state)
 #endif
 }
 
-/* ---- errors --------------------------------------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------------------------- */
 
 static void test_errors(void **state)
 {

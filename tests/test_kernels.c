@@ -137,7 +137,8 @@ static void check_linear(int dtype, int n, int rows, int cols)
             if (dtype == ATTN_Q8) {
                 int64_t acc = 0;
                 for (int k = 0; k < cols; k++)
-                    acc += (int64_t)q[(size_t)b * qc + k] * ((const int8_t *)w.data)[(size_t)o * cols + k];
+                    acc += (int64_t)q[(size_t)b * qc + k] *
+                           ((const int8_t *)w.data)[(size_t)o * cols + k];
                 want = (double)acc * qs[b] * scale[o];
                 mag = fabs(want);
             } else {

@@ -225,8 +225,9 @@ static void test_read_python_files(void **state)
 {
     (void)state;
     static const struct { const char *file; attn_dtype dtype; } files[] = {
-        {DIR "py-f32.attn", ATTN_F32}, {DIR "py-f16.attn", ATTN_F16}, {DIR "py-bf16.attn", ATTN_BF16},
-        {DIR "py-q8.attn", ATTN_Q8}, {DIR "py-none.attn", ATTN_F32}};
+        {DIR "py-f32.attn", ATTN_F32}, {DIR "py-f16.attn", ATTN_F16},
+        {DIR "py-bf16.attn", ATTN_BF16}, {DIR "py-q8.attn", ATTN_Q8},
+        {DIR "py-none.attn", ATTN_F32}};
     mf_file *f32 = open_ok(DIR "py-f32.attn", 1, 0, MF_VERIFY_ALL);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         for (int threads = 1; threads <= 3; threads += 2)
@@ -251,9 +252,12 @@ static void test_read_python_files(void **state)
                         }
                         /* q8: half a step; f16, bf16: half an ulp, or of the smallest
                                          * subnormal step */
-                        double bound = a.dtype == ATTN_Q8 ? 0.5 * rowmax / 127 * 1.001
-                                     : tol * fabs(vb[j]) + (a.dtype == ATTN_F16 ? 0x1p-25 : 0x1p-134);
-                        if (!(fabs(va[j] - vb[j]) <= bound) && !(isinf(va[j]) && fabsf(vb[j]) >= 65520))
+                        double bound =
+                            a.dtype == ATTN_Q8
+                                ? 0.5 * rowmax / 127 * 1.001
+                                : tol * fabs(vb[j]) + (a.dtype == ATTN_F16 ? 0x1p-25 : 0x1p-134);
+                        if (!(fabs(va[j] - vb[j]) <= bound) &&
+                            !(isinf(va[j]) && fabsf(vb[j]) >= 65520))
                             fail_msg("%s %s[%lld]: %.9g vs %.9g", files[i].file, a.name,
                                      (long long)j, va[j], vb[j]);
                     }

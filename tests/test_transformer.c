@@ -487,7 +487,8 @@ static void write_variant(const char *path, const char *set_key, const char *set
 {
     mf_file *f;
     char why[256];
-    assert_int_equal(mf_open(&f, "tests/data/ref/post_relu_tied.attn", NULL, why, sizeof why), ATTN_OK);
+    assert_int_equal(mf_open(&f, "tests/data/ref/post_relu_tied.attn", NULL, why, sizeof why),
+                     ATTN_OK);
     mf_writer *w;
     assert_int_equal(mf_writer_open(&w), ATTN_OK);
     assert_int_equal(mf_writer_copy_meta(w, f), ATTN_OK);
@@ -570,9 +571,11 @@ static void test_no_allocation(void **state)
     int32_t tok[6] = {1, 1, 1, 1, 1, 1};
     n_allocs = 0;
     counting = 1;
-    int ok = tf_encode(st, srcp, g.src_len, 3) == ATTN_OK && tf_decode_begin(st, rows, 6) == ATTN_OK;
+    int ok =
+        tf_encode(st, srcp, g.src_len, 3) == ATTN_OK && tf_decode_begin(st, rows, 6) == ATTN_OK;
     for (int t = 0; t < 8 && ok; t++)
-        ok = tf_decode_step(st, lg, tok, 6) == ATTN_OK && tf_decode_reorder(st, parent, 6) == ATTN_OK;
+        ok = tf_decode_step(st, lg, tok, 6) == ATTN_OK &&
+             tf_decode_reorder(st, parent, 6) == ATTN_OK;
     counting = 0;
     assert_true(ok);
     printf("  allocations during encode, 8 decoder steps and reorders: %ld\n", n_allocs);
