@@ -52,7 +52,12 @@
 
 #include "status.h"
 
-/* The decoder seen by generation.  Every function returns 0 or a negative model status. */
+/* Status codes: gen_* functions return ATTN_OK (0) or a negative ATTN_ERR_* of status.h, which
+ * attn_strerror() describes; when the model itself fails, ATTN_ERR_DECODER, and
+ * gen_model_status() has the model's own status. */
+
+/* The decoder seen by generation.  Every function returns 0 or a negative model status (the
+ * engine's are ATTN_ERR_* codes). */
 typedef struct gen_model {
     void *ctx;
     int vocab_size;

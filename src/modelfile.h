@@ -47,6 +47,11 @@
 #include "dtype.h"
 #include "status.h"
 
+/* Status codes: functions return ATTN_OK (0), ATTN_ABSENT (1: a normal event, the key or tensor
+ * is not there) or a negative ATTN_ERR_* of status.h, which attn_strerror() describes; mf_open,
+ * mf_verify and mf_writer_write also write a one-line reason into the caller's why buffer.
+ * Element types are the attn_dtype of dtype.h (its codes are the file's). */
+
 /* Metadata value types (the codes are the file's). */
 typedef enum mf_type {
     MF_T_I64 = 1,

@@ -6,6 +6,9 @@
  * Tasks are claimed one at a time from a shared counter, so uneven or descheduled threads
  * balance themselves.  Workers spin briefly between runs (a decoder step runs dozens of short
  * parallel regions) and then sleep.  One pool serves one caller thread at a time.
+ *
+ * The pool is the only place libattn starts threads: the engine's layers, the model-file
+ * loader's inflate jobs and the writer's compress jobs all run on one.
  */
 #ifndef ATTN_THREADPOOL_H
 #define ATTN_THREADPOOL_H

@@ -1,6 +1,9 @@
 /* transformer.h — attn's inference engine: an encoder-decoder Transformer on the CPU.
  *
- * Usage (error handling elided; every function returns ATTN_OK = 0 or a negative TF_E*):
+ * Status codes: every function that can fail returns ATTN_OK (0) or a negative ATTN_ERR_* of
+ * status.h, which attn_strerror() describes; tf_model_open also writes a one-line reason.
+ *
+ * Usage (error handling elided):
  *
  *     tf_model *m;  char why[256];
  *     tf_model_open(&m, "models/en-fr.attn", why, sizeof why);
