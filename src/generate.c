@@ -467,6 +467,18 @@ static int model_failed(gen *g, int status)
     return ATTN_ERR_DECODER;
 }
 
+/* Tells the model that only rows parent[0..kept) of its `rows` rows go on (nothing to do when
+ * all go on or none does); returns ATTN_OK or ATTN_ERR_DECODER. */
+static int keep_rows(gen *g, const gen_model *m, int kept, int rows)
+{
+    if (kept < rows && kept > 0) {
+        int rc = m->reorder(m->ctx, g->parent, kept);
+        if (rc < 0)
+            return model_failed(g, rc);
+    }
+    return ATTN_OK;
+}
+
 /* Resets the per-source state of a run of n sources. */
 static void reset_sources(gen *g, const gen_source *src, int n)
 {
@@ -569,11 +581,8 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
             }
             g->feed[kept++] = tok;
         }
-        if (kept < rows && kept > 0) {
-            rc = m->reorder(m->ctx, g->parent, kept);
-            if (rc < 0)
-                return model_failed(g, rc);
-        }
+        if ((rc = keep_rows(g, m, kept, rows)) < 0)
+            return rc;
         rows = kept;
     }
     return ATTN_OK;
@@ -907,11 +916,8 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
                 logprobs[t][j] = x[g->p.eos_id] - logsumexp(x, V);
             }
         }
-        if (kept < rows && kept > 0) {
-            rc = m->reorder(m->ctx, g->parent, kept);
-            if (rc < 0)
-                return model_failed(g, rc);
-        }
+        if ((rc = keep_rows(g, m, kept, rows)) < 0)
+            return rc;
         rows = kept;
     }
     return ATTN_OK;

@@ -180,19 +180,9 @@ void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const 
         else
             dots_q8_portable(y, ldy, in, w, o0, o1);
     } else if (isa == KN_AVX512) {
-        if (w->dtype == ATTN_F32)
-            kn_dots_f32_avx512(y, ldy, in->x, in->n, w, o0, o1);
-        else if (w->dtype == ATTN_BF16)
-            kn_dots_bf16_avx512(y, ldy, in->x, in->n, w, o0, o1);
-        else
-            kn_dots_f16_avx512(y, ldy, in->x, in->n, w, o0, o1);
+        kn_dots_float_avx512(y, ldy, in->x, in->n, w, o0, o1);
     } else if (isa == KN_AVX2) {
-        if (w->dtype == ATTN_F32)
-            kn_dots_f32_avx2(y, ldy, in->x, in->n, w, o0, o1);
-        else if (w->dtype == ATTN_BF16)
-            kn_dots_bf16_avx2(y, ldy, in->x, in->n, w, o0, o1);
-        else
-            kn_dots_f16_avx2(y, ldy, in->x, in->n, w, o0, o1);
+        kn_dots_float_avx2(y, ldy, in->x, in->n, w, o0, o1);
     } else {
         dots_float_portable(y, ldy, in->x, in->n, w, o0, o1);
     }

@@ -108,19 +108,16 @@ ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weigh
     }
 }
 
-void kn_dots_f32_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
+void kn_dots_float_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                        int o1)
 {
-    dots(y, ldy, x, n, w, o0, o1, ATTN_F32);
-}
-
-void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, ATTN_BF16);
-}
-
-void kn_dots_f16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
+    /* one instance of the tiles per dtype, each with its loads known at compile time */
+    if (w->dtype == ATTN_F32)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F32);
+    else if (w->dtype == ATTN_BF16)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_BF16);
+    else
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
 }
 
 /* Returns the exact int32 dot product of s8 vectors q and w over cols (q padded to 32). */

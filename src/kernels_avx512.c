@@ -139,22 +139,16 @@ ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weigh
     }
 }
 
-void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                        int o1)
+void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w,
+                          int o0, int o1)
 {
-    dots(y, ldy, x, n, w, o0, o1, ATTN_F32);
-}
-
-void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                         int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, ATTN_BF16);
-}
-
-void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                        int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
+    /* one instance of the tiles per dtype, each with its loads known at compile time */
+    if (w->dtype == ATTN_F32)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F32);
+    else if (w->dtype == ATTN_BF16)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_BF16);
+    else
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
 }
 
 /* One q8 tile: u8 (x + 128) times s8 weights with VPDPBUSD, corrected by 128 * rowsum; with

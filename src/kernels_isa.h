@@ -13,12 +13,12 @@
 /* ---- AVX2 + FMA + F16C (kernels_avx2.c) ---- */
 
 /* y[b, o] = x[b] . W[o] for b < n, o in [o0, o1), f32 / f16 / bf16 weights (kn_linear, no bias). */
-void kn_dots_f32_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_f16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                       int o1);
-/* y[b, o] = in->qscale[b] * scale[o] * (q[b] . W[o]) with exact int32 sums (q8 kn_linear). */
+void kn_dots_float_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                        int o1);
+
+/* The q8 product with exact int32 sums. */
 void kn_dots_q8_avx2(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
+
 /* kn_dot, kn_axpy, and one row of kn_quantize_rows (without the zero padding). */
 float kn_dot_avx2(const float *a, const float *b, int n);
 void kn_axpy_avx2(float *y, float a, const float *x, int n);
@@ -27,26 +27,29 @@ void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
 /* ---- AVX-512 F/BW/VL/DQ + VNNI (kernels_avx512.c): the same, and more ---- */
 
 /* y[b, o] = x[b] . W[o] for b < n, o in [o0, o1), f32 / f16 / bf16 weights (kn_linear, no bias). */
-void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                        int o1);
-void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                        int o1);
-void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                         int o1);
+void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w,
+                          int o0, int o1);
+
 /* The q8 product with VNNI u8 x s8 dot products; needs w->rowsum. */
 void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
+
 /* kn_dot, kn_axpy, and one row of kn_quantize_rows (without the zero padding). */
 float kn_dot_avx512(const float *a, const float *b, int n);
 void kn_axpy_avx512(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols);
+
 /* Writes y = exp(x - m) (y may be NULL or x) and returns the sum of those values. */
 float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
+
 /* x = x * a + b over n floats. */
 void kn_scale_add_avx512(float *x, float a, float b, int n);
+
 /* Returns the largest of n floats (n >= 1). */
 float kn_max_avx512(const float *x, int n);
+
 /* In place max(x, 0) over n floats. */
 void kn_relu_avx512(float *x, int n);
+
 /* kn_layernorm, kn_rmsnorm and kn_attend. */
 void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d,
                          float eps);
