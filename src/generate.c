@@ -1,6 +1,6 @@
-/* generate.c — greedy, sampling and beam search with HF-compatible logits processors
- * (see generate.h for the exact rules). */
-#include "generate.h"
+/* generate.c — the decoder object, HF-compatible logits processors, sampling, greedy runs and
+ * teacher-forced scoring (see generate.h for the exact rules; beam search is generate_beam.c). */
+#include "generate_int.h"
 
 #include "arena.h"
 #include "kernels.h"
@@ -11,10 +11,6 @@
 #include <string.h>
 
 /* ---- random numbers: xoshiro256** seeded through splitmix64 ---------------------------------- */
-
-typedef struct rng {
-    uint64_t s[4];
-} rng;
 
 /* Advances a splitmix64 state and returns its next output. */
 static uint64_t splitmix64(uint64_t *x)
@@ -61,59 +57,6 @@ static double rng_uniform(rng *r)
 }
 
 /* ---- the object ------------------------------------------------------------------------------ */
-
-/* A finished beam hypothesis kept in a source's list. */
-typedef struct kept_hyp {
-    int used;
-    long order;         /* insertion number: later wins ties for best, earlier loses for worst */
-    double score;
-    int len, ended;
-    int32_t *ids;       /* (max_len) */
-    float *lps;         /* (max_len + 1) */
-} kept_hyp;
-
-/* Per-source state of one run. */
-typedef struct srcstate {
-    rng r;
-    int done;
-    int n_kept;         /* finished hypotheses kept (at most num_beams) */
-    long next_order;
-    double worst;
-    kept_hyp *kept;     /* (num_beams) the source's finished hypotheses */
-    int32_t *out_ids;   /* (max_len) greedy/sample output, beam settled prefix */
-    float *out_lps;     /* (max_len + 1) */
-} srcstate;
-
-struct gen {
-    gen_params p;
-    int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
-    float *logits;      /* (max_rows, V) */
-    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or log_softmax (beam) */
-    /* each next_* is the other half of a double buffer: beam search builds the next step's
-     * rows there from the current ones, then copies them back */
-    int32_t *seq, *next_seq;        /* (max_rows, max_len) each row's decoder sequence, start
-                                     * included */
-    float *lp, *next_lp;            /* (max_rows, max_len) model log-probability of seq[r][1..] */
-    float *bscore, *next_bscore;    /* (max_rows) beam scores */
-    int32_t *feed;      /* (max_rows) token fed to each row */
-    int *row_src, *next_row_src;    /* (max_rows) run source of each row */
-    int *parent;        /* (max_rows) */
-    const int32_t **src_ids;  /* (max_src) source ids handed to encode */
-    int *src_len;       /* (max_src) */
-    uint32_t *mark;     /* (V) epoch marks for distinct ids */
-    uint32_t epoch;
-    int *heap;          /* (V) sampling order */
-    float *cscore;      /* (max_src, K) candidate scores */
-    int *cflat;         /* (max_src, K) candidate beam * V + id */
-    int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
-    int n_forced;
-    srcstate *src;      /* (max_src) */
-    kept_hyp *kept;     /* (max_src, B) finished hypotheses of every source */
-    gen_hyp *hyps;      /* (max_src, n_best) */
-    gen_result *res;    /* (max_src) */
-    int model_status;
-    void *arena;
-};
 
 void gen_params_default(gen_params *p)
 {
@@ -282,7 +225,7 @@ int gen_model_status(const gen *g)
 /* ---- logits processors ----------------------------------------------------------------------- */
 
 /* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
-static void process_row(gen *g, float *x, const int32_t *seq, int cur_len)
+void gen_process_row(gen *g, float *x, const int32_t *seq, int cur_len)
 {
     const gen_params *p = &g->p;
     int V = g->V;
@@ -323,7 +266,7 @@ static void process_row(gen *g, float *x, const int32_t *seq, int cur_len)
 }
 
 /* Returns log(sum(exp(x))) of x (n), computed as max + log(sum(exp(x - max))). */
-static float logsumexp(const float *x, int n)
+float gen_logsumexp(const float *x, int n)
 {
     float m = -INFINITY;
     for (int i = 0; i < n; i++)
@@ -461,7 +404,7 @@ static int sample_row(gen *g, float *x, rng *r)
 /* ---- shared run helpers ---------------------------------------------------------------------- */
 
 /* Records a model failure; returns ATTN_ERR_DECODER. */
-static int model_failed(gen *g, int status)
+int gen_model_failed(gen *g, int status)
 {
     g->model_status = status;
     return ATTN_ERR_DECODER;
@@ -474,7 +417,7 @@ static int keep_rows(gen *g, const gen_model *m, int kept, int rows)
     if (kept < rows && kept > 0) {
         int rc = m->reorder(m->ctx, g->parent, kept);
         if (rc < 0)
-            return model_failed(g, rc);
+            return gen_model_failed(g, rc);
     }
     return ATTN_OK;
 }
@@ -509,14 +452,14 @@ static int start_rows(gen *g, const gen_model *m, const gen_source *src, int n)
     }
     int rc = m->encode(m->ctx, g->src_ids, g->src_len, n);
     if (rc < 0)
-        return model_failed(g, rc);
+        return gen_model_failed(g, rc);
     for (int r = 0; r < n * g->B; r++) {
         g->row_src[r] = r / g->B;
         g->seq[(size_t)r * g->max_len] = g->p.decoder_start_id;
         g->feed[r] = g->p.decoder_start_id;
     }
     rc = m->begin(m->ctx, g->row_src, n * g->B);
-    return rc < 0 ? model_failed(g, rc) : ATTN_OK;
+    return rc < 0 ? gen_model_failed(g, rc) : ATTN_OK;
 }
 
 /* ---- greedy and sampling --------------------------------------------------------------------- */
@@ -549,16 +492,16 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
     for (int cur = 1; rows > 0; cur++) {
         int rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
-            return model_failed(g, rc);
+            return gen_model_failed(g, rc);
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             float *x = g->logits + (size_t)r * V, *raw = g->aux;
             int s = g->row_src[r];
             srcstate *st = &g->src[s];
             memcpy(raw, x, (size_t)V * sizeof *x);
-            float lse = logsumexp(raw, V);
+            float lse = gen_logsumexp(raw, V);
             int32_t *seq = g->seq + (size_t)r * L;
-            process_row(g, x, seq, cur);
+            gen_process_row(g, x, seq, cur);
             int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : kn_argmax(x, V);
             gen_result *res = &g->res[s];
             st->out_lps[res->n_settled] = raw[tok] - lse;
@@ -588,261 +531,6 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
     return ATTN_OK;
 }
 
-/* ---- beam search ----------------------------------------------------------------------------- */
-
-/* Adds a hypothesis to source st's list as HF's BeamHypotheses.add does. */
-static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, int len, int ended,
-                    float eos_lp, float sum_logprobs, int hyp_len)
-{
-    double score = (double)sum_logprobs / pow((double)hyp_len, (double)g->p.length_penalty);
-    if (st->n_kept >= g->B && !(score > st->worst))
-        return;
-    kept_hyp *spot = NULL;
-    for (int b = 0; b < g->B && !spot; b++)
-        if (!st->kept[b].used)
-            spot = &st->kept[b];
-    int evict = st->n_kept >= g->B;
-    if (evict) {
-        /* the list is full: the new one replaces the worst (earliest on ties) */
-        kept_hyp *w = NULL;
-        for (int b = 0; b < g->B; b++) {
-            kept_hyp *c = &st->kept[b];
-            if (!w || c->score < w->score || (c->score == w->score && c->order < w->order))
-                w = c;
-        }
-        spot = w;
-    }
-    spot->used = 1;
-    spot->order = st->next_order++;
-    spot->score = score;
-    spot->len = len;
-    spot->ended = ended;
-    memcpy(spot->ids, seq, (size_t)len * sizeof *seq);
-    memcpy(spot->lps, lps, (size_t)len * sizeof *lps);
-    spot->lps[len] = eos_lp;
-    if (evict) {
-        double w = INFINITY;
-        for (int b = 0; b < g->B; b++)
-            if (st->kept[b].score < w)
-                w = st->kept[b].score;
-        st->worst = w;
-    } else {
-        st->n_kept++;
-        if (score < st->worst)
-            st->worst = score;
-    }
-}
-
-/* Returns 1 when source st is done per HF's BeamHypotheses.is_done. */
-static int hyp_done(const gen *g, const srcstate *st, float best_sum, int cur_len)
-{
-    if (st->n_kept < g->B)
-        return 0;
-    double lp = g->p.length_penalty, len = cur_len;
-    switch (g->p.early_stopping) {
-    case GEN_STOP_EARLY:
-        return 1;
-    case GEN_STOP_NEVER:
-        if (lp > 0)
-            len = g->max_len;
-        break;
-    default:
-        break;
-    }
-    return st->worst >= (double)best_sum / pow(len, lp);
-}
-
-/* Fills source s's n-best hypotheses from its list and calls fn. */
-static void finish_beam(gen *g, int s, gen_progress_fn fn, void *user)
-{
-    srcstate *st = &g->src[s];
-    gen_result *res = &g->res[s];
-    gen_hyp *out = &g->hyps[(size_t)s * g->p.n_best];
-    int n = 0;
-    for (int k = 0; k < g->p.n_best && k < st->n_kept; k++) {
-        const kept_hyp *best = NULL;
-        for (int b = 0; b < g->B; b++) {
-            const kept_hyp *c = &st->kept[b];
-            if (!c->used)
-                continue;
-            int taken = 0;
-            for (int j = 0; j < n; j++)
-                taken |= out[j].ids == c->ids + 1;
-            if (taken)
-                continue;
-            if (!best || c->score > best->score ||
-                (c->score == best->score && c->order > best->order))
-                best = c;
-        }
-        out[n].ids = best->ids + 1;
-        out[n].logprobs = best->lps + 1;
-        out[n].len = best->len - 1;
-        out[n].ended = best->ended;
-        out[n].score = best->score;
-        n++;
-    }
-    res->n_hyps = n;
-    res->done = 1;
-    st->done = 1;
-    if (fn)
-        fn(user, s);
-}
-
-/* Inserts candidate (score, flat) into the sorted top list cs/cf (*n of at most K). */
-static void top_insert(float *cs, int *cf, int *n, int K, float score, int flat)
-{
-    int i = *n;
-    if (i == K) {
-        if (!(score > cs[K - 1]))
-            return;
-        i = K - 1;
-    } else {
-        ++*n;
-    }
-    while (i > 0 && score > cs[i - 1]) {
-        cs[i] = cs[i - 1];
-        cf[i] = cf[i - 1];
-        i--;
-    }
-    cs[i] = score;
-    cf[i] = flat;
-}
-
-/* Updates source s's settled prefix: the common prefix of its live rows (a, B rows in next_seq,
- * length cur) and its finished hypotheses; calls fn when it grew. */
-static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void *user)
-{
-    srcstate *st = &g->src[s];
-    gen_result *res = &g->res[s];
-    const int32_t *first = g->next_seq + (size_t)a * g->B * g->max_len;
-    int n = cur;
-    for (int b = 1; b < g->B; b++) {
-        const int32_t *q = first + (size_t)b * g->max_len;
-        int i = 1;
-        while (i < n && q[i] == first[i])
-            i++;
-        n = i;
-    }
-    for (int b = 0; b < g->B; b++) {
-        const kept_hyp *c = &st->kept[b];
-        if (!c->used)
-            continue;
-        int i = 1;
-        while (i < n && i < c->len && c->ids[i] == first[i])
-            i++;
-        n = i;
-    }
-    if (n - 1 > res->n_settled) {
-        for (int i = res->n_settled; i < n - 1; i++)
-            st->out_ids[i] = first[i + 1];
-        res->n_settled = n - 1;
-        if (fn)
-            fn(user, s);
-    }
-}
-
-/* Beam search over n started sources; returns ATTN_OK or ATTN_ERR_DECODER. */
-static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
-{
-    int V = g->V, L = g->max_len, B = g->B, K = g->K, n_act = n;
-    /* with V >= 2 at most B of the 2B candidates are eos, so every walk finds B beams */
-    const gen_params *p = &g->p;
-    for (int r = 0; r < n * B; r++)
-        g->bscore[r] = r % B == 0 ? 0.0f : -1e9f;
-    for (int cur = 1; n_act > 0; cur++) {
-        int rows = n_act * B;
-        int rc = m->step(m->ctx, g->logits, g->feed, rows);
-        if (rc < 0)
-            return model_failed(g, rc);
-        for (int r = 0; r < rows; r++) {
-            float *x = g->logits + (size_t)r * V;
-            if (p->beam_mask_pad && p->pad_id >= 0)
-                x[p->pad_id] = -INFINITY;
-            float lse = logsumexp(x, V);
-            for (int v = 0; v < V; v++)
-                x[v] -= lse;
-            memcpy(g->aux + (size_t)r * V, x, (size_t)V * sizeof *x);
-            process_row(g, x, g->seq + (size_t)r * L, cur);
-            float bs = g->bscore[r];
-            for (int v = 0; v < V; v++)
-                x[v] += bs;
-        }
-        /* each source: the 2B best candidates, then HF's walk over them */
-        int n_new = 0;
-        for (int a = 0; a < n_act; a++) {
-            int s = g->row_src[a * B];
-            srcstate *st = &g->src[s];
-            float *cs = g->cscore + (size_t)a * K;
-            int *cf = g->cflat + (size_t)a * K, nc = 0;
-            const float *base = g->logits + (size_t)a * B * V;
-            for (int f = 0; f < B * V; f++)
-                top_insert(cs, cf, &nc, K, base[f], f);
-            int nb = 0;
-            for (int k = 0; k < nc && nb < B; k++) {
-                int b = cf[k] / V, tok = cf[k] % V, r = a * B + b;
-                const int32_t *seq = g->seq + (size_t)r * L;
-                float mlp = g->aux[(size_t)r * V + tok];
-                if (tok == p->eos_id) {
-                    if (k >= B)
-                        continue;
-                    hyp_add(g, st, seq, g->lp + (size_t)r * L, cur, 1, mlp, cs[k], cur);
-                    continue;
-                }
-                int nr = a * B + nb++;
-                int32_t *nseq = g->next_seq + (size_t)nr * L;
-                float *nlp = g->next_lp + (size_t)nr * L;
-                memcpy(nseq, seq, (size_t)cur * sizeof *seq);
-                memcpy(nlp, g->lp + (size_t)r * L, (size_t)cur * sizeof *nlp);
-                nseq[cur] = tok;
-                nlp[cur] = mlp;
-                g->next_bscore[nr] = cs[k];
-                g->parent[nr] = r;
-            }
-            if (hyp_done(g, st, cs[0], cur))
-                st->done = 1;
-        }
-        /* finish the done sources and those at max length; compact the rest */
-        for (int a = 0; a < n_act; a++) {
-            int s = g->row_src[a * B];
-            srcstate *st = &g->src[s];
-            if (!st->done && cur + 1 >= L) {
-                for (int b = 0; b < B; b++) {
-                    int r = a * B + b;
-                    hyp_add(g, st, g->next_seq + (size_t)r * L, g->next_lp + (size_t)r * L, cur + 1,
-                            0, 0.0f, g->next_bscore[r], cur + 1);
-                }
-                st->done = 1;
-            }
-            if (st->done) {
-                finish_beam(g, s, fn, user);
-                continue;
-            }
-            settle_beam(g, s, a, cur + 1, fn, user);
-            for (int b = 0; b < B; b++) {
-                int r = a * B + b, nr = n_new * B + b;
-                memcpy(g->seq + (size_t)nr * L, g->next_seq + (size_t)r * L,
-                       (size_t)(cur + 1) * sizeof(int32_t));
-                memcpy(g->lp + (size_t)nr * L, g->next_lp + (size_t)r * L,
-                       (size_t)(cur + 1) * sizeof(float));
-                g->bscore[nr] = g->next_bscore[r];
-                g->parent[nr] = g->parent[r];
-                g->feed[nr] = g->next_seq[(size_t)r * L + cur];
-                g->next_row_src[nr] = s;
-            }
-            n_new++;
-        }
-        for (int r = 0; r < n_new * B; r++)
-            g->row_src[r] = g->next_row_src[r];
-        n_act = n_new;
-        if (n_act > 0) {
-            rc = m->reorder(m->ctx, g->parent, n_act * B);
-            if (rc < 0)
-                return model_failed(g, rc);
-        }
-    }
-    return ATTN_OK;
-}
-
 int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_progress_fn fn,
             void *user)
 {
@@ -856,7 +544,7 @@ int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_pr
     int rc = start_rows(g, m, src, n_src);
     if (rc < 0)
         return rc;
-    return g->p.mode == GEN_BEAM ? run_beam(g, m, n_src, fn, user)
+    return g->p.mode == GEN_BEAM ? gen_run_beam(g, m, n_src, fn, user)
                                  : run_single(g, m, n_src, fn, user);
 }
 
@@ -891,7 +579,7 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
     if (f) {
         rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
-            return model_failed(g, rc);
+            return gen_model_failed(g, rc);
         for (int r = 0; r < rows; r++)
             g->feed[r] = g->p.forced_bos_id;
     }
@@ -899,21 +587,21 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
     for (int j = 0; rows > 0 && j <= longest; j++) {
         rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
-            return model_failed(g, rc);
+            return gen_model_failed(g, rc);
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             int t = g->row_src[r];
             const float *x = g->logits + (size_t)r * V;
             if (j < tgt_len[t]) {
                 int tok = tgt[t][j];
-                logprobs[t][j] = x[tok] - logsumexp(x, V);
+                logprobs[t][j] = x[tok] - gen_logsumexp(x, V);
                 if (j + 1 == tgt_len[t] && !has_eos)
                     continue;
                 g->parent[kept] = r;
                 g->row_src[kept] = t;
                 g->feed[kept++] = tok;
             } else if (has_eos) {
-                logprobs[t][j] = x[g->p.eos_id] - logsumexp(x, V);
+                logprobs[t][j] = x[g->p.eos_id] - gen_logsumexp(x, V);
             }
         }
         if ((rc = keep_rows(g, m, kept, rows)) < 0)
