@@ -143,7 +143,7 @@ bench: attn
 
 FUZZ_BIN := $(FUZZ_SRC:tests/%.c=build-fuzz/%)
 # A target may name the only sources it needs in FUZZ_LIB_<name> (default: all but ISA-specific).
-FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c)
+FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c) src/threadpool.c src/dtype.c src/status.c
 FUZZ_LIB_bpe := $(TOK_SRC)
 build-fuzz/fuzz_%: tests/fuzz_%.c $(LIB_SRC) $(TOK_SRC)
 	@mkdir -p build-fuzz
