@@ -1,13 +1,13 @@
 #!/usr/bin/python3
-"""check-hf-generate.py — attn's generate() against transformers 4.30's on the HF fixtures.
+"""hf_generate_check.py — attn's generate() against transformers 4.30's on the HF fixtures.
 
 For each fixture folder of tests/data/hf (BART, Marian, T5 v1.0, T5 v1.1) this converts the model
-with scripts/convert.py, runs `attn --ids --json` on every source of reference.txt with the
-generate() settings recorded there (greedy; 4 beams with early stopping and 4 returned
+with scripts/convert/hf_model.py, runs `attn --ids --json` on every source of reference.txt with
+the generate() settings recorded there (greedy; 4 beams with early stopping and 4 returned
 sequences; repetition penalty 1.3 with no-repeat 3-grams), and compares every returned sequence
 with transformers' ids (start token, ids, eos, padding) and every beam score within 1e-4.
 
-    scripts/check-hf-generate.py [--attn ./attn]          exit 0 when everything matches
+    tests/hf_generate_check.py [--attn ./attn]          exit 0 when everything matches
 """
 import argparse
 import json
@@ -16,8 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = ["bart", "marian", "t5_v1_0", "t5_v1_1"]
 
 
@@ -64,8 +63,8 @@ def main():
         for m in MODELS:
             folder = os.path.join(ROOT, "tests", "data", "hf", m)
             model = os.path.join(tmp, m + ".attn")
-            subprocess.run([sys.executable, os.path.join(HERE, "convert.py"), folder, "-o", model],
-                           check=True, capture_output=True)
+            subprocess.run([sys.executable, "-m", "scripts.convert.hf_model", folder, "-o", model],
+                           cwd=ROOT, check=True, capture_output=True)
             cfg = json.load(open(os.path.join(folder, "config.json")))
             eos, pad = cfg["eos_token_id"], cfg["pad_token_id"]
             for case, srcs, runs in read_reference(os.path.join(folder, "reference.txt")):
@@ -93,7 +92,7 @@ def main():
                                 failed += 1
                                 print("%s %s %s source %d hyp %d:\n  want %s %s\n  got  %s %s" %
                                       (m, case, name, b, k, want, score, got, h["score"]))
-    print("check-hf-generate: %d sequences, %d differ" % (checked, failed))
+    print("hf_generate_check.py: %d sequences, %d differ" % (checked, failed))
     return 1 if failed else 0
 
 

@@ -1,10 +1,10 @@
 #!/bin/sh
-# The engine benchmark: `attn bench` next to PyTorch (scripts/reference.py --bench, the same
+# The engine benchmark: `attn bench` next to PyTorch (scripts/goldens/reference.py --bench, the same
 # weights in torch.nn.Transformer) in the same run, for the default model (models/en-fr.attn, when
 # present) and a base-size model with random weights (d_model 512, 8 heads, FFN 2048, 6+6 layers,
 # vocabulary 32000; written once to build/bench/), in f32, bf16 and q8, on 1 and 2 threads.
 #
-# Usage: scripts/bench-engine.sh [PATH/TO/attn]
+# Usage: scripts/bench/engine.sh [PATH/TO/attn]
 # Environment: BENCH_THREADS ("1 2"), BENCH_DTYPES ("f32 bf16 q8"), BENCH_REPS (3),
 #   BENCH_SRC_LEN (32), BENCH_OUT_LEN (32), BENCH_BATCH (32), BENCH_BEAMS (4),
 #   BENCH_TORCH (1; 0 skips PyTorch), BENCH_TORCH_OUT_LEN (8) and BENCH_TORCH_BULK_OUT_LEN (2):
@@ -44,7 +44,7 @@ fi
 case " $models " in *" base "*)
     for dt in $DTYPES; do
         f=$DIR/base-$dt.attn
-        [ -f "$f" ] || "$PY" scripts/reference.py --base-model "$f" --dtype "$dt" ||
+        [ -f "$f" ] || "$PY" -m scripts.goldens.reference --base-model "$f" --dtype "$dt" ||
             echo "bench-engine: cannot write $f (needs $PY with torch and numpy)"
     done ;;
 esac
@@ -73,7 +73,7 @@ for name in $models; do
         torch_out=$tmp/torch-$name-$t
         if [ "$TORCH" = 1 ]; then
             f32=$(model_file "$name" f32)
-            "$PY" scripts/reference.py --bench "$f32" --threads "$t" --src-len "$SRC_LEN" \
+            "$PY" -m scripts.goldens.reference --bench "$f32" --threads "$t" --src-len "$SRC_LEN" \
                 --out-len "$TORCH_OUT_LEN" --batch "$BATCH" --beams "$BEAMS" --reps 3 \
                 --bulk-out-len "$TORCH_BULK_OUT_LEN" >"$torch_out" ||
                 { echo "bench-engine: PyTorch run failed on $f32"; : >"$torch_out"; }

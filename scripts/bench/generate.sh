@@ -1,11 +1,11 @@
 #!/bin/sh
-# bench-generate.sh — generation throughput of `attn run`: 500 sources greedy and with 4 beams,
+# generate.sh — generation throughput of `attn run`: 500 sources greedy and with 4 beams,
 # unbatched and with --batch 32, on the same machine in the same run.
 #
-#   sh scripts/bench-generate.sh [PATH/TO/attn]
+#   sh scripts/bench/generate.sh [PATH/TO/attn]
 #
 # Model: $ATTN_BENCH_MODEL, else models/en-fr.attn (sources: data/en-fr/test.en when
-# scripts/fetch-data.sh has run, else generated English-like lines), else the reference model
+# scripts/model/fetch-data.sh has run, else generated English-like lines), else the reference model
 # tests/data/ref/pre_gelu_untied.attn on generated ids (tiny: only the batching overhead shows).
 # Prints one line per setting: sources/s and generated tokens/s (counted from --json output).
 set -u

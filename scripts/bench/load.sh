@@ -1,12 +1,12 @@
 #!/bin/sh
-# bench-load.sh — model-file loading: time and peak memory of `attn info --stats` (which opens a
+# load.sh — model-file loading: time and peak memory of `attn info --stats` (which opens a
 # model exactly as the other commands do: every tensor read is CRC-checked, uncompressed ones are
 # memory-mapped), for the default model and a base-size model (d_model 512, 6+6 layers, d_ff
 # 2048, vocabulary 32000, random weights of standard deviation 0.02 written by
-# scripts/attnfile.py), compressed and uncompressed, in every dtype; size on disk of each dtype
+# scripts/lib/attnfile.py), compressed and uncompressed, in every dtype; size on disk of each dtype
 # against f32; and what the byte-shuffle filter gains.
 #
-# Usage: scripts/bench-load.sh [ATTN]      (make bench calls it through scripts/bench.sh)
+# Usage: scripts/bench/load.sh [ATTN]      (make bench calls it through scripts/bench/all.sh)
 # Environment: BENCH_LOAD_DIR (scratch folder, default /tmp/attn-bench-load; the generated
 # models, about 1.3 GB, are kept there between runs), BENCH_LOAD_RUNS (default 5),
 # BENCH_LOAD_THREADS (default 2).
@@ -19,21 +19,20 @@ DIR=${BENCH_LOAD_DIR:-/tmp/attn-bench-load}
 RUNS=${BENCH_LOAD_RUNS:-5}
 THREADS=${BENCH_LOAD_THREADS:-2}
 PY=/usr/bin/python3
-REPO=$(cd "$(dirname "$0")/.." && pwd)
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$DIR"
 
-echo "== model loading (scripts/bench-load.sh): $RUNS runs each, --threads $THREADS"
+echo "== model loading (scripts/bench/load.sh): $RUNS runs each, --threads $THREADS"
 echo "   machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if ! $PY -c 'import numpy' 2>/dev/null; then
     echo "SKIPPED: base-size model: /usr/bin/python3 with numpy not found (needed to write it)"
 else
     if [ ! -s "$DIR/base-f32.attn" ] || [ ! -s "$DIR/base-f32-noshuffle.attn" ]; then
-        echo "   writing the base-size model with scripts/attnfile.py (once; kept in $DIR)"
-        $PY - "$REPO/scripts" "$DIR" <<'EOF'
+        echo "   writing the base-size model with scripts/lib/attnfile.py (once; kept in $DIR)"
+        PYTHONPATH="$REPO" $PY - "$DIR" <<'EOF'
 import sys
-sys.path.insert(0, sys.argv[1])
-import attnfile
+from scripts.lib import attnfile
 import numpy as np
 
 rng = np.random.default_rng(0)
@@ -60,8 +59,8 @@ for stack in ("enc", "dec"):
         T["%s.%d.ffn_norm.bias" % (stack, i)] = np.zeros(d, np.float32)
 meta = {"arch": "transformer", "vocab_size": V, "d_model": d, "n_heads": 8, "d_head": 64,
         "d_ff": ff, "n_enc_layers": L, "n_dec_layers": L, "name": "bench-load base model"}
-attnfile.write(sys.argv[2] + "/base-f32.attn", meta, T)
-attnfile.write(sys.argv[2] + "/base-f32-noshuffle.attn", meta, T, shuffle_filter=False)
+attnfile.write(sys.argv[1] + "/base-f32.attn", meta, T)
+attnfile.write(sys.argv[1] + "/base-f32-noshuffle.attn", meta, T, shuffle_filter=False)
 EOF
     fi
     for dt in f16 bf16 q8; do
@@ -136,14 +135,13 @@ if [ -s "$DIR/base-f32.attn" ]; then
                a / r, b / r, 100 * (a - b) / a }'
 fi
 if [ -n "$DEFAULT" ] && $PY -c 'import numpy' 2>/dev/null; then
-    $PY - "$REPO/scripts" "$DEFAULT" "$DIR" <<'EOF'
+    PYTHONPATH="$REPO" $PY - "$DEFAULT" "$DIR" <<'EOF'
 import os, sys
-sys.path.insert(0, sys.argv[1])
-import attnfile
-meta, tensors = attnfile.read(sys.argv[2])
+from scripts.lib import attnfile
+meta, tensors = attnfile.read(sys.argv[1])
 sizes = []
 for shuffle in (False, True):
-    out = sys.argv[3] + "/default-f32-shuffle%d.attn" % shuffle
+    out = sys.argv[2] + "/default-f32-shuffle%d.attn" % shuffle
     attnfile.write(out, meta, tensors, shuffle_filter=shuffle)
     sizes.append(os.path.getsize(out))
 a, b = sizes

@@ -1,9 +1,9 @@
-/* bench-tokenizer.c — in-process tokenizer timings for scripts/bench-tokenizer.sh: load time,
+/* tokenizer.c — in-process tokenizer timings for scripts/bench/tokenizer.sh: load time,
  * pre-tokenizer split alone, encode, decode (single thread), and single 1 MB pieces.
  *
- *   bench-tokenizer TOKENIZER TEXT       (TOKENIZER: attn file or *.tiktoken)
- * Prints "name value unit" lines.  Times are the thread's CPU time. */
-#define _GNU_SOURCE
+ *   build/bench-tokenizer TOKENIZER TEXT       (TOKENIZER: attn file or *.tiktoken)
+ * Prints "name value unit" lines.  Times are the thread's CPU time.  The Makefile builds it
+ * (make build/bench-tokenizer; make bench and make check do). */
 #include "bpe.h"
 
 #include <stdio.h>

@@ -1,11 +1,11 @@
 #!/bin/sh
-# bench-tokenizer.sh — attn's tokenizer next to tiktoken (npm `tiktoken`, its Rust core in
+# tokenizer.sh — attn's tokenizer next to tiktoken (npm `tiktoken`, its Rust core in
 # WebAssembly) on the same text in the same run: encode throughput (one thread), decode
 # throughput, load time, and single 1 MB pieces.  Every time is CPU time (the thread's for
 # attn in-process, the process's user+system for the attn command and for node), so that a busy
 # shared machine changes the figures less than wall-clock time would.
 #
-#   sh scripts/bench-tokenizer.sh PATH/TO/attn
+#   sh scripts/bench/tokenizer.sh PATH/TO/attn
 # Environment: ATTN_BENCH_TEXT  English text to use (default: tests/data/tok/en.txt.gz, Debian
 #                               package descriptions, repeated to 6 MB: repeated text favours
 #                               attn's piece cache, so give a real >= 5 MB file for fair numbers)
@@ -17,14 +17,10 @@ ATTN=${1:-./attn}
 D=tests/data/tok
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-build=$(dirname "$ATTN")
-cc=${CC:-cc}
-pcre=$(pkg-config --cflags --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
-if [ -f "$build/libbpe.a" ]; then
-    $cc -O2 -Itokenizer scripts/bench-tokenizer.c "$build/libbpe.a" $pcre -o "$tmp/bench"
-else
-    $cc -O2 -D_GNU_SOURCE -Itokenizer scripts/bench-tokenizer.c tokenizer/*.c $pcre -o "$tmp/bench"
-fi
+# the in-process part: scripts/bench/tokenizer.c, built by the Makefile beside attn
+bench=$(dirname "$ATTN")/bench-tokenizer
+[ -x "$bench" ] || bench=build/bench-tokenizer
+[ -x "$bench" ] || { echo "bench-tokenizer: $bench missing: run make $bench (make bench does)"; exit 1; }
 
 gzip -dc $D/r50k_base.tiktoken.gz >"$tmp/r50k_base.tiktoken"
 gzip -dc $D/cl100k_base.tiktoken.gz >"$tmp/cl100k_base.tiktoken"
@@ -40,8 +36,8 @@ bytes=$(wc -c <"$tmp/text")
 echo "text: $what, $bytes bytes; machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # attn in-process (best of several runs) and whole process (tokenize --whole, best of 3)
-"$tmp/bench" "$tmp/r50k_base.tiktoken" "$tmp/text" >"$tmp/attn.r50k"
-"$tmp/bench" "$tmp/cl100k_base.tiktoken" "$tmp/text" >"$tmp/attn.cl100k"
+"$bench" "$tmp/r50k_base.tiktoken" "$tmp/text" >"$tmp/attn.r50k"
+"$bench" "$tmp/cl100k_base.tiktoken" "$tmp/text" >"$tmp/attn.cl100k"
 get() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 for i in 1 2 3; do
     /usr/bin/time -f '%U %S' -o "$tmp/time.$i" "$ATTN" tokenize --whole -t "$tmp/r50k_base.tiktoken" "$tmp/text" >/dev/null

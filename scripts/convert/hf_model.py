@@ -1,7 +1,7 @@
-#!/usr/bin/python3
 """Converts a Hugging Face encoder-decoder model folder into an attn model file.
 
-usage: scripts/convert.py HF_DIR -o OUT.attn [--dtype f32|f16|bf16|q8]
+usage (from the repository root; elsewhere, set PYTHONPATH to it):
+    python3 -m scripts.convert.hf_model HF_DIR -o OUT.attn [--dtype f32|f16|bf16|q8]
 
 Families: BART (model_type "bart": BART, DistilBART), mBART ("mbart"), Marian / OPUS-MT ("marian"),
 T5 v1.0, v1.1, Flan-T5 ("t5") and mT5 ("mt5"). The folder holds config.json, optionally
@@ -31,14 +31,14 @@ import tempfile
 try:
     import numpy as np
 except ImportError:  # the message names the fix; tests use the same exit status to report a skip
-    sys.stderr.write("convert.py: numpy is required (Debian: apt-get install python3-numpy)\n")
+    sys.stderr.write("hf_model.py: numpy is required (Debian: apt-get install python3-numpy)\n")
     sys.exit(1)
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scripts.lib import attnfile  # noqa: E402 (after the numpy check)
 
 
 class ConvertError(Exception):
-    """A refusal or a failure; its text is printed after 'convert.py: '."""
+    """A refusal or a failure; its text is printed after 'hf_model.py: '."""
 
 
 # ---- checkpoint readers ------------------------------------------------------------------------
@@ -618,11 +618,10 @@ def framing(tokenizer_json, meta):
 
 def tokenizer_blob(hf_dir, model_type, meta):
     """Returns (attn tokenizer file bytes or None, add_bos, add_eos, note) for the folder's
-    tokenizer, converted by scripts/tok-convert.py; raises ConvertError."""
+    tokenizer, converted by scripts/convert/tokenizer.py; raises ConvertError."""
     if model_type != "bart":
         return None, 0, 0, ("the SentencePiece tokenizer is not converted: the model runs on token "
                             "ids (attn --ids)")
-    here = os.path.dirname(os.path.abspath(__file__))
     tj, vocab, merges = (os.path.join(hf_dir, f) for f in ("tokenizer.json", "vocab.json", "merges.txt"))
     if os.path.isfile(tj):  # what AutoTokenizer loads (the fast tokenizer)
         add_bos, add_eos = framing(load_json(tj), meta)
@@ -634,10 +633,10 @@ def tokenizer_blob(hf_dir, model_type, meta):
         return None, 0, 0, "no tokenizer files: the model runs on token ids (attn --ids)"
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "tokenizer")
-        p = subprocess.run([sys.executable, os.path.join(here, "tok-convert.py"), *args, "-o", out],
+        p = subprocess.run([sys.executable, "-m", "scripts.convert.tokenizer", *args, "-o", out],
                            capture_output=True, text=True)
         if p.returncode != 0:
-            raise ConvertError(f"tokenizer: {p.stderr.strip() or 'tok-convert.py failed'}")
+            raise ConvertError(f"tokenizer: {p.stderr.strip() or 'tokenizer.py failed'}")
         with open(out, "rb") as f:
             blob = f.read()
     lines = blob.decode("ascii").split("\n")
@@ -728,7 +727,7 @@ def convert(hf_dir):
     meta.update({"arch": "transformer", "name": raw.get("_name_or_path") or name,
                  "source": f"Hugging Face {archs} (model_type {model_type}, saved by transformers "
                            f"{raw.get('transformers_version', 'unknown')}), weights from {source}, "
-                           "converted by scripts/convert.py",
+                           "converted by scripts/convert/hf_model.py",
                  "hf.model_type": model_type})
     lic = model_card_license(hf_dir)
     if lic:
@@ -738,27 +737,26 @@ def convert(hf_dir):
 
 def main(argv):
     parser = argparse.ArgumentParser(
-        prog="convert.py", description="Convert a Hugging Face BART / mBART / Marian / T5 folder into "
-        "an attn model file.")
+        prog="python3 -m scripts.convert.hf_model",
+        description="Convert a Hugging Face BART / mBART / Marian / T5 folder into an attn model file.")
     parser.add_argument("hf_dir", metavar="HF_DIR", help="folder with config.json and the weights")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.attn", help="model file to write")
     parser.add_argument("--dtype", choices=["f32", "f16", "bf16", "q8"], default="f32",
                         help="storage type of the 2-D weights (default f32)")
     args = parser.parse_args(argv)
     try:
-        import attnfile
         if not os.path.isdir(args.hf_dir):
             raise ConvertError(f"{args.hf_dir}: not a folder")
         meta, tensors, notes = convert(args.hf_dir)
         attnfile.write(args.output, meta, tensors, dtype=args.dtype)
     except ConvertError as e:
-        sys.stderr.write(f"convert.py: {e}\n")
+        sys.stderr.write(f"hf_model.py: {e}\n")
         return 1
     except OSError as e:
-        sys.stderr.write(f"convert.py: {e.filename or args.output}: {e.strerror}\n")
+        sys.stderr.write(f"hf_model.py: {e.filename or args.output}: {e.strerror}\n")
         return 1
     for note in notes:
-        sys.stderr.write(f"convert.py: note: {note}\n")
+        sys.stderr.write(f"hf_model.py: note: {note}\n")
     return 0
 
 

@@ -1,13 +1,13 @@
-#!/usr/bin/python3
-"""tok-convert.py — converts byte-level BPE vocabularies into attn tokenizer files (format:
-tokenizer/bpe.h, "attn-tokenizer 1").  Standard library only.
+"""tokenizer.py — converts byte-level BPE vocabularies into attn tokenizer files (format:
+tokenizer/bpe.h, "attn-tokenizer 1").  Standard library only.  From the repository root:
 
-  tok-convert.py gpt2 ENCODER_JSON VOCAB_BPE -o OUT [--special TEXT ...]
+  python3 -m scripts.convert.tokenizer gpt2 ENCODER_JSON VOCAB_BPE -o OUT [--special TEXT ...]
       GPT-2's encoder.json (token -> id) and vocab.bpe (the merges, in order).
-  tok-convert.py hf TOKENIZER_JSON -o OUT [--special TEXT ...]
+  python3 -m scripts.convert.tokenizer hf TOKENIZER_JSON -o OUT [--special TEXT ...]
       A Hugging Face tokenizer.json whose model is BPE over GPT-2's byte-to-unicode alphabet
       (ByteLevel pre-tokenizer or decoder): GPT-2, RoBERTa, BART, Llama 3, ...
-  tok-convert.py tiktoken RANKS --pattern NAME|REGEX -o OUT [--special TEXT=ID ...]
+  python3 -m scripts.convert.tokenizer tiktoken RANKS --pattern NAME|REGEX -o OUT
+          [--special TEXT=ID ...]
       A *.tiktoken rank file (base64 token, space, rank) with its pattern and special tokens.
 
 How the pieces map:
@@ -55,7 +55,7 @@ KNOWN = {
 
 
 def fail(msg):
-    sys.exit("tok-convert: " + msg)
+    sys.exit("tokenizer.py: " + msg)
 
 
 def token_bytes(s):
@@ -220,4 +220,5 @@ def main():
         f.write(text)
 
 
-main()
+if __name__ == "__main__":
+    main()

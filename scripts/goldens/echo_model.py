@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""make-echo-model.py — writes tests/data/gen/echo.attn, a hand-built model that copies its source.
+"""echo_model.py — writes tests/data/gen/echo.attn, a hand-built model that copies its source.
 
 The command-line tests need a model whose right output is known without running attn: this one
 is built so that greedy decoding returns the source tokens, eos included, so `attn` prints its
@@ -17,15 +16,14 @@ input back.  Construction (V tokens, P positions, d_model = V + P, one head of s
 The tokenizer (embedded) has the 4 specials <pad> <s> </s> <unk>, the 256 bytes and a few merges,
 among them F0 9F, so that a 4-byte emoji comes out as 3 tokens split inside the character.
 
-    scripts/make-echo-model.py [OUT]        (default tests/data/gen/echo.attn)
+    python3 -m scripts.goldens.echo_model [OUT]        (default tests/data/gen/echo.attn)
 """
 import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import attnfile  # noqa: E402
+from scripts.lib import attnfile
 
 MERGES = [b"he", b"ll", b"hell", b"hello", b" w", b"or", b"ld", b" wor", b" world", b"\xf0\x9f"]
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
@@ -76,11 +74,13 @@ def main():
         "pos_kind": "learned", "pos_offset": 0, "embed_scale": 1.0, "attn_scale": 1.0,
         "output_scale": 1.0, "pad_id": 0, "bos_id": 1, "eos_id": 2, "unk_id": 3,
         "decoder_start_id": 1, "gen.max_length": P + 1, "gen.bad_ids": [0, 1],
+        # "source" keeps the script's name of when tests/data/gen/echo.attn was committed, so
+        # that the file regenerates byte for byte
         "tokenizer": tokenizer_bytes(), "source": "scripts/make-echo-model.py",
     }
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     attnfile.write(out, meta, t)
-    print("make-echo-model: wrote %s (vocab %d, d_model %d)" % (out, V, d))
+    print("echo_model.py: wrote %s (vocab %d, d_model %d)" % (out, V, d))
 
 
 if __name__ == "__main__":

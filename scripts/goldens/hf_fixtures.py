@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Copies the Hugging Face reference fixtures that make check needs into tests/data/hf/.
 
-usage: scripts/hf_fixtures.py [--src ../shared/fixtures/hf] [--dst tests/data/hf]
+usage: python3 -m scripts.goldens.hf_fixtures [--src ../shared/fixtures/hf] [--dst tests/data/hf]
 
 For each model (bart, marian, t5_v1_0, t5_v1_1) it copies config.json, generation_config.json,
 model.safetensors and the <case>.*.npy outputs, checking each against the fixtures' SHA256SUMS,
@@ -50,6 +49,7 @@ def ids(row):
 def reference_lines(name, ref):
     """Returns reference.txt's lines for one model's reference.json."""
     v = ref["versions"]
+    # the script's name of when the committed files were written: they regenerate byte for byte
     out = [f"# {name}: extracted by scripts/hf_fixtures.py from reference.json, made by transformers "
            f"{v['transformers']} (torch {v['torch']}); do not edit", f"model {name}"]
     for case, c in ref["cases"].items():
@@ -84,10 +84,10 @@ def reference_lines(name, ref):
 
 
 def main(argv):
-    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     parser = argparse.ArgumentParser(description="copy the HF fixtures make check needs")
-    parser.add_argument("--src", default=os.path.join(here, "..", "..", "shared", "fixtures", "hf"))
-    parser.add_argument("--dst", default=os.path.join(here, "..", "tests", "data", "hf"))
+    parser.add_argument("--src", default=os.path.join(root, "..", "shared", "fixtures", "hf"))
+    parser.add_argument("--dst", default=os.path.join(root, "tests", "data", "hf"))
     args = parser.parse_args(argv)
     sums = {}
     with open(os.path.join(args.src, "SHA256SUMS")) as f:

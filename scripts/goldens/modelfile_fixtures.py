@@ -1,13 +1,12 @@
-#!/usr/bin/python3
 """Writes the model-file test fixtures with the Python writer, or checks a file against them.
 
-    scripts/modelfile-fixtures.py [DIR]               write DIR/py-{f32,f16,bf16,q8,none}.attn
-                                                      (default DIR: tests/data/modelfile)
-    scripts/modelfile-fixtures.py --seeds DIR         write the fuzzer's seed corpus (tiny files)
-    scripts/modelfile-fixtures.py --check FILE DTYPE COMPRESS
+    python3 -m scripts.goldens.modelfile_fixtures [DIR]    write DIR/py-{f32,f16,bf16,q8,none}.attn
+                                                           (default DIR: tests/data/modelfile)
+    python3 -m scripts.goldens.modelfile_fixtures --seeds DIR     the fuzzer's seeds (tiny files)
+    python3 -m scripts.goldens.modelfile_fixtures --check FILE DTYPE COMPRESS
         reads FILE (written by any writer, e.g. the C one in tests/test_modelfile.c) with
-        scripts/attnfile.py and checks that its metadata and the stored bits of every tensor are
-        exactly what this script writes for DTYPE (f32 f16 bf16 q8) and COMPRESS (zlib none);
+        scripts/lib/attnfile.py and checks that its metadata and the stored bits of every tensor
+        are exactly what this script writes for DTYPE (f32 f16 bf16 q8) and COMPRESS (zlib none);
         exit 0 when they are, 1 with the first difference otherwise.
 
 The values are chosen to hit the conversions' edge cases (halfway cases of f16 and bf16, f16
@@ -21,8 +20,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import attnfile  # noqa: E402
+from scripts.lib import attnfile
 
 CHUNK = 1024
 
@@ -182,7 +180,7 @@ def main(argv):
             return 2
         err = check(argv[2], argv[3], argv[4])
         if err:
-            print("modelfile-fixtures.py: %s: %s" % (argv[2], err), file=sys.stderr)
+            print("modelfile_fixtures.py: %s: %s" % (argv[2], err), file=sys.stderr)
             return 1
         print("%s: metadata and every tensor's stored bits as expected, and byte-identical to the "
               "Python writer's file (%s, %s)"

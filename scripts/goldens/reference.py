@@ -1,18 +1,17 @@
-#!/usr/bin/python3
 """reference.py — PyTorch reference models and goldens for attn's engine.
 
 Builds encoder-decoder models around torch.nn.Transformer (the paper's architecture, including
 its final encoder and decoder LayerNorms) with seeded random weights for several configurations,
-writes each as an attn model file through scripts/attnfile.py, and writes golden outputs computed
-by PyTorch: the encoder output of a batch of padded sources, teacher-forced decoder logits for
-target prefixes, and greedy output ids (full recomputation each step, no cache).
+writes each as an attn model file through scripts/lib/attnfile.py, and writes golden outputs
+computed by PyTorch: the encoder output of a batch of padded sources, teacher-forced decoder logits
+for target prefixes, and greedy output ids (full recomputation each step, no cache).
 
-    scripts/reference.py --out tests/data/ref            # regenerate the committed small goldens
-    scripts/reference.py --check --attn build/attn       # regenerate every config (large ones too)
-                                                         # in a temp dir and run the engine's test
-                                                         # (build/test_transformer) against them
-    scripts/reference.py --bench MODEL.attn ...          # PyTorch timings for scripts/bench-engine.sh
-    scripts/reference.py --base-model PATH --dtype q8    # the random base-size benchmark model
+Run from the repository root as python3 -m scripts.goldens.reference with:
+    --out tests/data/ref               regenerate the committed small goldens
+    --check --attn build/attn          regenerate every config (large ones too) in a temp dir and
+                                       run the engine's test (build/test_transformer) against them
+    --bench MODEL.attn ...             PyTorch timings for scripts/bench/engine.sh
+    --base-model PATH --dtype q8       the random base-size benchmark model
 
 Each configuration is also written in bf16 and q8 (NAME.bf16.attn, NAME.q8.attn): the test
 measures how far their logits move from PyTorch's f32 ones and how often greedy ids agree.
@@ -42,8 +41,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import attnfile  # noqa: E402
+from scripts.lib import attnfile
 
 # name: configuration. Small ones are committed (tests/data/ref); "live" ones only run in --check.
 CONFIGS = {
@@ -172,6 +170,7 @@ def export(m, path, dtype="f32", compress="zlib"):
         "ffn_gated": 0, "pos_kind": c["pos"], "embed_scale": float(c["embed_scale"]),
         "attn_scale": 1.0 / math.sqrt(d // c["heads"]), "output_scale": 1.0,
         "pad_id": PAD, "bos_id": BOS, "eos_id": EOS, "unk_id": -1, "decoder_start_id": BOS,
+        # the script's path of when tests/data/ref was committed: the files regenerate byte for byte
         "source": "scripts/reference.py (torch.nn.Transformer, random weights)",
     }
     if c["pos"] == "learned":

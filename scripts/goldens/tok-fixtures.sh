@@ -7,7 +7,7 @@
 #     on edge.txt with a subset of its ranks (every token that occurs in edge.txt: enough to
 #     reproduce tiktoken exactly on that text, since BPE only ever forms substrings of it).
 #
-#   sh scripts/tok-fixtures.sh SCRATCH [NODE_MODULES]
+#   sh scripts/goldens/tok-fixtures.sh SCRATCH [NODE_MODULES]
 # needs apt-get, lz4 support in apt-helper, node, and `npm install tiktoken` in NODE_MODULES/..
 set -eu
 scratch=${1:?usage: tok-fixtures.sh SCRATCH [NODE_MODULES]}
@@ -30,21 +30,21 @@ for l in en de fr; do
         if (n > max) exit; print }' "$scratch/Translation-$l" > "$scratch/$l.txt"
     gzip -9n < "$scratch/$l.txt" > "$out/$l.txt.gz"
 done
-/usr/bin/python3 scripts/tok-edge-text.py "$out/edge.txt"
+/usr/bin/python3 -m scripts.goldens.tok_edge_text "$out/edge.txt"
 for enc in r50k_base cl100k_base; do
-    node scripts/tok-goldens.js $enc vocab "$scratch/$enc.tiktoken"
+    node scripts/goldens/tok-goldens.js $enc vocab "$scratch/$enc.tiktoken"
     gzip -9n < "$scratch/$enc.tiktoken" > "$out/$enc.tiktoken.gz"
     for l in en de fr; do
-        node scripts/tok-goldens.js $enc lines "$scratch/$l.txt" "$scratch/$enc.$l.ids"
+        node scripts/goldens/tok-goldens.js $enc lines "$scratch/$l.txt" "$scratch/$enc.$l.ids"
         gzip -9n < "$scratch/$enc.$l.ids" > "$out/$enc.$l.ids.gz"
     done
 done
 for enc in r50k_base cl100k_base o200k_base; do
     for mode in lines whole; do
-        node scripts/tok-goldens.js $enc $mode "$out/edge.txt" "$out/$enc.edge.$mode.ids"
+        node scripts/goldens/tok-goldens.js $enc $mode "$out/edge.txt" "$out/$enc.edge.$mode.ids"
     done
 done
-node scripts/tok-goldens.js o200k_base vocab "$scratch/o200k_base.tiktoken"
+node scripts/goldens/tok-goldens.js o200k_base vocab "$scratch/o200k_base.tiktoken"
 node -e '
 const fs = require("fs");
 const text = fs.readFileSync(process.argv[1]);

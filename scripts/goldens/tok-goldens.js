@@ -2,7 +2,7 @@
 // tok-goldens.js — writes reference token ids computed by tiktoken (npm `tiktoken`, the Rust core
 // built to WebAssembly) for attn's tokenizer tests and benchmarks.
 //
-//   NODE_PATH=/path/to/node_modules node scripts/tok-goldens.js ENCODING MODE IN OUT
+//   NODE_PATH=/path/to/node_modules node scripts/goldens/tok-goldens.js ENCODING MODE IN OUT
 //
 // ENCODING: r50k_base | cl100k_base | o200k_base.  MODE: "lines" writes one line of
 // space-separated ids per input line (the '\n' not encoded, as `attn tokenize` does); "whole"

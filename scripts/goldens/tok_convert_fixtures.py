@@ -1,6 +1,5 @@
-#!/usr/bin/python3
-"""tok-convert-fixtures.py — writes the tiny vocabularies that tests/cli/test_tokenize.sh converts
-with scripts/tok-convert.py (tests/data/tok/tiny-*):
+"""tok_convert_fixtures.py — writes the tiny vocabularies that tests/cli/test_tokenize.sh converts
+with scripts/convert/tokenizer.py (tests/data/tok/tiny-*):
 
   tiny-hf.json: a BART-like tokenizer.json: <s> 0, <pad> 1, </s> 2, <unk> 3 (added tokens), the
     256 bytes at 4 + byte value, then "Ġl" 260, "lo" 261, "low" 262, "er" 263 with the merges in

@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""tok-edge-text.py — writes tests/data/tok/edge.txt, the tokenizer's edge-case text.
+"""tok_edge_text.py — writes tests/data/tok/edge.txt, the tokenizer's edge-case text.
 
 Each line exercises one corner of the pre-tokenizer patterns or the merge loop: emoji and ZWJ
 sequences, CJK, combining marks, right-to-left scripts, \\r\\n, tabs, long runs of spaces and
@@ -9,7 +8,7 @@ case folding in the contractions ((?i) also matches U+017F for s),
 long single pieces.  Characters added in Unicode 15 and 16 are left out on purpose (Debian 12's
 PCRE2 has older tables than tiktoken's Rust regex; see tokenizer/bpe.h).
 
-    /usr/bin/python3 scripts/tok-edge-text.py tests/data/tok/edge.txt
+    /usr/bin/python3 -m scripts.goldens.tok_edge_text tests/data/tok/edge.txt
 """
 import sys
 

@@ -1,16 +1,11 @@
-#!/usr/bin/python3
-"""tok-model-fixture.py — writes tests/data/tok/small-model.attn: a model file with no real
+"""tok_model_fixture.py — writes tests/data/tok/small-model.attn: a model file with no real
 weights whose "tokenizer" blob is tests/data/tok/small.tok, for `attn tokenize -t MODEL` tests.
 
-    /usr/bin/python3 scripts/tok-model-fixture.py
+    /usr/bin/python3 -m scripts.goldens.tok_model_fixture
 """
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import attnfile  # noqa: E402
+from scripts.lib import attnfile
 
 with open("tests/data/tok/small.tok", "rb") as f:
     blob = f.read()

@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 """attnfile — read and write attn model files (format version 1.0) from Python.
 
 The format is specified in man/attn-format.5; src/modelfile.c is the C reader and writer.
 Only the standard library and numpy are needed.
 
-    import attnfile
+    from scripts.lib import attnfile
     attnfile.write(path, meta, tensors, dtype="f32", compress="zlib", level=6)
     meta, tensors = attnfile.read(path)
 
@@ -13,7 +12,8 @@ list of ints -> i64 array, list of floats -> f64 array (bool is refused: write 0
 `dtype` (f32, f16, bf16, q8) applies to the 2-D tensors whose name ends in ".weight"; every
 other tensor is stored as f32. read() returns every tensor as a float32 array (f16, bf16 and q8
 dequantized); read(path, raw=True) also returns the stored form (see read's docstring).
-Run as a script, `attnfile.py FILE` prints a file's metadata and tensor table.
+`python3 -m scripts.lib.attnfile FILE` (from the repository root) prints a file's metadata and
+tensor table.
 """
 
 import os
@@ -465,7 +465,7 @@ def read_bytes(data, raw=False, verify=True, info=None):
 
 def main(argv):
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print("usage: attnfile.py FILE   (prints the metadata and the tensor table)")
+        print("usage: python3 -m scripts.lib.attnfile FILE   (prints its metadata and tensor table)")
         return 0 if len(argv) == 2 else 2
     info = []
     try:

@@ -3,9 +3,9 @@
 # (attn convert), runs greedy decoding (attn run) on every line of INPUT with each, and prints
 # the share of output lines identical to the f32 model's, with the run times.
 #
-# Usage: scripts/dtype-agreement.sh ATTN MODEL INPUT [attn run options...]
-#   e.g. scripts/dtype-agreement.sh ./attn models/en-fr.attn data/test.en --batch 16
-#        scripts/dtype-agreement.sh ./attn model.attn ids.txt --ids -n 20
+# Usage: scripts/model/dtype-agreement.sh ATTN MODEL INPUT [attn run options...]
+#   e.g. scripts/model/dtype-agreement.sh ./attn models/en-fr.attn data/test.en --batch 16
+#        scripts/model/dtype-agreement.sh ./attn model.attn ids.txt --ids -n 20
 set -u
 [ $# -ge 3 ] || { echo "usage: $0 ATTN MODEL INPUT [attn run options...]" >&2; exit 2; }
 ATTN=$1 MODEL=$2 INPUT=$3

@@ -1,125 +1,25 @@
-#!/usr/bin/python3
-"""evaluate.py — BLEU and chrF of attn's default model on the test split.
+"""evaluate_model.py — BLEU and chrF of attn's default model on the test split.
 
-  scripts/evaluate.py --model models/en-fr.attn --src test.en --ref test.fr [--attn ./attn]
+  python3 -m scripts.model.evaluate_model --model models/en-fr.attn --src test.en --ref test.fr
+      [--attn ./attn]
+  python3 -m scripts.model.evaluate_model HYP REF        scores any two files
 
 Translates the source file with attn (greedy, then beam 4) and with PyTorch's greedy decoding of
-the same model file (scripts/train.py greedy), and prints for each: corpus BLEU (sacreBLEU's
+the same model file (scripts/lib/translator.py), and prints for each: corpus BLEU (sacreBLEU's
 definition: 13a tokenisation, one reference, brevity penalty, 'exp' smoothing) and chrF2
-(character n-grams 1..6 without spaces, beta 2, corpus statistics), plus the share of sentences
-where attn's greedy output equals PyTorch's. Both metrics are implemented here from their
-definitions; `evaluate.py score HYP REF` scores any two files.
+(character n-grams 1..6 without spaces, beta 2, corpus statistics; both in scripts/lib/metrics.py),
+plus the share of sentences where attn's greedy output equals PyTorch's. When the system's BLAS is
+the reference one, the PyTorch run uses Debian's OpenBLAS unpacked into $ATTN_WORK/openblas
+(default data/openblas), as scripts/model/make-model.sh does (scripts/lib/openblas.py).
 """
 import argparse
-import math
 import os
-import re
 import subprocess
 import sys
 import time
-from collections import Counter
 
-# ---- BLEU ----------------------------------------------------------------------------------------
-
-_13A = [
-    (re.compile(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), r" \1 "),   # punctuation and symbols
-    (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),               # period, comma not after a digit
-    (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),               # period, comma not before a digit
-    (re.compile(r"([0-9])(-)"), r"\1 \2 "),                    # dash after a digit
-]
-
-
-def tokenize_13a(line):
-    """mteval-v13a's tokenisation (as sacreBLEU's default '13a' tokenizer) of one line."""
-    line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
-    if "&" in line:
-        line = (line.replace("&quot;", '"').replace("&amp;", "&")
-                .replace("&lt;", "<").replace("&gt;", ">"))
-    line = " %s " % line
-    for pattern, repl in _13A:
-        line = pattern.sub(repl, line)
-    return line.split()
-
-
-def ngrams(tokens, n):
-    """Counter of the n-grams (tuples) of a token list."""
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-
-
-def bleu(hyps, refs, order=4):
-    """Corpus BLEU (0-100) as sacreBLEU computes it by default.
-
-    refs: one reference string per hypothesis, or a list of such reference streams (several
-    references: n-gram counts clipped by the largest count in any reference, reference length the
-    closest to the hypothesis', the shorter on a tie). Returns (score, precisions in %, brevity
-    penalty, hypothesis length, reference length)."""
-    streams = [refs] if refs and isinstance(refs[0], str) else refs
-    correct, total = [0] * order, [0] * order
-    hyp_len = ref_len = 0
-    for i, h in enumerate(hyps):
-        ht = tokenize_13a(h)
-        rts = [tokenize_13a(stream[i]) for stream in streams]
-        hyp_len += len(ht)
-        ref_len += min((abs(len(rt) - len(ht)), len(rt)) for rt in rts)[1]
-        for n in range(1, order + 1):
-            hc = ngrams(ht, n)
-            most = Counter()
-            for rt in rts:
-                most |= ngrams(rt, n)
-            correct[n - 1] += sum(min(c, most[g]) for g, c in hc.items())
-            total[n - 1] += max(len(ht) - n + 1, 0)
-    precisions = [0.0] * order
-    smooth = 1.0
-    for n in range(order):
-        if total[n] == 0:
-            break
-        if correct[n] == 0:
-            smooth *= 2
-            precisions[n] = 100.0 / (smooth * total[n])
-        else:
-            precisions[n] = 100.0 * correct[n] / total[n]
-    if hyp_len == 0:
-        return 0.0, precisions, 0.0, hyp_len, ref_len
-    bp = 1.0 if hyp_len >= ref_len else math.exp(1 - ref_len / hyp_len)
-    if min(precisions) <= 0:
-        return 0.0, precisions, bp, hyp_len, ref_len
-    score = bp * math.exp(sum(math.log(p) for p in precisions) / order)
-    return score, precisions, bp, hyp_len, ref_len
-
-
-# ---- chrF ----------------------------------------------------------------------------------------
-
-def char_ngrams(text, n):
-    """Counter of the character n-grams of text with all whitespace removed."""
-    s = "".join(text.split())
-    return Counter(s[i:i + n] for i in range(len(s) - n + 1))
-
-
-def chrf(hyps, refs, order=6, beta=2.0):
-    """Corpus chrF (0-100) as sacreBLEU's default chrF2: character n-gram statistics of orders
-    1..order summed over the corpus; precision and recall averaged over the orders present in both
-    hypotheses and references; then their F-beta."""
-    stats = [[0, 0, 0] for _ in range(order)]   # per order: hypothesis, reference, matching
-    for h, r in zip(hyps, refs):
-        for n in range(1, order + 1):
-            hc, rc = char_ngrams(h, n), char_ngrams(r, n)
-            stats[n - 1][0] += sum(hc.values())
-            stats[n - 1][1] += sum(rc.values())
-            stats[n - 1][2] += sum(min(c, rc[g]) for g, c in hc.items())
-    prec = rec = 0.0
-    effective = 0
-    for n_hyp, n_ref, n_match in stats:
-        if n_hyp > 0 and n_ref > 0:
-            prec += n_match / n_hyp
-            rec += n_match / n_ref
-            effective += 1
-    if effective == 0:
-        return 0.0
-    prec, rec = prec / effective, rec / effective
-    if prec + rec == 0:
-        return 0.0
-    b2 = beta * beta
-    return 100.0 * (1 + b2) * prec * rec / (b2 * prec + rec)
+from scripts.lib.metrics import bleu, chrf
+from scripts.lib.openblas import use_openblas
 
 
 # ---- translation runs ----------------------------------------------------------------------------
@@ -145,16 +45,16 @@ def run_attn(attn, args, src_path, out_path):
 
 
 def pytorch_greedy(model_path, attn, src_path, out_path, threads):
-    """PyTorch's greedy translation of src with the model file (scripts/train.py's Translator
-    loaded from the same file), detokenized by attn; returns the wall time in seconds."""
+    """PyTorch's greedy translation of src with the model file (scripts/lib/translator.py's
+    Translator loaded from the same file), detokenized by attn; returns the wall time in seconds."""
     import torch
-    import train
+    from scripts.lib import translator
     torch.set_num_threads(threads)
     t = time.time()
     ids = subprocess.run([attn, "tokenize", "-t", model_path, src_path], stdout=subprocess.PIPE,
                          check=True).stdout.decode().split("\n")[:-1]
-    model, meta = train.load_attn(model_path)
-    out = train.greedy(model, [[int(x) for x in line.split()] for line in ids],
+    model, meta = translator.load_attn(model_path)
+    out = translator.greedy(model, [[int(x) for x in line.split()] for line in ids],
                        max_len=meta["gen.max_length"] - 1)
     text = subprocess.run([attn, "detokenize", "-t", model_path],
                           input="".join(" ".join(map(str, o)) + "\n" for o in out).encode(),
@@ -185,14 +85,13 @@ def main():
     p.add_argument("--systems", default="pytorch,attn-greedy,attn-beam4",
                    help="comma-separated subset of pytorch, attn-greedy, attn-beam4")
     args = p.parse_args()
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
     if args.files:
         if len(args.files) != 2:
             p.error("score mode takes HYP REF")
         hyps, refs = read_lines(args.files[0]), read_lines(args.files[1])
         if len(hyps) != len(refs):
-            sys.exit("evaluate.py: %d hypotheses but %d references" % (len(hyps), len(refs)))
+            sys.exit("evaluate_model.py: %d hypotheses but %d references" % (len(hyps), len(refs)))
         r = report(args.files[0], hyps, refs, 0)
         print("BLEU %.2f (%s, BP %.3f, %d/%d)  chrF2 %.2f" %
               (r["bleu"], "/".join("%.1f" % x for x in r["precisions"]), r["bp"], r["hyp_len"],
@@ -203,6 +102,8 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     refs = read_lines(args.ref)
     systems = args.systems.split(",")
+    if "pytorch" in systems:
+        use_openblas(os.environ.get("ATTN_WORK", "data"), args.threads)
     common = ["-m", args.model, "--truncate", "--batch", str(args.batch),
               "--threads", str(args.threads)]
     rows, outs = [], {}
@@ -218,7 +119,7 @@ def main():
             p.error("unknown system %r" % name)
         outs[name] = read_lines(out)
         if len(outs[name]) != len(refs):
-            sys.exit("evaluate.py: %s wrote %d lines for %d references" %
+            sys.exit("evaluate_model.py: %s wrote %d lines for %d references" %
                      (name, len(outs[name]), len(refs)))
         rows.append(report(name, outs[name], refs, secs))
         r = rows[-1]

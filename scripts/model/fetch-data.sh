@@ -2,7 +2,7 @@
 # fetch-data.sh — download Debian's package-description translations (DDTP) through apt and turn
 # them into parallel corpora for attn's default model.
 #
-#   ATTN_WORK=DIR sh scripts/fetch-data.sh        (default DIR: data, which git ignores)
+#   ATTN_WORK=DIR sh scripts/model/fetch-data.sh        (default DIR: data, which git ignores)
 #
 # Output under DIR:
 #   en-fr/{train,valid,test}.{en,fr}   English-French sentence pairs, one per line

@@ -1,9 +1,6 @@
-#!/usr/bin/python3
 """train.py — train, export and run attn's default translation model with PyTorch (CPU).
 
-The model is the Transformer of "Attention Is All You Need" (torch.nn.Transformer): post-norm,
-sinusoidal positions (sin on even, cos on odd dimensions), one token embedding shared by the
-encoder, the decoder and the output projection, multiplied by sqrt(d_model), ReLU feed-forward.
+The model is scripts/lib/translator.py's (torch.nn.Transformer, post-norm, shared embeddings).
 Training: label smoothing 0.1, gradients clipped to norm --clip, Adam (0.9, 0.98, 1e-9) with the
 paper's warm-up schedule lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5), dropout
 0.1, batches holding at most --batch-tokens (padded) tokens, checkpoints every --save-minutes to
@@ -11,10 +8,9 @@ paper's warm-up schedule lr = factor * d_model^-0.5 * min(step^-0.5, step * warm
 and time spent included).
 SIGTERM makes it save a checkpoint and stop.
 
-Sequences: the source is its token ids followed by </s>; the decoder starts at <s> and learns to
-predict the target ids followed by </s>.
+The decoder learns to predict the target ids followed by </s>.
 
-Modes:
+Run from the repository root as python3 -m scripts.model.train MODE ...; modes:
   train.py train  --data DIR --ckpt DIR --vocab-size V [sizes] [--minutes M]
   train.py bench  --vocab-size V [sizes] --steps N        tokens/s of N training steps (random ids)
   train.py export --ckpt DIR --tokenizer FILE -o OUT.attn [--average N] [--dtype f32|f16|bf16|q8]
@@ -30,157 +26,13 @@ import signal
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
-SPECIALS = "<pad>,<s>,</s>,<unk>"
-
-
-# ---- model ---------------------------------------------------------------------------------------
-
-def sinusoids(n_pos, d):
-    """Returns the paper's (n_pos, d) position table: PE[p,2i]=sin(p/10000^(2i/d)), PE[p,2i+1]=cos."""
-    pos = torch.arange(n_pos, dtype=torch.float64)[:, None]
-    freq = torch.pow(10000.0, -torch.arange(0, d, 2, dtype=torch.float64) / d)[None, :]
-    pe = torch.zeros(n_pos, d, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(pos * freq)
-    pe[:, 1::2] = torch.cos(pos * freq)
-    return pe.float()
-
-
-class Translator(nn.Module):
-    """The paper's encoder-decoder with one embedding shared by encoder, decoder and output."""
-
-    def __init__(self, vocab, d_model, heads, d_ff, enc_layers, dec_layers, dropout, max_pos):
-        super().__init__()
-        self.d_model = d_model
-        self.embed = nn.Embedding(vocab, d_model, padding_idx=PAD)
-        nn.init.normal_(self.embed.weight, 0.0, d_model ** -0.5)
-        with torch.no_grad():
-            self.embed.weight[PAD].zero_()
-        self.register_buffer("pe", sinusoids(max_pos, d_model), persistent=False)
-        self.drop = nn.Dropout(dropout)
-        self.tf = nn.Transformer(d_model, heads, enc_layers, dec_layers, d_ff, dropout,
-                                 activation="relu", batch_first=True, norm_first=False)
-
-    def embed_tokens(self, ids):
-        """(B, T) ids -> (B, T, d) scaled embeddings plus positions, with dropout."""
-        x = self.embed(ids) * math.sqrt(self.d_model) + self.pe[: ids.shape[1]][None]
-        return self.drop(x)
-
-    def encode(self, src):
-        """(B, S) source ids -> (B, S, d) encoder output."""
-        return self.tf.encoder(self.embed_tokens(src), src_key_padding_mask=src.eq(PAD))
-
-    def decode(self, tgt_in, memory, src):
-        """(B, T) decoder inputs, encoder output -> (B, T, V) logits."""
-        t = tgt_in.shape[1]
-        causal = torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
-        h = self.tf.decoder(self.embed_tokens(tgt_in), memory, tgt_mask=causal,
-                            tgt_key_padding_mask=tgt_in.eq(PAD),
-                            memory_key_padding_mask=src.eq(PAD))
-        return F.linear(h, self.embed.weight)
-
-    def forward(self, src, tgt_in):
-        """(B, S) sources, (B, T) decoder inputs -> (B, T, V) logits."""
-        return self.decode(tgt_in, self.encode(src), src)
-
-
-def build(cfg):
-    """Builds a Translator from a config dict (the one stored in checkpoints)."""
-    return Translator(cfg["vocab"], cfg["d_model"], cfg["heads"], cfg["d_ff"], cfg["enc_layers"],
-                      cfg["dec_layers"], cfg["dropout"], cfg["max_pos"])
-
-
-class StepDecoder:
-    """Runs a Translator's decoder one position at a time with cached keys and values (the
-    weights of its nn.TransformerDecoder, attention written out); step() gives the logits that
-    model.decode gives for the last position, within float rounding."""
-
-    def __init__(self, model, memory, src):
-        self.m = model
-        self.layers = model.tf.decoder.layers
-        self.d = model.d_model
-        self.h = self.layers[0].self_attn.num_heads
-        self.b = src.shape[0]
-        self.mask = torch.zeros(self.b, 1, 1, src.shape[1])           # (B, 1, 1, S)
-        self.mask.masked_fill_(src.eq(PAD)[:, None, None, :], float("-inf"))
-        self.cross = []
-        d = self.d
-        for layer in self.layers:
-            w, bias = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
-            self.cross.append((self.heads(F.linear(memory, w[d:2 * d], bias[d:2 * d])),
-                               self.heads(F.linear(memory, w[2 * d:], bias[2 * d:]))))
-        self.k = [None] * len(self.layers)                              # (B, H, t, dh) each
-        self.v = [None] * len(self.layers)
-        self.pos = 0
-
-    def heads(self, x):
-        """(B, T, d) -> (B, H, T, d/H)."""
-        return x.view(x.shape[0], x.shape[1], self.h, -1).transpose(1, 2)
-
-    def attend(self, q, k, v, mask, module):
-        """softmax(q k^T / sqrt(dh) + mask) v per head, heads joined, then module's out_proj."""
-        scores = torch.matmul(q, k.transpose(-1, -2)) * (q.shape[-1] ** -0.5)
-        if mask is not None:
-            scores = scores + mask
-        o = torch.matmul(torch.softmax(scores, -1), v)                  # (B, H, 1, dh)
-        return module.out_proj(o.transpose(1, 2).reshape(self.b, 1, self.d))
-
-    def step(self, tokens):
-        """(B,) tokens at the next position -> (B, V) logits."""
-        d = self.d
-        x = self.m.embed(tokens)[:, None] * math.sqrt(d) + self.m.pe[self.pos][None, None]
-        self.pos += 1
-        for i, layer in enumerate(self.layers):
-            q, k, v = F.linear(x, layer.self_attn.in_proj_weight,
-                               layer.self_attn.in_proj_bias).split(d, -1)
-            k, v = self.heads(k), self.heads(v)
-            self.k[i] = k if self.k[i] is None else torch.cat([self.k[i], k], 2)
-            self.v[i] = v if self.v[i] is None else torch.cat([self.v[i], v], 2)
-            x = layer.norm1(x + self.attend(self.heads(q), self.k[i], self.v[i], None,
-                                            layer.self_attn))
-            w, bias = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
-            q = self.heads(F.linear(x, w[:d], bias[:d]))
-            x = layer.norm2(x + self.attend(q, *self.cross[i], self.mask, layer.multihead_attn))
-            x = layer.norm3(x + layer.linear2(F.relu(layer.linear1(x))))
-        x = self.m.tf.decoder.norm(x)
-        return F.linear(x[:, 0], self.m.embed.weight)
-
-
-@torch.no_grad()
-def greedy(model, srcs, max_len, batch_size=64, relative=False):
-    """Greedy-decodes lists of source ids (without </s>), never choosing <pad> or <s> (the
-    exported gen.bad_ids), at most max_len tokens (with relative, also at most twice the longest
-    source of the batch plus 10: quick validation); returns lists of output ids."""
-    model.eval()
-    order = sorted(range(len(srcs)), key=lambda i: len(srcs[i]))
-    out = [None] * len(srcs)
-    for b in range(0, len(order), batch_size):
-        idx = order[b: b + batch_size]
-        src = pad([srcs[i][: model.pe.shape[0] - 1] + [EOS] for i in idx])
-        dec = StepDecoder(model, model.encode(src), src)
-        nxt = torch.full((len(idx),), BOS, dtype=torch.long)
-        done = torch.zeros(len(idx), dtype=torch.bool)
-        toks = []
-        limit = min(max_len, 2 * src.shape[1] + 10) if relative else max_len
-        for _ in range(limit):
-            logits = dec.step(nxt)
-            logits[:, PAD] = float("-inf")
-            logits[:, BOS] = float("-inf")
-            nxt = logits.argmax(-1)
-            toks.append(torch.where(done, torch.full_like(nxt, PAD), nxt))
-            done |= nxt.eq(EOS)
-            if bool(done.all()):
-                break
-        ys = torch.stack(toks, 1).tolist()
-        for row, i in enumerate(idx):
-            t = ys[row]
-            out[i] = t[: t.index(EOS)] if EOS in t else [x for x in t if x != PAD]
-    return out
+from scripts.lib import attnfile, metrics
+from scripts.lib.translator import (BOS, EOS, PAD, UNK, attn_tensors, build, greedy, load_attn,
+                                    pad)
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -189,15 +41,6 @@ def read_ids(path):
     """Reads an id file: one list of ints per line."""
     with open(path) as f:
         return [[int(t) for t in line.split()] for line in f]
-
-
-def pad(rows):
-    """Pads lists of ids with PAD into a (B, T) long tensor."""
-    t = max(len(r) for r in rows)
-    out = torch.full((len(rows), t), PAD, dtype=torch.long)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-    return out
 
 
 def make_batches(pairs, batch_tokens, seed):
@@ -266,14 +109,13 @@ def valid_loss(model, pairs, batch_tokens):
 
 def valid_bleu(model, pairs, detok):
     """Corpus BLEU of greedy output on pairs (text through detok), or None without a detokenizer."""
-    import evaluate
     hyps = greedy(model, [p[0] for p in pairs], max_len=160, relative=True)
     model.train()
     text_hyps = detok(hyps) if detok else None
     text_refs = detok([p[1] for p in pairs]) if detok else None
     if text_hyps is None or text_refs is None:
         return None
-    return evaluate.bleu(text_hyps, text_refs)[0]
+    return metrics.bleu(text_hyps, text_refs)[0]
 
 
 def checkpoints(ckpt_dir):
@@ -467,59 +309,6 @@ def averaged_state(ckpt_dir, n):
     return states[-1]["cfg"], avg, states[-1], paths
 
 
-def name_pairs(cfg):
-    """Yields (kind, attn prefix, Translator prefix) for every weight group: kind "attn" is an
-    attention block (packed in_proj in torch, q/k/v/o in attn), "copy" a weight and bias pair."""
-    for i in range(cfg["enc_layers"]):
-        s = "tf.encoder.layers.%d" % i
-        yield "attn", "enc.%d.attn" % i, s + ".self_attn"
-        yield "copy", "enc.%d.attn_norm" % i, s + ".norm1"
-        yield "copy", "enc.%d.ffn.up" % i, s + ".linear1"
-        yield "copy", "enc.%d.ffn.down" % i, s + ".linear2"
-        yield "copy", "enc.%d.ffn_norm" % i, s + ".norm2"
-    for i in range(cfg["dec_layers"]):
-        s = "tf.decoder.layers.%d" % i
-        yield "attn", "dec.%d.attn" % i, s + ".self_attn"
-        yield "copy", "dec.%d.attn_norm" % i, s + ".norm1"
-        yield "attn", "dec.%d.cross" % i, s + ".multihead_attn"
-        yield "copy", "dec.%d.cross_norm" % i, s + ".norm2"
-        yield "copy", "dec.%d.ffn.up" % i, s + ".linear1"
-        yield "copy", "dec.%d.ffn.down" % i, s + ".linear2"
-        yield "copy", "dec.%d.ffn_norm" % i, s + ".norm3"
-    yield "copy", "enc.norm", "tf.encoder.norm"
-    yield "copy", "dec.norm", "tf.decoder.norm"
-
-
-def attn_tensors(cfg, sd):
-    """Maps a Translator state dict to attn's tensor names (float32 numpy arrays)."""
-    d = cfg["d_model"]
-    out = {"embed.weight": sd["embed.weight"]}
-    for kind, dst, src in name_pairs(cfg):
-        if kind == "attn":
-            w, b = sd[src + ".in_proj_weight"], sd[src + ".in_proj_bias"]
-            for j, name in enumerate("qkv"):
-                out["%s.%s.weight" % (dst, name)] = w[j * d:(j + 1) * d]
-                out["%s.%s.bias" % (dst, name)] = b[j * d:(j + 1) * d]
-            dst, src = dst + ".o", src + ".out_proj"
-        for part in ("weight", "bias"):
-            out["%s.%s" % (dst, part)] = sd["%s.%s" % (src, part)]
-    return {k: v.detach().float().contiguous().numpy() for k, v in out.items()}
-
-
-def state_from_attn(cfg, tensors):
-    """Inverse of attn_tensors: a Translator state dict from attn tensors."""
-    t = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in tensors.items()}
-    sd = {"embed.weight": t["embed.weight"]}
-    for kind, src, dst in name_pairs(cfg):
-        if kind == "attn":
-            sd[dst + ".in_proj_weight"] = torch.cat([t["%s.%s.weight" % (src, n)] for n in "qkv"])
-            sd[dst + ".in_proj_bias"] = torch.cat([t["%s.%s.bias" % (src, n)] for n in "qkv"])
-            src, dst = src + ".o", dst + ".out_proj"
-        for part in ("weight", "bias"):
-            sd["%s.%s" % (dst, part)] = t["%s.%s" % (src, part)]
-    return sd
-
-
 def metadata(cfg, ckpt, paths, args):
     """The attn metadata of an exported model (every key of the format spec)."""
     d, h = cfg["d_model"], cfg["heads"]
@@ -540,18 +329,18 @@ def metadata(cfg, ckpt, paths, args):
         "tokenizer": tok,
         "name": "attn-%s-%s" % (cfg["src"], cfg["tgt"]),
         "description": "English to French translation of software and package descriptions "
-                       "(a small Transformer trained by attn's scripts/train.py)"
+                       "(a small Transformer trained by attn's scripts/model/train.py)"
                        if cfg["tgt"] == "fr" else
                        "%s to %s translation of package descriptions" % (cfg["src"], cfg["tgt"]),
         "src.add_bos": 0, "src.add_eos": 1,
-        "source": "trained by scripts/make-model.sh of attn",
+        "source": "trained by scripts/model/make-model.sh of attn",
         "license": "The training data are Debian package descriptions and their DDTP translations, "
                    "which are under the licences of the Debian packages they describe; this model "
                    "is derived from them.",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "training.data": "Debian DDTP Translation-en/-%s of bookworm, trixie, sid, bullseye "
-                         "(scripts/fetch-data.sh)" % cfg["tgt"],
-        "training.recipe": "scripts/make-model.sh: %r" % cfg,
+                         "(scripts/model/fetch-data.sh)" % cfg["tgt"],
+        "training.recipe": "scripts/model/make-model.sh: %r" % cfg,
         "training.steps": ckpt["step"], "training.epochs": ckpt["epoch"],
         "training.seconds": float(ckpt["seconds"]),
         "training.averaged_checkpoints": len(paths),
@@ -570,7 +359,7 @@ def metadata(cfg, ckpt, paths, args):
         if "greedy_equal_share" in res:
             meta["quality.greedy_equal_pytorch"] = float(res["greedy_equal_share"])
         meta["quality.metrics"] = ("corpus BLEU (sacreBLEU definition, 13a) and chrF2 on the "
-                                   "DDTP en-fr test split, by scripts/evaluate.py")
+                                   "DDTP en-fr test split, by scripts/model/evaluate_model.py")
     for kv in args.meta or []:
         k, _, v = kv.partition("=")
         try:
@@ -582,7 +371,6 @@ def metadata(cfg, ckpt, paths, args):
 
 def export(args):
     """Writes the (averaged) newest checkpoints as an attn model file."""
-    import attnfile
     cfg, sd, ckpt, paths = averaged_state(args.ckpt, args.average)
     meta = metadata(cfg, ckpt, paths, args)
     attnfile.write(args.output, meta, attn_tensors(cfg, sd), dtype=args.dtype, compress="zlib",
@@ -590,19 +378,6 @@ def export(args):
     print("train.py: wrote %s (%d bytes) from %s" %
           (args.output, os.path.getsize(args.output), ", ".join(os.path.basename(p) for p in paths)),
           file=sys.stderr)
-
-
-def load_attn(path):
-    """Builds a Translator (eval mode) from an attn model file written by export."""
-    import attnfile
-    meta, tensors = attnfile.read(path)
-    cfg = dict(vocab=meta["vocab_size"], d_model=meta["d_model"], heads=meta["n_heads"],
-               d_ff=meta["d_ff"], enc_layers=meta["n_enc_layers"], dec_layers=meta["n_dec_layers"],
-               dropout=0.0, max_pos=meta["max_positions"])
-    model = build(cfg)
-    model.load_state_dict(state_from_attn(cfg, tensors))
-    model.eval()
-    return model, meta
 
 
 def greedy_cli(args):
@@ -654,10 +429,9 @@ def main():
     p.add_argument("--model", help="greedy: an attn model file")
     p.add_argument("--gen-max-length", type=int, default=256)
     p.add_argument("--meta", action="append", help="export: extra KEY=VALUE metadata")
-    p.add_argument("--scores", help="export: evaluate.py's results.json, stored as quality.*")
+    p.add_argument("--scores", help="export: evaluate_model.py's results.json, stored as quality.*")
     p.add_argument("-o", "--output")
     args = p.parse_args()
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     {"train": train, "bench": bench, "export": export, "greedy": greedy_cli}[args.mode](args)
 
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what attn needs to build and test: a C compiler, make, pkg-config, PCRE2, zlib,
 # cmocka, a man-page linter, and Python with numpy for the tests that write model files with
-# scripts/*.py.  Debian and Ubuntu are handled here; other systems get the package names.
+# the Python scripts.  Debian and Ubuntu are handled here; other systems get the package names.
 set -e
 DEBIAN_PKGS="build-essential pkg-config libpcre2-dev zlib1g-dev libcmocka-dev mandoc python3 python3-numpy"
 if command -v apt-get >/dev/null 2>&1; then
