@@ -78,8 +78,10 @@ for m in "${ATTN_MODEL:-}" "$REPO/models/en-fr.attn"; do
     if [ -n "$m" ] && [ -s "$m" ]; then DEFAULT=$m; break; fi
 done
 if [ -n "$DEFAULT" ]; then
-    [ "$DEFAULT" -nt "$DIR/default-none.attn" ] &&
+    # (dash's -nt is false when the second file is missing: test for it first)
+    if [ ! -e "$DIR/default-none.attn" ] || [ "$DEFAULT" -nt "$DIR/default-none.attn" ]; then
         "$ATTN" convert --compress none "$DEFAULT" "$DIR/default-none.attn"
+    fi
 else
     echo "SKIPPED: default model: neither \$ATTN_MODEL nor models/en-fr.attn exists"
 fi
