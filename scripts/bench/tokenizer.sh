@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 # the in-process part: scripts/bench/tokenizer.c, built by the Makefile beside attn
 bench=$(dirname "$ATTN")/bench-tokenizer
 [ -x "$bench" ] || bench=build/bench-tokenizer
-[ -x "$bench" ] || { echo "bench-tokenizer: $bench missing: run make $bench (make bench does)"; exit 1; }
+[ -x "$bench" ] || { echo "bench-tokenizer: no $bench: run make $bench (make bench does)"; exit 1; }
 
 gzip -dc $D/r50k_base.tiktoken.gz >"$tmp/r50k_base.tiktoken"
 gzip -dc $D/cl100k_base.tiktoken.gz >"$tmp/cl100k_base.tiktoken"

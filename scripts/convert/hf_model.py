@@ -738,7 +738,8 @@ def convert(hf_dir):
 def main(argv):
     parser = argparse.ArgumentParser(
         prog="python3 -m scripts.convert.hf_model",
-        description="Convert a Hugging Face BART / mBART / Marian / T5 folder into an attn model file.")
+        description="Convert a Hugging Face BART / mBART / Marian / T5 folder into an attn model "
+        "file.")
     parser.add_argument("hf_dir", metavar="HF_DIR", help="folder with config.json and the weights")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.attn", help="model file to write")
     parser.add_argument("--dtype", choices=["f32", "f16", "bf16", "q8"], default="f32",

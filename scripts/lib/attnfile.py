@@ -465,7 +465,7 @@ def read_bytes(data, raw=False, verify=True, info=None):
 
 def main(argv):
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print("usage: python3 -m scripts.lib.attnfile FILE   (prints its metadata and tensor table)")
+        print("usage: python3 -m scripts.lib.attnfile FILE   (prints metadata and tensor table)")
         return 0 if len(argv) == 2 else 2
     info = []
     try:

@@ -5,7 +5,8 @@
 #
 # Models: tests/data/gen/echo.attn (scripts/goldens/echo_model.py) is built by hand to copy its
 # source, so the right output of every text test is the input itself; tests/data/ref/*.attn are
-# PyTorch reference models (scripts/goldens/reference.py) whose .ref files hold PyTorch's greedy ids.
+# PyTorch reference models (scripts/goldens/reference.py) whose .ref files hold PyTorch's greedy
+# ids.
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 ECHO=tests/data/gen/echo.attn

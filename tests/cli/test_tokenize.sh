@@ -103,7 +103,8 @@ run "$ATTN" tokenize -t tests/data/modelfile/py-q8.attn "$T/fr.txt"
 ok "a model whose tokenizer blob is not one exits 1" status_is 1
 ok "bad embedded tokenizer: one line" err_one_line
 
-# converters (scripts/convert/tokenizer.py; fixtures and hand-derived ids: scripts/goldens/tok_convert_fixtures.py)
+# converters (scripts/convert/tokenizer.py; fixtures and hand-derived ids:
+# scripts/goldens/tok_convert_fixtures.py)
 if [ -x /usr/bin/python3 ]; then
     run /usr/bin/python3 -m scripts.convert.tokenizer hf $D/tiny-hf.json -o "$T/hf.tok"
     ok "convert hf exits 0" status_is 0
