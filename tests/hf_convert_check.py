@@ -718,7 +718,7 @@ def check_tokenizer(attn, tmp):
             runs.append([json.loads(l)["ids"] for l in p.stdout.splitlines()] if p.returncode == 0 else p.stderr)
         check(runs[0] == runs[1] and len(runs[0]) == len(texts.splitlines()),
               f"BART tokenizer ({form}): text run {runs[0]} differs from the id run {runs[1]}")
-    print(f"BART tokenizer: vocab.json + merges.txt and tokenizer.json embedded"
+    print("BART tokenizer: vocab.json + merges.txt and tokenizer.json embedded"
           + (", ids equal to the reference, text runs framed as <s> text </s>" if attn else ""))
 
 
