@@ -3,7 +3,8 @@
  * Each input is opened twice from memory: as it is, with every CRC checked, and with the
  * header, metadata and directory CRCs recomputed and the data CRCs not checked, so that mutations
  * reach the field validation and the inflate paths behind the checksums.  Whatever opens is then
- * queried completely.  Seeds: tests/data/fuzz-modelfile (scripts/modelfile-fixtures.py --seeds).
+ * queried completely.  Seeds: tests/data/fuzz-modelfile
+ * (python3 -m scripts.goldens.modelfile_fixtures --seeds).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,16 +1,16 @@
 /* test_hf.c — Hugging Face models through attn: converts the fixture models in tests/data/hf
  * (tiny random BART, Marian, T5 v1.0 and T5 v1.1 saved by transformers 4.30.0) with
- * scripts/convert.py, runs them in the engine and compares with what transformers computed:
- * encoder states and teacher-forced logits within 1e-4 (every case: len1, len100, a padded batch
- * of two, len300 for T5), then generate()'s greedy ids, the four beam hypotheses with their scores
- * and the repetition-penalty / no-repeat-n-gram run, exactly, using the generation defaults the
- * converter wrote into each file plus the keyword arguments transformers was given.
+ * scripts/convert/hf_model.py, runs them in the engine and compares with what transformers
+ * computed: encoder states and teacher-forced logits within 1e-4 (every case: len1, len100, a
+ * padded batch of two, len300 for T5), then generate()'s greedy ids, the four beam hypotheses with
+ * their scores and the repetition-penalty / no-repeat-n-gram run, exactly, using the generation
+ * defaults the converter wrote into each file plus the keyword arguments transformers was given.
  * test_dtypes converts with --dtype bf16 and q8 and reports how far logits move and how many
  * greedy sequences stay equal.
  *
  * The references (tests/data/hf/<model>/reference.txt and *.npy) come from transformers via
- * scripts/hf_fixtures.py.  Conversion needs /usr/bin/python3 with numpy; without it every test
- * here is reported as skipped. */
+ * scripts/goldens/hf_fixtures.py.  Conversion needs /usr/bin/python3 with numpy; without it every
+ * test here is reported as skipped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,7 +38,7 @@
 
 static const char *const MODELS[] = {"bart", "marian", "t5_v1_0", "t5_v1_1"};
 
-/* ---- the reference (reference.txt, written by scripts/hf_fixtures.py) ----------------------- */
+/* ---- the reference (reference.txt, written by scripts/goldens/hf_fixtures.py) --------------- */
 
 typedef struct ref_gen {
     char mode[32];
@@ -259,17 +259,18 @@ static void convert(char *path, size_t len, const char *name, const char *dtype)
 {
     if (!have_numpy) {
         print_message("test_hf: SKIPPED: converting needs /usr/bin/python3 with numpy "
-                      "(scripts/install-deps.sh installs python3-numpy)\n");
+                      "(scripts/setup/install-deps.sh installs python3-numpy)\n");
         skip();
     }
     char cmd[1024];
     snprintf(path, len, "%s/%s.%s.attn", tmpdir, name, dtype);
     if (access(path, R_OK) == 0)
         return;
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 scripts/convert.py tests/data/hf/%s -o '%s' "
-             "--dtype %s 2>'%s/err' || cat '%s/err' >&2", name, path, dtype, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -m scripts.convert.hf_model tests/data/hf/%s "
+             "-o '%s' --dtype %s 2>'%s/err' || cat '%s/err' >&2",
+             name, path, dtype, tmpdir, tmpdir);
     if (system(cmd) != 0 || access(path, R_OK) != 0)
-        fail_msg("scripts/convert.py tests/data/hf/%s --dtype %s failed", name, dtype);
+        fail_msg("scripts/convert/hf_model.py tests/data/hf/%s --dtype %s failed", name, dtype);
 }
 
 /* Opens model file path; fails the test with the engine's reason when it cannot. */

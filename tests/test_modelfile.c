@@ -1,7 +1,7 @@
 /* test_modelfile.c — the model-file reader and writer against files written by the Python writer
- * (tests/data/modelfile, from scripts/modelfile-fixtures.py), the C writer against the Python
- * reader, the f16/bf16/q8 conversions, and damaged or hostile files: every truncation and every
- * single-bit flip of small files must give an error, never a crash. */
+ * (tests/data/modelfile, from scripts/goldens/modelfile_fixtures.py), the C writer against the
+ * Python reader, the f16/bf16/q8 conversions, and damaged or hostile files: every truncation and
+ * every single-bit flip of small files must give an error, never a crash. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,7 +87,7 @@ static int remove_tmpdir(void **state)
 
 /* ---- the Python writer's files, read by C ------------------------------------------------- */
 
-/* The metadata scripts/modelfile-fixtures.py writes (META there). */
+/* The metadata scripts/goldens/modelfile_fixtures.py writes (META there). */
 static void check_meta(const mf_file *f)
 {
     int64_t i;
@@ -427,7 +427,8 @@ static void test_c_writer(void **state)
             if (python) {
                 char cmd[512];
                 snprintf(cmd, sizeof cmd,
-                         "/usr/bin/python3 scripts/modelfile-fixtures.py --check '%s' %s %s",
+                         "/usr/bin/python3 -m scripts.goldens.modelfile_fixtures "
+                         "--check '%s' %s %s",
                          path, dtypes[di], method ? "zlib" : "none");
                 if (system(cmd) != 0)
                     fail_msg("the Python reader disagrees with the C writer: %s", cmd);

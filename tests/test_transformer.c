@@ -1,7 +1,7 @@
 /* test_transformer.c — the engine against PyTorch goldens (tests/data/ref, written by
- * scripts/reference.py from torch.nn.Transformer): encoder output and decoder logits within the
- * golden's tolerance (1e-4 absolute), greedy ids identical; on every instruction set and on 1 and
- * 2 threads; beam reordering; bf16 / q8 drift; errors.
+ * scripts/goldens/reference.py from torch.nn.Transformer): encoder output and decoder logits within
+ * the golden's tolerance (1e-4 absolute), greedy ids identical; on every instruction set and on 1
+ * and 2 threads; beam reordering; bf16 / q8 drift; errors.
  *
  * ATTN_REF_DIR and ATTN_REF_NAMES (comma-separated) select other goldens (make check-reference).
  */
