@@ -3,7 +3,7 @@
  * A model file holds typed key/value metadata (hyperparameters, special ids, the tokenizer,
  * provenance) and named tensors (f32, f16, bf16 or q8), each stored uncompressed or as
  * independent raw-deflate chunks, with CRC-32 checks.  The byte layout is specified in
- * man/attn-format.5; scripts/attnfile.py reads and writes the same format.
+ * man/attn-format.5; scripts/lib/attnfile.py reads and writes the same format.
  *
  * Reading:
  *

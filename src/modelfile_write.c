@@ -444,7 +444,7 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
     free(C.jobs);
     if (atomic_load(&C.failed))
         return ATTN_ERR_NOMEM;
-    /* a tensor that deflate shrinks by less than a tenth is stored as is (scripts/attnfile.py's
+    /* a tensor that deflate shrinks by less than a tenth is stored as is (scripts/lib/attnfile.py's
      * store_chunks makes the same choice) */
     for (int i = 0; i < w->n_tensors; i++) {
         wtensor *t = &w->tensors[i];
