@@ -1,8 +1,8 @@
 /* test_bpe.c — the tokenizer against tiktoken's goldens, round trips, the streaming decoder,
  * malformed files, special tokens and the trainer (against a naive reference trainer).
  *
- * Goldens come from scripts/tok-fixtures.sh (tiktoken's Rust core through npm); the test prints
- * the first differing line with both id lists when a comparison fails. */
+ * Goldens come from scripts/goldens/tok-fixtures.sh (tiktoken's Rust core through npm); the test
+ * prints the first differing line with both id lists when a comparison fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
