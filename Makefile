@@ -127,7 +127,13 @@ $(BENCH_TOK): scripts/bench/tokenizer.c $(LIBBPE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBBPE) $(PCRE_LIBS)
 
-check-unit: $(TESTS) $(BENCH_TOK)
+# The sentence splitter's benchmark (scripts/bench/sentences.sh runs it); built by check too.
+BENCH_SENT := $(BUILD)/bench-sentences
+$(BENCH_SENT): scripts/bench/sentences.c $(LIBATTN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBATTN)
+
+check-unit: $(TESTS) $(BENCH_TOK) $(BENCH_SENT)
 	@fail=0; for t in $(TESTS); do \
 	    echo "== $$t"; $$t || fail=1; \
 	done; test $$fail -eq 0

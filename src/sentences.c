@@ -2,14 +2,14 @@
  *
  * Why not ICU: on the 252 hand-written cases of tests/data/sentences/cases.tsv, ICU 72's sentence
  * break iterator gets 185 right with the plain locale and 197 with its abbreviation suppressions
- * (locale@ss=standard: en 90/106, fr 54/73, de 53/73; scripts/bench/icu-sentence-breaks.py).  It
+ * (locale@ss=standard: en 90/106, fr 54/73, de 53/73; scripts/bench/icu_sentence_breaks.py).  It
  * splits after German ordinals (am 3. | Oktober), list markers (1. | Install), initials, most
  * French and German abbreviations (p. ex., z. B., ca.) and before French closing guillemets
  * (« Arrêtez. | » Puis), and its suppressions keep "Done. 3 files" and "21,5 °C. Le ciel"
  * together.  These rules get 248/252 (en 103/106, fr 73/73, de 72/73), but they were written
  * against that table; on the 60 cases of heldout.tsv, written afterwards and not used to change
  * them, they get 57/60 (en 19/20, fr 20/20, de 18/20) and ICU 44/60 (13, 17, 14).  Speed: about
- * 70-100 MB/s of English package descriptions on one core (scripts/bench/bench-sentences.sh),
+ * 70-100 MB/s of English package descriptions on one core (scripts/bench/sentences.sh),
  * thousands of times what the translation of that text takes.
  *
  * The rules are in sentences.h.  A record is scanned once, left to right; the abbreviation lists
@@ -386,8 +386,8 @@ static int full_stop_ends(const lang_rules *r, const unsigned char *t, size_t le
 }
 
 /* Returns where the sentence ends if the terminal marks t[mark..run-1] end it, else 0: the
- * closing quotes and brackets after them belong to the sentence; white space and a capital,
- * a digit or an opening quote must follow, unless a Chinese or Japanese full stop is among them. */
+ * closing quotes and brackets after them belong to the sentence; white space, then a capital, a
+ * digit, an opening quote or a list bullet must follow, unless a CJK full stop is among them. */
 static size_t sentence_end_at(const lang_rules *r, const unsigned char *t, size_t len,
                               size_t start, size_t word, size_t mark, size_t run)
 {

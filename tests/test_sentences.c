@@ -2,7 +2,7 @@
  * tests/data/sentences/cases.tsv (English, French, German), its span contract on those cases
  * and on random bytes, and its API's errors.
  *
- * The table was written by a person, not by either splitter; scripts/bench/icu-sentence-breaks.py
+ * The table was written by a person, not by either splitter; scripts/bench/icu_sentence_breaks.py
  * scores ICU on the same table.  A few cases are known misses of the hand rules (known_misses
  * below, with the reason); the test checks that they still miss, so that a fix shows up here. */
 #include <setjmp.h>

@@ -1,7 +1,7 @@
-/* bench-sentences.c — the sentence splitter's speed: splits every line of a text file (as attn
+/* sentences.c — the sentence splitter's speed: splits every line of a text file (as attn
  * splits records) five times and prints the median CPU time of the calling thread in MB/s.
  *
- *   bench-sentences FILE [LANG]      (built and run by scripts/bench/bench-sentences.sh) */
+ *   bench-sentences FILE [LANG]      (built by the Makefile, run by scripts/bench/sentences.sh) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""icu-sentence-breaks.py — scores ICU's sentence break iterator on tests/data/sentences/cases.tsv.
+"""icu_sentence_breaks.py — scores ICU's sentence break iterator on tests/data/sentences/cases.tsv.
 
 Each record is first cut at the hard boundaries attn uses (the control characters, newline and
 tab among them, and the line and paragraph separators), as the caller of any splitter would; ICU
@@ -9,8 +9,8 @@ locale and the locale with the keyword @ss=standard (ICU's suppressions of break
 abbreviations).
 
 Needs PyICU (Debian: apt-get install python3-icu). Usage:
-    /usr/bin/python3 scripts/bench/icu-sentence-breaks.py [cases.tsv] [--show-misses]
-    /usr/bin/python3 scripts/bench/icu-sentence-breaks.py --speed FILE   (MB/s on a text file)
+    /usr/bin/python3 -m scripts.bench.icu_sentence_breaks [TABLE.tsv] [--show-misses]
+    /usr/bin/python3 -m scripts.bench.icu_sentence_breaks --speed FILE   (MB/s on a text file)
 """
 import re
 import sys
