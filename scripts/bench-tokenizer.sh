@@ -20,8 +20,8 @@ trap 'rm -rf "$tmp"' EXIT
 build=$(dirname "$ATTN")
 cc=${CC:-cc}
 pcre=$(pkg-config --cflags --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
-if [ -f "$build/libbpe.a" ]; then
-    $cc -O2 -Itokenizer scripts/bench-tokenizer.c "$build/libbpe.a" $pcre -o "$tmp/bench"
+if [ -f "$build/libtok.a" ]; then
+    $cc -O2 -Itokenizer scripts/bench-tokenizer.c "$build/libtok.a" $pcre -o "$tmp/bench"
 else
     $cc -O2 -D_GNU_SOURCE -Itokenizer scripts/bench-tokenizer.c tokenizer/*.c $pcre -o "$tmp/bench"
 fi

@@ -1,4 +1,4 @@
-/* pretok.c — the pre-tokenizer: PCRE2 patterns (UTF + UCP, JIT when available) that split text
+/* bpe_pretok.c — the pre-tokenizer: PCRE2 patterns (UTF + UCP, JIT when available) that split text
  * into pieces, with tiktoken's built-in patterns.
  *
  * The built-in patterns are tiktoken's (npm tiktoken 1.0.22, the Rust core) with one change: Rust
@@ -12,8 +12,6 @@
  * PCRE2. */
 #include "bpe_impl.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #define WS "\\t-\\r\\x{85}\\p{Z}"
@@ -35,16 +33,6 @@ static const struct {
               "|[" WS "]+(?![^" WS "])|[" WS "]+"},
 };
 
-void bpe_why(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (!why || why_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
 {
     memset(pt, 0, sizeof *pt);
@@ -65,17 +53,17 @@ int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
     if (!pt->re) {
         char msg[256];
         pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof msg);
-        bpe_why(why, why_len, "pattern does not compile at offset %zu: %s", (size_t)at, msg);
-        return BPE_ERR_PATTERN;
+        tok_why(why, why_len, "pattern does not compile at offset %zu: %s", (size_t)at, msg);
+        return TOK_ERR_PATTERN;
     }
     pt->jit = pcre2_jit_compile(pt->re, PCRE2_JIT_COMPLETE) == 0; /* else the interpreter runs */
     pt->source = strdup(pattern);
     if (!pt->source) {
         pretok_free(pt);
-        bpe_why(why, why_len, "out of memory");
-        return BPE_ERR_NOMEM;
+        tok_why(why, why_len, "out of memory");
+        return TOK_ERR_NOMEM;
     }
-    return BPE_OK;
+    return TOK_OK;
 }
 
 void pretok_free(pretok *pt)
@@ -94,10 +82,10 @@ int pretok_iter_open(pretok_iter *it, const pretok *pt)
     it->js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
     if (!it->md || !it->mc || !it->js) {
         pretok_iter_free(it);
-        return BPE_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     }
     pcre2_jit_stack_assign(it->mc, NULL, it->js);
-    return BPE_OK;
+    return TOK_OK;
 }
 
 void pretok_iter_free(pretok_iter *it)
@@ -347,7 +335,7 @@ int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, si
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0)
-            return BPE_ERR_MATCH;
+            return TOK_ERR_MATCH;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(it->md);
         size_t s = ov[0], e = ov[1];
         if (e == s) { /* an empty match (user patterns): the character joins the gap */
