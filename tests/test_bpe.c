@@ -1,5 +1,6 @@
-/* test_bpe.c — the tokenizer against tiktoken's goldens, round trips, the streaming decoder,
- * malformed files, special tokens and the trainer (against a naive reference trainer).
+/* test_bpe.c — the byte-level BPE tokenizer against tiktoken's goldens, round trips, malformed
+ * files, special tokens and user patterns (the streaming decoder: test_tok.c; the trainer:
+ * test_bpe_train.c).
  *
  * Goldens come from scripts/tok-fixtures.sh (tiktoken's Rust core through npm); the test prints
  * the first differing line with both id lists when a comparison fails. */
@@ -10,74 +11,11 @@
 #include <cmocka.h>
 
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <zlib.h>
 
-#include "bpe.h"
-#include "tok.h"
-
-#define DATA "tests/data/tok/"
+#include "tok_test.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-/* Reads a file (gzip or plain) into a malloc'd NUL-terminated buffer; fails the test if missing. */
-static char *load(const char *path, size_t *len)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    size_t cap = 1 << 20, n = 0;
-    char *b = malloc(cap + 1);
-    for (;;) {
-        int r = gzread(f, b + n, (unsigned)(cap - n));
-        assert_true(r >= 0);
-        n += (size_t)r;
-        if (r == 0)
-            break;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap + 1);
-            assert_non_null(b);
-        }
-    }
-    gzclose(f);
-    b[n] = 0;
-    *len = n;
-    return b;
-}
-
-/* Opens a gzipped tiktoken rank file with its encoding's pattern and specials. */
-static tokenizer *open_tiktoken(const char *path, const char *pattern, const char *const *sp, size_t n_sp)
-{
-    size_t len;
-    char *buf = load(path, &len);
-    char why[256] = "";
-    tokenizer *t = NULL;
-    int rc = bpe_open_tiktoken(&t, buf, len, pattern, sp, n_sp, why, sizeof why);
-    free(buf);
-    if (rc < 0)
-        fail_msg("%s: %s", path, why);
-    return t;
-}
-
-static const char *const r50k_sp[] = {"<|endoftext|>=50256"};
-static const char *const cl100k_sp[] = {"<|endoftext|>=100257", "<|fim_prefix|>=100258",
-                                        "<|fim_middle|>=100259", "<|fim_suffix|>=100260",
-                                        "<|endofprompt|>=100276"};
-static const char *const o200k_sp[] = {"<|endoftext|>=199999", "<|endofprompt|>=200018"};
-
-static tokenizer *r50k(void)
-{
-    return open_tiktoken(DATA "r50k_base.tiktoken.gz", "gpt2", r50k_sp, 1);
-}
-
-static tokenizer *cl100k(void)
-{
-    return open_tiktoken(DATA "cl100k_base.tiktoken.gz", "cl100k", cl100k_sp, 5);
-}
 
 /* Parses a line of space-separated ids into ids; returns the count. */
 static size_t parse_ids(int32_t *ids, const char *s, const char *end)
@@ -149,31 +87,6 @@ static void check_golden(const tokenizer *t, const char *text_path, const char *
     free(gold);
 }
 
-/* Encodes then decodes s[0..len-1] and checks the bytes come back; returns the token count. */
-static size_t round_trip(const tokenizer *t, const char *s, size_t len, int flags)
-{
-    int32_t *ids = malloc((len + 1) * sizeof *ids);
-    char *back = malloc(len + 1);
-    size_t n, m;
-    assert_int_equal(tok_encode(t, ids, len + 1, &n, s, len, flags), TOK_OK);
-    assert_true(n <= len);
-    assert_int_equal(tok_decode(t, back, len + 1, &m, ids, n), TOK_OK);
-    assert_int_equal(m, len);
-    assert_memory_equal(back, s, len);
-    free(ids);
-    free(back);
-    return n;
-}
-
-/* A small deterministic PRNG (xorshift64*). */
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 /* ---- tiktoken equality -------------------------------------------------------------------- */
 
@@ -518,104 +431,6 @@ static void test_special_tokens(void **state)
     tok_free(t);
 }
 
-/* ---- streaming decoder -------------------------------------------------------------------- */
-
-/* Marks inside[i] = 1 where position i of s[0..n-1] falls inside a UTF-8 character (a lead byte
- * followed by all the continuation bytes it announces): a stream must never stop there. */
-static void mark_inside(char *inside, const unsigned char *s, size_t n)
-{
-    memset(inside, 0, n + 1);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
-        size_t k = 1;
-        while (k < need && i + k < n && (s[i + k] & 0xC0) == 0x80)
-            k++;
-        if (k == need)
-            for (size_t j = 1; j < need; j++)
-                inside[i + j] = 1;
-        i += k == need ? need : 1;
-    }
-}
-
-/* Streams ids one at a time and checks: the same bytes as a one-shot decode, and no chunk ends
- * inside a character that the following bytes complete. */
-static void check_stream(const tokenizer *t, const int32_t *ids, size_t n)
-{
-    size_t total;
-    assert_int_equal(tok_decode(t, NULL, 0, &total, ids, n) == TOK_ERR_SPACE || total == 0, 1);
-    char *one = malloc(total + 1), *acc = malloc(total + 1), *inside = malloc(total + 1);
-    size_t m, got = 0, cap = tok_max_token_bytes(t) + 4;
-    char *chunk = malloc(cap);
-    assert_int_equal(tok_decode(t, one, total + 1, &m, ids, n), TOK_OK);
-    mark_inside(inside, (unsigned char *)one, total);
-    tok_stream s;
-    tok_stream_init(&s, t);
-    for (size_t i = 0; i < n; i++) {
-        assert_int_equal(tok_stream_push(&s, chunk, cap, &m, ids[i]), TOK_OK);
-        memcpy(acc + got, chunk, m);
-        got += m;
-        if (inside[got])
-            fail_msg("stream stops inside a character at byte %zu (after token %zu)", got, i);
-    }
-    assert_int_equal(tok_stream_flush(&s, chunk, cap, &m), TOK_OK);
-    memcpy(acc + got, chunk, m);
-    got += m;
-    assert_int_equal(got, total);
-    assert_memory_equal(acc, one, total);
-    free(one);
-    free(acc);
-    free(inside);
-    free(chunk);
-}
-
-static void test_stream_decoder(void **state)
-{
-    (void)state;
-    tokenizer *t = cl100k();
-    size_t len;
-    char *text = load(DATA "edge.txt", &len);
-    int32_t *ids = malloc((len + 1) * sizeof *ids);
-    size_t n;
-    assert_int_equal(tok_encode(t, ids, len + 1, &n, text, len, 0), TOK_OK);
-    check_stream(t, ids, n);
-    /* emoji split over byte tokens: nothing comes out until the character is complete */
-    tok_stream s;
-    char out[64];
-    size_t m;
-    int32_t smile[4];
-    for (int i = 0; i < 4; i++)
-        smile[i] = tok_token_id(t, &"\xf0\x9f\x98\x80"[i], 1);
-    tok_stream_init(&s, t);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(tok_stream_push(&s, out, sizeof out, &m, smile[i]), TOK_OK);
-        assert_int_equal(m, 0);
-    }
-    assert_int_equal(tok_stream_push(&s, out, sizeof out, &m, smile[3]), TOK_OK);
-    assert_int_equal(m, 4);
-    assert_memory_equal(out, "\xf0\x9f\x98\x80", 4);
-    /* an incomplete tail comes out at the flush; an invalid id leaves the state alone */
-    assert_int_equal(tok_stream_push(&s, out, sizeof out, &m, smile[0]), TOK_OK);
-    assert_int_equal(m, 0);
-    assert_int_equal(tok_stream_push(&s, out, sizeof out, &m, -5), TOK_ERR_ID);
-    assert_int_equal(tok_stream_flush(&s, out, sizeof out, &m), TOK_OK);
-    assert_int_equal(m, 1);
-    assert_int_equal((unsigned char)out[0], 0xf0);
-    /* random ids, including lone byte tokens that make invalid UTF-8 */
-    for (int iter = 0; iter < 300; iter++) {
-        for (size_t i = 0; i < 64; i++)
-            ids[i] = iter % 2 ? (int32_t)(rnd() % 100256)
-                              : tok_token_id(t, (const char[]){(char)(0x80 + rnd() % 0x78)}, 1);
-        if (iter % 3 == 0)
-            for (size_t i = 0; i < 64; i += 2)
-                ids[i] = (int32_t)(rnd() % 1000);
-        check_stream(t, ids, 64);
-    }
-    free(ids);
-    free(text);
-    tok_free(t);
-}
-
 /* ---- malformed files ---------------------------------------------------------------------- */
 
 /* Opens an attn file from a string; returns the status and checks a reason came back. */
@@ -775,224 +590,6 @@ static void test_user_patterns(void **state)
     bpe_trainer_free(tr);
 }
 
-/* ---- trainer ------------------------------------------------------------------------------ */
-
-/* The naive reference trainer: words as symbol lists with counts, every merge recounts every
- * pair from scratch and takes the highest count, ties to the lowest (left, right).  Writes the
- * bytes of each learned token (after the specials and 256 bytes) into tok/tok_len. */
-typedef struct {
-    int sym[64];
-    int n;
-    long count;
-} nword;
-
-static int naive_train(char tok[][64], int *tok_len, int first, int n_merges, nword *w, int nw)
-{
-    int n_tok = 0;
-    static long cnt[1024][1024];
-    int vocab = first + 256 + n_merges;
-    assert_true(vocab <= 1024);
-    for (int m = 0; m < n_merges; m++) {
-        memset(cnt, 0, sizeof cnt);
-        for (int i = 0; i < nw; i++)
-            for (int k = 0; k + 1 < w[i].n; k++)
-                cnt[w[i].sym[k]][w[i].sym[k + 1]] += w[i].count;
-        long best = 0;
-        int ba = -1, bb = -1;
-        for (int a = 0; a < vocab; a++)
-            for (int b = 0; b < vocab; b++)
-                if (cnt[a][b] > best) {
-                    best = cnt[a][b];
-                    ba = a;
-                    bb = b;
-                }
-        if (best == 0)
-            break;
-        int c = first + 256 + m;
-        int la = ba < first + 256 ? 1 : tok_len[ba - first - 256];
-        int lb = bb < first + 256 ? 1 : tok_len[bb - first - 256];
-        char bytes_a[64], bytes_b[64];
-        if (ba < first + 256)
-            bytes_a[0] = (char)(ba - first);
-        else
-            memcpy(bytes_a, tok[ba - first - 256], (size_t)la);
-        if (bb < first + 256)
-            bytes_b[0] = (char)(bb - first);
-        else
-            memcpy(bytes_b, tok[bb - first - 256], (size_t)lb);
-        memcpy(tok[m], bytes_a, (size_t)la);
-        memcpy(tok[m] + la, bytes_b, (size_t)lb);
-        tok_len[m] = la + lb;
-        n_tok++;
-        for (int i = 0; i < nw; i++) {
-            int o = 0;
-            for (int k = 0; k < w[i].n; k++) {
-                if (k + 1 < w[i].n && w[i].sym[k] == ba && w[i].sym[k + 1] == bb) {
-                    w[i].sym[o++] = c;
-                    k++;
-                } else {
-                    w[i].sym[o++] = w[i].sym[k];
-                }
-            }
-            w[i].n = o;
-        }
-    }
-    return n_tok;
-}
-
-static void test_trainer_matches_naive(void **state)
-{
-    (void)state;
-    /* a small corpus with many count ties; pieces by the gpt2 pattern, split here by hand */
-    const char *pieces[] = {"the", " cat", " sat", " on", " the", " mat", ".", " the", " cat",
-                            " ate", " the", " rat", " aaaa", " aaa", " abab", " baba", "!!", " 1234",
-                            " the", " hat", " that", " chat"};
-    size_t np = sizeof pieces / sizeof pieces[0];
-    char text[512] = "";
-    for (size_t i = 0; i < np; i++)
-        strcat(text, pieces[i]);
-    const char *specials[] = {"<pad>", "<s>", "</s>"};
-    int first = 3, n_merges = 40;
-    bpe_trainer *tr;
-    char why[256];
-    assert_int_equal(bpe_trainer_open(&tr, "gpt2", why, sizeof why), TOK_OK);
-    assert_int_equal(bpe_trainer_feed(tr, text, strlen(text)), TOK_OK);
-    tokenizer *t;
-    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(first + 256 + n_merges), specials, 3, why, sizeof why), TOK_OK);
-    /* the reference: distinct pieces with counts */
-    static nword w[64];
-    int nw = 0;
-    for (size_t i = 0; i < np; i++) {
-        int j;
-        for (j = 0; j < nw; j++) {
-            char tmp[64];
-            for (int k = 0; k < w[j].n; k++)
-                tmp[k] = (char)(w[j].sym[k] - first);
-            if ((size_t)w[j].n == strlen(pieces[i]) && memcmp(tmp, pieces[i], (size_t)w[j].n) == 0)
-                break;
-        }
-        if (j == nw) {
-            w[nw].n = (int)strlen(pieces[i]);
-            for (int k = 0; k < w[nw].n; k++)
-                w[nw].sym[k] = first + (unsigned char)pieces[i][k];
-            w[nw].count = 0;
-            nw++;
-        }
-        w[j].count++;
-    }
-    static char tok[64][64];
-    int tok_len[64];
-    int n_tok = naive_train(tok, tok_len, first, n_merges, w, nw);
-    assert_int_equal(tok_vocab_size(t), (size_t)(first + 256 + n_tok));
-    for (int i = 0; i < 3; i++) {
-        size_t l;
-        const char *b = tok_token_bytes(t, i, &l);
-        assert_true(tok_is_special(t, i));
-        assert_int_equal(l, strlen(specials[i]));
-        assert_memory_equal(b, specials[i], l);
-    }
-    for (int i = 0; i < 256; i++) {
-        size_t l;
-        const char *b = tok_token_bytes(t, first + i, &l);
-        assert_int_equal(l, 1);
-        assert_int_equal((unsigned char)b[0], i);
-    }
-    for (int m = 0; m < n_tok; m++) {
-        size_t l;
-        const char *b = tok_token_bytes(t, first + 256 + m, &l);
-        if (l != (size_t)tok_len[m] || memcmp(b, tok[m], l) != 0)
-            fail_msg("merge %d: attn '%.*s', reference '%.*s'", m, (int)l, b, tok_len[m], tok[m]);
-    }
-    printf("  trainer: %d merges equal to the naive reference\n", n_tok);
-    /* special tokens of the trained tokenizer, with and without TOK_SPECIAL */
-    int32_t ids[64];
-    size_t n;
-    assert_int_equal(tok_encode(t, ids, 64, &n, "<s>the cat</s>", 14, TOK_SPECIAL), TOK_OK);
-    assert_int_equal(ids[0], 1);
-    assert_int_equal(ids[n - 1], 2);
-    assert_int_equal(tok_encode(t, ids, 64, &n, "<s>", 3, 0), TOK_OK);
-    assert_int_equal(n, 3);
-    assert_int_equal(ids[0], first + '<');
-    round_trip(t, text, strlen(text), 0);
-    tok_free(t);
-    bpe_trainer_free(tr);
-}
-
-/* The same on a random corpus with many ties: 3000 words " xxxx" over a 5-letter alphabet (the
- * gpt2 pattern keeps each as one piece), 300 merges. */
-static void test_trainer_random_corpus(void **state)
-{
-    (void)state;
-    static char text[40000];
-    static nword w[3000];
-    int nw = 0;
-    size_t len = 0;
-    for (int i = 0; i < 3000; i++) {
-        int l = 1 + (int)(rnd() % 8);
-        char word[16] = " ";
-        for (int k = 1; k <= l; k++)
-            word[k] = "abcde"[rnd() % 5];
-        memcpy(text + len, word, (size_t)l + 1);
-        len += (size_t)l + 1;
-        int j;
-        for (j = 0; j < nw; j++) {
-            int same = w[j].n == l + 1;
-            for (int k = 0; same && k <= l; k++)
-                same = w[j].sym[k] == (unsigned char)word[k];
-            if (same)
-                break;
-        }
-        if (j == nw) {
-            w[nw].n = l + 1;
-            for (int k = 0; k <= l; k++)
-                w[nw].sym[k] = (unsigned char)word[k];
-            w[nw].count = 0;
-            nw++;
-        }
-        w[j].count++;
-    }
-    int n_merges = 300;
-    static char tok[300][64];
-    int tok_len[300];
-    int n_tok = naive_train(tok, tok_len, 0, n_merges, w, nw);
-    bpe_trainer *tr;
-    tokenizer *t;
-    char why[256];
-    assert_int_equal(bpe_trainer_open(&tr, "gpt2", why, sizeof why), TOK_OK);
-    assert_int_equal(bpe_trainer_feed(tr, text, len), TOK_OK);
-    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(256 + n_merges), NULL, 0, why, sizeof why), TOK_OK);
-    assert_int_equal(tok_vocab_size(t), (size_t)(256 + n_tok));
-    for (int m = 0; m < n_tok; m++) {
-        size_t l;
-        const char *b = tok_token_bytes(t, 256 + m, &l);
-        if (l != (size_t)tok_len[m] || memcmp(b, tok[m], l) != 0)
-            fail_msg("merge %d: attn '%.*s', reference '%.*s'", m, (int)l, b, tok_len[m], tok[m]);
-    }
-    printf("  trainer: %d merges on a random corpus equal to the naive reference\n", n_tok);
-    tok_free(t);
-    bpe_trainer_free(tr);
-}
-
-static void test_trainer_errors(void **state)
-{
-    (void)state;
-    bpe_trainer *tr;
-    tokenizer *t = NULL;
-    char why[256];
-    assert_int_equal(bpe_trainer_open(&tr, NULL, why, sizeof why), TOK_OK);
-    assert_int_equal(bpe_trainer_feed(tr, "abc abc", 7), TOK_OK);
-    const char *dup[] = {"<s>", "<s>"}, *empty[] = {""};
-    assert_int_equal(bpe_trainer_finish(tr, &t, 255, NULL, 0, why, sizeof why), TOK_ERR_ARG);
-    assert_int_equal(bpe_trainer_finish(tr, &t, 300, dup, 2, why, sizeof why), TOK_ERR_ARG);
-    assert_int_equal(bpe_trainer_finish(tr, &t, 300, empty, 1, why, sizeof why), TOK_ERR_ARG);
-    assert_null(t);
-    /* too few pairs: stops early */
-    assert_int_equal(bpe_trainer_finish(tr, &t, 1000, NULL, 0, why, sizeof why), TOK_OK);
-    assert_int_equal(tok_vocab_size(t), 256 + 3); /* "ab", "abc", " abc" */
-    tok_free(t);
-    bpe_trainer_free(tr);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1008,13 +605,9 @@ int main(void)
         cmocka_unit_test(test_fast_paths),
         cmocka_unit_test(test_long_pieces),
         cmocka_unit_test(test_special_tokens),
-        cmocka_unit_test(test_stream_decoder),
         cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_explicit_ranks),
         cmocka_unit_test(test_user_patterns),
-        cmocka_unit_test(test_trainer_matches_naive),
-        cmocka_unit_test(test_trainer_random_corpus),
-        cmocka_unit_test(test_trainer_errors),
     };
     return cmocka_run_group_tests_name("tokenizer", tests, NULL, NULL);
 }
