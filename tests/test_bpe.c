@@ -62,13 +62,15 @@ static void check_golden(const tokenizer *t, const char *text_path, const char *
         if (!gnl)
             fail_msg("%s: golden file ends at line %zu", ids_path, line + 1);
         size_t n, m = parse_ids(want, gp, gnl);
-        assert_int_equal(tok_encoder_encode(e, got, tlen + 1, &n, tp, (size_t)(le - tp), 0), TOK_OK);
+        assert_int_equal(tok_encoder_encode(e, got, tlen + 1, &n, tp, (size_t)(le - tp), 0),
+                         TOK_OK);
         line++;
         if (n != m || memcmp(got, want, n * sizeof *got) != 0) {
             size_t i = 0;
             while (i < n && i < m && got[i] == want[i])
                 i++;
-            fprintf(stderr, "%s line %zu differs from %s at token %zu:\n", text_path, line, ids_path, i);
+            fprintf(stderr, "%s line %zu differs from %s at token %zu:\n", text_path, line,
+                    ids_path, i);
             print_ids("attn", got + i, n - i);
             print_ids("tiktoken", want + i, m - i);
             fail();
@@ -341,20 +343,22 @@ static void test_fast_paths(void **state)
     (void)state;
     char why[256];
     tokenizer *fast = r50k(), *slow = r50k();
-    assert_int_equal(tok_set_pattern(slow, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"
-                                           "| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
+    assert_int_equal(tok_set_pattern(slow,
+                                     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"
+                                     "| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
     check_fast_path(fast, slow);
     tok_free(fast);
     tok_free(slow);
     fast = cl100k();
     slow = cl100k();
-    assert_int_equal(tok_set_pattern(slow, "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
-                                           "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n]*"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
+    assert_int_equal(tok_set_pattern(slow,
+                                     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+                                     "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n]*"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
     check_fast_path(fast, slow);
     tok_free(fast);
     tok_free(slow);
@@ -362,14 +366,15 @@ static void test_fast_paths(void **state)
     fast = r50k();
     slow = r50k();
     assert_int_equal(tok_set_pattern(fast, "o200k", why, sizeof why), TOK_OK);
-    assert_int_equal(tok_set_pattern(slow, "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
-                                           "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
-                                           "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
-                                           "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
-                                           "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n/]*"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
+    assert_int_equal(tok_set_pattern(slow,
+                                     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
+                                     "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                                     "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
+                                     "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                                     "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n/]*"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
     check_fast_path(fast, slow);
     tok_free(fast);
     tok_free(slow);
@@ -486,7 +491,8 @@ static void test_malformed_files(void **state)
     assert_int_equal(open_str(""), TOK_ERR_FORMAT);
     assert_int_equal(open_str("attn-tokenizer 2\n"), TOK_ERR_FORMAT);
     assert_int_equal(open_str("attn-tokenizer 1\npattern gpt2\ntokens 12\n"), TOK_ERR_FORMAT);
-    assert_int_equal(open_str("attn-tokenizer 1\npattern gpt2\ntokens 99999999999\n"), TOK_ERR_FORMAT);
+    assert_int_equal(open_str("attn-tokenizer 1\npattern gpt2\ntokens 99999999999\n"),
+                     TOK_ERR_FORMAT);
     assert_int_equal(open_str("attn-tokenizer 1\ntokens 256\n"), TOK_ERR_FORMAT);
     /* a missing single byte */
     minimal_file(buf, "pattern gpt2", 256, "");
@@ -530,7 +536,8 @@ static void test_malformed_files(void **state)
     assert_true(bpe_open_tiktoken(&t, "YQ== 0\n", 7, "gpt2", NULL, 0, why, sizeof why) < 0);
     assert_true(bpe_open_tiktoken(&t, "YQ== x\n", 7, "gpt2", NULL, 0, why, sizeof why) < 0);
     assert_true(bpe_open_tiktoken(&t, "Y=Q= 0\n", 7, "gpt2", NULL, 0, why, sizeof why) < 0);
-    assert_true(bpe_open_tiktoken(&t, "YQ== 0\nYQ== 0\n", 14, "gpt2", NULL, 0, why, sizeof why) < 0);
+    assert_true(bpe_open_tiktoken(&t, "YQ== 0\nYQ== 0\n", 14, "gpt2", NULL, 0, why,
+                                  sizeof why) < 0);
     assert_true(tok_open(&t, "tests/data/tok/does-not-exist", why, sizeof why) == TOK_ERR_IO);
     assert_null(t);
 }

@@ -76,8 +76,8 @@ static void test_trainer_matches_naive(void **state)
     (void)state;
     /* a small corpus with many count ties; pieces by the gpt2 pattern, split here by hand */
     const char *pieces[] = {"the", " cat", " sat", " on", " the", " mat", ".", " the", " cat",
-                            " ate", " the", " rat", " aaaa", " aaa", " abab", " baba", "!!", " 1234",
-                            " the", " hat", " that", " chat"};
+                            " ate", " the", " rat", " aaaa", " aaa", " abab", " baba", "!!",
+                            " 1234", " the", " hat", " that", " chat"};
     size_t np = sizeof pieces / sizeof pieces[0];
     char text[512] = "";
     for (size_t i = 0; i < np; i++)
@@ -89,7 +89,9 @@ static void test_trainer_matches_naive(void **state)
     assert_int_equal(bpe_trainer_open(&tr, "gpt2", why, sizeof why), TOK_OK);
     assert_int_equal(bpe_trainer_feed(tr, text, strlen(text)), TOK_OK);
     tokenizer *t;
-    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(first + 256 + n_merges), specials, 3, why, sizeof why), TOK_OK);
+    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(first + 256 + n_merges), specials, 3,
+                                        why, sizeof why),
+                     TOK_OK);
     /* the reference: distinct pieces with counts */
     static nword w[64];
     int nw = 0;
@@ -191,7 +193,9 @@ static void test_trainer_random_corpus(void **state)
     char why[256];
     assert_int_equal(bpe_trainer_open(&tr, "gpt2", why, sizeof why), TOK_OK);
     assert_int_equal(bpe_trainer_feed(tr, text, len), TOK_OK);
-    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(256 + n_merges), NULL, 0, why, sizeof why), TOK_OK);
+    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(256 + n_merges), NULL, 0, why,
+                                        sizeof why),
+                     TOK_OK);
     assert_int_equal(tok_vocab_size(t), (size_t)(256 + n_tok));
     for (int m = 0; m < n_tok; m++) {
         size_t l;

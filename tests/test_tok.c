@@ -155,7 +155,10 @@ static void mark_inside(char *inside, const unsigned char *s, size_t n)
     memset(inside, 0, n + 1);
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
-        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
+        size_t need = c >= 0xF0 && c <= 0xF4   ? 4
+                      : c >= 0xE0 && c <= 0xEF ? 3
+                      : c >= 0xC2 && c <= 0xDF ? 2
+                                               : 1;
         size_t k = 1;
         while (k < need && i + k < n && (s[i + k] & 0xC0) == 0x80)
             k++;

@@ -121,8 +121,10 @@ static int parse_attn(tokenizer **out, const char *data, size_t size, char *why,
             } else {
                 memcpy(pattern, s + skip, len - skip);
                 pattern[len - skip] = 0;
-                if (strcmp(pattern, "gpt2") && strcmp(pattern, "cl100k") && strcmp(pattern, "o200k")) {
-                    tok_why(why, why_len, "line %zu: unknown pattern name '%.40s'", c.line, pattern);
+                if (strcmp(pattern, "gpt2") && strcmp(pattern, "cl100k") &&
+                    strcmp(pattern, "o200k")) {
+                    tok_why(why, why_len, "line %zu: unknown pattern name '%.40s'", c.line,
+                            pattern);
                     goto fail;
                 }
             }
@@ -261,7 +263,8 @@ int bpe_open_tiktoken(tokenizer **out, const void *data, size_t size, const char
     for (size_t i = 0; i < n_specials; i++) {
         const char *eq = strrchr(specials[i], '=');
         size_t id;
-        if (!eq || eq == specials[i] || parse_size(eq + 1, strlen(eq + 1), BPE_MAX_IDS - 1, &id) < 0) {
+        if (!eq || eq == specials[i] ||
+            parse_size(eq + 1, strlen(eq + 1), BPE_MAX_IDS - 1, &id) < 0) {
             tok_why(why, why_len, "special token '%.40s' is not TEXT=ID", specials[i]);
             return TOK_ERR_ARG;
         }

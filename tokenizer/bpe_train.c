@@ -408,7 +408,8 @@ static int merge_word(trainer_state *st, uint32_t v, uint32_t a, uint32_t b, uin
     for (uint32_t k = 0; k < n && rc == TOK_OK; k++) {
         if (k + 1 < n && s[k] == a && s[k + 1] == b) {
             /* the left neighbour is the output so far (it may be a c just made) */
-            if (m > 0 && (rc = bump(st, s[m - 1], a, -f, c, v, stamp, touched, n_touched)) == TOK_OK)
+            if (m > 0 &&
+                (rc = bump(st, s[m - 1], a, -f, c, v, stamp, touched, n_touched)) == TOK_OK)
                 rc = bump(st, s[m - 1], c, f, c, v, stamp, touched, n_touched);
             if (rc == TOK_OK)
                 rc = bump(st, a, b, -f, c, v, stamp, touched, n_touched);

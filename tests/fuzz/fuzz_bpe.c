@@ -45,7 +45,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    static const char text[] = "the cat sat on the mat; the rat ate the hat. Caf\xc3\xa9 na\xc3\xafve "
+    static const char text[] = "the cat sat on the mat; the rat ate the hat. "
+                               "Caf\xc3\xa9 na\xc3\xafve "
                                "12345 don't  \t\n\n  \xe2\x80\x94 \xf0\x9f\x98\x80";
     const char *specials[] = {"<s>", "</s>", "<|endoftext|>"};
     bpe_trainer *tr;
