@@ -241,34 +241,6 @@ int tok_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t
     return s->t->kind->stream_push(s, out, cap, n_out, id);
 }
 
-/* Returns how many bytes the character led by byte c needs (1 for bytes that cannot lead). */
-static int utf8_need(unsigned char c)
-{
-    if (c >= 0xC2 && c <= 0xDF)
-        return 2;
-    if (c >= 0xE0 && c <= 0xEF)
-        return 3;
-    if (c >= 0xF0 && c <= 0xF4)
-        return 4;
-    return 1;
-}
-
-size_t tok_stream_hold(tok_stream *s, const char *out, size_t n)
-{
-    size_t keep = 0;
-    for (size_t back = 1; back <= 3 && back <= n; back++) {
-        unsigned char c = (unsigned char)out[n - back];
-        if ((c & 0xC0) == 0x80)
-            continue;
-        if (utf8_need(c) > (int)back)
-            keep = back;
-        break;
-    }
-    memcpy(s->tail, out + n - keep, keep);
-    s->n_tail = (int)keep;
-    return n - keep;
-}
-
 int tok_stream_flush(tok_stream *s, char *out, size_t cap, size_t *n_out)
 {
     *n_out = (size_t)s->n_tail;

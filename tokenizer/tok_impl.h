@@ -5,6 +5,8 @@
 
 #include "tok.h"
 
+#include <string.h>
+
 typedef struct tok_kind tok_kind;
 
 /* The first member of every kind's tokenizer object: the kind that made it. */
@@ -56,8 +58,34 @@ void tok_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((for
  * TOK_ERR_IO. */
 int tok_read_file(const char *path, char **buf, size_t *len);
 
+/* Returns how many bytes the character led by byte c needs (1 for bytes that cannot lead). */
+static inline int tok_utf8_need(unsigned char c)
+{
+    if (c >= 0xC2 && c <= 0xDF)
+        return 2;
+    if (c >= 0xE0 && c <= 0xEF)
+        return 3;
+    if (c >= 0xF0 && c <= 0xF4)
+        return 4;
+    return 1;
+}
+
 /* Given out[0..n-1] = the stream's held tail followed by a token's bytes, moves a trailing
  * incomplete UTF-8 character into s's tail; returns how many bytes of out are complete. */
-size_t tok_stream_hold(tok_stream *s, const char *out, size_t n);
+static inline size_t tok_stream_hold(tok_stream *s, const char *out, size_t n)
+{
+    size_t keep = 0;
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = (unsigned char)out[n - back];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        if (tok_utf8_need(c) > (int)back)
+            keep = back;
+        break;
+    }
+    memcpy(s->tail, out + n - keep, keep);
+    s->n_tail = (int)keep;
+    return n - keep;
+}
 
 #endif
