@@ -167,9 +167,17 @@ static inline int bpe_valid_id(const bpe *t, int32_t id)
 int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind,
               uint32_t *rank, const char *pattern, char *why, size_t why_len);
 
+/* Returns 1 if data[0..len-1] starts like an attn tokenizer file, else 0 (tok_kind.sniff). */
+int bpe_sniff(const void *data, size_t len);
+
+/* Opens an attn tokenizer file's bytes, or with a path and no attn magic a tiktoken rank file
+ * whose pattern and specials follow from the file's name (tok_kind.open); returns a status and a
+ * reason in why. */
+int bpe_open(tokenizer **out, const char *path, const void *data, size_t len, char *why,
+             size_t why_len);
+
 /* The kind's implementation of the tok.h functions of the same name, in the files named after the
  * job: bpe_vocab.c (the token table), bpe_file.c (file formats), bpe_encode.c, bpe_decode.c. */
-int bpe_sniff(const void *data, size_t len);
 void bpe_free(tokenizer *t);
 int bpe_set_pattern(tokenizer *t, const char *pattern, char *why, size_t why_len);
 size_t bpe_vocab_size(const tokenizer *t);
@@ -179,8 +187,6 @@ int bpe_is_special(const tokenizer *t, int32_t id);
 int32_t bpe_special_id(const tokenizer *t, const char *s, size_t len);
 int32_t bpe_token_id(const tokenizer *t, const char *s, size_t len);
 size_t bpe_max_token_bytes(const tokenizer *t);
-int bpe_open(tokenizer **out, const char *path, const void *data, size_t len, char *why,
-             size_t why_len);
 int bpe_serialize(const tokenizer *t, char **buf, size_t *len);
 int bpe_encode(const tokenizer *t, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
                size_t len, int flags);

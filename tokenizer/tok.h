@@ -37,7 +37,9 @@
  * `const tok_kind tok_kind_spm` (the table of functions in tok_impl.h; its objects start with the
  * `tokenizer` / `tok_encoder` base structs of tok_impl.h), then add `X(spm)` to TOK_KINDS in
  * tok.c.  tok_open and tok_open_mem give a file to the first kind whose `sniff` recognises its
- * bytes, and to the first kind in TOK_KINDS when none does.
+ * bytes, and to the first kind in TOK_KINDS when none does.  A kind that cannot do something
+ * optional (set a pattern, write its file) leaves that entry NULL and callers get
+ * TOK_ERR_UNSUPPORTED; a kind whose streaming decoder needs more state adds it to tok_stream.
  */
 #ifndef ATTN_TOK_H
 #define ATTN_TOK_H
