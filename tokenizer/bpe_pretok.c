@@ -214,6 +214,25 @@ static size_t shared_ascii(const unsigned char *s, size_t len, size_t p, int sla
     return r - p >= 2 ? r - 1 : r;
 }
 
+/* Returns the end of the contraction (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[p], p itself when there
+ * is none, or SIZE_MAX when a byte >= 0x80 may decide it ((?i)s also matches U+017F). */
+static size_t contraction(const unsigned char *s, size_t len, size_t p)
+{
+    if (p + 1 >= len || s[p] != '\'')
+        return p;
+    if (s[p + 1] >= 0x80)
+        return SIZE_MAX;
+    unsigned char c1 = s[p + 1] | 0x20;
+    if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
+        return p + 2;
+    if (p + 2 < len) {
+        unsigned char c2 = s[p + 2] | 0x20;
+        if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
+            return p + 3;
+    }
+    return p;
+}
+
 /* Matches the cl100k pattern at s[p] (p < len) on ASCII: returns the end of the match, or 0 when
  * a byte >= 0x80 may decide it.  The alternatives, in the regex's order:
  * (?i:'s|'t|'re|'ve|'m|'ll|'d), `[^\r\n\p{L}\p{N}]?\p{L}+`, `\p{N}{1,3}`,
@@ -223,18 +242,9 @@ static size_t cl100k_ascii(const unsigned char *s, size_t len, size_t p)
     unsigned char c = s[p];
     if (c >= 0x80)
         return 0;
-    if (c == '\'' && p + 1 < len) {
-        unsigned char c1 = s[p + 1] | 0x20; /* ASCII lower case for letters */
-        if (s[p + 1] >= 0x80)
-            return 0; /* (?i)s also matches U+017F */
-        if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
-            return p + 2;
-        if (p + 2 < len) {
-            unsigned char c2 = s[p + 2] | 0x20;
-            if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
-                return p + 3;
-        }
-    }
+    size_t e = contraction(s, len, p);
+    if (e != p)
+        return e == SIZE_MAX ? 0 : e;
     int k = ascii_class[c];
     if (k == 1)
         return ascii_run(s, len, p + 1, 1);
@@ -245,25 +255,6 @@ static size_t cl100k_ascii(const unsigned char *s, size_t len, size_t p)
             return ascii_run(s, len, p + 2, 1);
     }
     return shared_ascii(s, len, p, 0);
-}
-
-/* Returns the end of the contraction (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[p], p itself when there
- * is none, or 0 when a byte >= 0x80 may decide it ((?i)s also matches U+017F). */
-static size_t contraction(const unsigned char *s, size_t len, size_t p)
-{
-    if (p + 1 >= len || s[p] != '\'')
-        return p;
-    if (s[p + 1] >= 0x80)
-        return 0;
-    unsigned char c1 = s[p + 1] | 0x20;
-    if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
-        return p + 2;
-    if (p + 2 < len) {
-        unsigned char c2 = s[p + 2] | 0x20;
-        if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
-            return p + 3;
-    }
-    return p;
 }
 
 /* Returns the end of the run of ASCII upper-case (upper = 1) or lower-case letters from s[i], or
@@ -300,7 +291,8 @@ static size_t o200k_ascii(const unsigned char *s, size_t len, size_t p)
         size_t e = a;
         if (a < len && s[a] >= 'a' && s[a] <= 'z' && (e = case_run(s, len, a, 0)) == 0)
             return 0; /* [lower]+ (first alternative) or nothing after [upper]+ (second) */
-        return contraction(s, len, e);
+        size_t end = contraction(s, len, e);
+        return end == SIZE_MAX ? 0 : end;
     }
     return shared_ascii(s, len, p, 1);
 }
