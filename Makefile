@@ -18,17 +18,17 @@ DATADIR   = $(PREFIX)/share/attn
 PKG_CONFIG ?= pkg-config
 FUZZ_SECONDS ?= 60
 
-# Missing dependencies are installed by scripts/install-deps.sh before anything is built.
+# Missing dependencies are installed by scripts/setup/install-deps.sh before anything is built.
 NODEP_GOALS := clean uninstall help
 ifeq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 DEPS_MISSING := $(shell { $(PKG_CONFIG) --exists libpcre2-8 zlib cmocka && command -v mandoc && \
                   /usr/bin/python3 -c 'import numpy'; } >/dev/null 2>&1 || echo yes)
 ifeq ($(DEPS_MISSING),yes)
-$(info attn: some dependencies are missing; running scripts/install-deps.sh)
-DEPS_STATUS := $(shell sh scripts/install-deps.sh >&2 && echo ok)
+$(info attn: some dependencies are missing; running scripts/setup/install-deps.sh)
+DEPS_STATUS := $(shell sh scripts/setup/install-deps.sh >&2 && echo ok)
 ifneq ($(DEPS_STATUS),ok)
-$(error scripts/install-deps.sh failed: install PCRE2, zlib and cmocka development files by hand)
+$(error scripts/setup/install-deps.sh failed: install PCRE2, zlib and cmocka development files)
 endif
 endif
 endif
@@ -120,7 +120,14 @@ $(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBTOK)
 check: check-unit check-cli check-man
 	@echo "attn: all checks passed"
 
-check-unit: $(TESTS)
+# The tokenizer benchmark's in-process part (scripts/bench/tokenizer.sh runs it); check builds it
+# too, so that it keeps compiling.
+BENCH_TOK := $(BUILD)/bench-tokenizer
+$(BENCH_TOK): scripts/bench/tokenizer.c $(LIBTOK)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBTOK) $(PCRE_LIBS)
+
+check-unit: $(TESTS) $(BENCH_TOK)
 	@fail=0; for t in $(TESTS); do \
 	    echo "== $$t"; $$t || fail=1; \
 	done; test $$fail -eq 0
@@ -134,16 +141,16 @@ check-man: attn
 	@sh tests/check-man.sh $(CURDIR)/$(ATTN_BIN)
 
 check-reference: attn $(BUILD)/test_transformer
-	/usr/bin/python3 scripts/reference.py --check --attn $(CURDIR)/$(ATTN_BIN)
+	/usr/bin/python3 -m scripts.goldens.reference --check --attn $(CURDIR)/$(ATTN_BIN)
 
 # ---- benchmarks, fuzzing, model ----------------------------------------------------------
 
-bench: attn
-	sh scripts/bench.sh $(CURDIR)/$(ATTN_BIN)
+bench: attn $(BENCH_TOK)
+	sh scripts/bench/all.sh $(CURDIR)/$(ATTN_BIN)
 
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # A target may name the only sources it needs in FUZZ_LIB_<name> (default: all but ISA-specific).
-FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c)
+FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c) src/threadpool.c src/dtype.c src/status.c
 FUZZ_LIB_bpe := $(TOK_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(TOK_SRC) $(wildcard tokenizer/*.h)
 	@mkdir -p build-fuzz
@@ -160,7 +167,7 @@ fuzz: $(FUZZ_BIN)
 	done
 
 model:
-	sh scripts/make-model.sh
+	sh scripts/model/make-model.sh
 
 # ---- install -----------------------------------------------------------------------------
 

@@ -218,7 +218,7 @@ static void random_ids(int32_t *ids, int n, int V, unsigned *seed)
 /* Reports a library error and returns CLI_FAIL. */
 static int engine_error(const char *what, int status)
 {
-    cli_error("bench: %s: %s", what, tf_strerror(status));
+    cli_error("bench: %s: %s", what, attn_strerror(status));
     return CLI_FAIL;
 }
 
@@ -231,7 +231,7 @@ static int run_bench(const bench_opts *o)
         kn_set_isa(o->isa);
     double t0 = now();
     int r = tf_model_open(&m, o->model, why, sizeof why);
-    if (r != TF_OK) {
+    if (r != ATTN_OK) {
         cli_error("%s: %s", o->model, why);
         return CLI_FAIL;
     }
@@ -258,7 +258,7 @@ static int run_bench(const bench_opts *o)
     int max_rows = rows_bulk > 1 ? rows_bulk : 1, max_src = o->batch > 1 ? o->batch : 1;
     tf_state *st;
     r = tf_state_open(&st, m, max_src, max_rows, S, T + 1, o->threads);
-    if (r != TF_OK) {
+    if (r != ATTN_OK) {
         tf_model_free(m);
         return engine_error("state", r);
     }
@@ -299,18 +299,18 @@ static int run_bench(const bench_opts *o)
     for (int rep = 0; rep < o->reps + 1; rep++) {
         int i = rep > 0 ? rep - 1 : 0;      /* the first run warms up and is not counted */
         double a = now();
-        if ((r = tf_encode(st, srcp, lens, 1)) != TF_OK)
+        if ((r = tf_encode(st, srcp, lens, 1)) != ATTN_OK)
             goto engine_fail;
         double b = now();
         rows[0] = 0;
         tf_decode_begin(st, rows, 1);
         tok[0] = c->decoder_start_id;
-        if ((r = tf_decode_step(st, logits, tok, 1)) != TF_OK)
+        if ((r = tf_decode_step(st, logits, tok, 1)) != ATTN_OK)
             goto engine_fail;
         double cc = now(), cc_cpu = thread_cpu_time();
         for (int t = 1; t < T; t++) {
             tok[0] = argmax(logits, V);
-            if ((r = tf_decode_step(st, logits, tok, 1)) != TF_OK)
+            if ((r = tf_decode_step(st, logits, tok, 1)) != ATTN_OK)
                 goto engine_fail;
         }
         double d = now();
@@ -335,7 +335,7 @@ static int run_bench(const bench_opts *o)
         double *enc_b = enc_t, *all_b = ttft;
         for (int rep = 0; rep < reps; rep++) {
             double a = now();
-            if ((r = tf_encode(st, srcp, lens, o->batch)) != TF_OK)
+            if ((r = tf_encode(st, srcp, lens, o->batch)) != ATTN_OK)
                 goto engine_fail;
             double b = now();
             for (int i = 0; i < rows_bulk; i++) {
@@ -345,10 +345,10 @@ static int run_bench(const bench_opts *o)
             }
             tf_decode_begin(st, rows, rows_bulk);
             for (int t = 0; t < T; t++) {
-                if ((r = tf_decode_step(st, logits, tok, rows_bulk)) != TF_OK)
+                if ((r = tf_decode_step(st, logits, tok, rows_bulk)) != ATTN_OK)
                     goto engine_fail;
                 beam_step(&bb, logits);
-                if ((r = tf_decode_reorder(st, bb.parent, rows_bulk)) != TF_OK)
+                if ((r = tf_decode_reorder(st, bb.parent, rows_bulk)) != ATTN_OK)
                     goto engine_fail;
                 memcpy(tok, bb.tok, (size_t)rows_bulk * sizeof *tok);
             }

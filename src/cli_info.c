@@ -189,7 +189,7 @@ static void print_info(const mf_file *f, const char *path)
             p += snprintf(shape + p, sizeof shape - (size_t)p, "%s%lld", d ? "x" : "",
                           (long long)t.shape[d]);
         cli_printf("  %-*s  %-5s  %-16s %12llu %12llu  %.3f\n", nw, t.name,
-                   mf_dtype_name(t.dtype), shape, (unsigned long long)t.stored_size,
+                   attn_dtype_name(t.dtype), shape, (unsigned long long)t.stored_size,
                    (unsigned long long)t.decoded_size,
                    (double)t.stored_size / (double)t.decoded_size);
         stored += t.stored_size;
@@ -314,16 +314,16 @@ static int add_tensors(mf_writer *w, const mf_file *f, int dtype, const char *in
                 return 1;
             }
             mf_tensor_to_f32(v, &t);
-            st = mf_writer_add_f32(w, t.name, (mf_dtype)dtype, t.shape, t.ndim, v);
+            st = mf_writer_add_f32(w, t.name, (attn_dtype)dtype, t.shape, t.ndim, v);
             free(v);
         }
-        if (st == MF_ERR_ARG) {
+        if (st == ATTN_ERR_ARG) {
             cli_error("%s: tensor %s: cannot be stored as %s (values not finite)", in, t.name,
-                      mf_dtype_name((mf_dtype)dtype));
+                      attn_dtype_name((attn_dtype)dtype));
             return 1;
         }
         if (st < 0) {
-            cli_error("%s: tensor %s: %s", in, t.name, mf_strerror(st));
+            cli_error("%s: tensor %s: %s", in, t.name, attn_strerror(st));
             return 1;
         }
     }
@@ -344,7 +344,7 @@ int cli_convert(int argc, char **argv)
     mf_write_options_default(&wo);
     int dtype = -1, c;
     long level;
-    mf_dtype d;
+    attn_dtype d;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -353,7 +353,7 @@ int cli_convert(int argc, char **argv)
             convert_usage();
             return CLI_OK;
         case 'd':
-            if (mf_dtype_parse(&d, optarg) < 0)
+            if (attn_dtype_parse(&d, optarg) < 0)
                 return cli_usage_error("convert", "--dtype: '%s' is not f32, f16, bf16 or q8",
                                        optarg);
             dtype = (int)d;
@@ -389,7 +389,7 @@ int cli_convert(int argc, char **argv)
     mf_writer *w = NULL;
     int status = CLI_FAIL, st;
     char why[320];
-    if (mf_writer_new(&w) < 0 || mf_writer_copy_meta(w, f) < 0) {
+    if (mf_writer_open(&w) < 0 || mf_writer_copy_meta(w, f) < 0) {
         cli_error("%s: out of memory", in);
         goto done;
     }

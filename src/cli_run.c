@@ -769,10 +769,10 @@ static int decode_window(run *R, long first_index)
         }
         int rc = gen_run(R->g, &R->gm, R->batch_src, k, on_progress, R);
         if (rc < 0) {
-            if (rc == GEN_ERR_MODEL)
-                cli_error("model: %s", tf_strerror(gen_model_status(R->g)));
+            if (rc == ATTN_ERR_DECODER)
+                cli_error("model: %s", attn_strerror(gen_model_status(R->g)));
             else
-                cli_error("generate: %s", gen_strerror(rc));
+                cli_error("generate: %s", attn_strerror(rc));
             return CLI_FAIL;
         }
     }
@@ -924,13 +924,13 @@ static int setup(run *R)
     R->window = batch == 1 ? 1 : batch * 8;
     int rc = gen_open(&R->g, &R->gp, R->cfg->vocab_size, batch);
     if (rc < 0) {
-        cli_error("generate: %s", gen_strerror(rc));
+        cli_error("generate: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
     rows = gen_rows(R->g, batch);
     rc = tf_state_open(&R->eng.st, R->model, batch, rows, R->max_src, R->max_new, (int)R->o.threads);
     if (rc < 0) {
-        cli_error("engine: %s", tf_strerror(rc));
+        cli_error("engine: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
     R->gm = (gen_model){&R->eng, R->cfg->vocab_size, eng_encode, eng_begin, eng_step, eng_reorder};

@@ -309,10 +309,10 @@ static int score_all(scorer *S)
             break;
         int rc = gen_score(S->g, &S->gm, S->lps, S->gsrc, S->tgts, S->tlens, k);
         if (rc < 0) {
-            if (rc == GEN_ERR_MODEL)
-                cli_error("model: %s", tf_strerror(gen_model_status(S->g)));
+            if (rc == ATTN_ERR_DECODER)
+                cli_error("model: %s", attn_strerror(gen_model_status(S->g)));
             else
-                cli_error("score: %s", gen_strerror(rc));
+                cli_error("score: %s", attn_strerror(rc));
             return CLI_FAIL;
         }
         for (int i = 0; i < k; i++) {
@@ -344,12 +344,12 @@ static int score_setup(scorer *S, const char *model)
         S->max_tgt = 0;
     int rc = gen_open(&S->g, &gp, S->cfg->vocab_size, S->batch);
     if (rc < 0) {
-        cli_error("score: %s", gen_strerror(rc));
+        cli_error("score: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
     rc = tf_state_open(&S->st, S->model, S->batch, S->batch, P, P, S->threads);
     if (rc < 0) {
-        cli_error("engine: %s", tf_strerror(rc));
+        cli_error("engine: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
     S->gm = (gen_model){S->st, S->cfg->vocab_size, eng_encode, eng_begin, eng_step, eng_reorder};

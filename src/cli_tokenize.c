@@ -37,17 +37,17 @@ static tokenizer *open_tokenizer(const char *cmd, const char *path)
         opt.verify = MF_VERIFY_NONE;
         mf_file *mf;
         int rc = mf_open(&mf, path, &opt, why, sizeof why);
-        if (rc == MF_OK) {
+        if (rc == ATTN_OK) {
             const void *blob;
             size_t len;
-            if (mf_get_blob(mf, "tokenizer", &blob, &len) != MF_OK)
+            if (mf_get_blob(mf, "tokenizer", &blob, &len) != ATTN_OK)
                 cli_error("%s: the model has no tokenizer (no \"tokenizer\" blob)", path);
             else if (tok_open_mem(&t, blob, len, why, sizeof why) < 0)
                 cli_error("%s: embedded tokenizer: %s", path, why);
             mf_free(mf);
             return t;
         }
-        if (rc != MF_ERR_FORMAT) {
+        if (rc != ATTN_ERR_FORMAT) {
             cli_error("%s: %s", path, why);
             return NULL;
         }

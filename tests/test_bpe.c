@@ -2,8 +2,8 @@
  * files, special tokens and user patterns (the streaming decoder: test_tok.c; the trainer:
  * test_bpe_train.c).
  *
- * Goldens come from scripts/tok-fixtures.sh (tiktoken's Rust core through npm); the test prints
- * the first differing line with both id lists when a comparison fails. */
+ * Goldens come from scripts/goldens/tok-fixtures.sh (tiktoken's Rust core through npm); the test
+ * prints the first differing line with both id lists when a comparison fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

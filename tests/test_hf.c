@@ -1,16 +1,16 @@
 /* test_hf.c — Hugging Face models through attn: converts the fixture models in tests/data/hf
  * (tiny random BART, Marian, T5 v1.0 and T5 v1.1 saved by transformers 4.30.0) with
- * scripts/convert.py, runs them in the engine and compares with what transformers computed:
- * encoder states and teacher-forced logits within 1e-4 (every case: len1, len100, a padded batch
- * of two, len300 for T5), then generate()'s greedy ids, the four beam hypotheses with their scores
- * and the repetition-penalty / no-repeat-n-gram run, exactly, using the generation defaults the
- * converter wrote into each file plus the keyword arguments transformers was given.
+ * scripts/convert/hf_model.py, runs them in the engine and compares with what transformers
+ * computed: encoder states and teacher-forced logits within 1e-4 (every case: len1, len100, a
+ * padded batch of two, len300 for T5), then generate()'s greedy ids, the four beam hypotheses with
+ * their scores and the repetition-penalty / no-repeat-n-gram run, exactly, using the generation
+ * defaults the converter wrote into each file plus the keyword arguments transformers was given.
  * test_dtypes converts with --dtype bf16 and q8 and reports how far logits move and how many
  * greedy sequences stay equal.
  *
  * The references (tests/data/hf/<model>/reference.txt and *.npy) come from transformers via
- * scripts/hf_fixtures.py.  Conversion needs /usr/bin/python3 with numpy; without it every test
- * here is reported as skipped. */
+ * scripts/goldens/hf_fixtures.py.  Conversion needs /usr/bin/python3 with numpy; without it every
+ * test here is reported as skipped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,7 +38,7 @@
 
 static const char *const MODELS[] = {"bart", "marian", "t5_v1_0", "t5_v1_1"};
 
-/* ---- the reference (reference.txt, written by scripts/hf_fixtures.py) ----------------------- */
+/* ---- the reference (reference.txt, written by scripts/goldens/hf_fixtures.py) --------------- */
 
 typedef struct ref_gen {
     char mode[32];
@@ -259,17 +259,18 @@ static void convert(char *path, size_t len, const char *name, const char *dtype)
 {
     if (!have_numpy) {
         print_message("test_hf: SKIPPED: converting needs /usr/bin/python3 with numpy "
-                      "(scripts/install-deps.sh installs python3-numpy)\n");
+                      "(scripts/setup/install-deps.sh installs python3-numpy)\n");
         skip();
     }
     char cmd[1024];
     snprintf(path, len, "%s/%s.%s.attn", tmpdir, name, dtype);
     if (access(path, R_OK) == 0)
         return;
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 scripts/convert.py tests/data/hf/%s -o '%s' "
-             "--dtype %s 2>'%s/err' || cat '%s/err' >&2", name, path, dtype, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -m scripts.convert.hf_model tests/data/hf/%s "
+             "-o '%s' --dtype %s 2>'%s/err' || cat '%s/err' >&2",
+             name, path, dtype, tmpdir, tmpdir);
     if (system(cmd) != 0 || access(path, R_OK) != 0)
-        fail_msg("scripts/convert.py tests/data/hf/%s --dtype %s failed", name, dtype);
+        fail_msg("scripts/convert/hf_model.py tests/data/hf/%s --dtype %s failed", name, dtype);
 }
 
 /* Opens model file path; fails the test with the engine's reason when it cannot. */
@@ -278,8 +279,8 @@ static tf_model *open_model(const char *path)
     tf_model *m = NULL;
     char why[256] = "";
     int rc = tf_model_open(&m, path, why, sizeof why);
-    if (rc != TF_OK)
-        fail_msg("tf_model_open %s: %s: %s", path, tf_strerror(rc), why);
+    if (rc != ATTN_OK)
+        fail_msg("tf_model_open %s: %s: %s", path, attn_strerror(rc), why);
     return m;
 }
 
@@ -311,8 +312,8 @@ static void run_case(forward_stats *fs, tf_model *m, const char *name, const ref
     assert_int_equal(logits.ndim, 3);
     assert_int_equal(logits.shape[2], V);
     tf_state *st = NULL;
-    assert_int_equal(tf_state_open(&st, m, c->rows, c->rows, max_len, MAX_DEC, 1), TF_OK);
-    assert_int_equal(tf_encode(st, src, c->src_len, c->rows), TF_OK);
+    assert_int_equal(tf_state_open(&st, m, c->rows, c->rows, max_len, MAX_DEC, 1), ATTN_OK);
+    assert_int_equal(tf_encode(st, src, c->src_len, c->rows), ATTN_OK);
     for (int r = 0; r < c->rows; r++) {
         int len = -1;
         const float *out = tf_encoder_output(st, r, &len);     /* (len, d) */
@@ -324,12 +325,12 @@ static void run_case(forward_stats *fs, tf_model *m, const char *name, const ref
     }
     float *out = malloc(sizeof(float) * (size_t)c->rows * V);      /* (rows, V) */
     assert_non_null(out);
-    assert_int_equal(tf_decode_begin(st, src_of_row, c->rows), TF_OK);
+    assert_int_equal(tf_decode_begin(st, src_of_row, c->rows), ATTN_OK);
     for (int t = 0; t < c->dec_len[0]; t++) {
         int32_t tok[MAX_ROWS];
         for (int r = 0; r < c->rows; r++)
             tok[r] = c->dec[r][t];
-        assert_int_equal(tf_decode_step(st, out, tok, c->rows), TF_OK);
+        assert_int_equal(tf_decode_step(st, out, tok, c->rows), ATTN_OK);
         for (int r = 0; r < c->rows; r++) {
             const float *got = out + (size_t)r * V;
             const float *want = logits.data + ((size_t)r * logits.shape[1] + t) * V;
@@ -404,7 +405,7 @@ static void params_for(gen_params *p, int32_t *bad, tf_model *m, const ref_gen *
 {
     const tf_config *c = tf_model_config(m);
     int64_t mask_pad = 0;
-    assert_int_equal(mf_get_i64_or(tf_model_file(m), "gen.beam_mask_pad", 0, &mask_pad), MF_OK);
+    assert_int_equal(mf_get_i64_or(tf_model_file(m), "gen.beam_mask_pad", 0, &mask_pad), ATTN_OK);
     gen_params_default(p);
     p->decoder_start_id = c->decoder_start_id;
     p->eos_id = c->eos_id;
@@ -438,7 +439,7 @@ static int run_generation(tf_model *m, const char *label, const ref_case *c, con
     int32_t bad[TF_MAX_BAD_IDS];
     params_for(&p, bad, m, g);
     gen *gn = NULL;
-    assert_int_equal(gen_open(&gn, &p, cfg->vocab_size, c->rows), GEN_OK);
+    assert_int_equal(gen_open(&gn, &p, cfg->vocab_size, c->rows), ATTN_OK);
     int max_len = 0;
     gen_source src[MAX_ROWS];
     for (int r = 0; r < c->rows; r++) {
@@ -447,11 +448,11 @@ static int run_generation(tf_model *m, const char *label, const ref_case *c, con
     }
     tf_state *st = NULL;
     assert_int_equal(tf_state_open(&st, m, c->rows, gen_rows(gn, c->rows), max_len,
-                                   g->max_new_tokens + 1, 1), TF_OK);
+                                   g->max_new_tokens + 1, 1), ATTN_OK);
     gen_model gm = {st, cfg->vocab_size, eng_encode, eng_begin, eng_step, eng_reorder};
     int rc = gen_run(gn, &gm, src, c->rows, NULL, NULL);
-    if (rc != GEN_OK)
-        fail_msg("%s: gen_run: %s (model status %d)", label, gen_strerror(rc), gen_model_status(gn));
+    if (rc != ATTN_OK)
+        fail_msg("%s: gen_run: %s (model status %d)", label, attn_strerror(rc), gen_model_status(gn));
     assert_int_equal(g->n_seq, c->rows * g->num_return);
     int bad_seqs = 0;
     for (int r = 0; r < c->rows; r++) {

@@ -3,7 +3,8 @@
  * Each input is opened twice from memory: as it is, with every CRC checked, and with the
  * header, metadata and directory CRCs recomputed and the data CRCs not checked, so that mutations
  * reach the field validation and the inflate paths behind the checksums.  Whatever opens is then
- * queried completely.  Seeds: tests/data/fuzz-modelfile (scripts/modelfile-fixtures.py --seeds).
+ * queried completely.  Seeds: tests/data/fuzz-modelfile
+ * (python3 -m scripts.goldens.modelfile_fixtures --seeds).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,17 +28,17 @@ static void query_all(const mf_file *f)
         const double *da;
         size_t n;
         mf_meta_at(f, i, &key, &type);
-        if (mf_get_i64(f, key, &iv) == MF_OK)
+        if (mf_get_i64(f, key, &iv) == ATTN_OK)
             sink += (double)iv;
-        if (mf_get_f64(f, key, &dv) == MF_OK)
+        if (mf_get_f64(f, key, &dv) == ATTN_OK)
             sink += dv;
-        if (mf_get_str(f, key, &s, &n) == MF_OK)
+        if (mf_get_str(f, key, &s, &n) == ATTN_OK)
             sink += (double)strlen(s) + (double)n;
-        if (mf_get_blob(f, key, &b, &n) == MF_OK && n)
+        if (mf_get_blob(f, key, &b, &n) == ATTN_OK && n)
             sink += ((const uint8_t *)b)[n - 1];
-        if (mf_get_i64_array(f, key, &ia, &n) == MF_OK && n)
+        if (mf_get_i64_array(f, key, &ia, &n) == ATTN_OK && n)
             sink += (double)ia[n - 1];
-        if (mf_get_f64_array(f, key, &da, &n) == MF_OK && n)
+        if (mf_get_f64_array(f, key, &da, &n) == ATTN_OK && n)
             sink += da[n - 1];
     }
     for (int i = 0; i < mf_tensor_count(f); i++) {
@@ -63,7 +64,7 @@ static void try_open(const uint8_t *data, size_t size, int verify)
     o.n_threads = 1 + (int)(size % 2);
     mf_file *f;
     char why[256];
-    if (mf_open_mem(&f, data, size, &o, why, sizeof why) == MF_OK)
+    if (mf_open_mem(&f, data, size, &o, why, sizeof why) == ATTN_OK)
         query_all(f);
     mf_free(f);
 }
