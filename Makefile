@@ -62,13 +62,13 @@ TOK_SRC  := $(wildcard tokenizer/*.c)
 CLI_SRC  := src/main.c $(wildcard src/cli*.c)
 LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/test_*.c)
-FUZZ_SRC := $(wildcard tests/fuzz_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 TOK_OBJ  := $(TOK_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/%)
-LIBBPE   := $(BUILD)/libbpe.a
+LIBTOK   := $(BUILD)/libtok.a
 LIBATTN  := $(BUILD)/libattn.a
 ATTN_BIN := $(BUILD)/attn
 
@@ -97,7 +97,7 @@ $(BUILD)/datadir.txt: FORCE
 $(BUILD)/src/cli.o: $(BUILD)/datadir.txt
 FORCE:
 
-$(LIBBPE): $(TOK_OBJ)
+$(LIBTOK): $(TOK_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -105,13 +105,13 @@ $(LIBATTN): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(ATTN_BIN): $(CLI_OBJ) $(LIBATTN) $(LIBBPE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBATTN) $(LIBBPE) $(LIBS)
+$(ATTN_BIN): $(CLI_OBJ) $(LIBATTN) $(LIBTOK)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBATTN) $(LIBTOK) $(LIBS)
 
-$(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBBPE)
+$(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBTOK)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
-	    $(LIBATTN) $(LIBBPE) $(CMOCKA_LIBS) $(LIBS)
+	    $(LIBATTN) $(LIBTOK) $(CMOCKA_LIBS) $(LIBS)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
 
@@ -123,9 +123,9 @@ check: check-unit check-cli check-man
 # The tokenizer benchmark's in-process part (scripts/bench/tokenizer.sh runs it); check builds it
 # too, so that it keeps compiling.
 BENCH_TOK := $(BUILD)/bench-tokenizer
-$(BENCH_TOK): scripts/bench/tokenizer.c $(LIBBPE)
+$(BENCH_TOK): scripts/bench/tokenizer.c $(LIBTOK)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBBPE) $(PCRE_LIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBTOK) $(PCRE_LIBS)
 
 check-unit: $(TESTS) $(BENCH_TOK)
 	@fail=0; for t in $(TESTS); do \
@@ -148,11 +148,11 @@ check-reference: attn $(BUILD)/test_transformer
 bench: attn $(BENCH_TOK)
 	sh scripts/bench/all.sh $(CURDIR)/$(ATTN_BIN)
 
-FUZZ_BIN := $(FUZZ_SRC:tests/%.c=build-fuzz/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # A target may name the only sources it needs in FUZZ_LIB_<name> (default: all but ISA-specific).
 FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c) src/threadpool.c src/dtype.c src/status.c
 FUZZ_LIB_bpe := $(TOK_SRC)
-build-fuzz/fuzz_%: tests/fuzz_%.c $(LIB_SRC) $(TOK_SRC)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(TOK_SRC) $(wildcard tokenizer/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Isrc -Itokenizer $(PCRE_CFLAGS) $(ZLIB_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< \

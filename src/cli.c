@@ -194,7 +194,7 @@ const char *cli_default_model(const char *given)
     return NULL;
 }
 
-int cli_open_model(tf_model **model, bpe **tok, bpe_encoder **enc, int *src_bos, int *src_eos,
+int cli_open_model(tf_model **model, tokenizer **tok, tok_encoder **enc, int *src_bos, int *src_eos,
                    const char *given, int ids)
 {
     const char *path = cli_default_model(given);
@@ -211,11 +211,11 @@ int cli_open_model(tf_model **model, bpe **tok, bpe_encoder **enc, int *src_bos,
     const void *blob;
     size_t blob_len;
     if (mf_get_blob(tf_model_file(*model), "tokenizer", &blob, &blob_len) == 0) {
-        if (bpe_open_mem(tok, blob, blob_len, why, sizeof why) < 0) {
+        if (tok_open_mem(tok, blob, blob_len, why, sizeof why) < 0) {
             cli_error("%s: tokenizer: %s", path, why);
             return CLI_FAIL;
         }
-        if (bpe_encoder_open(enc, *tok) < 0) {
+        if (tok_encoder_open(enc, *tok) < 0) {
             cli_error("out of memory");
             return CLI_FAIL;
         }

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "bpe.h"
+#include "tok.h"
 #include "transformer.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -78,7 +78,7 @@ const char *cli_default_model(const char *given);
  * token ids); *src_bos and *src_eos say whether text sources get bos / eos (src.add_bos,
  * src.add_eos).  Returns 0, or CLI_FAIL after printing the error; what was opened before an
  * error is left in the outputs for the caller to free. */
-int cli_open_model(tf_model **model, bpe **tok, bpe_encoder **enc, int *src_bos, int *src_eos,
+int cli_open_model(tf_model **model, tokenizer **tok, tok_encoder **enc, int *src_bos, int *src_eos,
                    const char *given, int ids);
 
 /* Prints the default command's --help text (attn --help and attn run --help) to stdout. */

@@ -5,7 +5,7 @@
  * written in input order, the record at the head of the order streamed as its tokens settle
  * (whole UTF-8 characters only, flushed), the others held until their turn.
  */
-#include "bpe.h"
+#include "tok.h"
 #include "cli.h"
 #include "generate.h"
 #include "modelfile.h"
@@ -361,8 +361,8 @@ typedef struct run {
     const char *cmd;
     tf_model *model;
     const tf_config *cfg;
-    bpe *tok;
-    bpe_encoder *enc;
+    tokenizer *tok;
+    tok_encoder *enc;
     engine eng;
     gen_model gm;
     gen_params gp;
@@ -381,7 +381,7 @@ typedef struct run {
     int *order;             /* (window) items sorted by source length */
     char *out;              /* (out_cap) output bytes of one token or one JSON record */
     size_t out_cap;
-    bpe_stream stream;
+    tok_stream stream;
     /* statistics for -v and --progress */
     double t_start, t_first, t_last_progress;
     long n_done, n_tokens;
@@ -413,7 +413,7 @@ static int out_reserve(run *R, size_t n)
 /* Returns 1 when id is written as text: not special, or --special given. */
 static int id_shown(const run *R, int32_t id)
 {
-    return R->o.special || !bpe_is_special(R->tok, id);
+    return R->o.special || !tok_is_special(R->tok, id);
 }
 
 /* Writes ids[from..to) of an output: through the stream decoder (text) or as numbers (--ids). */
@@ -427,7 +427,7 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
         if (!id_shown(R, ids[i]))
             continue;
         size_t n;
-        if (bpe_stream_push(&R->stream, R->out, R->out_cap, &n, ids[i]) == BPE_OK)
+        if (tok_stream_push(&R->stream, R->out, R->out_cap, &n, ids[i]) == TOK_OK)
             cli_write(R->out, n);
     }
 }
@@ -436,11 +436,11 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
 static void end_record(run *R)
 {
     size_t n;
-    if (!R->o.ids && bpe_stream_flush(&R->stream, R->out, R->out_cap, &n) == BPE_OK)
+    if (!R->o.ids && tok_stream_flush(&R->stream, R->out, R->out_cap, &n) == TOK_OK)
         cli_write(R->out, n);
     cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
     if (!R->o.ids)
-        bpe_stream_init(&R->stream, R->tok);
+        tok_stream_init(&R->stream, R->tok);
 }
 
 /* Returns the length (1-4) of the valid UTF-8 character at s (n bytes left), or 0. */
@@ -517,7 +517,7 @@ static void json_output_text(run *R, const int32_t *ids, int n)
     size_t len = 0;
     for (int i = 0; i < n; i++) {
         size_t tl = 0;
-        if (id_shown(R, ids[i]) && bpe_token_bytes(R->tok, ids[i], &tl))
+        if (id_shown(R, ids[i]) && tok_token_bytes(R->tok, ids[i], &tl))
             len += tl;
     }
     if (out_reserve(R, len + 1) < 0)
@@ -525,7 +525,7 @@ static void json_output_text(run *R, const int32_t *ids, int n)
     len = 0;
     for (int i = 0; i < n; i++) {
         size_t tl = 0;
-        const char *b = id_shown(R, ids[i]) ? bpe_token_bytes(R->tok, ids[i], &tl) : NULL;
+        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
         if (b) {
             memcpy(R->out + len, b, tl);
             len += tl;
@@ -711,10 +711,10 @@ static int make_source(run *R, item *it, long record)
         }
     } else {
         size_t pre = (size_t)R->src_bos;
-        int rc = bpe_encoder_encode(R->enc, it->src + pre, (size_t)it->src_cap - pre, &n, it->text,
-                                    it->text_len, R->o.special ? BPE_SPECIAL : 0);
+        int rc = tok_encoder_encode(R->enc, it->src + pre, (size_t)it->src_cap - pre, &n, it->text,
+                                    it->text_len, R->o.special ? TOK_SPECIAL : 0);
         if (rc < 0)
-            return record_error(R, record, bpe_strerror(rc));
+            return record_error(R, record, tok_strerror(rc));
         if (n > 0 && pre) {
             it->src[0] = R->cfg->bos_id;
             n++;
@@ -842,7 +842,7 @@ static int make_prefix(run *R)
             while (*p == ' ')
                 p++;
         }
-    } else if (bpe_encode(R->tok, R->prefix, len + 1, &n, p, len, R->o.special ? BPE_SPECIAL : 0) < 0) {
+    } else if (tok_encode(R->tok, R->prefix, len + 1, &n, p, len, R->o.special ? TOK_SPECIAL : 0) < 0) {
         return cli_usage_error(R->cmd, "--prefix: cannot encode '%s'", p);
     }
     R->n_prefix = (int)n;
@@ -946,10 +946,10 @@ static int setup(run *R)
         if (!R->items[i].ids || !R->items[i].lps)
             goto nomem;
     }
-    if (out_reserve(R, (R->tok ? bpe_max_token_bytes(R->tok) : 0) + 64) < 0)
+    if (out_reserve(R, (R->tok ? tok_max_token_bytes(R->tok) : 0) + 64) < 0)
         return CLI_FAIL;
     if (R->tok)
-        bpe_stream_init(&R->stream, R->tok);
+        tok_stream_init(&R->stream, R->tok);
     return 0;
 nomem:
     cli_error("out of memory");
@@ -973,8 +973,8 @@ static void teardown(run *R)
     free(R->prefix);
     gen_free(R->g);
     tf_state_free(R->eng.st);
-    bpe_encoder_free(R->enc);
-    bpe_free(R->tok);
+    tok_encoder_free(R->enc);
+    tok_free(R->tok);
     tf_model_free(R->model);
 }
 

@@ -5,7 +5,7 @@
  * gen_score), and its log-probability (the target's tokens and the end of sequence) is printed,
  * one line per pair, in input order.
  */
-#include "bpe.h"
+#include "tok.h"
 #include "cli.h"
 #include "generate.h"
 #include "modelfile.h"
@@ -87,8 +87,8 @@ typedef struct scorer {
     const char *cmd;
     tf_model *model;
     const tf_config *cfg;
-    bpe *tok;
-    bpe_encoder *enc;
+    tokenizer *tok;
+    tok_encoder *enc;
     tf_state *st;
     gen *g;
     gen_model gm;
@@ -206,9 +206,9 @@ static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size
         }
         return (long)n;
     }
-    int rc = bpe_encoder_encode(S->enc, *ids, *cap, &n, text, len, S->special ? BPE_SPECIAL : 0);
+    int rc = tok_encoder_encode(S->enc, *ids, *cap, &n, text, len, S->special ? TOK_SPECIAL : 0);
     if (rc < 0) {
-        cli_error("%s:%ld: %s", S->name, S->line, bpe_strerror(rc));
+        cli_error("%s:%ld: %s", S->name, S->line, tok_strerror(rc));
         return -1;
     }
     return (long)n;
@@ -392,8 +392,8 @@ static void score_teardown(scorer *S)
         cli_close_input(S->tf);
     gen_free(S->g);
     tf_state_free(S->st);
-    bpe_encoder_free(S->enc);
-    bpe_free(S->tok);
+    tok_encoder_free(S->enc);
+    tok_free(S->tok);
     tf_model_free(S->model);
 }
 

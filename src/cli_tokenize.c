@@ -1,5 +1,6 @@
 /* cli_tokenize.c — `attn tokenize`, `attn detokenize` and `attn train-tokenizer`. */
 #include "bpe.h"
+#include "tok.h"
 #include "cli.h"
 #include "modelfile.h"
 
@@ -13,10 +14,10 @@
 /* Opens the tokenizer named on the command line (or the default model's): an attn tokenizer
  * file, an attn model file (its "tokenizer" blob) or a tiktoken rank file; prints the error and
  * returns NULL on failure. */
-static bpe *open_tokenizer(const char *cmd, const char *path)
+static tokenizer *open_tokenizer(const char *cmd, const char *path)
 {
     char why[256], head[16] = "";
-    bpe *t = NULL;
+    tokenizer *t = NULL;
     if (!path)
         path = cli_default_model(NULL);
     if (!path) {
@@ -41,7 +42,7 @@ static bpe *open_tokenizer(const char *cmd, const char *path)
             size_t len;
             if (mf_get_blob(mf, "tokenizer", &blob, &len) != ATTN_OK)
                 cli_error("%s: the model has no tokenizer (no \"tokenizer\" blob)", path);
-            else if (bpe_open_mem(&t, blob, len, why, sizeof why) < 0)
+            else if (tok_open_mem(&t, blob, len, why, sizeof why) < 0)
                 cli_error("%s: embedded tokenizer: %s", path, why);
             mf_free(mf);
             return t;
@@ -51,7 +52,7 @@ static bpe *open_tokenizer(const char *cmd, const char *path)
             return NULL;
         }
     }
-    if (bpe_open(&t, path, why, sizeof why) < 0) {
+    if (tok_open(&t, path, why, sizeof why) < 0) {
         cli_error("%s: %s", path, why);
         return NULL;
     }
@@ -89,7 +90,7 @@ static void tokenize_usage(void)
 
 /* Encodes text and prints its ids on one line through a 64 kB buffer; returns 0 or -1 after
  * printing the error. */
-static int print_ids(bpe_encoder *e, int32_t **ids, size_t *cap, const char *text, size_t len,
+static int print_ids(tok_encoder *e, int32_t **ids, size_t *cap, const char *text, size_t len,
                      int flags)
 {
     static char out[1 << 16];
@@ -103,9 +104,9 @@ static int print_ids(bpe_encoder *e, int32_t **ids, size_t *cap, const char *tex
         *ids = p;
         *cap = len + 1;
     }
-    int rc = bpe_encoder_encode(e, *ids, *cap, &n, text, len, flags);
+    int rc = tok_encoder_encode(e, *ids, *cap, &n, text, len, flags);
     if (rc < 0) {
-        cli_error("tokenize: %s", bpe_strerror(rc));
+        cli_error("tokenize: %s", tok_strerror(rc));
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -145,7 +146,7 @@ int cli_tokenize(int argc, char **argv)
         switch (c) {
         case 't': tok_path = optarg; break;
         case 'p': pattern = optarg; break;
-        case 'S': flags |= BPE_SPECIAL; break;
+        case 'S': flags |= TOK_SPECIAL; break;
         case 'W': whole = 1; break;
         case 'h': tokenize_usage(); return CLI_OK;
         default:
@@ -153,17 +154,17 @@ int cli_tokenize(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
-    bpe *t = open_tokenizer("tokenize", tok_path);
+    tokenizer *t = open_tokenizer("tokenize", tok_path);
     if (!t)
         return CLI_FAIL;
     char why[256];
-    if (pattern && bpe_set_pattern(t, pattern, why, sizeof why) < 0) {
-        bpe_free(t);
+    if (pattern && tok_set_pattern(t, pattern, why, sizeof why) < 0) {
+        tok_free(t);
         return cli_usage_error("tokenize", "--pattern: %s", why);
     }
-    bpe_encoder *e;
-    if (bpe_encoder_open(&e, t) < 0) {
-        bpe_free(t);
+    tok_encoder *e;
+    if (tok_encoder_open(&e, t) < 0) {
+        tok_free(t);
         cli_error("tokenize: out of memory");
         return CLI_FAIL;
     }
@@ -207,8 +208,8 @@ int cli_tokenize(int argc, char **argv)
     }
     free(ids);
     free(line);
-    bpe_encoder_free(e);
-    bpe_free(t);
+    tok_encoder_free(e);
+    tok_free(t);
     return status;
 }
 
@@ -242,7 +243,7 @@ int cli_detokenize(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
-    bpe *t = open_tokenizer("detokenize", tok_path);
+    tokenizer *t = open_tokenizer("detokenize", tok_path);
     if (!t)
         return CLI_FAIL;
     int status = CLI_OK;
@@ -293,8 +294,8 @@ int cli_detokenize(int argc, char **argv)
             if (status != CLI_OK)
                 break;
             size_t m;
-            int rc = bpe_decode(t, out, out_cap, &m, ids, n);
-            if (rc == BPE_ERR_SPACE) {
+            int rc = tok_decode(t, out, out_cap, &m, ids, n);
+            if (rc == TOK_ERR_SPACE) {
                 char *o = realloc(out, m + 1);
                 if (!o) {
                     cli_error("detokenize: out of memory");
@@ -303,10 +304,10 @@ int cli_detokenize(int argc, char **argv)
                 }
                 out = o;
                 out_cap = m + 1;
-                rc = bpe_decode(t, out, out_cap, &m, ids, n);
+                rc = tok_decode(t, out, out_cap, &m, ids, n);
             }
             if (rc < 0) {
-                cli_error("%s:%zu: %s", files[i], lineno, bpe_strerror(rc));
+                cli_error("%s:%zu: %s", files[i], lineno, tok_strerror(rc));
                 status = CLI_FAIL;
                 break;
             }
@@ -318,7 +319,7 @@ int cli_detokenize(int argc, char **argv)
     free(line);
     free(out);
     free(ids);
-    bpe_free(t);
+    tok_free(t);
     return status;
 }
 
@@ -395,7 +396,7 @@ int cli_train_tokenizer(int argc, char **argv)
     }
     char why[256];
     bpe_trainer *tr = NULL;
-    bpe *t = NULL;
+    tokenizer *t = NULL;
     int status = CLI_FAIL;
     if ((size_t)vocab < n_spec + 256) {
         status = cli_usage_error("train-tokenizer",
@@ -422,7 +423,7 @@ int cli_train_tokenizer(int argc, char **argv)
         int rc = bpe_trainer_feed(tr, buf, len);
         free(buf);
         if (rc < 0) {
-            cli_error("%s: %s", argv[i], bpe_strerror(rc));
+            cli_error("%s: %s", argv[i], tok_strerror(rc));
             goto done;
         }
     }
@@ -430,16 +431,16 @@ int cli_train_tokenizer(int argc, char **argv)
         cli_error("train-tokenizer: %s", why);
         goto done;
     }
-    if (bpe_vocab_size(t) < (size_t)vocab)
+    if (tok_vocab_size(t) < (size_t)vocab)
         cli_error("train-tokenizer: warning: only %zu ids learned (the text has no more pairs)",
-                  bpe_vocab_size(t));
-    if (bpe_save(t, out_path) < 0) {
+                  tok_vocab_size(t));
+    if (tok_save(t, out_path) < 0) {
         cli_error("%s: %s", out_path, strerror(errno));
         goto done;
     }
     status = CLI_OK;
 done:
-    bpe_free(t);
+    tok_free(t);
     bpe_trainer_free(tr);
     free(specs);
     free(spec_buf);
