@@ -1,43 +1,12 @@
-/* cli_info.c — `attn info` (a model file's metadata and tensor table) and `attn convert` (rewrite a
- * model file in another dtype or compression). */
+/* info.c — `attn info`: a model file's format version, metadata and tensor table, or its loading
+ * figures. */
 #include "cli.h"
-#include "modelfile.h"
 
 #include <getopt.h>
 #include <stdint.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Opens a model file with the given verification and threads; prints the error and returns NULL
- * on failure. */
-static mf_file *open_model(const char *path, int verify, int threads)
-{
-    mf_options o;
-    mf_options_default(&o);
-    o.verify = verify;
-    o.n_threads = threads;
-    mf_file *f;
-    char why[320];
-    if (mf_open(&f, path, &o, why, sizeof why) < 0) {
-        cli_error("%s: %s", path, why);
-        return NULL;
-    }
-    return f;
-}
-
-/* Parses a --threads value; returns 0 or a usage error's status. */
-static int parse_threads(const char *cmd, const char *arg, int *out)
-{
-    long v;
-    if (cli_parse_long(arg, 1, 16, &v) < 0)
-        return cli_usage_error(cmd, "--threads: '%s' is not a number from 1 to 16", arg);
-    *out = (int)v;
-    return 0;
-}
-
-/* ---- info --------------------------------------------------------------------------------- */
+#include <sys/resource.h>
 
 /* Prints attn info --help. */
 static void info_usage(void)
@@ -232,7 +201,7 @@ int cli_info(int argc, char **argv)
             verify = MF_VERIFY_NONE;
             break;
         case 'T':
-            if (parse_threads("info", optarg, &threads))
+            if (cli_parse_threads("info", optarg, &threads))
                 return CLI_USAGE;
             break;
         case 's':
@@ -249,10 +218,9 @@ int cli_info(int argc, char **argv)
         cli_error("info: no model given and no default model found");
         return CLI_FAIL;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    mf_file *f = open_model(path, verify, threads);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t0 = eng_now();
+    mf_file *f = cli_open_file(path, verify, threads);
+    double load_s = eng_now() - t0;
     if (!f)
         return CLI_FAIL;
     if (stats) {
@@ -262,7 +230,7 @@ int cli_info(int argc, char **argv)
                      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
         cli_printf("load_ms=%.3f cpu_ms=%.3f decoded_bytes=%llu file_bytes=%llu "
                    "peak_rss_bytes=%lld\n",
-                   (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+                   load_s * 1e3,
                    cpu, (unsigned long long)mf_decoded_size(f), (unsigned long long)mf_file_size(f),
                    (long long)ru.ru_maxrss * 1024);
     } else {
@@ -272,137 +240,3 @@ int cli_info(int argc, char **argv)
     return CLI_OK;
 }
 
-/* ---- convert ------------------------------------------------------------------------------ */
-
-/* Prints attn convert --help. */
-static void convert_usage(void)
-{
-    cli_puts("Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] IN OUT\n"
-             "Rewrite the model file IN as OUT (which may be IN: OUT is written to OUT.tmp and\n"
-             "renamed). Metadata is copied unchanged. f32->f16/bf16 rounds to nearest even;\n"
-             "q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
-             "      --dtype TYPE        f32, f16, bf16 or q8: the type of every 2-D tensor whose\n"
-             "                          name ends in .weight (default: keep each tensor's type)\n"
-             "      --compress METHOD   zlib (deflate in chunks, byte-shuffled floats; the\n"
-             "                          default) or none (uncompressed, memory-mappable)\n"
-             "      --level N           zlib level, 0 (fastest) to 9 (smallest); default 6\n"
-             "      --threads N         threads that read and compress (1 to 16; default: all CPUs)\n"
-             "  -h, --help              show this help\n");
-}
-
-/* Returns 1 when the tensor gets the --dtype type: 2-D with a name ending in ".weight". */
-static int takes_dtype(const mf_tensor *t)
-{
-    size_t n = strlen(t->name);
-    return t->ndim == 2 && n >= 7 && strcmp(t->name + n - 7, ".weight") == 0;
-}
-
-/* Adds every tensor of f to w, converted to dtype where it applies (dtype < 0: unchanged);
- * returns 0, or 1 after printing the error. */
-static int add_tensors(mf_writer *w, const mf_file *f, int dtype, const char *in)
-{
-    for (int i = 0; i < mf_tensor_count(f); i++) {
-        mf_tensor t;
-        mf_tensor_at(f, i, &t);
-        int st;
-        if (dtype < 0 || !takes_dtype(&t) || (int)t.dtype == dtype) {
-            st = mf_writer_add_tensor(w, &t);
-        } else {
-            float *v = malloc((size_t)t.n_elements * sizeof *v);
-            if (!v) {
-                cli_error("%s: tensor %s: out of memory", in, t.name);
-                return 1;
-            }
-            mf_tensor_to_f32(v, &t);
-            st = mf_writer_add_f32(w, t.name, (mf_dtype)dtype, t.shape, t.ndim, v);
-            free(v);
-        }
-        if (st == MF_ERR_ARG) {
-            cli_error("%s: tensor %s: cannot be stored as %s (values not finite)", in, t.name,
-                      mf_dtype_name((mf_dtype)dtype));
-            return 1;
-        }
-        if (st < 0) {
-            cli_error("%s: tensor %s: %s", in, t.name, mf_strerror(st));
-            return 1;
-        }
-    }
-    return 0;
-}
-
-int cli_convert(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"dtype", required_argument, NULL, 'd'},
-        {"compress", required_argument, NULL, 'c'},
-        {"level", required_argument, NULL, 'l'},
-        {"threads", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    mf_write_options wo;
-    mf_write_options_default(&wo);
-    int dtype = -1, c;
-    long level;
-    mf_dtype d;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            convert_usage();
-            return CLI_OK;
-        case 'd':
-            if (mf_dtype_parse(&d, optarg) < 0)
-                return cli_usage_error("convert", "--dtype: '%s' is not f32, f16, bf16 or q8",
-                                       optarg);
-            dtype = (int)d;
-            break;
-        case 'c':
-            if (strcmp(optarg, "zlib") == 0)
-                wo.method = MF_METHOD_DEFLATE;
-            else if (strcmp(optarg, "none") == 0)
-                wo.method = MF_METHOD_NONE;
-            else
-                return cli_usage_error("convert", "--compress: '%s' is not zlib or none", optarg);
-            break;
-        case 'l':
-            if (cli_parse_long(optarg, 0, 9, &level) < 0)
-                return cli_usage_error("convert", "--level: '%s' is not a number from 0 to 9",
-                                       optarg);
-            wo.level = (int)level;
-            break;
-        case 'T':
-            if (parse_threads("convert", optarg, &wo.n_threads))
-                return CLI_USAGE;
-            break;
-        default:
-            return cli_usage_error("convert", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (argc - optind != 2)
-        return cli_usage_error("convert", "needs an input and an output file");
-    const char *in = argv[optind], *out = argv[optind + 1];
-    mf_file *f = open_model(in, MF_VERIFY_ALL, wo.n_threads);
-    if (!f)
-        return CLI_FAIL;
-    mf_writer *w = NULL;
-    int status = CLI_FAIL, st;
-    char why[320];
-    if (mf_writer_new(&w) < 0 || mf_writer_copy_meta(w, f) < 0) {
-        cli_error("%s: out of memory", in);
-        goto done;
-    }
-    if (add_tensors(w, f, dtype, in))
-        goto done;
-    st = mf_writer_write(w, out, &wo, why, sizeof why);
-    if (st < 0) {
-        cli_error("%s: %s", out, why);
-        goto done;
-    }
-    status = CLI_OK;
-done:
-    mf_writer_free(w);
-    mf_free(f);
-    return status;
-}
