@@ -64,7 +64,7 @@ typedef struct eng_defaults {
 /* A caller's choices that replace the file's defaults; eng_overrides_default leaves every one
  * at "the model's". */
 typedef struct eng_overrides {
-    int mode;                   /* gen_mode, or -1: beam search when gen.num_beams > 1, else greedy */
+    int mode;                   /* gen_mode, or -1: beam when gen.num_beams > 1, else greedy */
     int num_beams;              /* beams when mode is GEN_BEAM */
     int n_best;                 /* hypotheses kept per source (default 1) */
     int max_new_tokens;         /* > 0, or -1: gen.max_length - 1, capped to the positions */

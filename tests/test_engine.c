@@ -138,7 +138,8 @@ static void test_beam_mask_pad(void **state)
     } cases[] = {
         {"mask-implied", {{"gen.bad_ids", 0, pad, 1, NULL}}, 1, 1},
         {"mask-no-pad", {{"gen.bad_ids", 0, no_pad, 1, NULL}}, 1, 0},
-        {"mask-off", {{"gen.bad_ids", 0, pad, 1, NULL}, {"gen.beam_mask_pad", 0, NULL, 0, NULL}}, 2, 0},
+        {"mask-off", {{"gen.bad_ids", 0, pad, 1, NULL}, {"gen.beam_mask_pad", 0, NULL, 0, NULL}},
+         2, 0},
         {"mask-on", {{"gen.bad_ids", 0, no_pad, 1, NULL}, {"gen.beam_mask_pad", 1, NULL, 0, NULL}},
          2, 1},
     };
@@ -146,7 +147,8 @@ static void test_beam_mask_pad(void **state)
         engine *e = open_ok(variant(cases[i].name, cases[i].e, cases[i].n));
         gen_params p;
         assert_int_equal(eng_params(e, NULL, &p), ENG_OK);
-        if (eng_file_defaults(e)->beam_mask_pad != cases[i].want || p.beam_mask_pad != cases[i].want)
+        int got = eng_file_defaults(e)->beam_mask_pad;
+        if (got != cases[i].want || p.beam_mask_pad != cases[i].want)
             fail_msg("%s: beam_mask_pad %d, want %d", cases[i].name, p.beam_mask_pad,
                      cases[i].want);
         eng_free(e);
@@ -188,8 +190,10 @@ static void test_src_framing(void **state)
 static void test_params(void **state)
 {
     (void)state;
-    edit e[4] = {{"gen.num_beams", 3, NULL, 0, NULL}, {"gen.min_length", 5, NULL, 0, NULL},
-                 {"gen.max_length", 1000, NULL, 0, NULL}, {"gen.no_repeat_ngram", 2, NULL, 0, NULL}};
+    edit e[4] = {
+        {"gen.num_beams", 3, NULL, 0, NULL}, {"gen.min_length", 5, NULL, 0, NULL},
+        {"gen.max_length", 1000, NULL, 0, NULL}, {"gen.no_repeat_ngram", 2, NULL, 0, NULL},
+    };
     engine *en = open_ok(variant("params", e, 4));
     gen_params p;
     assert_int_equal(eng_params(en, NULL, &p), ENG_OK);

@@ -104,8 +104,8 @@ static int parse_line(ref_model *r, char *line)
             return -1;
         ref_case *c = &r->cases[r->n_case++];
         memset(c, 0, sizeof *c);
-        return sscanf(rest, "%31s %d", c->name, &c->rows) == 2 && c->rows >= 1 && c->rows <= MAX_ROWS
-                   ? 0 : -1;
+        int ok = sscanf(rest, "%31s %d", c->name, &c->rows) == 2;
+        return ok && c->rows >= 1 && c->rows <= MAX_ROWS ? 0 : -1;
     }
     if (r->n_case == 0)
         return -1;
@@ -130,9 +130,9 @@ static int parse_line(ref_model *r, char *line)
             return -1;
         ref_gen *g = &c->gen[c->n_gen++];
         memset(g, 0, sizeof *g);
-        return sscanf(rest, "%31s num_beams %d max_new_tokens %d length_penalty %lf early_stopping %d "
-                      "num_return %d repetition_penalty %lf no_repeat_ngram %d", g->mode,
-                      &g->num_beams, &g->max_new_tokens, &g->length_penalty, &g->early_stopping,
+        return sscanf(rest, "%31s num_beams %d max_new_tokens %d length_penalty %lf "
+                      "early_stopping %d num_return %d repetition_penalty %lf no_repeat_ngram %d",
+                      g->mode, &g->num_beams, &g->max_new_tokens, &g->length_penalty, &g->early_stopping,
                       &g->num_return, &g->repetition_penalty, &g->no_repeat_ngram) == 8 ? 0 : -1;
     }
     if (strcmp(word, "seq") == 0 || strcmp(word, "score") == 0) {
@@ -202,8 +202,8 @@ static void load_npy(npy *a, const char *model, const char *file)
     }
     header[hlen] = '\0';
     const char *shape = strstr(header, "'shape': (");
-    if (strstr(header, "'descr': '<f4'") == NULL || strstr(header, "'fortran_order': False") == NULL ||
-        shape == NULL) {
+    if (strstr(header, "'descr': '<f4'") == NULL ||
+        strstr(header, "'fortran_order': False") == NULL || shape == NULL) {
         fclose(f);
         fail_msg("%s: not a C-order little-endian float32 array", path);
     }
@@ -425,7 +425,8 @@ static int run_generation(const engine *e, const char *label, const ref_case *c,
             const gen_hyp *hyp = &res->hyps[h];
             const int32_t *want = g->seq[r * g->num_return + h];
             int want_len = g->seq_len[r * g->num_return + h];
-            /* transformers' row: decoder start, the ids, eos if it ended, then pad to the longest */
+            /* transformers' row: decoder start, the ids, eos if it ended, then pad to the
+             * longest */
             int32_t got[MAX_SEQ_LEN];
             int n = 0, ok = 1;
             got[n++] = p.decoder_start_id;
@@ -444,14 +445,16 @@ static int run_generation(const engine *e, const char *label, const ref_case *c,
             (*total)++;
             if (!ok) {
                 bad_seqs++;
-                print_message("%s %s row %d hyp %d: attn", check_scores ? "FAIL" : "differs:", label, r, h);
+                print_message("%s %s row %d hyp %d: attn", check_scores ? "FAIL" : "differs:",
+                              label, r, h);
                 for (int i = 0; i < n; i++)
                     print_message(" %d", got[i]);
                 print_message(" | transformers");
                 for (int i = 0; i < want_len; i++)
                     print_message(" %d", want[i]);
                 if (check_scores && g->n_score > 0)
-                    print_message(" | score %.6f vs %.6f", hyp->score, g->score[r * g->num_return + h]);
+                    print_message(" | score %.6f vs %.6f", hyp->score,
+                                  g->score[r * g->num_return + h]);
                 print_message("\n");
             }
         }
@@ -517,13 +520,15 @@ static void test_dtypes(void **state)
                 run_case(&fs, eng_model(e), MODELS[mi], c);
                 const ref_gen *g = find_gen((ref_case *)c, "greedy");
                 if (g != NULL) {
-                    snprintf(label, sizeof label, "%s --dtype %s/%s/greedy", MODELS[mi], dtypes[di], c->name);
+                    snprintf(label, sizeof label, "%s --dtype %s/%s/greedy", MODELS[mi],
+                             dtypes[di], c->name);
                     differ += run_generation(e, label, c, g, 0, &total);
                 }
             }
-            print_message("%-7s --dtype %-4s: encoder max abs %.2e, logits max abs %.2e, %d teacher-forced "
-                          "argmax differences, greedy %d/%d sequences equal to generate()\n",
-                          MODELS[mi], dtypes[di], fs.enc, fs.logits, fs.argmax_diff, total - differ, total);
+            print_message("%-7s --dtype %-4s: encoder max abs %.2e, logits max abs %.2e, %d "
+                          "teacher-forced argmax differences, greedy %d/%d sequences equal to "
+                          "generate()\n", MODELS[mi], dtypes[di], fs.enc, fs.logits,
+                          fs.argmax_diff, total - differ, total);
             broken += !(fs.logits <= DRIFT_MAX);
             eng_free(e);
         }

@@ -1,12 +1,12 @@
 /* bench.c — `attn bench`: the engine's speed on this machine for one model.
  *
  * Measures, with random source ids and a fixed output length (end-of-sequence is ignored), all
- * through the engine (src/engine.h) as `attn run` uses it: model load time (weights, tokenizer,
- * generation defaults); encoder tokens/s (one source); time to first token (encode + first
- * decoder step); decoder tokens/s at batch 1 (greedy); the bulk case, batch B sources x K beams
- * of generate.c's beam search; the machine's memory read bandwidth on the same threads and the
- * bound it puts on batch-1 decoding; peak RSS.  Every timing is the median of --reps runs.
- * Output: one "key<TAB>value" line per figure on stdout.
+ * through the engine (src/engine.h): model load time (eng_open: weights, tokenizer, generation
+ * defaults); encoder tokens/s (one source); time to first token (encode + first decoder step);
+ * decoder tokens/s at batch 1 (greedy argmax on the Transformer's logits); the bulk case, batch B
+ * sources x K beams through generate.c's beam search, as `attn run` decodes; the machine's memory
+ * read bandwidth on the same threads and the bound it puts on batch-1 decoding; peak RSS.  Every
+ * timing is the median of --reps runs.  Output: one "key<TAB>value" line per figure on stdout.
  */
 #include "cli.h"
 
@@ -25,21 +25,22 @@ typedef struct bench_opts {
 
 static void bench_usage(void)
 {
-    cli_puts("Usage: attn bench [OPTIONS] [MODEL]\n"
-             "Measure the engine's speed on this machine with random inputs and a fixed output\n"
-             "length; print one \"key<TAB>value\" line per figure (timings are medians).\n\n"
-             "  -j, --threads N     threads (default: the number of online CPUs)\n"
-             "      --src-len N     source length in tokens (default 32)\n"
-             "      --out-len N     generated tokens per sequence, end-of-sequence ignored\n"
-             "                      (default 32)\n"
-             "      --batch N       sources in the bulk case; 0 skips it (default 32)\n"
-             "      --beams N       beams per source in the bulk case (default 4)\n"
-             "      --reps N        repetitions of each measurement (default 5)\n"
-             "      --bandwidth-mb N  buffer for the memory read bandwidth test; 0 skips it\n"
-             "                      (default 256)\n"
-             "      --isa NAME      kernels to use: portable, avx2 or avx512 (default: the best\n"
-             "                      this CPU supports)\n"
-             "  -h, --help          show this help\n");
+    cli_puts(
+        "Usage: attn bench [OPTIONS] [MODEL]\n"
+        "Measure the engine's speed on this machine with random inputs and a fixed output\n"
+        "length; print one \"key<TAB>value\" line per figure (timings are medians).\n\n"
+        "  -j, --threads N     threads (default: the number of online CPUs)\n"
+        "      --src-len N     source length in tokens (default 32)\n"
+        "      --out-len N     generated tokens per sequence, end-of-sequence ignored\n"
+        "                      (default 32)\n"
+        "      --batch N       sources in the bulk case; 0 skips it (default 32)\n"
+        "      --beams N       beams per source in the bulk case (default 4)\n"
+        "      --reps N        repetitions of each measurement (default 5)\n"
+        "      --bandwidth-mb N  buffer for the memory read bandwidth test; 0 skips it\n"
+        "                      (default 256)\n"
+        "      --isa NAME      kernels to use: portable, avx2 or avx512 (default: the best\n"
+        "                      this CPU supports)\n"
+        "  -h, --help          show this help\n");
 }
 
 /* Returns the CPU time of the calling thread in seconds (time it ran, not time it waited for a
@@ -77,36 +78,14 @@ static void random_ids(int32_t *ids, int n, int V, unsigned *seed)
     }
 }
 
-/* Timings of one run, taken by the progress callback. */
-typedef struct timing {
-    double t_first, cpu_first;  /* wall and thread CPU time when the first token settled */
-    double t_end, cpu_end;      /* ... and when the source finished */
-} timing;
-
-/* eng_generate progress callback: notes when source 0's first token settles and when it ends. */
-static void on_token(void *user, int s)
-{
-    timing *tm = user;
-    if (s != 0)
-        return;
-    double t = eng_now(), cpu = thread_cpu_time();
-    if (tm->t_first == 0) {
-        tm->t_first = t;
-        tm->cpu_first = cpu;
-    }
-    tm->t_end = t;
-    tm->cpu_end = cpu;
-}
-
-/* Opens a run of settings (mode, beams) that ignores end of sequence and generates out_len
- * tokens for up to n_src sources; returns ENG_OK or an ENG_E* status. */
-static int open_run(eng_run **r, const engine *e, const bench_opts *o, int mode, int beams,
-                    int n_src)
+/* Opens a beam search run that ignores end of sequence and generates out_len tokens for up to
+ * n_src sources; returns ENG_OK or an ENG_E* status. */
+static int open_run(eng_run **r, const engine *e, const bench_opts *o, int n_src)
 {
     eng_overrides ov;
     eng_overrides_default(&ov);
-    ov.mode = mode;
-    ov.num_beams = beams;
+    ov.mode = GEN_BEAM;
+    ov.num_beams = o->beams;
     ov.max_new_tokens = o->out_len;
     ov.min_new_tokens = 0;
     ov.ignore_eos = 1;
@@ -115,41 +94,61 @@ static int open_run(eng_run **r, const engine *e, const bench_opts *o, int mode,
     return rc < 0 ? rc : eng_run_open(r, e, &p, n_src, o->src_len, o->threads);
 }
 
-/* Batch 1: encoder, time to first token, greedy decoding; the CPU time the process got against
- * the wall time its threads spent says how busy the machine was.  Returns an exit status and the
- * decoder's tokens/s in *dec1. */
-static int bench_b1(const engine *e, const bench_opts *o, const gen_source *src, double *dec1)
+/* Returns the index of the largest of n values. */
+static int argmax(const float *v, int n)
 {
-    eng_run *r;
-    int rc = open_run(&r, e, o, GEN_GREEDY, 1, 1), T = o->out_len;
-    if (rc < 0) {
-        cli_error("bench: state: %s", eng_strerror(rc));
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+/* Batch 1 on the Transformer itself (no logits processing: the engine's own speed): encoder,
+ * time to first token, greedy decoding; the CPU time the process got against the wall time its
+ * threads spent says how busy the machine was.  Returns an exit status and the decoder's
+ * tokens/s in *dec1. */
+static int bench_b1(const engine *e, const bench_opts *o, const int32_t *src, double *dec1)
+{
+    const tf_config *c = eng_config(e);
+    int S = o->src_len, T = o->out_len, V = c->vocab_size, row = 0, r;
+    tf_state *st;
+    if ((r = tf_state_open(&st, eng_model(e), 1, 1, S, T + 1, o->threads)) != TF_OK) {
+        cli_error("bench: state: %s", tf_strerror(r));
         return CLI_FAIL;
     }
     double *enc_t = calloc((size_t)o->reps * 4, sizeof(double));
-    if (!enc_t) {
-        eng_run_free(r);
+    float *logits = malloc((size_t)V * sizeof *logits);      /* (V) */
+    if (!enc_t || !logits) {
         cli_error("bench: out of memory");
-        return CLI_FAIL;
+        r = TF_ENOMEM;
+        goto done;
     }
     double *ttft = enc_t + o->reps, *dec_t = ttft + o->reps, *dec_cpu = dec_t + o->reps;
     double wall0 = eng_now(), cpu0 = cli_cpu_seconds();
     for (int rep = 0; rep < o->reps + 1; rep++) {
         int i = rep > 0 ? rep - 1 : 0;      /* the first run warms up and is not counted */
-        timing tm = {0, 0, 0, 0};
-        double enc0 = eng_encode_seconds(r), a = eng_now();
-        if ((rc = eng_generate(r, src, 1, on_token, &tm)) != GEN_OK) {
-            free(enc_t);
-            rc = cli_gen_error(r, "bench: run", rc);
-            eng_run_free(r);
-            return rc;
+        double a = eng_now();
+        if ((r = tf_encode(st, &src, &S, 1)) != TF_OK)
+            goto failed;
+        double b = eng_now();
+        int32_t tok = c->decoder_start_id;
+        if ((r = tf_decode_begin(st, &row, 1)) != TF_OK ||
+            (r = tf_decode_step(st, logits, &tok, 1)) != TF_OK)
+            goto failed;
+        double cc = eng_now(), cc_cpu = thread_cpu_time();
+        for (int t = 1; t < T; t++) {
+            tok = argmax(logits, V);
+            if ((r = tf_decode_step(st, logits, &tok, 1)) != TF_OK)
+                goto failed;
         }
-        enc_t[i] = eng_encode_seconds(r) - enc0;
-        ttft[i] = tm.t_first - a;
-        dec_t[i] = (tm.t_end - tm.t_first) / (T > 1 ? T - 1 : 1);
-        dec_cpu[i] = (tm.cpu_end - tm.cpu_first) / (T > 1 ? T - 1 : 1);
+        double d = eng_now();
+        dec_cpu[i] = (thread_cpu_time() - cc_cpu) / (T > 1 ? T - 1 : 1);
+        enc_t[i] = b - a;
+        ttft[i] = cc - a;
+        dec_t[i] = (d - cc) / (T > 1 ? T - 1 : 1);
     }
-    cli_printf("encoder_tok_s\t%.1f\n", o->src_len / median(enc_t, o->reps));
+    cli_printf("encoder_tok_s\t%.1f\n", S / median(enc_t, o->reps));
     cli_printf("ttft_ms\t%.2f\n", 1e3 * median(ttft, o->reps));
     *dec1 = 1.0 / median(dec_t, o->reps);
     cli_printf("decode_b1_tok_s\t%.1f\n", *dec1);
@@ -157,16 +156,22 @@ static int bench_b1(const engine *e, const bench_opts *o, const gen_source *src,
     cli_printf("cpu_share_b1\t%.2f\n",
                (cli_cpu_seconds() - cpu0) / ((eng_now() - wall0) * o->threads));
     cli_flush();
+    goto done;
+failed:
+    cli_error("bench: run: %s", tf_strerror(r));
+done:
     free(enc_t);
-    eng_run_free(r);
-    return CLI_OK;
+    free(logits);
+    tf_state_free(st);
+    return r == TF_OK ? CLI_OK : CLI_FAIL;
 }
 
-/* The bulk case: batch sources x beams, fixed length, beam search; returns an exit status. */
+/* The bulk case: batch sources x beams, fixed length, generate.c's beam search (what `attn run
+ * -b K --batch B` does per token); returns an exit status. */
 static int bench_bulk(const engine *e, const bench_opts *o, const gen_source *src)
 {
     eng_run *r;
-    int rc = open_run(&r, e, o, GEN_BEAM, o->beams, o->batch);
+    int rc = open_run(&r, e, o, o->batch);
     if (rc < 0) {
         cli_error("bench: state: %s", eng_strerror(rc));
         return CLI_FAIL;
@@ -240,7 +245,7 @@ static int run_bench(const bench_opts *o)
     for (int s = 0; s < n_src; s++)
         src[s] = (gen_source){ids + (size_t)s * S, S, (uint64_t)s};
     double dec1 = 0;
-    if ((status = bench_b1(e, o, src, &dec1)) != CLI_OK)
+    if ((status = bench_b1(e, o, ids, &dec1)) != CLI_OK)
         goto done;
     if (o->batch > 0 && (status = bench_bulk(e, o, src)) != CLI_OK)
         goto done;

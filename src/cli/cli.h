@@ -1,8 +1,11 @@
 /* cli.h — what attn's subcommands share: messages, exit statuses, a checked stdout, input files.
  *
  * Only the command line prints or exits; the libraries below it (tokenizer/, modelfile,
- * transformer, generate, and the engine that joins them) return status codes.  Every subcommand is `int cli_NAME(argc, argv)`,
- * called by main() with argv[0] set to the subcommand's name, and returns an exit status.
+ * transformer, generate, and src/engine.h that joins them for generation) return status codes.
+ * Every subcommand is `int cli_NAME(argc, argv)` in a file of its own (run: run*.c), called by
+ * main() with argv[0] set to the subcommand's name, and returns an exit status.  The shared
+ * parts: output.c (messages, checked stdout), input.c (files, the record reader), json.c,
+ * progress.c, common.c (option values, the default model, opening the engine or a tokenizer).
  *
  * Exit statuses (never renumbered):
  *   0  success, also when the reader of stdout went away (a closed pipe)

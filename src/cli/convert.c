@@ -8,17 +8,18 @@
 /* Prints attn convert --help. */
 static void convert_usage(void)
 {
-    cli_puts("Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] IN OUT\n"
-             "Rewrite the model file IN as OUT (which may be IN: OUT is written to OUT.tmp and\n"
-             "renamed). Metadata is copied unchanged. f32->f16/bf16 rounds to nearest even;\n"
-             "q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
-             "      --dtype TYPE        f32, f16, bf16 or q8: the type of every 2-D tensor whose\n"
-             "                          name ends in .weight (default: keep each tensor's type)\n"
-             "      --compress METHOD   zlib (deflate in chunks, byte-shuffled floats; the\n"
-             "                          default) or none (uncompressed, memory-mappable)\n"
-             "      --level N           zlib level, 0 (fastest) to 9 (smallest); default 6\n"
-             "      --threads N         threads that read and compress (1 to 16; default: all CPUs)\n"
-             "  -h, --help              show this help\n");
+    cli_puts(
+        "Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] IN OUT\n"
+        "Rewrite the model file IN as OUT (which may be IN: OUT is written to OUT.tmp and\n"
+        "renamed). Metadata is copied unchanged. f32->f16/bf16 rounds to nearest even;\n"
+        "q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
+        "      --dtype TYPE        f32, f16, bf16 or q8: the type of every 2-D tensor whose\n"
+        "                          name ends in .weight (default: keep each tensor's type)\n"
+        "      --compress METHOD   zlib (deflate in chunks, byte-shuffled floats; the\n"
+        "                          default) or none (uncompressed, memory-mappable)\n"
+        "      --level N           zlib level, 0 (fastest) to 9 (smallest); default 6\n"
+        "      --threads N         threads that read and compress (1 to 16; default: all CPUs)\n"
+        "  -h, --help              show this help\n");
 }
 
 /* Returns 1 when the tensor gets the --dtype type: 2-D with a name ending in ".weight". */

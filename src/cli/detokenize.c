@@ -9,11 +9,12 @@
 
 static void detokenize_usage(void)
 {
-    cli_puts("Usage: attn detokenize [-t TOKENIZER] [FILE...]\n"
-             "Turn each input line of space-separated token ids back into text, one line each.\n\n"
-             "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
-             "                        model file; default: the default model\n"
-             "  -h, --help            show this help\n");
+    cli_puts(
+        "Usage: attn detokenize [-t TOKENIZER] [FILE...]\n"
+        "Turn each input line of space-separated token ids back into text, one line each.\n\n"
+        "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
+        "                        model file; default: the default model\n"
+        "  -h, --help            show this help\n");
 }
 
 int cli_detokenize(int argc, char **argv)
@@ -75,7 +76,8 @@ int cli_detokenize(int argc, char **argv)
                 char *q = p;
                 while (q < end && *q >= '0' && *q <= '9' && v <= 0x7fffffff)
                     v = v * 10 + (*q++ - '0');
-                if (q == p || v > 0x7fffffff || (q < end && *q != ' ' && *q != '\t' && *q != '\r')) {
+                if (q == p || v > 0x7fffffff ||
+                    (q < end && *q != ' ' && *q != '\t' && *q != '\r')) {
                     cli_error("%s:%zu: not a list of token ids", files[i], lineno);
                     status = CLI_FAIL;
                     break;

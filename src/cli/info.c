@@ -11,20 +11,21 @@
 /* Prints attn info --help. */
 static void info_usage(void)
 {
-    cli_puts("Usage: attn info [--verify WHAT] [--threads N] [--stats] [MODEL]\n"
-             "Print a model file's format version, metadata (key, type, value) and tensor table\n"
-             "(name, dtype, shape, stored and decoded bytes, stored/decoded ratio). The whole file is\n"
-             "read and every CRC checked, so that a damaged file is reported. Without MODEL, the\n"
-             "default model ($ATTN_MODEL, else the installed one).\n\n"
-             "      --verify WHAT  which tensor CRCs to check: all (the default), read (those of\n"
-             "                     the tensors loading reads; uncompressed ones are mapped, not\n"
-             "                     read: what the other commands do) or none\n"
-             "      --no-verify    the same as --verify none\n"
-             "      --threads N    threads that inflate and check the tensors (1 to 16; default:\n"
-             "                     all CPUs)\n"
-             "      --stats        print one line of loading figures instead of the report:\n"
-             "                     load_ms, cpu_ms, decoded_bytes, file_bytes, peak_rss_bytes\n"
-             "  -h, --help         show this help\n");
+    cli_puts(
+        "Usage: attn info [--verify WHAT] [--threads N] [--stats] [MODEL]\n"
+        "Print a model file's format version, metadata (key, type, value) and tensor table\n"
+        "(name, dtype, shape, stored and decoded bytes, stored/decoded ratio). The whole file is\n"
+        "read and every CRC checked, so that a damaged file is reported. Without MODEL, the\n"
+        "default model ($ATTN_MODEL, else the installed one).\n\n"
+        "      --verify WHAT  which tensor CRCs to check: all (the default), read (those of\n"
+        "                     the tensors loading reads; uncompressed ones are mapped, not\n"
+        "                     read: what the other commands do) or none\n"
+        "      --no-verify    the same as --verify none\n"
+        "      --threads N    threads that inflate and check the tensors (1 to 16; default:\n"
+        "                     all CPUs)\n"
+        "      --stats        print one line of loading figures instead of the report:\n"
+        "                     load_ms, cpu_ms, decoded_bytes, file_bytes, peak_rss_bytes\n"
+        "  -h, --help         show this help\n");
 }
 
 /* Prints s (len bytes) with quotes, escaping control bytes, quotes and backslashes. */

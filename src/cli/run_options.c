@@ -4,41 +4,44 @@
 #include <getopt.h>
 #include <string.h>
 
+/* The help text of attn run (and of attn --help). */
+static const char run_help[] =
+    "Usage: attn [run] [OPTIONS] [FILE...]\n"
+    "Generate an output (e.g. a translation) for every input line of the FILEs, in order\n"
+    "('-' or no FILE: standard input), one output line per input line, flushed as written.\n\n"
+    "  -m, --model FILE          model file (default: $ATTN_MODEL, the installed model, or\n"
+    "                            models/ beside the binary)\n"
+    "  -n, --max-tokens N        at most N generated tokens per source (default: the model's)\n"
+    "      --min-tokens N        no end of sequence before N tokens\n"
+    "      --greedy              greedy decoding (the default unless the model asks for beams)\n"
+    "  -s, --sample              sample from the distribution (see -t, -k, -p, --min-p)\n"
+    "  -t, --temperature T       sampling temperature (default 1)\n"
+    "  -k, --top-k K             sample among the K most likely tokens (0: all)\n"
+    "  -p, --top-p P             sample among the most likely tokens holding mass P (default 1)\n"
+    "      --min-p P             drop tokens less likely than P times the most likely one\n"
+    "      --seed N              random seed (default: drawn, shown with -v)\n"
+    "  -b, --beam N              beam search with N beams\n"
+    "      --n-best N            write the N best beam hypotheses (N lines per source; N <= 64)\n"
+    "      --length-penalty X    beam score = log-probability / length^X (default: model's)\n"
+    "      --early-stopping WHEN beam search stops: true, false (heuristic) or never\n"
+    "      --repetition-penalty X  penalise tokens already generated (1: off)\n"
+    "      --no-repeat-ngram N   never repeat an N-gram of the output\n"
+    "      --prefix TEXT         force the output to start with TEXT (ids with --ids)\n"
+    "  -0, --null                records are NUL-separated, in and out\n"
+    "      --whole               the whole input is one source\n"
+    "      --ids                 read and write space-separated token ids, not text\n"
+    "      --special             recognise special tokens in the input, write them in the output\n"
+    "      --truncate            cut sources longer than the model accepts (default: error)\n"
+    "      --batch N             decode N sources together (sorted by length; default 1)\n"
+    "      --threads N           compute threads (default: all CPUs, at most 8)\n"
+    "      --json                one JSON object per source: ids, log-probabilities, score\n"
+    "      --progress            progress on standard error\n"
+    "  -v, --verbose             timings (and the drawn seed) on standard error\n"
+    "  -h, --help                show this help\n";
+
 void cli_run_usage(void)
 {
-    cli_puts(
-        "Usage: attn [run] [OPTIONS] [FILE...]\n"
-        "Generate an output (e.g. a translation) for every input line of the FILEs, in order\n"
-        "('-' or no FILE: standard input), one output line per input line, flushed as written.\n\n"
-        "  -m, --model FILE          model file (default: $ATTN_MODEL, the installed model, or\n"
-        "                            models/ beside the binary)\n"
-        "  -n, --max-tokens N        at most N generated tokens per source (default: the model's)\n"
-        "      --min-tokens N        no end of sequence before N tokens\n"
-        "      --greedy              greedy decoding (the default unless the model asks for beams)\n"
-        "  -s, --sample              sample from the distribution (see -t, -k, -p, --min-p)\n"
-        "  -t, --temperature T       sampling temperature (default 1)\n"
-        "  -k, --top-k K             sample among the K most likely tokens (0: all)\n"
-        "  -p, --top-p P             sample among the most likely tokens holding mass P (default 1)\n"
-        "      --min-p P             drop tokens less likely than P times the most likely one\n"
-        "      --seed N              random seed (default: drawn, shown with -v)\n"
-        "  -b, --beam N              beam search with N beams\n"
-        "      --n-best N            write the N best beam hypotheses (N lines per source; N <= 64)\n"
-        "      --length-penalty X    beam score = log-probability / length^X (default: model's)\n"
-        "      --early-stopping WHEN beam search stops: true, false (heuristic) or never\n"
-        "      --repetition-penalty X  penalise tokens already generated (1: off)\n"
-        "      --no-repeat-ngram N   never repeat an N-gram of the output\n"
-        "      --prefix TEXT         force the output to start with TEXT (ids with --ids)\n"
-        "  -0, --null                records are NUL-separated, in and out\n"
-        "      --whole               the whole input is one source\n"
-        "      --ids                 read and write space-separated token ids, not text\n"
-        "      --special             recognise special tokens in the input, write them in the output\n"
-        "      --truncate            cut sources longer than the model accepts (default: error)\n"
-        "      --batch N             decode N sources together (sorted by length; default 1)\n"
-        "      --threads N           compute threads (default: all CPUs, at most 8)\n"
-        "      --json                one JSON object per source: ids, log-probabilities, score\n"
-        "      --progress            progress on standard error\n"
-        "  -v, --verbose             timings (and the drawn seed) on standard error\n"
-        "  -h, --help                show this help\n");
+    cli_puts(run_help);
 }
 
 enum {

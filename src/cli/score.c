@@ -1,9 +1,9 @@
 /* score.c — `attn score`: the log-probability of each target given its source.
  *
  * Pairs come as "SOURCE<TAB>TARGET" lines (FILEs or stdin) or as two parallel files
- * (--source, --target).  Each target is teacher-forced through the decoder (eng_score, that is
- * generate.c's gen_score on the engine), and its log-probability (the target's tokens and the end of sequence) is printed,
- * one line per pair, in input order.
+ * (--source, --target).  Each target is teacher-forced through the decoder (eng_score: generate.c's
+ * gen_score on the engine), and its log-probability (the target's tokens and the end of
+ * sequence) is printed, one line per pair, in input order.
  */
 #include "cli.h"
 

@@ -9,18 +9,19 @@
 
 static void tokenize_usage(void)
 {
-    cli_puts("Usage: attn tokenize [-t TOKENIZER] [--pattern NAME|REGEX] [--special] [--whole]\n"
-             "                     [FILE...]\n"
-             "Print the token ids of each input line, space-separated, one line per line\n"
-             "(the newline itself is not encoded). FILE '-' or none reads stdin.\n\n"
-             "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
-             "                        model file (its embedded tokenizer); default: the default model\n"
-             "  -p, --pattern P       split with another pre-tokenizer pattern: gpt2, cl100k, o200k\n"
-             "                        or a PCRE2 regex (default: the tokenizer's own)\n"
-             "      --special         recognise special tokens' text (e.g. <|endoftext|>); without\n"
-             "                        it their text is encoded as plain text\n"
-             "      --whole           encode each input as one text (newlines included)\n"
-             "  -h, --help            show this help\n");
+    cli_puts(
+        "Usage: attn tokenize [-t TOKENIZER] [--pattern NAME|REGEX] [--special] [--whole]\n"
+        "                     [FILE...]\n"
+        "Print the token ids of each input line, space-separated, one line per line\n"
+        "(the newline itself is not encoded). FILE '-' or none reads stdin.\n\n"
+        "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
+        "                        model file (its embedded tokenizer); default: the default model\n"
+        "  -p, --pattern P       split with another pre-tokenizer pattern: gpt2, cl100k, o200k\n"
+        "                        or a PCRE2 regex (default: the tokenizer's own)\n"
+        "      --special         recognise special tokens' text (e.g. <|endoftext|>); without\n"
+        "                        it their text is encoded as plain text\n"
+        "      --whole           encode each input as one text (newlines included)\n"
+        "  -h, --help            show this help\n");
 }
 
 /* Encodes text and prints its ids on one line through a 64 kB buffer; returns 0 or -1 after

@@ -1,4 +1,4 @@
-/* train_tokenizer.c — `attn train-tokenizer`: learn a byte-level BPE vocabulary from text files. */
+/* train_tokenizer.c — `attn train-tokenizer`: a byte-level BPE vocabulary learnt from text. */
 #include "bpe.h"
 #include "cli.h"
 
@@ -9,17 +9,18 @@
 
 static void train_usage(void)
 {
-    cli_puts("Usage: attn train-tokenizer --vocab-size N [--pattern NAME|REGEX] [--special LIST]\n"
-             "                            -o OUT FILE...\n"
-             "Learn a byte-level BPE vocabulary of N ids from the text files and write an attn\n"
-             "tokenizer file. Ids: the special tokens first (0..k-1, in the order given), then\n"
-             "the 256 bytes in byte order, then one id per merge. Each merge joins the adjacent\n"
-             "pair with the highest count; ties go to the lowest left id, then the lowest right id.\n\n"
-             "  -n, --vocab-size N     vocabulary size (special tokens + 256 + merges)\n"
-             "  -p, --pattern P        pre-tokenizer: gpt2 (default), cl100k, o200k or a PCRE2 regex\n"
-             "  -s, --special LIST     comma-separated special tokens, e.g. '<pad>,<s>,</s>,<unk>'\n"
-             "  -o, --output OUT       the tokenizer file to write\n"
-             "  -h, --help             show this help\n");
+    cli_puts(
+        "Usage: attn train-tokenizer --vocab-size N [--pattern NAME|REGEX] [--special LIST]\n"
+        "                            -o OUT FILE...\n"
+        "Learn a byte-level BPE vocabulary of N ids from the text files and write an attn\n"
+        "tokenizer file. Ids: the special tokens first (0..k-1, in the order given), then\n"
+        "the 256 bytes in byte order, then one id per merge. Each merge joins the adjacent\n"
+        "pair with the highest count; ties go to the lowest left id, then the lowest right id.\n\n"
+        "  -n, --vocab-size N     vocabulary size (special tokens + 256 + merges)\n"
+        "  -p, --pattern P        pre-tokenizer: gpt2 (default), cl100k, o200k or a PCRE2 regex\n"
+        "  -s, --special LIST     comma-separated special tokens, e.g. '<pad>,<s>,</s>,<unk>'\n"
+        "  -o, --output OUT       the tokenizer file to write\n"
+        "  -h, --help             show this help\n");
 }
 
 int cli_train_tokenizer(int argc, char **argv)
