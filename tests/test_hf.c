@@ -132,8 +132,9 @@ static int parse_line(ref_model *r, char *line)
         memset(g, 0, sizeof *g);
         return sscanf(rest, "%31s num_beams %d max_new_tokens %d length_penalty %lf "
                       "early_stopping %d num_return %d repetition_penalty %lf no_repeat_ngram %d",
-                      g->mode, &g->num_beams, &g->max_new_tokens, &g->length_penalty, &g->early_stopping,
-                      &g->num_return, &g->repetition_penalty, &g->no_repeat_ngram) == 8 ? 0 : -1;
+                      g->mode, &g->num_beams, &g->max_new_tokens, &g->length_penalty,
+                      &g->early_stopping, &g->num_return, &g->repetition_penalty,
+                      &g->no_repeat_ngram) == 8 ? 0 : -1;
     }
     if (strcmp(word, "seq") == 0 || strcmp(word, "score") == 0) {
         if (sscanf(rest, "%31s %d%n", mode, &idx, &n) != 2 || idx < 0 || idx >= MAX_SEQS)
