@@ -42,74 +42,67 @@ int cli_detokenize(int argc, char **argv)
     int status = CLI_OK;
     char *line = NULL, *out = NULL;
     int32_t *ids = NULL;
-    size_t line_cap = 0, ids_cap = 0, out_cap = 0;
-    char *dash[] = {"-"};
-    char **files = optind < argc ? argv + optind : dash;
-    int n_files = optind < argc ? argc - optind : 1;
-    for (int i = 0; i < n_files && status == CLI_OK; i++) {
-        FILE *f = cli_open_input(files[i]);
-        if (!f) {
+    size_t line_cap = 0, ids_cap = 0, out_cap = 0, len;
+    cli_reader rd;
+    cli_reader_init(&rd, argv + optind, argc - optind, '\n');
+    int more;
+    while (status == CLI_OK && (more = cli_reader_next(&rd, &line, &line_cap, &len)) != 0) {
+        if (more < 0) {
             status = CLI_FAIL;
             break;
         }
-        long len;
-        size_t lineno = 0;
-        while (status == CLI_OK && (len = cli_read_record(f, &line, &line_cap, '\n', NULL)) >= 0) {
-            lineno++;
-            size_t n = 0;
-            if (ids_cap < (size_t)len / 2 + 1) {
-                ids_cap = (size_t)len / 2 + 1;
-                int32_t *p = realloc(ids, ids_cap * sizeof *p);
-                if (!p) {
-                    cli_error("detokenize: out of memory");
-                    status = CLI_FAIL;
-                    break;
-                }
-                ids = p;
-            }
-            for (char *p = line, *end = line + len; p < end;) {
-                while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
-                    p++;
-                if (p == end)
-                    break;
-                long v = 0;
-                char *q = p;
-                while (q < end && *q >= '0' && *q <= '9' && v <= 0x7fffffff)
-                    v = v * 10 + (*q++ - '0');
-                if (q == p || v > 0x7fffffff ||
-                    (q < end && *q != ' ' && *q != '\t' && *q != '\r')) {
-                    cli_error("%s:%zu: not a list of token ids", files[i], lineno);
-                    status = CLI_FAIL;
-                    break;
-                }
-                ids[n++] = (int32_t)v;
-                p = q;
-            }
-            if (status != CLI_OK)
-                break;
-            size_t m;
-            int rc = bpe_decode(t, out, out_cap, &m, ids, n);
-            if (rc == BPE_ERR_SPACE) {
-                char *o = realloc(out, m + 1);
-                if (!o) {
-                    cli_error("detokenize: out of memory");
-                    status = CLI_FAIL;
-                    break;
-                }
-                out = o;
-                out_cap = m + 1;
-                rc = bpe_decode(t, out, out_cap, &m, ids, n);
-            }
-            if (rc < 0) {
-                cli_error("%s:%zu: %s", files[i], lineno, bpe_strerror(rc));
+        size_t n = 0;
+        if (ids_cap < len / 2 + 1) {
+            ids_cap = len / 2 + 1;
+            int32_t *p = realloc(ids, ids_cap * sizeof *p);
+            if (!p) {
+                cli_error("detokenize: out of memory");
                 status = CLI_FAIL;
                 break;
             }
-            cli_write(out, m);
-            cli_write("\n", 1);
+            ids = p;
         }
-        cli_close_input(f);
+        for (char *p = line, *end = line + len; p < end;) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+                p++;
+            if (p == end)
+                break;
+            long v = 0;
+            char *q = p;
+            while (q < end && *q >= '0' && *q <= '9' && v <= 0x7fffffff)
+                v = v * 10 + (*q++ - '0');
+            if (q == p || v > 0x7fffffff || (q < end && *q != ' ' && *q != '\t' && *q != '\r')) {
+                cli_error("%s:%ld: not a list of token ids", rd.name, rd.record);
+                status = CLI_FAIL;
+                break;
+            }
+            ids[n++] = (int32_t)v;
+            p = q;
+        }
+        if (status != CLI_OK)
+            break;
+        size_t m;
+        int rc = bpe_decode(t, out, out_cap, &m, ids, n);
+        if (rc == BPE_ERR_SPACE) {
+            char *o = realloc(out, m + 1);
+            if (!o) {
+                cli_error("detokenize: out of memory");
+                status = CLI_FAIL;
+                break;
+            }
+            out = o;
+            out_cap = m + 1;
+            rc = bpe_decode(t, out, out_cap, &m, ids, n);
+        }
+        if (rc < 0) {
+            cli_error("%s:%ld: %s", rd.name, rd.record, bpe_strerror(rc));
+            status = CLI_FAIL;
+            break;
+        }
+        cli_write(out, m);
+        cli_write("\n", 1);
     }
+    cli_reader_close(&rd);
     free(line);
     free(out);
     free(ids);

@@ -107,40 +107,37 @@ int cli_tokenize(int argc, char **argv)
     int status = CLI_OK;
     int32_t *ids = NULL;
     char *line = NULL;
-    size_t cap = 0, line_cap = 0;
-    char *dash[] = {"-"};
-    char **files = optind < argc ? argv + optind : dash;
-    int n_files = optind < argc ? argc - optind : 1;
-    for (int i = 0; i < n_files && status == CLI_OK; i++) {
-        FILE *f = cli_open_input(files[i]);
-        if (!f) {
-            status = CLI_FAIL;
-            break;
-        }
-        if (whole) {
-            char *buf;
-            size_t len;
-            if (cli_slurp(f, &buf, &len) < 0) {
+    size_t cap = 0, line_cap = 0, len;
+    if (whole) {
+        /* each file is one text */
+        char *dash[] = {"-"};
+        char **files = optind < argc ? argv + optind : dash;
+        int n_files = optind < argc ? argc - optind : 1;
+        for (int i = 0; i < n_files && status == CLI_OK; i++) {
+            FILE *f = cli_open_input(files[i]);
+            if (!f) {
+                status = CLI_FAIL;
+                break;
+            }
+            if (cli_slurp(f, &line, &len) < 0) {
                 cli_error("%s: %s", files[i], strerror(errno));
                 status = CLI_FAIL;
             } else {
-                if (print_ids(e, &ids, &cap, buf, len, flags) < 0)
+                if (print_ids(e, &ids, &cap, line, len, flags) < 0)
                     status = CLI_FAIL;
-                free(buf);
+                free(line);
+                line = NULL;
             }
-        } else {
-            long len;
-            while ((len = cli_read_record(f, &line, &line_cap, '\n', NULL)) >= 0)
-                if (print_ids(e, &ids, &cap, line, (size_t)len, flags) < 0) {
-                    status = CLI_FAIL;
-                    break;
-                }
-            if (status == CLI_OK && ferror(f)) {
-                cli_error("%s: %s", files[i], strerror(errno));
-                status = CLI_FAIL;
-            }
+            cli_close_input(f);
         }
-        cli_close_input(f);
+    } else {
+        cli_reader rd;
+        cli_reader_init(&rd, argv + optind, argc - optind, '\n');
+        int more;
+        while (status == CLI_OK && (more = cli_reader_next(&rd, &line, &line_cap, &len)) != 0)
+            if (more < 0 || print_ids(e, &ids, &cap, line, len, flags) < 0)
+                status = CLI_FAIL;
+        cli_reader_close(&rd);
     }
     free(ids);
     free(line);
