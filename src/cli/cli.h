@@ -142,8 +142,10 @@ mf_file *cli_open_file(const char *path, int verify, int threads);
  * printing the error. */
 bpe *cli_open_tokenizer(const char *cmd, const char *path);
 
-/* Writes s (n bytes) to stdout as a JSON string; invalid UTF-8 bytes become U+FFFD. */
-void cli_json_string(const char *s, size_t n);
+/* Writes s (n bytes) to stdout in double quotes, escaping quotes, backslashes, \n and \t; other
+ * control bytes as \u00XX when json (a JSON string, where bytes that are not valid UTF-8 become
+ * \ufffd), else as \xXX with every other byte as it is. */
+void cli_quote(const char *s, size_t n, int json);
 
 /* Writes a number for JSON with 6 significant digits (non-finite values as null). */
 void cli_json_number(double x);

@@ -28,26 +28,6 @@ static void info_usage(void)
         "  -h, --help         show this help\n");
 }
 
-/* Prints s (len bytes) with quotes, escaping control bytes, quotes and backslashes. */
-static void print_string(const char *s, size_t len)
-{
-    cli_puts("\"");
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            cli_printf("\\%c", c);
-        else if (c == '\n')
-            cli_puts("\\n");
-        else if (c == '\t')
-            cli_puts("\\t");
-        else if (c < 0x20 || c == 0x7f)
-            cli_printf("\\x%02x", c);
-        else
-            cli_write(&s[i], 1);
-    }
-    cli_puts("\"");
-}
-
 /* Prints a double with the fewest digits that read back as the same value. */
 static void print_double(double v)
 {
@@ -82,7 +62,7 @@ static void print_value(const mf_file *f, const char *key, mf_type type)
         break;
     case MF_T_STR:
         mf_get_str(f, key, &s, &n);
-        print_string(s, n);
+        cli_quote(s, n, 0);
         break;
     case MF_T_BLOB:
         mf_get_blob(f, key, &blob, &n);

@@ -1,4 +1,4 @@
-/* json.c — JSON output: strings (UTF-8 checked, escaped) and numbers. */
+/* json.c — quoted strings (JSON: UTF-8 checked; or C-style for attn info) and JSON numbers. */
 #include "cli.h"
 
 #include <math.h>
@@ -31,13 +31,13 @@ static int utf8_char(const unsigned char *s, size_t n)
     return need + 1;
 }
 
-void cli_json_string(const char *s, size_t n)
+void cli_quote(const char *s, size_t n, int json)
 {
     cli_write("\"", 1);
     size_t i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        int k = utf8_char((const unsigned char *)s + i, n - i);
+        int k = json ? utf8_char((const unsigned char *)s + i, n - i) : 1;
         if (c == '"' || c == '\\')
             cli_printf("\\%c", c);
         else if (c == '\n')
@@ -45,7 +45,7 @@ void cli_json_string(const char *s, size_t n)
         else if (c == '\t')
             cli_puts("\\t");
         else if (c < 0x20 || c == 0x7f)
-            cli_printf("\\u%04x", c);
+            cli_printf(json ? "\\u%04x" : "\\x%02x", c);
         else if (k > 0)
             cli_write(s + i, (size_t)k);
         else

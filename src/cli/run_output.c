@@ -80,7 +80,7 @@ static void json_output_text(run *R, const int32_t *ids, int n)
             len += tl;
         }
     }
-    cli_json_string(R->out, len);
+    cli_quote(R->out, len, 1);
 }
 
 /* Writes one hypothesis' fields (output, ids, logprobs, ended, score) into a JSON object. */
@@ -107,7 +107,7 @@ static void json_hyp(run *R, const item *it, int k)
 static void write_json(run *R, const item *it, long index)
 {
     cli_printf("{\"index\":%ld,\"source\":", index);
-    cli_json_string(it->text, it->text_len);
+    cli_quote(it->text, it->text_len, 1);
     cli_write(",", 1);
     json_hyp(R, it, 0);
     if (R->gp.n_best > 1) {

@@ -212,9 +212,9 @@ static void write_pair(scorer *S, const pair *p, long index)
         return;
     }
     cli_printf("{\"index\":%ld,\"source\":", index);
-    cli_json_string(p->src_text, p->src_len_b);
+    cli_quote(p->src_text, p->src_len_b, 1);
     cli_puts(",\"target\":");
-    cli_json_string(p->tgt_text, p->tgt_len_b);
+    cli_quote(p->tgt_text, p->tgt_len_b, 1);
     cli_printf(",\"logprob\":%.6f,\"tokens\":%d,\"ids\":[", sum, n);
     for (int j = 0; j < p->tgt_len; j++)
         cli_printf(j ? ",%d" : "%d", p->tgt[j]);
