@@ -59,8 +59,8 @@ $(BUILD)/%_avx512.o: XFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx51
                               -mavx512vnni -mavx2 -mfma -mf16c
 
 TOK_SRC  := $(wildcard tokenizer/*.c)
-CLI_SRC  := src/main.c $(wildcard src/cli*.c)
-LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+LIB_SRC  := $(wildcard src/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -90,11 +90,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The installed model's directory is compiled into cli.o: rebuild it when PREFIX changes.
+# The installed model's directory is compiled into cli/common.o: rebuild it when PREFIX changes.
 $(BUILD)/datadir.txt: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
-$(BUILD)/src/cli.o: $(BUILD)/datadir.txt
+$(BUILD)/src/cli/common.o: $(BUILD)/datadir.txt
 FORCE:
 
 $(LIBTOK): $(TOK_OBJ)
@@ -113,7 +113,7 @@ $(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBTOK)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
 	    $(LIBATTN) $(LIBTOK) $(CMOCKA_LIBS) $(LIBS)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 
 # ---- tests -------------------------------------------------------------------------------
 
