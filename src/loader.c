@@ -132,32 +132,6 @@ static int read_config(loader *ld)
     get_int(ld, "eos_id", -1, -1, V - 1, &c->eos_id);
     get_int(ld, "unk_id", -1, -1, V - 1, &c->unk_id);
     get_int(ld, "decoder_start_id", c->bos_id >= 0 ? c->bos_id : 0, 0, V - 1, &c->decoder_start_id);
-    get_int(ld, "gen.forced_bos_id", -1, -1, V - 1, &c->forced_bos_id);
-    get_int(ld, "gen.forced_eos_id", -1, -1, V - 1, &c->forced_eos_id);
-    get_int(ld, "gen.max_length", 256, 1, 1 << 20, &c->max_length);
-    get_int(ld, "gen.min_length", 0, 0, 1 << 20, &c->min_length);
-    get_int(ld, "gen.num_beams", 1, 1, 1024, &c->num_beams);
-    get_int(ld, "gen.no_repeat_ngram", 0, 0, 1024, &c->no_repeat_ngram);
-    get_int(ld, "gen.early_stopping", 0, 0, 2, &c->early_stopping);
-    get_float(ld, "gen.length_penalty", 1.0, &c->length_penalty);
-    get_float(ld, "gen.repetition_penalty", 1.0, &c->repetition_penalty);
-    const int64_t *bad;
-    size_t n_bad;
-    int r = mf_get_i64_array(ld->m->file, "gen.bad_ids", &bad, &n_bad);
-    if (r == ATTN_OK) {
-        if (n_bad > TF_MAX_BAD_IDS)
-            return fail(ld, ATTN_ERR_MODEL, "metadata gen.bad_ids: more than %d ids",
-                        TF_MAX_BAD_IDS);
-        for (size_t i = 0; i < n_bad; i++) {
-            if (bad[i] < 0 || bad[i] >= V)
-                return fail(ld, ATTN_ERR_MODEL, "metadata gen.bad_ids: id %lld out of range",
-                            (long long)bad[i]);
-            c->bad_ids[i] = (int32_t)bad[i];
-        }
-        c->n_bad_ids = (int)n_bad;
-    } else if (r != ATTN_ABSENT) {
-        return fail(ld, ATTN_ERR_MODEL, "metadata gen.bad_ids: not an integer array");
-    }
     if (ld->status)
         return ld->status;
     if (c->pos_kind == ATTN_POS_SINUSOIDAL && c->d_model % 2)

@@ -25,6 +25,8 @@ const char *attn_strerror(int status)
     case ATTN_ERR_DECODER: return "the model failed";
     case ATTN_ERR_TOO_MANY: return "too many sources for this decoder";
     case ATTN_ERR_TOO_LONG: return "target longer than the maximum length";
+    case ATTN_ERR_LENGTH: return "more new tokens than the model has positions";
+    case ATTN_ERR_ISA: return "instruction set not supported by this CPU";
     }
     return "unknown status";
 }

@@ -27,6 +27,8 @@ enum attn_status {
     ATTN_ERR_DECODER = -16,     /* the decoder failed during generation (gen_model_status) */
     ATTN_ERR_TOO_MANY = -17,    /* more sources (or rows) than the object was opened for */
     ATTN_ERR_TOO_LONG = -18,    /* a target is longer than max_new_tokens allows */
+    ATTN_ERR_LENGTH = -19,      /* more new tokens asked for than the model has positions */
+    ATTN_ERR_ISA = -20,         /* an instruction set this CPU lacks, or no such name */
 };
 
 /* Returns a static one-line English description of a status (never NULL). */

@@ -48,9 +48,7 @@
 
 struct mf_file;
 
-#define TF_MAX_BAD_IDS 64
-
-/* Hyperparameters, special ids and generation defaults read from the model file. */
+/* Hyperparameters and special ids read from the model file (generation defaults: engine.h). */
 typedef struct tf_config {
     int vocab_size, d_model, n_heads, d_head, d_ff;
     int n_enc_layers, n_dec_layers;
@@ -67,13 +65,6 @@ typedef struct tf_config {
     float embed_scale, attn_scale, output_scale;
     attn_dtype weight_dtype;    /* of the largest weights (for reports) */
     int pad_id, bos_id, eos_id, unk_id, decoder_start_id;   /* -1 if none */
-    /* generation defaults (gen.* keys) */
-    int forced_bos_id, forced_eos_id;                       /* -1 if none */
-    int n_bad_ids;
-    int32_t bad_ids[TF_MAX_BAD_IDS];
-    int max_length, min_length, num_beams, no_repeat_ngram;
-    int early_stopping;         /* 0 false (heuristic), 1 true, 2 never: as gen_stopping */
-    float length_penalty, repetition_penalty;
 } tf_config;
 
 typedef struct tf_model tf_model;   /* read-only after open; shareable across threads */

@@ -4,7 +4,7 @@
  *   build/bench-tokenizer TOKENIZER TEXT       (TOKENIZER: attn file or *.tiktoken)
  * Prints "name value unit" lines.  Times are the thread's CPU time.  The Makefile builds it
  * (make build/bench-tokenizer; make bench and make check do). */
-#include "bpe.h"
+#include "tok.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +47,11 @@ int main(int argc, char **argv)
         return 2;
     }
     char why[256];
-    bpe *t;
+    tokenizer *t;
     double best_load = 1e9;
     for (int i = 0; i < 5; i++) {
         double t0 = now();
-        if (bpe_open(&t, argv[1], why, sizeof why) < 0) {
+        if (tok_open(&t, argv[1], why, sizeof why) < 0) {
             fprintf(stderr, "%s: %s\n", argv[1], why);
             return 1;
         }
@@ -59,23 +59,23 @@ int main(int argc, char **argv)
         if (dt < best_load)
             best_load = dt;
         if (i < 4)
-            bpe_free(t);
+            tok_free(t);
     }
-    printf("load %.2f ms (%zu ids)\n", best_load * 1e3, bpe_vocab_size(t));
+    printf("load %.2f ms (%zu ids)\n", best_load * 1e3, tok_vocab_size(t));
     char *ser;
     size_t ser_len;
-    if (bpe_serialize(t, &ser, &ser_len) < 0)
+    if (tok_serialize(t, &ser, &ser_len) < 0)
         return 1;
     best_load = 1e9;
     for (int i = 0; i < 5; i++) {
-        bpe *u;
+        tokenizer *u;
         double t0 = now();
-        if (bpe_open_mem(&u, ser, ser_len, why, sizeof why) < 0)
+        if (tok_open_mem(&u, ser, ser_len, why, sizeof why) < 0)
             return 1;
         double dt = now() - t0;
         if (dt < best_load)
             best_load = dt;
-        bpe_free(u);
+        tok_free(u);
     }
     free(ser);
     printf("load-attn %.2f ms (the same tokenizer in the attn format, from memory)\n", best_load * 1e3);
@@ -83,15 +83,15 @@ int main(int argc, char **argv)
     char *text = slurp(argv[2], &len);
     int32_t *ids = malloc((len + 1) * sizeof *ids);
     size_t n = 0;
-    bpe_encoder *e;
-    if (bpe_encoder_open(&e, t) < 0)
+    tok_encoder *e;
+    if (tok_encoder_open(&e, t) < 0)
         return 1;
     double best = 1e9;
     for (int i = 0; i < 3; i++) {
-        bpe_encoder_free(e);
-        bpe_encoder_open(&e, t); /* a cold piece cache each run */
+        tok_encoder_free(e);
+        tok_encoder_open(&e, t); /* a cold piece cache each run */
         double t0 = now();
-        if (bpe_encoder_encode(e, ids, len + 1, &n, text, len, 0) < 0)
+        if (tok_encoder_encode(e, ids, len + 1, &n, text, len, 0) < 0)
             return 1;
         double dt = now() - t0;
         if (dt < best)
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
     best = 1e9;
     for (int i = 0; i < 5; i++) {
         double t0 = now();
-        if (bpe_decode(t, out, len + 1, &m, ids, n) < 0 || m != len || memcmp(out, text, len)) {
+        if (tok_decode(t, out, len + 1, &m, ids, n) < 0 || m != len || memcmp(out, text, len)) {
             fprintf(stderr, "decode does not round-trip\n");
             return 1;
         }
@@ -112,14 +112,14 @@ int main(int argc, char **argv)
             best = dt;
     }
     printf("decode %.0f MB/s (%.1f M tokens/s)\n", (double)len / best / 1e6, (double)n / best / 1e6);
-    bpe_stream s;
+    tok_stream s;
     char chunk[4096];
     best = 1e9;
     for (int i = 0; i < 3; i++) {
         double t0 = now();
-        bpe_stream_init(&s, t);
+        tok_stream_init(&s, t);
         for (size_t k = 0; k < n; k++)
-            bpe_stream_push(&s, chunk, sizeof chunk, &m, ids[k]);
+            tok_stream_push(&s, chunk, sizeof chunk, &m, ids[k]);
         double dt = now() - t0;
         if (dt < best)
             best = dt;
@@ -134,15 +134,15 @@ int main(int argc, char **argv)
     for (int k = 0; k < 3; k++) {
         memset(piece, fill[k], big);
         double t0 = now();
-        if (bpe_encoder_encode(e, pids, big + 1, &m, piece, big, 0) < 0)
+        if (tok_encoder_encode(e, pids, big + 1, &m, piece, big, 0) < 0)
             return 1;
         printf("1MB-piece %s %.3f s (%zu tokens)\n", fill_name[k], now() - t0, m);
     }
     free(piece);
     free(pids);
-    bpe_encoder_free(e);
+    tok_encoder_free(e);
     free(ids);
     free(text);
-    bpe_free(t);
+    tok_free(t);
     return 0;
 }

@@ -717,6 +717,8 @@ def convert(hf_dir):
         if meta["pad_id"] < 0:
             raise ConvertError("config.json: Marian needs a pad_token_id")
         meta["gen.beam_mask_pad"] = 1
+    else:  # said explicitly, so that a model which bans pad is not masked by the default rule
+        meta["gen.beam_mask_pad"] = 0
     meta["unk_id"] = unk_id(hf_dir)
     blob, add_bos, add_eos, tok_note = tokenizer_blob(hf_dir, model_type, meta)
     notes.append(tok_note)

@@ -92,7 +92,7 @@ def write_all(outdir):
 
 
 def write_seeds(outdir):
-    """Tiny files for tests/fuzz_modelfile.c: every dtype, method and metadata type."""
+    """Tiny files for tests/fuzz/fuzz_modelfile.c: every dtype, method and metadata type."""
     os.makedirs(outdir, exist_ok=True)
     rng = np.random.default_rng(7)
     meta = {"arch": "transformer", "d_model": 8, "norm_eps": 1e-6, "tokenizer": b"\x01\x02tok",

@@ -1,4 +1,4 @@
-/* train.c — learns a byte-level BPE vocabulary: pieces are counted once, then the most frequent
+/* bpe_train.c — learns a byte-level BPE vocabulary: pieces are counted once, then the most frequent
  * adjacent pair is merged repeatedly.  Pair counts are updated incrementally (only the words that
  * contain the merged pair are touched) and the best pair comes from a max-heap with lazy
  * invalidation, so no merge recounts the corpus. */
@@ -73,7 +73,7 @@ static int pm_add(piece_map *m, const char *s, size_t n)
             free(g.key);
             free(g.len);
             free(g.count);
-            return BPE_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         }
         for (size_t i = 0; i < m->cap; i++) {
             if (!m->hash[i])
@@ -97,7 +97,7 @@ static int pm_add(piece_map *m, const char *s, size_t n)
     while (m->hash[j]) {
         if (m->hash[j] == h && m->len[j] == n && memcmp(m->keys + m->key[j], s, n) == 0) {
             m->count[j]++;
-            return BPE_OK;
+            return TOK_OK;
         }
         j = (j + 1) & (m->cap - 1);
     }
@@ -106,10 +106,10 @@ static int pm_add(piece_map *m, const char *s, size_t n)
         while (cap < m->keys_used + n)
             cap *= 2;
         if (cap > UINT32_MAX)
-            return BPE_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         char *k = realloc(m->keys, cap);
         if (!k)
-            return BPE_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         m->keys = k;
         m->keys_cap = cap;
     }
@@ -120,7 +120,7 @@ static int pm_add(piece_map *m, const char *s, size_t n)
     m->count[j] = 1;
     m->keys_used += n;
     m->used++;
-    return BPE_OK;
+    return TOK_OK;
 }
 
 int bpe_trainer_open(bpe_trainer **out, const char *pattern, char *why, size_t why_len)
@@ -128,8 +128,8 @@ int bpe_trainer_open(bpe_trainer **out, const char *pattern, char *why, size_t w
     *out = NULL;
     bpe_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) {
-        bpe_why(why, why_len, "out of memory");
-        return BPE_ERR_NOMEM;
+        tok_why(why, why_len, "out of memory");
+        return TOK_ERR_NOMEM;
     }
     int rc = pretok_compile(&tr->pt, pattern, why, why_len);
     if (rc < 0) {
@@ -139,11 +139,11 @@ int bpe_trainer_open(bpe_trainer **out, const char *pattern, char *why, size_t w
     if (pretok_iter_open(&tr->it, &tr->pt) < 0) {
         pretok_free(&tr->pt);
         free(tr);
-        bpe_why(why, why_len, "out of memory");
-        return BPE_ERR_NOMEM;
+        tok_why(why, why_len, "out of memory");
+        return TOK_ERR_NOMEM;
     }
     *out = tr;
-    return BPE_OK;
+    return TOK_OK;
 }
 
 void bpe_trainer_free(bpe_trainer *tr)
@@ -193,7 +193,7 @@ static int hpush(trainer_state *st, uint32_t pair)
         size_t cap = st->hcap ? 2 * st->hcap : 1 << 16;
         heap_item *h = realloc(st->heap, cap * sizeof *h);
         if (!h)
-            return BPE_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         st->heap = h;
         st->hcap = cap;
     }
@@ -207,7 +207,7 @@ static int hpush(trainer_state *st, uint32_t pair)
         i = p;
     }
     st->heap[i] = x;
-    return BPE_OK;
+    return TOK_OK;
 }
 
 /* Removes and returns the best heap item (the heap is not empty). */
@@ -303,17 +303,17 @@ static int pair_add_word(trainer_state *st, uint32_t p, uint32_t w)
 {
     word_list *l = &st->pwords[p];
     if (l->n && l->w[l->n - 1] == w)
-        return BPE_OK;
+        return TOK_OK;
     if (l->n == l->cap) {
         uint32_t cap = l->cap ? 2 * l->cap : 4;
         uint32_t *nw = realloc(l->w, cap * sizeof *nw);
         if (!nw)
-            return BPE_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         l->w = nw;
         l->cap = cap;
     }
     l->w[l->n++] = w;
-    return BPE_OK;
+    return TOK_OK;
 }
 
 /* Frees the merge state. */
@@ -346,7 +346,7 @@ static int state_init(trainer_state *st, const piece_map *m, uint32_t first_byte
     st->wfreq = malloc((m->used + 1) * sizeof *st->wfreq);
     st->wstamp = malloc((m->used + 1) * sizeof *st->wstamp);
     if (!st->sym || !st->wstart || !st->wlen || !st->wfreq || !st->wstamp)
-        return BPE_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     size_t w = 0, at = 0;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->hash[i])
@@ -365,14 +365,14 @@ static int state_init(trainer_state *st, const piece_map *m, uint32_t first_byte
         for (uint32_t k = 0; k + 1 < st->wlen[v]; k++) {
             long p = pair_get(st, s[k], s[k + 1]);
             if (p < 0 || pair_add_word(st, (uint32_t)p, v) < 0)
-                return BPE_ERR_NOMEM;
+                return TOK_ERR_NOMEM;
             st->pcount[p] += (int64_t)st->wfreq[v];
         }
     }
     for (uint32_t p = 0; p < st->n_pairs; p++)
         if (hpush(st, p) < 0)
-            return BPE_ERR_NOMEM;
-    return BPE_OK;
+            return TOK_ERR_NOMEM;
+    return TOK_OK;
 }
 
 /* Adds f to the count of pair (x, y); pairs containing c (new or grown) are recorded for word v
@@ -382,17 +382,17 @@ static int bump(trainer_state *st, uint32_t x, uint32_t y, int64_t f, uint32_t c
 {
     long p = pair_get(st, x, y);
     if (p < 0)
-        return BPE_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     st->pcount[p] += f;
     if (f > 0 && (x == c || y == c)) {
         if (pair_add_word(st, (uint32_t)p, v) < 0)
-            return BPE_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         if (st->pstamp[p] != stamp) {
             st->pstamp[p] = stamp;
             touched[(*n_touched)++] = (uint32_t)p;
         }
     }
-    return BPE_OK;
+    return TOK_OK;
 }
 
 /* Applies merge (a, b) -> c in word v, left to right, updating the counts of the pairs around
@@ -404,16 +404,17 @@ static int merge_word(trainer_state *st, uint32_t v, uint32_t a, uint32_t b, uin
     uint32_t *s = st->sym + st->wstart[v];
     uint32_t n = st->wlen[v], m = 0;
     int64_t f = (int64_t)st->wfreq[v];
-    int rc = BPE_OK;
-    for (uint32_t k = 0; k < n && rc == BPE_OK; k++) {
+    int rc = TOK_OK;
+    for (uint32_t k = 0; k < n && rc == TOK_OK; k++) {
         if (k + 1 < n && s[k] == a && s[k + 1] == b) {
             /* the left neighbour is the output so far (it may be a c just made) */
-            if (m > 0 && (rc = bump(st, s[m - 1], a, -f, c, v, stamp, touched, n_touched)) == BPE_OK)
+            if (m > 0 &&
+                (rc = bump(st, s[m - 1], a, -f, c, v, stamp, touched, n_touched)) == TOK_OK)
                 rc = bump(st, s[m - 1], c, f, c, v, stamp, touched, n_touched);
-            if (rc == BPE_OK)
+            if (rc == TOK_OK)
                 rc = bump(st, a, b, -f, c, v, stamp, touched, n_touched);
-            if (rc == BPE_OK && k + 2 < n &&
-                (rc = bump(st, b, s[k + 2], -f, c, v, stamp, touched, n_touched)) == BPE_OK)
+            if (rc == TOK_OK && k + 2 < n &&
+                (rc = bump(st, b, s[k + 2], -f, c, v, stamp, touched, n_touched)) == TOK_OK)
                 rc = bump(st, c, s[k + 2], f, c, v, stamp, touched, n_touched);
             s[m++] = c;
             k++;
@@ -425,24 +426,24 @@ static int merge_word(trainer_state *st, uint32_t v, uint32_t a, uint32_t b, uin
     return rc;
 }
 
-int bpe_trainer_finish(bpe_trainer *tr, bpe **out, size_t vocab_size,
+int bpe_trainer_finish(bpe_trainer *tr, tokenizer **out, size_t vocab_size,
                        const char *const *specials, size_t n_specials, char *why, size_t why_len)
 {
     *out = NULL;
     if (vocab_size < n_specials + 256 || vocab_size > (1u << 24)) {
-        bpe_why(why, why_len, "vocabulary size must be between %zu (specials + 256 bytes) and %u",
+        tok_why(why, why_len, "vocabulary size must be between %zu (specials + 256 bytes) and %u",
                 n_specials + 256, 1u << 24);
-        return BPE_ERR_ARG;
+        return TOK_ERR_ARG;
     }
     for (size_t i = 0; i < n_specials; i++) {
         if (!specials[i][0]) {
-            bpe_why(why, why_len, "special token %zu is empty", i + 1);
-            return BPE_ERR_ARG;
+            tok_why(why, why_len, "special token %zu is empty", i + 1);
+            return TOK_ERR_ARG;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(specials[i], specials[j]) == 0) {
-                bpe_why(why, why_len, "special token '%.40s' is given twice", specials[i]);
-                return BPE_ERR_ARG;
+                tok_why(why, why_len, "special token '%.40s' is given twice", specials[i]);
+                return TOK_ERR_ARG;
             }
     }
     trainer_state st;
@@ -458,19 +459,19 @@ int bpe_trainer_finish(bpe_trainer *tr, bpe **out, size_t vocab_size,
     uint32_t *off = malloc((vocab_size + 1) * sizeof *off);
     uint8_t *kind = malloc(vocab_size);
     uint32_t *touched = NULL;
-    int rc = BPE_ERR_NOMEM;
+    int rc = TOK_ERR_NOMEM;
     if (!bytes || !off || !kind)
         goto fail;
     for (size_t i = 0; i < n_specials; i++) {
         size_t l = strlen(specials[i]);
         off[i] = (uint32_t)bused;
-        kind[i] = TOK_SPECIAL;
+        kind[i] = ID_SPECIAL;
         memcpy(bytes + bused, specials[i], l);
         bused += l;
     }
     for (int b = 0; b < 256; b++) {
         off[first + b] = (uint32_t)bused;
-        kind[first + b] = TOK_NORMAL;
+        kind[first + b] = ID_NORMAL;
         bytes[bused++] = (char)b;
     }
     size_t n = first + 256;
@@ -500,7 +501,7 @@ int bpe_trainer_finish(bpe_trainer *tr, bpe **out, size_t vocab_size,
             bytes = nb;
         }
         off[c] = (uint32_t)bused;
-        kind[c] = TOK_NORMAL;
+        kind[c] = ID_NORMAL;
         memcpy(bytes + bused, bytes + off[a], la);
         memcpy(bytes + bused + la, bytes + off[b], lb);
         bused += la + lb;
@@ -540,6 +541,6 @@ fail:
     free(bytes);
     free(off);
     free(kind);
-    bpe_why(why, why_len, "out of memory");
+    tok_why(why, why_len, "out of memory");
     return rc;
 }

@@ -1,4 +1,4 @@
-/* pretok.c — the pre-tokenizer: PCRE2 patterns (UTF + UCP, JIT when available) that split text
+/* bpe_pretok.c — the pre-tokenizer: PCRE2 patterns (UTF + UCP, JIT when available) that split text
  * into pieces, with tiktoken's built-in patterns.
  *
  * The built-in patterns are tiktoken's (npm tiktoken 1.0.22, the Rust core) with one change: Rust
@@ -12,8 +12,6 @@
  * PCRE2. */
 #include "bpe_impl.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #define WS "\\t-\\r\\x{85}\\p{Z}"
@@ -35,16 +33,6 @@ static const struct {
               "|[" WS "]+(?![^" WS "])|[" WS "]+"},
 };
 
-void bpe_why(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (!why || why_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
-    va_end(ap);
-}
-
 int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
 {
     memset(pt, 0, sizeof *pt);
@@ -65,17 +53,17 @@ int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len)
     if (!pt->re) {
         char msg[256];
         pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof msg);
-        bpe_why(why, why_len, "pattern does not compile at offset %zu: %s", (size_t)at, msg);
-        return BPE_ERR_PATTERN;
+        tok_why(why, why_len, "pattern does not compile at offset %zu: %s", (size_t)at, msg);
+        return TOK_ERR_PATTERN;
     }
     pt->jit = pcre2_jit_compile(pt->re, PCRE2_JIT_COMPLETE) == 0; /* else the interpreter runs */
     pt->source = strdup(pattern);
     if (!pt->source) {
         pretok_free(pt);
-        bpe_why(why, why_len, "out of memory");
-        return BPE_ERR_NOMEM;
+        tok_why(why, why_len, "out of memory");
+        return TOK_ERR_NOMEM;
     }
-    return BPE_OK;
+    return TOK_OK;
 }
 
 void pretok_free(pretok *pt)
@@ -94,10 +82,10 @@ int pretok_iter_open(pretok_iter *it, const pretok *pt)
     it->js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
     if (!it->md || !it->mc || !it->js) {
         pretok_iter_free(it);
-        return BPE_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     }
     pcre2_jit_stack_assign(it->mc, NULL, it->js);
-    return BPE_OK;
+    return TOK_OK;
 }
 
 void pretok_iter_free(pretok_iter *it)
@@ -226,6 +214,25 @@ static size_t shared_ascii(const unsigned char *s, size_t len, size_t p, int sla
     return r - p >= 2 ? r - 1 : r;
 }
 
+/* Returns the end of the contraction (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[p], p itself when there
+ * is none, or SIZE_MAX when a byte >= 0x80 may decide it ((?i)s also matches U+017F). */
+static size_t contraction(const unsigned char *s, size_t len, size_t p)
+{
+    if (p + 1 >= len || s[p] != '\'')
+        return p;
+    if (s[p + 1] >= 0x80)
+        return SIZE_MAX;
+    unsigned char c1 = s[p + 1] | 0x20;
+    if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
+        return p + 2;
+    if (p + 2 < len) {
+        unsigned char c2 = s[p + 2] | 0x20;
+        if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
+            return p + 3;
+    }
+    return p;
+}
+
 /* Matches the cl100k pattern at s[p] (p < len) on ASCII: returns the end of the match, or 0 when
  * a byte >= 0x80 may decide it.  The alternatives, in the regex's order:
  * (?i:'s|'t|'re|'ve|'m|'ll|'d), `[^\r\n\p{L}\p{N}]?\p{L}+`, `\p{N}{1,3}`,
@@ -235,18 +242,9 @@ static size_t cl100k_ascii(const unsigned char *s, size_t len, size_t p)
     unsigned char c = s[p];
     if (c >= 0x80)
         return 0;
-    if (c == '\'' && p + 1 < len) {
-        unsigned char c1 = s[p + 1] | 0x20; /* ASCII lower case for letters */
-        if (s[p + 1] >= 0x80)
-            return 0; /* (?i)s also matches U+017F */
-        if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
-            return p + 2;
-        if (p + 2 < len) {
-            unsigned char c2 = s[p + 2] | 0x20;
-            if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
-                return p + 3;
-        }
-    }
+    size_t e = contraction(s, len, p);
+    if (e != p)
+        return e == SIZE_MAX ? 0 : e;
     int k = ascii_class[c];
     if (k == 1)
         return ascii_run(s, len, p + 1, 1);
@@ -257,25 +255,6 @@ static size_t cl100k_ascii(const unsigned char *s, size_t len, size_t p)
             return ascii_run(s, len, p + 2, 1);
     }
     return shared_ascii(s, len, p, 0);
-}
-
-/* Returns the end of the contraction (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[p], p itself when there
- * is none, or 0 when a byte >= 0x80 may decide it ((?i)s also matches U+017F). */
-static size_t contraction(const unsigned char *s, size_t len, size_t p)
-{
-    if (p + 1 >= len || s[p] != '\'')
-        return p;
-    if (s[p + 1] >= 0x80)
-        return 0;
-    unsigned char c1 = s[p + 1] | 0x20;
-    if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd')
-        return p + 2;
-    if (p + 2 < len) {
-        unsigned char c2 = s[p + 2] | 0x20;
-        if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))
-            return p + 3;
-    }
-    return p;
 }
 
 /* Returns the end of the run of ASCII upper-case (upper = 1) or lower-case letters from s[i], or
@@ -312,7 +291,8 @@ static size_t o200k_ascii(const unsigned char *s, size_t len, size_t p)
         size_t e = a;
         if (a < len && s[a] >= 'a' && s[a] <= 'z' && (e = case_run(s, len, a, 0)) == 0)
             return 0; /* [lower]+ (first alternative) or nothing after [upper]+ (second) */
-        return contraction(s, len, e);
+        size_t end = contraction(s, len, e);
+        return end == SIZE_MAX ? 0 : end;
     }
     return shared_ascii(s, len, p, 1);
 }
@@ -347,7 +327,7 @@ int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, si
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0)
-            return BPE_ERR_MATCH;
+            return TOK_ERR_MATCH;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(it->md);
         size_t s = ov[0], e = ov[1];
         if (e == s) { /* an empty match (user patterns): the character joins the gap */

@@ -1,23 +1,16 @@
-/* cli_score.c — `attn score`: the log-probability of each target given its source.
+/* score.c — `attn score`: the log-probability of each target given its source.
  *
  * Pairs come as "SOURCE<TAB>TARGET" lines (FILEs or stdin) or as two parallel files
- * (--source, --target).  Each target is teacher-forced through the decoder (generate.c's
- * gen_score), and its log-probability (the target's tokens and the end of sequence) is printed,
- * one line per pair, in input order.
+ * (--source, --target).  Each target is teacher-forced through the decoder (eng_score: generate.c's
+ * gen_score on the engine), and its log-probability (the target's tokens and the end of
+ * sequence) is printed, one line per pair, in input order.
  */
-#include "bpe.h"
 #include "cli.h"
-#include "generate.h"
-#include "modelfile.h"
-#include "transformer.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Prints the help of attn score. */
 static void score_usage(void)
@@ -42,31 +35,6 @@ static void score_usage(void)
         "  -h, --help          show this help\n");
 }
 
-/* ---- the engine behind generate.c ------------------------------------------------------------ */
-
-static int eng_encode(void *ctx, const int32_t *const *src, const int *len, int n)
-{
-    return tf_encode(ctx, src, len, n);
-}
-
-/* Starts decoder rows on the engine; returns its status. */
-static int eng_begin(void *ctx, const int *src_of_row, int n)
-{
-    return tf_decode_begin(ctx, src_of_row, n);
-}
-
-/* Runs one decoder step on the engine; returns its status. */
-static int eng_step(void *ctx, float *logits, const int32_t *tok, int n)
-{
-    return tf_decode_step(ctx, logits, tok, n);
-}
-
-/* Drops finished decoder rows on the engine; returns its status. */
-static int eng_reorder(void *ctx, const int *parent, int n)
-{
-    return tf_decode_reorder(ctx, parent, n);
-}
-
 /* ---- pairs ---------------------------------------------------------------------------------- */
 
 /* One pair of the current batch. */
@@ -85,94 +53,67 @@ typedef struct pair {
 
 typedef struct scorer {
     const char *cmd;
-    tf_model *model;
+    engine *e;
     const tf_config *cfg;
-    bpe *tok;
-    bpe_encoder *enc;
-    tf_state *st;
-    gen *g;
-    gen_model gm;
+    eng_run *er;
     int batch, threads, ids, special, truncate, json, mean, verbose;
     int max_src, max_tgt;    /* longest source; longest target (without eos) */
-    int src_bos, src_eos;    /* text sources get bos_id before / eos_id after (src.add_bos/eos) */
+    int src_bos, src_eos;    /* put before / after text sources (src.add_bos/eos), -1: none */
     pair *pairs;             /* (batch) */
     gen_source *gsrc;        /* (batch) */
     const int32_t **tgts;    /* (batch) */
     int *tlens;              /* (batch) */
     float **lps;             /* (batch) */
-    /* input */
-    char **files;
-    int n_files, next_file;
-    FILE *f, *tf;            /* current file; target file in two-file mode */
-    const char *name, *tname;
+    /* input: the lines of the FILEs, or of the source and the target file */
+    cli_reader rd, trd;
+    int two_files;
+    const char *name;        /* where the current pair comes from */
     long line;
     long n_pairs, n_tokens;
 } scorer;
 
-/* Reads one line of f into *buf (without '\n'); returns its length, or -1 at the end. */
-static long read_line(FILE *f, char **buf, size_t *cap)
-{
-    ssize_t n = getline(buf, cap, f);
-    if (n < 0)
-        return -1;
-    if (n > 0 && (*buf)[n - 1] == '\n')
-        (*buf)[--n] = '\0';
-    return (long)n;
-}
-
 /* Reads the next pair into p; returns 1, 0 at the end, or -1 after printing the error. */
 static int next_pair(scorer *S, pair *p)
 {
-    if (S->tf) {
-        long n = read_line(S->f, &p->line, &p->line_cap);
-        long m = read_line(S->tf, &p->tline, &p->tline_cap);
-        if (n < 0 && m < 0)
+    size_t n, m;
+    if (S->two_files) {
+        int rn = cli_reader_next(&S->rd, &p->line, &p->line_cap, &n);
+        int rm = rn < 0 ? 0 : cli_reader_next(&S->trd, &p->tline, &p->tline_cap, &m);
+        if (rn < 0 || rm < 0)
+            return -1;
+        if (rn == 0 && rm == 0)
             return 0;
         S->line++;
-        if (n < 0 || m < 0) {
-            cli_error("%s: %s ends at line %ld, before %s", n < 0 ? S->name : S->tname,
-                      n < 0 ? "the source file" : "the target file", S->line,
-                      n < 0 ? S->tname : S->name);
+        if (rn == 0 || rm == 0) {
+            const char *src = S->rd.files[0], *tgt = S->trd.files[0];
+            cli_error("%s: %s ends at line %ld, before %s", rn == 0 ? src : tgt,
+                      rn == 0 ? "the source file" : "the target file", S->line,
+                      rn == 0 ? tgt : src);
             return -1;
         }
+        S->name = S->rd.files[0];
         p->src_text = p->line;
-        p->src_len_b = (size_t)n;
+        p->src_len_b = n;
         p->tgt_text = p->tline;
-        p->tgt_len_b = (size_t)m;
+        p->tgt_len_b = m;
         return 1;
     }
-    for (;;) {
-        if (!S->f) {
-            if (S->next_file >= S->n_files)
-                return 0;
-            S->name = S->files[S->next_file++];
-            S->f = cli_open_input(S->name);
-            S->line = 0;
-            if (!S->f)
-                return -1;
-        }
-        long n = read_line(S->f, &p->line, &p->line_cap);
-        if (n >= 0) {
-            S->line++;
-            char *tab = memchr(p->line, '\t', (size_t)n);
-            if (!tab) {
-                cli_error("%s:%ld: no tab between source and target", S->name, S->line);
-                return -1;
-            }
-            *tab = '\0';
-            p->src_text = p->line;
-            p->src_len_b = (size_t)(tab - p->line);
-            p->tgt_text = tab + 1;
-            p->tgt_len_b = (size_t)n - p->src_len_b - 1;
-            return 1;
-        }
-        if (ferror(S->f)) {
-            cli_error("%s: %s", S->name, strerror(errno ? errno : EIO));
-            return -1;
-        }
-        cli_close_input(S->f);
-        S->f = NULL;
+    int rc = cli_reader_next(&S->rd, &p->line, &p->line_cap, &n);
+    if (rc <= 0)
+        return rc;
+    S->name = S->rd.name;
+    S->line = S->rd.record;
+    char *tab = memchr(p->line, '\t', n);
+    if (!tab) {
+        cli_error("%s:%ld: no tab between source and target", S->name, S->line);
+        return -1;
     }
+    *tab = '\0';
+    p->src_text = p->line;
+    p->src_len_b = (size_t)(tab - p->line);
+    p->tgt_text = tab + 1;
+    p->tgt_len_b = n - p->src_len_b - 1;
+    return 1;
 }
 
 /* Turns text (or an id list) into ids in *ids (grown as needed); returns the count, or -1 after
@@ -206,9 +147,10 @@ static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size
         }
         return (long)n;
     }
-    int rc = bpe_encoder_encode(S->enc, *ids, *cap, &n, text, len, S->special ? BPE_SPECIAL : 0);
+    int rc = tok_encoder_encode(eng_encoder(S->e), *ids, *cap, &n, text, len,
+                                S->special ? TOK_SPECIAL : 0);
     if (rc < 0) {
-        cli_error("%s:%ld: %s", S->name, S->line, bpe_strerror(rc));
+        cli_error("%s:%ld: %s", S->name, S->line, tok_strerror(rc));
         return -1;
     }
     return (long)n;
@@ -220,13 +162,13 @@ static int encode_pair(scorer *S, pair *p)
     long n = to_ids(S, &p->src, &p->src_cap, p->src_text, p->src_len_b);
     if (n < 0)
         return -1;
-    if (!S->ids && S->src_bos) {
+    if (!S->ids && S->src_bos >= 0) {
         memmove(p->src + 1, p->src, (size_t)n * sizeof *p->src);
-        p->src[0] = S->cfg->bos_id;
+        p->src[0] = S->src_bos;
         n++;
     }
-    if (!S->ids && S->src_eos)
-        p->src[n++] = S->cfg->eos_id;
+    if (!S->ids && S->src_eos >= 0)
+        p->src[n++] = S->src_eos;
     if (n == 0) {
         cli_error("%s:%ld: empty source", S->name, S->line);
         return -1;
@@ -238,8 +180,8 @@ static int encode_pair(scorer *S, pair *p)
             return -1;
         }
         n = S->max_src;
-        if (!S->ids && S->src_eos)
-            p->src[n - 1] = S->cfg->eos_id;
+        if (!S->ids && S->src_eos >= 0)
+            p->src[n - 1] = S->src_eos;
     }
     p->src_len = (int)n;
     long m = to_ids(S, &p->tgt, &p->tgt_cap, p->tgt_text, p->tgt_len_b);
@@ -270,9 +212,9 @@ static void write_pair(scorer *S, const pair *p, long index)
         return;
     }
     cli_printf("{\"index\":%ld,\"source\":", index);
-    cli_json_string(p->src_text, p->src_len_b);
+    cli_quote(p->src_text, p->src_len_b, 1);
     cli_puts(",\"target\":");
-    cli_json_string(p->tgt_text, p->tgt_len_b);
+    cli_quote(p->tgt_text, p->tgt_len_b, 1);
     cli_printf(",\"logprob\":%.6f,\"tokens\":%d,\"ids\":[", sum, n);
     for (int j = 0; j < p->tgt_len; j++)
         cli_printf(j ? ",%d" : "%d", p->tgt[j]);
@@ -307,14 +249,9 @@ static int score_all(scorer *S)
         }
         if (k == 0)
             break;
-        int rc = gen_score(S->g, &S->gm, S->lps, S->gsrc, S->tgts, S->tlens, k);
-        if (rc < 0) {
-            if (rc == ATTN_ERR_DECODER)
-                cli_error("model: %s", attn_strerror(gen_model_status(S->g)));
-            else
-                cli_error("score: %s", attn_strerror(rc));
-            return CLI_FAIL;
-        }
+        int rc = eng_score(S->er, S->lps, S->gsrc, S->tgts, S->tlens, k);
+        if (rc < 0)
+            return cli_gen_error(S->er, "score", rc);
         for (int i = 0; i < k; i++) {
             write_pair(S, &S->pairs[i], S->n_pairs + i);
             S->n_tokens += S->pairs[i].tgt_len + 1;
@@ -325,34 +262,33 @@ static int score_all(scorer *S)
     return status;
 }
 
-/* Opens the model, tokenizer, decoder and engine state; returns 0 or CLI_FAIL (printed). */
+/* Opens the engine and a scoring run on it (greedy settings whose length is the model's
+ * positions); returns 0 or CLI_FAIL (printed). */
 static int score_setup(scorer *S, const char *model)
 {
-    if (cli_open_model(&S->model, &S->tok, &S->enc, &S->src_bos, &S->src_eos, model, S->ids) != 0)
+    if (!(S->e = cli_open_engine(model, S->ids)))
         return CLI_FAIL;
-    S->cfg = tf_model_config(S->model);
+    S->cfg = eng_config(S->e);
+    S->src_bos = eng_file_defaults(S->e)->src_bos_id;
+    S->src_eos = eng_file_defaults(S->e)->src_eos_id;
+    int P = S->cfg->max_positions;
+    eng_overrides o;
+    eng_overrides_default(&o);
+    o.mode = GEN_GREEDY;
+    o.max_new_tokens = P;
     gen_params gp;
-    gen_params_default(&gp);
-    int P = S->cfg->max_positions, f = S->cfg->forced_bos_id >= 0, has_eos = S->cfg->eos_id >= 0;
-    gp.max_new_tokens = P;
-    gp.decoder_start_id = S->cfg->decoder_start_id;
-    gp.eos_id = S->cfg->eos_id;
-    gp.forced_bos_id = S->cfg->forced_bos_id;
-    S->max_src = P;
-    S->max_tgt = P - 1 - f - (has_eos ? 0 : -1);
-    if (S->max_tgt < 0)
-        S->max_tgt = 0;
-    int rc = gen_open(&S->g, &gp, S->cfg->vocab_size, S->batch);
+    int rc = eng_params(S->e, &o, &gp);
+    if (rc == ATTN_OK)
+        rc = eng_run_open(&S->er, S->e, &gp, S->batch, P, S->threads);
     if (rc < 0) {
         cli_error("score: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
-    rc = tf_state_open(&S->st, S->model, S->batch, S->batch, P, P, S->threads);
-    if (rc < 0) {
-        cli_error("engine: %s", attn_strerror(rc));
-        return CLI_FAIL;
-    }
-    S->gm = (gen_model){S->st, S->cfg->vocab_size, eng_encode, eng_begin, eng_step, eng_reorder};
+    int f = gp.forced_bos_id >= 0, has_eos = gp.eos_id >= 0;
+    S->max_src = P;
+    S->max_tgt = P - 1 - f - (has_eos ? 0 : -1);
+    if (S->max_tgt < 0)
+        S->max_tgt = 0;
     S->pairs = calloc((size_t)S->batch, sizeof *S->pairs);
     S->gsrc = calloc((size_t)S->batch, sizeof *S->gsrc);
     S->tgts = calloc((size_t)S->batch, sizeof *S->tgts);
@@ -386,20 +322,17 @@ static void score_teardown(scorer *S)
     free(S->tgts);
     free(S->tlens);
     free(S->lps);
-    if (S->f)
-        cli_close_input(S->f);
-    if (S->tf)
-        cli_close_input(S->tf);
-    gen_free(S->g);
-    tf_state_free(S->st);
-    bpe_encoder_free(S->enc);
-    bpe_free(S->tok);
-    tf_model_free(S->model);
+    cli_reader_close(&S->rd);
+    cli_reader_close(&S->trd);
+    eng_run_free(S->er);
+    eng_free(S->e);
 }
 
 int cli_score(int argc, char **argv)
 {
-    enum { O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON };
+    enum {
+        O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON
+    };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"source", required_argument, NULL, O_SOURCE},
         {"target", required_argument, NULL, O_TARGET}, {"mean", no_argument, NULL, O_MEAN},
@@ -413,8 +346,7 @@ int cli_score(int argc, char **argv)
     memset(&S, 0, sizeof S);
     S.cmd = argv[0];
     S.batch = 16;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    S.threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+    S.threads = cli_default_threads();
     const char *model = NULL, *src_file = NULL, *tgt_file = NULL;
     long v;
     int c, li = -1;
@@ -441,32 +373,27 @@ int cli_score(int argc, char **argv)
             *(c == O_BATCH ? &S.batch : &S.threads) = (int)v;
             break;
         default:
-            return cli_usage_error(S.cmd, "unknown option or missing value: %s", argv[optind - 1]);
+            return cli_usage_error(S.cmd, "unknown option or missing value: %s",
+                                   argv[optind - 1]);
         }
     }
     if (!src_file != !tgt_file)
         return cli_usage_error(S.cmd, "--source and --target go together");
     if (src_file && optind < argc)
         return cli_usage_error(S.cmd, "FILE arguments cannot be used with --source/--target");
-    double t0 = (double)clock() / CLOCKS_PER_SEC;
+    double t0 = cli_cpu_seconds();
     int status = score_setup(&S, model);
     if (status == 0) {
-        char *dash[] = {"-"};
         if (src_file) {
-            S.name = src_file;
-            S.tname = tgt_file;
-            S.f = cli_open_input(src_file);
-            S.tf = S.f ? cli_open_input(tgt_file) : NULL;
-            if (!S.f || !S.tf)
-                status = CLI_FAIL;
+            S.two_files = 1;
+            cli_reader_init(&S.rd, (char **)&src_file, 1, '\n');
+            cli_reader_init(&S.trd, (char **)&tgt_file, 1, '\n');
         } else {
-            S.files = optind < argc ? argv + optind : dash;
-            S.n_files = optind < argc ? argc - optind : 1;
+            cli_reader_init(&S.rd, argv + optind, argc - optind, '\n');
         }
-        if (status == 0)
-            status = score_all(&S);
+        status = score_all(&S);
         if (S.verbose) {
-            double t = (double)clock() / CLOCKS_PER_SEC - t0;
+            double t = cli_cpu_seconds() - t0;
             cli_error("%ld pairs, %ld target tokens, %.3f s CPU", S.n_pairs, S.n_tokens, t);
         }
     }
