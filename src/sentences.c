@@ -499,7 +499,7 @@ static const lang_rules *find_rules(const char *lang)
 int sentences_whole(sentence_span *span, size_t *n, const char *text, size_t len)
 {
     if (!span || !n || (!text && len))
-        return SENTENCES_ERR_ARG;
+        return ATTN_ERR_ARG;
     const unsigned char *t = (const unsigned char *)text;
     size_t lo = 0, hi = len, next, at;
     while (lo < len && is_space(decode(t, len, lo, &next)))
@@ -508,7 +508,7 @@ int sentences_whole(sentence_span *span, size_t *n, const char *text, size_t len
         hi = at;
     *n = hi > lo;
     *span = (sentence_span){lo, hi - lo};
-    return SENTENCES_OK;
+    return ATTN_OK;
 }
 
 int sentences_lang_known(const char *lang)
@@ -520,11 +520,11 @@ int sentences_split(sentence_span *spans, size_t cap, size_t *n, const char *tex
                     const char *lang)
 {
     if (!n || (!text && len))
-        return SENTENCES_ERR_ARG;
+        return ATTN_ERR_ARG;
     *n = 0;
     const lang_rules *r = find_rules(lang);
     if (!r)
-        return SENTENCES_ERR_LANG;
+        return ATTN_ERR_LANG;
     const unsigned char *t = (const unsigned char *)text;
     size_t count = 0, i = 0, next;
     while (i < len) {
@@ -539,16 +539,5 @@ int sentences_split(sentence_span *spans, size_t cap, size_t *n, const char *tex
         i = end;
     }
     *n = count;
-    return count > cap ? SENTENCES_ERR_SPACE : SENTENCES_OK;
-}
-
-const char *sentences_strerror(int status)
-{
-    switch (status) {
-    case SENTENCES_OK: return "success";
-    case SENTENCES_ERR_ARG: return "missing text or count";
-    case SENTENCES_ERR_LANG: return "no sentence rules for this language";
-    case SENTENCES_ERR_SPACE: return "more sentences than the span array holds";
-    default: return "unknown sentence splitter status";
-    }
+    return count > cap ? ATTN_ERR_SPACE : ATTN_OK;
 }

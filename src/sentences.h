@@ -7,7 +7,7 @@
  *   sentence_span sp[64];
  *   size_t n;
  *   int st = sentences_split(sp, 64, &n, text, len, "en");
- *   if (st == SENTENCES_ERR_SPACE) ...             // n says how many spans the record has
+ *   if (st == ATTN_ERR_SPACE) ...                  // n says how many spans the record has
  *   size_t at = 0;
  *   for (size_t i = 0; i < n; i++) {
  *       emit(text + at, sp[i].off - at);           // separator (or leading white space)
@@ -37,13 +37,11 @@
 
 #include <stddef.h>
 
-/* Status codes: 0 success, negative errors. */
-enum {
-    SENTENCES_OK = 0,
-    SENTENCES_ERR_ARG = -1,   /* n is NULL, or text is NULL with len > 0 */
-    SENTENCES_ERR_LANG = -2,  /* a language code the splitter has no rules for */
-    SENTENCES_ERR_SPACE = -3, /* more sentences than cap; *n holds how many there are */
-};
+#include "status.h"
+
+/* Statuses (status.h, named by attn_strerror): ATTN_OK; ATTN_ERR_ARG (n is NULL, or text is NULL
+ * with len > 0); ATTN_ERR_LANG (a language code without rules); ATTN_ERR_SPACE (more sentences
+ * than the caller's array holds: *n says how many). */
 
 /* One sentence of a record: bytes off .. off + len - 1, never starting or ending in a separator
  * (white space or a control character). */
@@ -56,21 +54,18 @@ typedef struct sentence_span {
  * the number of sentences (0 for a record of separators only).  lang is a language code
  * ("en", "fr", "de", also with a region: "fr-CA", "de_AT") whose abbreviations apply, or NULL
  * for the rules that hold in every language (no abbreviation lists; initials and acronyms never
- * end a sentence).  Returns 0, SENTENCES_ERR_SPACE when *n > cap (the first cap spans are
- * filled), SENTENCES_ERR_LANG for an unknown code, SENTENCES_ERR_ARG for a NULL n or text. */
+ * end a sentence).  Returns ATTN_OK, ATTN_ERR_SPACE when *n > cap (the first cap spans are
+ * filled), ATTN_ERR_LANG for an unknown code, ATTN_ERR_ARG for a NULL n or text. */
 int sentences_split(sentence_span *spans, size_t cap, size_t *n, const char *text, size_t len,
                     const char *lang);
 
 /* The record as one sentence, for callers that do not split: sets *n to 0 for a record of
  * separators only, else to 1 with *span from its first to its last character that is not a
- * separator (separators inside stay in the span).  Returns 0, or SENTENCES_ERR_ARG for a NULL
+ * separator (separators inside stay in the span).  Returns ATTN_OK, or ATTN_ERR_ARG for a NULL
  * span, n or text. */
 int sentences_whole(sentence_span *span, size_t *n, const char *text, size_t len);
 
 /* Returns 1 when sentences_split has abbreviation rules for the language code lang, else 0. */
 int sentences_lang_known(const char *lang);
-
-/* Returns a static one-line description of a status code. */
-const char *sentences_strerror(int status);
 
 #endif

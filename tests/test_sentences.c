@@ -279,10 +279,10 @@ static void test_languages(void **state)
     const char *plain[] = {"It works.", "Try it.", NULL};
     expect_split(NULL, "It works. Try it.", plain);
     size_t n = 7;
-    assert_int_equal(sentences_split(NULL, 0, &n, "x", 1, "es"), SENTENCES_ERR_LANG);
+    assert_int_equal(sentences_split(NULL, 0, &n, "x", 1, "es"), ATTN_ERR_LANG);
     assert_int_equal(n, 0);
-    assert_int_equal(sentences_split(NULL, 0, &n, "x", 1, "e"), SENTENCES_ERR_LANG);
-    assert_int_equal(sentences_split(NULL, 0, &n, "x", 1, "english"), SENTENCES_ERR_LANG);
+    assert_int_equal(sentences_split(NULL, 0, &n, "x", 1, "e"), ATTN_ERR_LANG);
+    assert_int_equal(sentences_split(NULL, 0, &n, "x", 1, "english"), ATTN_ERR_LANG);
     assert_true(sentences_lang_known("de-AT"));
     assert_false(sentences_lang_known("nl"));
     assert_false(sentences_lang_known(NULL));
@@ -294,20 +294,18 @@ static void test_arguments(void **state)
     (void)state;
     size_t n = 9;
     sentence_span sp[2];
-    assert_int_equal(sentences_split(sp, 2, NULL, "a", 1, "en"), SENTENCES_ERR_ARG);
-    assert_int_equal(sentences_split(sp, 2, &n, NULL, 1, "en"), SENTENCES_ERR_ARG);
+    assert_int_equal(sentences_split(sp, 2, NULL, "a", 1, "en"), ATTN_ERR_ARG);
+    assert_int_equal(sentences_split(sp, 2, &n, NULL, 1, "en"), ATTN_ERR_ARG);
     assert_int_equal(sentences_split(sp, 2, &n, NULL, 0, "en"), 0);
     assert_int_equal(n, 0);
     const char *s = "One. Two. Three. Four.";
-    assert_int_equal(sentences_split(sp, 2, &n, s, strlen(s), "en"), SENTENCES_ERR_SPACE);
+    assert_int_equal(sentences_split(sp, 2, &n, s, strlen(s), "en"), ATTN_ERR_SPACE);
     assert_int_equal(n, 4);
     assert_int_equal(sp[1].off, 5);
     assert_int_equal(sp[1].len, 4);
-    assert_int_equal(sentences_split(NULL, 0, &n, s, strlen(s), "en"), SENTENCES_ERR_SPACE);
+    assert_int_equal(sentences_split(NULL, 0, &n, s, strlen(s), "en"), ATTN_ERR_SPACE);
     assert_int_equal(n, 4);
-    assert_string_equal(sentences_strerror(SENTENCES_ERR_LANG),
-                        "no sentence rules for this language");
-    assert_non_null(sentences_strerror(12345));
+    assert_string_equal(attn_strerror(ATTN_ERR_LANG), "no sentence rules for this language");
 }
 
 /* Records that are not text: invalid UTF-8 and truncated sequences are characters like others
@@ -404,7 +402,7 @@ static void test_whole(void **state)
     assert_int_equal(sp.len, 3);
     assert_int_equal(sentences_whole(&sp, &n, NULL, 0), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(sentences_whole(NULL, &n, "x", 1), SENTENCES_ERR_ARG);
+    assert_int_equal(sentences_whole(NULL, &n, "x", 1), ATTN_ERR_ARG);
 }
 
 int main(void)

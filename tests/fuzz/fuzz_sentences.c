@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t cap = size + 1, n;
     sentence_span *sp = malloc(cap * sizeof *sp);
     for (int l = 0; l < 4; l++) {
-        if (sentences_split(sp, cap, &n, (const char *)data, size, langs[l]) != SENTENCES_OK)
+        if (sentences_split(sp, cap, &n, (const char *)data, size, langs[l]) != ATTN_OK)
             abort();
         size_t at = 0;
         for (size_t k = 0; k <= n; k++) {
