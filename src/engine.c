@@ -116,10 +116,10 @@ static int read_task_keys(const mf_file *f, eng_defaults *d, char *why, size_t w
 {
     const char *task, *lang;
     if (mf_get_str_or(f, "task", "", &task) != ATTN_OK)
-        return fail(ATTN_ERR_MODEL, why, why_len, "metadata task: not a string");
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata task: not a string");
     if (mf_get_str_or(f, "lang.source", "en", &lang) != ATTN_OK ||
         strlen(lang) >= sizeof d->source_lang)
-        return fail(ATTN_ERR_MODEL, why, why_len, "metadata lang.source: not a language code");
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata lang.source: not a language code");
     d->translator = strcmp(task, "translation") == 0;
     strcpy(d->source_lang, lang);
     return ATTN_OK;
