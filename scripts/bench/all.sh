@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every benchmark of attn, each next to its peer in the same run: tokenizer (tiktoken),
-# sentence splitter (ICU), model loading, engine (PyTorch) and generation.  Usage: scripts/bench/all.sh PATH/TO/attn
+# sentence splitter (ICU), model loading, engine (PyTorch) and generation.
+# Usage: scripts/bench/all.sh PATH/TO/attn
 # Each part is scripts/bench/PART.sh; a part whose peer is missing says so and shows attn alone.
 set -u
 ATTN=${1:-./attn}

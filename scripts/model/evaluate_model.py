@@ -6,8 +6,9 @@
 
 Translates the source file with attn (greedy, then beam 4, each line as one source as PyTorch
 does: --no-split; then greedy with attn's sentence splitting, system attn-split) and with
-PyTorch's greedy decoding of the same model file (scripts/lib/translator.py), and prints for each: corpus BLEU (sacreBLEU's
-definition: 13a tokenisation, one reference, brevity penalty, 'exp' smoothing) and chrF2
+PyTorch's greedy decoding of the same model file (scripts/lib/translator.py), and prints for
+each: corpus BLEU (sacreBLEU's definition: 13a tokenisation, one reference, brevity penalty,
+'exp' smoothing) and chrF2
 (character n-grams 1..6 without spaces, beta 2, corpus statistics; both in scripts/lib/metrics.py),
 plus the share of sentences where attn's greedy output equals PyTorch's. When the system's BLAS is
 the reference one, the PyTorch run uses Debian's OpenBLAS unpacked into $ATTN_WORK/openblas

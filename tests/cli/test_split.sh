@@ -25,7 +25,8 @@ ok "info shows the task key" out_has '^  task  *str  *"translation"$'
 
 # ---- records rebuilt from their sentences ----------------------------------------------------
 
-printf 'One sentence. Two sentences! Three?\n  Lead and trail.  \n   \n\n\tTab\tseparated.\t\r\nCRLF line. Next.\r\nA\001control. Dr. Who is here.\n' >"$T/in"
+printf 'One sentence. Two sentences! Three?\n  Lead and trail.  \n   \n\n' >"$T/in"
+printf '\tTab\tseparated.\t\r\nCRLF line. Next.\r\nA\001control. Dr. Who is here.\n' >>"$T/in"
 run "$ATTN" -m "$TR" "$T/in"
 ok "translator: status 0" status_is 0
 ok "translator: every record rebuilt byte for byte around its sentences" same "$T/in"
@@ -89,13 +90,14 @@ ok "a byte order mark at the start of the input is skipped" out_is "Hello."
 
 if [ -f $M ]; then
     run "$ATTN" info $M
-    ok "the default model is a translator from English" \
-        sh -c "grep -q '^  task  *str  *\"translation\"' '$T/out' && grep -q '^  lang.source  *str  *\"en\"' '$T/out'"
+    ok "the default model is a translator" out_has '^  task  *str  *"translation"$'
+    ok "the default model translates from English" out_has '^  lang.source  *str  *"en"$'
     printf 'This package provides a library.\nIt supports plugins.\n' >"$T/two"
     run "$ATTN" -m $M --whole "$T/two"
     ok "--whole: both sentences translated, on two lines" [ "$(wc -l <"$T/out")" -eq 2 ]
-    ok "--whole: the second line is translated too" \
-        sh -c "[ -n \"\$(sed -n 2p '$T/out')\" ] && [ \"\$(sed -n 2p '$T/out')\" != 'It supports plugins.' ]"
+    second=$(sed -n 2p "$T/out")
+    translated() { [ -n "$second" ] && [ "$second" != 'It supports plugins.' ]; }
+    ok "--whole: the second line is translated too" translated
     run "$ATTN" -m $M --json "$T/three"
     ok "three short sentences: three translations" count '{"source":"It is ' 3
     ok "three short sentences: none empty" sh -c "! grep -q '\"output\":\"\"' '$T/out'"

@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
             if (k == n)
                 break;
-            if (sp[k].len == 0 || sp[k].off + sp[k].len > size || separator_at(data, size, sp[k].off))
+            if (sp[k].len == 0 || sp[k].off + sp[k].len > size ||
+                separator_at(data, size, sp[k].off))
                 abort();
             at = sp[k].off + sp[k].len;
         }
