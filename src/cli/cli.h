@@ -40,6 +40,14 @@ void cli_init(void);
  * "attn: stdout: why" and exits 1. */
 void cli_write(const void *buf, size_t len);
 
+/* Returns the length (1-4) of the valid UTF-8 character at s (n >= 1 bytes left), or 0: a byte
+ * that cannot start one, or a sequence that is cut, overlong or a surrogate. */
+int cli_utf8_char(const char *s, size_t n);
+
+/* Writes s (n bytes) like cli_write, with each byte that is not part of a valid UTF-8 character
+ * written as U+FFFD, so that the output is valid UTF-8 whatever the bytes. */
+void cli_write_utf8(const char *s, size_t n);
+
 /* Writes a NUL-terminated string to stdout with the same error handling as cli_write. */
 void cli_puts(const char *s);
 

@@ -39,7 +39,7 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
             continue;
         size_t n;
         if (tok_stream_push(&R->stream, R->out, R->out_cap, &n, ids[i]) == TOK_OK)
-            cli_write(R->out, n);
+            cli_write_utf8(R->out, n);
     }
 }
 
@@ -57,7 +57,7 @@ static void end_item(run *R, const item *it)
     size_t n;
     if (!R->o.ids) {
         if (tok_stream_flush(&R->stream, R->out, R->out_cap, &n) == TOK_OK)
-            cli_write(R->out, n);
+            cli_write_utf8(R->out, n);
         tok_stream_init(&R->stream, R->tok);
     }
     if (!it->last)

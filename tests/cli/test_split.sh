@@ -1,8 +1,9 @@
 #!/bin/sh
 # attn run's sentence splitting and input hygiene (issue 14): a translator's records are split
 # into sentences and rebuilt with their own separators; white space around a record is kept,
-# a record of white space is answered with itself, CRLF and a byte order mark are handled and
-# control characters are not given to the model; --split, --no-split and --json.
+# a record of white space is answered with itself, CRLF and a byte order mark are handled,
+# control characters are not given to the model and the output is valid UTF-8 whatever the
+# input; --split, --no-split and --json.
 #
 # Models: tests/data/gen/echo.attn copies its source (so with or without splitting the right
 # output is the input, and its JSON shows what the model was given); $T/echo-tr.attn is the same
@@ -86,6 +87,28 @@ ok "no split: the white space is written back around the output, CR before the n
 printf '\357\273\277Hello.\n' | "$ATTN" -m $ECHO >"$T/out" 2>"$T/err"
 ok "a byte order mark at the start of the input is skipped" out_is "Hello."
 
+# ---- the output is valid UTF-8 ---------------------------------------------------------------
+
+# utf8: stdout decodes as strict UTF-8 (no stray byte, overlong form or surrogate).
+utf8() { /usr/bin/python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8")' <"$T/out"; }
+# 2000 pseudo-random bytes (a fixed seed) with newlines among them.
+LC_ALL=C awk 'BEGIN { srand(7); for (i = 0; i < 2000; i++) printf "%c", int(rand() * 256) }' \
+    >"$T/random"
+records=$(tr -dc '\n' <"$T/random" | wc -c)
+[ -n "$(tail -c 1 "$T/random" | tr -d '\n')" ] && records=$((records + 1))
+for model in $ECHO "$TR"; do
+    run "$ATTN" -m "$model" --truncate "$T/random"
+    ok "random bytes ($(basename "$model")): status 0" status_is 0
+    ok "random bytes ($(basename "$model")): one line per record" \
+        [ "$(wc -l <"$T/out")" -eq "$records" ]
+    ok "random bytes ($(basename "$model")): the output is valid UTF-8" utf8
+done
+printf 'overlong \300\257 surrogate \355\240\200 cut \360\237\230\n' >"$T/badutf8"
+run "$ATTN" -m $ECHO "$T/badutf8"
+R='\357\277\275'
+printf "overlong $R$R surrogate $R$R$R cut $R$R$R\\n" >"$T/badutf8.want"
+ok "overlong, surrogate and cut sequences come back as U+FFFD, byte by byte" same "$T/badutf8.want"
+
 # ---- the default model -----------------------------------------------------------------------
 
 if [ -f $M ]; then
@@ -109,6 +132,9 @@ if [ -f $M ]; then
     "$ATTN" -m $M "$T/lf" | sed 's/$/\r/' >"$T/crlf.want"
     run "$ATTN" -m $M "$T/crlf"
     ok "CRLF: the CR is not translated and comes back before the newline" same "$T/crlf.want"
+    run "$ATTN" -m $M --truncate "$T/random"
+    ok "random bytes (default model): one line per record" [ "$(wc -l <"$T/out")" -eq "$records" ]
+    ok "random bytes (default model): the output is valid UTF-8" utf8
     printf '\357\273\277' | cat - "$T/lf" >"$T/bom"
     "$ATTN" -m $M "$T/lf" >"$T/lf.out"
     run "$ATTN" -m $M "$T/bom"
