@@ -125,6 +125,11 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
  * after printing the error. */
 int cli_parse_threads(const char *cmd, const char *arg, int *out);
 
+/* Copies the n bytes of s into out (room for n; out may be s) with each control character (C0,
+ * DEL, C1; a newline too unless keep_newlines) as one space: the text run and score give the
+ * model.  Returns the length written. */
+size_t cli_model_text(char *out, const char *s, size_t n, int keep_newlines);
+
 /* The default compute threads of run and score: the online CPUs, at most 8. */
 int cli_default_threads(void);
 

@@ -53,29 +53,12 @@ static void on_progress(void *user, int s)
         run_advance(R);
 }
 
-/* Returns the bytes of the control character at t[i] (n bytes in all) that the model is not
- * given: 1 for C0 and DEL (but a newline inside a -0 or --whole record), 2 for C1, else 0. */
-static int control_at(const run *R, const unsigned char *t, size_t n, size_t i)
-{
-    if (t[i] == '\n')
-        return R->o.delim == '\n';
-    if (t[i] < 0x20 || t[i] == 0x7f)
-        return 1;
-    return t[i] == 0xc2 && i + 1 < n && t[i + 1] >= 0x80 && t[i + 1] < 0xa0 ? 2 : 0;
-}
-
-/* Returns the text given to the model for item it (*n bytes): its span, each control character
- * that control_at names turned into a space (a copy in R->clean); NULL when out of memory
- * (printed). */
+/* Returns the text given to the model for item it (*len bytes): its span with its control
+ * characters as spaces (cli_model_text; newlines kept inside -0 and --whole records), a copy in
+ * R->clean; NULL when out of memory (printed). */
 static const char *source_text(run *R, const item *it, size_t *len)
 {
-    const unsigned char *t = (const unsigned char *)R->recs[it->rec].text + it->off;
-    size_t n = it->size, i;
-    *len = n;
-    for (i = 0; i < n && !control_at(R, t, n, i); i++)
-        ;
-    if (i == n)
-        return (const char *)t;
+    size_t n = it->size;
     if (n + 1 > R->clean_cap) {
         char *p = realloc(R->clean, n + 1);
         if (!p) {
@@ -85,14 +68,8 @@ static const char *source_text(run *R, const item *it, size_t *len)
         R->clean = p;
         R->clean_cap = n + 1;
     }
-    size_t o = 0;
-    for (i = 0; i < n; o++) {
-        int k = control_at(R, t, n, i);
-        R->clean[o] = k ? ' ' : (char)t[i];
-        i += k ? (size_t)k : 1;
-    }
-    R->clean[o] = '\0';
-    *len = o;
+    *len = cli_model_text(R->clean, R->recs[it->rec].text + it->off, n, R->o.delim != '\n');
+    R->clean[*len] = '\0';
     return R->clean;
 }
 
