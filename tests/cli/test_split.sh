@@ -65,6 +65,23 @@ ok "--whole: newlines are sentence boundaries" count '{"source":"A' 3
 run "$ATTN" -m "$TR" -0 "$T/whole"
 ok "-0: a record with newlines comes back whole" out_is "$(cat "$T/whole")"
 
+# A coprocess: a split record's answer arrives before the next record is written.
+mkfifo "$T/to" "$T/from"
+"$ATTN" -m "$TR" <"$T/to" >"$T/from" 2>"$T/err" &
+pid=$!
+exec 3>"$T/to" 4<"$T/from"
+echo "First one. Second one." >&3
+read -r first <&4
+echo "Third. Fourth!" >&3
+read -r second <&4
+exec 3>&-
+wait $pid
+RC=$?
+exec 4<&-
+ok "coprocess: each split record is answered before more input comes" \
+    [ "$first|$second" = "First one. Second one.|Third. Fourth!" ]
+ok "coprocess: status 0" status_is 0
+
 run "$ATTN" -m "$TR" --split --ids "$T/three"
 ok "--split with --ids: usage error" status_is 2
 run "$ATTN" -m "$TR" --split -b 2 --n-best 2 "$T/three"
