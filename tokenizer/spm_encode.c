@@ -1,0 +1,418 @@
+/* spm_encode.c — SentencePiece encoding: normalize, segment (unigram, BPE, word, char), then map
+ * unknown pieces to one id or to byte pieces. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "spm_impl.h"
+
+/* A BPE symbol: a run of the normalized text, linked to its neighbours. */
+typedef struct {
+    int32_t prev, next; /* neighbours' indices, -1 at the ends */
+    uint32_t start, len;
+    int frozen;         /* a user-defined piece: never merged */
+} symbol;
+
+/* Unigram: the best path that ends at one byte offset of the normalized text. */
+typedef struct {
+    float score;  /* its score */
+    int32_t from; /* where its last piece starts, -1 while no path ends here */
+    int32_t id;   /* its last piece */
+} lattice_end;
+
+/* A candidate BPE merge of symbols left and right into a piece of size bytes. */
+typedef struct {
+    float score;
+    int32_t left, right;
+    uint32_t size;
+} merge;
+
+struct spm_encoder {
+    const spm *m;
+    spm_buf norm;       /* the normalized text */
+    lattice_end *end;   /* [n + 1] unigram: the best path ending at each byte offset */
+    size_t end_cap;
+    symbol *sym;        /* [n] BPE symbols */
+    merge *heap;        /* BPE merge candidates, a binary heap */
+    size_t sym_cap, heap_n, heap_cap;
+    uint32_t *split;    /* [vocab] BPE: left length of the pair last seen forming an unused id */
+    uint32_t *split_gen; /* [vocab] the call that wrote split[id] */
+    uint32_t gen;
+    uint32_t *stack;    /* BPE: (start, len) pairs of pieces to resegment */
+    size_t stack_cap;
+};
+
+/* Where the ids go: the caller's buffer, counting past its end. */
+typedef struct {
+    int32_t *ids;
+    size_t cap, n;
+    int prev_unk;
+} sink;
+
+/* Grows *p to hold at least n elements of size sz (*cap counts them); returns a status. */
+static int grow(void **p, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return SPM_OK;
+    size_t c = *cap ? *cap : 64;
+    while (c < n)
+        c *= 2;
+    void *q = realloc(*p, c * sz);
+    if (!q)
+        return SPM_ERR_NOMEM;
+    *p = q;
+    *cap = c;
+    return SPM_OK;
+}
+
+/* Adds id to the output. */
+static inline void push(sink *o, int32_t id)
+{
+    if (o->n < o->cap)
+        o->ids[o->n] = id;
+    o->n++;
+}
+
+/* Emits one segmented piece s[0..len-1] with id: an unknown piece becomes its bytes' pieces with
+ * byte fallback, else joins an unknown piece just before it. */
+static void emit(const spm *m, sink *o, const char *s, size_t len, int32_t id)
+{
+    int unk = m->type[id] == SPM_UNKNOWN;
+    if (unk && m->byte_fallback)
+        for (size_t i = 0; i < len; i++)
+            push(o, m->byte_id[(unsigned char)s[i]]);
+    else if (!(unk && o->prev_unk))
+        push(o, id);
+    o->prev_unk = unk;
+}
+
+/* Returns the id of piece s[0..len-1] of any type, or the unknown id. */
+static int32_t piece_to_id(const spm *m, const char *s, size_t len)
+{
+    int32_t id = spm_trie_find(&m->trie, s, len);
+    return id >= 0 ? id : m->unk_id;
+}
+
+/* ---- unigram ------------------------------------------------------------------------------ */
+
+/* Viterbi over the pieces that match s[0..n-1]; returns a status. */
+static int unigram(spm_encoder *e, sink *o, const char *s, size_t n)
+{
+    const spm *m = e->m;
+    if (grow((void **)&e->end, &e->end_cap, n + 1, sizeof *e->end))
+        return SPM_ERR_NOMEM;
+    lattice_end *at = e->end;
+    for (size_t i = 0; i <= n; i++)
+        at[i].from = -1;
+    at[0].score = 0;
+    const float unk_score = m->min_score - 10.0f;
+    for (size_t start = 0; start < n;) {
+        const float here = at[start].score;
+        size_t mblen = spm_char_len((unsigned char)s[start]);
+        if (mblen > n - start)
+            mblen = n - start;
+        int single = 0;
+        uint32_t node = 0;
+        for (size_t k = start; k < n; k++) {
+            if (!(node = spm_trie_next(&m->trie, node, (unsigned char)s[k])))
+                break;
+            int32_t id = m->trie.id[node];
+            if (id < 0)
+                continue;
+            int t = m->type[id];
+            if (t != SPM_NORMAL && t != SPM_USER_DEFINED)
+                continue;
+            size_t len = k + 1 - start;
+            /* The library's arithmetic: user-defined scores in double, the sum in double. */
+            double score = t == SPM_USER_DEFINED ? (double)((float)len * m->max_score) - 0.1
+                                                 : (double)m->score[id];
+            double cand = score + (double)here;
+            lattice_end *z = &at[k + 1];
+            if (z->from == -1 || cand > (double)z->score) {
+                z->score = (float)cand;
+                z->from = (int32_t)start;
+                z->id = id;
+            }
+            single |= len == mblen;
+        }
+        if (!single) {
+            float cand = unk_score + here;
+            lattice_end *z = &at[start + mblen];
+            if (z->from == -1 || cand > z->score) {
+                z->score = cand;
+                z->from = (int32_t)start;
+                z->id = m->unk_id;
+            }
+        }
+        start += mblen;
+    }
+    /* Reverse the back links in place so that from[] points forward, then emit. */
+    int32_t cur = (int32_t)n, after = -1;
+    while (cur > 0) {
+        int32_t b = at[cur].from;
+        at[cur].from = after;
+        after = cur;
+        cur = b;
+    }
+    for (int32_t b = 0, z = after; b < (int32_t)n; b = z, z = at[z].from)
+        emit(m, o, s + b, (size_t)(z - b), at[z].id);
+    return SPM_OK;
+}
+
+/* ---- BPE -------------------------------------------------------------------------------------- */
+
+/* Returns 1 if merge a comes out of the heap before b: higher score, then leftmost. */
+static inline int before(const merge *a, const merge *b)
+{
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+/* Pushes a merge onto the heap; returns a status. */
+static int heap_push(spm_encoder *e, merge x)
+{
+    if (grow((void **)&e->heap, &e->heap_cap, e->heap_n + 1, sizeof *e->heap))
+        return SPM_ERR_NOMEM;
+    size_t i = e->heap_n++;
+    while (i > 0 && before(&x, &e->heap[(i - 1) / 2])) {
+        e->heap[i] = e->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    e->heap[i] = x;
+    return SPM_OK;
+}
+
+/* Removes the heap's top into *x. */
+static void heap_pop(spm_encoder *e, merge *x)
+{
+    merge *h = e->heap;
+    *x = h[0];
+    merge y = h[--e->heap_n];
+    size_t i = 0, n = e->heap_n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && before(&h[c + 1], &h[c]))
+            c++;
+        if (!before(&h[c], &y))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (n)
+        h[i] = y;
+}
+
+/* Queues the merge of symbols l and r if their joined text is a normal, user-defined or unused
+ * piece (remembering how an unused piece was formed); returns a status. */
+static int maybe_merge(spm_encoder *e, const char *s, int32_t l, int32_t r)
+{
+    if (l < 0 || r < 0 || e->sym[l].frozen || e->sym[r].frozen)
+        return SPM_OK;
+    const spm *m = e->m;
+    const symbol *a = &e->sym[l], *b = &e->sym[r];
+    int32_t id = spm_trie_find(&m->trie, s + a->start, a->len + b->len);
+    if (id < 0 || (m->type[id] != SPM_NORMAL && m->type[id] != SPM_USER_DEFINED &&
+                   m->type[id] != SPM_UNUSED))
+        return SPM_OK;
+    if (m->type[id] == SPM_UNUSED) {
+        e->split[id] = a->len;
+        e->split_gen[id] = e->gen;
+    }
+    return heap_push(e, (merge){m->score[id], l, r, a->len + b->len});
+}
+
+/* Emits piece s[start..start+len-1], splitting unused pieces back into the pairs that formed
+ * them; returns a status. */
+static int resegment(spm_encoder *e, sink *o, const char *s, uint32_t start, uint32_t len)
+{
+    const spm *m = e->m;
+    size_t top = 0;
+    if (grow((void **)&e->stack, &e->stack_cap, 2, sizeof *e->stack))
+        return SPM_ERR_NOMEM;
+    e->stack[top++] = start;
+    e->stack[top++] = len;
+    while (top) {
+        len = e->stack[--top];
+        start = e->stack[--top];
+        int32_t id = piece_to_id(m, s + start, len);
+        if (m->type[id] != SPM_UNUSED || e->split_gen[id] != e->gen) {
+            emit(m, o, s + start, len, id);
+            continue;
+        }
+        if (grow((void **)&e->stack, &e->stack_cap, top + 4, sizeof *e->stack))
+            return SPM_ERR_NOMEM;
+        uint32_t k = e->split[id];
+        e->stack[top++] = start + k; /* the right part, emitted second */
+        e->stack[top++] = len - k;
+        e->stack[top++] = start;
+        e->stack[top++] = k;
+    }
+    return SPM_OK;
+}
+
+/* Merges the symbols of s[0..n-1] by piece score; returns a status. */
+static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
+{
+    const spm *m = e->m;
+    int rc;
+    if (!e->split) {
+        e->split = malloc((size_t)m->n * sizeof *e->split);
+        e->split_gen = calloc((size_t)m->n, sizeof *e->split_gen);
+        if (!e->split || !e->split_gen)
+            return SPM_ERR_NOMEM;
+    }
+    e->gen++;
+    if (grow((void **)&e->sym, &e->sym_cap, n, sizeof *e->sym))
+        return SPM_ERR_NOMEM;
+    int32_t count = 0;
+    for (size_t p = 0; p < n;) {
+        size_t k = m->has_user ? spm_user_match(m, s + p, n - p) : 0;
+        symbol *y = &e->sym[count];
+        y->frozen = k > 0;
+        if (!k) {
+            k = spm_char_len((unsigned char)s[p]);
+            k = k < n - p ? k : n - p;
+        }
+        y->start = (uint32_t)p;
+        y->len = (uint32_t)k;
+        y->prev = count - 1;
+        p += k;
+        y->next = p < n ? count + 1 : -1;
+        count++;
+    }
+    e->heap_n = 0;
+    for (int32_t i = 1; i < count; i++)
+        if ((rc = maybe_merge(e, s, i - 1, i)))
+            return rc;
+    while (e->heap_n) {
+        merge top;
+        heap_pop(e, &top);
+        symbol *l = &e->sym[top.left], *r = &e->sym[top.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
+            continue;
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0)
+            e->sym[r->next].prev = top.left;
+        r->len = 0;
+        if ((rc = maybe_merge(e, s, l->prev, top.left)) ||
+            (rc = maybe_merge(e, s, top.left, l->next)))
+            return rc;
+    }
+    for (int32_t i = 0; i < count && i >= 0; i = e->sym[i].next)
+        if ((rc = resegment(e, o, s, e->sym[i].start, e->sym[i].len)))
+            return rc;
+    return SPM_OK;
+}
+
+/* ---- word and char ---------------------------------------------------------------------------- */
+
+/* Cuts s[0..n-1] before each U+2581 and looks each word up. */
+static void words(const spm *m, sink *o, const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t p = 0; p < n;) {
+        size_t k = spm_char_len((unsigned char)s[p]);
+        k = k < n - p ? k : n - p;
+        if (p > w && k == SPM_SPACE_LEN && !memcmp(s + p, SPM_SPACE, SPM_SPACE_LEN)) {
+            emit(m, o, s + w, p - w, piece_to_id(m, s + w, p - w));
+            w = p;
+        }
+        p += k;
+    }
+    if (n > w)
+        emit(m, o, s + w, n - w, piece_to_id(m, s + w, n - w));
+}
+
+/* Looks up each character (or user-defined piece) of s[0..n-1]. */
+static void chars(const spm *m, sink *o, const char *s, size_t n)
+{
+    for (size_t p = 0; p < n;) {
+        size_t k = m->has_user ? spm_user_match(m, s + p, n - p) : 0;
+        if (!k) {
+            k = spm_char_len((unsigned char)s[p]);
+            k = k < n - p ? k : n - p;
+        }
+        emit(m, o, s + p, k, piece_to_id(m, s + p, k));
+        p += k;
+    }
+}
+
+/* ---- entry points ----------------------------------------------------------------------------- */
+
+int spm_encoder_open(spm_encoder **out, const spm *m)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return SPM_ERR_NOMEM;
+    (*out)->m = m;
+    return SPM_OK;
+}
+
+void spm_encoder_free(spm_encoder *e)
+{
+    if (!e)
+        return;
+    free(e->norm.p);
+    free(e->end);
+    free(e->sym);
+    free(e->heap);
+    free(e->split);
+    free(e->split_gen);
+    free(e->stack);
+    free(e);
+}
+
+int spm_encoder_encode(spm_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
+                       size_t len)
+{
+    const spm *m = e->m;
+    sink o = {ids, cap, 0, 0};
+    int rc = spm_norm_run(&m->norm, m, m->ws_suffix, &e->norm, text, len);
+    const char *s = e->norm.p;
+    size_t n = e->norm.n;
+    if (rc == SPM_OK && n > 0) {
+        switch (m->model_type) {
+        case SPM_UNIGRAM:
+            rc = unigram(e, &o, s, n);
+            break;
+        case SPM_BPE:
+            rc = bpe(e, &o, s, n);
+            break;
+        case SPM_WORD:
+            words(m, &o, s, n);
+            break;
+        default:
+            chars(m, &o, s, n);
+        }
+    }
+    *n_ids = o.n;
+    if (rc == SPM_OK && o.n > cap)
+        rc = SPM_ERR_SPACE;
+    return rc;
+}
+
+int spm_encode(const spm *m, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
+               size_t len)
+{
+    spm_encoder *e;
+    int rc = spm_encoder_open(&e, m);
+    if (rc == SPM_OK)
+        rc = spm_encoder_encode(e, ids, cap, n_ids, text, len);
+    spm_encoder_free(e);
+    return rc;
+}
+
+int spm_normalize(const spm *m, char *out, size_t cap, size_t *n_out, const char *text,
+                  size_t len)
+{
+    spm_buf b = {0};
+    int rc = spm_norm_run(&m->norm, m, m->ws_suffix, &b, text, len);
+    *n_out = b.n;
+    if (rc == SPM_OK && b.n > cap)
+        rc = SPM_ERR_SPACE;
+    if (rc == SPM_OK)
+        memcpy(out, b.p, b.n);
+    free(b.p);
+    return rc;
+}
