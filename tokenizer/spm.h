@@ -21,14 +21,17 @@
  *
  * What the reader refuses (SPM_ERR_FORMAT, with the reason in why): a malformed protobuf (a
  * truncated varint or field, a length past the end, a group, a field with the wrong wire type, a
- * singular field given twice); a piece that is empty, not valid UTF-8 or holds a NUL byte, a piece
- * type outside 1..6, a score that is not finite, the same piece twice; no unknown piece or two of
- * them; a byte piece that is not <0xXX> or appears without byte_fallback, byte_fallback without all
- * 256 byte pieces; no trainer_spec or no normalizer_spec (every spm_train model has both); a model
- * type outside 1..4; a unigram model with no normal, user-defined or
- * unused piece; a precompiled character map whose trie size is out of range or not a whole number
- * of units, or whose reachable trie leaves the array or points outside its strings; an unknown
- * surface with a NUL byte.  Unknown fields are skipped, as protobuf does.
+ * singular field given twice); no trainer_spec or no normalizer_spec (every spm_train model has
+ * both); a piece that is empty, not valid UTF-8 or holds a NUL byte, a piece type outside 1..6, a
+ * score that is not finite, the same piece text twice (whatever the types); no unknown piece or
+ * two of them; a byte piece that is not <0xXX> or appears without byte_fallback, byte_fallback
+ * without all 256 byte pieces; a model type outside 1..4; a unigram model with no normal,
+ * user-defined or unused piece; a precompiled character map whose trie size is out of range or not
+ * a whole number of units, or in whose trie a reachable node leads outside the array or to a
+ * replacement outside the strings; an unknown surface that is not valid UTF-8 or holds a NUL byte.
+ * Unknown fields are skipped, as protobuf does.  The library itself is laxer (it takes the same
+ * text as a control and a normal piece, invalid UTF-8, and reads a charsmap unchecked); models
+ * that spm_train writes pass every check.
  *
  * Encoding (each rule as the library has it):
  *  - normalization: the longest match of the precompiled character map (a darts-clone double
@@ -47,9 +50,9 @@
  *    bytes' <0xXX> pieces.
  * Decoding: control pieces decode to nothing, the unknown piece to the unknown surface (default
  * " \xE2\x81\x87 "), runs of byte pieces to their bytes (U+FFFD for each byte that does not start a
- * valid character), U+2581 to ' ', and the first piece's leading U+2581 is dropped (with
- * remove_extra_whitespaces, every leading one); a denormalizer map, if the model has one, is
- * applied last.
+ * valid character), U+2581 to ' '; with add_dummy_prefix or remove_extra_whitespaces, one leading
+ * U+2581 of the first normal piece is dropped (with remove_extra_whitespaces, of every piece while
+ * the text is still empty); a denormalizer map, if the model has one, is applied last.
  */
 #ifndef ATTN_SPM_H
 #define ATTN_SPM_H

@@ -9,6 +9,7 @@
 typedef struct {
     int32_t prev, next; /* neighbours' indices, -1 at the ends */
     uint32_t start, len;
+    uint32_t node;      /* the trie slot its text leads to, 0 if none */
     int frozen;         /* a user-defined piece: never merged */
 } symbol;
 
@@ -24,6 +25,7 @@ typedef struct {
     float score;
     int32_t left, right;
     uint32_t size;
+    uint32_t node; /* the trie slot of the merged piece */
 } merge;
 
 struct spm_encoder {
@@ -92,7 +94,7 @@ static int32_t piece_to_id(const spm *m, const char *s, size_t len)
     return id >= 0 ? id : m->unk_id;
 }
 
-/* ---- unigram ------------------------------------------------------------------------------ */
+/* ---- unigram --------------------------------------------------------------------------------- */
 
 /* Viterbi over the pieces that match s[0..n-1]; returns a status. */
 static int unigram(spm_encoder *e, sink *o, const char *s, size_t n)
@@ -115,7 +117,7 @@ static int unigram(spm_encoder *e, sink *o, const char *s, size_t n)
         for (size_t k = start; k < n; k++) {
             if (!(node = spm_trie_next(&m->trie, node, (unsigned char)s[k])))
                 break;
-            int32_t id = m->trie.id[node];
+            int32_t id = spm_trie_id(&m->trie, node);
             if (id < 0)
                 continue;
             int t = m->type[id];
@@ -158,7 +160,7 @@ static int unigram(spm_encoder *e, sink *o, const char *s, size_t n)
     return SPM_OK;
 }
 
-/* ---- BPE -------------------------------------------------------------------------------------- */
+/* ---- BPE ------------------------------------------------------------------------------------- */
 
 /* Returns 1 if merge a comes out of the heap before b: higher score, then leftmost. */
 static inline int before(const merge *a, const merge *b)
@@ -210,7 +212,10 @@ static int maybe_merge(spm_encoder *e, const char *s, int32_t l, int32_t r)
         return SPM_OK;
     const spm *m = e->m;
     const symbol *a = &e->sym[l], *b = &e->sym[r];
-    int32_t id = spm_trie_find(&m->trie, s + a->start, a->len + b->len);
+    uint32_t node = a->node;
+    for (uint32_t i = 0; node && i < b->len; i++)
+        node = spm_trie_next(&m->trie, node, (unsigned char)s[b->start + i]);
+    int32_t id = node ? spm_trie_id(&m->trie, node) : -1;
     if (id < 0 || (m->type[id] != SPM_NORMAL && m->type[id] != SPM_USER_DEFINED &&
                    m->type[id] != SPM_UNUSED))
         return SPM_OK;
@@ -218,7 +223,7 @@ static int maybe_merge(spm_encoder *e, const char *s, int32_t l, int32_t r)
         e->split[id] = a->len;
         e->split_gen[id] = e->gen;
     }
-    return heap_push(e, (merge){m->score[id], l, r, a->len + b->len});
+    return heap_push(e, (merge){m->score[id], l, r, a->len + b->len, node});
 }
 
 /* Emits piece s[start..start+len-1], splitting unused pieces back into the pairs that formed
@@ -275,6 +280,9 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
         }
         y->start = (uint32_t)p;
         y->len = (uint32_t)k;
+        y->node = 0;
+        for (size_t i = 0; i < k && (i == 0 || y->node); i++)
+            y->node = spm_trie_next(&m->trie, y->node, (unsigned char)s[p + i]);
         y->prev = count - 1;
         p += k;
         y->next = p < n ? count + 1 : -1;
@@ -291,6 +299,7 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
         if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
             continue;
         l->len += r->len;
+        l->node = top.node;
         l->next = r->next;
         if (r->next >= 0)
             e->sym[r->next].prev = top.left;
@@ -305,7 +314,7 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
     return SPM_OK;
 }
 
-/* ---- word and char ---------------------------------------------------------------------------- */
+/* ---- word and char --------------------------------------------------------------------------- */
 
 /* Cuts s[0..n-1] before each U+2581 and looks each word up. */
 static void words(const spm *m, sink *o, const char *s, size_t n)
@@ -338,7 +347,7 @@ static void chars(const spm *m, sink *o, const char *s, size_t n)
     }
 }
 
-/* ---- entry points ----------------------------------------------------------------------------- */
+/* ---- entry points ---------------------------------------------------------------------------- */
 
 int spm_encoder_open(spm_encoder **out, const spm *m)
 {

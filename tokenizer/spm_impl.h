@@ -17,15 +17,19 @@ typedef struct {
     size_t n, cap;
 } spm_buf;
 
-/* A trie over piece texts: node 0 is the root, its children are a direct table, deeper edges
- * live in an open-addressing hash table keyed by (node, byte). */
+/* One slot of the piece trie's double array. */
 typedef struct {
-    uint32_t root[256]; /* child of the root for each byte, 0 = none */
-    uint64_t *keys;     /* [mask + 1] (node << 8 | byte) + 1, 0 = empty slot */
-    uint32_t *child;    /* [mask + 1] the child node of that edge */
-    size_t mask;        /* table size - 1 (a power of two minus one) */
-    int32_t *id;        /* [n_nodes] the piece id that ends at a node, -1 for none */
-    uint32_t n_nodes;
+    int32_t base;  /* a node's children sit at base + byte */
+    int32_t check; /* the slot of this slot's parent; -1 for a free slot */
+    int32_t id;    /* the piece id that ends here, -1 for none */
+} spm_slot;
+
+/* A trie over piece texts as a double array: slot 0 is the root; from slot s, byte c leads to
+ * slot a[s].base + c when that slot's check is s.  The array reaches 256 slots past the largest
+ * base, so no transition needs a bounds check. */
+typedef struct {
+    spm_slot *a; /* [n] */
+    size_t n;
 } spm_trie;
 
 /* One normalizer: a precompiled character map and three switches (a NormalizerSpec). */
@@ -35,6 +39,9 @@ typedef struct {
     char *strs;        /* [strs_len] replacement strings, each ending at a NUL or the end */
     size_t strs_len;
     int add_dummy_prefix, remove_extra_ws, escape_ws;
+    uint8_t plain[256]; /* for an ASCII byte that stays itself: 1 always (no map entry starts
+                         * with it), 2 when no ASCII byte follows (no entry is that byte alone
+                         * or goes on with an ASCII byte); else 0 */
 } spm_norm;
 
 struct spm {
@@ -52,6 +59,7 @@ struct spm {
     char *unk_surface;    /* what the unknown piece decodes to */
     size_t unk_surface_len;
     int has_user;         /* some piece is user-defined */
+    uint8_t user_first[256]; /* 1 for a byte that starts a user-defined piece */
     spm_trie trie;        /* every piece */
     spm_norm norm;        /* the normalizer */
     spm_norm denorm;      /* applied to decoded text when units != NULL */
@@ -82,20 +90,17 @@ int spm_trie_build(spm *m, char *why, size_t why_len);
 /* Frees a trie's tables. */
 void spm_trie_free(spm_trie *t);
 
-/* Returns the node reached from node by byte c, or 0 if there is none. */
-static inline uint32_t spm_trie_next(const spm_trie *t, uint32_t node, unsigned char c)
+/* Returns the slot reached from slot s by byte c, or 0 if there is none. */
+static inline uint32_t spm_trie_next(const spm_trie *t, uint32_t s, unsigned char c)
 {
-    if (node == 0)
-        return t->root[c];
-    uint64_t key = ((uint64_t)node << 8 | c) + 1;
-    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & t->mask;
-    for (;;) {
-        if (t->keys[h] == key)
-            return t->child[h];
-        if (t->keys[h] == 0)
-            return 0;
-        h = (h + 1) & t->mask;
-    }
+    uint32_t i = (uint32_t)t->a[s].base + c;
+    return t->a[i].check == (int32_t)s ? i : 0;
+}
+
+/* Returns the id of the piece that ends at slot s, or -1. */
+static inline int32_t spm_trie_id(const spm_trie *t, uint32_t s)
+{
+    return t->a[s].id;
 }
 
 /* Returns the id of the piece s[0..k-1], or -1. */
@@ -107,6 +112,9 @@ size_t spm_user_match(const spm *m, const char *s, size_t n);
 /* Checks a precompiled character map blob and loads it into nm (its switches untouched); returns
  * SPM_ERR_FORMAT with a reason in why, or SPM_ERR_NOMEM. */
 int spm_norm_load(spm_norm *nm, const uint8_t *blob, size_t len, char *why, size_t why_len);
+
+/* Sets nm->plain from its map (every ASCII byte when it has none). */
+void spm_norm_plain(spm_norm *nm);
 
 /* Frees a normalizer's tables. */
 void spm_norm_free(spm_norm *nm);

@@ -110,6 +110,21 @@ int spm_norm_load(spm_norm *nm, const uint8_t *blob, size_t len, char *why, size
     return check_trie(nm, why, why_len);
 }
 
+void spm_norm_plain(spm_norm *nm)
+{
+    const uint32_t *a = nm->units;
+    uint32_t root = a ? unit_offset(a[0]) : 0;
+    for (uint32_t c = 0; c < 256; c++) {
+        nm->plain[c] = c < 0x80 && (!a || unit_label(a[root ^ c]) != c);
+        if (c >= 0x80 || nm->plain[c] || unit_has_leaf(a[root ^ c]))
+            continue;
+        uint32_t node = (root ^ c) ^ unit_offset(a[root ^ c]), b = 0;
+        while (b < 0x80 && unit_label(a[node ^ b]) != b)
+            b++;
+        nm->plain[c] = b == 0x80 ? 2 : 0;
+    }
+}
+
 void spm_norm_free(spm_norm *nm)
 {
     free(nm->units);
@@ -186,20 +201,37 @@ int spm_norm_run(const spm_norm *nm, const spm *um, int ws_suffix, spm_buf *out,
     if (!ws_suffix && nm->add_dummy_prefix && (rc = spm_buf_put(out, space, space_len)))
         return rc;
     int prev_space = nm->remove_extra_ws;
+    const uint8_t *user_first = um && um->has_user ? um->user_first : NULL;
     while (p < end) {
+        /* A run of ASCII bytes other than ' ' that neither the map (given what follows) nor a
+         * user piece starts. */
+        const char *q = p;
+        for (; q < end && *q != ' '; q++) {
+            unsigned v = nm->plain[(unsigned char)*q];
+            if (!v || (v == 2 && q + 1 < end && (unsigned char)q[1] >= 0x80) ||
+                (user_first && user_first[(unsigned char)*q]))
+                break;
+        }
+        if (q > p) {
+            if ((rc = spm_buf_put(out, p, (size_t)(q - p))))
+                return rc;
+            prev_space = 0;
+            p = q;
+            continue;
+        }
         p += norm_prefix(nm, um, p, (size_t)(end - p), &rep, &rep_len);
         while (prev_space && rep_len && *rep == ' ')
             rep++, rep_len--;
         if (rep_len) {
             const char *run = rep, *rend = rep + rep_len;
-            for (const char *q = rep; q <= rend; q++) {
-                if (q < rend && !(nm->escape_ws && *q == ' '))
+            for (const char *x = rep; x <= rend; x++) {
+                if (x < rend && !(nm->escape_ws && *x == ' '))
                     continue;
-                if ((rc = spm_buf_put(out, run, (size_t)(q - run))))
+                if ((rc = spm_buf_put(out, run, (size_t)(x - run))))
                     return rc;
-                if (q < rend && (rc = spm_buf_put(out, SPM_SPACE, SPM_SPACE_LEN)))
+                if (x < rend && (rc = spm_buf_put(out, SPM_SPACE, SPM_SPACE_LEN)))
                     return rc;
-                run = q + 1;
+                run = x + 1;
             }
             prev_space = rep[rep_len - 1] == ' ';
         }

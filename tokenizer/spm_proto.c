@@ -1,4 +1,4 @@
-/* spm_proto.c — reads a SentencePiece ModelProto (protobuf wire format) and checks every field used.
+/* spm_proto.c — reads a SentencePiece ModelProto (protobuf wire format), checking every field used.
  *
  * The wire format: a message is a sequence of fields, each a varint key (field number << 3 | wire
  * type) and a value: wire type 0 a varint, 1 eight bytes, 2 a varint length and that many bytes
@@ -223,9 +223,9 @@ static int parse_normalizer(spm_norm *nm, const uint8_t *s, size_t n, const char
     }
     if (got < 0)
         return fail(why, why_len, "%s: malformed protobuf", msg);
-    if (map_len == 0)
-        return SPM_OK;
-    rc = spm_norm_load(nm, map, map_len, why, why_len);
+    rc = map_len ? spm_norm_load(nm, map, map_len, why, why_len) : SPM_OK;
+    if (rc == SPM_OK)
+        spm_norm_plain(nm);
     if (rc == SPM_ERR_FORMAT) {
         char inner[200];
         snprintf(inner, sizeof inner, "%s", why);
@@ -387,7 +387,8 @@ static int check_pieces(spm *m, const trainer *tr, char *why, size_t why_len)
             m->max_score = m->score[i] > m->max_score ? m->score[i] : m->max_score;
         }
         n_lattice += t == SPM_NORMAL || t == SPM_USER_DEFINED || t == SPM_UNUSED;
-        m->has_user |= t == SPM_USER_DEFINED;
+        if (t == SPM_USER_DEFINED)
+            m->has_user = m->user_first[(unsigned char)s[0]] = 1;
     }
     if (m->unk_id < 0)
         return fail(why, why_len, "no unknown piece");
