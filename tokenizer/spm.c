@@ -124,6 +124,7 @@ void spm_free(spm *m)
     free(m->off);
     free(m->len);
     free(m->score);
+    free(m->vscore);
     free(m->type);
     free(m->unk_surface);
     spm_trie_free(&m->trie);

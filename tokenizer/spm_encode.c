@@ -1,5 +1,6 @@
 /* spm_encode.c — SentencePiece encoding: normalize, segment (unigram, BPE, word, char), then map
  * unknown pieces to one id or to byte pieces. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,32 @@ typedef struct {
     uint32_t node; /* the trie slot of the merged piece */
 } merge;
 
+/* A piece the segmentation found: the text s[start..start+len-1] and its id. */
+typedef struct {
+    uint32_t start, len;
+    int32_t id;
+} found;
+
+/* One word in the BPE word cache: its text in keys, its pieces in vals. */
+typedef struct {
+    uint64_t hash; /* 0 for an empty slot */
+    uint32_t key, key_len, val, val_n;
+} cached_word;
+
+/* BPE results by word (the text from one U+2581 to the next), for models where no merge can
+ * cross a word boundary; emptied when full. */
+typedef struct {
+    cached_word *slot; /* [CACHE_SLOTS] */
+    size_t used;
+    spm_buf keys;
+    found *vals;
+    size_t vals_n, vals_cap;
+} word_cache;
+
+#define CACHE_SLOTS (1u << 15)
+#define CACHE_WORDS (1u << 14)  /* emptied at this many words */
+#define CACHE_BYTES (1u << 22)  /* or this many bytes of text */
+
 struct spm_encoder {
     const spm *m;
     spm_buf norm;       /* the normalized text */
@@ -41,6 +68,9 @@ struct spm_encoder {
     uint32_t gen;
     uint32_t *stack;    /* BPE: (start, len) pairs of pieces to resegment */
     size_t stack_cap;
+    found *got;         /* BPE: the pieces of the run just merged */
+    size_t got_n, got_cap;
+    word_cache cache;   /* BPE: the pieces of words seen before */
 };
 
 /* Where the ids go: the caller's buffer, counting past its end. */
@@ -118,16 +148,10 @@ static int unigram(spm_encoder *e, sink *o, const char *s, size_t n)
             if (!(node = spm_trie_next(&m->trie, node, (unsigned char)s[k])))
                 break;
             int32_t id = spm_trie_id(&m->trie, node);
-            if (id < 0)
-                continue;
-            int t = m->type[id];
-            if (t != SPM_NORMAL && t != SPM_USER_DEFINED)
+            if (id < 0 || isnan(m->vscore[id]))
                 continue;
             size_t len = k + 1 - start;
-            /* The library's arithmetic: user-defined scores in double, the sum in double. */
-            double score = t == SPM_USER_DEFINED ? (double)((float)len * m->max_score) - 0.1
-                                                 : (double)m->score[id];
-            double cand = score + (double)here;
+            double cand = m->vscore[id] + (double)here; /* in double, as the library sums */
             lattice_end *z = &at[k + 1];
             if (z->from == -1 || cand > (double)z->score) {
                 z->score = (float)cand;
@@ -226,9 +250,18 @@ static int maybe_merge(spm_encoder *e, const char *s, int32_t l, int32_t r)
     return heap_push(e, (merge){m->score[id], l, r, a->len + b->len, node});
 }
 
-/* Emits piece s[start..start+len-1], splitting unused pieces back into the pairs that formed
- * them; returns a status. */
-static int resegment(spm_encoder *e, sink *o, const char *s, uint32_t start, uint32_t len)
+/* Appends a found piece to e->got; returns a status. */
+static int add_found(spm_encoder *e, uint32_t start, uint32_t len, int32_t id)
+{
+    if (grow((void **)&e->got, &e->got_cap, e->got_n + 1, sizeof *e->got))
+        return SPM_ERR_NOMEM;
+    e->got[e->got_n++] = (found){start, len, id};
+    return SPM_OK;
+}
+
+/* Adds piece s[start..start+len-1] to e->got, splitting unused pieces back into the pairs that
+ * formed them; returns a status. */
+static int resegment(spm_encoder *e, const char *s, uint32_t start, uint32_t len)
 {
     const spm *m = e->m;
     size_t top = 0;
@@ -240,8 +273,10 @@ static int resegment(spm_encoder *e, sink *o, const char *s, uint32_t start, uin
         len = e->stack[--top];
         start = e->stack[--top];
         int32_t id = piece_to_id(m, s + start, len);
+        int rc;
         if (m->type[id] != SPM_UNUSED || e->split_gen[id] != e->gen) {
-            emit(m, o, s + start, len, id);
+            if ((rc = add_found(e, start, len, id)))
+                return rc;
             continue;
         }
         if (grow((void **)&e->stack, &e->stack_cap, top + 4, sizeof *e->stack))
@@ -255,7 +290,83 @@ static int resegment(spm_encoder *e, sink *o, const char *s, uint32_t start, uin
     return SPM_OK;
 }
 
-/* Merges the symbols of s[0..n-1] by piece score; returns a status. */
+/* Merges symbols a..b-1 (a run of neighbours) by piece score and adds the pieces they form to
+ * e->got; returns a status. */
+static int merge_run(spm_encoder *e, const char *s, int32_t a, int32_t b)
+{
+    int rc;
+    e->sym[a].prev = -1;
+    e->sym[b - 1].next = -1;
+    e->heap_n = 0;
+    for (int32_t i = a + 1; i < b; i++)
+        if ((rc = maybe_merge(e, s, i - 1, i)))
+            return rc;
+    while (e->heap_n) {
+        merge top;
+        heap_pop(e, &top);
+        symbol *l = &e->sym[top.left], *r = &e->sym[top.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
+            continue;
+        l->len += r->len;
+        l->node = top.node;
+        l->next = r->next;
+        if (r->next >= 0)
+            e->sym[r->next].prev = top.left;
+        r->len = 0;
+        if ((rc = maybe_merge(e, s, l->prev, top.left)) ||
+            (rc = maybe_merge(e, s, top.left, l->next)))
+            return rc;
+    }
+    for (int32_t i = a; i >= 0; i = e->sym[i].next)
+        if ((rc = resegment(e, s, e->sym[i].start, e->sym[i].len)))
+            return rc;
+    return SPM_OK;
+}
+
+/* Returns a hash of s[0..n-1] that is never 0. */
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
+    return h | 1;
+}
+
+/* Returns the cache slot of word w[0..n-1] with hash h: its entry, or the empty slot where it
+ * would go. */
+static cached_word *cache_slot(const word_cache *c, const char *w, size_t n, uint64_t h)
+{
+    for (size_t i = (size_t)(h >> 17) & (CACHE_SLOTS - 1);; i = (i + 1) & (CACHE_SLOTS - 1)) {
+        cached_word *x = &c->slot[i];
+        if (!x->hash || (x->hash == h && x->key_len == n && !memcmp(c->keys.p + x->key, w, n)))
+            return x;
+    }
+}
+
+/* Stores the pieces of e->got (relative to the word's start w0) as word w[0..n-1] in slot x,
+ * first emptying the cache when it is full; returns a status. */
+static int cache_put(spm_encoder *e, cached_word *x, const char *w, size_t n, uint64_t h,
+                     uint32_t w0)
+{
+    word_cache *c = &e->cache;
+    if (c->used >= CACHE_WORDS || c->keys.n + n > CACHE_BYTES) {
+        memset(c->slot, 0, CACHE_SLOTS * sizeof *c->slot);
+        c->used = c->keys.n = c->vals_n = 0;
+        x = cache_slot(c, w, n, h);
+    }
+    if (grow((void **)&c->vals, &c->vals_cap, c->vals_n + e->got_n, sizeof *c->vals) ||
+        spm_buf_put(&c->keys, w, n))
+        return SPM_ERR_NOMEM;
+    *x = (cached_word){h, (uint32_t)(c->keys.n - n), (uint32_t)n, (uint32_t)c->vals_n,
+                       (uint32_t)e->got_n};
+    for (size_t i = 0; i < e->got_n; i++)
+        c->vals[c->vals_n++] = (found){e->got[i].start - w0, e->got[i].len, e->got[i].id};
+    c->used++;
+    return SPM_OK;
+}
+
+/* Merges the symbols of s[0..n-1] by piece score, word by word through the cache where the
+ * model allows it; returns a status. */
 static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
 {
     const spm *m = e->m;
@@ -266,6 +377,9 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
         if (!e->split || !e->split_gen)
             return SPM_ERR_NOMEM;
     }
+    if (m->bpe_words && !e->cache.slot && !(e->cache.slot = calloc(CACHE_SLOTS,
+                                                                  sizeof *e->cache.slot)))
+        return SPM_ERR_NOMEM;
     e->gen++;
     if (grow((void **)&e->sym, &e->sym_cap, n, sizeof *e->sym))
         return SPM_ERR_NOMEM;
@@ -288,29 +402,34 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
         y->next = p < n ? count + 1 : -1;
         count++;
     }
-    e->heap_n = 0;
-    for (int32_t i = 1; i < count; i++)
-        if ((rc = maybe_merge(e, s, i - 1, i)))
+    if (!m->bpe_words) {
+        e->got_n = 0;
+        if ((rc = merge_run(e, s, 0, count)))
             return rc;
-    while (e->heap_n) {
-        merge top;
-        heap_pop(e, &top);
-        symbol *l = &e->sym[top.left], *r = &e->sym[top.right];
-        if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
-            continue;
-        l->len += r->len;
-        l->node = top.node;
-        l->next = r->next;
-        if (r->next >= 0)
-            e->sym[r->next].prev = top.left;
-        r->len = 0;
-        if ((rc = maybe_merge(e, s, l->prev, top.left)) ||
-            (rc = maybe_merge(e, s, top.left, l->next)))
-            return rc;
+        for (size_t i = 0; i < e->got_n; i++)
+            emit(m, o, s + e->got[i].start, e->got[i].len, e->got[i].id);
+        return SPM_OK;
     }
-    for (int32_t i = 0; i < count && i >= 0; i = e->sym[i].next)
-        if ((rc = resegment(e, o, s, e->sym[i].start, e->sym[i].len)))
-            return rc;
+    /* Words: runs of symbols from one that starts with U+2581 to the next. */
+    for (int32_t a = 0, b; a < count; a = b) {
+        for (b = a + 1; b < count && !(e->sym[b].len >= SPM_SPACE_LEN &&
+                                       !memcmp(s + e->sym[b].start, SPM_SPACE, SPM_SPACE_LEN));)
+            b++;
+        uint32_t w0 = e->sym[a].start;
+        size_t wn = (size_t)(e->sym[b - 1].start + e->sym[b - 1].len - w0);
+        uint64_t h = hash_bytes(s + w0, wn);
+        cached_word *x = cache_slot(&e->cache, s + w0, wn, h);
+        if (!x->hash) {
+            e->got_n = 0;
+            if ((rc = merge_run(e, s, a, b)) || (rc = cache_put(e, x, s + w0, wn, h, w0)))
+                return rc;
+            x = cache_slot(&e->cache, s + w0, wn, h);
+        }
+        for (uint32_t i = 0; i < x->val_n; i++) {
+            const found *f = &e->cache.vals[x->val + i];
+            emit(m, o, s + w0 + f->start, f->len, f->id);
+        }
+    }
     return SPM_OK;
 }
 
@@ -369,6 +488,10 @@ void spm_encoder_free(spm_encoder *e)
     free(e->split);
     free(e->split_gen);
     free(e->stack);
+    free(e->got);
+    free(e->cache.slot);
+    free(e->cache.keys.p);
+    free(e->cache.vals);
     free(e);
 }
 

@@ -49,6 +49,7 @@ struct spm {
     char *text;           /* every piece's text, each followed by a NUL */
     uint32_t *off, *len;  /* [n] where piece i's text starts in text, and its length */
     float *score;         /* [n] */
+    double *vscore;       /* [n] unigram: a piece's score in the lattice, NaN if not in it */
     uint8_t *type;        /* [n] SPM_NORMAL ... SPM_BYTE */
     int model_type;       /* SPM_UNIGRAM ... SPM_CHAR */
     int byte_fallback, ws_suffix;
@@ -59,6 +60,8 @@ struct spm {
     char *unk_surface;    /* what the unknown piece decodes to */
     size_t unk_surface_len;
     int has_user;         /* some piece is user-defined */
+    int bpe_words;        /* BPE whose merges never cross a word: no unused piece, U+2581 only
+                           * at the start of mergeable pieces, not treat_whitespace_as_suffix */
     uint8_t user_first[256]; /* 1 for a byte that starts a user-defined piece */
     spm_trie trie;        /* every piece */
     spm_norm norm;        /* the normalizer */

@@ -16,6 +16,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,62 +104,81 @@ static int pb_next(pb *r, pb_field *f)
     }
 }
 
-/* Checks that field f of message msg has wire type wt and, when singular (seen != NULL), appears
- * only once (bit f->field % 64 of *seen); returns 0 or SPM_ERR_FORMAT with a reason. */
-static int expect(const pb_field *f, int wt, uint64_t *seen, const char *msg, char *why,
-                  size_t why_len)
+/* A bytes or string field as read: where it lies in the file. */
+typedef struct {
+    const uint8_t *s;
+    size_t n;
+    int given;
+} pb_bytes;
+
+/* What a field holds and how it is stored. */
+typedef enum {
+    PB_BOOL,    /* varint 0 or 1, stored as int */
+    PB_INT32,   /* varint within the int32 range (negative: sign-extended), stored as int32_t */
+    PB_FLOAT,   /* fixed32, stored as float */
+    PB_BYTES,   /* length-delimited, stored as pb_bytes */
+    PB_REPEATED /* length-delimited and repeated: counted into a size_t, the bytes into the next */
+} pb_kind;
+
+/* One field a message reader knows: its number, kind and offset in the output struct. */
+typedef struct {
+    uint32_t field;
+    pb_kind kind;
+    size_t at;
+} pb_rule;
+
+/* Reads the message s[0..n-1] (named msg in reasons) into out by rules[0..n_rules-1] (at most
+ * 64), skipping the fields they do not name; returns SPM_OK or SPM_ERR_FORMAT with a reason. */
+static int pb_read(void *out, const pb_rule *rules, size_t n_rules, const uint8_t *s, size_t n,
+                   const char *msg, char *why, size_t why_len)
 {
-    if (f->wt != wt)
-        return fail(why, why_len, "%s field %u has wire type %d, expected %d", msg, f->field,
-                    f->wt, wt);
-    if (seen) {
-        uint64_t bit = (uint64_t)1 << (f->field % 64);
-        if (*seen & bit)
-            return fail(why, why_len, "%s field %u appears twice", msg, f->field);
-        *seen |= bit;
+    static const int wire[] = {0, 0, 5, 2, 2};
+    pb r = {s, s + n};
+    pb_field f;
+    uint64_t seen = 0;
+    int got;
+    while ((got = pb_next(&r, &f)) > 0) {
+        size_t k = 0;
+        while (k < n_rules && rules[k].field != f.field)
+            k++;
+        if (k == n_rules)
+            continue;
+        pb_kind kind = rules[k].kind;
+        char *p = (char *)out + rules[k].at;
+        if (f.wt != wire[kind])
+            return fail(why, why_len, "%s field %u has wire type %d, expected %d", msg, f.field,
+                        f.wt, wire[kind]);
+        if (kind != PB_REPEATED && (seen >> k & 1))
+            return fail(why, why_len, "%s field %u appears twice", msg, f.field);
+        seen |= (uint64_t)1 << k;
+        int64_t v = (int64_t)f.v;
+        uint32_t bits = (uint32_t)f.v;
+        switch (kind) {
+        case PB_BOOL:
+            if (f.v > 1)
+                return fail(why, why_len, "%s field %u: boolean value %llu", msg, f.field,
+                            (unsigned long long)f.v);
+            *(int *)(void *)p = (int)f.v;
+            break;
+        case PB_INT32:
+            if (v < INT32_MIN || v > INT32_MAX)
+                return fail(why, why_len, "%s field %u: value out of the int32 range", msg,
+                            f.field);
+            *(int32_t *)(void *)p = (int32_t)v;
+            break;
+        case PB_FLOAT:
+            memcpy(p, &bits, sizeof bits);
+            break;
+        case PB_BYTES:
+            *(pb_bytes *)(void *)p = (pb_bytes){f.s, f.n, 1};
+            break;
+        case PB_REPEATED:
+            ((size_t *)(void *)p)[0]++;
+            ((size_t *)(void *)p)[1] += f.n;
+            break;
+        }
     }
-    return 0;
-}
-
-/* Reads a bool field (a varint 0 or 1) into *out; returns 0 or SPM_ERR_FORMAT. */
-static int get_bool(const pb_field *f, uint64_t *seen, const char *msg, int *out, char *why,
-                    size_t why_len)
-{
-    int rc = expect(f, 0, seen, msg, why, why_len);
-    if (rc)
-        return rc;
-    if (f->v > 1)
-        return fail(why, why_len, "%s field %u: boolean value %llu", msg, f->field,
-                    (unsigned long long)f->v);
-    *out = (int)f->v;
-    return 0;
-}
-
-/* Reads an int32 field (a varint, negative values sign-extended to 64 bits) into *out; returns 0
- * or SPM_ERR_FORMAT. */
-static int get_int32(const pb_field *f, uint64_t *seen, const char *msg, int32_t *out, char *why,
-                     size_t why_len)
-{
-    int rc = expect(f, 0, seen, msg, why, why_len);
-    if (rc)
-        return rc;
-    int64_t v = (int64_t)f->v;
-    if (v < INT32_MIN || v > INT32_MAX)
-        return fail(why, why_len, "%s field %u: value out of the int32 range", msg, f->field);
-    *out = (int32_t)v;
-    return 0;
-}
-
-/* Reads a string or bytes field into s/n; returns 0 or SPM_ERR_FORMAT. */
-static int get_bytes(const pb_field *f, uint64_t *seen, const char *msg, const uint8_t **s,
-                     size_t *n, char *why, size_t why_len)
-{
-    int rc = expect(f, 2, seen, msg, why, why_len);
-    if (rc)
-        return rc;
-    *s = f->s;
-    *n = f->n;
-    return 0;
+    return got < 0 ? fail(why, why_len, "%s: malformed protobuf", msg) : SPM_OK;
 }
 
 /* Returns 1 if s[0..n-1] is valid UTF-8 without NUL bytes, else 0. */
@@ -184,46 +204,32 @@ static int dup_string(char **out, const uint8_t *s, size_t n)
     return SPM_OK;
 }
 
-/* Parses a NormalizerSpec into nm (defaults: all three switches on); returns a status. */
-static int parse_normalizer(spm_norm *nm, const uint8_t *s, size_t n, const char *msg, char *why,
+/* A NormalizerSpec's fields. */
+typedef struct {
+    pb_bytes name, map, rules;
+    int add_dummy_prefix, remove_extra_ws, escape_ws;
+} normalizer;
+
+/* Parses a NormalizerSpec into nm (its switches default to on); returns a status. */
+static int parse_normalizer(spm_norm *nm, const pb_bytes *b, const char *msg, char *why,
                             size_t why_len)
 {
-    pb r = {s, s + n};
-    pb_field f;
-    uint64_t seen = 0;
-    const uint8_t *map = NULL, *name;
-    size_t map_len = 0, name_len;
-    int rc, got;
-    nm->add_dummy_prefix = nm->remove_extra_ws = nm->escape_ws = 1;
-    while ((got = pb_next(&r, &f)) > 0) {
-        switch (f.field) {
-        case 1:
-            rc = get_bytes(&f, &seen, msg, &name, &name_len, why, why_len);
-            break;
-        case 2:
-            rc = get_bytes(&f, &seen, msg, &map, &map_len, why, why_len);
-            break;
-        case 3:
-            rc = get_bool(&f, &seen, msg, &nm->add_dummy_prefix, why, why_len);
-            break;
-        case 4:
-            rc = get_bool(&f, &seen, msg, &nm->remove_extra_ws, why, why_len);
-            break;
-        case 5:
-            rc = get_bool(&f, &seen, msg, &nm->escape_ws, why, why_len);
-            break;
-        case 6:
-            rc = get_bytes(&f, &seen, msg, &name, &name_len, why, why_len);
-            break;
-        default:
-            rc = 0;
-        }
-        if (rc)
-            return rc;
-    }
-    if (got < 0)
-        return fail(why, why_len, "%s: malformed protobuf", msg);
-    rc = map_len ? spm_norm_load(nm, map, map_len, why, why_len) : SPM_OK;
+    static const pb_rule rules[] = {
+        {1, PB_BYTES, offsetof(normalizer, name)},
+        {2, PB_BYTES, offsetof(normalizer, map)},
+        {3, PB_BOOL, offsetof(normalizer, add_dummy_prefix)},
+        {4, PB_BOOL, offsetof(normalizer, remove_extra_ws)},
+        {5, PB_BOOL, offsetof(normalizer, escape_ws)},
+        {6, PB_BYTES, offsetof(normalizer, rules)},
+    };
+    normalizer ns = {.add_dummy_prefix = 1, .remove_extra_ws = 1, .escape_ws = 1};
+    int rc = pb_read(&ns, rules, sizeof rules / sizeof *rules, b->s, b->n, msg, why, why_len);
+    if (rc)
+        return rc;
+    nm->add_dummy_prefix = ns.add_dummy_prefix;
+    nm->remove_extra_ws = ns.remove_extra_ws;
+    nm->escape_ws = ns.escape_ws;
+    rc = ns.map.n ? spm_norm_load(nm, ns.map.s, ns.map.n, why, why_len) : SPM_OK;
     if (rc == SPM_OK)
         spm_norm_plain(nm);
     if (rc == SPM_ERR_FORMAT) {
@@ -234,116 +240,80 @@ static int parse_normalizer(spm_norm *nm, const uint8_t *s, size_t n, const char
     return rc;
 }
 
-/* The trainer-spec fields that change encoding or decoding. */
+/* The TrainerSpec fields that change encoding or decoding (and the special ids, checked only). */
 typedef struct {
-    int model_type, byte_fallback, ws_suffix;
-    const uint8_t *unk_surface; /* NULL: not given */
-    size_t unk_surface_len;
-    const uint8_t *name[4]; /* unk, bos, eos, pad pieces (NULL or empty: the default) */
-    size_t name_len[4];
+    int32_t model_type;
+    int byte_fallback, ws_suffix;
+    int32_t ids[4];
+    pb_bytes unk_surface;
+    pb_bytes name[4]; /* unk, bos, eos, pad pieces (not given or empty: the default) */
 } trainer;
 
 /* Parses a TrainerSpec into tr; returns a status. */
-static int parse_trainer(trainer *tr, const uint8_t *s, size_t n, char *why, size_t why_len)
+static int parse_trainer(trainer *tr, const pb_bytes *b, char *why, size_t why_len)
 {
-    static const char msg[] = "trainer_spec";
-    pb r = {s, s + n};
-    pb_field f;
-    uint64_t seen = 0;
-    int32_t v = 0;
-    int rc, got;
-    while ((got = pb_next(&r, &f)) > 0) {
-        switch (f.field) {
-        case 3:
-            rc = get_int32(&f, &seen, msg, &v, why, why_len);
-            if (!rc && (v < SPM_UNIGRAM || v > SPM_CHAR))
-                rc = fail(why, why_len, "unknown model type %d", v);
-            tr->model_type = v;
-            break;
-        case 24:
-            rc = get_bool(&f, &seen, msg, &tr->ws_suffix, why, why_len);
-            break;
-        case 35:
-            rc = get_bool(&f, &seen, msg, &tr->byte_fallback, why, why_len);
-            break;
-        case 40:
-        case 41:
-        case 42:
-        case 43:
-            rc = get_int32(&f, &seen, msg, &v, why, why_len);
-            break;
-        case 44:
-            rc = get_bytes(&f, &seen, msg, &tr->unk_surface, &tr->unk_surface_len, why, why_len);
-            if (!rc && !clean_utf8(tr->unk_surface, tr->unk_surface_len))
-                rc = fail(why, why_len, "unk_surface is not valid UTF-8 or holds a NUL byte");
-            break;
-        case 45:
-        case 46:
-        case 47:
-        case 48:
-            rc = get_bytes(&f, &seen, msg, &tr->name[f.field - 45], &tr->name_len[f.field - 45],
-                           why, why_len);
-            break;
-        default:
-            rc = 0;
-        }
-        if (rc)
-            return rc;
-    }
-    return got < 0 ? fail(why, why_len, "trainer_spec: malformed protobuf") : SPM_OK;
+    static const pb_rule rules[] = {
+        {3, PB_INT32, offsetof(trainer, model_type)},
+        {24, PB_BOOL, offsetof(trainer, ws_suffix)},
+        {35, PB_BOOL, offsetof(trainer, byte_fallback)},
+        {40, PB_INT32, offsetof(trainer, ids[0])},
+        {41, PB_INT32, offsetof(trainer, ids[1])},
+        {42, PB_INT32, offsetof(trainer, ids[2])},
+        {43, PB_INT32, offsetof(trainer, ids[3])},
+        {44, PB_BYTES, offsetof(trainer, unk_surface)},
+        {45, PB_BYTES, offsetof(trainer, name[0])},
+        {46, PB_BYTES, offsetof(trainer, name[1])},
+        {47, PB_BYTES, offsetof(trainer, name[2])},
+        {48, PB_BYTES, offsetof(trainer, name[3])},
+    };
+    tr->model_type = SPM_UNIGRAM;
+    int rc = pb_read(tr, rules, sizeof rules / sizeof *rules, b->s, b->n, "trainer_spec", why,
+                     why_len);
+    if (rc)
+        return rc;
+    if (tr->model_type < SPM_UNIGRAM || tr->model_type > SPM_CHAR)
+        return fail(why, why_len, "unknown model type %d", tr->model_type);
+    if (!clean_utf8(tr->unk_surface.s, tr->unk_surface.n))
+        return fail(why, why_len, "unk_surface is not valid UTF-8 or holds a NUL byte");
+    return SPM_OK;
 }
+
+/* A SentencePiece message's fields. */
+typedef struct {
+    pb_bytes text;
+    float score;
+    int32_t type;
+} piece;
 
 /* Parses piece i (a SentencePiece message) into m, its text into m->text at *used; returns a
  * status. */
 static int parse_piece(spm *m, int32_t i, const uint8_t *s, size_t n, size_t *used, char *why,
                        size_t why_len)
 {
-    static const char msg[] = "piece";
-    pb r = {s, s + n};
-    pb_field f;
-    uint64_t seen = 0;
-    const uint8_t *text = NULL;
-    size_t len = 0;
-    int32_t type = SPM_NORMAL;
-    int rc, got;
-    m->score[i] = 0;
-    while ((got = pb_next(&r, &f)) > 0) {
-        switch (f.field) {
-        case 1:
-            rc = get_bytes(&f, &seen, msg, &text, &len, why, why_len);
-            break;
-        case 2:
-            rc = expect(&f, 5, &seen, msg, why, why_len);
-            if (!rc) {
-                uint32_t bits = (uint32_t)f.v;
-                memcpy(&m->score[i], &bits, sizeof bits);
-                if (!isfinite(m->score[i]))
-                    rc = fail(why, why_len, "piece %d: score is not finite", i);
-            }
-            break;
-        case 3:
-            rc = get_int32(&f, &seen, msg, &type, why, why_len);
-            if (!rc && (type < SPM_NORMAL || type > SPM_BYTE))
-                rc = fail(why, why_len, "piece %d: unknown type %d", i, type);
-            break;
-        default:
-            rc = 0;
-        }
-        if (rc)
-            return rc;
-    }
-    if (got < 0)
-        return fail(why, why_len, "piece %d: malformed protobuf", i);
-    if (len == 0)
+    static const pb_rule rules[] = {
+        {1, PB_BYTES, offsetof(piece, text)},
+        {2, PB_FLOAT, offsetof(piece, score)},
+        {3, PB_INT32, offsetof(piece, type)},
+    };
+    piece p = {.type = SPM_NORMAL};
+    int rc = pb_read(&p, rules, sizeof rules / sizeof *rules, s, n, "piece", why, why_len);
+    if (rc)
+        return rc;
+    if (!isfinite(p.score))
+        return fail(why, why_len, "piece %d: score is not finite", i);
+    if (p.type < SPM_NORMAL || p.type > SPM_BYTE)
+        return fail(why, why_len, "piece %d: unknown type %d", i, p.type);
+    if (p.text.n == 0)
         return fail(why, why_len, "piece %d is empty", i);
-    if (!clean_utf8(text, len))
+    if (!clean_utf8(p.text.s, p.text.n))
         return fail(why, why_len, "piece %d is not valid UTF-8 or holds a NUL byte", i);
-    m->type[i] = (uint8_t)type;
+    m->score[i] = p.score;
+    m->type[i] = (uint8_t)p.type;
     m->off[i] = (uint32_t)*used;
-    m->len[i] = (uint32_t)len;
-    memcpy(m->text + *used, text, len);
-    m->text[*used + len] = 0;
-    *used += len + 1;
+    m->len[i] = (uint32_t)p.text.n;
+    memcpy(m->text + *used, p.text.s, p.text.n);
+    m->text[*used + p.text.n] = 0;
+    *used += p.text.n + 1;
     return SPM_OK;
 }
 
@@ -406,83 +376,102 @@ static void special_ids(spm *m, const trainer *tr)
     static const char *const dflt[4] = {"<unk>", "<s>", "</s>", "<pad>"};
     int32_t *out[3] = {&m->bos_id, &m->eos_id, &m->pad_id};
     for (int k = 1; k < 4; k++) {
-        const char *s = tr->name[k] && tr->name_len[k] ? (const char *)tr->name[k] : dflt[k];
-        size_t n = tr->name[k] && tr->name_len[k] ? tr->name_len[k] : strlen(dflt[k]);
-        int32_t id = spm_trie_find(&m->trie, s, n);
+        const pb_bytes *b = &tr->name[k];
+        const char *s = b->n ? (const char *)b->s : dflt[k];
+        int32_t id = spm_trie_find(&m->trie, s, b->n ? b->n : strlen(dflt[k]));
         *out[k - 1] = id >= 0 && m->type[id] == SPM_CONTROL ? id : -1;
     }
 }
 
+/* Sets each piece's unigram lattice score as the library computes it: a normal piece's score,
+ * length * max_score - 0.1 (in double) for a user-defined one, NaN for the rest; returns a
+ * status. */
+static int lattice_scores(spm *m)
+{
+    m->vscore = malloc((size_t)m->n * sizeof *m->vscore);
+    if (!m->vscore)
+        return SPM_ERR_NOMEM;
+    for (int32_t i = 0; i < m->n; i++)
+        m->vscore[i] = m->type[i] == SPM_NORMAL ? (double)m->score[i]
+                       : m->type[i] == SPM_USER_DEFINED
+                           ? (double)((float)m->len[i] * m->max_score) - 0.1
+                           : NAN;
+    return SPM_OK;
+}
+
+/* Returns 1 if m is a BPE model whose merges can never cross the start of a word (a U+2581):
+ * no unused piece (their splits are remembered across words), no merge target with U+2581 past
+ * its first byte, spaces marked in front; else 0. */
+static int bpe_words(const spm *m)
+{
+    if (m->model_type != SPM_BPE || m->ws_suffix)
+        return 0;
+    for (int32_t i = 0; i < m->n; i++) {
+        const char *s = m->text + m->off[i];
+        if (m->type[i] == SPM_UNUSED)
+            return 0;
+        if ((m->type[i] == SPM_NORMAL || m->type[i] == SPM_USER_DEFINED) && m->len[i] > 1 &&
+            memmem(s + 1, m->len[i] - 1, SPM_SPACE, SPM_SPACE_LEN))
+            return 0;
+    }
+    return 1;
+}
+
+/* A ModelProto's fields. */
+typedef struct {
+    size_t n_pieces, piece_bytes; /* field 1, counted */
+    pb_bytes trainer, normalizer, self_test, denormalizer;
+} model;
+
 int spm_parse(spm *m, const uint8_t *data, size_t len, char *why, size_t why_len)
 {
-    static const char msg[] = "ModelProto";
-    pb r = {data, data + len};
-    pb_field f;
-    uint64_t seen = 0;
-    const uint8_t *ts = NULL, *ns = NULL, *ds = NULL, *skip;
-    size_t tn = 0, nn = 0, dn = 0, skip_n, n_pieces = 0, text_bytes = 0;
-    int rc = 0, got;
-    while ((got = pb_next(&r, &f)) > 0) {
-        switch (f.field) {
-        case 1:
-            rc = expect(&f, 2, NULL, msg, why, why_len);
-            n_pieces++;
-            text_bytes += f.n + 1;
-            break;
-        case 2:
-            rc = get_bytes(&f, &seen, msg, &ts, &tn, why, why_len);
-            break;
-        case 3:
-            rc = get_bytes(&f, &seen, msg, &ns, &nn, why, why_len);
-            break;
-        case 4:
-            rc = get_bytes(&f, &seen, msg, &skip, &skip_n, why, why_len);
-            break;
-        case 5:
-            rc = get_bytes(&f, &seen, msg, &ds, &dn, why, why_len);
-            break;
-        }
-        if (rc)
-            return rc;
-    }
-    if (got < 0)
-        return fail(why, why_len, "malformed protobuf (not a SentencePiece model?)");
-    if (n_pieces == 0)
+    static const pb_rule rules[] = {
+        {1, PB_REPEATED, offsetof(model, n_pieces)},
+        {2, PB_BYTES, offsetof(model, trainer)},
+        {3, PB_BYTES, offsetof(model, normalizer)},
+        {4, PB_BYTES, offsetof(model, self_test)},
+        {5, PB_BYTES, offsetof(model, denormalizer)},
+    };
+    model mp = {0};
+    int rc = pb_read(&mp, rules, sizeof rules / sizeof *rules, data, len, "ModelProto", why,
+                     why_len);
+    if (rc)
+        return rc;
+    if (mp.n_pieces == 0)
         return fail(why, why_len, "no pieces (not a SentencePiece model?)");
-    if (n_pieces > INT32_MAX)
+    if (mp.n_pieces > INT32_MAX)
         return fail(why, why_len, "too many pieces");
-    if (!ts || !ns)
+    if (!mp.trainer.given || !mp.normalizer.given)
         return fail(why, why_len, "no %s (every spm_train model has one)",
-                    ts ? "normalizer_spec" : "trainer_spec");
-
-    trainer tr = {.model_type = SPM_UNIGRAM};
-    if (ts && (rc = parse_trainer(&tr, ts, tn, why, why_len)))
+                    mp.trainer.given ? "normalizer_spec" : "trainer_spec");
+    trainer tr = {0};
+    if ((rc = parse_trainer(&tr, &mp.trainer, why, why_len)) ||
+        (rc = parse_normalizer(&m->norm, &mp.normalizer, "normalizer_spec", why, why_len)) ||
+        (mp.denormalizer.given && (rc = parse_normalizer(&m->denorm, &mp.denormalizer,
+                                                         "denormalizer_spec", why, why_len))))
         return rc;
     m->model_type = tr.model_type;
     m->byte_fallback = tr.byte_fallback;
     m->ws_suffix = tr.ws_suffix;
-    m->norm.add_dummy_prefix = m->norm.remove_extra_ws = m->norm.escape_ws = 1;
-    if (ns && (rc = parse_normalizer(&m->norm, ns, nn, "normalizer_spec", why, why_len)))
-        return rc;
-    if (ds && (rc = parse_normalizer(&m->denorm, ds, dn, "denormalizer_spec", why, why_len)))
-        return rc;
     static const char unk_default[] = " \xE2\x81\x87 ";
-    rc = tr.unk_surface ? dup_string(&m->unk_surface, tr.unk_surface, tr.unk_surface_len)
-                        : dup_string(&m->unk_surface, (const uint8_t *)unk_default,
-                                     sizeof unk_default - 1);
+    rc = tr.unk_surface.given
+             ? dup_string(&m->unk_surface, tr.unk_surface.s, tr.unk_surface.n)
+             : dup_string(&m->unk_surface, (const uint8_t *)unk_default, sizeof unk_default - 1);
     if (rc)
         return rc;
     m->unk_surface_len = strlen(m->unk_surface);
 
-    m->n = (int32_t)n_pieces;
-    m->off = malloc(n_pieces * sizeof *m->off);
-    m->len = malloc(n_pieces * sizeof *m->len);
-    m->score = malloc(n_pieces * sizeof *m->score);
-    m->type = malloc(n_pieces);
-    m->text = malloc(text_bytes);
+    size_t n = mp.n_pieces;
+    m->n = (int32_t)n;
+    m->off = malloc(n * sizeof *m->off);
+    m->len = malloc(n * sizeof *m->len);
+    m->score = malloc(n * sizeof *m->score);
+    m->type = malloc(n);
+    m->text = malloc(mp.piece_bytes + n);
     if (!m->off || !m->len || !m->score || !m->type || !m->text)
         return SPM_ERR_NOMEM;
-    r.p = data;
+    pb r = {data, data + len};
+    pb_field f;
     int32_t i = 0;
     size_t used = 0;
     while (pb_next(&r, &f) > 0)
@@ -491,5 +480,6 @@ int spm_parse(spm *m, const uint8_t *data, size_t len, char *why, size_t why_len
     if ((rc = check_pieces(m, &tr, why, why_len)) || (rc = spm_trie_build(m, why, why_len)))
         return rc;
     special_ids(m, &tr);
-    return SPM_OK;
+    m->bpe_words = bpe_words(m);
+    return m->model_type == SPM_UNIGRAM ? lattice_scores(m) : SPM_OK;
 }
