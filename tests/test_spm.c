@@ -117,17 +117,45 @@ static void print_text(const char *label, const char *s, size_t n)
 
 /* ---- goldens ------------------------------------------------------------------------------ */
 
-/* Every model of scripts/goldens/spm-goldens.sh (the 32k one when generated with --big). */
+/* Every model of scripts/goldens/spm-goldens.sh. */
 static const char *const models[] = {
-    "uni-en-1k",          "uni-fr-8k",          "bpe-de-1k",       "bpe-en-8k-bytefb",
-    "uni-mix-4k-bytefb-digits", "uni-fr-2k-nfkc", "bpe-en-2k-cf",    "uni-de-1k-identity",
-    "uni-en-1k-noprefix", "uni-en-1k-keepws",   "uni-en-1k-suffix", "uni-en-2k-user",
-    "bpe-fr-1k-user",     "uni-en-100",         "bpe-en-100",      "char-en",
-    "word-de-2k",         "uni-en-1k-ids",      "uni-en-1k-rules",  "uni-en-1k-denorm",
+    "uni-en-1k",        "uni-fr-8k",          "bpe-de-1k",        "bpe-en-8k-bytefb",
+    "uni-mix-4k-bytefb-digits", "uni-fr-2k-nfkc", "bpe-en-2k-cf",  "uni-de-1k-identity",
+    "uni-en-1k-noprefix", "uni-en-1k-keepws", "uni-en-1k-suffix", "uni-en-2k-user",
+    "bpe-fr-1k-user",   "uni-en-100",         "bpe-en-100",       "char-en",
+    "word-de-2k",       "uni-en-1k-ids",      "bpe-en-1k-suffix", "uni-en-2k-unused",
+    "bpe-en-2k-unused", "uni-en-1k-rules",    "uni-en-1k-denorm", "uni-mix-32k",
 };
 
-/* Compares model name's encoding of every line and decoding of every golden id line with the
- * goldens, printing the first difference of each kind; returns the number of differing lines. */
+/* Decodes ids[0..n-1] through a stream into text (cap bytes), pushing with the smallest buffer
+ * first where it is too small (the push must then leave the state as it was); returns the length,
+ * or (size_t)-1 when the model's decoding cannot be streamed. */
+static size_t stream_decode(const spm *m, char *text, size_t cap, const int32_t *ids, size_t n)
+{
+    spm_stream st;
+    if (spm_stream_init(&st, m) == SPM_ERR_STREAM)
+        return (size_t)-1;
+    size_t len = 0, k, k0, max = spm_stream_cap(m);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(len + max <= cap);
+        int rc = spm_stream_push(&st, text + len, 0, &k0, ids[i]);
+        if (rc == SPM_ERR_SPACE) { /* nothing changed: push again with room */
+            assert_int_equal(spm_stream_push(&st, text + len, max, &k, ids[i]), SPM_OK);
+            assert_int_equal(k, k0);
+        } else {
+            assert_int_equal(rc, SPM_OK);
+            assert_int_equal(k0, 0);
+            k = 0;
+        }
+        len += k;
+    }
+    assert_int_equal(spm_stream_flush(&st, text + len, max, &k), SPM_OK);
+    return len + k;
+}
+
+/* Compares model name's encoding of every line and decoding of every golden id line (whole and
+ * streamed) with the goldens, printing the first difference of each kind; returns the number of
+ * differing lines. */
 static size_t check_model(const char *name, const char *lines, size_t lines_len)
 {
     char path[256];
@@ -144,7 +172,7 @@ static size_t check_model(const char *name, const char *lines, size_t lines_len)
     char *text = malloc(8 * lines_len + 64);
     const char *lp = lines, *lend = lines + lines_len, *ip = gold_ids, *iend = gold_ids + ids_len,
                *dp = gold_dec, *dend = gold_dec + dec_len;
-    size_t n_lines = 0, ids_same = 0, text_same = 0;
+    size_t n_lines = 0, ids_same = 0, text_same = 0, stream_same = 0, streamed = 0;
     while (lp < lend) {
         size_t ln, in, dn, n_got, n_text;
         const char *line = next_line(&lp, lend, &ln);
@@ -169,11 +197,23 @@ static size_t check_model(const char *name, const char *lines, size_t lines_len)
             print_text("spm_decode", dline, dn);
             print_text("attn", text, n_text);
         }
+        n_text = stream_decode(m, text, 8 * lines_len + 64, want, n_want);
+        if (n_text != (size_t)-1) {
+            streamed++;
+            if (n_text == dn && !memcmp(text, dline, dn))
+                stream_same++;
+            else if (stream_same + 1 == streamed) {
+                fprintf(stderr, "%s: line %zu: streamed text differs\n", name, n_lines + 1);
+                print_text("spm_decode", dline, dn);
+                print_text("attn stream", text, n_text);
+            }
+        }
         n_lines++;
     }
     assert_true(ip == iend && dp == dend);
-    printf("%-26s %4zu lines: ids identical on %zu, decoded text identical on %zu\n", name,
-           n_lines, ids_same, text_same);
+    printf("%-26s %4zu lines: ids identical on %zu, decoded text on %zu, streamed on %zu%s\n",
+           name, n_lines, ids_same, text_same, stream_same,
+           streamed ? "" : " (a denormalizer: not streamable)");
     spm_encoder_free(e);
     spm_free(m);
     free(got);
@@ -181,7 +221,7 @@ static size_t check_model(const char *name, const char *lines, size_t lines_len)
     free(text);
     free(gold_ids);
     free(gold_dec);
-    return (n_lines - ids_same) + (n_lines - text_same);
+    return (n_lines - ids_same) + (n_lines - text_same) + (streamed - stream_same);
 }
 
 static void test_goldens(void **state)
@@ -550,7 +590,7 @@ static void test_api(void **state)
     (void)state;
     spm_free(NULL);
     spm_encoder_free(NULL);
-    for (int rc = 0; rc >= -6; rc--)
+    for (int rc = 0; rc >= -7; rc--)
         assert_non_null(spm_strerror(rc));
     char why[256] = "";
     spm *m = (spm *)1;
@@ -598,6 +638,31 @@ static void test_api(void **state)
 
     m = open_model("bpe-de-1k");
     assert_int_equal(spm_model_type(m), SPM_BPE);
+    spm_free(m);
+
+    /* Streams: a byte piece run held until it completes a character or cannot; ids checked. */
+    m = open_model("bpe-en-8k-bytefb");
+    spm_stream st;
+    assert_int_equal(spm_stream_init(&st, m), SPM_OK);
+    int32_t e9[3] = {spm_piece_id(m, "<0xE6>", 6), spm_piece_id(m, "<0x97>", 6),
+                     spm_piece_id(m, "<0xA5>", 6)};
+    assert_int_equal(spm_stream_push(&st, out, sizeof out, &k, e9[0]), SPM_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(spm_stream_push(&st, out, sizeof out, &k, e9[1]), SPM_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(spm_stream_push(&st, out, sizeof out, &k, e9[2]), SPM_OK);
+    assert_int_equal(k, 3);
+    assert_memory_equal(out, "\xe6\x97\xa5", 3);
+    assert_int_equal(spm_stream_push(&st, out, sizeof out, &k, e9[0]), SPM_OK);
+    assert_int_equal(spm_stream_push(&st, out, sizeof out, &k, -1), SPM_ERR_ID);
+    assert_int_equal(spm_stream_flush(&st, out, 2, &k), SPM_ERR_SPACE);
+    assert_int_equal(k, 3);
+    assert_int_equal(spm_stream_flush(&st, out, sizeof out, &k), SPM_OK);
+    assert_int_equal(k, 3);
+    assert_memory_equal(out, "\xef\xbf\xbd", 3);
+    spm_free(m);
+    m = open_model("uni-en-1k-denorm");
+    assert_int_equal(spm_stream_init(&st, m), SPM_ERR_STREAM);
     spm_free(m);
 }
 

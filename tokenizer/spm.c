@@ -21,6 +21,8 @@ const char *spm_strerror(int status)
         return "output buffer too small";
     case SPM_ERR_ID:
         return "token id outside the vocabulary";
+    case SPM_ERR_STREAM:
+        return "this model's decoding cannot be streamed (it has a denormalizer)";
     default:
         return "unknown SentencePiece error";
     }
@@ -165,6 +167,14 @@ float spm_piece_score(const spm *m, int32_t id)
 int32_t spm_piece_id(const spm *m, const char *s, size_t len)
 {
     return spm_trie_find(&m->trie, s, len);
+}
+
+size_t spm_stream_cap(const spm *m)
+{
+    size_t most = m->unk_surface_len;
+    for (int32_t i = 0; i < m->n; i++)
+        most = m->len[i] > most ? m->len[i] : most;
+    return most + 4 * 3; /* and up to four held bytes, each as U+FFFD */
 }
 
 int32_t spm_unk_id(const spm *m)

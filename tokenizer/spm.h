@@ -68,6 +68,7 @@ enum {
     SPM_ERR_FORMAT = -3, /* the model file is malformed (why says how) */
     SPM_ERR_SPACE = -4,  /* the output buffer is too small: the needed size is reported */
     SPM_ERR_ID = -5,     /* a token id outside the vocabulary */
+    SPM_ERR_STREAM = -6, /* decoding this model cannot be streamed (it has a denormalizer) */
 };
 
 /* Piece types, numbered as in the model file. */
@@ -134,8 +135,8 @@ int32_t spm_eos_id(const spm *m);
 int32_t spm_pad_id(const spm *m);
 
 /* Encodes text[0..len-1] into ids[0..cap-1] and sets *n_ids to the count.  Returns SPM_ERR_SPACE
- * with *n_ids = the needed count when cap is too small, SPM_ERR_NOMEM on failure.  Thread-safe
- * on a shared spm. */
+ * with *n_ids = the needed count when cap is too small, SPM_ERR_NOMEM when memory runs out or the
+ * normalized text reaches 2 GiB.  Thread-safe on a shared spm. */
 int spm_encode(const spm *m, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
                size_t len);
 
@@ -159,5 +160,31 @@ int spm_normalize(const spm *m, char *out, size_t cap, size_t *n_out, const char
  * SPM_ERR_NOMEM on failure. */
 int spm_decode(const spm *m, char *out, size_t cap, size_t *n_out, const int32_t *ids,
                size_t n_ids);
+
+/* Streaming decoder state for generation: the caller owns it (no allocation).  The text it hands
+ * out, pushed id by id and then flushed, is exactly spm_decode's for the same ids; bytes of byte
+ * pieces that may still become a character are held (at most 3) until a later id decides. */
+typedef struct {
+    const spm *m;
+    unsigned char held[4]; /* byte-piece bytes of a character not complete yet */
+    int n_held;
+    int is_bos_ws, bos_ws_seen, any; /* the leading-space rule; any: some text is out */
+} spm_stream;
+
+/* Starts a stream over model m; returns SPM_OK, or SPM_ERR_STREAM for a model with a
+ * denormalizer (its map applies to the whole text: use spm_decode). */
+int spm_stream_init(spm_stream *s, const spm *m);
+
+/* Returns an output size that always suffices for one spm_stream_push or spm_stream_flush. */
+size_t spm_stream_cap(const spm *m);
+
+/* Adds one id and writes the text now decided into out[0..cap-1], *n_out bytes.  Returns
+ * SPM_ERR_ID (state unchanged) for an id outside the vocabulary, SPM_ERR_SPACE (state unchanged)
+ * with *n_out = the needed size. */
+int spm_stream_push(spm_stream *s, char *out, size_t cap, size_t *n_out, int32_t id);
+
+/* Writes what is still held (each held byte as U+FFFD) and restarts the stream; returns SPM_OK
+ * or SPM_ERR_SPACE (state unchanged) with *n_out = the needed size. */
+int spm_stream_flush(spm_stream *s, char *out, size_t cap, size_t *n_out);
 
 #endif

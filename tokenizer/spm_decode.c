@@ -1,83 +1,151 @@
-/* spm_decode.c — SentencePiece decoding: ids back to text, as the library's Decode does. */
+/* spm_decode.c — SentencePiece decoding, as the library's Decode does: ids back to text, whole or
+ * one id at a time (the streaming decoder serves both). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "spm_impl.h"
 
-/* Returns the value of the hex digit c (validated upper-case by the loader). */
-static int hex(char c)
-{
-    return c <= '9' ? c - '0' : c - 'A' + 10;
-}
+/* Where decoded bytes go: a growable buffer (grow != NULL), or a fixed one whose overflow is
+ * only counted. */
+typedef struct {
+    spm_buf *grow;
+    char *p;
+    size_t cap, n;
+    int nomem;
+} sink;
 
-/* Appends the bytes of byte pieces ids[0..n-1], each byte that does not start a valid UTF-8
- * character becoming U+FFFD; returns a status. */
-static int put_bytes(const spm *m, spm_buf *b, const int32_t *ids, size_t n)
+/* Writes s[0..k-1] to o. */
+static void put(sink *o, const char *s, size_t k)
 {
-    for (size_t i = 0; i < n;) {
-        char c4[4]; /* a character is at most 4 bytes */
-        size_t k = n - i < 4 ? n - i : 4;
-        for (size_t j = 0; j < k; j++) {
-            const char *p = m->text + m->off[ids[i + j]];
-            c4[j] = (char)(hex(p[3]) * 16 + hex(p[4]));
-        }
-        size_t c = spm_utf8_len(c4, k);
-        int rc = c ? spm_buf_put(b, c4, c) : spm_buf_put(b, "\xEF\xBF\xBD", 3);
-        if (rc)
-            return rc;
-        i += c ? c : 1;
+    if (o->grow) {
+        o->nomem |= spm_buf_put(o->grow, s, k) != SPM_OK;
+        return;
     }
-    return SPM_OK;
+    if (o->n + k <= o->cap && k)
+        memcpy(o->p + o->n, s, k);
+    o->n += k;
 }
 
-/* Appends piece s[0..len-1] with every U+2581 turned into ' '; returns a status. */
-static int put_piece(spm_buf *b, const char *s, size_t len)
+/* Returns the byte that byte piece id stands for (its text is <0xXX>, upper-case hex). */
+static unsigned char piece_byte(const spm *m, int32_t id)
+{
+    const char *p = m->text + m->off[id];
+    int hi = p[3] <= '9' ? p[3] - '0' : p[3] - 'A' + 10;
+    int lo = p[4] <= '9' ? p[4] - '0' : p[4] - 'A' + 10;
+    return (unsigned char)(hi * 16 + lo);
+}
+
+/* Returns how many bytes SentencePiece reads for the character that lead byte c starts (1 for a
+ * byte that starts none). */
+static size_t lead_len(unsigned char c)
+{
+    return (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+}
+
+/* Writes the held bytes that are decided: whole valid characters, and U+FFFD for each byte that
+ * cannot start one; with end set (the run of byte pieces is over) every held byte is decided. */
+static void drain(spm_stream *st, sink *o, int end)
+{
+    while (st->n_held) {
+        size_t need = lead_len(st->held[0]), k = 1;
+        while (k < (size_t)st->n_held && (st->held[k] & 0xC0) == 0x80)
+            k++;
+        if (!end && (size_t)st->n_held < need && k == (size_t)st->n_held)
+            return; /* a character still being completed */
+        size_t c = spm_utf8_len((const char *)st->held, (size_t)st->n_held);
+        if (c)
+            put(o, (const char *)st->held, c);
+        else
+            put(o, "\xEF\xBF\xBD", 3);
+        c = c ? c : 1;
+        memmove(st->held, st->held + c, (size_t)st->n_held - c);
+        st->n_held -= (int)c;
+        st->any = 1;
+    }
+}
+
+/* Writes piece s[0..len-1] with every U+2581 turned into ' '. */
+static void put_piece(sink *o, const char *s, size_t len)
 {
     const char *end = s + len, *q;
     while ((q = memmem(s, (size_t)(end - s), SPM_SPACE, SPM_SPACE_LEN))) {
-        int rc = spm_buf_put(b, s, (size_t)(q - s));
-        if (rc || (rc = spm_buf_put(b, " ", 1)))
-            return rc;
+        put(o, s, (size_t)(q - s));
+        put(o, " ", 1);
         s = q + SPM_SPACE_LEN;
     }
-    return spm_buf_put(b, s, (size_t)(end - s));
+    put(o, s, (size_t)(end - s));
 }
 
-/* Decodes ids into b; returns a status. */
-static int decode(const spm *m, spm_buf *b, const int32_t *ids, size_t n)
+/* Decodes one id (in range) into o, updating st. */
+static void step(spm_stream *st, sink *o, int32_t id)
 {
-    int is_bos_ws = 1, bos_ws_seen = 0, rc;
-    size_t byte_start = 0;
-    for (size_t i = 0; i < n; i++) {
-        int32_t id = ids[i];
-        int t = m->type[id];
-        if (t == SPM_BYTE)
-            continue;
-        if ((rc = put_bytes(m, b, ids + byte_start, i - byte_start)))
-            return rc;
-        if (bos_ws_seen || b->n)
-            is_bos_ws = 0;
-        byte_start = i + 1;
-        bos_ws_seen = 0;
-        if (t == SPM_CONTROL)
-            continue;
-        if (t == SPM_UNKNOWN) {
-            if ((rc = spm_buf_put(b, m->unk_surface, m->unk_surface_len)))
-                return rc;
-            continue;
-        }
+    const spm *m = st->m;
+    int t = m->type[id];
+    if (t == SPM_BYTE) {
+        st->held[st->n_held++] = piece_byte(m, id);
+        drain(st, o, 0);
+        return;
+    }
+    drain(st, o, 1);
+    size_t before = o->grow ? o->grow->n : o->n;
+    if (st->bos_ws_seen || st->any)
+        st->is_bos_ws = 0;
+    st->bos_ws_seen = 0;
+    if (t == SPM_UNKNOWN) {
+        put(o, m->unk_surface, m->unk_surface_len);
+    } else if (t != SPM_CONTROL) {
         const char *s = m->text + m->off[id];
         size_t len = m->len[id];
-        if (is_bos_ws && (m->norm.add_dummy_prefix || m->norm.remove_extra_ws) &&
+        if (st->is_bos_ws && (m->norm.add_dummy_prefix || m->norm.remove_extra_ws) &&
             len >= SPM_SPACE_LEN && !memcmp(s, SPM_SPACE, SPM_SPACE_LEN)) {
             s += SPM_SPACE_LEN;
             len -= SPM_SPACE_LEN;
-            bos_ws_seen = !m->norm.remove_extra_ws;
+            st->bos_ws_seen = !m->norm.remove_extra_ws;
         }
-        if ((rc = put_piece(b, s, len)))
-            return rc;
+        put_piece(o, s, len);
     }
-    return put_bytes(m, b, ids + byte_start, n - byte_start);
+    st->any |= (o->grow ? o->grow->n : o->n) > before;
+}
+
+int spm_stream_init(spm_stream *st, const spm *m)
+{
+    memset(st, 0, sizeof *st);
+    st->m = m;
+    st->is_bos_ws = 1;
+    return m->denorm.units ? SPM_ERR_STREAM : SPM_OK;
+}
+
+/* Finishes a push or flush into o: on overflow restores st from saved and reports the size
+ * needed; returns a status. */
+static int finish(spm_stream *st, const spm_stream *saved, sink *o, size_t *n_out)
+{
+    *n_out = o->n;
+    if (o->n <= o->cap)
+        return SPM_OK;
+    *st = *saved;
+    return SPM_ERR_SPACE;
+}
+
+int spm_stream_push(spm_stream *st, char *out, size_t cap, size_t *n_out, int32_t id)
+{
+    *n_out = 0;
+    if (id < 0 || id >= st->m->n)
+        return SPM_ERR_ID;
+    spm_stream saved = *st;
+    sink o = {NULL, out, cap, 0, 0};
+    step(st, &o, id);
+    return finish(st, &saved, &o, n_out);
+}
+
+int spm_stream_flush(spm_stream *st, char *out, size_t cap, size_t *n_out)
+{
+    spm_stream saved = *st;
+    sink o = {NULL, out, cap, 0, 0};
+    drain(st, &o, 1);
+    int rc = finish(st, &saved, &o, n_out);
+    if (rc == SPM_OK)
+        spm_stream_init(st, st->m);
+    return rc;
 }
 
 int spm_decode(const spm *m, char *out, size_t cap, size_t *n_out, const int32_t *ids,
@@ -88,7 +156,13 @@ int spm_decode(const spm *m, char *out, size_t cap, size_t *n_out, const int32_t
         if (ids[i] < 0 || ids[i] >= m->n)
             return SPM_ERR_ID;
     spm_buf b = {0}, d = {0};
-    int rc = decode(m, &b, ids, n_ids);
+    spm_stream st;
+    spm_stream_init(&st, m);
+    sink o = {&b, NULL, 0, 0, 0};
+    for (size_t i = 0; i < n_ids; i++)
+        step(&st, &o, ids[i]);
+    drain(&st, &o, 1);
+    int rc = o.nomem ? SPM_ERR_NOMEM : SPM_OK;
     spm_buf *r = &b;
     if (rc == SPM_OK && m->denorm.units) {
         rc = spm_norm_run(&m->denorm, NULL, 0, &d, b.p, b.n);

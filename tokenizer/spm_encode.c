@@ -503,6 +503,8 @@ int spm_encoder_encode(spm_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, 
     int rc = spm_norm_run(&m->norm, m, m->ws_suffix, &e->norm, text, len);
     const char *s = e->norm.p;
     size_t n = e->norm.n;
+    if (rc == SPM_OK && n >= INT32_MAX)
+        rc = SPM_ERR_NOMEM; /* positions are 32-bit */
     if (rc == SPM_OK && n > 0) {
         switch (m->model_type) {
         case SPM_UNIGRAM:

@@ -10,7 +10,8 @@
 # Training text: the DDTP English, French and German descriptions in tests/data/tok.  Test lines:
 # every 60th English, 40th French and 25th German line of those, then the edge cases that
 # scripts/goldens/spm-edge-text.py writes.  Every model and golden is gzipped (gzip -n: no time
-# stamp); tests/data/spm/README.md lists each model's spm_train options.
+# stamp); tests/data/spm/README.md lists each model's spm_train options.  The smallest models,
+# unpacked, and a few edge lines also seed the fuzz target (tests/data/fuzz-spm).
 set -eu
 cd "$(dirname "$0")/../.."
 out=tests/data/spm
@@ -18,7 +19,8 @@ big=no
 [ "${1:-}" = "--big" ] && big=yes
 
 for tool in spm_train spm_encode spm_decode; do
-    command -v $tool >/dev/null || { echo "spm-goldens.sh: $tool missing: apt-get install sentencepiece" >&2; exit 1; }
+    command -v $tool >/dev/null ||
+        { echo "spm-goldens.sh: $tool missing: apt-get install sentencepiece" >&2; exit 1; }
 done
 version=$(dpkg-query -W -f '${Version}' sentencepiece 2>/dev/null || echo unknown)
 
@@ -65,6 +67,15 @@ Every model is trained with \`--num_threads=1 --random_seed=1 --minloglevel=2\` 
 |---|---|---|
 EOF
 
+# goldens NAME: writes the model $work/NAME.model and its goldens into $out.
+goldens() {
+    spm_encode --model=$work/$1.model --output_format=id < $work/lines.txt > $work/$1.ids
+    spm_decode --model=$work/$1.model --input_format=id < $work/$1.ids > $work/$1.dec
+    for f in model ids dec; do
+        gzip -9n < $work/$1.$f > $out/$1.$f.gz
+    done
+}
+
 # train NAME TEXT OPTIONS...: trains a model and writes its goldens.
 train() {
     name=$1 text=$2
@@ -74,12 +85,16 @@ train() {
     (cd $work && nice spm_train --input=$text.txt --model_prefix=$name --num_threads=1 \
         --random_seed=1 --minloglevel=2 "$@" >/dev/null 2>&1) ||
         { echo "spm-goldens.sh: spm_train failed for $name" >&2; exit 1; }
-    spm_encode --model=$work/$name.model --output_format=id < $work/lines.txt > $work/$name.ids
-    spm_decode --model=$work/$name.model --input_format=id < $work/$name.ids > $work/$name.dec
-    for f in model ids dec; do
-        gzip -9n < $work/$name.$f > $out/$name.$f.gz
-    done
+    goldens $name
     echo "| $name | $text | \`$*\` |" >> $readme
+}
+
+# unused NAME BASE: BASE's model with every 7th normal piece of 2+ characters made unused.
+unused() {
+    echo "== $1" >&2
+    /usr/bin/python3 scripts/goldens/spm-set-unused.py $work/$2.model $work/$1.model 7
+    goldens $1
+    echo "| $1 | $2's | $2's, then every 7th normal piece of 2+ characters unused |" >> $readme
 }
 
 train uni-en-1k en --model_type=unigram --vocab_size=1000
@@ -114,6 +129,10 @@ train word-de-2k de --model_type=word --vocab_size=2000 --normalization_rule_nam
 train uni-en-1k-ids en --model_type=unigram --vocab_size=1000 --unk_id=3 --bos_id=-1 \
     --eos_id=0 --pad_id=1 --unk_piece='[UNK]' --eos_piece='[EOS]' --pad_piece='[PAD]' \
     --unk_surface='<?>' --normalization_rule_name=identity
+train bpe-en-1k-suffix en --model_type=bpe --vocab_size=1000 \
+    --treat_whitespace_as_suffix=true --normalization_rule_name=identity
+unused uni-en-2k-unused uni-en-2k-user
+unused bpe-en-2k-unused bpe-en-2k-cf
 train uni-en-1k-rules en --model_type=unigram --vocab_size=1000 \
     --normalization_rule_tsv=rules.tsv
 train uni-en-1k-denorm en --model_type=unigram --vocab_size=1000 \
@@ -121,7 +140,8 @@ train uni-en-1k-denorm en --model_type=unigram --vocab_size=1000 \
 
 if [ $big = yes ]; then
     raw=/var/tmp/attn-work/raw
-    [ -f $raw/bookworm.en ] || { echo "spm-goldens.sh: run scripts/fetch-data.sh first" >&2; exit 1; }
+    [ -f $raw/bookworm.en ] ||
+        { echo "spm-goldens.sh: run scripts/fetch-data.sh first" >&2; exit 1; }
     cat $raw/bookworm.en $raw/bookworm.fr $raw/bookworm.de > $work/ddtp.txt
     train uni-mix-32k ddtp --model_type=unigram --vocab_size=32000 --input_sentence_size=400000 \
         --shuffle_input_sentence=true
@@ -130,9 +150,18 @@ fi
 cat >> $readme <<'EOF'
 
 `mix` is the English, French and German text together; `ddtp` (the 32k model, only with
-`--big`) is the bookworm DDTP files of scripts/fetch-data.sh.  `rules.tsv` normalizes `é` to `e`,
+`--big`) is the bookworm DDTP files of scripts/fetch-data.sh.  spm_train never writes unused
+pieces; scripts/goldens/spm-set-unused.py marks them in a copy of a trained model (the goldens
+still come from spm_encode and spm_decode reading that copy).  `rules.tsv` normalizes `é` to `e`,
 `ß` to `ss`, full-width `Ａ` to `A`, `AB` to `x`, tab and U+3000 to a space, and deletes U+200B;
 `denorm.tsv` maps `A` to `a` and `--` to an em dash in decoded text.
 EOF
 cp $readme $out/README.md
+
+seeds=tests/data/fuzz-spm
+mkdir -p $seeds
+for name in uni-en-100 bpe-en-100 char-en uni-en-1k-rules; do
+    gunzip < $out/$name.model.gz > $seeds/seed-$name.model
+done
+sed -n '14p;18p;21p;25p;52p;53p' $out/edge.txt > $seeds/seed-edge.txt
 echo "spm-goldens.sh: wrote $out" >&2
