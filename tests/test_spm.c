@@ -354,11 +354,14 @@ static void refused(const pbw *w, const char *what)
         fail_msg("expected a refusal with \"%s\", got status %d: \"%s\"", what, rc, why);
 }
 
-/* A double array of 512 units mapping "A" to "b" (root at 256, 'A' at 321, its leaf at 384),
- * the blob's size field first and the strings "b\0" after; extra bytes may follow. */
+/* A double array of 512 units mapping "A" to "b" (root at 256, 'A' at 321, its leaf at 384; the
+ * other units carry bit 31, so that no byte leads through them), the blob's size field first and
+ * the strings "b\0" after; extra bytes may follow. */
 static size_t charsmap(uint8_t *blob, uint32_t root_unit, uint32_t a_unit, uint32_t leaf_unit)
 {
-    uint32_t units[512] = {0};
+    uint32_t units[512];
+    for (int i = 0; i < 512; i++)
+        units[i] = 0x80000000u;
     units[0] = root_unit;
     units[321] = a_unit;
     units[384] = leaf_unit;
@@ -527,6 +530,9 @@ static void test_malformed_models(void **state)
     bl = charsmap(blob, 8192u << 10, A_UNIT, LEAF);
     build(&w, &(spec){.charsmap = blob, .charsmap_len = bl});
     refused(&w, "root lies outside");
+    bl = charsmap(blob, ROOT, 0x41u | ((321u ^ 256u) << 10), LEAF); /* 'A' leads back to the root */
+    build(&w, &(spec){.charsmap = blob, .charsmap_len = bl});
+    refused(&w, "cycle");
     bl = charsmap(blob, ROOT, A_UNIT, LEAF);
     uint32_t size = 2048 + 2; /* past the strings */
     memcpy(blob, &size, 4);

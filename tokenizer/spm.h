@@ -28,7 +28,8 @@
  * without all 256 byte pieces; a model type outside 1..4; a unigram model with no normal,
  * user-defined or unused piece; a precompiled character map whose trie size is out of range or not
  * a whole number of units, or in whose trie a reachable node leads outside the array or to a
- * replacement outside the strings; an unknown surface that is not valid UTF-8 or holds a NUL byte.
+ * replacement outside the strings, or a path comes back to a node on it (a cycle); an unknown
+ * surface that is not valid UTF-8 or holds a NUL byte.
  * Unknown fields are skipped, as protobuf does.  The library itself is laxer (it takes the same
  * text as a control and a normal piece, invalid UTF-8, and reads a charsmap unchecked); models
  * that spm_train writes pass every check.

@@ -9,7 +9,8 @@
  * has a leaf, the unit at the child's position holds the value (bits 0-30): where the
  * replacement string starts.  The root's position is units[0]'s offset.  Loading walks every
  * node reachable from the root and refuses a map in which any byte from any of them could index
- * outside the array or any leaf points outside the strings, so matching needs no checks.
+ * outside the array, any leaf points outside the strings, or a path returns to a node on it, so
+ * matching needs no checks and no match runs longer than the map's longest key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,16 +35,20 @@ static int bad_map(char *why, size_t why_len, const char *what)
     return SPM_ERR_FORMAT;
 }
 
-/* Walks every node reachable from the root of nm's trie; returns SPM_OK, SPM_ERR_FORMAT when a
- * reachable transition or leaf is out of range, or SPM_ERR_NOMEM. */
+/* Walks every node reachable from the root of nm's trie, depth first; returns SPM_OK,
+ * SPM_ERR_FORMAT when a reachable transition or leaf is out of range or a path comes back to a
+ * node on it (a cycle: a match could then run as long as the text), or SPM_ERR_NOMEM. */
 static int check_trie(const spm_norm *nm, char *why, size_t why_len)
 {
-    size_t n = nm->n_units;
-    uint8_t *seen = calloc(n / 8 + 1, 1);
-    uint32_t *stack = malloc(n * sizeof *stack);
+    enum { NEW, OPEN, DONE }; /* a node not seen, on the current path, finished */
+    typedef struct {
+        uint32_t pos, c; /* a node and the next byte to try from it */
+    } frame;
+    size_t n = nm->n_units, top = 0;
+    uint8_t *state = calloc(n, 1);
+    frame *stack = malloc(n * sizeof *stack);
     int rc = SPM_OK;
-    size_t top = 0;
-    if (!seen || !stack) {
+    if (!state || !stack) {
         rc = SPM_ERR_NOMEM;
         goto out;
     }
@@ -52,35 +57,43 @@ static int check_trie(const spm_norm *nm, char *why, size_t why_len)
         rc = bad_map(why, why_len, "the root lies outside the trie");
         goto out;
     }
-    seen[root / 8] |= (uint8_t)(1u << (root % 8));
-    stack[top++] = root;
+    state[root] = OPEN;
+    stack[top++] = (frame){root, 0};
     while (top) {
-        uint32_t pos = stack[--top];
+        frame *f = &stack[top - 1];
+        uint32_t pos = f->pos;
         if ((pos | 0xFFu) >= n) {
             rc = bad_map(why, why_len, "a node's transitions leave the trie");
             goto out;
         }
-        for (uint32_t c = 0; c < 256; c++) {
-            uint32_t u = nm->units[pos ^ c];
-            if (unit_label(u) != c)
-                continue;
-            uint32_t child = (pos ^ c) ^ unit_offset(u);
-            if (child >= n) {
-                rc = bad_map(why, why_len, "a transition leaves the trie");
-                goto out;
-            }
-            if (unit_has_leaf(u) && unit_value(nm->units[child]) >= nm->strs_len) {
-                rc = bad_map(why, why_len, "a replacement lies outside the strings");
-                goto out;
-            }
-            if (!(seen[child / 8] & (1u << (child % 8)))) {
-                seen[child / 8] |= (uint8_t)(1u << (child % 8));
-                stack[top++] = child;
-            }
+        if (f->c == 256) {
+            state[pos] = DONE;
+            top--;
+            continue;
+        }
+        uint32_t c = f->c++, u = nm->units[pos ^ c];
+        if (unit_label(u) != c)
+            continue;
+        uint32_t child = (pos ^ c) ^ unit_offset(u);
+        if (child >= n) {
+            rc = bad_map(why, why_len, "a transition leaves the trie");
+            goto out;
+        }
+        if (unit_has_leaf(u) && unit_value(nm->units[child]) >= nm->strs_len) {
+            rc = bad_map(why, why_len, "a replacement lies outside the strings");
+            goto out;
+        }
+        if (state[child] == OPEN) {
+            rc = bad_map(why, why_len, "the trie has a cycle");
+            goto out;
+        }
+        if (state[child] == NEW) {
+            state[child] = OPEN;
+            stack[top++] = (frame){child, 0};
         }
     }
 out:
-    free(seen);
+    free(state);
     free(stack);
     return rc;
 }
