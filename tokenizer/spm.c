@@ -1,32 +1,10 @@
-/* spm.c — opening and closing SentencePiece models, their accessors and shared helpers. */
-#include <errno.h>
+/* spm.c — opening and closing SentencePiece models, their lookups and the helpers the spm files
+ * share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "spm_impl.h"
-
-const char *spm_strerror(int status)
-{
-    switch (status) {
-    case SPM_OK:
-        return "success";
-    case SPM_ERR_NOMEM:
-        return "out of memory";
-    case SPM_ERR_IO:
-        return "cannot read the SentencePiece model";
-    case SPM_ERR_FORMAT:
-        return "malformed SentencePiece model";
-    case SPM_ERR_SPACE:
-        return "output buffer too small";
-    case SPM_ERR_ID:
-        return "token id outside the vocabulary";
-    case SPM_ERR_STREAM:
-        return "this model's decoding cannot be streamed (it has a denormalizer)";
-    default:
-        return "unknown SentencePiece error";
-    }
-}
 
 int spm_buf_put(spm_buf *b, const char *s, size_t k)
 {
@@ -36,14 +14,14 @@ int spm_buf_put(spm_buf *b, const char *s, size_t k)
             c *= 2;
         char *p = realloc(b->p, c);
         if (!p)
-            return SPM_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         b->p = p;
         b->cap = c;
     }
     if (k)
         memcpy(b->p + b->n, s, k);
     b->n += k;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 size_t spm_utf8_len(const char *s, size_t n)
@@ -70,58 +48,69 @@ size_t spm_utf8_len(const char *s, size_t n)
     return 0;
 }
 
-int spm_open_mem(spm **out, const void *data, size_t len, char *why, size_t why_len)
+int spm_sniff(const void *data, size_t len)
 {
+    /* A ModelProto starts with its first piece: field 1, wire type 2, a length that fits. */
+    const uint8_t *d = data;
+    if (len < 3 || d[0] != 0x0A)
+        return 0;
+    size_t n = 0, i = 1;
+    for (int shift = 0; i < len && i < 6; shift += 7) {
+        n |= (size_t)(d[i] & 0x7F) << shift;
+        if (!(d[i++] & 0x80))
+            return n > 0 && n <= len - i;
+    }
+    return 0;
+}
+
+/* Sets the longest piece (or unknown surface) and whether there are control pieces. */
+static void measure(spm *m)
+{
+    m->max_piece = m->unk_surface_len;
+    for (int32_t i = 0; i < m->n; i++) {
+        m->max_piece = m->len[i] > m->max_piece ? m->len[i] : m->max_piece;
+        m->has_special |= m->type[i] == SPM_CONTROL || m->type[i] == SPM_UNKNOWN;
+    }
+}
+
+int spm_open(tokenizer **out, const char *path, const void *data, size_t len, char *why,
+             size_t why_len)
+{
+    (void)path;
     *out = NULL;
-    if (why && why_len)
-        why[0] = 0;
+    tok_why(why, why_len, "%s", "");
     spm *m = calloc(1, sizeof *m);
-    if (!m)
-        return SPM_ERR_NOMEM;
+    if (!m || !(m->file = malloc(len ? len : 1))) {
+        free(m);
+        tok_why(why, why_len, "%s", tok_strerror(TOK_ERR_NOMEM));
+        return TOK_ERR_NOMEM;
+    }
+    m->base.kind = &tok_kind_spm;
+    memcpy(m->file, data, len);
+    m->file_len = len;
     int rc = spm_parse(m, data, len, why, why_len);
     if (rc < 0) {
-        if (rc == SPM_ERR_NOMEM && why && why_len)
-            snprintf(why, why_len, "%s", spm_strerror(rc));
-        spm_free(m);
+        if (rc == TOK_ERR_NOMEM)
+            tok_why(why, why_len, "%s", tok_strerror(rc));
+        spm_free(&m->base);
         return rc;
     }
-    *out = m;
-    return SPM_OK;
+    measure(m);
+    *out = &m->base;
+    return TOK_OK;
 }
 
-int spm_open(spm **out, const char *path, char *why, size_t why_len)
+int spm_open_mem(tokenizer **out, const void *data, size_t len, char *why, size_t why_len)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (why && why_len)
-            snprintf(why, why_len, "%s", strerror(errno));
-        return SPM_ERR_IO;
-    }
-    spm_buf b = {0};
-    char chunk[65536];
-    size_t k;
-    int rc = SPM_OK;
-    while (rc == SPM_OK && (k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = spm_buf_put(&b, chunk, k);
-    if (rc == SPM_OK && ferror(f)) {
-        rc = SPM_ERR_IO;
-        if (why && why_len)
-            snprintf(why, why_len, "%s", strerror(errno));
-    }
-    fclose(f);
-    if (rc == SPM_OK)
-        rc = spm_open_mem(out, b.p ? b.p : "", b.n, why, why_len);
-    else if (rc == SPM_ERR_NOMEM && why && why_len)
-        snprintf(why, why_len, "%s", spm_strerror(rc));
-    free(b.p);
-    return rc;
+    return spm_open(out, NULL, data ? data : "", data ? len : 0, why, why_len);
 }
 
-void spm_free(spm *m)
+void spm_free(tokenizer *t)
 {
+    spm *m = (spm *)t;
     if (!m)
         return;
+    free(m->file);
     free(m->text);
     free(m->off);
     free(m->len);
@@ -135,64 +124,94 @@ void spm_free(spm *m)
     free(m);
 }
 
-size_t spm_vocab_size(const spm *m)
+int spm_serialize(const tokenizer *t, char **buf, size_t *len)
 {
-    return (size_t)m->n;
+    const spm *m = (const spm *)t;
+    if (!(*buf = malloc(m->file_len ? m->file_len : 1)))
+        return TOK_ERR_NOMEM;
+    memcpy(*buf, m->file, m->file_len);
+    *len = m->file_len;
+    return TOK_OK;
 }
 
-int spm_model_type(const spm *m)
+size_t spm_vocab_size(const tokenizer *t)
 {
-    return m->model_type;
+    return (size_t)((const spm *)t)->n;
 }
 
-const char *spm_piece(const spm *m, int32_t id, size_t *len)
+size_t spm_max_token_bytes(const tokenizer *t)
 {
+    return ((const spm *)t)->max_piece + 8;
+}
+
+const char *spm_token_bytes(const tokenizer *t, int32_t id, size_t *len)
+{
+    const spm *m = (const spm *)t;
     if (id < 0 || id >= m->n)
         return NULL;
-    if (len)
-        *len = m->len[id];
+    *len = m->len[id];
     return m->text + m->off[id];
 }
 
-int spm_piece_type(const spm *m, int32_t id)
+/* Returns 1 if piece id is special in tok.h's sense (a control or the unknown piece), else 0. */
+static int special(const spm *m, int32_t id)
 {
+    return m->type[id] == SPM_CONTROL || m->type[id] == SPM_UNKNOWN;
+}
+
+int spm_is_special(const tokenizer *t, int32_t id)
+{
+    const spm *m = (const spm *)t;
+    return id >= 0 && id < m->n && special(m, id);
+}
+
+int32_t spm_special_id(const tokenizer *t, const char *s, size_t len)
+{
+    const spm *m = (const spm *)t;
+    int32_t id = spm_trie_find(&m->trie, s, len);
+    return id >= 0 && special(m, id) ? id : -1;
+}
+
+int32_t spm_token_id(const tokenizer *t, const char *s, size_t len)
+{
+    const spm *m = (const spm *)t;
+    int32_t id = spm_trie_find(&m->trie, s, len);
+    return id >= 0 && !special(m, id) ? id : -1;
+}
+
+int spm_model_type(const tokenizer *t)
+{
+    return ((const spm *)t)->model_type;
+}
+
+int spm_piece_type(const tokenizer *t, int32_t id)
+{
+    const spm *m = (const spm *)t;
     return id < 0 || id >= m->n ? 0 : m->type[id];
 }
 
-float spm_piece_score(const spm *m, int32_t id)
+float spm_piece_score(const tokenizer *t, int32_t id)
 {
+    const spm *m = (const spm *)t;
     return id < 0 || id >= m->n ? 0.0f : m->score[id];
 }
 
-int32_t spm_piece_id(const spm *m, const char *s, size_t len)
+int32_t spm_unk_id(const tokenizer *t)
 {
-    return spm_trie_find(&m->trie, s, len);
+    return ((const spm *)t)->unk_id;
 }
 
-size_t spm_stream_cap(const spm *m)
+int32_t spm_bos_id(const tokenizer *t)
 {
-    size_t most = m->unk_surface_len;
-    for (int32_t i = 0; i < m->n; i++)
-        most = m->len[i] > most ? m->len[i] : most;
-    return most + 4 * 3; /* and up to four held bytes, each as U+FFFD */
+    return ((const spm *)t)->bos_id;
 }
 
-int32_t spm_unk_id(const spm *m)
+int32_t spm_eos_id(const tokenizer *t)
 {
-    return m->unk_id;
+    return ((const spm *)t)->eos_id;
 }
 
-int32_t spm_bos_id(const spm *m)
+int32_t spm_pad_id(const tokenizer *t)
 {
-    return m->bos_id;
-}
-
-int32_t spm_eos_id(const spm *m)
-{
-    return m->eos_id;
-}
-
-int32_t spm_pad_id(const spm *m)
-{
-    return m->pad_id;
+    return ((const spm *)t)->pad_id;
 }

@@ -1,25 +1,25 @@
-/* spm.h — SentencePiece models read and run in C: load a .model file, encode text, decode ids.
+/* spm.h — the SentencePiece kind of tokenizer: its behaviour, what its reader checks, and the
+ * accessors only it has.  Opening, encoding, decoding, stream-decoding and writing go through the
+ * generic interface, tok.h (tok_open recognises a .model file by its first protobuf field).
  *
  * A SentencePiece model file is a serialized protobuf ModelProto.  attn reads the fields that
  * change encoding or decoding with its own wire-format reader (no protobuf library) and checks
  * everything it reads; the results are those of the SentencePiece library (0.1.97, as Debian 12
  * ships it: `spm_encode --output_format=id`, `spm_decode --input_format=id`) id for id and byte for
- * byte, for all four model types (unigram, BPE, word, char).
+ * byte, for all four model types (unigram, BPE, word, char).  tok_serialize gives the file's bytes
+ * back unchanged.
  *
- * Usage:
- *     spm *m;  char why[256];
- *     if (spm_open(&m, "source.spm", why, sizeof why) < 0) { fprintf(stderr, "%s\n", why); ... }
- *     int32_t ids[1000];  size_t n;
- *     int rc = spm_encode(m, ids, 1000, &n, text, strlen(text));   // SPM_ERR_SPACE: n = needed
- *     char out[4096];  size_t k;
- *     rc = spm_decode(m, out, sizeof out, &k, ids, n);              // SPM_ERR_SPACE: k = needed
- *     spm_free(m);
+ * In tok.h's terms: the special tokens are the control pieces and the unknown piece (<s>, </s>,
+ * <unk>, <2fr>, ...); SentencePiece itself never finds them in text, and neither does tok_encode
+ * unless TOK_SPECIAL is given: then each occurrence (earliest first, longest on a tie) becomes
+ * its id and the text around it is encoded piece by piece, as SentencePiece-based tokenizers
+ * encode text split at special tokens.  tok_token_bytes gives a piece's text (U+2581 for spaces);
+ * tok_max_token_bytes is the longest piece or unknown surface plus 8, so that its + 4 covers a
+ * stream push that also lets out three held bytes as U+FFFD.  A model with a denormalizer map
+ * (spm_train --denormalization_rule_tsv) cannot be stream-decoded: tok_stream_push returns
+ * TOK_ERR_UNSUPPORTED (tok_decode works).
  *
- * Thread safety: an spm is read-only once opened; any number of threads may share one.
- * spm_encode allocates its scratch per call; an spm_encoder keeps its scratch between calls (the
- * fast path for many lines) and belongs to one thread at a time.
- *
- * What the reader refuses (SPM_ERR_FORMAT, with the reason in why): a malformed protobuf (a
+ * What the reader refuses (TOK_ERR_FORMAT, with the reason in why): a malformed protobuf (a
  * truncated varint or field, a length past the end, a group, a field with the wrong wire type, a
  * singular field given twice); no trainer_spec or no normalizer_spec (every spm_train model has
  * both); a piece that is empty, not valid UTF-8 or holds a NUL byte, a piece type outside 1..6, a
@@ -58,19 +58,7 @@
 #ifndef ATTN_SPM_H
 #define ATTN_SPM_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-/* Status codes: 0 success, negative errors. */
-enum {
-    SPM_OK = 0,
-    SPM_ERR_NOMEM = -1,  /* out of memory */
-    SPM_ERR_IO = -2,     /* the model file could not be read (errno tells why) */
-    SPM_ERR_FORMAT = -3, /* the model file is malformed (why says how) */
-    SPM_ERR_SPACE = -4,  /* the output buffer is too small: the needed size is reported */
-    SPM_ERR_ID = -5,     /* a token id outside the vocabulary */
-    SPM_ERR_STREAM = -6, /* decoding this model cannot be streamed (it has a denormalizer) */
-};
+#include "tok.h"
 
 /* Piece types, numbered as in the model file. */
 enum {
@@ -90,102 +78,33 @@ enum {
     SPM_CHAR = 4,
 };
 
-typedef struct spm spm;                 /* a loaded model; read-only, shareable */
-typedef struct spm_encoder spm_encoder; /* per-thread scratch for encoding */
+/* Opens data[0..len-1] as a SentencePiece model whatever its first bytes look like (tok_open_mem
+ * gives it to the kind whose sniff recognises it); returns a status and a reason in why. */
+int spm_open_mem(tokenizer **out, const void *data, size_t len, char *why, size_t why_len);
 
-/* Returns a static English sentence for a status code. */
-const char *spm_strerror(int status);
-
-/* Opens a SentencePiece .model file; on error returns a status and writes a one-line reason
- * (without the path) into why. */
-int spm_open(spm **out, const char *path, char *why, size_t why_len);
-
-/* Opens a model from the bytes of a .model file (copied; data may be freed after); returns a
- * status and a reason in why on error. */
-int spm_open_mem(spm **out, const void *data, size_t len, char *why, size_t why_len);
-
-/* Frees a model; accepts NULL. */
-void spm_free(spm *m);
-
-/* Returns the number of pieces (ids 0..n-1). */
-size_t spm_vocab_size(const spm *m);
+/* The functions below take a tokenizer whose kind is "spm" (tok_kind_name). */
 
 /* Returns the model type (SPM_UNIGRAM, SPM_BPE, SPM_WORD or SPM_CHAR). */
-int spm_model_type(const spm *m);
-
-/* Returns the text of piece id (NUL-terminated) and sets *len if len is not NULL, or NULL for an
- * id outside the vocabulary. */
-const char *spm_piece(const spm *m, int32_t id, size_t *len);
+int spm_model_type(const tokenizer *t);
 
 /* Returns the type of piece id (SPM_NORMAL ... SPM_BYTE), or 0 for an id outside the vocabulary. */
-int spm_piece_type(const spm *m, int32_t id);
+int spm_piece_type(const tokenizer *t, int32_t id);
 
 /* Returns the score of piece id, or 0 for an id outside the vocabulary. */
-float spm_piece_score(const spm *m, int32_t id);
-
-/* Returns the id of the piece whose text is s[0..len-1], or -1 if there is none. */
-int32_t spm_piece_id(const spm *m, const char *s, size_t len);
+float spm_piece_score(const tokenizer *t, int32_t id);
 
 /* Returns the id of the unknown piece. */
-int32_t spm_unk_id(const spm *m);
+int32_t spm_unk_id(const tokenizer *t);
 
 /* Returns the id of the model's bos, eos or pad piece (named in its trainer spec: <s>, </s>,
  * <pad> by default) when that piece exists as a control piece, else -1. */
-int32_t spm_bos_id(const spm *m);
-int32_t spm_eos_id(const spm *m);
-int32_t spm_pad_id(const spm *m);
-
-/* Encodes text[0..len-1] into ids[0..cap-1] and sets *n_ids to the count.  Returns SPM_ERR_SPACE
- * with *n_ids = the needed count when cap is too small, SPM_ERR_NOMEM when memory runs out or the
- * normalized text reaches 2 GiB.  Thread-safe on a shared spm. */
-int spm_encode(const spm *m, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
-               size_t len);
-
-/* Creates an encoder for m (m must outlive it); returns a status. */
-int spm_encoder_open(spm_encoder **out, const spm *m);
-
-/* Frees an encoder; accepts NULL. */
-void spm_encoder_free(spm_encoder *e);
-
-/* Same as spm_encode, reusing the encoder's scratch. */
-int spm_encoder_encode(spm_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
-                       size_t len);
+int32_t spm_bos_id(const tokenizer *t);
+int32_t spm_eos_id(const tokenizer *t);
+int32_t spm_pad_id(const tokenizer *t);
 
 /* Writes the normalized form of text[0..len-1] (what the model segments) into out[0..cap-1] and
- * sets *n_out; returns SPM_ERR_SPACE with *n_out = the needed size, or SPM_ERR_NOMEM. */
-int spm_normalize(const spm *m, char *out, size_t cap, size_t *n_out, const char *text,
+ * sets *n_out; returns TOK_ERR_SPACE with *n_out = the needed size, or TOK_ERR_NOMEM. */
+int spm_normalize(const tokenizer *t, char *out, size_t cap, size_t *n_out, const char *text,
                   size_t len);
-
-/* Decodes ids[0..n_ids-1] into out[0..cap-1] (no NUL) and sets *n_out; returns SPM_ERR_SPACE with
- * *n_out = the needed size when cap is too small, SPM_ERR_ID for an id outside the vocabulary,
- * SPM_ERR_NOMEM on failure. */
-int spm_decode(const spm *m, char *out, size_t cap, size_t *n_out, const int32_t *ids,
-               size_t n_ids);
-
-/* Streaming decoder state for generation: the caller owns it (no allocation).  The text it hands
- * out, pushed id by id and then flushed, is exactly spm_decode's for the same ids; bytes of byte
- * pieces that may still become a character are held (at most 3) until a later id decides. */
-typedef struct {
-    const spm *m;
-    unsigned char held[4]; /* byte-piece bytes of a character not complete yet */
-    int n_held;
-    int is_bos_ws, bos_ws_seen, any; /* the leading-space rule; any: some text is out */
-} spm_stream;
-
-/* Starts a stream over model m; returns SPM_OK, or SPM_ERR_STREAM for a model with a
- * denormalizer (its map applies to the whole text: use spm_decode). */
-int spm_stream_init(spm_stream *s, const spm *m);
-
-/* Returns an output size that always suffices for one spm_stream_push or spm_stream_flush. */
-size_t spm_stream_cap(const spm *m);
-
-/* Adds one id and writes the text now decided into out[0..cap-1], *n_out bytes.  Returns
- * SPM_ERR_ID (state unchanged) for an id outside the vocabulary, SPM_ERR_SPACE (state unchanged)
- * with *n_out = the needed size. */
-int spm_stream_push(spm_stream *s, char *out, size_t cap, size_t *n_out, int32_t id);
-
-/* Writes what is still held (each held byte as U+FFFD) and restarts the stream; returns SPM_OK
- * or SPM_ERR_SPACE (state unchanged) with *n_out = the needed size. */
-int spm_stream_flush(spm_stream *s, char *out, size_t cap, size_t *n_out);
 
 #endif

@@ -18,7 +18,7 @@ typedef struct {
 static void put(sink *o, const char *s, size_t k)
 {
     if (o->grow) {
-        o->nomem |= spm_buf_put(o->grow, s, k) != SPM_OK;
+        o->nomem |= spm_buf_put(o->grow, s, k) != TOK_OK;
         return;
     }
     if (o->n + k <= o->cap && k)
@@ -44,23 +44,23 @@ static size_t lead_len(unsigned char c)
 
 /* Writes the held bytes that are decided: whole valid characters, and U+FFFD for each byte that
  * cannot start one; with end set (the run of byte pieces is over) every held byte is decided. */
-static void drain(spm_stream *st, sink *o, int end)
+static void drain(tok_stream *st, sink *o, int end)
 {
-    while (st->n_held) {
-        size_t need = lead_len(st->held[0]), k = 1;
-        while (k < (size_t)st->n_held && (st->held[k] & 0xC0) == 0x80)
+    while (st->n_tail) {
+        size_t need = lead_len(st->tail[0]), k = 1;
+        while (k < (size_t)st->n_tail && (st->tail[k] & 0xC0) == 0x80)
             k++;
-        if (!end && (size_t)st->n_held < need && k == (size_t)st->n_held)
+        if (!end && (size_t)st->n_tail < need && k == (size_t)st->n_tail)
             return; /* a character still being completed */
-        size_t c = spm_utf8_len((const char *)st->held, (size_t)st->n_held);
+        size_t c = spm_utf8_len((const char *)st->tail, (size_t)st->n_tail);
         if (c)
-            put(o, (const char *)st->held, c);
+            put(o, (const char *)st->tail, c);
         else
             put(o, "\xEF\xBF\xBD", 3);
         c = c ? c : 1;
-        memmove(st->held, st->held + c, (size_t)st->n_held - c);
-        st->n_held -= (int)c;
-        st->any = 1;
+        memmove(st->tail, st->tail + c, (size_t)st->n_tail - c);
+        st->n_tail -= (int)c;
+        st->spm_out = 1;
     }
 }
 
@@ -76,102 +76,99 @@ static void put_piece(sink *o, const char *s, size_t len)
     put(o, s, (size_t)(end - s));
 }
 
-/* Decodes one id (in range) into o, updating st. */
-static void step(spm_stream *st, sink *o, int32_t id)
+/* Decodes one id (in range) of model m into o, updating st: its tail holds byte-piece bytes,
+ * spm_out says whether text has gone out, spm_past_bos whether the leading-space rule is over and
+ * spm_bos_ws whether the last piece's leading U+2581 was dropped. */
+static void step(tok_stream *st, const spm *m, sink *o, int32_t id)
 {
-    const spm *m = st->m;
     int t = m->type[id];
     if (t == SPM_BYTE) {
-        st->held[st->n_held++] = piece_byte(m, id);
+        st->tail[st->n_tail++] = piece_byte(m, id);
         drain(st, o, 0);
         return;
     }
     drain(st, o, 1);
     size_t before = o->grow ? o->grow->n : o->n;
-    if (st->bos_ws_seen || st->any)
-        st->is_bos_ws = 0;
-    st->bos_ws_seen = 0;
+    if (st->spm_bos_ws || st->spm_out)
+        st->spm_past_bos = 1;
+    st->spm_bos_ws = 0;
     if (t == SPM_UNKNOWN) {
         put(o, m->unk_surface, m->unk_surface_len);
     } else if (t != SPM_CONTROL) {
         const char *s = m->text + m->off[id];
         size_t len = m->len[id];
-        if (st->is_bos_ws && (m->norm.add_dummy_prefix || m->norm.remove_extra_ws) &&
+        if (!st->spm_past_bos && (m->norm.add_dummy_prefix || m->norm.remove_extra_ws) &&
             len >= SPM_SPACE_LEN && !memcmp(s, SPM_SPACE, SPM_SPACE_LEN)) {
             s += SPM_SPACE_LEN;
             len -= SPM_SPACE_LEN;
-            st->bos_ws_seen = !m->norm.remove_extra_ws;
+            st->spm_bos_ws = !m->norm.remove_extra_ws;
         }
         put_piece(o, s, len);
     }
-    st->any |= (o->grow ? o->grow->n : o->n) > before;
-}
-
-int spm_stream_init(spm_stream *st, const spm *m)
-{
-    memset(st, 0, sizeof *st);
-    st->m = m;
-    st->is_bos_ws = 1;
-    return m->denorm.units ? SPM_ERR_STREAM : SPM_OK;
+    st->spm_out |= (o->grow ? o->grow->n : o->n) > before;
 }
 
 /* Finishes a push or flush into o: on overflow restores st from saved and reports the size
  * needed; returns a status. */
-static int finish(spm_stream *st, const spm_stream *saved, sink *o, size_t *n_out)
+static int finish(tok_stream *st, const tok_stream *saved, sink *o, size_t *n_out)
 {
     *n_out = o->n;
     if (o->n <= o->cap)
-        return SPM_OK;
+        return TOK_OK;
     *st = *saved;
-    return SPM_ERR_SPACE;
+    return TOK_ERR_SPACE;
 }
 
-int spm_stream_push(spm_stream *st, char *out, size_t cap, size_t *n_out, int32_t id)
+int spm_stream_push(tok_stream *st, char *out, size_t cap, size_t *n_out, int32_t id)
 {
+    const spm *m = (const spm *)st->t;
     *n_out = 0;
-    if (id < 0 || id >= st->m->n)
-        return SPM_ERR_ID;
-    spm_stream saved = *st;
+    if (m->denorm.units)
+        return TOK_ERR_UNSUPPORTED;
+    if (id < 0 || id >= m->n)
+        return TOK_ERR_ID;
+    tok_stream saved = *st;
     sink o = {NULL, out, cap, 0, 0};
-    step(st, &o, id);
+    step(st, m, &o, id);
     return finish(st, &saved, &o, n_out);
 }
 
-int spm_stream_flush(spm_stream *st, char *out, size_t cap, size_t *n_out)
+int spm_stream_flush(tok_stream *st, char *out, size_t cap, size_t *n_out)
 {
-    spm_stream saved = *st;
+    tok_stream saved = *st;
     sink o = {NULL, out, cap, 0, 0};
     drain(st, &o, 1);
     int rc = finish(st, &saved, &o, n_out);
-    if (rc == SPM_OK)
-        spm_stream_init(st, st->m);
+    if (rc == TOK_OK)
+        tok_stream_init(st, st->t);
     return rc;
 }
 
-int spm_decode(const spm *m, char *out, size_t cap, size_t *n_out, const int32_t *ids,
+int spm_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const int32_t *ids,
                size_t n_ids)
 {
+    const spm *m = (const spm *)t;
     *n_out = 0;
     for (size_t i = 0; i < n_ids; i++)
         if (ids[i] < 0 || ids[i] >= m->n)
-            return SPM_ERR_ID;
+            return TOK_ERR_ID;
     spm_buf b = {0}, d = {0};
-    spm_stream st;
-    spm_stream_init(&st, m);
+    tok_stream st;
+    tok_stream_init(&st, t);
     sink o = {&b, NULL, 0, 0, 0};
     for (size_t i = 0; i < n_ids; i++)
-        step(&st, &o, ids[i]);
+        step(&st, m, &o, ids[i]);
     drain(&st, &o, 1);
-    int rc = o.nomem ? SPM_ERR_NOMEM : SPM_OK;
+    int rc = o.nomem ? TOK_ERR_NOMEM : TOK_OK;
     spm_buf *r = &b;
-    if (rc == SPM_OK && m->denorm.units) {
+    if (rc == TOK_OK && m->denorm.units) {
         rc = spm_norm_run(&m->denorm, NULL, 0, &d, b.p, b.n);
         r = &d;
     }
-    if (rc == SPM_OK) {
+    if (rc == TOK_OK) {
         *n_out = r->n;
         if (r->n > cap)
-            rc = SPM_ERR_SPACE;
+            rc = TOK_ERR_SPACE;
         else if (r->n)
             memcpy(out, r->p, r->n);
     }

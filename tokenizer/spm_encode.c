@@ -55,7 +55,9 @@ typedef struct {
 #define CACHE_WORDS (1u << 14)  /* emptied at this many words */
 #define CACHE_BYTES (1u << 22)  /* or this many bytes of text */
 
-struct spm_encoder {
+/* Encoding scratch kept between calls (a tok_encoder of kind spm). */
+typedef struct {
+    tok_encoder base;   /* kind: &tok_kind_spm */
     const spm *m;
     spm_buf norm;       /* the normalized text */
     lattice_end *end;   /* [n + 1] unigram: the best path ending at each byte offset */
@@ -71,7 +73,7 @@ struct spm_encoder {
     found *got;         /* BPE: the pieces of the run just merged */
     size_t got_n, got_cap;
     word_cache cache;   /* BPE: the pieces of words seen before */
-};
+} spm_encoder;
 
 /* Where the ids go: the caller's buffer, counting past its end. */
 typedef struct {
@@ -84,16 +86,16 @@ typedef struct {
 static int grow(void **p, size_t *cap, size_t n, size_t sz)
 {
     if (n <= *cap)
-        return SPM_OK;
+        return TOK_OK;
     size_t c = *cap ? *cap : 64;
     while (c < n)
         c *= 2;
     void *q = realloc(*p, c * sz);
     if (!q)
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     *p = q;
     *cap = c;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Adds id to the output. */
@@ -131,7 +133,7 @@ static int unigram(spm_encoder *e, sink *o, const char *s, size_t n)
 {
     const spm *m = e->m;
     if (grow((void **)&e->end, &e->end_cap, n + 1, sizeof *e->end))
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     lattice_end *at = e->end;
     for (size_t i = 0; i <= n; i++)
         at[i].from = -1;
@@ -181,7 +183,7 @@ static int unigram(spm_encoder *e, sink *o, const char *s, size_t n)
     }
     for (int32_t b = 0, z = after; b < (int32_t)n; b = z, z = at[z].from)
         emit(m, o, s + b, (size_t)(z - b), at[z].id);
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* ---- BPE ------------------------------------------------------------------------------------- */
@@ -196,14 +198,14 @@ static inline int before(const merge *a, const merge *b)
 static int heap_push(spm_encoder *e, merge x)
 {
     if (grow((void **)&e->heap, &e->heap_cap, e->heap_n + 1, sizeof *e->heap))
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     size_t i = e->heap_n++;
     while (i > 0 && before(&x, &e->heap[(i - 1) / 2])) {
         e->heap[i] = e->heap[(i - 1) / 2];
         i = (i - 1) / 2;
     }
     e->heap[i] = x;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Removes the heap's top into *x. */
@@ -233,7 +235,7 @@ static void heap_pop(spm_encoder *e, merge *x)
 static int maybe_merge(spm_encoder *e, const char *s, int32_t l, int32_t r)
 {
     if (l < 0 || r < 0 || e->sym[l].frozen || e->sym[r].frozen)
-        return SPM_OK;
+        return TOK_OK;
     const spm *m = e->m;
     const symbol *a = &e->sym[l], *b = &e->sym[r];
     uint32_t node = a->node;
@@ -242,7 +244,7 @@ static int maybe_merge(spm_encoder *e, const char *s, int32_t l, int32_t r)
     int32_t id = node ? spm_trie_id(&m->trie, node) : -1;
     if (id < 0 || (m->type[id] != SPM_NORMAL && m->type[id] != SPM_USER_DEFINED &&
                    m->type[id] != SPM_UNUSED))
-        return SPM_OK;
+        return TOK_OK;
     if (m->type[id] == SPM_UNUSED) {
         e->split[id] = a->len;
         e->split_gen[id] = e->gen;
@@ -254,9 +256,9 @@ static int maybe_merge(spm_encoder *e, const char *s, int32_t l, int32_t r)
 static int add_found(spm_encoder *e, uint32_t start, uint32_t len, int32_t id)
 {
     if (grow((void **)&e->got, &e->got_cap, e->got_n + 1, sizeof *e->got))
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     e->got[e->got_n++] = (found){start, len, id};
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Adds piece s[start..start+len-1] to e->got, splitting unused pieces back into the pairs that
@@ -266,7 +268,7 @@ static int resegment(spm_encoder *e, const char *s, uint32_t start, uint32_t len
     const spm *m = e->m;
     size_t top = 0;
     if (grow((void **)&e->stack, &e->stack_cap, 2, sizeof *e->stack))
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     e->stack[top++] = start;
     e->stack[top++] = len;
     while (top) {
@@ -280,14 +282,14 @@ static int resegment(spm_encoder *e, const char *s, uint32_t start, uint32_t len
             continue;
         }
         if (grow((void **)&e->stack, &e->stack_cap, top + 4, sizeof *e->stack))
-            return SPM_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
         uint32_t k = e->split[id];
         e->stack[top++] = start + k; /* the right part, emitted second */
         e->stack[top++] = len - k;
         e->stack[top++] = start;
         e->stack[top++] = k;
     }
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Merges symbols a..b-1 (a run of neighbours) by piece score and adds the pieces they form to
@@ -320,7 +322,7 @@ static int merge_run(spm_encoder *e, const char *s, int32_t a, int32_t b)
     for (int32_t i = a; i >= 0; i = e->sym[i].next)
         if ((rc = resegment(e, s, e->sym[i].start, e->sym[i].len)))
             return rc;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Returns a hash of s[0..n-1] that is never 0. */
@@ -356,13 +358,13 @@ static int cache_put(spm_encoder *e, cached_word *x, const char *w, size_t n, ui
     }
     if (grow((void **)&c->vals, &c->vals_cap, c->vals_n + e->got_n, sizeof *c->vals) ||
         spm_buf_put(&c->keys, w, n))
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     *x = (cached_word){h, (uint32_t)(c->keys.n - n), (uint32_t)n, (uint32_t)c->vals_n,
                        (uint32_t)e->got_n};
     for (size_t i = 0; i < e->got_n; i++)
         c->vals[c->vals_n++] = (found){e->got[i].start - w0, e->got[i].len, e->got[i].id};
     c->used++;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Merges the symbols of s[0..n-1] by piece score, word by word through the cache where the
@@ -375,14 +377,14 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
         e->split = malloc((size_t)m->n * sizeof *e->split);
         e->split_gen = calloc((size_t)m->n, sizeof *e->split_gen);
         if (!e->split || !e->split_gen)
-            return SPM_ERR_NOMEM;
+            return TOK_ERR_NOMEM;
     }
     if (m->bpe_words && !e->cache.slot && !(e->cache.slot = calloc(CACHE_SLOTS,
                                                                   sizeof *e->cache.slot)))
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     e->gen++;
     if (grow((void **)&e->sym, &e->sym_cap, n, sizeof *e->sym))
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     int32_t count = 0;
     for (size_t p = 0; p < n;) {
         size_t k = m->has_user ? spm_user_match(m, s + p, n - p) : 0;
@@ -408,7 +410,7 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
             return rc;
         for (size_t i = 0; i < e->got_n; i++)
             emit(m, o, s + e->got[i].start, e->got[i].len, e->got[i].id);
-        return SPM_OK;
+        return TOK_OK;
     }
     /* Words: runs of symbols from one that starts with U+2581 to the next. */
     for (int32_t a = 0, b; a < count; a = b) {
@@ -430,7 +432,7 @@ static int bpe(spm_encoder *e, sink *o, const char *s, size_t n)
             emit(m, o, s + w0 + f->start, f->len, f->id);
         }
     }
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* ---- word and char --------------------------------------------------------------------------- */
@@ -468,17 +470,20 @@ static void chars(const spm *m, sink *o, const char *s, size_t n)
 
 /* ---- entry points ---------------------------------------------------------------------------- */
 
-int spm_encoder_open(spm_encoder **out, const spm *m)
+int spm_encoder_open(tok_encoder **out, const tokenizer *t)
 {
-    *out = calloc(1, sizeof **out);
-    if (!*out)
-        return SPM_ERR_NOMEM;
-    (*out)->m = m;
-    return SPM_OK;
+    spm_encoder *e = calloc(1, sizeof *e);
+    *out = e ? &e->base : NULL;
+    if (!e)
+        return TOK_ERR_NOMEM;
+    e->base.kind = &tok_kind_spm;
+    e->m = (const spm *)t;
+    return TOK_OK;
 }
 
-void spm_encoder_free(spm_encoder *e)
+void spm_encoder_free(tok_encoder *base)
 {
+    spm_encoder *e = (spm_encoder *)base;
     if (!e)
         return;
     free(e->norm.p);
@@ -495,57 +500,103 @@ void spm_encoder_free(spm_encoder *e)
     free(e);
 }
 
-int spm_encoder_encode(spm_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
-                       size_t len)
+/* Encodes text[0..len-1] as SentencePiece does, adding its ids to o; returns a status. */
+static int encode_text(spm_encoder *e, sink *o, const char *text, size_t len)
 {
     const spm *m = e->m;
-    sink o = {ids, cap, 0, 0};
     int rc = spm_norm_run(&m->norm, m, m->ws_suffix, &e->norm, text, len);
     const char *s = e->norm.p;
     size_t n = e->norm.n;
-    if (rc == SPM_OK && n >= INT32_MAX)
-        rc = SPM_ERR_NOMEM; /* positions are 32-bit */
-    if (rc == SPM_OK && n > 0) {
-        switch (m->model_type) {
-        case SPM_UNIGRAM:
-            rc = unigram(e, &o, s, n);
+    o->prev_unk = 0;
+    if (rc || n == 0)
+        return rc;
+    if (n >= INT32_MAX)
+        return TOK_ERR_NOMEM; /* positions are 32-bit */
+    switch (m->model_type) {
+    case SPM_UNIGRAM:
+        return unigram(e, o, s, n);
+    case SPM_BPE:
+        return bpe(e, o, s, n);
+    case SPM_WORD:
+        words(m, o, s, n);
+        return TOK_OK;
+    default:
+        chars(m, o, s, n);
+        return TOK_OK;
+    }
+}
+
+/* Returns the length of the longest control or unknown piece that starts s[0..n-1] and sets *id,
+ * or returns 0. */
+static size_t special_at(const spm *m, const char *s, size_t n, int32_t *id)
+{
+    uint32_t node = 0;
+    size_t best = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(node = spm_trie_next(&m->trie, node, (unsigned char)s[i])))
             break;
-        case SPM_BPE:
-            rc = bpe(e, &o, s, n);
-            break;
-        case SPM_WORD:
-            words(m, &o, s, n);
-            break;
-        default:
-            chars(m, &o, s, n);
+        int32_t x = spm_trie_id(&m->trie, node);
+        if (x >= 0 && (m->type[x] == SPM_CONTROL || m->type[x] == SPM_UNKNOWN)) {
+            best = i + 1;
+            *id = x;
         }
     }
+    return best;
+}
+
+int spm_encoder_encode(tok_encoder *base, int32_t *ids, size_t cap, size_t *n_ids,
+                       const char *text, size_t len, int flags)
+{
+    spm_encoder *e = (spm_encoder *)base;
+    const spm *m = e->m;
+    sink o = {ids, cap, 0, 0};
+    int rc = TOK_OK;
+    size_t from = 0;
+    if ((flags & TOK_SPECIAL) && m->has_special) {
+        /* The text between special pieces is encoded as texts of their own. */
+        for (size_t p = 0; p < len && rc == TOK_OK;) {
+            int32_t id;
+            size_t k = special_at(m, text + p, len - p, &id);
+            if (!k) {
+                p++;
+                continue;
+            }
+            if (p > from)
+                rc = encode_text(e, &o, text + from, p - from);
+            push(&o, id);
+            p += k;
+            from = p;
+        }
+    }
+    if (rc == TOK_OK && (from < len || len == 0))
+        rc = encode_text(e, &o, text + from, len - from);
     *n_ids = o.n;
-    if (rc == SPM_OK && o.n > cap)
-        rc = SPM_ERR_SPACE;
+    if (rc == TOK_OK && o.n > cap)
+        rc = TOK_ERR_SPACE;
     return rc;
 }
 
-int spm_encode(const spm *m, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
-               size_t len)
+int spm_encode(const tokenizer *t, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
+               size_t len, int flags)
 {
-    spm_encoder *e;
-    int rc = spm_encoder_open(&e, m);
-    if (rc == SPM_OK)
-        rc = spm_encoder_encode(e, ids, cap, n_ids, text, len);
+    tok_encoder *e;
+    int rc = spm_encoder_open(&e, t);
+    if (rc == TOK_OK)
+        rc = spm_encoder_encode(e, ids, cap, n_ids, text, len, flags);
     spm_encoder_free(e);
     return rc;
 }
 
-int spm_normalize(const spm *m, char *out, size_t cap, size_t *n_out, const char *text,
+int spm_normalize(const tokenizer *t, char *out, size_t cap, size_t *n_out, const char *text,
                   size_t len)
 {
+    const spm *m = (const spm *)t;
     spm_buf b = {0};
     int rc = spm_norm_run(&m->norm, m, m->ws_suffix, &b, text, len);
     *n_out = b.n;
-    if (rc == SPM_OK && b.n > cap)
-        rc = SPM_ERR_SPACE;
-    if (rc == SPM_OK)
+    if (rc == TOK_OK && b.n > cap)
+        rc = TOK_ERR_SPACE;
+    if (rc == TOK_OK && b.n)
         memcpy(out, b.p, b.n);
     free(b.p);
     return rc;

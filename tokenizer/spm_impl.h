@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "spm.h"
+#include "tok_impl.h"
 
 /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space. */
 #define SPM_SPACE "\xe2\x96\x81"
@@ -44,7 +45,13 @@ typedef struct {
                          * or goes on with an ASCII byte); else 0 */
 } spm_norm;
 
-struct spm {
+/* A loaded model (a tokenizer of kind spm). */
+typedef struct spm {
+    tokenizer base;       /* kind: &tok_kind_spm */
+    char *file;           /* the model file's bytes, for tok_serialize */
+    size_t file_len;
+    size_t max_piece;     /* the longest piece or unknown surface, in bytes */
+    int has_special;      /* some piece is a control piece (TOK_SPECIAL has work to do) */
     int32_t n;            /* number of pieces */
     char *text;           /* every piece's text, each followed by a NUL */
     uint32_t *off, *len;  /* [n] where piece i's text starts in text, and its length */
@@ -66,9 +73,9 @@ struct spm {
     spm_trie trie;        /* every piece */
     spm_norm norm;        /* the normalizer */
     spm_norm denorm;      /* applied to decoded text when units != NULL */
-};
+} spm;
 
-/* Appends s[0..k-1] to b; returns SPM_OK or SPM_ERR_NOMEM. */
+/* Appends s[0..k-1] to b; returns TOK_OK or TOK_ERR_NOMEM. */
 int spm_buf_put(spm_buf *b, const char *s, size_t k);
 
 /* Returns the length of the valid UTF-8 character at s[0..n-1] (n >= 1) as SentencePiece decodes
@@ -82,12 +89,38 @@ static inline size_t spm_char_len(unsigned char c)
     return (size_t)("\1\1\1\1\1\1\1\1\1\1\1\1\2\2\3\4"[c >> 4]);
 }
 
+extern const tok_kind tok_kind_spm;
+
+/* The kind's implementation of the tok.h functions of the same name (contracts: tok.h, spm.h), in
+ * the files named after the job: spm.c (opening, lookups), spm_encode.c, spm_decode.c. */
+int spm_sniff(const void *data, size_t len);
+int spm_open(tokenizer **out, const char *path, const void *data, size_t len, char *why,
+             size_t why_len);
+void spm_free(tokenizer *t);
+size_t spm_vocab_size(const tokenizer *t);
+size_t spm_max_token_bytes(const tokenizer *t);
+const char *spm_token_bytes(const tokenizer *t, int32_t id, size_t *len);
+int spm_is_special(const tokenizer *t, int32_t id);
+int32_t spm_special_id(const tokenizer *t, const char *s, size_t len);
+int32_t spm_token_id(const tokenizer *t, const char *s, size_t len);
+int spm_serialize(const tokenizer *t, char **buf, size_t *len);
+int spm_encode(const tokenizer *t, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
+               size_t len, int flags);
+int spm_encoder_open(tok_encoder **out, const tokenizer *t);
+void spm_encoder_free(tok_encoder *e);
+int spm_encoder_encode(tok_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
+                       size_t len, int flags);
+int spm_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const int32_t *ids,
+               size_t n_ids);
+int spm_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t id);
+int spm_stream_flush(tok_stream *s, char *out, size_t cap, size_t *n_out);
+
 /* Parses and checks the ModelProto in data[0..len-1] into m (zeroed by the caller); returns a
  * status and a reason in why. */
 int spm_parse(spm *m, const uint8_t *data, size_t len, char *why, size_t why_len);
 
-/* Builds the trie over m's pieces; returns SPM_ERR_FORMAT (reason in why) for a duplicate piece,
- * or SPM_ERR_NOMEM. */
+/* Builds the trie over m's pieces; returns TOK_ERR_FORMAT (reason in why) for a duplicate piece,
+ * or TOK_ERR_NOMEM. */
 int spm_trie_build(spm *m, char *why, size_t why_len);
 
 /* Frees a trie's tables. */
@@ -113,7 +146,7 @@ int32_t spm_trie_find(const spm_trie *t, const char *s, size_t k);
 size_t spm_user_match(const spm *m, const char *s, size_t n);
 
 /* Checks a precompiled character map blob and loads it into nm (its switches untouched); returns
- * SPM_ERR_FORMAT with a reason in why, or SPM_ERR_NOMEM. */
+ * TOK_ERR_FORMAT with a reason in why, or TOK_ERR_NOMEM. */
 int spm_norm_load(spm_norm *nm, const uint8_t *blob, size_t len, char *why, size_t why_len);
 
 /* Sets nm->plain from its map (every ASCII byte when it has none). */

@@ -27,17 +27,17 @@ static inline int unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
 static inline uint32_t unit_value(uint32_t u) { return u & 0x7FFFFFFFu; }
 static inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
 
-/* Writes a reason into why and returns SPM_ERR_FORMAT. */
+/* Writes a reason into why and returns TOK_ERR_FORMAT. */
 static int bad_map(char *why, size_t why_len, const char *what)
 {
     if (why && why_len)
         snprintf(why, why_len, "precompiled_charsmap: %s", what);
-    return SPM_ERR_FORMAT;
+    return TOK_ERR_FORMAT;
 }
 
-/* Walks every node reachable from the root of nm's trie, depth first; returns SPM_OK,
- * SPM_ERR_FORMAT when a reachable transition or leaf is out of range or a path comes back to a
- * node on it (a cycle: a match could then run as long as the text), or SPM_ERR_NOMEM. */
+/* Walks every node reachable from the root of nm's trie, depth first; returns TOK_OK,
+ * TOK_ERR_FORMAT when a reachable transition or leaf is out of range or a path comes back to a
+ * node on it (a cycle: a match could then run as long as the text), or TOK_ERR_NOMEM. */
 static int check_trie(const spm_norm *nm, char *why, size_t why_len)
 {
     enum { NEW, OPEN, DONE }; /* a node not seen, on the current path, finished */
@@ -47,9 +47,9 @@ static int check_trie(const spm_norm *nm, char *why, size_t why_len)
     size_t n = nm->n_units, top = 0;
     uint8_t *state = calloc(n, 1);
     frame *stack = malloc(n * sizeof *stack);
-    int rc = SPM_OK;
+    int rc = TOK_OK;
     if (!state || !stack) {
-        rc = SPM_ERR_NOMEM;
+        rc = TOK_ERR_NOMEM;
         goto out;
     }
     uint32_t root = unit_offset(nm->units[0]);
@@ -113,7 +113,7 @@ int spm_norm_load(spm_norm *nm, const uint8_t *blob, size_t len, char *why, size
     nm->units = malloc(t);
     nm->strs = malloc(nm->strs_len);
     if (!nm->units || !nm->strs)
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     for (size_t i = 0; i < nm->n_units; i++) {
         const uint8_t *u = blob + 4 + 4 * i;
         nm->units[i] = (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 |
@@ -210,7 +210,7 @@ int spm_norm_run(const spm_norm *nm, const spm *um, int ws_suffix, spm_buf *out,
                rep_len == 1 && *rep == ' ')
             p += k;
     if (p == end)
-        return SPM_OK;
+        return TOK_OK;
     if (!ws_suffix && nm->add_dummy_prefix && (rc = spm_buf_put(out, space, space_len)))
         return rc;
     int prev_space = nm->remove_extra_ws;
@@ -256,5 +256,5 @@ int spm_norm_run(const spm_norm *nm, const spm *um, int ws_suffix, spm_buf *out,
             out->n -= space_len;
     if (ws_suffix && nm->add_dummy_prefix && (rc = spm_buf_put(out, space, space_len)))
         return rc;
-    return SPM_OK;
+    return TOK_OK;
 }

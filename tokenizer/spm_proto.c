@@ -37,7 +37,7 @@ typedef struct {
     size_t n;
 } pb_field;
 
-/* Writes a formatted reason into why and returns SPM_ERR_FORMAT. */
+/* Writes a formatted reason into why and returns TOK_ERR_FORMAT. */
 static int fail(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(char *why, size_t why_len, const char *fmt, ...)
@@ -48,7 +48,7 @@ static int fail(char *why, size_t why_len, const char *fmt, ...)
         vsnprintf(why, why_len, fmt, ap);
         va_end(ap);
     }
-    return SPM_ERR_FORMAT;
+    return TOK_ERR_FORMAT;
 }
 
 /* Reads a varint; returns 0, or -1 when it is truncated or longer than 10 bytes. */
@@ -128,7 +128,7 @@ typedef struct {
 } pb_rule;
 
 /* Reads the message s[0..n-1] (named msg in reasons) into out by rules[0..n_rules-1] (at most
- * 64), skipping the fields they do not name; returns SPM_OK or SPM_ERR_FORMAT with a reason. */
+ * 64), skipping the fields they do not name; returns TOK_OK or TOK_ERR_FORMAT with a reason. */
 static int pb_read(void *out, const pb_rule *rules, size_t n_rules, const uint8_t *s, size_t n,
                    const char *msg, char *why, size_t why_len)
 {
@@ -178,7 +178,7 @@ static int pb_read(void *out, const pb_rule *rules, size_t n_rules, const uint8_
             break;
         }
     }
-    return got < 0 ? fail(why, why_len, "%s: malformed protobuf", msg) : SPM_OK;
+    return got < 0 ? fail(why, why_len, "%s: malformed protobuf", msg) : TOK_OK;
 }
 
 /* Returns 1 if s[0..n-1] is valid UTF-8 without NUL bytes, else 0. */
@@ -198,10 +198,10 @@ static int dup_string(char **out, const uint8_t *s, size_t n)
 {
     *out = malloc(n + 1);
     if (!*out)
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     memcpy(*out, s, n);
     (*out)[n] = 0;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* A NormalizerSpec's fields. */
@@ -229,10 +229,10 @@ static int parse_normalizer(spm_norm *nm, const pb_bytes *b, const char *msg, ch
     nm->add_dummy_prefix = ns.add_dummy_prefix;
     nm->remove_extra_ws = ns.remove_extra_ws;
     nm->escape_ws = ns.escape_ws;
-    rc = ns.map.n ? spm_norm_load(nm, ns.map.s, ns.map.n, why, why_len) : SPM_OK;
-    if (rc == SPM_OK)
+    rc = ns.map.n ? spm_norm_load(nm, ns.map.s, ns.map.n, why, why_len) : TOK_OK;
+    if (rc == TOK_OK)
         spm_norm_plain(nm);
-    if (rc == SPM_ERR_FORMAT) {
+    if (rc == TOK_ERR_FORMAT) {
         char inner[200];
         snprintf(inner, sizeof inner, "%s", why);
         return fail(why, why_len, "%s: %s", msg, inner);
@@ -275,7 +275,7 @@ static int parse_trainer(trainer *tr, const pb_bytes *b, char *why, size_t why_l
         return fail(why, why_len, "unknown model type %d", tr->model_type);
     if (!clean_utf8(tr->unk_surface.s, tr->unk_surface.n))
         return fail(why, why_len, "unk_surface is not valid UTF-8 or holds a NUL byte");
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* A SentencePiece message's fields. */
@@ -314,7 +314,7 @@ static int parse_piece(spm *m, int32_t i, const uint8_t *s, size_t n, size_t *us
     memcpy(m->text + *used, p.text.s, p.text.n);
     m->text[*used + p.text.n] = 0;
     *used += p.text.n + 1;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Returns the byte that a byte piece "<0xXX>" (upper-case hex) stands for, or -1. */
@@ -367,7 +367,7 @@ static int check_pieces(spm *m, const trainer *tr, char *why, size_t why_len)
             return fail(why, why_len, "byte_fallback without the byte piece <0x%02X>", b);
     if (m->model_type == SPM_UNIGRAM && n_lattice == 0)
         return fail(why, why_len, "a unigram model without normal pieces");
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Sets the bos/eos/pad ids: the named piece's id when it is a control piece, else -1. */
@@ -390,13 +390,13 @@ static int lattice_scores(spm *m)
 {
     m->vscore = malloc((size_t)m->n * sizeof *m->vscore);
     if (!m->vscore)
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     for (int32_t i = 0; i < m->n; i++)
         m->vscore[i] = m->type[i] == SPM_NORMAL ? (double)m->score[i]
                        : m->type[i] == SPM_USER_DEFINED
                            ? (double)((float)m->len[i] * m->max_score) - 0.1
                            : NAN;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Returns 1 if m is a BPE model whose merges can never cross the start of a word (a U+2581):
@@ -469,7 +469,7 @@ int spm_parse(spm *m, const uint8_t *data, size_t len, char *why, size_t why_len
     m->type = malloc(n);
     m->text = malloc(mp.piece_bytes + n);
     if (!m->off || !m->len || !m->score || !m->type || !m->text)
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     pb r = {data, data + len};
     pb_field f;
     int32_t i = 0;
@@ -481,5 +481,5 @@ int spm_parse(spm *m, const uint8_t *data, size_t len, char *why, size_t why_len
         return rc;
     special_ids(m, &tr);
     m->bpe_words = bpe_words(m);
-    return m->model_type == SPM_UNIGRAM ? lattice_scores(m) : SPM_OK;
+    return m->model_type == SPM_UNIGRAM ? lattice_scores(m) : TOK_OK;
 }

@@ -57,12 +57,12 @@ static int reserve(layout *l, size_t n)
 {
     spm_trie *t = l->t;
     if (n <= t->n)
-        return SPM_OK;
+        return TOK_OK;
     size_t c = t->n ? t->n : 1024;
     while (c < n)
         c *= 2;
     if (c > INT32_MAX)
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     spm_slot *a = realloc(t->a, c * sizeof *a);
     int32_t *nx = a ? realloc(l->next, c * sizeof *nx) : NULL;
     int32_t *pv = nx ? realloc(l->prev, c * sizeof *pv) : NULL;
@@ -71,7 +71,7 @@ static int reserve(layout *l, size_t n)
     if (nx)
         l->next = nx;
     if (!pv)
-        return SPM_ERR_NOMEM;
+        return TOK_ERR_NOMEM;
     l->prev = pv;
     for (size_t i = t->n; i < c; i++) {
         a[i] = (spm_slot){0, -1, -1};
@@ -84,7 +84,7 @@ static int reserve(layout *l, size_t n)
         l->last = (int32_t)i;
     }
     t->n = c;
-    return SPM_OK;
+    return TOK_OK;
 }
 
 /* Takes slot i out of the free list and gives it to parent slot p with piece id. */
@@ -110,7 +110,7 @@ static int place(spm_trie *t, const draft *d)
     uint32_t *first = calloc((size_t)n + 1, sizeof *first), *kids = malloc(n * sizeof *kids);
     uint32_t *queue = malloc(n * sizeof *queue), *slot = malloc(n * sizeof *slot);
     layout l = {t, NULL, NULL, -1, -1};
-    int rc = SPM_ERR_NOMEM;
+    int rc = TOK_ERR_NOMEM;
     if (!first || !kids || !queue || !slot || reserve(&l, 1024))
         goto out;
     for (uint32_t v = 1; v < n; v++) /* children of each node, contiguous in kids */
@@ -186,7 +186,7 @@ int spm_trie_build(spm *m, char *why, size_t why_len)
     d.parent = malloc((bytes + 1) * sizeof *d.parent);
     d.byte = malloc(bytes + 1);
     d.id = malloc((bytes + 1) * sizeof *d.id);
-    int rc = SPM_ERR_NOMEM;
+    int rc = TOK_ERR_NOMEM;
     if (!d.keys || !d.child || !d.parent || !d.byte || !d.id)
         goto out;
     d.n_nodes = 1;
@@ -199,7 +199,7 @@ int spm_trie_build(spm *m, char *why, size_t why_len)
         if (d.id[node] >= 0) {
             if (why && why_len)
                 snprintf(why, why_len, "pieces %d and %d are the same text", d.id[node], i);
-            rc = SPM_ERR_FORMAT;
+            rc = TOK_ERR_FORMAT;
             goto out;
         }
         d.id[node] = i;

@@ -13,11 +13,12 @@
 #include <zlib.h>
 
 #include "spm.h"
+#include "tok.h"
 
-static spm *fixed[3];
+static tokenizer *fixed[3];
 
 /* Loads a gzipped model from the repository (the target runs from its root). */
-static spm *load(const char *path)
+static tokenizer *load(const char *path)
 {
     gzFile f = gzopen(path, "rb");
     if (!f)
@@ -28,33 +29,46 @@ static spm *load(const char *path)
     while ((r = gzread(f, b + n, (unsigned)(cap - n))) > 0)
         n += (size_t)r;
     gzclose(f);
-    spm *m;
+    tokenizer *m;
     char why[256];
-    if (r < 0 || n == cap || spm_open_mem(&m, b, n, why, sizeof why) != SPM_OK)
+    if (r < 0 || n == cap || spm_open_mem(&m, b, n, why, sizeof why) != TOK_OK)
         abort();
     free(b);
     return m;
 }
 
-/* Encodes s[0..len-1] with m and decodes the ids; aborts on any failure or id out of range. */
-static void encode_decode(const spm *m, const char *s, size_t len)
+/* Encodes s[0..len-1] with m (flags: TOK_SPECIAL or 0) and decodes the ids, whole and streamed;
+ * aborts on any failure, id out of range or stream that differs. */
+static void encode_decode(const tokenizer *m, const char *s, size_t len, int flags)
 {
     size_t cap = 4 * len + 16, n, k;
     int32_t *ids = malloc(cap * sizeof *ids);
-    if (spm_encode(m, ids, cap, &n, s, len) == SPM_ERR_SPACE) {
+    if (tok_encode(m, ids, cap, &n, s, len, flags) == TOK_ERR_SPACE) {
         cap = n;
         ids = realloc(ids, cap * sizeof *ids);
-        if (spm_encode(m, ids, cap, &n, s, len) != SPM_OK)
+        if (tok_encode(m, ids, cap, &n, s, len, flags) != TOK_OK)
             abort();
     }
     for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || (size_t)ids[i] >= spm_vocab_size(m))
+        if (ids[i] < 0 || (size_t)ids[i] >= tok_vocab_size(m))
             abort();
-    if (spm_decode(m, NULL, 0, &k, ids, n) == SPM_ERR_SPACE) {
-        char *out = malloc(k);
-        size_t k2;
-        if (spm_decode(m, out, k, &k2, ids, n) != SPM_OK || k2 != k)
+    if (tok_decode(m, NULL, 0, &k, ids, n) == TOK_ERR_SPACE) {
+        char *out = malloc(k), *chunk = malloc(tok_max_token_bytes(m) + 4);
+        size_t k2, got = 0;
+        if (tok_decode(m, out, k, &k2, ids, n) != TOK_OK || k2 != k)
             abort();
+        tok_stream st;
+        tok_stream_init(&st, m);
+        for (size_t i = 0; i <= n; i++) {
+            int rc = i < n ? tok_stream_push(&st, chunk, tok_max_token_bytes(m) + 4, &k2, ids[i])
+                           : tok_stream_flush(&st, chunk, tok_max_token_bytes(m) + 4, &k2);
+            if (rc == TOK_ERR_UNSUPPORTED)
+                break;
+            if (rc != TOK_OK || got + k2 > k || memcmp(chunk, out + got, k2))
+                abort();
+            got += k2;
+        }
+        free(chunk);
         free(out);
     }
     free(ids);
@@ -75,22 +89,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char sample[] = "  Hello <sep> w\xc3\xb6rld\xef\xbc\xa1 \xff\xfe 12\xe2\x82 <s>"
                                  "\xe6\x97\xa5\xe2\x96\x81 \xf0\x9f\x98\x80  ";
     char why[256];
-    spm *m = NULL;
-    if (spm_open_mem(&m, data, size, why, sizeof why) == SPM_OK) {
-        encode_decode(m, sample, sizeof sample - 1);
-        size_t n = spm_vocab_size(m), k;
+    tokenizer *m = NULL;
+    if (spm_open_mem(&m, data, size, why, sizeof why) == TOK_OK) {
+        encode_decode(m, sample, sizeof sample - 1, 0);
+        encode_decode(m, sample, sizeof sample - 1, TOK_SPECIAL);
+        size_t n = tok_vocab_size(m), k;
         int32_t *all = malloc(n * sizeof *all);
         for (size_t i = 0; i < n; i++)
             all[i] = (int32_t)i;
-        if (spm_decode(m, NULL, 0, &k, all, n) == SPM_ERR_SPACE) {
+        if (tok_decode(m, NULL, 0, &k, all, n) == TOK_ERR_SPACE) {
             char *out = malloc(k);
-            if (spm_decode(m, out, k, &k, all, n) != SPM_OK)
+            if (tok_decode(m, out, k, &k, all, n) != TOK_OK)
                 abort();
             free(out);
         }
         free(all);
-        spm_free(m);
+        tok_free(m);
     }
-    encode_decode(fixed[size % 3], (const char *)data, size < 1024 ? size : 1024);
+    encode_decode(fixed[size % 3], (const char *)data, size < 1024 ? size : 1024,
+                  size % 2 ? TOK_SPECIAL : 0);
     return 0;
 }
