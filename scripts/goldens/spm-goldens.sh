@@ -2,9 +2,10 @@
 # spm-goldens.sh — trains the SentencePiece test models with Debian's spm_train and writes their
 # goldens (spm_encode --output_format=id, spm_decode --input_format=id) into tests/data/spm.
 #
-#   sh scripts/goldens/spm-goldens.sh            all committed models (a few minutes)
-#   sh scripts/goldens/spm-goldens.sh --big      also the 32k model (trained on the DDTP files that
-#                                                scripts/fetch-data.sh fetches; several minutes more)
+#   sh scripts/goldens/spm-goldens.sh          every model but the 32k one (several minutes)
+#   sh scripts/goldens/spm-goldens.sh --big    also the 32k one (committed too), trained on the
+#                                              DDTP files that scripts/model/fetch-data.sh fetches
+#                                              into $ATTN_WORK/raw (ATTN_WORK: data)
 #
 # Needs Debian's `sentencepiece` package (bookworm: 0.1.97; `apt-get install sentencepiece`).
 # Training text: the DDTP English, French and German descriptions in tests/data/tok.  Test lines:
@@ -139,9 +140,9 @@ train uni-en-1k-denorm en --model_type=unigram --vocab_size=1000 \
     --denormalization_rule_tsv=denorm.tsv --normalization_rule_name=identity
 
 if [ $big = yes ]; then
-    raw=/var/tmp/attn-work/raw
+    raw=${ATTN_WORK:-data}/raw
     [ -f $raw/bookworm.en ] ||
-        { echo "spm-goldens.sh: run scripts/fetch-data.sh first" >&2; exit 1; }
+        { echo "spm-goldens.sh: run scripts/model/fetch-data.sh first" >&2; exit 1; }
     cat $raw/bookworm.en $raw/bookworm.fr $raw/bookworm.de > $work/ddtp.txt
     train uni-mix-32k ddtp --model_type=unigram --vocab_size=32000 --input_sentence_size=400000 \
         --shuffle_input_sentence=true
@@ -150,8 +151,8 @@ fi
 cat >> $readme <<'EOF'
 
 `mix` is the English, French and German text together; `ddtp` (the 32k model, only with
-`--big`) is the bookworm DDTP files of scripts/fetch-data.sh.  spm_train never writes unused
-pieces; scripts/goldens/spm-set-unused.py marks them in a copy of a trained model (the goldens
+`--big`) is the bookworm DDTP files of scripts/model/fetch-data.sh.  spm_train never writes
+unused pieces; scripts/goldens/spm-set-unused.py marks them in a copy of a trained model (the goldens
 still come from spm_encode and spm_decode reading that copy).  `spm-model.attn` (not written
 here: scripts/goldens/spm_model_fixture.py) is an attn model file whose tokenizer blob is
 uni-en-100.  `rules.tsv` normalizes `é` to `e`,
