@@ -19,43 +19,18 @@
 
 #include "spm.h"
 #include "tok.h"
+#include "tok_test.h"
 
-#define DATA "tests/data/spm/"
+#define SPM "tests/data/spm/"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-/* Reads a file (gzip or plain) into a malloc'd buffer with a NUL after it; fails if missing. */
-static char *load(const char *path, size_t *len)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (run scripts/goldens/spm-goldens.sh)", path);
-    size_t cap = 1 << 20, n = 0;
-    char *b = malloc(cap + 1);
-    for (;;) {
-        int r = gzread(f, b + n, (unsigned)(cap - n));
-        assert_true(r >= 0);
-        n += (size_t)r;
-        if (r == 0)
-            break;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap + 1);
-            assert_non_null(b);
-        }
-    }
-    gzclose(f);
-    b[n] = 0;
-    *len = n;
-    return b;
-}
 
 /* Opens the gzipped test model NAME.model.gz; fails the test with the reason if it does not
  * open. */
 static tokenizer *open_model(const char *name)
 {
     char path[256], why[256] = "";
-    snprintf(path, sizeof path, DATA "%s.model.gz", name);
+    snprintf(path, sizeof path, SPM "%s.model.gz", name);
     size_t len;
     char *buf = load(path, &len);
     tokenizer *m = NULL;
@@ -163,9 +138,9 @@ static size_t check_model(const char *name, const char *lines, size_t lines_len)
 {
     char path[256];
     size_t ids_len, dec_len;
-    snprintf(path, sizeof path, DATA "%s.ids.gz", name);
+    snprintf(path, sizeof path, SPM "%s.ids.gz", name);
     char *gold_ids = load(path, &ids_len);
-    snprintf(path, sizeof path, DATA "%s.dec.gz", name);
+    snprintf(path, sizeof path, SPM "%s.dec.gz", name);
     char *gold_dec = load(path, &dec_len);
     tokenizer *m = open_model(name);
     tok_encoder *e;
@@ -231,7 +206,7 @@ static void test_goldens(void **state)
 {
     (void)state;
     size_t len;
-    char *lines = load(DATA "lines.txt.gz", &len);
+    char *lines = load(SPM "lines.txt.gz", &len);
     size_t bad = 0;
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
         bad += check_model(models[i], lines, len);
@@ -575,7 +550,7 @@ static void test_truncations_and_bit_flips(void **state)
 {
     (void)state;
     size_t len;
-    char *path = DATA "uni-en-100.model.gz";
+    char *path = SPM "uni-en-100.model.gz";
     uint8_t *data = (uint8_t *)load(path, &len);
     for (size_t cut = 0; cut < len; cut++)
         if (!refused_or_works(data, cut))
@@ -609,7 +584,7 @@ static void test_api(void **state)
 
     /* tok_open_mem recognises a .model file; tok_serialize gives its bytes back. */
     size_t flen, slen;
-    char *file = load(DATA "uni-en-1k.model.gz", &flen), *back;
+    char *file = load(SPM "uni-en-1k.model.gz", &flen), *back;
     assert_int_equal(tok_open_mem(&m, file, flen, why, sizeof why), TOK_OK);
     assert_string_equal(tok_kind_name(m), "spm");
     assert_int_equal(tok_serialize(m, &back, &slen), TOK_OK);

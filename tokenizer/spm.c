@@ -1,6 +1,5 @@
 /* spm.c — opening and closing SentencePiece models, their lookups and the helpers the spm files
  * share. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -12,7 +12,6 @@
  * outside the array, any leaf points outside the strings, or a path returns to a node on it, so
  * matching needs no checks and no match runs longer than the map's longest key.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +29,7 @@ static inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1u <
 /* Writes a reason into why and returns TOK_ERR_FORMAT. */
 static int bad_map(char *why, size_t why_len, const char *what)
 {
-    if (why && why_len)
-        snprintf(why, why_len, "precompiled_charsmap: %s", what);
+    tok_why(why, why_len, "precompiled_charsmap: %s", what);
     return TOK_ERR_FORMAT;
 }
 

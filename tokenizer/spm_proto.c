@@ -15,7 +15,6 @@
  */
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,19 +36,8 @@ typedef struct {
     size_t n;
 } pb_field;
 
-/* Writes a formatted reason into why and returns TOK_ERR_FORMAT. */
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why && why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
-    return TOK_ERR_FORMAT;
-}
+/* Writes a formatted reason into why; is TOK_ERR_FORMAT. */
+#define fail(why, why_len, ...) (tok_why(why, why_len, __VA_ARGS__), TOK_ERR_FORMAT)
 
 /* Reads a varint; returns 0, or -1 when it is truncated or longer than 10 bytes. */
 static int pb_varint(pb *r, uint64_t *v)
@@ -232,7 +220,7 @@ static int parse_normalizer(spm_norm *nm, const pb_bytes *b, const char *msg, ch
     rc = ns.map.n ? spm_norm_load(nm, ns.map.s, ns.map.n, why, why_len) : TOK_OK;
     if (rc == TOK_OK)
         spm_norm_plain(nm);
-    if (rc == TOK_ERR_FORMAT) {
+    if (rc == TOK_ERR_FORMAT && why && why_len) {
         char inner[200];
         snprintf(inner, sizeof inner, "%s", why);
         return fail(why, why_len, "%s: %s", msg, inner);

@@ -1,6 +1,5 @@
 /* spm_vocab.c — the trie over a SentencePiece model's pieces: built in a hash table, laid out as a
  * double array; exact lookup and the user-defined prefix match. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,8 +196,7 @@ int spm_trie_build(spm *m, char *why, size_t why_len)
         for (uint32_t j = 0; j < m->len[i]; j++)
             node = draft_child(&d, node, s[j], 1);
         if (d.id[node] >= 0) {
-            if (why && why_len)
-                snprintf(why, why_len, "pieces %d and %d are the same text", d.id[node], i);
+            tok_why(why, why_len, "pieces %d and %d are the same text", d.id[node], i);
             rc = TOK_ERR_FORMAT;
             goto out;
         }
