@@ -106,7 +106,8 @@ static const char *const models[] = {
 /* Decodes ids[0..n-1] through a stream into text (cap bytes), pushing with the smallest buffer
  * first where it is too small (the push must then leave the state as it was); returns the length,
  * or (size_t)-1 when the model's decoding cannot be streamed. */
-static size_t stream_decode(const tokenizer *m, char *text, size_t cap, const int32_t *ids, size_t n)
+static size_t stream_decode(const tokenizer *m, char *text, size_t cap, const int32_t *ids,
+                            size_t n)
 {
     tok_stream st;
     tok_stream_init(&st, m);

@@ -152,8 +152,8 @@ cat >> $readme <<'EOF'
 
 `mix` is the English, French and German text together; `ddtp` (the 32k model, only with
 `--big`) is the bookworm DDTP files of scripts/model/fetch-data.sh.  spm_train never writes
-unused pieces; scripts/goldens/spm-set-unused.py marks them in a copy of a trained model (the goldens
-still come from spm_encode and spm_decode reading that copy).  `spm-model.attn` (not written
+unused pieces; scripts/goldens/spm-set-unused.py marks them in a copy of a trained model (the
+goldens still come from spm_encode and spm_decode reading that copy).  `spm-model.attn` (not written
 here: scripts/goldens/spm_model_fixture.py) is an attn model file whose tokenizer blob is
 uni-en-100.  `rules.tsv` normalizes `é` to `e`,
 `ß` to `ss`, full-width `Ａ` to `A`, `AB` to `x`, tab and U+3000 to a space, and deletes U+200B;
