@@ -24,7 +24,7 @@
  * and scales (rows, gm_q4_groups) as IEEE half bits; element k of row o is
  *     w[o][k] = d[o][k / 32] * (nibble(o, k) - 8),
  * nibble(o, k) = the low 4 bits of byte k / 2 of row o when k is even, the high 4 bits when odd.
- * The nibbles past cols in a row's last group must be 8 (value 0).
+ * The nibbles past cols in a row's last group are ignored (writers store 8, the value 0).
  */
 #ifndef ATTN_GEMM_H
 #define ATTN_GEMM_H

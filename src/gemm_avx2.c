@@ -264,7 +264,8 @@ ALWAYS_INLINE void tile_q4(float *y, int ldy, const int32_t *xp, const int32_t *
             }
         }
         const __m128i *ds = (const __m128i *)(const void *)(gd + 32 * h);
-        __m256 d0 = _mm256_cvtph_ps(_mm_load_si128(ds)), d1 = _mm256_cvtph_ps(_mm_load_si128(ds + 1));
+        __m256 d0 = _mm256_cvtph_ps(_mm_load_si128(ds));
+        __m256 d1 = _mm256_cvtph_ps(_mm_load_si128(ds + 1));
         #pragma GCC unroll 2
         for (int r = 0; r < MR; r++) {
             f[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][0]), d0, f[r][0]);

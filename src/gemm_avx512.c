@@ -291,7 +291,8 @@ ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int
         int32_t *c = xp->comp + (size_t)(b / MR) * (size_t)groups * MR + (size_t)(b % MR);
         __m512i total = _mm512_setzero_si512();
         for (int k = 0; k < kc; k += 64) {
-            __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(q + k));
+            __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones,
+                                            _mm512_loadu_si512(q + k));
             if (dtype == KN_Q8) {
                 total = _mm512_add_epi32(total, t);
                 continue;
@@ -326,7 +327,8 @@ ALWAYS_INLINE void slice_tiles(float *y, int ldy, const xpack *xp, const kn_inpu
         const float *ws = w->scale + p * GM_NR, *qs = in->qscale + b;
         /* the first group of rows fetches the next panel's slice meanwhile */
         const char *pf = g0 == 0 && nextpd ? (const char *)nextpd : NULL;
-#define TILE_F(MR) case MR: tile_float(yt, ldy, xf, kc, pd, dtype, bt, first, m0, m1, pf, MR, MR_F); break;
+#define TILE_F(MR) case MR: \
+        tile_float(yt, ldy, xf, kc, pd, dtype, bt, first, m0, m1, pf, MR, MR_F); break;
 #define TILE_Q8(MR) case MR: \
         tile_q8(yt, ldy, xq, k4n, pd, cq8, qs, ws, bt, first, last, m0, m1, pf, MR, MR_Q8); break;
 #define TILE_Q4(MR) case MR: \

@@ -32,6 +32,12 @@ static float next_f(void)
     return (float)((double)next_u32() / 2147483648.0 - 1.0);
 }
 
+/* Returns a random finite half (bits) of either sign with a biased exponent in [lo, hi]. */
+static uint16_t half_bits(unsigned lo, unsigned hi)
+{
+    return (uint16_t)((next_u32() & 0x83ff) | ((next_u32() % (hi - lo + 1) + lo) << 10));
+}
+
 /* A random weight in a dtype's source form (what gm_pack reads), owned by the caller. */
 typedef struct src_weight {
     int dtype, rows, cols;
@@ -55,8 +61,9 @@ static src_weight make_src(int dtype, int rows, int cols)
             float f = next_f();
             uint32_t u;
             memcpy(&u, &f, sizeof u);
+            /* f16: any finite half, exponent 4..20 */
             h[i] = dtype == KN_BF16 ? (uint16_t)(u >> 16)
-                                    : (uint16_t)((next_u32() & 0x83ff) | ((next_u32() % 17 + 4) << 10));
+                                    : half_bits(4, 20);
         }
         s.data = h;
     } else if (dtype == KN_Q8) {
@@ -79,8 +86,8 @@ static src_weight make_src(int dtype, int rows, int cols)
                 uint8_t *byte = nib + (size_t)r * rb + i / 2;
                 *byte = (uint8_t)(i % 2 ? (*byte & 15) | (v << 4) : v);
             }
-        for (size_t i = 0; i < (size_t)rows * (size_t)groups; i++)   /* halves 2^-12 .. 2^-4 */
-            d[i] = (uint16_t)((next_u32() & 0x83ff) | ((next_u32() % 9 + 3) << 10));
+        for (size_t i = 0; i < (size_t)rows * (size_t)groups; i++)   /* about 2^-12 .. 2^-4 */
+            d[i] = half_bits(3, 11);
         s.data = nib;
         s.scale = d;
     }
@@ -146,7 +153,8 @@ static double ref_out(const src_weight *s, const float *x, const int8_t *q, cons
             int64_t acc = 0;
             for (int k = g * GM_Q4_GROUP; k < cols && k < (g + 1) * GM_Q4_GROUP; k++)
                 acc += (int64_t)qb[k] * (((row[k / 2] >> (4 * (k & 1))) & 15) - 8);
-            double t = (double)acc * kn_f16_to_f32(((const uint16_t *)s->scale)[(size_t)o * groups + g]);
+            uint16_t d = ((const uint16_t *)s->scale)[(size_t)o * groups + g];
+            double t = (double)acc * kn_f16_to_f32(d);
             want += t;
             *mag += fabs(t);
         }
