@@ -4,7 +4,7 @@
  * rows x (512 -> 2048, 2048 -> 512, 512 -> 32000), for each weight dtype.  Every time is the
  * thread's CPU time, the median of --reps runs; one thread.  Built and run by bench-gemm.sh.
  *
- *   bench-gemm [ROWS [REPS]]
+ *   bench-gemm [ROWS [REPS [ISA]]]      ISA: portable, avx2 or avx512 (default: the best)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,10 +134,15 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 128, reps = argc > 2 ? atoi(argv[2]) : 5;
-    if (n < 1 || reps < 1 || reps > 32) {
-        fprintf(stderr, "usage: bench-gemm [ROWS [REPS (1..32)]]\n");
+    int isa = KN_AVX512;
+    if (argc > 3)
+        for (isa = KN_PORTABLE; isa <= KN_AVX512 && strcmp(argv[3], kn_isa_name(isa)); isa++)
+            ;
+    if (n < 1 || reps < 1 || reps > 32 || isa > KN_AVX512) {
+        fprintf(stderr, "usage: bench-gemm [ROWS [REPS (1..32) [portable|avx2|avx512]]]\n");
         return 2;
     }
+    kn_set_isa(isa);
     static const char *names[] = {"f32", "f16", "bf16", "q8", "q4"};
     static const int shapes[][2] = {{512, 2048}, {2048, 512}, {512, 32000}};
     printf("isa\t%s\n", kn_isa_name(kn_isa()));

@@ -38,6 +38,14 @@ ALWAYS_INLINE void store8(float *y, __m256 v, __m256i m, __m256 b)
     _mm256_maskstore_ps(y, m, _mm256_add_ps(v, b));
 }
 
+/* Stores v (+ bias when not NULL) at y in the lanes of mask m. */
+ALWAYS_INLINE void put8(float *y, __m256 v, __m256i m, const float *bias)
+{
+    if (bias)
+        v = _mm256_add_ps(v, _mm256_maskload_ps(bias, m));
+    _mm256_maskstore_ps(y, m, v);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Float weights
  * ------------------------------------------------------------------------------------------- */
@@ -172,24 +180,14 @@ ALWAYS_INLINE void tile_q8(float *y, int ldy, const int32_t *xp, int k4n, const 
     }
     __m256i m0 = col_mask(jn), m1 = col_mask(jn - 8);
     __m256 s0 = _mm256_maskload_ps(wscale, m0), s1 = _mm256_maskload_ps(wscale + 8, m1);
-    __m256 b0 = _mm256_setzero_ps(), b1 = b0;
-    if (bias) {
-        b0 = _mm256_maskload_ps(bias, m0);
-        b1 = _mm256_maskload_ps(bias + 8, m1);
-    }
     #pragma GCC unroll 4
     for (int r = 0; r < MR; r++) {
         __m256 qs = _mm256_set1_ps(qscale[r]);
         __m256 v0 = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), qs), s0);
         __m256 v1 = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), qs), s1);
         float *yr = y + (size_t)r * (size_t)ldy;
-        if (bias) {
-            store8(yr, v0, m0, b0);
-            store8(yr + 8, v1, m1, b1);
-        } else {
-            _mm256_maskstore_ps(yr, m0, v0);
-            _mm256_maskstore_ps(yr + 8, m1, v1);
-        }
+        put8(yr, v0, m0, bias);
+        put8(yr + 8, v1, m1, bias ? bias + 8 : NULL);
     }
 }
 
@@ -273,23 +271,12 @@ ALWAYS_INLINE void tile_q4(float *y, int ldy, const int32_t *xp, const int32_t *
         }
     }
     __m256i m0 = col_mask(jn), m1 = col_mask(jn - 8);
-    __m256 b0 = _mm256_setzero_ps(), b1 = b0;
-    if (bias) {
-        b0 = _mm256_maskload_ps(bias, m0);
-        b1 = _mm256_maskload_ps(bias + 8, m1);
-    }
     #pragma GCC unroll 2
     for (int r = 0; r < MR; r++) {
         __m256 qs = _mm256_set1_ps(qscale[r]);
         float *yr = y + (size_t)r * (size_t)ldy;
-        __m256 v0 = _mm256_mul_ps(f[r][0], qs), v1 = _mm256_mul_ps(f[r][1], qs);
-        if (bias) {
-            store8(yr, v0, m0, b0);
-            store8(yr + 8, v1, m1, b1);
-        } else {
-            _mm256_maskstore_ps(yr, m0, v0);
-            _mm256_maskstore_ps(yr + 8, m1, v1);
-        }
+        put8(yr, _mm256_mul_ps(f[r][0], qs), m0, bias);
+        put8(yr + 8, _mm256_mul_ps(f[r][1], qs), m1, bias ? bias + 8 : NULL);
     }
 }
 

@@ -38,6 +38,14 @@ ALWAYS_INLINE void col_masks(int jn, __mmask16 *m0, __mmask16 *m1)
     *m1 = jn >= 32 ? 0xffff : jn <= 16 ? 0 : (__mmask16)((1u << (jn - 16)) - 1);
 }
 
+/* Stores v (+ bias when not NULL) at y in the lanes of mask m. */
+ALWAYS_INLINE void put16(float *y, __m512 v, __mmask16 m, const float *bias)
+{
+    if (bias)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias));
+    _mm512_mask_storeu_ps(y, m, v);
+}
+
 /* Returns acc + the dot products of the unsigned bytes of u and the four signed bytes at s,
  * broadcast (vpdpbusd; written out because gcc 12 copies the accumulator around the builtin,
  * and from a register: with the broadcast from memory folded in it issues half as fast). */
@@ -160,23 +168,14 @@ ALWAYS_INLINE void tile_q8(float *y, int ldy, const int32_t *xp, int k4n, const 
         return;
     }
     __m512 s0 = _mm512_maskz_loadu_ps(m0, wscale), s1 = _mm512_maskz_loadu_ps(m1, wscale + 16);
-    __m512 b0 = _mm512_setzero_ps(), b1 = b0;
-    if (bias) {
-        b0 = _mm512_maskz_loadu_ps(m0, bias);
-        b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-    }
     #pragma GCC unroll 12
     for (int r = 0; r < MR; r++) {
         __m512 qs = _mm512_set1_ps(qscale[r]);
         __m512 v0 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][0]), qs), s0);
         __m512 v1 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][1]), qs), s1);
-        if (bias) {
-            v0 = _mm512_add_ps(v0, b0);
-            v1 = _mm512_add_ps(v1, b1);
-        }
         float *yr = y + (size_t)r * (size_t)ldy;
-        _mm512_mask_storeu_ps(yr, m0, v0);
-        _mm512_mask_storeu_ps(yr + 16, m1, v1);
+        put16(yr, v0, m0, bias);
+        put16(yr + 16, v1, m1, bias ? bias + 16 : NULL);
     }
 }
 
@@ -230,26 +229,17 @@ ALWAYS_INLINE void tile_q4(float *y, int ldy, const int32_t *xp, const int32_t *
             f[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), d1, f[r][1]);
         }
     }
-    __m512 b0 = _mm512_setzero_ps(), b1 = b0;
-    if (last && bias) {
-        b0 = _mm512_maskz_loadu_ps(m0, bias);
-        b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-    }
     #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) {
-        __m512 v0 = f[r][0], v1 = f[r][1];
+        float *yr = y + (size_t)r * (size_t)ldy;
         if (last) {
             __m512 qs = _mm512_set1_ps(qscale[r]);
-            v0 = _mm512_mul_ps(v0, qs);
-            v1 = _mm512_mul_ps(v1, qs);
-            if (bias) {
-                v0 = _mm512_add_ps(v0, b0);
-                v1 = _mm512_add_ps(v1, b1);
-            }
+            put16(yr, _mm512_mul_ps(f[r][0], qs), m0, bias);
+            put16(yr + 16, _mm512_mul_ps(f[r][1], qs), m1, bias ? bias + 16 : NULL);
+        } else {
+            put16(yr, f[r][0], m0, NULL);
+            put16(yr + 16, f[r][1], m1, NULL);
         }
-        float *yr = y + (size_t)r * (size_t)ldy;
-        _mm512_mask_storeu_ps(yr, m0, v0);
-        _mm512_mask_storeu_ps(yr + 16, m1, v1);
     }
 }
 
