@@ -18,17 +18,17 @@ DATADIR   = $(PREFIX)/share/attn
 PKG_CONFIG ?= pkg-config
 FUZZ_SECONDS ?= 60
 
-# Missing dependencies are installed by scripts/install-deps.sh before anything is built.
+# Missing dependencies are installed by scripts/setup/install-deps.sh before anything is built.
 NODEP_GOALS := clean uninstall help
 ifeq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 DEPS_MISSING := $(shell { $(PKG_CONFIG) --exists libpcre2-8 zlib cmocka && command -v mandoc && \
                   /usr/bin/python3 -c 'import numpy'; } >/dev/null 2>&1 || echo yes)
 ifeq ($(DEPS_MISSING),yes)
-$(info attn: some dependencies are missing; running scripts/install-deps.sh)
-DEPS_STATUS := $(shell sh scripts/install-deps.sh >&2 && echo ok)
+$(info attn: some dependencies are missing; running scripts/setup/install-deps.sh)
+DEPS_STATUS := $(shell sh scripts/setup/install-deps.sh >&2 && echo ok)
 ifneq ($(DEPS_STATUS),ok)
-$(error scripts/install-deps.sh failed: install PCRE2, zlib and cmocka development files by hand)
+$(error scripts/setup/install-deps.sh failed: install PCRE2, zlib and cmocka development files)
 endif
 endif
 endif
@@ -59,16 +59,16 @@ $(BUILD)/%_avx512.o: XFLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx51
                               -mavx512vnni -mavx2 -mfma -mf16c
 
 TOK_SRC  := $(wildcard tokenizer/*.c)
-CLI_SRC  := src/main.c $(wildcard src/cli*.c)
-LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+LIB_SRC  := $(wildcard src/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
-FUZZ_SRC := $(wildcard tests/fuzz_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 TOK_OBJ  := $(TOK_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/%)
-LIBBPE   := $(BUILD)/libbpe.a
+LIBTOK   := $(BUILD)/libtok.a
 LIBATTN  := $(BUILD)/libattn.a
 ATTN_BIN := $(BUILD)/attn
 
@@ -90,14 +90,14 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The installed model's directory is compiled into cli.o: rebuild it when PREFIX changes.
+# The installed model's directory is compiled into cli/common.o: rebuild it when PREFIX changes.
 $(BUILD)/datadir.txt: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
-$(BUILD)/src/cli.o: $(BUILD)/datadir.txt
+$(BUILD)/src/cli/common.o: $(BUILD)/datadir.txt
 FORCE:
 
-$(LIBBPE): $(TOK_OBJ)
+$(LIBTOK): $(TOK_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -105,22 +105,29 @@ $(LIBATTN): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(ATTN_BIN): $(CLI_OBJ) $(LIBATTN) $(LIBBPE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBATTN) $(LIBBPE) $(LIBS)
+$(ATTN_BIN): $(CLI_OBJ) $(LIBATTN) $(LIBTOK)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBATTN) $(LIBTOK) $(LIBS)
 
-$(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBBPE)
+$(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBTOK)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
-	    $(LIBATTN) $(LIBBPE) $(CMOCKA_LIBS) $(LIBS)
+	    $(LIBATTN) $(LIBTOK) $(CMOCKA_LIBS) $(LIBS)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 
 # ---- tests -------------------------------------------------------------------------------
 
 check: check-unit check-cli check-man
 	@echo "attn: all checks passed"
 
-check-unit: $(TESTS)
+# The tokenizer benchmark's in-process part (scripts/bench/tokenizer.sh runs it); check builds it
+# too, so that it keeps compiling.
+BENCH_TOK := $(BUILD)/bench-tokenizer
+$(BENCH_TOK): scripts/bench/tokenizer.c $(LIBTOK)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBTOK) $(PCRE_LIBS)
+
+check-unit: $(TESTS) $(BENCH_TOK)
 	@fail=0; for t in $(TESTS); do \
 	    echo "== $$t"; $$t || fail=1; \
 	done; test $$fail -eq 0
@@ -134,18 +141,18 @@ check-man: attn
 	@sh tests/check-man.sh $(CURDIR)/$(ATTN_BIN)
 
 check-reference: attn $(BUILD)/test_transformer
-	/usr/bin/python3 scripts/reference.py --check --attn $(CURDIR)/$(ATTN_BIN)
+	/usr/bin/python3 -m scripts.goldens.reference --check --attn $(CURDIR)/$(ATTN_BIN)
 
 # ---- benchmarks, fuzzing, model ----------------------------------------------------------
 
-bench: attn
-	sh scripts/bench.sh $(CURDIR)/$(ATTN_BIN)
+bench: attn $(BENCH_TOK)
+	sh scripts/bench/all.sh $(CURDIR)/$(ATTN_BIN)
 
-FUZZ_BIN := $(FUZZ_SRC:tests/%.c=build-fuzz/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # A target may name the only sources it needs in FUZZ_LIB_<name> (default: all but ISA-specific).
-FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c)
+FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c) src/threadpool.c src/dtype.c src/status.c
 FUZZ_LIB_bpe := $(TOK_SRC)
-build-fuzz/fuzz_%: tests/fuzz_%.c $(LIB_SRC) $(TOK_SRC)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(TOK_SRC) $(wildcard tokenizer/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Isrc -Itokenizer $(PCRE_CFLAGS) $(ZLIB_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< \
@@ -160,7 +167,7 @@ fuzz: $(FUZZ_BIN)
 	done
 
 model:
-	sh scripts/make-model.sh
+	sh scripts/model/make-model.sh
 
 # ---- install -----------------------------------------------------------------------------
 

@@ -1,17 +1,16 @@
-/* generate.c — greedy, sampling and beam search with HF-compatible logits processors
- * (see generate.h for the exact rules). */
-#include "generate.h"
+/* generate.c — the decoder object, HF-compatible logits processors, sampling, greedy runs and
+ * teacher-forced scoring (see generate.h for the exact rules; beam search is generate_beam.c). */
+#include "generate_int.h"
+
+#include "arena.h"
+#include "kernels.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- random numbers: xoshiro256** seeded through splitmix64 ----------------------------------- */
-
-typedef struct rng {
-    uint64_t s[4];
-} rng;
+/* ---- random numbers: xoshiro256** seeded through splitmix64 ---------------------------------- */
 
 /* Advances a splitmix64 state and returns its next output. */
 static uint64_t splitmix64(uint64_t *x)
@@ -57,57 +56,7 @@ static double rng_uniform(rng *r)
     return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-/* ---- the object --------------------------------------------------------------------------------- */
-
-/* A finished beam hypothesis kept in a source's list. */
-typedef struct slot {
-    int used;
-    long order;         /* insertion number: later wins ties for best, earlier loses for worst */
-    double score;
-    int len, ended;
-    int32_t *ids;       /* (max_len) */
-    float *lps;         /* (max_len + 1) */
-} slot;
-
-/* Per-source state of one run. */
-typedef struct srcstate {
-    rng r;
-    int done;
-    int n_slots_used;
-    long next_order;
-    double worst;
-    slot *slots;        /* (num_beams) */
-    int32_t *out_ids;   /* (max_len) greedy/sample output, beam settled prefix */
-    float *out_lps;     /* (max_len + 1) */
-} srcstate;
-
-struct gen {
-    gen_params p;
-    int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
-    float *logits;      /* (max_rows, V) */
-    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or log_softmax (beam) */
-    int32_t *seq, *seq2;  /* (max_rows, max_len) decoder sequence of each row, start included */
-    float *lp, *lp2;      /* (max_rows, max_len) model log-probability of seq[r][1..] */
-    float *bscore, *bscore2;  /* (max_rows) beam scores */
-    int32_t *feed;      /* (max_rows) token fed to each row */
-    int *row_src, *row_src2;  /* (max_rows) run source of each row */
-    int *parent;        /* (max_rows) */
-    const int32_t **src_ids;  /* (max_src) source ids handed to encode */
-    int *src_len;       /* (max_src) */
-    uint32_t *mark;     /* (V) epoch marks for distinct ids */
-    uint32_t epoch;
-    int *heap;          /* (V) sampling order */
-    float *cscore;      /* (max_src, K) candidate scores */
-    int *cflat;         /* (max_src, K) candidate beam * V + id */
-    int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
-    int n_forced;
-    srcstate *src;      /* (max_src) */
-    slot *slots;        /* (max_src, B) */
-    gen_hyp *hyps;      /* (max_src, n_best) */
-    gen_result *res;    /* (max_src) */
-    int model_status;
-    void *arena;
-};
+/* ---- the object ------------------------------------------------------------------------------ */
 
 void gen_params_default(gen_params *p)
 {
@@ -133,45 +82,36 @@ static int id_or_none(int id, int V)
 int gen_params_check(const gen_params *p, int V)
 {
     if (V < 1 || p->max_new_tokens < 1 || p->max_new_tokens > (1 << 24) || p->min_new_tokens < 0)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->mode != GEN_GREEDY && p->mode != GEN_SAMPLE && p->mode != GEN_BEAM)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->decoder_start_id < 0 || p->decoder_start_id >= V || !id_or_none(p->eos_id, V) ||
         !id_or_none(p->pad_id, V) || !id_or_none(p->forced_bos_id, V) ||
         !id_or_none(p->forced_eos_id, V))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->n_bad_ids < 0 || (p->n_bad_ids && !p->bad_ids) || p->prefix_len < 0 ||
         (p->prefix_len && !p->prefix))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     for (int i = 0; i < p->n_bad_ids; i++)
         if (p->bad_ids[i] < 0 || p->bad_ids[i] >= V)
-            return GEN_ERR_PARAM;
+            return ATTN_ERR_PARAM;
     for (int i = 0; i < p->prefix_len; i++)
         if (p->prefix[i] < 0 || p->prefix[i] >= V)
-            return GEN_ERR_PARAM;
+            return ATTN_ERR_PARAM;
     if (!(p->repetition_penalty > 0) || !isfinite(p->repetition_penalty) || p->no_repeat_ngram < 0)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (!(p->temperature > 0) || !isfinite(p->temperature) || p->top_k < 0 ||
         !(p->top_p > 0 && p->top_p <= 1) || !(p->min_p >= 0 && p->min_p <= 1))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->num_beams < 1 || p->num_beams > 4096 || !isfinite(p->length_penalty) ||
         (p->mode == GEN_BEAM && V < 2))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->early_stopping != GEN_STOP_HEURISTIC && p->early_stopping != GEN_STOP_EARLY &&
         p->early_stopping != GEN_STOP_NEVER)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (p->n_best < 1 || p->n_best > (p->mode == GEN_BEAM ? p->num_beams : 1))
-        return GEN_ERR_PARAM;
-    return GEN_OK;
-}
-
-/* Reserves n bytes (rounded up to 64) at offset *off of the arena base; returns the piece, or
- * NULL when base is NULL (measuring only). */
-static void *carve(char *base, size_t *off, size_t n)
-{
-    size_t at = *off;
-    *off += (n + 63) & ~(size_t)63;
-    return base ? base + at : NULL;
+        return ATTN_ERR_PARAM;
+    return ATTN_OK;
 }
 
 /* Lays out every buffer of g in the arena base (NULL: only measures); returns the bytes used. */
@@ -180,46 +120,46 @@ static size_t layout(gen *g, char *base)
     size_t c = 0;
     size_t R = (size_t)g->max_rows, V = (size_t)g->V, L = (size_t)g->max_len;
     size_t S = (size_t)g->max_src, B = (size_t)g->B, K = (size_t)g->K, N = (size_t)g->p.n_best;
-    g->logits = carve(base, &c, R * V * sizeof(float));
-    g->aux = carve(base, &c, R * V * sizeof(float));
-    g->seq = carve(base, &c, R * L * sizeof(int32_t));
-    g->seq2 = carve(base, &c, R * L * sizeof(int32_t));
-    g->lp = carve(base, &c, R * L * sizeof(float));
-    g->lp2 = carve(base, &c, R * L * sizeof(float));
-    g->bscore = carve(base, &c, R * sizeof(float));
-    g->bscore2 = carve(base, &c, R * sizeof(float));
-    g->feed = carve(base, &c, R * sizeof(int32_t));
-    g->row_src = carve(base, &c, R * sizeof(int));
-    g->row_src2 = carve(base, &c, R * sizeof(int));
-    g->parent = carve(base, &c, R * sizeof(int));
-    g->src_ids = carve(base, &c, S * sizeof(int32_t *));
-    g->src_len = carve(base, &c, S * sizeof(int));
-    g->mark = carve(base, &c, V * sizeof(uint32_t));
-    g->heap = carve(base, &c, V * sizeof(int));
-    g->cscore = carve(base, &c, S * K * sizeof(float));
-    g->cflat = carve(base, &c, S * K * sizeof(int));
-    g->forced = carve(base, &c, (L + 1) * sizeof(int32_t));
-    g->src = carve(base, &c, S * sizeof(srcstate));
-    g->slots = carve(base, &c, S * B * sizeof(slot));
-    g->hyps = carve(base, &c, S * N * sizeof(gen_hyp));
-    g->res = carve(base, &c, S * sizeof(gen_result));
+    g->logits = attn_carve(base, &c, R * V * sizeof(float));
+    g->aux = attn_carve(base, &c, R * V * sizeof(float));
+    g->seq = attn_carve(base, &c, R * L * sizeof(int32_t));
+    g->next_seq = attn_carve(base, &c, R * L * sizeof(int32_t));
+    g->lp = attn_carve(base, &c, R * L * sizeof(float));
+    g->next_lp = attn_carve(base, &c, R * L * sizeof(float));
+    g->bscore = attn_carve(base, &c, R * sizeof(float));
+    g->next_bscore = attn_carve(base, &c, R * sizeof(float));
+    g->feed = attn_carve(base, &c, R * sizeof(int32_t));
+    g->row_src = attn_carve(base, &c, R * sizeof(int));
+    g->next_row_src = attn_carve(base, &c, R * sizeof(int));
+    g->parent = attn_carve(base, &c, R * sizeof(int));
+    g->src_ids = attn_carve(base, &c, S * sizeof(int32_t *));
+    g->src_len = attn_carve(base, &c, S * sizeof(int));
+    g->mark = attn_carve(base, &c, V * sizeof(uint32_t));
+    g->heap = attn_carve(base, &c, V * sizeof(int));
+    g->cscore = attn_carve(base, &c, S * K * sizeof(float));
+    g->cflat = attn_carve(base, &c, S * K * sizeof(int));
+    g->forced = attn_carve(base, &c, (L + 1) * sizeof(int32_t));
+    g->src = attn_carve(base, &c, S * sizeof(srcstate));
+    g->kept = attn_carve(base, &c, S * B * sizeof(kept_hyp));
+    g->hyps = attn_carve(base, &c, S * N * sizeof(gen_hyp));
+    g->res = attn_carve(base, &c, S * sizeof(gen_result));
     for (size_t s = 0; s < S; s++) {
         srcstate *st = base ? &g->src[s] : NULL;
-        int32_t *oi = carve(base, &c, L * sizeof(int32_t));
-        float *ol = carve(base, &c, (L + 1) * sizeof(float));
+        int32_t *oi = attn_carve(base, &c, L * sizeof(int32_t));
+        float *ol = attn_carve(base, &c, (L + 1) * sizeof(float));
         if (st) {
             st->out_ids = oi;
             st->out_lps = ol;
-            st->slots = &g->slots[s * B];
+            st->kept = &g->kept[s * B];
         }
         if (g->p.mode != GEN_BEAM)
             continue;
         for (size_t b = 0; b < B; b++) {
-            int32_t *ids = carve(base, &c, L * sizeof(int32_t));
-            float *lps = carve(base, &c, (L + 1) * sizeof(float));
+            int32_t *ids = attn_carve(base, &c, L * sizeof(int32_t));
+            float *lps = attn_carve(base, &c, (L + 1) * sizeof(float));
             if (st) {
-                st->slots[b].ids = ids;
-                st->slots[b].lps = lps;
+                st->kept[b].ids = ids;
+                st->kept[b].lps = lps;
             }
         }
     }
@@ -230,13 +170,13 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
 {
     *out = NULL;
     if (gen_params_check(p, vocab_size) < 0 || max_sources < 1)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     int B = p->mode == GEN_BEAM ? p->num_beams : 1;
     if ((long long)max_sources * B > (1 << 20))
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     gen *g = calloc(1, sizeof *g);
     if (!g)
-        return GEN_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     g->p = *p;
     g->V = vocab_size;
     g->max_src = max_sources;
@@ -248,7 +188,7 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
     g->arena = calloc(1, need);
     if (!g->arena) {
         free(g);
-        return GEN_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     }
     layout(g, g->arena);
     if (p->forced_bos_id >= 0)
@@ -256,7 +196,7 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
     for (int i = 0; i < p->prefix_len && g->n_forced < g->max_len; i++)
         g->forced[g->n_forced++] = p->prefix[i];
     *out = g;
-    return GEN_OK;
+    return ATTN_OK;
 }
 
 void gen_free(gen *g)
@@ -282,23 +222,10 @@ int gen_model_status(const gen *g)
     return g->model_status;
 }
 
-const char *gen_strerror(int status)
-{
-    switch (status) {
-    case GEN_OK: return "success";
-    case GEN_ERR_NOMEM: return "out of memory";
-    case GEN_ERR_PARAM: return "invalid generation parameters";
-    case GEN_ERR_MODEL: return "the model failed";
-    case GEN_ERR_TOO_MANY: return "too many sources for this decoder";
-    case GEN_ERR_TOO_LONG: return "target longer than the maximum length";
-    default: return "unknown generation status";
-    }
-}
-
-/* ---- logits processors -------------------------------------------------------------------------- */
+/* ---- logits processors ----------------------------------------------------------------------- */
 
 /* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
-static void process_row(gen *g, float *x, const int32_t *seq, int cur_len)
+void gen_process_row(gen *g, float *x, const int32_t *seq, int cur_len)
 {
     const gen_params *p = &g->p;
     int V = g->V;
@@ -339,7 +266,7 @@ static void process_row(gen *g, float *x, const int32_t *seq, int cur_len)
 }
 
 /* Returns log(sum(exp(x))) of x (n), computed as max + log(sum(exp(x - max))). */
-static float logsumexp(const float *x, int n)
+float gen_logsumexp(const float *x, int n)
 {
     float m = -INFINITY;
     for (int i = 0; i < n; i++)
@@ -353,17 +280,7 @@ static float logsumexp(const float *x, int n)
     return m + (float)log(s);
 }
 
-/* Returns the index of the largest x (n); the lowest index wins ties. */
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
-/* ---- sampling ------------------------------------------------------------------------------------ */
+/* ---- sampling -------------------------------------------------------------------------------- */
 
 /* Returns 1 when token a ranks before token b (larger value, then lower id). */
 static int ranks_before(const float *x, int a, int b)
@@ -410,11 +327,11 @@ static int sample_row(gen *g, float *x, rng *r)
             g->heap[n++] = v;
     }
     if (n == 0)
-        return argmax(x, V);
+        return kn_argmax(x, V);
     /* kept tokens end up in keep[0..n_keep), best first, when top-k or top-p is on */
     int *keep = g->heap, n_keep = n;
     int limit_k = p->top_k > 0 && p->top_k < n, limit_p = p->top_p < 1.0f;
-    float m = x[argmax(x, V)];
+    float m = x[kn_argmax(x, V)];
     if (limit_k || limit_p) {
         for (int i = n / 2 - 1; i >= 0; i--)
             sift_down(g->heap, n, i, x);
@@ -484,13 +401,25 @@ static int sample_row(gen *g, float *x, rng *r)
     return last;
 }
 
-/* ---- shared run helpers ---------------------------------------------------------------------------- */
+/* ---- shared run helpers ---------------------------------------------------------------------- */
 
-/* Records a model failure; returns GEN_ERR_MODEL. */
-static int model_failed(gen *g, int status)
+/* Records a model failure; returns ATTN_ERR_DECODER. */
+int gen_model_failed(gen *g, int status)
 {
     g->model_status = status;
-    return GEN_ERR_MODEL;
+    return ATTN_ERR_DECODER;
+}
+
+/* Tells the model that only rows parent[0..kept) of its `rows` rows go on (nothing to do when
+ * all go on or none does); returns ATTN_OK or ATTN_ERR_DECODER. */
+static int keep_rows(gen *g, const gen_model *m, int kept, int rows)
+{
+    if (kept < rows && kept > 0) {
+        int rc = m->reorder(m->ctx, g->parent, kept);
+        if (rc < 0)
+            return gen_model_failed(g, rc);
+    }
+    return ATTN_OK;
 }
 
 /* Resets the per-source state of a run of n sources. */
@@ -500,11 +429,11 @@ static void reset_sources(gen *g, const gen_source *src, int n)
         srcstate *st = &g->src[s];
         rng_seed(&st->r, g->p.seed, src[s].stream);
         st->done = 0;
-        st->n_slots_used = 0;
+        st->n_kept = 0;
         st->next_order = 0;
         st->worst = 1e9;
         for (int b = 0; b < g->B && g->p.mode == GEN_BEAM; b++)
-            st->slots[b].used = 0;
+            st->kept[b].used = 0;
         gen_result *res = &g->res[s];
         res->settled = st->out_ids;
         res->n_settled = 0;
@@ -514,7 +443,7 @@ static void reset_sources(gen *g, const gen_source *src, int n)
     }
 }
 
-/* Encodes the sources and starts rows (B per source); returns GEN_OK or GEN_ERR_MODEL. */
+/* Encodes the sources and starts rows (B per source); returns ATTN_OK or ATTN_ERR_DECODER. */
 static int start_rows(gen *g, const gen_model *m, const gen_source *src, int n)
 {
     for (int s = 0; s < n; s++) {
@@ -523,17 +452,17 @@ static int start_rows(gen *g, const gen_model *m, const gen_source *src, int n)
     }
     int rc = m->encode(m->ctx, g->src_ids, g->src_len, n);
     if (rc < 0)
-        return model_failed(g, rc);
+        return gen_model_failed(g, rc);
     for (int r = 0; r < n * g->B; r++) {
         g->row_src[r] = r / g->B;
         g->seq[(size_t)r * g->max_len] = g->p.decoder_start_id;
         g->feed[r] = g->p.decoder_start_id;
     }
     rc = m->begin(m->ctx, g->row_src, n * g->B);
-    return rc < 0 ? model_failed(g, rc) : GEN_OK;
+    return rc < 0 ? gen_model_failed(g, rc) : ATTN_OK;
 }
 
-/* ---- greedy and sampling ---------------------------------------------------------------------------- */
+/* ---- greedy and sampling --------------------------------------------------------------------- */
 
 /* Marks source s finished with its output so far; calls fn. */
 static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *user)
@@ -556,24 +485,24 @@ static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *us
         fn(user, s);
 }
 
-/* Greedy or sampled decoding of n started sources; returns GEN_OK or GEN_ERR_MODEL. */
+/* Greedy or sampled decoding of n started sources; returns ATTN_OK or ATTN_ERR_DECODER. */
 static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
 {
     int V = g->V, L = g->max_len, rows = n;
     for (int cur = 1; rows > 0; cur++) {
         int rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
-            return model_failed(g, rc);
+            return gen_model_failed(g, rc);
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             float *x = g->logits + (size_t)r * V, *raw = g->aux;
             int s = g->row_src[r];
             srcstate *st = &g->src[s];
             memcpy(raw, x, (size_t)V * sizeof *x);
-            float lse = logsumexp(raw, V);
+            float lse = gen_logsumexp(raw, V);
             int32_t *seq = g->seq + (size_t)r * L;
-            process_row(g, x, seq, cur);
-            int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : argmax(x, V);
+            gen_process_row(g, x, seq, cur);
+            int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : kn_argmax(x, V);
             gen_result *res = &g->res[s];
             st->out_lps[res->n_settled] = raw[tok] - lse;
             if (tok == g->p.eos_id) {
@@ -595,305 +524,51 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
             }
             g->feed[kept++] = tok;
         }
-        if (kept < rows && kept > 0) {
-            rc = m->reorder(m->ctx, g->parent, kept);
-            if (rc < 0)
-                return model_failed(g, rc);
-        }
+        if ((rc = keep_rows(g, m, kept, rows)) < 0)
+            return rc;
         rows = kept;
     }
-    return GEN_OK;
-}
-
-/* ---- beam search ------------------------------------------------------------------------------------- */
-
-/* Adds a hypothesis to source st's list as HF's BeamHypotheses.add does. */
-static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, int len, int ended,
-                    float eos_lp, float sum_logprobs, int hyp_len)
-{
-    double score = (double)sum_logprobs / pow((double)hyp_len, (double)g->p.length_penalty);
-    if (st->n_slots_used >= g->B && !(score > st->worst))
-        return;
-    slot *free_slot = NULL;
-    for (int b = 0; b < g->B && !free_slot; b++)
-        if (!st->slots[b].used)
-            free_slot = &st->slots[b];
-    int evict = st->n_slots_used >= g->B;
-    if (evict) {
-        /* the list is full: the new one replaces the worst (earliest on ties) */
-        slot *w = NULL;
-        for (int b = 0; b < g->B; b++) {
-            slot *c = &st->slots[b];
-            if (!w || c->score < w->score || (c->score == w->score && c->order < w->order))
-                w = c;
-        }
-        free_slot = w;
-    }
-    free_slot->used = 1;
-    free_slot->order = st->next_order++;
-    free_slot->score = score;
-    free_slot->len = len;
-    free_slot->ended = ended;
-    memcpy(free_slot->ids, seq, (size_t)len * sizeof *seq);
-    memcpy(free_slot->lps, lps, (size_t)len * sizeof *lps);
-    free_slot->lps[len] = eos_lp;
-    if (evict) {
-        double w = INFINITY;
-        for (int b = 0; b < g->B; b++)
-            if (st->slots[b].score < w)
-                w = st->slots[b].score;
-        st->worst = w;
-    } else {
-        st->n_slots_used++;
-        if (score < st->worst)
-            st->worst = score;
-    }
-}
-
-/* Returns 1 when source st is done per HF's BeamHypotheses.is_done. */
-static int hyp_done(const gen *g, const srcstate *st, float best_sum, int cur_len)
-{
-    if (st->n_slots_used < g->B)
-        return 0;
-    double lp = g->p.length_penalty, len = cur_len;
-    switch (g->p.early_stopping) {
-    case GEN_STOP_EARLY:
-        return 1;
-    case GEN_STOP_NEVER:
-        if (lp > 0)
-            len = g->max_len;
-        break;
-    default:
-        break;
-    }
-    return st->worst >= (double)best_sum / pow(len, lp);
-}
-
-/* Fills source s's n-best hypotheses from its list and calls fn. */
-static void finish_beam(gen *g, int s, gen_progress_fn fn, void *user)
-{
-    srcstate *st = &g->src[s];
-    gen_result *res = &g->res[s];
-    gen_hyp *out = &g->hyps[(size_t)s * g->p.n_best];
-    int n = 0;
-    for (int k = 0; k < g->p.n_best && k < st->n_slots_used; k++) {
-        const slot *best = NULL;
-        for (int b = 0; b < g->B; b++) {
-            const slot *c = &st->slots[b];
-            if (!c->used)
-                continue;
-            int taken = 0;
-            for (int j = 0; j < n; j++)
-                taken |= out[j].ids == c->ids + 1;
-            if (taken)
-                continue;
-            if (!best || c->score > best->score || (c->score == best->score && c->order > best->order))
-                best = c;
-        }
-        out[n].ids = best->ids + 1;
-        out[n].logprobs = best->lps + 1;
-        out[n].len = best->len - 1;
-        out[n].ended = best->ended;
-        out[n].score = best->score;
-        n++;
-    }
-    res->n_hyps = n;
-    res->done = 1;
-    st->done = 1;
-    if (fn)
-        fn(user, s);
-}
-
-/* Inserts candidate (score, flat) into the sorted top list cs/cf (*n of at most K). */
-static void top_insert(float *cs, int *cf, int *n, int K, float score, int flat)
-{
-    int i = *n;
-    if (i == K) {
-        if (!(score > cs[K - 1]))
-            return;
-        i = K - 1;
-    } else {
-        ++*n;
-    }
-    while (i > 0 && score > cs[i - 1]) {
-        cs[i] = cs[i - 1];
-        cf[i] = cf[i - 1];
-        i--;
-    }
-    cs[i] = score;
-    cf[i] = flat;
-}
-
-/* Updates source s's settled prefix: the common prefix of its live rows (a, B rows in seq2,
- * length cur) and its finished hypotheses; calls fn when it grew. */
-static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void *user)
-{
-    srcstate *st = &g->src[s];
-    gen_result *res = &g->res[s];
-    const int32_t *first = g->seq2 + (size_t)a * g->B * g->max_len;
-    int n = cur;
-    for (int b = 1; b < g->B; b++) {
-        const int32_t *q = first + (size_t)b * g->max_len;
-        int i = 1;
-        while (i < n && q[i] == first[i])
-            i++;
-        n = i;
-    }
-    for (int b = 0; b < g->B; b++) {
-        const slot *c = &st->slots[b];
-        if (!c->used)
-            continue;
-        int i = 1;
-        while (i < n && i < c->len && c->ids[i] == first[i])
-            i++;
-        n = i;
-    }
-    if (n - 1 > res->n_settled) {
-        for (int i = res->n_settled; i < n - 1; i++)
-            st->out_ids[i] = first[i + 1];
-        res->n_settled = n - 1;
-        if (fn)
-            fn(user, s);
-    }
-}
-
-/* Beam search over n started sources; returns GEN_OK or GEN_ERR_MODEL. */
-static int run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
-{
-    int V = g->V, L = g->max_len, B = g->B, K = g->K, n_act = n;
-    /* with V >= 2 at most B of the 2B candidates are eos, so every walk finds B beams */
-    const gen_params *p = &g->p;
-    for (int r = 0; r < n * B; r++)
-        g->bscore[r] = r % B == 0 ? 0.0f : -1e9f;
-    for (int cur = 1; n_act > 0; cur++) {
-        int rows = n_act * B;
-        int rc = m->step(m->ctx, g->logits, g->feed, rows);
-        if (rc < 0)
-            return model_failed(g, rc);
-        for (int r = 0; r < rows; r++) {
-            float *x = g->logits + (size_t)r * V;
-            if (p->beam_mask_pad && p->pad_id >= 0)
-                x[p->pad_id] = -INFINITY;
-            float lse = logsumexp(x, V);
-            for (int v = 0; v < V; v++)
-                x[v] -= lse;
-            memcpy(g->aux + (size_t)r * V, x, (size_t)V * sizeof *x);
-            process_row(g, x, g->seq + (size_t)r * L, cur);
-            float bs = g->bscore[r];
-            for (int v = 0; v < V; v++)
-                x[v] += bs;
-        }
-        /* each source: the 2B best candidates, then HF's walk over them */
-        int n_new = 0;
-        for (int a = 0; a < n_act; a++) {
-            int s = g->row_src[a * B];
-            srcstate *st = &g->src[s];
-            float *cs = g->cscore + (size_t)a * K;
-            int *cf = g->cflat + (size_t)a * K, nc = 0;
-            const float *base = g->logits + (size_t)a * B * V;
-            for (int f = 0; f < B * V; f++)
-                top_insert(cs, cf, &nc, K, base[f], f);
-            int nb = 0;
-            for (int k = 0; k < nc && nb < B; k++) {
-                int b = cf[k] / V, tok = cf[k] % V, r = a * B + b;
-                const int32_t *seq = g->seq + (size_t)r * L;
-                float mlp = g->aux[(size_t)r * V + tok];
-                if (tok == p->eos_id) {
-                    if (k >= B)
-                        continue;
-                    hyp_add(g, st, seq, g->lp + (size_t)r * L, cur, 1, mlp, cs[k], cur);
-                    continue;
-                }
-                int nr = a * B + nb++;
-                int32_t *nseq = g->seq2 + (size_t)nr * L;
-                float *nlp = g->lp2 + (size_t)nr * L;
-                memcpy(nseq, seq, (size_t)cur * sizeof *seq);
-                memcpy(nlp, g->lp + (size_t)r * L, (size_t)cur * sizeof *nlp);
-                nseq[cur] = tok;
-                nlp[cur] = mlp;
-                g->bscore2[nr] = cs[k];
-                g->parent[nr] = r;
-            }
-            if (hyp_done(g, st, cs[0], cur))
-                st->done = 1;
-        }
-        /* finish the done sources and those at max length; compact the rest */
-        for (int a = 0; a < n_act; a++) {
-            int s = g->row_src[a * B];
-            srcstate *st = &g->src[s];
-            if (!st->done && cur + 1 >= L) {
-                for (int b = 0; b < B; b++) {
-                    int r = a * B + b;
-                    hyp_add(g, st, g->seq2 + (size_t)r * L, g->lp2 + (size_t)r * L, cur + 1, 0, 0.0f,
-                            g->bscore2[r], cur + 1);
-                }
-                st->done = 1;
-            }
-            if (st->done) {
-                finish_beam(g, s, fn, user);
-                continue;
-            }
-            settle_beam(g, s, a, cur + 1, fn, user);
-            for (int b = 0; b < B; b++) {
-                int r = a * B + b, nr = n_new * B + b;
-                memcpy(g->seq + (size_t)nr * L, g->seq2 + (size_t)r * L, (size_t)(cur + 1) * sizeof(int32_t));
-                memcpy(g->lp + (size_t)nr * L, g->lp2 + (size_t)r * L, (size_t)(cur + 1) * sizeof(float));
-                g->bscore[nr] = g->bscore2[r];
-                g->parent[nr] = g->parent[r];
-                g->feed[nr] = g->seq2[(size_t)r * L + cur];
-                g->row_src2[nr] = s;
-            }
-            n_new++;
-        }
-        for (int r = 0; r < n_new * B; r++)
-            g->row_src[r] = g->row_src2[r];
-        n_act = n_new;
-        if (n_act > 0) {
-            rc = m->reorder(m->ctx, g->parent, n_act * B);
-            if (rc < 0)
-                return model_failed(g, rc);
-        }
-    }
-    return GEN_OK;
+    return ATTN_OK;
 }
 
 int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_progress_fn fn,
             void *user)
 {
     if (n_src < 0 || n_src > g->max_src)
-        return GEN_ERR_TOO_MANY;
+        return ATTN_ERR_TOO_MANY;
     if (m->vocab_size != g->V)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     if (n_src == 0)
-        return GEN_OK;
+        return ATTN_OK;
     reset_sources(g, src, n_src);
     int rc = start_rows(g, m, src, n_src);
     if (rc < 0)
         return rc;
-    return g->p.mode == GEN_BEAM ? run_beam(g, m, n_src, fn, user) : run_single(g, m, n_src, fn, user);
+    return g->p.mode == GEN_BEAM ? gen_run_beam(g, m, n_src, fn, user)
+                                 : run_single(g, m, n_src, fn, user);
 }
 
-/* ---- scoring ---------------------------------------------------------------------------------------- */
+/* ---- scoring --------------------------------------------------------------------------------- */
 
 int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_source *src,
               const int32_t *const *tgt, const int *tgt_len, int n)
 {
     if (n < 0 || n > g->max_rows || n > g->max_src)
-        return GEN_ERR_TOO_MANY;
+        return ATTN_ERR_TOO_MANY;
     if (m->vocab_size != g->V)
-        return GEN_ERR_PARAM;
+        return ATTN_ERR_PARAM;
     int f = g->p.forced_bos_id >= 0, has_eos = g->p.eos_id >= 0, longest = 0;
     for (int t = 0; t < n; t++) {
         if (tgt_len[t] < 0 || 1 + f + tgt_len[t] > g->p.max_new_tokens + (has_eos ? 0 : 1))
-            return GEN_ERR_TOO_LONG;
+            return ATTN_ERR_TOO_LONG;
         for (int i = 0; i < tgt_len[t]; i++)
             if (tgt[t][i] < 0 || tgt[t][i] >= g->V)
-                return GEN_ERR_PARAM;
+                return ATTN_ERR_PARAM;
         if (tgt_len[t] > longest)
             longest = tgt_len[t];
     }
     if (n == 0)
-        return GEN_OK;
+        return ATTN_OK;
     int saved_beams = g->B;
     g->B = 1;
     int rc = start_rows(g, m, src, n);
@@ -904,7 +579,7 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
     if (f) {
         rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
-            return model_failed(g, rc);
+            return gen_model_failed(g, rc);
         for (int r = 0; r < rows; r++)
             g->feed[r] = g->p.forced_bos_id;
     }
@@ -912,29 +587,26 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
     for (int j = 0; rows > 0 && j <= longest; j++) {
         rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
-            return model_failed(g, rc);
+            return gen_model_failed(g, rc);
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             int t = g->row_src[r];
             const float *x = g->logits + (size_t)r * V;
             if (j < tgt_len[t]) {
                 int tok = tgt[t][j];
-                logprobs[t][j] = x[tok] - logsumexp(x, V);
+                logprobs[t][j] = x[tok] - gen_logsumexp(x, V);
                 if (j + 1 == tgt_len[t] && !has_eos)
                     continue;
                 g->parent[kept] = r;
                 g->row_src[kept] = t;
                 g->feed[kept++] = tok;
             } else if (has_eos) {
-                logprobs[t][j] = x[g->p.eos_id] - logsumexp(x, V);
+                logprobs[t][j] = x[g->p.eos_id] - gen_logsumexp(x, V);
             }
         }
-        if (kept < rows && kept > 0) {
-            rc = m->reorder(m->ctx, g->parent, kept);
-            if (rc < 0)
-                return model_failed(g, rc);
-        }
+        if ((rc = keep_rows(g, m, kept, rows)) < 0)
+            return rc;
         rows = kept;
     }
-    return GEN_OK;
+    return ATTN_OK;
 }

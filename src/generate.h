@@ -21,13 +21,14 @@
  *              probabilities below min_p times the largest), each on what the previous left;
  *              then one draw from the source's own random stream.
  *   beam       (optionally pad -inf first, as Marian does), log_softmax, processors, plus the beam
- *              score; the 2*B best of B*V candidates (ties: lower beam, then lower id) are walked in
- *              order: eos of rank < B finishes a hypothesis scored sum / len^length_penalty (len
- *              counts decoder start, not eos), eos of rank >= B is skipped, the first B others
- *              are the new beams.  A source is done per HF's BeamHypotheses.is_done (early
- *              stopping true / false / never); at max_length live beams become hypotheses scored
- *              by sum / max_length^length_penalty.  Hypotheses are ranked by score; on equal scores
- *              the one added later comes first (as Python's sort-and-pop does).
+ *              score; the 2*B best of B*V candidates (ties: lower beam, then lower id) are
+ *              walked in order: eos of rank < B finishes a hypothesis scored
+ *              sum / len^length_penalty (len counts decoder start, not eos), eos of rank >= B is
+ *              skipped, the first B others are the new beams.  A source is done per HF's
+ *              BeamHypotheses.is_done (early stopping true / false / never); at max_length live
+ *              beams become hypotheses scored by sum / max_length^length_penalty.  Hypotheses
+ *              are ranked by score; on equal scores the one added later comes first (as
+ *              Python's sort-and-pop does).
  *
  * Random streams: every source carries a 64-bit stream number (the CLI uses its input position);
  * its draws come from a xoshiro256** generator seeded from (seed, stream), so sampled output does
@@ -49,17 +50,14 @@
 
 #include <stdint.h>
 
-/* Status codes: 0 success, negative errors. */
-enum {
-    GEN_OK = 0,
-    GEN_ERR_NOMEM = -1,     /* out of memory */
-    GEN_ERR_PARAM = -2,     /* a parameter is out of range or inconsistent */
-    GEN_ERR_MODEL = -3,     /* the model failed; gen_model_status() has its own status */
-    GEN_ERR_TOO_MANY = -4,  /* more sources (or rows) than the object was opened for */
-    GEN_ERR_TOO_LONG = -5,  /* a target is longer than max_new_tokens allows */
-};
+#include "status.h"
 
-/* The decoder seen by generation.  Every function returns 0 or a negative model status. */
+/* Status codes: gen_* functions return ATTN_OK (0) or a negative ATTN_ERR_* of status.h, which
+ * attn_strerror() describes; when the model itself fails, ATTN_ERR_DECODER, and
+ * gen_model_status() has the model's own status. */
+
+/* The decoder seen by generation.  Every function returns 0 or a negative model status (the
+ * engine's are ATTN_ERR_* codes). */
 typedef struct gen_model {
     void *ctx;
     int vocab_size;
@@ -77,7 +75,8 @@ typedef enum { GEN_GREEDY = 0, GEN_SAMPLE = 1, GEN_BEAM = 2 } gen_mode;
 
 /* Beam search stopping rule (HF early_stopping): */
 typedef enum {
-    GEN_STOP_HEURISTIC = 0, /* False: done when the best live beam at cur_len cannot beat the worst */
+    GEN_STOP_HEURISTIC = 0, /* False: done when the best live beam at cur_len cannot beat the
+                             * worst kept hypothesis */
     GEN_STOP_EARLY = 1,     /* True: done as soon as num_beams hypotheses have finished */
     GEN_STOP_NEVER = 2,     /* "never": done only when no better hypothesis is possible */
 } gen_stopping;
@@ -144,11 +143,11 @@ typedef struct gen gen;
  * temperature 1, top-p 1, 1 beam, length penalty 1, early stopping heuristic, n_best 1. */
 void gen_params_default(gen_params *p);
 
-/* Checks p against vocab_size; returns GEN_OK or GEN_ERR_PARAM. */
+/* Checks p against vocab_size; returns ATTN_OK or ATTN_ERR_PARAM. */
 int gen_params_check(const gen_params *p, int vocab_size);
 
 /* Allocates a decoder for up to max_sources sources per run (copies p; p's arrays must outlive
- * the object); returns GEN_OK, GEN_ERR_PARAM or GEN_ERR_NOMEM (*out is NULL on error). */
+ * the object); returns ATTN_OK, ATTN_ERR_PARAM or ATTN_ERR_NOMEM (*out is NULL on error). */
 int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources);
 
 /* Frees g; accepts NULL. */
@@ -157,8 +156,8 @@ void gen_free(gen *g);
 /* Decoder rows the model must hold for a run of n sources (n * num_beams). */
 int gen_rows(const gen *g, int n_sources);
 
-/* Decodes n_src sources with model m, calling fn (may be NULL) as outputs settle; returns GEN_OK,
- * GEN_ERR_TOO_MANY, GEN_ERR_MODEL (see gen_model_status) or GEN_ERR_PARAM. */
+/* Decodes n_src sources with model m, calling fn (may be NULL) as outputs settle; returns ATTN_OK,
+ * ATTN_ERR_TOO_MANY, ATTN_ERR_DECODER (see gen_model_status) or ATTN_ERR_PARAM. */
 int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_progress_fn fn,
             void *user);
 
@@ -168,14 +167,11 @@ const gen_result *gen_result_get(const gen *g, int s);
 /* Teacher-forces target t (tgt[t], tgt_len[t] ids) on source t for n pairs and writes
  * logprobs[t] (tgt_len[t] + 1 values when eos_id >= 0, else tgt_len[t]): the model
  * log-probability of each target id, then of eos; a forced first token is fed but not scored.
- * Returns GEN_OK, GEN_ERR_TOO_MANY, GEN_ERR_TOO_LONG or GEN_ERR_MODEL. */
+ * Returns ATTN_OK, ATTN_ERR_TOO_MANY, ATTN_ERR_TOO_LONG or ATTN_ERR_DECODER. */
 int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_source *src,
               const int32_t *const *tgt, const int *tgt_len, int n);
 
-/* The model status behind the last GEN_ERR_MODEL. */
+/* The model status behind the last ATTN_ERR_DECODER. */
 int gen_model_status(const gen *g);
-
-/* A static English description of a gen status. */
-const char *gen_strerror(int status);
 
 #endif

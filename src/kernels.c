@@ -1,6 +1,6 @@
 /* kernels.c — portable kernels, the run-time choice of instruction set, and the small
  * element-wise operations (see kernels.h). */
-#include "kernels.h"
+#include "kernels_isa.h"
 
 #include <float.h>
 #include <math.h>
@@ -18,7 +18,7 @@
 static atomic_int g_isa = -1;
 
 #if defined(__x86_64__)
-/* XCR0 bits: SSE and AVX register state (AVX), plus opmask and the upper ZMM registers (AVX-512). */
+/* XCR0 bits: SSE and AVX register state (AVX), plus opmask and upper ZMM registers (AVX-512). */
 #define XCR0_AVX_STATE 0x06u
 #define XCR0_AVX512_STATE 0xe6u
 
@@ -91,59 +91,20 @@ const char *kn_isa_name(int isa)
     }
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Conversions
- * ------------------------------------------------------------------------------------------- */
-
-float kn_bf16_to_f32(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-float kn_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t man = h & 0x3ff;
-    uint32_t u;
-    if (exp == 0x1f) {
-        u = sign | 0x7f800000u | (man << 13);
-    } else if (exp != 0) {
-        u = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (man == 0) {
-        u = sign;
-    } else {
-        /* subnormal half: normalise */
-        int e = -1;
-        do {
-            man <<= 1;
-            e++;
-        } while (!(man & 0x400));
-        man &= 0x3ff;
-        u = sign | ((uint32_t)(112 - e) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 void kn_weight_row(float *out, const kn_weight *w, int r)
 {
     size_t base = (size_t)r * (size_t)w->cols;
     switch (w->dtype) {
-    case KN_F32:
+    case ATTN_F32:
         memcpy(out, (const float *)w->data + base, (size_t)w->cols * sizeof(float));
         break;
-    case KN_F16:
+    case ATTN_F16:
         for (int k = 0; k < w->cols; k++)
-            out[k] = kn_f16_to_f32(((const uint16_t *)w->data)[base + (size_t)k]);
+            out[k] = attn_f16_to_f32(((const uint16_t *)w->data)[base + (size_t)k]);
         break;
-    case KN_BF16:
+    case ATTN_BF16:
         for (int k = 0; k < w->cols; k++)
-            out[k] = kn_bf16_to_f32(((const uint16_t *)w->data)[base + (size_t)k]);
+            out[k] = attn_bf16_to_f32(((const uint16_t *)w->data)[base + (size_t)k]);
         break;
     default:
         for (int k = 0; k < w->cols; k++)
@@ -160,9 +121,9 @@ void kn_weight_row(float *out, const kn_weight *w, int r)
 static inline float weight_at(const kn_weight *w, size_t i)
 {
     switch (w->dtype) {
-    case KN_F32: return ((const float *)w->data)[i];
-    case KN_F16: return kn_f16_to_f32(((const uint16_t *)w->data)[i]);
-    default: return kn_bf16_to_f32(((const uint16_t *)w->data)[i]);
+    case ATTN_F32: return ((const float *)w->data)[i];
+    case ATTN_F16: return attn_f16_to_f32(((const uint16_t *)w->data)[i]);
+    default: return attn_bf16_to_f32(((const uint16_t *)w->data)[i]);
     }
 }
 
@@ -211,7 +172,7 @@ void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const 
     int isa = kn_isa();
     if (o1 <= o0 || in->n <= 0)
         return;
-    if (w->dtype == KN_Q8) {
+    if (w->dtype == ATTN_Q8) {
         if (isa == KN_AVX512 && w->rowsum)
             kn_dots_q8_avx512(y, ldy, in, w, o0, o1);
         else if (isa >= KN_AVX2)
@@ -219,19 +180,9 @@ void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const 
         else
             dots_q8_portable(y, ldy, in, w, o0, o1);
     } else if (isa == KN_AVX512) {
-        if (w->dtype == KN_F32)
-            kn_dots_f32_avx512(y, ldy, in->x, in->n, w, o0, o1);
-        else if (w->dtype == KN_BF16)
-            kn_dots_bf16_avx512(y, ldy, in->x, in->n, w, o0, o1);
-        else
-            kn_dots_f16_avx512(y, ldy, in->x, in->n, w, o0, o1);
+        kn_dots_float_avx512(y, ldy, in->x, in->n, w, o0, o1);
     } else if (isa == KN_AVX2) {
-        if (w->dtype == KN_F32)
-            kn_dots_f32_avx2(y, ldy, in->x, in->n, w, o0, o1);
-        else if (w->dtype == KN_BF16)
-            kn_dots_bf16_avx2(y, ldy, in->x, in->n, w, o0, o1);
-        else
-            kn_dots_f16_avx2(y, ldy, in->x, in->n, w, o0, o1);
+        kn_dots_float_avx2(y, ldy, in->x, in->n, w, o0, o1);
     } else {
         dots_float_portable(y, ldy, in->x, in->n, w, o0, o1);
     }
@@ -309,6 +260,15 @@ void kn_axpy(float *y, float a, const float *x, int n)
     }
     for (int k = 0; k < n; k++)
         y[k] += a * x[k];
+}
+
+int kn_argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
 }
 
 /* Returns the largest of n floats (n >= 1). */
@@ -423,10 +383,10 @@ void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps)
         y[i] = w ? w[i] * (x[i] * r) : x[i] * r;
 }
 
-void kn_activate(float *x, int n, int act)
+void kn_activate(float *x, int n, attn_act act)
 {
     switch (act) {
-    case KN_RELU:
+    case ATTN_ACT_RELU:
         if (kn_isa() == KN_AVX512) {
             kn_relu_avx512(x, n);
             break;
@@ -434,11 +394,11 @@ void kn_activate(float *x, int n, int act)
         for (int i = 0; i < n; i++)
             x[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
-    case KN_GELU:
+    case ATTN_ACT_GELU:
         for (int i = 0; i < n; i++)
             x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
         break;
-    case KN_GELU_TANH:
+    case ATTN_ACT_GELU_TANH:
         for (int i = 0; i < n; i++) {
             float v = x[i];
             x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));

@@ -14,13 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum kn_dtype { KN_F32 = 0, KN_F16 = 1, KN_BF16 = 2, KN_Q8 = 3 };
+#include "dtype.h"
+
 enum kn_isa { KN_PORTABLE = 0, KN_AVX2 = 1, KN_AVX512 = 2 };
-enum kn_act { KN_RELU = 0, KN_GELU = 1, KN_GELU_TANH = 2, KN_SILU = 3 };
 
 /* A weight matrix (rows, cols) = (out, in) in one of the storage types. */
 typedef struct kn_weight {
-    int dtype;                  /* enum kn_dtype */
+    attn_dtype dtype;
     int rows, cols;
     const void *data;           /* (rows, cols): float, uint16 (f16/bf16 bits) or int8 */
     const float *scale;         /* q8: (rows) w = scale[row] * int8 */
@@ -65,6 +65,9 @@ float kn_dot(const float *a, const float *b, int n);
 /* y += a * x over n floats. */
 void kn_axpy(float *y, float a, const float *x, int n);
 
+/* Returns the index of the largest of n floats (n >= 1; the lowest index wins ties). */
+int kn_argmax(const float *x, int n);
+
 /* In place softmax over n floats (max subtracted first); masked entries may hold -FLT_MAX. */
 void kn_softmax(float *x, int n);
 
@@ -77,8 +80,8 @@ void kn_layernorm(float *y, const float *x, const float *w, const float *b, int 
 /* y = x / sqrt(mean(x^2) + eps) * w (w may be NULL). */
 void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps);
 
-/* In place activation (enum kn_act) over n floats. */
-void kn_activate(float *x, int n, int act);
+/* In place activation over n floats. */
+void kn_activate(float *x, int n, attn_act act);
 
 /* One attention head for one query: out (dh) = sum_j p_j v_j with p = softmax(scale * q . k_j +
  * bias[j]) over j < n.  Key / value j start at k / v + j * stride (+ slot[j] * slot_stride when
@@ -86,35 +89,5 @@ void kn_activate(float *x, int n, int act);
 void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
                const int32_t *slot, size_t slot_stride, const float *bias, float scale, int n,
                int dh, float *scores);
-
-/* Converts IEEE half and bfloat16 bits to float. */
-float kn_f16_to_f32(uint16_t h);
-float kn_bf16_to_f32(uint16_t h);
-
-/* ---- per-ISA entry points (kernels_avx2.c, kernels_avx512.c); call through kn_linear ---- */
-void kn_dots_f32_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_f16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_q8_avx2(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
-float kn_dot_avx2(const float *a, const float *b, int n);
-void kn_axpy_avx2(float *y, float a, const float *x, int n);
-void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
-
-void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1);
-void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
-float kn_dot_avx512(const float *a, const float *b, int n);
-void kn_axpy_avx512(float *y, float a, const float *x, int n);
-void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols);
-float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
-void kn_scale_add_avx512(float *x, float a, float b, int n);
-float kn_max_avx512(const float *x, int n);
-void kn_relu_avx512(float *x, int n);
-void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d, float eps);
-void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps);
-void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
-                      const int32_t *slot, size_t slot_stride, const float *bias, float scale,
-                      int n, int dh, float *scores);
 
 #endif

@@ -1,6 +1,6 @@
 /* kernels_avx2.c — AVX2 + FMA + F16C matrix products and vector operations; compiled with
  * -mavx2 -mfma -mf16c and called only when the CPU has them (see kernels.c). */
-#include "kernels.h"
+#include "kernels_isa.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -10,10 +10,10 @@
 /* Loads 8 weights at element offset i as floats. */
 ALWAYS_INLINE __m256 load_w(const void *data, size_t i, int dtype)
 {
-    if (dtype == KN_F32)
+    if (dtype == ATTN_F32)
         return _mm256_loadu_ps((const float *)data + i);
     __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)data + i));
-    if (dtype == KN_BF16)
+    if (dtype == ATTN_BF16)
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     return _mm256_cvtph_ps(h);
 }
@@ -21,11 +21,11 @@ ALWAYS_INLINE __m256 load_w(const void *data, size_t i, int dtype)
 /* Returns weight element i as a float (for the column tail). */
 ALWAYS_INLINE float scalar_w(const void *data, size_t i, int dtype)
 {
-    if (dtype == KN_F32)
+    if (dtype == ATTN_F32)
         return ((const float *)data)[i];
-    if (dtype == KN_BF16)
-        return kn_bf16_to_f32(((const uint16_t *)data)[i]);
-    return kn_f16_to_f32(((const uint16_t *)data)[i]);
+    if (dtype == ATTN_BF16)
+        return attn_bf16_to_f32(((const uint16_t *)data)[i]);
+    return attn_f16_to_f32(((const uint16_t *)data)[i]);
 }
 
 /* Returns the sum of the 8 lanes. */
@@ -42,7 +42,7 @@ ALWAYS_INLINE float hsum(__m256 v)
 ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, int o, int b,
                         int dtype, const int NO, const int NB, int prefetch)
 {
-    size_t esize = dtype == KN_F32 ? 4 : 2;
+    size_t esize = dtype == ATTN_F32 ? 4 : 2;
     int cols = w->cols, kfull = cols & ~7;
     __m256 acc[4][2];
     #pragma GCC unroll 4
@@ -108,19 +108,16 @@ ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weigh
     }
 }
 
-void kn_dots_f32_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
+void kn_dots_float_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                        int o1)
 {
-    dots(y, ldy, x, n, w, o0, o1, KN_F32);
-}
-
-void kn_dots_bf16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, KN_BF16);
-}
-
-void kn_dots_f16_avx2(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, KN_F16);
+    /* one instance of the tiles per dtype, each with its loads known at compile time */
+    if (w->dtype == ATTN_F32)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F32);
+    else if (w->dtype == ATTN_BF16)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_BF16);
+    else
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
 }
 
 /* Returns the exact int32 dot product of s8 vectors q and w over cols (q padded to 32). */
@@ -174,7 +171,8 @@ void kn_axpy_avx2(float *y, float a, const float *x, int n)
     __m256 av = _mm256_set1_ps(a);
     int k = 0;
     for (; k + 8 <= n; k += 8)
-        _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
+        _mm256_storeu_ps(y + k,
+                         _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
     for (; k < n; k++)
         y[k] += a * x[k];
 }

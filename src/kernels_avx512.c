@@ -1,6 +1,6 @@
 /* kernels_avx512.c — AVX-512 (F, BW, VL, DQ, VNNI) matrix products and vector operations;
  * compiled with -mavx512* and called only when the CPU has them (see kernels.c). */
-#include "kernels.h"
+#include "kernels_isa.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -10,10 +10,10 @@
 /* Loads 16 weights at element offset i as floats (masked lanes are 0). */
 ALWAYS_INLINE __m512 load_w(const void *data, size_t i, int dtype, __mmask16 m)
 {
-    if (dtype == KN_F32)
+    if (dtype == ATTN_F32)
         return _mm512_maskz_loadu_ps(m, (const float *)data + i);
     __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)data + i);
-    if (dtype == KN_BF16)
+    if (dtype == ATTN_BF16)
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     return _mm512_cvtph_ps(h);
 }
@@ -23,8 +23,9 @@ ALWAYS_INLINE __m128 hsum4_ps(__m512 a, __m512 b, __m512 c, __m512 d)
 {
     __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
     __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
-    __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
-                                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+    __m512 abcd = _mm512_add_ps(
+        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
     /* each 128-bit lane now holds partial sums (a, b, c, d): add the four lanes */
     __m256 h = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -43,7 +44,7 @@ ALWAYS_INLINE __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d)
 /* Returns the bytes of one weight element of a float-like type. */
 ALWAYS_INLINE size_t esize(int dtype)
 {
-    return dtype == KN_F32 ? 4 : 2;
+    return dtype == ATTN_F32 ? 4 : 2;
 }
 
 /* One tile: NO weight rows from o times NB input rows from b, all columns; with prefetch, the
@@ -74,7 +75,8 @@ ALWAYS_INLINE void tile(float *y, int ldy, const float *x, const kn_weight *w, i
         if (prefetch)
             #pragma GCC unroll 4
             for (int i = 0; i < NO; i++)
-                _mm_prefetch(pf + ((size_t)i * (size_t)cols + (size_t)k) * esize(dtype), _MM_HINT_T0);
+                _mm_prefetch(pf + ((size_t)i * (size_t)cols + (size_t)k) * esize(dtype),
+                             _MM_HINT_T0);
         #pragma GCC unroll 4
         for (int i = 0; i < NO; i++)
             wv[i] = load_w(w->data, wr[i] + (size_t)k, dtype, 0xffff);
@@ -137,19 +139,16 @@ ALWAYS_INLINE void dots(float *y, int ldy, const float *x, int n, const kn_weigh
     }
 }
 
-void kn_dots_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
+void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w,
+                          int o0, int o1)
 {
-    dots(y, ldy, x, n, w, o0, o1, KN_F32);
-}
-
-void kn_dots_bf16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, KN_BF16);
-}
-
-void kn_dots_f16_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0, int o1)
-{
-    dots(y, ldy, x, n, w, o0, o1, KN_F16);
+    /* one instance of the tiles per dtype, each with its loads known at compile time */
+    if (w->dtype == ATTN_F32)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F32);
+    else if (w->dtype == ATTN_BF16)
+        dots(y, ldy, x, n, w, o0, o1, ATTN_BF16);
+    else
+        dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
 }
 
 /* One q8 tile: u8 (x + 128) times s8 weights with VPDPBUSD, corrected by 128 * rowsum; with
@@ -210,8 +209,10 @@ ALWAYS_INLINE void tile_q8(float *y, int ldy, const kn_input *in, const kn_weigh
         __m128 ws = _mm_loadu_ps(w->scale + o);
         #pragma GCC unroll 4
         for (int j = 0; j < NB; j++) {
-            __m128i sv = _mm_sub_epi32(hsum4_epi32(acc[0][j], acc[1][j], acc[2][j], acc[3][j]), corr);
-            __m128 v = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(sv), _mm_set1_ps(in->qscale[b + j])), ws);
+            __m128i sv =
+                _mm_sub_epi32(hsum4_epi32(acc[0][j], acc[1][j], acc[2][j], acc[3][j]), corr);
+            __m128 v =
+                _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(sv), _mm_set1_ps(in->qscale[b + j])), ws);
             _mm_storeu_ps(y + (size_t)(b + j) * (size_t)ldy + (size_t)o, v);
         }
         return;
@@ -253,7 +254,8 @@ float kn_dot_avx512(const float *a, const float *b, int n)
         acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc);
     if (k < n) {
         __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k), acc);
+        acc =
+            _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k), acc);
     }
     return _mm512_reduce_add_ps(acc);
 }
@@ -263,7 +265,8 @@ void kn_axpy_avx512(float *y, float a, const float *x, int n)
     __m512 av = _mm512_set1_ps(a);
     int k = 0;
     for (; k + 16 <= n; k += 16)
-        _mm512_storeu_ps(y + k, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + k), _mm512_loadu_ps(y + k)));
+        _mm512_storeu_ps(y + k,
+                         _mm512_fmadd_ps(av, _mm512_loadu_ps(x + k), _mm512_loadu_ps(y + k)));
     if (k < n) {
         __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
         _mm512_mask_storeu_ps(y + k, m,
@@ -345,7 +348,8 @@ float kn_exp_sub_avx512(float *y, const float *x, float m, int n)
     }
     if (k < n) {
         __mmask16 t = (__mmask16)((1u << (n - k)) - 1);
-        __m512 e = _mm512_maskz_mov_ps(t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), vm)));
+        __m512 e =
+            _mm512_maskz_mov_ps(t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), vm)));
         if (y)
             _mm512_mask_storeu_ps(y + k, t, e);
         sum = _mm512_add_ps(sum, e);
@@ -509,7 +513,8 @@ void kn_attend_avx512(float *out, const float *q, const float *k, const float *v
         __m512 acc = _mm512_setzero_ps();
         for (int j = 0; j < n; j++) {
             size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-            acc = _mm512_fmadd_ps(_mm512_set1_ps(scores[j] * inv), _mm512_loadu_ps(v + off + e), acc);
+            acc =
+                _mm512_fmadd_ps(_mm512_set1_ps(scores[j] * inv), _mm512_loadu_ps(v + off + e), acc);
         }
         _mm512_storeu_ps(out + e, acc);
     }

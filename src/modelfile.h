@@ -3,21 +3,21 @@
  * A model file holds typed key/value metadata (hyperparameters, special ids, the tokenizer,
  * provenance) and named tensors (f32, f16, bf16 or q8), each stored uncompressed or as
  * independent raw-deflate chunks, with CRC-32 checks.  The byte layout is specified in
- * man/attn-format.5; scripts/attnfile.py reads and writes the same format.
+ * man/attn-format.5; scripts/lib/attnfile.py reads and writes the same format.
  *
  * Reading:
  *
  *     mf_file *f;
  *     char why[256];
  *     if (mf_open(&f, "model.attn", NULL, why, sizeof why) < 0) {
- *         fprintf(stderr, "attn: model.attn: %s\n", why);       // e.g. "tensor enc.0.ffn.up.weight: CRC mismatch ..."
+ *         fprintf(stderr, "attn: model.attn: %s\n", why);  // "tensor enc.0.ffn.up.weight: ..."
  *         return 1;
  *     }
  *     int64_t d_model;
- *     if (mf_get_i64(f, "d_model", &d_model) != MF_OK) ...      // MF_ABSENT when the key is missing
+ *     if (mf_get_i64(f, "d_model", &d_model) != ATTN_OK) ...  // ATTN_ABSENT: the key is missing
  *     mf_tensor t;
- *     if (mf_tensor_get(f, "embed.weight", &t) == MF_OK && t.dtype == MF_F32) {
- *         const float *w = t.data;                               // (t.shape[0], t.shape[1]), 64-byte aligned
+ *     if (mf_tensor_get(f, "embed.weight", &t) == ATTN_OK && t.dtype == ATTN_F32) {
+ *         const float *w = t.data;            // (t.shape[0], t.shape[1]), 64-byte aligned
  *     }
  *     mf_free(f);
  *
@@ -30,9 +30,9 @@
  * Writing (attn convert, tests):
  *
  *     mf_writer *w;
- *     mf_writer_new(&w);
+ *     mf_writer_open(&w);
  *     mf_writer_set_i64(w, "d_model", 512);
- *     mf_writer_add_f32(w, "embed.weight", MF_Q8, shape, 2, values);   // converted at once
+ *     mf_writer_add_f32(w, "embed.weight", ATTN_Q8, shape, 2, values);   // converted at once
  *     mf_writer_write(w, "out.attn", NULL, why, sizeof why);
  *     mf_writer_free(w);
  *
@@ -44,29 +44,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Status codes: 0 success, positive = a normal event, negative = error (never renumbered). */
-enum mf_status {
-    MF_OK = 0,
-    MF_ABSENT = 1,         /* the key or tensor is not in the file: use a default */
-    MF_ERR_IO = -1,        /* the file cannot be opened, read or written (see errno / why) */
-    MF_ERR_NOMEM = -2,     /* out of memory */
-    MF_ERR_FORMAT = -3,    /* not an attn model file (bad magic) */
-    MF_ERR_VERSION = -4,   /* a format version this reader does not read */
-    MF_ERR_TRUNCATED = -5, /* the file is shorter (or longer) than its header says */
-    MF_ERR_CORRUPT = -6,   /* a field is out of range or inconsistent with the others */
-    MF_ERR_CRC = -7,       /* a CRC-32 does not match: the file is damaged */
-    MF_ERR_INFLATE = -8,   /* compressed data does not inflate to what the directory says */
-    MF_ERR_TYPE = -9,      /* the key holds another type than the one asked for */
-    MF_ERR_ARG = -10,      /* invalid argument (NULL, bad dtype, bad shape, duplicate name) */
-};
+#include "dtype.h"
+#include "status.h"
 
-/* Tensor element types (the codes are the file's). */
-typedef enum mf_dtype {
-    MF_F32 = 0,    /* float */
-    MF_F16 = 1,    /* IEEE half, as uint16_t bit patterns */
-    MF_BF16 = 2,   /* bfloat16, as uint16_t bit patterns (the top half of a float) */
-    MF_Q8 = 3,     /* int8_t, with one float scale per row (shape[0] rows): value = scale * q */
-} mf_dtype;
+/* Status codes: functions return ATTN_OK (0), ATTN_ABSENT (1: a normal event, the key or tensor
+ * is not there) or a negative ATTN_ERR_* of status.h, which attn_strerror() describes; mf_open,
+ * mf_verify and mf_writer_write also write a one-line reason into the caller's why buffer.
+ * Element types are the attn_dtype of dtype.h (its codes are the file's). */
 
 /* Metadata value types (the codes are the file's). */
 typedef enum mf_type {
@@ -94,19 +78,20 @@ typedef struct mf_options {
 } mf_options;
 
 enum {
-    MF_VERIFY_READ = 0,  /* check every tensor mf_open reads or inflates; mapped ones are not read */
+    MF_VERIFY_READ = 0,  /* check every tensor mf_open reads or inflates (not mapped ones) */
     MF_VERIFY_ALL = 1,   /* check every tensor, mapped ones too (reads the whole file) */
-    MF_VERIFY_NONE = 2,  /* check no tensor CRC (header, metadata and directory are still checked) */
+    MF_VERIFY_NONE = 2,  /* check no tensor CRC (header, metadata, directory still checked) */
 };
 
 /* One tensor as mf_open decoded it. */
 typedef struct mf_tensor {
     const char *name;
-    mf_dtype dtype;
+    attn_dtype dtype;
     int ndim;                        /* 1..MF_MAX_DIMS */
-    int64_t shape[MF_MAX_DIMS];      /* shape[0] is the outermost (rows; out features); unused = 0 */
+    int64_t shape[MF_MAX_DIMS];      /* shape[0] is the outermost (rows; out features); unused 0 */
     int64_t n_elements;              /* product of the shape */
-    const void *data;                /* (shape) row-major, MF_ALIGN-aligned: float, uint16_t or int8_t */
+    const void *data;                /* (shape) row-major, MF_ALIGN-aligned: float, uint16_t or
+                                      * int8_t */
     const float *scales;             /* (shape[0]) q8 per-row scales; NULL for other dtypes */
     uint64_t stored_size;            /* bytes in the file */
     uint64_t decoded_size;           /* bytes decoded (q8: values, padding to 64, then scales) */
@@ -135,7 +120,7 @@ int mf_open_mem(mf_file **out, const void *data, size_t len, const mf_options *o
 /* Frees everything mf_open allocated or mapped; accepts NULL. */
 void mf_free(mf_file *f);
 
-/* Checks the CRC of every tensor not checked at open (mapped ones); returns MF_OK or MF_ERR_CRC
+/* Checks the CRC of every tensor not checked at open (mapped ones); returns ATTN_OK or ATTN_ERR_CRC
  * with a reason in why. */
 int mf_verify(const mf_file *f, char *why, size_t why_len);
 
@@ -151,31 +136,34 @@ uint64_t mf_decoded_size(const mf_file *f);
 /* Number of metadata keys. */
 int mf_meta_count(const mf_file *f);
 
-/* Key and type of the i-th entry in file order; returns MF_OK or MF_ERR_ARG when i is out of range. */
+/* Key and type of the i-th entry in file order; returns ATTN_OK or ATTN_ERR_ARG when i is out
+ * of range. */
 int mf_meta_at(const mf_file *f, int i, const char **key, mf_type *type);
 
-/* Type of key: returns MF_OK, or MF_ABSENT. */
+/* Type of key: returns ATTN_OK, or ATTN_ABSENT. */
 int mf_meta_type(const mf_file *f, const char *key, mf_type *type);
 
-/* Reads an i64 value: MF_OK, MF_ABSENT (*out untouched) or MF_ERR_TYPE (the key holds another type). */
+/* Reads an i64 value: ATTN_OK, ATTN_ABSENT (*out untouched) or ATTN_ERR_TYPE (the key holds
+ * another type). */
 int mf_get_i64(const mf_file *f, const char *key, int64_t *out);
 
-/* Reads an f64 value (an i64 value is converted): MF_OK, MF_ABSENT or MF_ERR_TYPE. */
+/* Reads an f64 value (an i64 value is converted): ATTN_OK, ATTN_ABSENT or ATTN_ERR_TYPE. */
 int mf_get_f64(const mf_file *f, const char *key, double *out);
 
-/* Reads a string (NUL-terminated; *len, if not NULL, excludes the NUL): MF_OK, MF_ABSENT or MF_ERR_TYPE. */
+/* Reads a string (NUL-terminated; *len, if not NULL, excludes the NUL): ATTN_OK, ATTN_ABSENT or
+ * ATTN_ERR_TYPE. */
 int mf_get_str(const mf_file *f, const char *key, const char **out, size_t *len);
 
-/* Reads a blob (8-byte aligned): MF_OK, MF_ABSENT or MF_ERR_TYPE. */
+/* Reads a blob (8-byte aligned): ATTN_OK, ATTN_ABSENT or ATTN_ERR_TYPE. */
 int mf_get_blob(const mf_file *f, const char *key, const void **out, size_t *len);
 
-/* Reads an i64 array of *n values (8-byte aligned): MF_OK, MF_ABSENT or MF_ERR_TYPE. */
+/* Reads an i64 array of *n values (8-byte aligned): ATTN_OK, ATTN_ABSENT or ATTN_ERR_TYPE. */
 int mf_get_i64_array(const mf_file *f, const char *key, const int64_t **out, size_t *n);
 
-/* Reads an f64 array of *n values (8-byte aligned): MF_OK, MF_ABSENT or MF_ERR_TYPE. */
+/* Reads an f64 array of *n values (8-byte aligned): ATTN_OK, ATTN_ABSENT or ATTN_ERR_TYPE. */
 int mf_get_f64_array(const mf_file *f, const char *key, const double **out, size_t *n);
 
-/* The same getters with a default: an absent key gives def and MF_OK; MF_ERR_TYPE otherwise. */
+/* The same getters with a default: an absent key gives def and ATTN_OK; ATTN_ERR_TYPE otherwise. */
 int mf_get_i64_or(const mf_file *f, const char *key, int64_t def, int64_t *out);
 int mf_get_f64_or(const mf_file *f, const char *key, double def, double *out);
 int mf_get_str_or(const mf_file *f, const char *key, const char *def, const char **out);
@@ -185,38 +173,16 @@ int mf_get_str_or(const mf_file *f, const char *key, const char *def, const char
 /* Number of tensors. */
 int mf_tensor_count(const mf_file *f);
 
-/* Fills *out with the i-th tensor in file order; returns MF_OK or MF_ERR_ARG when out of range. */
+/* Fills *out with the i-th tensor in file order; returns ATTN_OK or ATTN_ERR_ARG when out of
+ * range. */
 int mf_tensor_at(const mf_file *f, int i, mf_tensor *out);
 
-/* Fills *out with the tensor called name; returns MF_OK or MF_ABSENT. */
+/* Fills *out with the tensor called name; returns ATTN_OK or ATTN_ABSENT. */
 int mf_tensor_get(const mf_file *f, const char *name, mf_tensor *out);
 
-/* Writes the n = t->n_elements values of t, converted to float, into out (n floats); returns MF_OK. */
+/* Writes the n = t->n_elements values of t, converted to float, into out (n floats); returns
+ * ATTN_OK. */
 int mf_tensor_to_f32(float *out, const mf_tensor *t);
-
-/* Name of a dtype ("f32", "f16", "bf16", "q8"), or "?"; and the reverse: returns MF_OK or MF_ERR_ARG. */
-const char *mf_dtype_name(mf_dtype dtype);
-int mf_dtype_parse(mf_dtype *out, const char *name);
-
-/* Bytes one element takes (q8: 1, its scales aside). */
-size_t mf_dtype_size(mf_dtype dtype);
-
-/* One-line description of a status. */
-const char *mf_strerror(int status);
-
-/* ---- conversions (round to nearest even; NaN stays NaN) ------------------------------- */
-
-/* float -> IEEE half bits (beyond 65504 rounds to infinity), and back (exact). */
-uint16_t mf_f32_to_f16(float x);
-float mf_f16_to_f32(uint16_t h);
-
-/* float -> bfloat16 bits, and back (exact). */
-uint16_t mf_f32_to_bf16(float x);
-float mf_bf16_to_f32(uint16_t b);
-
-/* Quantizes a (rows, cols) matrix: scales[r] = maxabs(row r)/127, q = round-half-even(x/scale),
- * 0 for an all-zero row; returns MF_OK, or MF_ERR_ARG when a value is not finite. */
-int mf_quantize_q8(int8_t *q, float *scales, const float *x, int64_t rows, int64_t cols);
 
 /* ---- writer ---------------------------------------------------------------------------- */
 
@@ -227,21 +193,21 @@ typedef struct mf_write_options {
     int method;        /* MF_METHOD_DEFLATE (default) or MF_METHOD_NONE */
     int level;         /* deflate level 0..9 (default 6) */
     int shuffle;       /* 1 (default): byte-shuffle f32/f16/bf16 chunks before deflate */
-    uint32_t chunk_size; /* decoded bytes per chunk, multiple of 64, at most 64 MiB (default 256 KiB) */
+    uint32_t chunk_size; /* decoded bytes per chunk, a multiple of 64 up to 64 MiB (256 KiB) */
     int n_threads;     /* threads that compress chunks; <= 0: online CPUs, at most 16 */
 } mf_write_options;
 
 /* Fills opt with the defaults. */
 void mf_write_options_default(mf_write_options *opt);
 
-/* Creates an empty writer in *out; returns MF_OK or MF_ERR_NOMEM. */
-int mf_writer_new(mf_writer **out);
+/* Creates an empty writer in *out; returns ATTN_OK or ATTN_ERR_NOMEM. */
+int mf_writer_open(mf_writer **out);
 
 /* Frees a writer and every copy it holds; accepts NULL. */
 void mf_writer_free(mf_writer *w);
 
-/* Adds (or replaces) a metadata entry, copying the value; return MF_OK, MF_ERR_ARG (bad key) or
- * MF_ERR_NOMEM. Entries are written in the order first added. */
+/* Adds (or replaces) a metadata entry, copying the value; return ATTN_OK, ATTN_ERR_ARG (bad key) or
+ * ATTN_ERR_NOMEM. Entries are written in the order first added. */
 int mf_writer_set_i64(mf_writer *w, const char *key, int64_t v);
 int mf_writer_set_f64(mf_writer *w, const char *key, double v);
 int mf_writer_set_str(mf_writer *w, const char *key, const char *s);
@@ -249,20 +215,20 @@ int mf_writer_set_blob(mf_writer *w, const char *key, const void *data, size_t l
 int mf_writer_set_i64_array(mf_writer *w, const char *key, const int64_t *v, size_t n);
 int mf_writer_set_f64_array(mf_writer *w, const char *key, const double *v, size_t n);
 
-/* Copies every metadata entry of f into w; returns MF_OK or an error of mf_writer_set_*. */
+/* Copies every metadata entry of f into w; returns ATTN_OK or an error of mf_writer_set_*. */
 int mf_writer_copy_meta(mf_writer *w, const mf_file *f);
 
 /* Adds a tensor from float values (shape: ndim dims, each >= 1; values: product of them),
- * converting to dtype now; returns MF_OK, MF_ERR_ARG (bad name, shape, duplicate name, non-finite
- * value for q8) or MF_ERR_NOMEM. */
-int mf_writer_add_f32(mf_writer *w, const char *name, mf_dtype dtype, const int64_t *shape,
+ * converting to dtype now; returns ATTN_OK, ATTN_ERR_ARG (bad name, shape, duplicate name,
+ * non-finite value for q8) or ATTN_ERR_NOMEM. */
+int mf_writer_add_f32(mf_writer *w, const char *name, attn_dtype dtype, const int64_t *shape,
                       int ndim, const float *values);
 
 /* Adds a copy of a tensor of an open file with its dtype and values unchanged; same returns. */
 int mf_writer_add_tensor(mf_writer *w, const mf_tensor *t);
 
-/* Writes the file to path (through path.tmp, renamed at the end); returns MF_OK, MF_ERR_ARG
- * (bad options), MF_ERR_NOMEM or MF_ERR_IO, with a reason in why. */
+/* Writes the file to path (through path.tmp, renamed at the end); returns ATTN_OK, ATTN_ERR_ARG
+ * (bad options), ATTN_ERR_NOMEM or ATTN_ERR_IO, with a reason in why. */
 int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
                     char *why, size_t why_len);
 

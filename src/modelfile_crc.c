@@ -37,9 +37,12 @@ static uint32_t crc_clmul(uint32_t state, const uint8_t *p, size_t len)
     len -= 64;
     for (; len >= 64; p += 64, len -= 64) {
         x0 = _mm_xor_si128(fold(x0, k1k2), _mm_loadu_si128((const __m128i *)(const void *)p));
-        x1 = _mm_xor_si128(fold(x1, k1k2), _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
-        x2 = _mm_xor_si128(fold(x2, k1k2), _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
-        x3 = _mm_xor_si128(fold(x3, k1k2), _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
+        x1 =
+            _mm_xor_si128(fold(x1, k1k2), _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+        x2 =
+            _mm_xor_si128(fold(x2, k1k2), _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
+        x3 =
+            _mm_xor_si128(fold(x3, k1k2), _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
     }
     __m128i x = _mm_xor_si128(fold(x0, k3k4), x1);
     x = _mm_xor_si128(fold(x, k3k4), x2);

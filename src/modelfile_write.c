@@ -7,8 +7,9 @@
  */
 #include "modelfile_int.h"
 
+#include "threadpool.h"
+
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ typedef struct wchunk {
 
 typedef struct wtensor {
     char *name;
-    mf_dtype dtype;
+    attn_dtype dtype;
     int ndim;
     int64_t shape[MF_MAX_DIMS];
     uint8_t *data;          /* (decoded) decoded bytes, as the file stores them */
@@ -59,10 +60,10 @@ void mf_write_options_default(mf_write_options *opt)
     opt->n_threads = 0;
 }
 
-int mf_writer_new(mf_writer **out)
+int mf_writer_open(mf_writer **out)
 {
     *out = calloc(1, sizeof **out);
-    return *out ? MF_OK : MF_ERR_NOMEM;
+    return *out ? ATTN_OK : ATTN_ERR_NOMEM;
 }
 
 /* Frees the chunk buffers of t. */
@@ -99,15 +100,15 @@ static int valid_name(const char *s)
     return n >= 1 && n <= MF_MAX_NAME;
 }
 
-/* Stores a copy of a metadata value under key (replacing an earlier one); returns MF_OK,
- * MF_ERR_ARG or MF_ERR_NOMEM. */
+/* Stores a copy of a metadata value under key (replacing an earlier one); returns ATTN_OK,
+ * ATTN_ERR_ARG or ATTN_ERR_NOMEM. */
 static int set_meta(mf_writer *w, const char *key, mf_type type, const void *value, uint64_t size)
 {
     if (!w || !valid_name(key) || (size && !value))
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     uint8_t *copy = malloc(size ? size : 1);
     if (!copy)
-        return MF_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     if (size)
         memcpy(copy, value, size);
     for (int i = 0; i < w->n_meta; i++)
@@ -116,14 +117,14 @@ static int set_meta(mf_writer *w, const char *key, mf_type type, const void *val
             w->meta[i].type = type;
             w->meta[i].value = copy;
             w->meta[i].size = size;
-            return MF_OK;
+            return ATTN_OK;
         }
     if (w->n_meta == w->cap_meta) {
         int cap = w->cap_meta ? 2 * w->cap_meta : 16;
         wmeta *m = realloc(w->meta, (size_t)cap * sizeof *m);
         if (!m) {
             free(copy);
-            return MF_ERR_NOMEM;
+            return ATTN_ERR_NOMEM;
         }
         w->meta = m;
         w->cap_meta = cap;
@@ -131,10 +132,10 @@ static int set_meta(mf_writer *w, const char *key, mf_type type, const void *val
     char *k = strdup(key);
     if (!k) {
         free(copy);
-        return MF_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     }
     w->meta[w->n_meta++] = (wmeta){k, type, copy, size};
-    return MF_OK;
+    return ATTN_OK;
 }
 
 int mf_writer_set_i64(mf_writer *w, const char *key, int64_t v)
@@ -150,7 +151,7 @@ int mf_writer_set_f64(mf_writer *w, const char *key, double v)
 int mf_writer_set_str(mf_writer *w, const char *key, const char *s)
 {
     if (!s)
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     return set_meta(w, key, MF_T_STR, s, strlen(s));
 }
 
@@ -162,14 +163,14 @@ int mf_writer_set_blob(mf_writer *w, const char *key, const void *data, size_t l
 int mf_writer_set_i64_array(mf_writer *w, const char *key, const int64_t *v, size_t n)
 {
     if (n > SIZE_MAX / 8)
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     return set_meta(w, key, MF_T_I64_ARRAY, v, (uint64_t)n * 8);
 }
 
 int mf_writer_set_f64_array(mf_writer *w, const char *key, const double *v, size_t n)
 {
     if (n > SIZE_MAX / 8)
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     return set_meta(w, key, MF_T_F64_ARRAY, v, (uint64_t)n * 8);
 }
 
@@ -199,15 +200,15 @@ int mf_writer_copy_meta(mf_writer *w, const mf_file *f)
         if (st < 0)
             return st;
     }
-    return MF_OK;
+    return ATTN_OK;
 }
 
 /* Checks name and shape and appends an empty tensor record; returns it, or NULL with *st set. */
-static wtensor *new_tensor(mf_writer *w, const char *name, mf_dtype dtype, const int64_t *shape,
+static wtensor *new_tensor(mf_writer *w, const char *name, attn_dtype dtype, const int64_t *shape,
                            int ndim, int *st)
 {
-    *st = MF_ERR_ARG;
-    if (!w || !valid_name(name) || dtype < MF_F32 || dtype > MF_Q8 || ndim < 1 ||
+    *st = ATTN_ERR_ARG;
+    if (!w || !valid_name(name) || dtype < ATTN_F32 || dtype > ATTN_Q8 || ndim < 1 ||
         ndim > MF_MAX_DIMS || !shape)
         return NULL;
     uint64_t n = 1;
@@ -221,7 +222,7 @@ static wtensor *new_tensor(mf_writer *w, const char *name, mf_dtype dtype, const
     for (int i = 0; i < w->n_tensors; i++)
         if (strcmp(w->tensors[i].name, name) == 0)
             return NULL;
-    *st = MF_ERR_NOMEM;
+    *st = ATTN_ERR_NOMEM;
     if (w->n_tensors == w->cap_tensors) {
         int cap = w->cap_tensors ? 2 * w->cap_tensors : 64;
         wtensor *t = realloc(w->tensors, (size_t)cap * sizeof *t);
@@ -243,16 +244,16 @@ static wtensor *new_tensor(mf_writer *w, const char *name, mf_dtype dtype, const
     t->dtype = dtype;
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
-    *st = MF_OK;
+    *st = ATTN_OK;
     return t;
 }
 
-int mf_writer_add_f32(mf_writer *w, const char *name, mf_dtype dtype, const int64_t *shape,
+int mf_writer_add_f32(mf_writer *w, const char *name, attn_dtype dtype, const int64_t *shape,
                       int ndim, const float *values)
 {
     int st;
     if (!values)
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     wtensor *t = new_tensor(w, name, dtype, shape, ndim, &st);
     if (!t)
         return st;
@@ -260,50 +261,50 @@ int mf_writer_add_f32(mf_writer *w, const char *name, mf_dtype dtype, const int6
     for (int d = 0; d < ndim; d++)
         n *= (uint64_t)shape[d];
     switch (dtype) {
-    case MF_F32:
+    case ATTN_F32:
         memcpy(t->data, values, (size_t)n * 4);
         break;
-    case MF_F16:
+    case ATTN_F16:
         for (uint64_t i = 0; i < n; i++)
-            ((uint16_t *)(void *)t->data)[i] = mf_f32_to_f16(values[i]);
+            ((uint16_t *)(void *)t->data)[i] = attn_f32_to_f16(values[i]);
         break;
-    case MF_BF16:
+    case ATTN_BF16:
         for (uint64_t i = 0; i < n; i++)
-            ((uint16_t *)(void *)t->data)[i] = mf_f32_to_bf16(values[i]);
+            ((uint16_t *)(void *)t->data)[i] = attn_f32_to_bf16(values[i]);
         break;
-    case MF_Q8: {
+    case ATTN_Q8: {
         float *scales = (float *)(void *)(t->data + mf_round_up(n, MF_ALIGN));
-        if (mf_quantize_q8((int8_t *)t->data, scales, values, shape[0],
+        if (attn_quantize_q8((int8_t *)t->data, scales, values, shape[0],
                            (int64_t)(n / (uint64_t)shape[0])) < 0) {
             free(t->name);
             free(t->data);
-            return MF_ERR_ARG;
+            return ATTN_ERR_ARG;
         }
         break;
     }
     }
     t->crc = mf_crc32(0, t->data, t->decoded);
     w->n_tensors++;
-    return MF_OK;
+    return ATTN_OK;
 }
 
 int mf_writer_add_tensor(mf_writer *w, const mf_tensor *src)
 {
     int st;
     if (!src || !src->data)
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     wtensor *t = new_tensor(w, src->name, src->dtype, src->shape, src->ndim, &st);
     if (!t)
         return st;
     if (t->decoded != src->decoded_size) {
         free(t->name);
         free(t->data);
-        return MF_ERR_ARG;
+        return ATTN_ERR_ARG;
     }
     memcpy(t->data, src->data, (size_t)t->decoded);
     t->crc = mf_crc32(0, t->data, t->decoded);
     w->n_tensors++;
-    return MF_OK;
+    return ATTN_OK;
 }
 
 /* ==== compression ========================================================================= */
@@ -314,65 +315,71 @@ typedef struct cjob {
     uint64_t off, len;      /* decoded range */
 } cjob;
 
+/* One thread's deflate stream and shuffle buffer, set up by its first job. */
+typedef struct compress_buf {
+    int ready;              /* 1 once set up */
+    int zok;                /* 1 when the z_stream is initialized */
+    z_stream zs;
+    uint8_t *scratch;       /* (chunk_size) a shuffled chunk */
+} compress_buf;
+
 typedef struct compressor {
-    cjob *jobs;
+    cjob *jobs;             /* (n_jobs) */
     size_t n_jobs;
     int level;
     uint32_t chunk_size;
-    atomic_size_t next;
-    atomic_int failed;
+    compress_buf *bufs;     /* (n_threads) */
+    atomic_int failed;      /* set by the first failed job: the jobs not yet begun are skipped */
 } compressor;
 
-/* One compressing thread: deflates chunks until none is left; returns NULL. */
-static void *compress_worker(void *arg)
+/* Deflates chunk job `task` on thread `thread` (a tp_fn), setting up the thread's stream first;
+ * sets C->failed when memory runs out. */
+static void compress_task(void *ctx, int task, int thread)
 {
-    compressor *C = arg;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    uint8_t *scratch = malloc(C->chunk_size);
-    if (!scratch || deflateInit2(&zs, C->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        free(scratch);
+    compressor *C = ctx;
+    compress_buf *b = &C->bufs[thread];
+    if (atomic_load(&C->failed))
+        return;
+    if (!b->ready) {
+        b->ready = 1;
+        b->scratch = malloc(C->chunk_size);
+        b->zok = deflateInit2(&b->zs, C->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    }
+    if (!b->scratch || !b->zok) {
         atomic_store(&C->failed, 1);
-        return NULL;
+        return;
     }
-    for (;;) {
-        size_t i = atomic_fetch_add(&C->next, 1);
-        if (i >= C->n_jobs || atomic_load(&C->failed))
-            break;
-        cjob *j = &C->jobs[i];
-        const uint8_t *in = j->t->data + j->off;
-        if (j->t->filter == MF_FILTER_SHUFFLE) {
-            mf_shuffle(scratch, in, (size_t)j->len, mf_dtype_size(j->t->dtype));
-            in = scratch;
-        }
-        uLong bound = deflateBound(&zs, (uLong)j->len);
-        uint8_t *out = malloc(bound);
-        if (!out) {
-            atomic_store(&C->failed, 1);
-            break;
-        }
-        deflateReset(&zs);
-        zs.next_in = (Bytef *)in;
-        zs.avail_in = (uInt)j->len;
-        zs.next_out = out;
-        zs.avail_out = (uInt)bound;
-        if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
-            free(out);
-            atomic_store(&C->failed, 1);
-            break;
-        }
-        wchunk *c = &j->t->chunks[j->chunk];
-        c->data = out;
-        c->size = bound - zs.avail_out;
-        c->crc = mf_crc32(0, out, c->size);
+    z_stream *zs = &b->zs;
+    cjob *j = &C->jobs[task];
+    const uint8_t *in = j->t->data + j->off;
+    if (j->t->filter == MF_FILTER_SHUFFLE) {
+        mf_shuffle(b->scratch, in, (size_t)j->len, attn_dtype_size(j->t->dtype));
+        in = b->scratch;
     }
-    deflateEnd(&zs);
-    free(scratch);
-    return NULL;
+    uLong bound = deflateBound(zs, (uLong)j->len);
+    uint8_t *out = malloc(bound);
+    if (!out) {
+        atomic_store(&C->failed, 1);
+        return;
+    }
+    deflateReset(zs);
+    zs->next_in = (Bytef *)in;
+    zs->avail_in = (uInt)j->len;
+    zs->next_out = out;
+    zs->avail_out = (uInt)bound;
+    if (deflate(zs, Z_FINISH) != Z_STREAM_END) {
+        free(out);
+        atomic_store(&C->failed, 1);
+        return;
+    }
+    wchunk *c = &j->t->chunks[j->chunk];
+    c->data = out;
+    c->size = bound - zs->avail_out;
+    c->crc = mf_crc32(0, out, c->size);
 }
 
 /* Splits every tensor into chunks and deflates them (or records them as stored); returns
- * MF_OK or MF_ERR_NOMEM. */
+ * ATTN_OK or ATTN_ERR_NOMEM. */
 static int compress_all(mf_writer *w, const mf_write_options *opt)
 {
     size_t n_jobs = 0;
@@ -380,16 +387,17 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
         wtensor *t = &w->tensors[i];
         free_chunks(t);
         t->method = opt->method;
-        t->filter = opt->method == MF_METHOD_DEFLATE && opt->shuffle && t->dtype != MF_Q8
+        t->filter = opt->method == MF_METHOD_DEFLATE && opt->shuffle && t->dtype != ATTN_Q8
                         ? MF_FILTER_SHUFFLE : MF_FILTER_NONE;
         t->n_chunks = (t->decoded + opt->chunk_size - 1) / opt->chunk_size;
         t->chunks = calloc((size_t)t->n_chunks, sizeof *t->chunks);
         if (!t->chunks)
-            return MF_ERR_NOMEM;
+            return ATTN_ERR_NOMEM;
         if (t->method == MF_METHOD_NONE) {
             for (uint64_t c = 0; c < t->n_chunks; c++) {
                 uint64_t off = c * opt->chunk_size;
-                uint64_t len = t->decoded - off < opt->chunk_size ? t->decoded - off : opt->chunk_size;
+                uint64_t len =
+                    t->decoded - off < opt->chunk_size ? t->decoded - off : opt->chunk_size;
                 t->chunks[c].size = len;
                 t->chunks[c].crc = mf_crc32(0, t->data + off, len);
             }
@@ -398,12 +406,12 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
         }
     }
     if (n_jobs == 0)
-        return MF_OK;
+        return ATTN_OK;
     compressor C;
     memset(&C, 0, sizeof C);
     C.jobs = calloc(n_jobs, sizeof *C.jobs);
     if (!C.jobs)
-        return MF_ERR_NOMEM;
+        return ATTN_ERR_NOMEM;
     C.level = opt->level;
     C.chunk_size = opt->chunk_size;
     for (int i = 0; i < w->n_tensors; i++) {
@@ -416,19 +424,27 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
             C.jobs[C.n_jobs++] = (cjob){t, c, off, len};
         }
     }
+    /* as many threads as the machine gives, down to the caller's alone */
     int n_threads = mf_thread_count(opt->n_threads, n_jobs);
-    pthread_t th[16];
-    int started = 0;
-    for (; started < n_threads - 1; started++)
-        if (pthread_create(&th[started], NULL, compress_worker, &C) != 0)
-            break;
-    compress_worker(&C);
-    for (int t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
+    tp_pool *pool = NULL;
+    while (tp_open(&pool, n_threads) != 0 && n_threads > 1)
+        n_threads = 1;
+    C.bufs = calloc((size_t)n_threads, sizeof *C.bufs);
+    if (pool && C.bufs && n_jobs <= INT32_MAX)
+        tp_run(pool, compress_task, &C, (int)n_jobs);
+    else
+        atomic_store(&C.failed, 1);
+    tp_free(pool);
+    for (int t = 0; C.bufs && t < n_threads; t++) {
+        if (C.bufs[t].zok)
+            deflateEnd(&C.bufs[t].zs);
+        free(C.bufs[t].scratch);
+    }
+    free(C.bufs);
     free(C.jobs);
     if (atomic_load(&C.failed))
-        return MF_ERR_NOMEM;
-    /* a tensor that deflate shrinks by less than a tenth is stored as is (scripts/attnfile.py's
+        return ATTN_ERR_NOMEM;
+    /* a tensor that deflate shrinks by less than a tenth is stored as is (scripts/lib/attnfile.py's
      * store_chunks makes the same choice) */
     for (int i = 0; i < w->n_tensors; i++) {
         wtensor *t = &w->tensors[i];
@@ -448,7 +464,7 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
             }
         }
     }
-    return MF_OK;
+    return ATTN_OK;
 }
 
 /* ==== layout and output =================================================================== */
@@ -558,14 +574,14 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
         opt = &defaults;
     }
     if (!w || !path)
-        return mf_fail(why, why_len, MF_ERR_ARG, "no writer or path");
+        return mf_fail(why, why_len, ATTN_ERR_ARG, "no writer or path");
     if ((opt->method != MF_METHOD_NONE && opt->method != MF_METHOD_DEFLATE) || opt->level < 0 ||
         opt->level > 9 || opt->chunk_size < MF_ALIGN || opt->chunk_size % MF_ALIGN ||
         opt->chunk_size > MF_MAX_CHUNK)
-        return mf_fail(why, why_len, MF_ERR_ARG, "invalid write options");
+        return mf_fail(why, why_len, ATTN_ERR_ARG, "invalid write options");
     for (int i = 0; i < w->n_tensors; i++)
         if ((w->tensors[i].decoded + opt->chunk_size - 1) / opt->chunk_size > UINT32_MAX)
-            return mf_fail(why, why_len, MF_ERR_ARG, "tensor %s: too many chunks",
+            return mf_fail(why, why_len, ATTN_ERR_ARG, "tensor %s: too many chunks",
                          w->tensors[i].name);
     int st = compress_all(w, opt);
     if (st < 0)
@@ -575,7 +591,7 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     if (build_meta(w, &meta, &meta_len) < 0 || build_dir(w, opt->chunk_size, &dir, &dir_len) < 0) {
         free(meta);
         free(dir);
-        return mf_fail(why, why_len, MF_ERR_NOMEM, "out of memory");
+        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     }
     /* data offsets: each tensor at the next multiple of 64 */
     uint64_t pos = MF_HEADER_SIZE + meta_len + dir_len;
@@ -608,13 +624,13 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     if (!tmp) {
         free(meta);
         free(dir);
-        return mf_fail(why, why_len, MF_ERR_NOMEM, "out of memory");
+        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
-        st = mf_fail(why, why_len, MF_ERR_IO, "%s: %s", tmp, strerror(errno));
+        st = mf_fail(why, why_len, ATTN_ERR_IO, "%s: %s", tmp, strerror(errno));
         goto done;
     }
     static const uint8_t zero[MF_ALIGN];
@@ -638,11 +654,11 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     }
     if (bad) {
         unlink(tmp);
-        st = mf_fail(why, why_len, MF_ERR_IO, "writing %s: %s", tmp, strerror(e));
+        st = mf_fail(why, why_len, ATTN_ERR_IO, "writing %s: %s", tmp, strerror(e));
     } else if (rename(tmp, path) != 0) {
         e = errno;
         unlink(tmp);
-        st = mf_fail(why, why_len, MF_ERR_IO, "renaming %s: %s", tmp, strerror(e));
+        st = mf_fail(why, why_len, ATTN_ERR_IO, "renaming %s: %s", tmp, strerror(e));
     }
 done:
     for (int i = 0; i < w->n_tensors; i++)

@@ -6,6 +6,9 @@
  * Tasks are claimed one at a time from a shared counter, so uneven or descheduled threads
  * balance themselves.  Workers spin briefly between runs (a decoder step runs dozens of short
  * parallel regions) and then sleep.  One pool serves one caller thread at a time.
+ *
+ * The pool is the only place libattn starts threads: the engine's layers, the model-file
+ * loader's inflate jobs and the writer's compress jobs all run on one.
  */
 #ifndef ATTN_THREADPOOL_H
 #define ATTN_THREADPOOL_H
@@ -20,7 +23,8 @@ int tp_open(tp_pool **out, int n_threads);
 /* Stops and frees the pool (NULL is fine). */
 void tp_free(tp_pool *p);
 
-/* Runs fn(ctx, task, thread) for each task in [0, n_tasks) on all threads; returns when all are done. */
+/* Runs fn(ctx, task, thread) for each task in [0, n_tasks) on all threads; returns when all are
+ * done. */
 void tp_run(tp_pool *p, tp_fn fn, void *ctx, int n_tasks);
 
 /* Returns the number of threads, the caller included. */

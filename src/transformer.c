@@ -1,527 +1,15 @@
-/* transformer.c — the encoder-decoder forward pass: weights, run state, encoder, decoder step,
- * attention with key/value caches (see transformer.h). */
-#include "transformer.h"
+/* transformer.c — the encoder-decoder forward pass: run state, parallel linear layers, norms,
+ * attention with key/value caches, encoder, decoder step (see transformer.h; weights are loaded
+ * by loader.c). */
+#include "transformer_int.h"
 
-#include "kernels.h"
-#include "modelfile.h"
+#include "arena.h"
 #include "threadpool.h"
 
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------------------------------------
- * Weights
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct norm_w {
-    const float *w, *b;         /* (d) each, NULL when absent; present = the norm is applied */
-    int present;
-} norm_w;
-
-typedef struct lin_w {
-    kn_weight w;                /* (out, in) */
-    const float *b;             /* (out) or NULL */
-} lin_w;
-
-typedef struct attn_w {
-    lin_w q, k, v;              /* (inner, d) */
-    lin_w o;                    /* (d, inner) */
-} attn_w;
-
-typedef struct ffn_w {
-    lin_w up, gate;             /* (d_ff, d); gate only when ffn_gated */
-    lin_w down;                 /* (d, d_ff) */
-} ffn_w;
-
-typedef struct layer_w {
-    attn_w self;
-    norm_w self_norm;
-    attn_w cross;               /* decoder layers only */
-    norm_w cross_norm;
-    ffn_w ffn;
-    norm_w ffn_norm;
-} layer_w;
-
-typedef struct stack_w {
-    kn_weight embed;            /* (V, d) token embedding */
-    kn_weight pos;              /* (P + pos_offset, d) learned positions; data NULL if none */
-    float *rel;                 /* (rel_buckets, n_heads) relative bias; NULL if none */
-    norm_w embed_norm, final_norm;
-    layer_w *layers;            /* (n_layers) */
-    int n_layers;
-} stack_w;
-
-struct tf_model {
-    mf_file *file;
-    tf_config cfg;
-    int inner;                  /* n_heads * d_head */
-    stack_w enc, dec;
-    lin_w out;                  /* (V, d) output projection (may alias dec.embed) */
-    int32_t *rowsums;           /* q8 row sums of every q8 weight, carved per weight */
-    size_t n_rowsums, used_rowsums;
-    const void **rs_data;       /* (n_tensors) q8 tensors whose row sums are computed ... */
-    int32_t **rs_sums;          /* (n_tensors) ... and where (a shared embedding is used twice) */
-    int n_rs;
-};
-
-/* ---------------------------------------------------------------------------------------------
- * Model loading
- * ------------------------------------------------------------------------------------------- */
-
-/* Loading context: the file, the reason buffer and the first error. */
-typedef struct loader {
-    tf_model *m;
-    char *why;
-    size_t why_len;
-    int status;
-} loader;
-
-/* Records the first error with a formatted reason; returns the status. */
-static int fail(loader *ld, int status, const char *fmt, ...)
-{
-    if (ld->status == TF_OK) {
-        ld->status = status;
-        if (ld->why && ld->why_len) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(ld->why, ld->why_len, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return status;
-}
-
-/* Reads an integer key (def when absent) into *out within [lo, hi]; returns TF_OK or TF_EMODEL. */
-static int get_int(loader *ld, const char *key, int64_t def, int64_t lo, int64_t hi, int *out)
-{
-    int64_t v;
-    if (mf_get_i64_or(ld->m->file, key, def, &v) != MF_OK)
-        return fail(ld, TF_EMODEL, "metadata %s: not an integer", key);
-    if (v < lo || v > hi)
-        return fail(ld, TF_EMODEL, "metadata %s = %lld: out of range [%lld, %lld]", key,
-                    (long long)v, (long long)lo, (long long)hi);
-    *out = (int)v;
-    return TF_OK;
-}
-
-/* Reads a required integer key; returns TF_OK or TF_EMODEL. */
-static int need_int(loader *ld, const char *key, int64_t lo, int64_t hi, int *out)
-{
-    int64_t v;
-    if (mf_get_i64(ld->m->file, key, &v) != MF_OK)
-        return fail(ld, TF_EMODEL, "metadata %s: missing or not an integer", key);
-    return get_int(ld, key, v, lo, hi, out);
-}
-
-/* Reads a float key (def when absent) into *out; returns TF_OK or TF_EMODEL. */
-static int get_float(loader *ld, const char *key, double def, float *out)
-{
-    double v;
-    if (mf_get_f64_or(ld->m->file, key, def, &v) != MF_OK || !isfinite(v))
-        return fail(ld, TF_EMODEL, "metadata %s: not a finite number", key);
-    *out = (float)v;
-    return TF_OK;
-}
-
-/* Reads a string key (def when absent) and maps it through names[] to its index; returns TF_OK or
- * TF_EMODEL when the value is not one of the names. */
-static int get_choice(loader *ld, const char *key, const char *def, const char *const *names,
-                      int n_names, int *out)
-{
-    const char *v;
-    if (mf_get_str_or(ld->m->file, key, def, &v) != MF_OK)
-        return fail(ld, TF_EMODEL, "metadata %s: not a string", key);
-    for (int i = 0; i < n_names; i++)
-        if (strcmp(v, names[i]) == 0) {
-            *out = i;
-            return TF_OK;
-        }
-    return fail(ld, TF_EMODEL, "metadata %s = \"%s\": not supported", key, v);
-}
-
-/* Reads the configuration from the metadata; returns TF_OK or TF_EMODEL. */
-static int read_config(loader *ld)
-{
-    tf_config *c = &ld->m->cfg;
-    const int BIG = 1 << 24;
-    static const char *const archs[] = {"transformer"};
-    static const char *const norms[] = {"layer", "rms"};
-    static const char *const acts[] = {"relu", "gelu", "gelu_tanh", "silu"};
-    static const char *const poss[] = {"none", "sinusoidal", "learned", "relative"};
-    static const char *const layouts[] = {"interleaved", "concat"};
-    int arch;
-    get_choice(ld, "arch", "transformer", archs, 1, &arch);
-    need_int(ld, "vocab_size", 1, BIG, &c->vocab_size);
-    need_int(ld, "d_model", 1, 65536, &c->d_model);
-    need_int(ld, "n_heads", 1, 4096, &c->n_heads);
-    if (ld->status)
-        return ld->status;
-    get_int(ld, "d_head", c->d_model / c->n_heads, 1, 65536, &c->d_head);
-    need_int(ld, "d_ff", 1, 1 << 20, &c->d_ff);
-    need_int(ld, "n_enc_layers", 0, 1024, &c->n_enc_layers);
-    need_int(ld, "n_dec_layers", 1, 1024, &c->n_dec_layers);
-    get_int(ld, "max_positions", 1024, 1, 1 << 20, &c->max_positions);
-    get_choice(ld, "norm", "layer", norms, 2, &c->norm);
-    get_float(ld, "norm_eps", c->norm == TF_NORM_RMS ? 1e-6 : 1e-5, &c->norm_eps);
-    get_int(ld, "pre_norm", 0, 0, 1, &c->pre_norm);
-    get_choice(ld, "activation", "relu", acts, 4, &c->activation);
-    get_int(ld, "ffn_gated", 0, 0, 1, &c->ffn_gated);
-    get_choice(ld, "pos_kind", "sinusoidal", poss, 4, &c->pos_kind);
-    get_choice(ld, "pos_sin_layout", "interleaved", layouts, 2, &c->pos_sin_concat);
-    get_int(ld, "pos_offset", 0, 0, 1 << 20, &c->pos_offset);
-    get_int(ld, "rel_buckets", 32, 2, 4096, &c->rel_buckets);
-    get_int(ld, "rel_max_distance", 128, 2, 1 << 20, &c->rel_max_distance);
-    get_float(ld, "embed_scale", 1.0, &c->embed_scale);
-    if (ld->status)
-        return ld->status;
-    get_float(ld, "attn_scale", 1.0 / sqrt((double)c->d_head), &c->attn_scale);
-    get_float(ld, "output_scale", 1.0, &c->output_scale);
-    int64_t V = c->vocab_size;
-    get_int(ld, "pad_id", -1, -1, V - 1, &c->pad_id);
-    get_int(ld, "bos_id", -1, -1, V - 1, &c->bos_id);
-    get_int(ld, "eos_id", -1, -1, V - 1, &c->eos_id);
-    get_int(ld, "unk_id", -1, -1, V - 1, &c->unk_id);
-    get_int(ld, "decoder_start_id", c->bos_id >= 0 ? c->bos_id : 0, 0, V - 1, &c->decoder_start_id);
-    get_int(ld, "gen.forced_bos_id", -1, -1, V - 1, &c->forced_bos_id);
-    get_int(ld, "gen.forced_eos_id", -1, -1, V - 1, &c->forced_eos_id);
-    get_int(ld, "gen.max_length", 256, 1, 1 << 20, &c->max_length);
-    get_int(ld, "gen.min_length", 0, 0, 1 << 20, &c->min_length);
-    get_int(ld, "gen.num_beams", 1, 1, 1024, &c->num_beams);
-    get_int(ld, "gen.no_repeat_ngram", 0, 0, 1024, &c->no_repeat_ngram);
-    get_int(ld, "gen.early_stopping", 0, 0, 2, &c->early_stopping);
-    get_float(ld, "gen.length_penalty", 1.0, &c->length_penalty);
-    get_float(ld, "gen.repetition_penalty", 1.0, &c->repetition_penalty);
-    const int64_t *bad;
-    size_t n_bad;
-    int r = mf_get_i64_array(ld->m->file, "gen.bad_ids", &bad, &n_bad);
-    if (r == MF_OK) {
-        if (n_bad > TF_MAX_BAD_IDS)
-            return fail(ld, TF_EMODEL, "metadata gen.bad_ids: more than %d ids", TF_MAX_BAD_IDS);
-        for (size_t i = 0; i < n_bad; i++) {
-            if (bad[i] < 0 || bad[i] >= V)
-                return fail(ld, TF_EMODEL, "metadata gen.bad_ids: id %lld out of range",
-                            (long long)bad[i]);
-            c->bad_ids[i] = (int32_t)bad[i];
-        }
-        c->n_bad_ids = (int)n_bad;
-    } else if (r != MF_ABSENT) {
-        return fail(ld, TF_EMODEL, "metadata gen.bad_ids: not an integer array");
-    }
-    if (ld->status)
-        return ld->status;
-    if (c->pos_kind == TF_POS_SINUSOIDAL && c->d_model % 2)
-        return fail(ld, TF_EMODEL, "sinusoidal positions need an even d_model (%d)", c->d_model);
-    if ((int64_t)c->n_heads * c->d_head > 1 << 20)
-        return fail(ld, TF_EMODEL, "n_heads * d_head too large");
-    return TF_OK;
-}
-
-/* Looks up a tensor by formatted name; returns MF_OK or MF_ABSENT. */
-static int find_tensor(loader *ld, mf_tensor *t, const char *fmt, ...)
-{
-    char name[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    return mf_tensor_get(ld->m->file, name, t);
-}
-
-/* Fills a kernel weight from a (rows, cols) tensor, computing q8 row sums; returns TF_OK or
- * TF_EMODEL when the shape differs. */
-static int make_weight(loader *ld, kn_weight *w, const mf_tensor *t, int rows, int cols)
-{
-    if (t->ndim != 2 || (rows >= 0 && t->shape[0] != rows) || t->shape[1] != cols)
-        return fail(ld, TF_EMODEL, "tensor %s: shape (%lld, %lld), expected (%d, %d)", t->name,
-                    (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 0), rows, cols);
-    w->dtype = (int)t->dtype;
-    w->rows = (int)t->shape[0];
-    w->cols = cols;
-    w->data = t->data;
-    w->scale = t->scales;
-    w->rowsum = NULL;
-    if (t->dtype == MF_Q8) {
-        tf_model *m = ld->m;
-        for (int i = 0; i < m->n_rs; i++)
-            if (m->rs_data[i] == t->data) {
-                w->rowsum = m->rs_sums[i];
-                return TF_OK;
-            }
-        if (m->used_rowsums + (size_t)w->rows > m->n_rowsums)
-            return fail(ld, TF_EMODEL, "tensor %s: internal row-sum space exhausted", t->name);
-        int32_t *rs = m->rowsums + m->used_rowsums;
-        m->used_rowsums += (size_t)w->rows;
-        const int8_t *q = t->data;
-        for (int r = 0; r < w->rows; r++) {
-            int32_t s = 0;
-            for (int k = 0; k < cols; k++) {
-                int8_t v = q[(size_t)r * (size_t)cols + (size_t)k];
-                if (v == -128)
-                    return fail(ld, TF_EMODEL, "tensor %s: q8 value -128 (values must be in -127..127)",
-                                t->name);
-                s += v;
-            }
-            rs[r] = s;
-        }
-        w->rowsum = rs;
-        m->rs_data[m->n_rs] = t->data;
-        m->rs_sums[m->n_rs++] = rs;
-    }
-    return TF_OK;
-}
-
-/* Loads a 1-D f32 tensor of n values by name into *out (NULL when absent); returns TF_OK or
- * TF_EMODEL when present with another shape or type. */
-static int get_vec(loader *ld, const float **out, int n, const char *fmt, const char *prefix)
-{
-    mf_tensor t;
-    *out = NULL;
-    if (find_tensor(ld, &t, fmt, prefix) != MF_OK)
-        return TF_OK;
-    if (t.dtype != MF_F32 || t.ndim != 1 || t.shape[0] != n)
-        return fail(ld, TF_EMODEL, "tensor %s: expected f32 (%d)", t.name, n);
-    *out = t.data;
-    return TF_OK;
-}
-
-/* Loads PREFIX.weight (out, in) and the optional PREFIX.bias; returns TF_OK or TF_EMODEL. */
-static int get_lin(loader *ld, lin_w *l, const char *prefix, int out, int in)
-{
-    mf_tensor t;
-    if (find_tensor(ld, &t, "%s.weight", prefix) != MF_OK)
-        return fail(ld, TF_EMODEL, "tensor %s.weight: missing", prefix);
-    if (make_weight(ld, &l->w, &t, out, in))
-        return ld->status;
-    return get_vec(ld, &l->b, out, "%s.bias", prefix);
-}
-
-/* Loads the optional norm PREFIX.{weight,bias}; returns TF_OK or TF_EMODEL. */
-static int get_norm(loader *ld, norm_w *n, const char *prefix)
-{
-    int d = ld->m->cfg.d_model;
-    get_vec(ld, &n->w, d, "%s.weight", prefix);
-    get_vec(ld, &n->b, d, "%s.bias", prefix);
-    n->present = n->w || n->b;
-    if (ld->m->cfg.norm == TF_NORM_RMS && n->b)
-        return fail(ld, TF_EMODEL, "tensor %s.bias: RMSNorm has no bias", prefix);
-    return ld->status;
-}
-
-/* Loads one layer's attention block PREFIX.{q,k,v,o}; returns TF_OK or TF_EMODEL. */
-static int get_attn(loader *ld, attn_w *a, const char *prefix)
-{
-    char name[128];
-    int d = ld->m->cfg.d_model, inner = ld->m->inner;
-    static const char *const parts[] = {"q", "k", "v"};
-    lin_w *dst[] = {&a->q, &a->k, &a->v};
-    for (int i = 0; i < 3; i++) {
-        snprintf(name, sizeof name, "%s.%s", prefix, parts[i]);
-        if (get_lin(ld, dst[i], name, inner, d))
-            return ld->status;
-    }
-    snprintf(name, sizeof name, "%s.o", prefix);
-    return get_lin(ld, &a->o, name, d, inner);
-}
-
-/* Loads one stack ("enc" or "dec"): embeddings, positions, layers, norms; returns TF_OK or
- * TF_EMODEL. */
-static int get_stack(loader *ld, stack_w *s, const char *which, int n_layers, int decoder)
-{
-    tf_model *m = ld->m;
-    const tf_config *c = &m->cfg;
-    int d = c->d_model;
-    char name[128];
-    mf_tensor t;
-    if (find_tensor(ld, &t, "%s.embed.weight", which) != MF_OK &&
-        find_tensor(ld, &t, "embed.weight") != MF_OK)
-        return fail(ld, TF_EMODEL, "tensor embed.weight (or %s.embed.weight): missing", which);
-    if (make_weight(ld, &s->embed, &t, c->vocab_size, d))
-        return ld->status;
-    if (c->pos_kind == TF_POS_LEARNED) {
-        if (find_tensor(ld, &t, "%s.pos.weight", which) != MF_OK)
-            return fail(ld, TF_EMODEL, "tensor %s.pos.weight: missing (pos_kind learned)", which);
-        if (make_weight(ld, &s->pos, &t, -1, d))
-            return ld->status;
-        if (s->pos.rows <= c->pos_offset)
-            return fail(ld, TF_EMODEL, "tensor %s.pos.weight: %d rows, pos_offset %d", which,
-                        s->pos.rows, c->pos_offset);
-    }
-    if (c->pos_kind == TF_POS_RELATIVE) {
-        if (find_tensor(ld, &t, "%s.rel.weight", which) != MF_OK)
-            return fail(ld, TF_EMODEL, "tensor %s.rel.weight: missing (pos_kind relative)", which);
-        if (t.ndim != 2 || t.shape[0] != c->rel_buckets || t.shape[1] != c->n_heads)
-            return fail(ld, TF_EMODEL, "tensor %s.rel.weight: expected (%d, %d)", which,
-                        c->rel_buckets, c->n_heads);
-        s->rel = malloc((size_t)c->rel_buckets * (size_t)c->n_heads * sizeof(float));
-        if (!s->rel)
-            return fail(ld, TF_ENOMEM, "out of memory");
-        mf_tensor_to_f32(s->rel, &t);
-    }
-    snprintf(name, sizeof name, "%s.embed_norm", which);
-    get_norm(ld, &s->embed_norm, name);
-    snprintf(name, sizeof name, "%s.norm", which);
-    get_norm(ld, &s->final_norm, name);
-    s->n_layers = n_layers;
-    s->layers = calloc((size_t)n_layers + 1, sizeof *s->layers);
-    if (!s->layers)
-        return fail(ld, TF_ENOMEM, "out of memory");
-    for (int i = 0; i < n_layers && !ld->status; i++) {
-        layer_w *L = &s->layers[i];
-        snprintf(name, sizeof name, "%s.%d.attn", which, i);
-        get_attn(ld, &L->self, name);
-        snprintf(name, sizeof name, "%s.%d.attn_norm", which, i);
-        get_norm(ld, &L->self_norm, name);
-        if (decoder) {
-            snprintf(name, sizeof name, "%s.%d.cross", which, i);
-            get_attn(ld, &L->cross, name);
-            snprintf(name, sizeof name, "%s.%d.cross_norm", which, i);
-            get_norm(ld, &L->cross_norm, name);
-        }
-        snprintf(name, sizeof name, "%s.%d.ffn.up", which, i);
-        get_lin(ld, &L->ffn.up, name, c->d_ff, d);
-        if (c->ffn_gated) {
-            snprintf(name, sizeof name, "%s.%d.ffn.gate", which, i);
-            get_lin(ld, &L->ffn.gate, name, c->d_ff, d);
-        }
-        snprintf(name, sizeof name, "%s.%d.ffn.down", which, i);
-        get_lin(ld, &L->ffn.down, name, d, c->d_ff);
-        snprintf(name, sizeof name, "%s.%d.ffn_norm", which, i);
-        get_norm(ld, &L->ffn_norm, name);
-    }
-    return ld->status;
-}
-
-/* Fills the sinusoidal position table (n_pos, d), computed in double precision. */
-static void fill_sinusoids(float *table, int n_pos, int d, int concat)
-{
-    int half = d / 2;
-    for (int p = 0; p < n_pos; p++)
-        for (int i = 0; i < half; i++) {
-            double angle = (double)p / pow(10000.0, 2.0 * i / d);
-            if (concat) {
-                table[(size_t)p * d + i] = (float)sin(angle);
-                table[(size_t)p * d + half + i] = (float)cos(angle);
-            } else {
-                table[(size_t)p * d + 2 * i] = (float)sin(angle);
-                table[(size_t)p * d + 2 * i + 1] = (float)cos(angle);
-            }
-        }
-}
-
-/* Counts the rows of every q8 2-D tensor (an upper bound on the row sums needed). */
-static size_t count_q8_rows(const mf_file *f)
-{
-    size_t n = 0;
-    mf_tensor t;
-    for (int i = 0; i < mf_tensor_count(f); i++)
-        if (mf_tensor_at(f, i, &t) == MF_OK && t.dtype == MF_Q8 && t.ndim == 2)
-            n += (size_t)t.shape[0];
-    return n;
-}
-
-int tf_model_open(tf_model **out, const char *path, char *why, size_t why_len)
-{
-    *out = NULL;
-    if (why && why_len)
-        why[0] = '\0';
-    tf_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        if (why && why_len)
-            snprintf(why, why_len, "out of memory");
-        return TF_ENOMEM;
-    }
-    loader ld = {m, why, why_len, TF_OK};
-    int r = mf_open(&m->file, path, NULL, why, why_len);
-    if (r < 0) {
-        free(m);
-        return r == MF_ERR_NOMEM ? TF_ENOMEM : TF_EFILE;
-    }
-    if (read_config(&ld))
-        goto fail;
-    tf_config *c = &m->cfg;
-    m->inner = c->n_heads * c->d_head;
-    m->n_rowsums = count_q8_rows(m->file);
-    size_t n_tensors = (size_t)mf_tensor_count(m->file) + 1;
-    m->rs_data = calloc(n_tensors, sizeof *m->rs_data);
-    m->rs_sums = calloc(n_tensors, sizeof *m->rs_sums);
-    if (!m->rs_data || !m->rs_sums ||
-        (m->n_rowsums && !(m->rowsums = malloc(m->n_rowsums * sizeof *m->rowsums)))) {
-        fail(&ld, TF_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (get_stack(&ld, &m->enc, "enc", c->n_enc_layers, 0) ||
-        get_stack(&ld, &m->dec, "dec", c->n_dec_layers, 1))
-        goto fail;
-    mf_tensor t;
-    if (mf_tensor_get(m->file, "out.weight", &t) == MF_OK) {
-        if (make_weight(&ld, &m->out.w, &t, c->vocab_size, c->d_model))
-            goto fail;
-    } else {
-        m->out.w = m->dec.embed;
-    }
-    if (get_vec(&ld, &m->out.b, c->vocab_size, "%s.bias", "out"))
-        goto fail;
-    c->weight_dtype = m->out.w.dtype;
-    if (c->n_dec_layers > 0)
-        c->weight_dtype = m->dec.layers[0].ffn.up.w.dtype;
-    *out = m;
-    return TF_OK;
-fail:
-    tf_model_free(m);
-    return ld.status;
-}
-
-void tf_model_free(tf_model *m)
-{
-    if (!m)
-        return;
-    free(m->enc.layers);
-    free(m->dec.layers);
-    free(m->enc.rel);
-    free(m->dec.rel);
-    free(m->rowsums);
-    free(m->rs_data);
-    free(m->rs_sums);
-    mf_free(m->file);
-    free(m);
-}
-
-const tf_config *tf_model_config(const tf_model *m)
-{
-    return &m->cfg;
-}
-
-/* Returns the bytes a weight occupies (q8: values and scales). */
-static size_t weight_bytes(const kn_weight *w)
-{
-    static const size_t elem[] = {4, 2, 2, 1};
-    size_t n = (size_t)w->rows * (size_t)w->cols * elem[w->dtype];
-    return w->dtype == KN_Q8 ? n + (size_t)w->rows * sizeof(float) : n;
-}
-
-size_t tf_decoder_weight_bytes(const tf_model *m)
-{
-    size_t total = weight_bytes(&m->out.w);
-    for (int l = 0; l < m->cfg.n_dec_layers; l++) {
-        const layer_w *L = &m->dec.layers[l];
-        const kn_weight *ws[] = {&L->self.q.w, &L->self.k.w, &L->self.v.w, &L->self.o.w,
-                                 &L->cross.q.w, &L->cross.o.w, &L->ffn.up.w, &L->ffn.down.w};
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
-            total += weight_bytes(ws[i]);
-        if (m->cfg.ffn_gated)
-            total += weight_bytes(&L->ffn.gate.w);
-    }
-    return total;
-}
-
-const struct mf_file *tf_model_file(const tf_model *m)
-{
-    return m->file;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Run state
@@ -560,7 +48,8 @@ struct tf_state {
     int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
     float *qs;                  /* (rows) their scales */
     float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
-    float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder attention */
+    float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder
+                                 * attention */
 
     /* decoder */
     int began, pos, n_rows;
@@ -580,6 +69,23 @@ struct tf_state {
 
     void *mem;                  /* the one allocation everything above points into */
 };
+
+/* Fills the sinusoidal position table (n_pos, d), computed in double precision. */
+static void fill_sinusoids(float *table, int n_pos, int d, int concat)
+{
+    int half = d / 2;
+    for (int p = 0; p < n_pos; p++)
+        for (int i = 0; i < half; i++) {
+            double angle = (double)p / pow(10000.0, 2.0 * i / d);
+            if (concat) {
+                table[(size_t)p * d + i] = (float)sin(angle);
+                table[(size_t)p * d + half + i] = (float)cos(angle);
+            } else {
+                table[(size_t)p * d + 2 * i] = (float)sin(angle);
+                table[(size_t)p * d + 2 * i + 1] = (float)cos(angle);
+            }
+        }
+}
 
 /* Returns T5's relative position bucket for rel = key - query. */
 static int rel_bucket(int rel, int n_buckets, int max_distance, int bidirectional)
@@ -603,15 +109,6 @@ static int rel_bucket(int rel, int n_buckets, int max_distance, int bidirectiona
     return ret + b;
 }
 
-/* Returns base + *off (NULL while base is NULL: the counting pass) and advances *off by n bytes
- * rounded up to 64. */
-static void *carve(char *base, size_t *off, size_t n)
-{
-    void *r = base ? base + *off : NULL;
-    *off += (n + 63) & ~(size_t)63;
-    return r;
-}
-
 int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, int max_src_len,
                   int max_tgt_len, int n_threads)
 {
@@ -620,13 +117,13 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     if (max_src < 1 || max_rows < 1 || max_src_len < 1 || max_tgt_len < 1 || n_threads < 1 ||
         max_src > 65536 || max_rows > 65536 || n_threads > 1024 ||
         max_src_len > c->max_positions || max_tgt_len > c->max_positions)
-        return TF_EARG;
-    if (c->pos_kind == TF_POS_LEARNED &&
-        (max_src_len + c->pos_offset > m->enc.pos.rows || max_tgt_len + c->pos_offset > m->dec.pos.rows))
-        return TF_EARG;
+        return ATTN_ERR_ARG;
+    if (c->pos_kind == ATTN_POS_LEARNED && (max_src_len + c->pos_offset > m->enc.pos.rows ||
+                                            max_tgt_len + c->pos_offset > m->dec.pos.rows))
+        return ATTN_ERR_ARG;
     tf_state *st = calloc(1, sizeof *st);
     if (!st)
-        return TF_ENOMEM;
+        return ATTN_ERR_NOMEM;
     st->m = m;
     st->n_threads = n_threads;
     st->max_src = max_src;
@@ -647,65 +144,70 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     char *base = NULL;
     for (int pass = 0; pass < 2; pass++) {
         size_t p = 0;
-        st->src_len = carve(base, &p, (size_t)max_src * sizeof(int));
-        st->src_off = carve(base, &p, (size_t)max_src * sizeof(int));
-        st->enc_out = carve(base, &p, total_src * d * fsz);
-        st->cross_k = carve(base, &p, nd * total_src * inner * fsz);
-        st->cross_v = carve(base, &p, nd * total_src * inner * fsz);
-        st->h = carve(base, &p, rows * d * fsz);
-        st->t = carve(base, &p, rows * d * fsz);
-        st->q = carve(base, &p, rows * inner * fsz);
-        st->k = carve(base, &p, rows * inner * fsz);
-        st->v = carve(base, &p, rows * inner * fsz);
-        st->a = carve(base, &p, rows * inner * fsz);
-        st->f = carve(base, &p, rows * ff * fsz);
-        st->g = carve(base, &p, (c->ffn_gated ? rows * ff : 1) * fsz);
-        st->x = carve(base, &p, R * d * fsz);
-        st->qx = carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
-        st->qs = carve(base, &p, rows * fsz);
-        st->scores = carve(base, &p, (size_t)n_threads * L * fsz);
-        st->enc_scratch = carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
-        st->src_of_row = carve(base, &p, R * sizeof(int));
-        st->tmp_rows = carve(base, &p, R * sizeof(int));
-        st->tok_buf = carve(base, &p, rows * sizeof(int32_t));
-        st->pos_buf = carve(base, &p, rows * sizeof(int));
-        st->slot = carve(base, &p, R * T * sizeof(int32_t));
-        st->slot_tmp = carve(base, &p, R * T * sizeof(int32_t));
-        st->self_k = carve(base, &p, nd * R * T * inner * fsz);
-        st->self_v = carve(base, &p, nd * R * T * inner * fsz);
-        st->enc_rel = carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
-        st->dec_rel = carve(base, &p, (size_t)c->n_heads * T * fsz);
-        st->sin_table = carve(base, &p, (c->pos_kind == TF_POS_SINUSOIDAL ? L * d : 1) * fsz);
+        st->src_len = attn_carve(base, &p, (size_t)max_src * sizeof(int));
+        st->src_off = attn_carve(base, &p, (size_t)max_src * sizeof(int));
+        st->enc_out = attn_carve(base, &p, total_src * d * fsz);
+        st->cross_k = attn_carve(base, &p, nd * total_src * inner * fsz);
+        st->cross_v = attn_carve(base, &p, nd * total_src * inner * fsz);
+        st->h = attn_carve(base, &p, rows * d * fsz);
+        st->t = attn_carve(base, &p, rows * d * fsz);
+        st->q = attn_carve(base, &p, rows * inner * fsz);
+        st->k = attn_carve(base, &p, rows * inner * fsz);
+        st->v = attn_carve(base, &p, rows * inner * fsz);
+        st->a = attn_carve(base, &p, rows * inner * fsz);
+        st->f = attn_carve(base, &p, rows * ff * fsz);
+        st->g = attn_carve(base, &p, (c->ffn_gated ? rows * ff : 1) * fsz);
+        st->x = attn_carve(base, &p, R * d * fsz);
+        st->qx = attn_carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
+        st->qs = attn_carve(base, &p, rows * fsz);
+        st->scores = attn_carve(base, &p, (size_t)n_threads * L * fsz);
+        st->enc_scratch =
+            attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
+        st->src_of_row = attn_carve(base, &p, R * sizeof(int));
+        st->tmp_rows = attn_carve(base, &p, R * sizeof(int));
+        st->tok_buf = attn_carve(base, &p, rows * sizeof(int32_t));
+        st->pos_buf = attn_carve(base, &p, rows * sizeof(int));
+        st->slot = attn_carve(base, &p, R * T * sizeof(int32_t));
+        st->slot_tmp = attn_carve(base, &p, R * T * sizeof(int32_t));
+        st->self_k = attn_carve(base, &p, nd * R * T * inner * fsz);
+        st->self_v = attn_carve(base, &p, nd * R * T * inner * fsz);
+        st->enc_rel =
+            attn_carve(base, &p, (size_t)c->n_heads * (2 * (size_t)max_src_len - 1) * fsz);
+        st->dec_rel = attn_carve(base, &p, (size_t)c->n_heads * T * fsz);
+        st->sin_table =
+            attn_carve(base, &p, (c->pos_kind == ATTN_POS_SINUSOIDAL ? L * d : 1) * fsz);
         if (pass == 0) {
             base = st->mem = aligned_alloc(64, p);
             if (!base) {
                 free(st);
-                return TF_ENOMEM;
+                return ATTN_ERR_NOMEM;
             }
         }
     }
-    if (c->pos_kind == TF_POS_SINUSOIDAL)
+    if (c->pos_kind == ATTN_POS_SINUSOIDAL)
         fill_sinusoids(st->sin_table, (int)L, d, c->pos_sin_concat);
-    if (c->pos_kind == TF_POS_RELATIVE) {
+    if (c->pos_kind == ATTN_POS_RELATIVE) {
         int Ls = max_src_len, H = c->n_heads;
         for (int h = 0; h < H; h++) {
             for (int rel = -(Ls - 1); rel <= Ls - 1; rel++) {
                 int b = rel_bucket(rel, c->rel_buckets, c->rel_max_distance, 1);
-                st->enc_rel[(size_t)h * (2 * Ls - 1) + (size_t)(rel + Ls - 1)] = m->enc.rel[b * H + h];
+                st->enc_rel[(size_t)h * (2 * Ls - 1) + (size_t)(rel + Ls - 1)] =
+                    m->enc.rel[b * H + h];
             }
             for (int rel = -(max_tgt_len - 1); rel <= 0; rel++) {
                 int b = rel_bucket(rel, c->rel_buckets, c->rel_max_distance, 0);
-                st->dec_rel[(size_t)h * T + (size_t)(rel + max_tgt_len - 1)] = m->dec.rel[b * H + h];
+                st->dec_rel[(size_t)h * T + (size_t)(rel + max_tgt_len - 1)] =
+                    m->dec.rel[b * H + h];
             }
         }
     }
     if (tp_open(&st->pool, n_threads) != 0) {
         free(st->mem);
         free(st);
-        return TF_ETHREAD;
+        return ATTN_ERR_THREAD;
     }
     *out = st;
-    return TF_OK;
+    return ATTN_OK;
 }
 
 void tf_state_free(tf_state *st)
@@ -818,8 +320,8 @@ static void lin_run(tf_state *st, lin_batch *lb)
             if (nt == 1)
                 ob = rows;
         } else {
-            static const int esize[] = {4, 2, 2, 1};
-            int cap = (262144 / (jb->l->w.cols * esize[jb->l->w.dtype])) & ~15;
+            int esize = (int)attn_dtype_size(jb->l->w.dtype);
+            int cap = (262144 / (jb->l->w.cols * esize)) & ~15;
             cap = cap < 16 ? 16 : cap > MAX_OBLOCK ? MAX_OBLOCK : cap;
             ob = ob > cap ? cap : ob;
         }
@@ -836,14 +338,15 @@ static void lin_run(tf_state *st, lin_batch *lb)
 
 /* Prepares the input x (n, cols) of products with weight w: quantizes it into the state's q8
  * buffer when w is q8. */
-static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols, const kn_weight *w)
+static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols,
+                      const kn_weight *w)
 {
     in->x = x;
     in->n = n;
     in->cols = cols;
     in->q = NULL;
     in->qscale = NULL;
-    if (w->dtype == KN_Q8) {
+    if (w->dtype == ATTN_Q8) {
         kn_quantize_rows(st->qx, st->qs, x, n, cols);
         in->q = st->qx;
         in->qscale = st->qs;
@@ -857,7 +360,7 @@ static void input_for(tf_state *st, kn_input *in, const float *x, int n, int col
 /* y = Norm(x) for one vector of d (LayerNorm or RMSNorm per the config). */
 static void apply_norm(const tf_model *m, float *y, const float *x, const norm_w *n)
 {
-    if (m->cfg.norm == TF_NORM_RMS)
+    if (m->cfg.norm == ATTN_NORM_RMS)
         kn_rmsnorm(y, x, n->w, m->cfg.d_model, m->cfg.norm_eps);
     else
         kn_layernorm(y, x, n->w, n->b, m->cfg.d_model, m->cfg.norm_eps);
@@ -962,10 +465,10 @@ static void enc_attn_task(void *ctx, int task, int thread)
         for (int e = 0; e < dh; e++)
             vt[(size_t)e * L + i] = aj->v[row + e];
     }
-    kn_weight kw = {KN_F32, L, dh, kh, NULL, NULL};
+    kn_weight kw = {ATTN_F32, L, dh, kh, NULL, NULL};
     kn_input qin = {qh, NULL, NULL, L, dh};
     kn_linear(sc, L, &qin, &kw, NULL, 0, L);
-    const float *rel = st->m->cfg.pos_kind == TF_POS_RELATIVE
+    const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
                            ? st->enc_rel + (size_t)h * (2 * (size_t)Lmax - 1) + (Lmax - 1) : NULL;
     for (int i = 0; i < L; i++) {
         float *r = sc + (size_t)i * L;
@@ -973,7 +476,7 @@ static void enc_attn_task(void *ctx, int task, int thread)
             r[j] = aj->scale * r[j] + (rel ? rel[j - i] : 0.0f);
         kn_softmax(r, L);
     }
-    kn_weight vw = {KN_F32, dh, L, vt, NULL, NULL};
+    kn_weight vw = {ATTN_F32, dh, L, vt, NULL, NULL};
     kn_input pin = {sc, NULL, NULL, L, L};
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }
@@ -992,7 +495,8 @@ static void dec_attn_task(void *ctx, int task, int thread)
     float *o = st->a + (size_t)r * inner + h * dh;
     if (aj->cross) {
         int s = st->src_of_row[r];
-        size_t base = ((size_t)aj->layer * (size_t)st->max_src * st->max_src_len + (size_t)st->src_off[s]) * inner;
+        size_t layer_base = (size_t)aj->layer * (size_t)st->max_src * st->max_src_len;
+        size_t base = (layer_base + (size_t)st->src_off[s]) * inner;
         kn_attend(o, qi, st->cross_k + base + h * dh, st->cross_v + base + h * dh, (size_t)inner,
                   NULL, 0, NULL, aj->scale, st->src_len[s], dh, sc);
         return;
@@ -1000,7 +504,7 @@ static void dec_attn_task(void *ctx, int task, int thread)
     /* position j of row r lives in physical row slot[j] of the cache: cell (slot[j], j) */
     int T = st->max_tgt_len;
     size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner + h * dh;
-    const float *rel = st->m->cfg.pos_kind == TF_POS_RELATIVE
+    const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
                            ? st->dec_rel + (size_t)h * T + (size_t)(T - 1) - st->pos : NULL;
     kn_attend(o, qi, st->self_k + base, st->self_v + base, (size_t)inner, st->slot + (size_t)r * T,
               (size_t)T * inner, rel, aj->scale, st->pos + 1, dh, sc);
@@ -1034,11 +538,11 @@ static void embed_tokens(tf_state *st, const stack_w *sw, float *x, const int32_
         if (c->embed_scale != 1.0f)
             for (int k = 0; k < d; k++)
                 xi[k] *= c->embed_scale;
-        if (c->pos_kind == TF_POS_SINUSOIDAL) {
+        if (c->pos_kind == ATTN_POS_SINUSOIDAL) {
             const float *pe = st->sin_table + (size_t)pos[i] * d;
             for (int k = 0; k < d; k++)
                 xi[k] += pe[k];
-        } else if (c->pos_kind == TF_POS_LEARNED) {
+        } else if (c->pos_kind == ATTN_POS_LEARNED) {
             float *pe = st->t + (size_t)i * d;
             kn_weight_row(pe, &sw->pos, pos[i] + c->pos_offset);
             for (int k = 0; k < d; k++)
@@ -1135,13 +639,13 @@ int tf_encode(tf_state *st, const int32_t *const *src, const int *len, int n_src
 {
     const tf_config *c = &st->m->cfg;
     if (n_src < 1 || n_src > st->max_src)
-        return TF_EARG;
+        return ATTN_ERR_ARG;
     for (int s = 0; s < n_src; s++) {
         if (len[s] < 1 || len[s] > st->max_src_len)
-            return TF_EARG;
+            return ATTN_ERR_ARG;
         for (int i = 0; i < len[s]; i++)
             if (src[s][i] < 0 || src[s][i] >= c->vocab_size)
-                return TF_EARG;
+                return ATTN_ERR_ARG;
     }
     int off = 0;
     for (int s = 0; s < n_src; s++) {
@@ -1159,7 +663,7 @@ int tf_encode(tf_state *st, const int32_t *const *src, const int *len, int n_src
         encode_chunk(st, src, s0, s1, st->src_off[s0], n);
         s0 = s1;
     }
-    return TF_OK;
+    return ATTN_OK;
 }
 
 const float *tf_encoder_output(const tf_state *st, int s, int *len)
@@ -1177,31 +681,32 @@ const float *tf_encoder_output(const tf_state *st, int s, int *len)
 int tf_decode_begin(tf_state *st, const int *src_of_row, int n_rows)
 {
     if (st->n_src < 1)
-        return TF_ESTATE;
+        return ATTN_ERR_STATE;
     if (n_rows < 1 || n_rows > st->max_rows)
-        return TF_EARG;
+        return ATTN_ERR_ARG;
     for (int r = 0; r < n_rows; r++)
         if (src_of_row[r] < 0 || src_of_row[r] >= st->n_src)
-            return TF_EARG;
+            return ATTN_ERR_ARG;
     memcpy(st->src_of_row, src_of_row, (size_t)n_rows * sizeof(int));
     st->n_rows = n_rows;
     st->pos = 0;
     st->began = 1;
-    return TF_OK;
+    return ATTN_OK;
 }
 
 int tf_decode_reorder(tf_state *st, const int *parent, int n_rows)
 {
     if (!st->began)
-        return TF_ESTATE;
+        return ATTN_ERR_STATE;
     if (n_rows < 1 || n_rows > st->max_rows)
-        return TF_EARG;
+        return ATTN_ERR_ARG;
     for (int r = 0; r < n_rows; r++)
         if (parent[r] < 0 || parent[r] >= st->n_rows)
-            return TF_EARG;
+            return ATTN_ERR_ARG;
     int T = st->max_tgt_len, P = st->pos;
     for (int r = 0; r < n_rows; r++) {
-        memcpy(st->slot_tmp + (size_t)r * T, st->slot + (size_t)parent[r] * T, (size_t)P * sizeof(int32_t));
+        memcpy(st->slot_tmp + (size_t)r * T, st->slot + (size_t)parent[r] * T,
+               (size_t)P * sizeof(int32_t));
         st->tmp_rows[r] = st->src_of_row[parent[r]];
     }
     for (int r = 0; r < n_rows; r++) {
@@ -1209,7 +714,7 @@ int tf_decode_reorder(tf_state *st, const int *parent, int n_rows)
         st->src_of_row[r] = st->tmp_rows[r];
     }
     st->n_rows = n_rows;
-    return TF_OK;
+    return ATTN_OK;
 }
 
 int tf_decode_position(const tf_state *st)
@@ -1252,12 +757,12 @@ int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_row
     const tf_model *m = st->m;
     const tf_config *c = &m->cfg;
     if (!st->began || st->pos >= st->max_tgt_len)
-        return TF_ESTATE;
+        return ATTN_ERR_STATE;
     if (n_rows != st->n_rows)
-        return TF_EARG;
+        return ATTN_ERR_ARG;
     for (int r = 0; r < n_rows; r++)
         if (tokens[r] < 0 || tokens[r] >= c->vocab_size)
-            return TF_EARG;
+            return ATTN_ERR_ARG;
     int d = c->d_model, n = n_rows, T = st->max_tgt_len;
     float *x = st->x;
     for (int r = 0; r < n; r++) {
@@ -1294,19 +799,5 @@ int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_row
     lin_add(&lb, logits, c->vocab_size, &in, &m->out);
     lin_run(st, &lb);
     st->pos++;
-    return TF_OK;
-}
-
-const char *tf_strerror(int status)
-{
-    switch (status) {
-    case TF_OK: return "success";
-    case TF_ENOMEM: return "out of memory";
-    case TF_EFILE: return "cannot read the model file";
-    case TF_EMODEL: return "invalid model: missing or inconsistent metadata or tensors";
-    case TF_EARG: return "argument out of range (batch size, length, token id or thread count)";
-    case TF_ESTATE: return "call out of order (decode before encode, or past the maximum length)";
-    case TF_ETHREAD: return "cannot start worker threads";
-    default: return "unknown error";
-    }
+    return ATTN_OK;
 }

@@ -1,6 +1,9 @@
 /* transformer.h — attn's inference engine: an encoder-decoder Transformer on the CPU.
  *
- * Usage (error handling elided; every function returns TF_OK = 0 or a negative TF_E*):
+ * Status codes: every function that can fail returns ATTN_OK (0) or a negative ATTN_ERR_* of
+ * status.h, which attn_strerror() describes; tf_model_open also writes a one-line reason.
+ *
+ * Usage (error handling elided):
  *
  *     tf_model *m;  char why[256];
  *     tf_model_open(&m, "models/en-fr.attn", why, sizeof why);
@@ -40,57 +43,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtype.h"
+#include "status.h"
+
 struct mf_file;
 
-/* Status codes: 0 success, negative errors (never renumbered). */
-enum {
-    TF_OK = 0,
-    TF_ENOMEM = -1,     /* out of memory */
-    TF_EFILE = -2,      /* the model file cannot be read or is not a valid attn file */
-    TF_EMODEL = -3,     /* the model's metadata or tensors are missing or inconsistent */
-    TF_EARG = -4,       /* an argument is out of range (batch, length, token id, thread count) */
-    TF_ESTATE = -5,     /* call out of order (decode before encode, step past max_tgt_len) */
-    TF_ETHREAD = -6,    /* worker threads cannot be started */
-};
-
-enum tf_norm { TF_NORM_LAYER = 0, TF_NORM_RMS = 1 };
-enum tf_act { TF_ACT_RELU = 0, TF_ACT_GELU = 1, TF_ACT_GELU_TANH = 2, TF_ACT_SILU = 3 };
-enum tf_pos { TF_POS_NONE = 0, TF_POS_SINUSOIDAL = 1, TF_POS_LEARNED = 2, TF_POS_RELATIVE = 3 };
-enum tf_dtype { TF_F32 = 0, TF_F16 = 1, TF_BF16 = 2, TF_Q8 = 3 };
-
-#define TF_MAX_BAD_IDS 64
-
-/* Hyperparameters, special ids and generation defaults read from the model file. */
+/* Hyperparameters and special ids read from the model file (generation defaults: engine.h). */
 typedef struct tf_config {
     int vocab_size, d_model, n_heads, d_head, d_ff;
     int n_enc_layers, n_dec_layers;
     int max_positions;          /* longest source / target the model accepts */
-    int norm;                   /* enum tf_norm */
+    attn_norm norm;
     float norm_eps;
     int pre_norm;               /* 0: x = N(x + f(x)); 1: x = x + f(N(x)) */
-    int activation;             /* enum tf_act */
+    attn_act activation;
     int ffn_gated;              /* 1: down(act(gate x) * up x) */
-    int pos_kind;               /* enum tf_pos */
+    attn_pos pos_kind;
     int pos_sin_concat;         /* sinusoidal layout: 0 interleaved, 1 concat (Marian) */
     int pos_offset;             /* learned positions: position p reads row p + pos_offset */
     int rel_buckets, rel_max_distance;
     float embed_scale, attn_scale, output_scale;
-    int weight_dtype;           /* enum tf_dtype of the largest weights (for reports) */
+    attn_dtype weight_dtype;    /* of the largest weights (for reports) */
     int pad_id, bos_id, eos_id, unk_id, decoder_start_id;   /* -1 if none */
-    /* generation defaults (gen.* keys) */
-    int forced_bos_id, forced_eos_id;                       /* -1 if none */
-    int n_bad_ids;
-    int32_t bad_ids[TF_MAX_BAD_IDS];
-    int max_length, min_length, num_beams, no_repeat_ngram;
-    int early_stopping;         /* 0 false (heuristic), 1 true, 2 never: as gen_stopping */
-    float length_penalty, repetition_penalty;
 } tf_config;
 
 typedef struct tf_model tf_model;   /* read-only after open; shareable across threads */
 typedef struct tf_state tf_state;   /* one per thread; everything allocated at open */
 
-/* Opens an attn model file and checks its configuration and tensors; returns TF_OK, or
- * TF_ENOMEM / TF_EFILE / TF_EMODEL with a one-line reason in why (may be NULL). */
+/* Opens an attn model file and checks its configuration and tensors; returns ATTN_OK, or
+ * ATTN_ERR_NOMEM / ATTN_ERR_FILE / ATTN_ERR_MODEL with a one-line reason in why (may be NULL). */
 int tf_model_open(tf_model **out, const char *path, char *why, size_t why_len);
 
 /* Frees a model (NULL is fine); every state opened on it must be freed first. */
@@ -109,7 +90,7 @@ const struct mf_file *tf_model_file(const tf_model *m);
 
 /* Creates a run state for up to max_src sources of up to max_src_len tokens and up to max_rows
  * decoder rows (e.g. max_src * beams) of up to max_tgt_len steps, computing with n_threads
- * threads (>= 1); returns TF_OK, TF_EARG, TF_ENOMEM or TF_ETHREAD. */
+ * threads (>= 1); returns ATTN_OK, ATTN_ERR_ARG, ATTN_ERR_NOMEM or ATTN_ERR_THREAD. */
 int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, int max_src_len,
                   int max_tgt_len, int n_threads);
 
@@ -117,23 +98,23 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
 void tf_state_free(tf_state *st);
 
 /* Encodes n_src sources (source s: src[s][0..len[s]-1], 1 <= len[s] <= max_src_len, no padding
- * needed) and computes each source's cross-attention keys and values once; returns TF_OK or
- * TF_EARG (bad count, length or token id). */
+ * needed) and computes each source's cross-attention keys and values once; returns ATTN_OK or
+ * ATTN_ERR_ARG (bad count, length or token id). */
 int tf_encode(tf_state *st, const int32_t *const *src, const int *len, int n_src);
 
 /* Starts n_rows decoder rows at position 0; row r attends source src_of_row[r] of the last
- * tf_encode (beams of one source share its keys and values); returns TF_OK, TF_EARG or
- * TF_ESTATE (nothing encoded). */
+ * tf_encode (beams of one source share its keys and values); returns ATTN_OK, ATTN_ERR_ARG or
+ * ATTN_ERR_STATE (nothing encoded). */
 int tf_decode_begin(tf_state *st, const int *src_of_row, int n_rows);
 
 /* Feeds one token per row at the next position and writes logits (n_rows, vocab_size) for the
- * position after it; returns TF_OK, TF_EARG (bad token or row count) or TF_ESTATE (no
+ * position after it; returns ATTN_OK, ATTN_ERR_ARG (bad token or row count) or ATTN_ERR_STATE (no
  * tf_decode_begin, or max_tgt_len steps already taken). */
 int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_rows);
 
 /* Beam reordering: new row r continues old row parent[r] (its self-attention history and its
- * source); n_rows may shrink; returns TF_OK or TF_EARG. Costs O(n_rows * steps), no copying of
- * keys and values. */
+ * source); n_rows may shrink; returns ATTN_OK or ATTN_ERR_ARG. Costs O(n_rows * steps), no copying
+ * of keys and values. */
 int tf_decode_reorder(tf_state *st, const int *parent, int n_rows);
 
 /* Returns source s's encoder output (len, d_model) of the last tf_encode and sets *len, or NULL
@@ -142,8 +123,5 @@ const float *tf_encoder_output(const tf_state *st, int s, int *len);
 
 /* Returns the number of decoder steps taken since tf_decode_begin. */
 int tf_decode_position(const tf_state *st);
-
-/* Returns a static description of a status code. */
-const char *tf_strerror(int status);
 
 #endif

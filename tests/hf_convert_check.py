@@ -1,15 +1,16 @@
-#!/usr/bin/python3
-"""Checks scripts/convert.py on the Hugging Face fixtures in tests/data/hf, with numpy alone.
+"""Checks scripts/convert/hf_model.py on the Hugging Face fixtures in tests/data/hf, with numpy
+alone.
 
-usage: tests/hf_convert_check.py [--dtypes] [--attn PATH] [MODEL...]
+usage, from the repository root (which must be on PYTHONPATH for scripts.lib):
+    PYTHONPATH=. python3 tests/hf_convert_check.py [--dtypes] [--attn PATH] [MODEL...]
 
 For each fixture model (bart, marian, t5_v1_0, t5_v1_1) it converts the folder to an attn model
-file, reads the file back with scripts/attnfile.py and checks:
+file, reads the file back with scripts/lib/attnfile.py and checks:
   tensors   every tensor bit-exact against the same weights read from model.safetensors by this
             file's own reader, under the name mapping of the attn model-file spec written out
             below, and every checkpoint tensor used (tied copies must equal their embedding);
   metadata  hyperparameters, special ids and generation defaults against values stated here from
-            the fixtures' README (transformers 4.30 behaviour), not computed by convert.py;
+            the fixtures' README (transformers 4.30 behaviour), not computed by the converter;
   forward   a float64 numpy forward pass that follows the spec's definitions, run on the
             converted file, against transformers' encoder states and logits (max abs <= 1e-4),
             and greedy generation from the file's generation defaults against generate();
@@ -39,9 +40,7 @@ except ImportError:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "hf")
-CONVERT = os.path.join(ROOT, "scripts", "convert.py")
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import attnfile  # noqa: E402
+from scripts.lib import attnfile  # noqa: E402 (after the numpy check)
 
 MODELS = ["bart", "marian", "t5_v1_0", "t5_v1_1"]
 TOL = 1e-4
@@ -383,8 +382,9 @@ def run_forward(name, model, with_greedy, report=None):
 # ---- conversion runs ----------------------------------------------------------------------------
 
 def convert(src, out, *extra):
-    """Runs convert.py; returns (exit status, stderr)."""
-    p = subprocess.run([sys.executable, CONVERT, src, "-o", out, *extra], capture_output=True, text=True)
+    """Runs the converter (scripts/convert/hf_model.py); returns (exit status, stderr)."""
+    p = subprocess.run([sys.executable, "-m", "scripts.convert.hf_model", src, "-o", out, *extra],
+                       cwd=ROOT, capture_output=True, text=True)
     return p.returncode, p.stderr
 
 
@@ -434,7 +434,7 @@ def convert_variant(tmp, d, label):
     """Converts folder d; returns (meta, tensors) or None after recording the failure."""
     out = os.path.join(tmp, "variant.attn")
     rc, err = convert(d, out)
-    if not check(rc == 0, f"{label}: convert.py failed: {err.strip()}"):
+    if not check(rc == 0, f"{label}: hf_model.py failed: {err.strip()}"):
         return None
     return attnfile.read(out)
 
@@ -664,7 +664,7 @@ def check_cli(attn, name, path):
 
 def check_tokenizer(attn, tmp):
     """BART with its byte-level BPE tokenizer (tests/data/hf/bart_tok: ids that are not merge ranks,
-    reference ids from gpt-3-encoder, see scripts/hf_tokenizer_fixture.js), as vocab.json +
+    reference ids from gpt-3-encoder, see scripts/goldens/hf-tokenizer-fixture.js), as vocab.json +
     merges.txt and as tokenizer.json: the embedded tokenizer gives the reference ids, and text
     input runs exactly as its "<s> ids </s>" given with --ids."""
     tok = os.path.join(DATA, "bart_tok")
@@ -700,7 +700,7 @@ def check_tokenizer(attn, tmp):
             shutil.copy(os.path.join(tok, "merges.txt"), d)
         out = os.path.join(tmp, "bart-tok.attn")
         rc, err = convert(d, out)
-        if not check(rc == 0, f"BART tokenizer ({form}): convert.py failed: {err.strip()}"):
+        if not check(rc == 0, f"BART tokenizer ({form}): hf_model.py failed: {err.strip()}"):
             continue
         meta, _ = attnfile.read(out)
         check(isinstance(meta.get("tokenizer"), bytes) and meta.get("src.add_bos") == 1 and
@@ -718,7 +718,7 @@ def check_tokenizer(attn, tmp):
             runs.append([json.loads(l)["ids"] for l in p.stdout.splitlines()] if p.returncode == 0 else p.stderr)
         check(runs[0] == runs[1] and len(runs[0]) == len(texts.splitlines()),
               f"BART tokenizer ({form}): text run {runs[0]} differs from the id run {runs[1]}")
-    print(f"BART tokenizer: vocab.json + merges.txt and tokenizer.json embedded"
+    print("BART tokenizer: vocab.json + merges.txt and tokenizer.json embedded"
           + (", ids equal to the reference, text runs framed as <s> text </s>" if attn else ""))
 
 
@@ -736,7 +736,7 @@ def main(argv):
         for name in names:
             out = os.path.join(tmp, name + ".attn")
             rc, err = convert(os.path.join(DATA, name), out)
-            if not check(rc == 0, f"{name}: convert.py failed: {err.strip()}"):
+            if not check(rc == 0, f"{name}: hf_model.py failed: {err.strip()}"):
                 continue
             meta, tensors = attnfile.read(out)
             n = check_tensors(name, tensors)
@@ -749,7 +749,7 @@ def main(argv):
             for dt in (["bf16", "q8"] if dtypes else []):
                 out_dt = os.path.join(tmp, f"{name}.{dt}.attn")
                 rc, err = convert(os.path.join(DATA, name), out_dt, "--dtype", dt)
-                if check(rc == 0, f"{name}: convert.py --dtype {dt} failed: {err.strip()}"):
+                if check(rc == 0, f"{name}: hf_model.py --dtype {dt} failed: {err.strip()}"):
                     de, dl, same, total = run_forward(name, Model(*attnfile.read(out_dt)), True)
                     print(f"  --dtype {dt}: encoder max abs {de:.2e}, logits max abs {dl:.2e}; "
                           f"greedy {same}/{total} sequences equal to generate()")

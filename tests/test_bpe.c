@@ -1,8 +1,9 @@
-/* test_bpe.c — the tokenizer against tiktoken's goldens, round trips, the streaming decoder,
- * malformed files, special tokens and the trainer (against a naive reference trainer).
+/* test_bpe.c — the byte-level BPE tokenizer against tiktoken's goldens, round trips, malformed
+ * files, special tokens and user patterns (the streaming decoder: test_tok.c; the trainer:
+ * test_bpe_train.c).
  *
- * Goldens come from scripts/tok-fixtures.sh (tiktoken's Rust core through npm); the test prints
- * the first differing line with both id lists when a comparison fails. */
+ * Goldens come from scripts/goldens/tok-fixtures.sh (tiktoken's Rust core through npm); the test
+ * prints the first differing line with both id lists when a comparison fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,73 +11,11 @@
 #include <cmocka.h>
 
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <zlib.h>
 
-#include "bpe.h"
-
-#define DATA "tests/data/tok/"
+#include "tok_test.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-/* Reads a file (gzip or plain) into a malloc'd NUL-terminated buffer; fails the test if missing. */
-static char *load(const char *path, size_t *len)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    size_t cap = 1 << 20, n = 0;
-    char *b = malloc(cap + 1);
-    for (;;) {
-        int r = gzread(f, b + n, (unsigned)(cap - n));
-        assert_true(r >= 0);
-        n += (size_t)r;
-        if (r == 0)
-            break;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap + 1);
-            assert_non_null(b);
-        }
-    }
-    gzclose(f);
-    b[n] = 0;
-    *len = n;
-    return b;
-}
-
-/* Opens a gzipped tiktoken rank file with its encoding's pattern and specials. */
-static bpe *open_tiktoken(const char *path, const char *pattern, const char *const *sp, size_t n_sp)
-{
-    size_t len;
-    char *buf = load(path, &len);
-    char why[256] = "";
-    bpe *t = NULL;
-    int rc = bpe_open_tiktoken(&t, buf, len, pattern, sp, n_sp, why, sizeof why);
-    free(buf);
-    if (rc < 0)
-        fail_msg("%s: %s", path, why);
-    return t;
-}
-
-static const char *const r50k_sp[] = {"<|endoftext|>=50256"};
-static const char *const cl100k_sp[] = {"<|endoftext|>=100257", "<|fim_prefix|>=100258",
-                                        "<|fim_middle|>=100259", "<|fim_suffix|>=100260",
-                                        "<|endofprompt|>=100276"};
-static const char *const o200k_sp[] = {"<|endoftext|>=199999", "<|endofprompt|>=200018"};
-
-static bpe *r50k(void)
-{
-    return open_tiktoken(DATA "r50k_base.tiktoken.gz", "gpt2", r50k_sp, 1);
-}
-
-static bpe *cl100k(void)
-{
-    return open_tiktoken(DATA "cl100k_base.tiktoken.gz", "cl100k", cl100k_sp, 5);
-}
 
 /* Parses a line of space-separated ids into ids; returns the count. */
 static size_t parse_ids(int32_t *ids, const char *s, const char *end)
@@ -106,13 +45,13 @@ static void print_ids(const char *label, const int32_t *ids, size_t n)
 
 /* Compares the encoding of text (per line, or whole) with a golden file of id lines; fails with the
  * first differing line. */
-static void check_golden(const bpe *t, const char *text_path, const char *ids_path, int whole)
+static void check_golden(const tokenizer *t, const char *text_path, const char *ids_path, int whole)
 {
     size_t tlen, glen;
     char *text = load(text_path, &tlen);
     char *gold = load(ids_path, &glen);
-    bpe_encoder *e;
-    assert_int_equal(bpe_encoder_open(&e, t), BPE_OK);
+    tok_encoder *e;
+    assert_int_equal(tok_encoder_open(&e, t), TOK_OK);
     int32_t *got = malloc((tlen + 1) * sizeof *got), *want = malloc((glen / 2 + 2) * sizeof *want);
     const char *tp = text, *tend = text + tlen, *gp = gold, *gend = gold + glen;
     size_t line = 0, tokens = 0;
@@ -123,13 +62,15 @@ static void check_golden(const bpe *t, const char *text_path, const char *ids_pa
         if (!gnl)
             fail_msg("%s: golden file ends at line %zu", ids_path, line + 1);
         size_t n, m = parse_ids(want, gp, gnl);
-        assert_int_equal(bpe_encoder_encode(e, got, tlen + 1, &n, tp, (size_t)(le - tp), 0), BPE_OK);
+        assert_int_equal(tok_encoder_encode(e, got, tlen + 1, &n, tp, (size_t)(le - tp), 0),
+                         TOK_OK);
         line++;
         if (n != m || memcmp(got, want, n * sizeof *got) != 0) {
             size_t i = 0;
             while (i < n && i < m && got[i] == want[i])
                 i++;
-            fprintf(stderr, "%s line %zu differs from %s at token %zu:\n", text_path, line, ids_path, i);
+            fprintf(stderr, "%s line %zu differs from %s at token %zu:\n", text_path, line,
+                    ids_path, i);
             print_ids("attn", got + i, n - i);
             print_ids("tiktoken", want + i, m - i);
             fail();
@@ -141,106 +82,81 @@ static void check_golden(const bpe *t, const char *text_path, const char *ids_pa
     assert_true(gp == gend);
     printf("  %-28s %-38s %7zu lines %8zu tokens: all equal\n", text_path + strlen(DATA),
            ids_path + strlen(DATA), line, tokens);
-    bpe_encoder_free(e);
+    tok_encoder_free(e);
     free(got);
     free(want);
     free(text);
     free(gold);
 }
 
-/* Encodes then decodes s[0..len-1] and checks the bytes come back; returns the token count. */
-static size_t round_trip(const bpe *t, const char *s, size_t len, int flags)
-{
-    int32_t *ids = malloc((len + 1) * sizeof *ids);
-    char *back = malloc(len + 1);
-    size_t n, m;
-    assert_int_equal(bpe_encode(t, ids, len + 1, &n, s, len, flags), BPE_OK);
-    assert_true(n <= len);
-    assert_int_equal(bpe_decode(t, back, len + 1, &m, ids, n), BPE_OK);
-    assert_int_equal(m, len);
-    assert_memory_equal(back, s, len);
-    free(ids);
-    free(back);
-    return n;
-}
-
-/* A small deterministic PRNG (xorshift64*). */
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Dull;
-}
 
 /* ---- tiktoken equality -------------------------------------------------------------------- */
 
 static void test_r50k_goldens(void **state)
 {
     (void)state;
-    bpe *t = r50k();
+    tokenizer *t = r50k();
     check_golden(t, DATA "en.txt.gz", DATA "r50k_base.en.ids.gz", 0);
     check_golden(t, DATA "de.txt.gz", DATA "r50k_base.de.ids.gz", 0);
     check_golden(t, DATA "fr.txt.gz", DATA "r50k_base.fr.ids.gz", 0);
     check_golden(t, DATA "edge.txt", DATA "r50k_base.edge.lines.ids", 0);
     check_golden(t, DATA "edge.txt", DATA "r50k_base.edge.whole.ids", 1);
-    bpe_free(t);
+    tok_free(t);
 }
 
 static void test_cl100k_goldens(void **state)
 {
     (void)state;
-    bpe *t = cl100k();
+    tokenizer *t = cl100k();
     check_golden(t, DATA "en.txt.gz", DATA "cl100k_base.en.ids.gz", 0);
     check_golden(t, DATA "de.txt.gz", DATA "cl100k_base.de.ids.gz", 0);
     check_golden(t, DATA "fr.txt.gz", DATA "cl100k_base.fr.ids.gz", 0);
     check_golden(t, DATA "edge.txt", DATA "cl100k_base.edge.lines.ids", 0);
     check_golden(t, DATA "edge.txt", DATA "cl100k_base.edge.whole.ids", 1);
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* o200k: the pattern with the ranks of every token occurring in edge.txt (exact on that text). */
 static void test_o200k_edge(void **state)
 {
     (void)state;
-    bpe *t = open_tiktoken(DATA "o200k_base.edge.tiktoken.gz", "o200k", o200k_sp, 2);
+    tokenizer *t = open_tiktoken(DATA "o200k_base.edge.tiktoken.gz", "o200k", o200k_sp, 2);
     check_golden(t, DATA "edge.txt", DATA "o200k_base.edge.lines.ids", 0);
     check_golden(t, DATA "edge.txt", DATA "o200k_base.edge.whole.ids", 1);
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* The attn file format carries the same tokenizer: serialize, reopen, compare table and output. */
 static void test_serialize_round_trip(void **state)
 {
     (void)state;
-    bpe *t = cl100k(), *u = NULL;
+    tokenizer *t = cl100k(), *u = NULL;
     char *buf, why[256];
     size_t len;
-    assert_int_equal(bpe_serialize(t, &buf, &len), BPE_OK);
-    assert_int_equal(bpe_open_mem(&u, buf, len, why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_vocab_size(u), bpe_vocab_size(t));
-    assert_string_equal(bpe_pattern(u), "cl100k");
-    for (int32_t id = 0; id < (int32_t)bpe_vocab_size(t); id++) {
+    assert_int_equal(tok_serialize(t, &buf, &len), TOK_OK);
+    assert_int_equal(tok_open_mem(&u, buf, len, why, sizeof why), TOK_OK);
+    assert_int_equal(tok_vocab_size(u), tok_vocab_size(t));
+    assert_string_equal(tok_pattern(u), "cl100k");
+    for (int32_t id = 0; id < (int32_t)tok_vocab_size(t); id++) {
         size_t la = 0, lb = 0;
-        const char *a = bpe_token_bytes(t, id, &la), *b = bpe_token_bytes(u, id, &lb);
+        const char *a = tok_token_bytes(t, id, &la), *b = tok_token_bytes(u, id, &lb);
         assert_true((a == NULL) == (b == NULL));
         assert_int_equal(la, lb);
         if (a)
             assert_memory_equal(a, b, la);
-        assert_int_equal(bpe_is_special(t, id), bpe_is_special(u, id));
+        assert_int_equal(tok_is_special(t, id), tok_is_special(u, id));
     }
-    assert_null(bpe_token_bytes(u, 100256, &len)); /* cl100k's unused id */
+    assert_null(tok_token_bytes(u, 100256, &len)); /* cl100k's unused id */
     check_golden(u, DATA "fr.txt.gz", DATA "cl100k_base.fr.ids.gz", 0);
     char *again;
     size_t len2;
-    assert_int_equal(bpe_serialize(u, &again, &len2), BPE_OK);
+    assert_int_equal(tok_serialize(u, &again, &len2), TOK_OK);
     assert_int_equal(len2, len);
     assert_memory_equal(again, buf, len);
     free(again);
     free(buf);
-    bpe_free(u);
-    bpe_free(t);
+    tok_free(u);
+    tok_free(t);
 }
 
 /* ---- round trips and invalid UTF-8 -------------------------------------------------------- */
@@ -248,24 +164,24 @@ static void test_serialize_round_trip(void **state)
 static void test_round_trip_texts(void **state)
 {
     (void)state;
-    bpe *t = r50k(), *c = cl100k();
+    tokenizer *t = r50k(), *c = cl100k();
     const char *files[] = {DATA "en.txt.gz", DATA "de.txt.gz", DATA "fr.txt.gz", DATA "edge.txt"};
     for (size_t i = 0; i < 4; i++) {
         size_t len;
         char *text = load(files[i], &len);
         round_trip(t, text, len, 0);
         round_trip(c, text, len, 0);
-        round_trip(t, text, len, BPE_SPECIAL);
+        round_trip(t, text, len, TOK_SPECIAL);
         free(text);
     }
-    bpe_free(t);
-    bpe_free(c);
+    tok_free(t);
+    tok_free(c);
 }
 
 static void test_round_trip_random_bytes(void **state)
 {
     (void)state;
-    bpe *t[2] = {r50k(), cl100k()};
+    tokenizer *t[2] = {r50k(), cl100k()};
     char buf[4096];
     for (int k = 0; k < 2; k++)
         for (int iter = 0; iter < 400; iter++) {
@@ -283,70 +199,70 @@ static void test_round_trip_random_bytes(void **state)
                     buf[i] = (char)(0x80 | (r & 0x7f));
             }
             round_trip(t[k], buf, len, 0);
-            round_trip(t[k], buf, len, BPE_SPECIAL);
+            round_trip(t[k], buf, len, TOK_SPECIAL);
         }
-    bpe_free(t[0]);
-    bpe_free(t[1]);
+    tok_free(t[0]);
+    tok_free(t[1]);
 }
 
 /* Invalid bytes (documented): every run of bytes no pattern item matches is a piece of its own. */
 static void test_invalid_utf8_pieces(void **state)
 {
     (void)state;
-    bpe *t = r50k();
+    tokenizer *t = r50k();
     int32_t a[64], b[64];
     size_t na, nb, n;
     const char in[] = "hello\xff\xfe world\xc3";
-    assert_int_equal(bpe_encode(t, a, 64, &na, in, sizeof in - 1, 0), BPE_OK);
+    assert_int_equal(tok_encode(t, a, 64, &na, in, sizeof in - 1, 0), TOK_OK);
     nb = 0;
-    assert_int_equal(bpe_encode(t, b, 64, &n, "hello", 5, 0), BPE_OK);
+    assert_int_equal(tok_encode(t, b, 64, &n, "hello", 5, 0), TOK_OK);
     nb += n;
-    assert_int_equal(bpe_encode(t, b + nb, 64, &n, "\xff\xfe", 2, 0), BPE_OK);
+    assert_int_equal(tok_encode(t, b + nb, 64, &n, "\xff\xfe", 2, 0), TOK_OK);
     nb += n;
-    assert_int_equal(bpe_encode(t, b + nb, 64, &n, " world", 6, 0), BPE_OK);
+    assert_int_equal(tok_encode(t, b + nb, 64, &n, " world", 6, 0), TOK_OK);
     nb += n;
-    assert_int_equal(bpe_encode(t, b + nb, 64, &n, "\xc3", 1, 0), BPE_OK);
+    assert_int_equal(tok_encode(t, b + nb, 64, &n, "\xc3", 1, 0), TOK_OK);
     nb += n;
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na * sizeof *a);
     /* deterministic: the same input gives the same ids */
-    assert_int_equal(bpe_encode(t, b, 64, &nb, in, sizeof in - 1, 0), BPE_OK);
+    assert_int_equal(tok_encode(t, b, 64, &nb, in, sizeof in - 1, 0), TOK_OK);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na * sizeof *a);
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* Buffers too small report the size they need; nothing is written past cap. */
 static void test_buffer_sizes(void **state)
 {
     (void)state;
-    bpe *t = r50k();
+    tokenizer *t = r50k();
     const char *s = "Hello world, this is a test of the buffer sizes.";
     int32_t ids[64];
     size_t n, need;
-    assert_int_equal(bpe_encode(t, ids, 64, &need, s, strlen(s), 0), BPE_OK);
+    assert_int_equal(tok_encode(t, ids, 64, &need, s, strlen(s), 0), TOK_OK);
     ids[3] = -7;
-    assert_int_equal(bpe_encode(t, ids, 3, &n, s, strlen(s), 0), BPE_ERR_SPACE);
+    assert_int_equal(tok_encode(t, ids, 3, &n, s, strlen(s), 0), TOK_ERR_SPACE);
     assert_int_equal(n, need);
     assert_int_equal(ids[3], -7);
     char out[8];
     out[5] = 'X';
-    assert_int_equal(bpe_decode(t, out, 5, &n, ids, 3), BPE_ERR_SPACE);
+    assert_int_equal(tok_decode(t, out, 5, &n, ids, 3), TOK_ERR_SPACE);
     assert_true(n > 5);
     assert_int_equal(out[5], 'X');
     int32_t bad[] = {15496, 50257};
     char big[64];
-    assert_int_equal(bpe_decode(t, big, sizeof big, &n, bad, 2), BPE_ERR_ID);
+    assert_int_equal(tok_decode(t, big, sizeof big, &n, bad, 2), TOK_ERR_ID);
     bad[1] = -1;
-    assert_int_equal(bpe_decode(t, big, sizeof big, &n, bad, 2), BPE_ERR_ID);
-    assert_int_equal(bpe_encode(t, ids, 0, &n, "", 0, 0), BPE_OK);
+    assert_int_equal(tok_decode(t, big, sizeof big, &n, bad, 2), TOK_ERR_ID);
+    assert_int_equal(tok_encode(t, ids, 0, &n, "", 0, 0), TOK_OK);
     assert_int_equal(n, 0);
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* One shared tokenizer, several threads encoding at once, the same results. */
 struct thread_arg {
-    const bpe *t;
+    const tokenizer *t;
     const char *text;
     size_t len, n;
     int32_t *ids;
@@ -356,7 +272,7 @@ static void *encode_thread(void *p)
 {
     struct thread_arg *a = p;
     a->ids = malloc((a->len + 1) * sizeof *a->ids);
-    if (bpe_encode(a->t, a->ids, a->len + 1, &a->n, a->text, a->len, 0) < 0)
+    if (tok_encode(a->t, a->ids, a->len + 1, &a->n, a->text, a->len, 0) < 0)
         a->n = (size_t)-1;
     return NULL;
 }
@@ -364,7 +280,7 @@ static void *encode_thread(void *p)
 static void test_threads_share_tokenizer(void **state)
 {
     (void)state;
-    bpe *t = r50k();
+    tokenizer *t = r50k();
     size_t len;
     char *text = load(DATA "fr.txt.gz", &len);
     struct thread_arg a[4];
@@ -382,12 +298,12 @@ static void test_threads_share_tokenizer(void **state)
     for (int i = 0; i < 4; i++)
         free(a[i].ids);
     free(text);
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* Compares the built-in pattern (ASCII fast path) with the same regex given as a user pattern
  * (always PCRE2) on random text over the patterns' corner characters. */
-static void check_fast_path(bpe *fast, bpe *slow)
+static void check_fast_path(tokenizer *fast, tokenizer *slow)
 {
     static const char *const atoms[] = {
         "a", "Z", "x", "0", "9", "'", "s", "t", "re", "ll", "ve", "d", "m", " ", " ", "  ", "\t",
@@ -407,8 +323,8 @@ static void check_fast_path(bpe *fast, bpe *slow)
             len += strlen(x);
         }
         size_t na, nb;
-        assert_int_equal(bpe_encode(fast, a, 512, &na, buf, len, 0), BPE_OK);
-        assert_int_equal(bpe_encode(slow, b, 512, &nb, buf, len, 0), BPE_OK);
+        assert_int_equal(tok_encode(fast, a, 512, &na, buf, len, 0), TOK_OK);
+        assert_int_equal(tok_encode(slow, b, 512, &nb, buf, len, 0), TOK_OK);
         if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
             fprintf(stderr, "fast path differs on:");
             for (size_t i = 0; i < len; i++)
@@ -426,39 +342,42 @@ static void test_fast_paths(void **state)
 {
     (void)state;
     char why[256];
-    bpe *fast = r50k(), *slow = r50k();
-    assert_int_equal(bpe_set_pattern(slow, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"
-                                           "| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
+    tokenizer *fast = r50k(), *slow = r50k();
+    assert_int_equal(tok_set_pattern(slow,
+                                     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+"
+                                     "| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
     check_fast_path(fast, slow);
-    bpe_free(fast);
-    bpe_free(slow);
+    tok_free(fast);
+    tok_free(slow);
     fast = cl100k();
     slow = cl100k();
-    assert_int_equal(bpe_set_pattern(slow, "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
-                                           "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n]*"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
+    assert_int_equal(tok_set_pattern(slow,
+                                     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+                                     "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n]*"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
     check_fast_path(fast, slow);
-    bpe_free(fast);
-    bpe_free(slow);
+    tok_free(fast);
+    tok_free(slow);
     /* o200k's pattern, with r50k's vocabulary (only the split is compared) */
     fast = r50k();
     slow = r50k();
-    assert_int_equal(bpe_set_pattern(fast, "o200k", why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_set_pattern(slow, "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
-                                           "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
-                                           "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
-                                           "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
-                                           "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n/]*"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
-                                           "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), BPE_OK);
+    assert_int_equal(tok_set_pattern(fast, "o200k", why, sizeof why), TOK_OK);
+    assert_int_equal(tok_set_pattern(slow,
+                                     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"
+                                     "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                                     "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"
+                                     "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+                                     "|\\p{N}{1,3}| ?[^\\t-\\r\\x{85}\\p{Z}\\p{L}\\p{N}]+[\\r\\n/]*"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]*[\\r\\n]+"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+(?![^\\t-\\r\\x{85}\\p{Z}])"
+                                     "|[\\t-\\r\\x{85}\\p{Z}]+", why, sizeof why), TOK_OK);
     check_fast_path(fast, slow);
-    bpe_free(fast);
-    bpe_free(slow);
+    tok_free(fast);
+    tok_free(slow);
 }
 
 /* ---- long pieces -------------------------------------------------------------------------- */
@@ -468,7 +387,7 @@ static void test_fast_paths(void **state)
 static void test_long_pieces(void **state)
 {
     (void)state;
-    bpe *t = r50k();
+    tokenizer *t = r50k();
     size_t len = 1 << 20;
     char *s = malloc(len);
     const char fill[] = {'a', ' ', '^', '7'};
@@ -481,7 +400,7 @@ static void test_long_pieces(void **state)
         assert_true(sec < 5.0);
     }
     free(s);
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* ---- special tokens ----------------------------------------------------------------------- */
@@ -489,130 +408,32 @@ static void test_long_pieces(void **state)
 static void test_special_tokens(void **state)
 {
     (void)state;
-    bpe *t = r50k();
+    tokenizer *t = r50k();
     int32_t ids[64];
     size_t n;
     const char *s = "a<|endoftext|>b";
-    assert_int_equal(bpe_special_id(t, "<|endoftext|>", 13), 50256);
-    assert_int_equal(bpe_special_id(t, "<|endoftext", 11), -1);
-    assert_true(bpe_is_special(t, 50256));
-    assert_false(bpe_is_special(t, 64));
-    assert_int_equal(bpe_token_id(t, "hello", 5), 31373);
-    assert_int_equal(bpe_token_id(t, "<|endoftext|>", 13), -1);
+    assert_int_equal(tok_special_id(t, "<|endoftext|>", 13), 50256);
+    assert_int_equal(tok_special_id(t, "<|endoftext", 11), -1);
+    assert_true(tok_is_special(t, 50256));
+    assert_false(tok_is_special(t, 64));
+    assert_int_equal(tok_token_id(t, "hello", 5), 31373);
+    assert_int_equal(tok_token_id(t, "<|endoftext|>", 13), -1);
     /* plain by default: user text cannot smuggle the control token in */
-    assert_int_equal(bpe_encode(t, ids, 64, &n, s, strlen(s), 0), BPE_OK);
+    assert_int_equal(tok_encode(t, ids, 64, &n, s, strlen(s), 0), TOK_OK);
     for (size_t i = 0; i < n; i++)
         assert_int_not_equal(ids[i], 50256);
     assert_true(n > 3);
-    /* with BPE_SPECIAL it is one token (tiktoken: "a" 64, "b" 65) */
-    assert_int_equal(bpe_encode(t, ids, 64, &n, s, strlen(s), BPE_SPECIAL), BPE_OK);
+    /* with TOK_SPECIAL it is one token (tiktoken: "a" 64, "b" 65) */
+    assert_int_equal(tok_encode(t, ids, 64, &n, s, strlen(s), TOK_SPECIAL), TOK_OK);
     assert_int_equal(n, 3);
     assert_int_equal(ids[0], 64);
     assert_int_equal(ids[1], 50256);
     assert_int_equal(ids[2], 65);
     char out[64];
-    assert_int_equal(bpe_decode(t, out, sizeof out, &n, ids, 3), BPE_OK);
+    assert_int_equal(tok_decode(t, out, sizeof out, &n, ids, 3), TOK_OK);
     assert_int_equal(n, strlen(s));
     assert_memory_equal(out, s, n);
-    bpe_free(t);
-}
-
-/* ---- streaming decoder -------------------------------------------------------------------- */
-
-/* Marks inside[i] = 1 where position i of s[0..n-1] falls inside a UTF-8 character (a lead byte
- * followed by all the continuation bytes it announces): a stream must never stop there. */
-static void mark_inside(char *inside, const unsigned char *s, size_t n)
-{
-    memset(inside, 0, n + 1);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
-        size_t k = 1;
-        while (k < need && i + k < n && (s[i + k] & 0xC0) == 0x80)
-            k++;
-        if (k == need)
-            for (size_t j = 1; j < need; j++)
-                inside[i + j] = 1;
-        i += k == need ? need : 1;
-    }
-}
-
-/* Streams ids one at a time and checks: the same bytes as a one-shot decode, and no chunk ends
- * inside a character that the following bytes complete. */
-static void check_stream(const bpe *t, const int32_t *ids, size_t n)
-{
-    size_t total;
-    assert_int_equal(bpe_decode(t, NULL, 0, &total, ids, n) == BPE_ERR_SPACE || total == 0, 1);
-    char *one = malloc(total + 1), *acc = malloc(total + 1), *inside = malloc(total + 1);
-    size_t m, got = 0, cap = bpe_max_token_bytes(t) + 4;
-    char *chunk = malloc(cap);
-    assert_int_equal(bpe_decode(t, one, total + 1, &m, ids, n), BPE_OK);
-    mark_inside(inside, (unsigned char *)one, total);
-    bpe_stream s;
-    bpe_stream_init(&s, t);
-    for (size_t i = 0; i < n; i++) {
-        assert_int_equal(bpe_stream_push(&s, chunk, cap, &m, ids[i]), BPE_OK);
-        memcpy(acc + got, chunk, m);
-        got += m;
-        if (inside[got])
-            fail_msg("stream stops inside a character at byte %zu (after token %zu)", got, i);
-    }
-    assert_int_equal(bpe_stream_flush(&s, chunk, cap, &m), BPE_OK);
-    memcpy(acc + got, chunk, m);
-    got += m;
-    assert_int_equal(got, total);
-    assert_memory_equal(acc, one, total);
-    free(one);
-    free(acc);
-    free(inside);
-    free(chunk);
-}
-
-static void test_stream_decoder(void **state)
-{
-    (void)state;
-    bpe *t = cl100k();
-    size_t len;
-    char *text = load(DATA "edge.txt", &len);
-    int32_t *ids = malloc((len + 1) * sizeof *ids);
-    size_t n;
-    assert_int_equal(bpe_encode(t, ids, len + 1, &n, text, len, 0), BPE_OK);
-    check_stream(t, ids, n);
-    /* emoji split over byte tokens: nothing comes out until the character is complete */
-    bpe_stream s;
-    char out[64];
-    size_t m;
-    int32_t smile[4];
-    for (int i = 0; i < 4; i++)
-        smile[i] = bpe_token_id(t, &"\xf0\x9f\x98\x80"[i], 1);
-    bpe_stream_init(&s, t);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(bpe_stream_push(&s, out, sizeof out, &m, smile[i]), BPE_OK);
-        assert_int_equal(m, 0);
-    }
-    assert_int_equal(bpe_stream_push(&s, out, sizeof out, &m, smile[3]), BPE_OK);
-    assert_int_equal(m, 4);
-    assert_memory_equal(out, "\xf0\x9f\x98\x80", 4);
-    /* an incomplete tail comes out at the flush; an invalid id leaves the state alone */
-    assert_int_equal(bpe_stream_push(&s, out, sizeof out, &m, smile[0]), BPE_OK);
-    assert_int_equal(m, 0);
-    assert_int_equal(bpe_stream_push(&s, out, sizeof out, &m, -5), BPE_ERR_ID);
-    assert_int_equal(bpe_stream_flush(&s, out, sizeof out, &m), BPE_OK);
-    assert_int_equal(m, 1);
-    assert_int_equal((unsigned char)out[0], 0xf0);
-    /* random ids, including lone byte tokens that make invalid UTF-8 */
-    for (int iter = 0; iter < 300; iter++) {
-        for (size_t i = 0; i < 64; i++)
-            ids[i] = iter % 2 ? (int32_t)(rnd() % 100256)
-                              : bpe_token_id(t, (const char[]){(char)(0x80 + rnd() % 0x78)}, 1);
-        if (iter % 3 == 0)
-            for (size_t i = 0; i < 64; i += 2)
-                ids[i] = (int32_t)(rnd() % 1000);
-        check_stream(t, ids, 64);
-    }
-    free(ids);
-    free(text);
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* ---- malformed files ---------------------------------------------------------------------- */
@@ -620,14 +441,14 @@ static void test_stream_decoder(void **state)
 /* Opens an attn file from a string; returns the status and checks a reason came back. */
 static int open_str(const char *s)
 {
-    bpe *t = NULL;
+    tokenizer *t = NULL;
     char why[256] = "";
-    int rc = bpe_open_mem(&t, s, strlen(s), why, sizeof why);
+    int rc = tok_open_mem(&t, s, strlen(s), why, sizeof why);
     if (rc < 0) {
         assert_null(t);
         assert_true(why[0] != 0);
     }
-    bpe_free(t);
+    tok_free(t);
     return rc;
 }
 
@@ -645,11 +466,11 @@ static void test_malformed_files(void **state)
     (void)state;
     static char buf[1 << 14];
     minimal_file(buf, "pattern gpt2", 258, "6162\n!3c733e\n");
-    assert_int_equal(open_str(buf), BPE_OK);
+    assert_int_equal(open_str(buf), TOK_OK);
     minimal_file(buf, "regex 5c707b4c7d2b", 256, ""); /* the regex \p{L}+ */
-    assert_int_equal(open_str(buf), BPE_OK);
+    assert_int_equal(open_str(buf), TOK_OK);
     minimal_file(buf, "pattern gpt2", 257, "-\n");
-    assert_int_equal(open_str(buf), BPE_OK);
+    assert_int_equal(open_str(buf), TOK_OK);
     const char *bad[][2] = {
         {"pattern gpt2", "6162\n6162\n"},            /* duplicate token */
         {"pattern gpt2", "!3c733e\n!3c733e\n"},      /* duplicate special */
@@ -667,55 +488,57 @@ static void test_malformed_files(void **state)
         minimal_file(buf, bad[i][0], 258, bad[i][1]);
         assert_true(open_str(buf) < 0);
     }
-    assert_int_equal(open_str(""), BPE_ERR_FORMAT);
-    assert_int_equal(open_str("attn-tokenizer 2\n"), BPE_ERR_FORMAT);
-    assert_int_equal(open_str("attn-tokenizer 1\npattern gpt2\ntokens 12\n"), BPE_ERR_FORMAT);
-    assert_int_equal(open_str("attn-tokenizer 1\npattern gpt2\ntokens 99999999999\n"), BPE_ERR_FORMAT);
-    assert_int_equal(open_str("attn-tokenizer 1\ntokens 256\n"), BPE_ERR_FORMAT);
+    assert_int_equal(open_str(""), TOK_ERR_FORMAT);
+    assert_int_equal(open_str("attn-tokenizer 2\n"), TOK_ERR_FORMAT);
+    assert_int_equal(open_str("attn-tokenizer 1\npattern gpt2\ntokens 12\n"), TOK_ERR_FORMAT);
+    assert_int_equal(open_str("attn-tokenizer 1\npattern gpt2\ntokens 99999999999\n"),
+                     TOK_ERR_FORMAT);
+    assert_int_equal(open_str("attn-tokenizer 1\ntokens 256\n"), TOK_ERR_FORMAT);
     /* a missing single byte */
     minimal_file(buf, "pattern gpt2", 256, "");
     char *p = strstr(buf, "\n41\n");
     memcpy(p + 1, "-\n", 2);
     memmove(p + 3, p + 4, strlen(p + 4) + 1);
-    assert_int_equal(open_str(buf), BPE_ERR_FORMAT);
+    assert_int_equal(open_str(buf), TOK_ERR_FORMAT);
     /* data after end; no end */
     minimal_file(buf, "pattern gpt2", 256, "");
     strcat(buf, "x\n");
-    assert_int_equal(open_str(buf), BPE_ERR_FORMAT);
+    assert_int_equal(open_str(buf), TOK_ERR_FORMAT);
     minimal_file(buf, "pattern gpt2", 256, "");
     buf[strlen(buf) - 4] = 0;
-    assert_int_equal(open_str(buf), BPE_ERR_FORMAT);
+    assert_int_equal(open_str(buf), TOK_ERR_FORMAT);
     /* every truncation and random byte flips of a valid file: an error or a tokenizer, no crash */
     minimal_file(buf, "pattern gpt2", 260, "6162\n616263 9\n!3c733e\n-\n");
     size_t len = strlen(buf);
-    assert_int_equal(open_str(buf), BPE_OK);
+    assert_int_equal(open_str(buf), TOK_OK);
     for (size_t cut = 0; cut < len; cut++) {
-        bpe *t = NULL;
+        tokenizer *t = NULL;
         char why[128];
-        int rc = bpe_open_mem(&t, buf, cut, why, sizeof why);
+        int rc = tok_open_mem(&t, buf, cut, why, sizeof why);
         assert_true(rc < 0 || cut == len - 1); /* only the final '\n' is optional */
-        bpe_free(t);
+        tok_free(t);
     }
     char *copy = malloc(len);
     for (int iter = 0; iter < 2000; iter++) {
         memcpy(copy, buf, len);
         for (int k = 0; k < 3; k++)
             copy[rnd() % len] = (char)rnd();
-        bpe *t = NULL;
+        tokenizer *t = NULL;
         char why[128];
-        if (bpe_open_mem(&t, copy, len, why, sizeof why) == BPE_OK)
-            round_trip(t, "some text \xff", 11, BPE_SPECIAL);
-        bpe_free(t);
+        if (tok_open_mem(&t, copy, len, why, sizeof why) == TOK_OK)
+            round_trip(t, "some text \xff", 11, TOK_SPECIAL);
+        tok_free(t);
     }
     free(copy);
     /* tiktoken rank files */
-    bpe *t = NULL;
+    tokenizer *t = NULL;
     char why[128];
     assert_true(bpe_open_tiktoken(&t, "YQ== 0\n", 7, "gpt2", NULL, 0, why, sizeof why) < 0);
     assert_true(bpe_open_tiktoken(&t, "YQ== x\n", 7, "gpt2", NULL, 0, why, sizeof why) < 0);
     assert_true(bpe_open_tiktoken(&t, "Y=Q= 0\n", 7, "gpt2", NULL, 0, why, sizeof why) < 0);
-    assert_true(bpe_open_tiktoken(&t, "YQ== 0\nYQ== 0\n", 14, "gpt2", NULL, 0, why, sizeof why) < 0);
-    assert_true(bpe_open(&t, "tests/data/tok/does-not-exist", why, sizeof why) == BPE_ERR_IO);
+    assert_true(bpe_open_tiktoken(&t, "YQ== 0\nYQ== 0\n", 14, "gpt2", NULL, 0, why,
+                                  sizeof why) < 0);
+    assert_true(tok_open(&t, "tests/data/tok/does-not-exist", why, sizeof why) == TOK_ERR_IO);
     assert_null(t);
 }
 
@@ -726,24 +549,24 @@ static void test_explicit_ranks(void **state)
     static char buf[1 << 14];
     /* ids 256 "ab" rank 1000, 257 "bc" rank 5: "abc" merges b+c first -> a, bc */
     minimal_file(buf, "pattern gpt2", 258, "6162 1000\n6263 5\n");
-    bpe *t = NULL;
+    tokenizer *t = NULL;
     char why[128];
-    assert_int_equal(bpe_open_mem(&t, buf, strlen(buf), why, sizeof why), BPE_OK);
+    assert_int_equal(tok_open_mem(&t, buf, strlen(buf), why, sizeof why), TOK_OK);
     int32_t ids[8];
     size_t n;
-    assert_int_equal(bpe_encode(t, ids, 8, &n, "abc", 3, 0), BPE_OK);
+    assert_int_equal(tok_encode(t, ids, 8, &n, "abc", 3, 0), TOK_OK);
     assert_int_equal(n, 2);
     assert_int_equal(ids[0], 'a');
     assert_int_equal(ids[1], 257);
-    bpe_free(t);
+    tok_free(t);
     /* same ids without ranks: "ab" (256) has the lower rank -> ab, c */
     minimal_file(buf, "pattern gpt2", 258, "6162\n6263\n");
-    assert_int_equal(bpe_open_mem(&t, buf, strlen(buf), why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_encode(t, ids, 8, &n, "abc", 3, 0), BPE_OK);
+    assert_int_equal(tok_open_mem(&t, buf, strlen(buf), why, sizeof why), TOK_OK);
+    assert_int_equal(tok_encode(t, ids, 8, &n, "abc", 3, 0), TOK_OK);
     assert_int_equal(n, 2);
     assert_int_equal(ids[0], 256);
     assert_int_equal(ids[1], 'c');
-    bpe_free(t);
+    tok_free(t);
 }
 
 /* User patterns that can match empty never loop; their gaps still round-trip. */
@@ -752,243 +575,25 @@ static void test_user_patterns(void **state)
     (void)state;
     bpe_trainer *tr;
     char why[256];
-    assert_int_equal(bpe_trainer_open(&tr, "(", why, sizeof why), BPE_ERR_PATTERN);
-    assert_int_equal(bpe_trainer_open(&tr, "a*|\\s", why, sizeof why), BPE_OK);
+    assert_int_equal(bpe_trainer_open(&tr, "(", why, sizeof why), TOK_ERR_PATTERN);
+    assert_int_equal(bpe_trainer_open(&tr, "a*|\\s", why, sizeof why), TOK_OK);
     const char *text = "aaa bbb aaa\xff aa";
-    assert_int_equal(bpe_trainer_feed(tr, text, strlen(text)), BPE_OK);
-    bpe *t;
-    assert_int_equal(bpe_trainer_finish(tr, &t, 300, NULL, 0, why, sizeof why), BPE_OK);
-    assert_string_equal(bpe_pattern(t), "a*|\\s");
+    assert_int_equal(bpe_trainer_feed(tr, text, strlen(text)), TOK_OK);
+    tokenizer *t;
+    assert_int_equal(bpe_trainer_finish(tr, &t, 300, NULL, 0, why, sizeof why), TOK_OK);
+    assert_string_equal(tok_pattern(t), "a*|\\s");
     round_trip(t, text, strlen(text), 0);
     round_trip(t, "", 0, 0);
     round_trip(t, "xyz\x80", 4, 0);
     char *buf;
     size_t len;
-    bpe *u;
-    assert_int_equal(bpe_serialize(t, &buf, &len), BPE_OK);
-    assert_int_equal(bpe_open_mem(&u, buf, len, why, sizeof why), BPE_OK);
-    assert_string_equal(bpe_pattern(u), "a*|\\s");
+    tokenizer *u;
+    assert_int_equal(tok_serialize(t, &buf, &len), TOK_OK);
+    assert_int_equal(tok_open_mem(&u, buf, len, why, sizeof why), TOK_OK);
+    assert_string_equal(tok_pattern(u), "a*|\\s");
     free(buf);
-    bpe_free(u);
-    bpe_free(t);
-    bpe_trainer_free(tr);
-}
-
-/* ---- trainer ------------------------------------------------------------------------------ */
-
-/* The naive reference trainer: words as symbol lists with counts, every merge recounts every
- * pair from scratch and takes the highest count, ties to the lowest (left, right).  Writes the
- * bytes of each learned token (after the specials and 256 bytes) into tok/tok_len. */
-typedef struct {
-    int sym[64];
-    int n;
-    long count;
-} nword;
-
-static int naive_train(char tok[][64], int *tok_len, int first, int n_merges, nword *w, int nw)
-{
-    int n_tok = 0;
-    static long cnt[1024][1024];
-    int vocab = first + 256 + n_merges;
-    assert_true(vocab <= 1024);
-    for (int m = 0; m < n_merges; m++) {
-        memset(cnt, 0, sizeof cnt);
-        for (int i = 0; i < nw; i++)
-            for (int k = 0; k + 1 < w[i].n; k++)
-                cnt[w[i].sym[k]][w[i].sym[k + 1]] += w[i].count;
-        long best = 0;
-        int ba = -1, bb = -1;
-        for (int a = 0; a < vocab; a++)
-            for (int b = 0; b < vocab; b++)
-                if (cnt[a][b] > best) {
-                    best = cnt[a][b];
-                    ba = a;
-                    bb = b;
-                }
-        if (best == 0)
-            break;
-        int c = first + 256 + m;
-        int la = ba < first + 256 ? 1 : tok_len[ba - first - 256];
-        int lb = bb < first + 256 ? 1 : tok_len[bb - first - 256];
-        char bytes_a[64], bytes_b[64];
-        if (ba < first + 256)
-            bytes_a[0] = (char)(ba - first);
-        else
-            memcpy(bytes_a, tok[ba - first - 256], (size_t)la);
-        if (bb < first + 256)
-            bytes_b[0] = (char)(bb - first);
-        else
-            memcpy(bytes_b, tok[bb - first - 256], (size_t)lb);
-        memcpy(tok[m], bytes_a, (size_t)la);
-        memcpy(tok[m] + la, bytes_b, (size_t)lb);
-        tok_len[m] = la + lb;
-        n_tok++;
-        for (int i = 0; i < nw; i++) {
-            int o = 0;
-            for (int k = 0; k < w[i].n; k++) {
-                if (k + 1 < w[i].n && w[i].sym[k] == ba && w[i].sym[k + 1] == bb) {
-                    w[i].sym[o++] = c;
-                    k++;
-                } else {
-                    w[i].sym[o++] = w[i].sym[k];
-                }
-            }
-            w[i].n = o;
-        }
-    }
-    return n_tok;
-}
-
-static void test_trainer_matches_naive(void **state)
-{
-    (void)state;
-    /* a small corpus with many count ties; pieces by the gpt2 pattern, split here by hand */
-    const char *pieces[] = {"the", " cat", " sat", " on", " the", " mat", ".", " the", " cat",
-                            " ate", " the", " rat", " aaaa", " aaa", " abab", " baba", "!!", " 1234",
-                            " the", " hat", " that", " chat"};
-    size_t np = sizeof pieces / sizeof pieces[0];
-    char text[512] = "";
-    for (size_t i = 0; i < np; i++)
-        strcat(text, pieces[i]);
-    const char *specials[] = {"<pad>", "<s>", "</s>"};
-    int first = 3, n_merges = 40;
-    bpe_trainer *tr;
-    char why[256];
-    assert_int_equal(bpe_trainer_open(&tr, "gpt2", why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_trainer_feed(tr, text, strlen(text)), BPE_OK);
-    bpe *t;
-    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(first + 256 + n_merges), specials, 3, why, sizeof why), BPE_OK);
-    /* the reference: distinct pieces with counts */
-    static nword w[64];
-    int nw = 0;
-    for (size_t i = 0; i < np; i++) {
-        int j;
-        for (j = 0; j < nw; j++) {
-            char tmp[64];
-            for (int k = 0; k < w[j].n; k++)
-                tmp[k] = (char)(w[j].sym[k] - first);
-            if ((size_t)w[j].n == strlen(pieces[i]) && memcmp(tmp, pieces[i], (size_t)w[j].n) == 0)
-                break;
-        }
-        if (j == nw) {
-            w[nw].n = (int)strlen(pieces[i]);
-            for (int k = 0; k < w[nw].n; k++)
-                w[nw].sym[k] = first + (unsigned char)pieces[i][k];
-            w[nw].count = 0;
-            nw++;
-        }
-        w[j].count++;
-    }
-    static char tok[64][64];
-    int tok_len[64];
-    int n_tok = naive_train(tok, tok_len, first, n_merges, w, nw);
-    assert_int_equal(bpe_vocab_size(t), (size_t)(first + 256 + n_tok));
-    for (int i = 0; i < 3; i++) {
-        size_t l;
-        const char *b = bpe_token_bytes(t, i, &l);
-        assert_true(bpe_is_special(t, i));
-        assert_int_equal(l, strlen(specials[i]));
-        assert_memory_equal(b, specials[i], l);
-    }
-    for (int i = 0; i < 256; i++) {
-        size_t l;
-        const char *b = bpe_token_bytes(t, first + i, &l);
-        assert_int_equal(l, 1);
-        assert_int_equal((unsigned char)b[0], i);
-    }
-    for (int m = 0; m < n_tok; m++) {
-        size_t l;
-        const char *b = bpe_token_bytes(t, first + 256 + m, &l);
-        if (l != (size_t)tok_len[m] || memcmp(b, tok[m], l) != 0)
-            fail_msg("merge %d: attn '%.*s', reference '%.*s'", m, (int)l, b, tok_len[m], tok[m]);
-    }
-    printf("  trainer: %d merges equal to the naive reference\n", n_tok);
-    /* special tokens of the trained tokenizer, with and without BPE_SPECIAL */
-    int32_t ids[64];
-    size_t n;
-    assert_int_equal(bpe_encode(t, ids, 64, &n, "<s>the cat</s>", 14, BPE_SPECIAL), BPE_OK);
-    assert_int_equal(ids[0], 1);
-    assert_int_equal(ids[n - 1], 2);
-    assert_int_equal(bpe_encode(t, ids, 64, &n, "<s>", 3, 0), BPE_OK);
-    assert_int_equal(n, 3);
-    assert_int_equal(ids[0], first + '<');
-    round_trip(t, text, strlen(text), 0);
-    bpe_free(t);
-    bpe_trainer_free(tr);
-}
-
-/* The same on a random corpus with many ties: 3000 words " xxxx" over a 5-letter alphabet (the
- * gpt2 pattern keeps each as one piece), 300 merges. */
-static void test_trainer_random_corpus(void **state)
-{
-    (void)state;
-    static char text[40000];
-    static nword w[3000];
-    int nw = 0;
-    size_t len = 0;
-    for (int i = 0; i < 3000; i++) {
-        int l = 1 + (int)(rnd() % 8);
-        char word[16] = " ";
-        for (int k = 1; k <= l; k++)
-            word[k] = "abcde"[rnd() % 5];
-        memcpy(text + len, word, (size_t)l + 1);
-        len += (size_t)l + 1;
-        int j;
-        for (j = 0; j < nw; j++) {
-            int same = w[j].n == l + 1;
-            for (int k = 0; same && k <= l; k++)
-                same = w[j].sym[k] == (unsigned char)word[k];
-            if (same)
-                break;
-        }
-        if (j == nw) {
-            w[nw].n = l + 1;
-            for (int k = 0; k <= l; k++)
-                w[nw].sym[k] = (unsigned char)word[k];
-            w[nw].count = 0;
-            nw++;
-        }
-        w[j].count++;
-    }
-    int n_merges = 300;
-    static char tok[300][64];
-    int tok_len[300];
-    int n_tok = naive_train(tok, tok_len, 0, n_merges, w, nw);
-    bpe_trainer *tr;
-    bpe *t;
-    char why[256];
-    assert_int_equal(bpe_trainer_open(&tr, "gpt2", why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_trainer_feed(tr, text, len), BPE_OK);
-    assert_int_equal(bpe_trainer_finish(tr, &t, (size_t)(256 + n_merges), NULL, 0, why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_vocab_size(t), (size_t)(256 + n_tok));
-    for (int m = 0; m < n_tok; m++) {
-        size_t l;
-        const char *b = bpe_token_bytes(t, 256 + m, &l);
-        if (l != (size_t)tok_len[m] || memcmp(b, tok[m], l) != 0)
-            fail_msg("merge %d: attn '%.*s', reference '%.*s'", m, (int)l, b, tok_len[m], tok[m]);
-    }
-    printf("  trainer: %d merges on a random corpus equal to the naive reference\n", n_tok);
-    bpe_free(t);
-    bpe_trainer_free(tr);
-}
-
-static void test_trainer_errors(void **state)
-{
-    (void)state;
-    bpe_trainer *tr;
-    bpe *t = NULL;
-    char why[256];
-    assert_int_equal(bpe_trainer_open(&tr, NULL, why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_trainer_feed(tr, "abc abc", 7), BPE_OK);
-    const char *dup[] = {"<s>", "<s>"}, *empty[] = {""};
-    assert_int_equal(bpe_trainer_finish(tr, &t, 255, NULL, 0, why, sizeof why), BPE_ERR_ARG);
-    assert_int_equal(bpe_trainer_finish(tr, &t, 300, dup, 2, why, sizeof why), BPE_ERR_ARG);
-    assert_int_equal(bpe_trainer_finish(tr, &t, 300, empty, 1, why, sizeof why), BPE_ERR_ARG);
-    assert_null(t);
-    /* too few pairs: stops early */
-    assert_int_equal(bpe_trainer_finish(tr, &t, 1000, NULL, 0, why, sizeof why), BPE_OK);
-    assert_int_equal(bpe_vocab_size(t), 256 + 3); /* "ab", "abc", " abc" */
-    bpe_free(t);
+    tok_free(u);
+    tok_free(t);
     bpe_trainer_free(tr);
 }
 
@@ -1007,13 +612,9 @@ int main(void)
         cmocka_unit_test(test_fast_paths),
         cmocka_unit_test(test_long_pieces),
         cmocka_unit_test(test_special_tokens),
-        cmocka_unit_test(test_stream_decoder),
         cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_explicit_ranks),
         cmocka_unit_test(test_user_patterns),
-        cmocka_unit_test(test_trainer_matches_naive),
-        cmocka_unit_test(test_trainer_random_corpus),
-        cmocka_unit_test(test_trainer_errors),
     };
-    return cmocka_run_group_tests_name("bpe", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("tokenizer", tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 /* ---- allocation counting: the token loop must not allocate (alloc_count.h) */
 #include "alloc_count.h"
 
-/* ---- a synthetic model ----------------------------------------------------------------------------
+/* ---- a synthetic model --------------------------------------------------------------------------
  * The logits of a row are a hash of (source, every token fed so far), so a wrong reorder or a row
  * mixed up with another changes them.  With markov set they depend on (source, last token) only. */
 
@@ -146,7 +146,7 @@ static void ref_logits(const synth *sy, float *x, const int32_t *src, int src_le
     hash_logits(sy, x, h);
 }
 
-/* ---- reference processors, written plainly from HF's descriptions --------------------------------- */
+/* ---- reference processors, written plainly from HF's descriptions ---------------------------- */
 
 static void ref_process(const gen_params *p, int V, float *x, const int32_t *seq, int cur_len)
 {
@@ -202,7 +202,7 @@ static void ref_log_softmax(float *x, int V)
         x[v] -= lse;
 }
 
-/* ---- reference greedy ------------------------------------------------------------------------------ */
+/* ---- reference greedy ------------------------------------------------------------------------ */
 
 /* Greedy output ids of one source (eos excluded) into out; returns its length, *ended set. */
 static int ref_greedy(const synth *sy, const gen_params *p, const int32_t *src, int src_len,
@@ -231,7 +231,7 @@ static int ref_greedy(const synth *sy, const gen_params *p, const int32_t *src, 
     return len - 1;
 }
 
-/* ---- reference beam search (HF BeamSearchScorer, one source, whole sequences) --------------------- */
+/* ---- reference beam search (HF BeamSearchScorer, one source, whole sequences) ---------------- */
 
 typedef struct rhyp {
     double score;
@@ -303,7 +303,8 @@ static int cmp_hyp_best(const void *a, const void *b)
 }
 
 /* Runs reference beam search; leaves the hypotheses sorted best first in *l. */
-static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, int src_len, rlist *l)
+static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, int src_len,
+                     rlist *l)
 {
     int B = p->num_beams, V = sy->V, L = 1 + p->max_new_tokens;
     rbeam *beams = calloc((size_t)B, sizeof *beams), *next = calloc((size_t)B, sizeof *next);
@@ -368,7 +369,7 @@ static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, i
     free(x);
 }
 
-/* ---- helpers ------------------------------------------------------------------------------------------ */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static void make_source(int32_t *ids, int len, int seed, int V)
 {
@@ -400,20 +401,20 @@ static void expect_hyp(const gen_hyp *h, const int32_t *ids, int n, int ended, d
     }
 }
 
-/* ---- greedy ------------------------------------------------------------------------------------------ */
+/* ---- greedy ---------------------------------------------------------------------------------- */
 
 static void greedy_case(gen_params *p, synth *sy, int n_src)
 {
     gen *g;
     gen_model m = synth_model(sy);
-    assert_int_equal(gen_open(&g, p, sy->V, n_src), GEN_OK);
+    assert_int_equal(gen_open(&g, p, sy->V, n_src), ATTN_OK);
     int32_t srcids[64][12];
     gen_source src[64];
     for (int s = 0; s < n_src; s++) {
         make_source(srcids[s], 3 + s % 9, s, sy->V);
         src[s] = (gen_source){srcids[s], 3 + s % 9, (uint64_t)s};
     }
-    assert_int_equal(gen_run(g, &m, src, n_src, NULL, NULL), GEN_OK);
+    assert_int_equal(gen_run(g, &m, src, n_src, NULL, NULL), ATTN_OK);
     for (int s = 0; s < n_src; s++) {
         int32_t want[256];
         int ended, n = ref_greedy(sy, p, src[s].ids, src[s].len, want, &ended);
@@ -451,20 +452,20 @@ static void test_greedy_matches_reference(void **state)
     free(sy);
 }
 
-/* ---- beam search --------------------------------------------------------------------------------------- */
+/* ---- beam search ----------------------------------------------------------------------------- */
 
 static void beam_case(gen_params *p, synth *sy, int n_src)
 {
     gen *g;
     gen_model m = synth_model(sy);
-    assert_int_equal(gen_open(&g, p, sy->V, n_src), GEN_OK);
+    assert_int_equal(gen_open(&g, p, sy->V, n_src), ATTN_OK);
     int32_t srcids[16][12];
     gen_source src[16];
     for (int s = 0; s < n_src; s++) {
         make_source(srcids[s], 2 + s % 7, s + 100, sy->V);
         src[s] = (gen_source){srcids[s], 2 + s % 7, (uint64_t)s};
     }
-    assert_int_equal(gen_run(g, &m, src, n_src, NULL, NULL), GEN_OK);
+    assert_int_equal(gen_run(g, &m, src, n_src, NULL, NULL), ATTN_OK);
     rlist *l = malloc(sizeof *l);
     for (int s = 0; s < n_src; s++) {
         ref_beam(sy, p, src[s].ids, src[s].len, l);
@@ -592,9 +593,9 @@ static void test_beam_equals_exhaustive(void **state)
             make_source(src, 5, s + 7, 4);
             gen *g;
             gen_model m = synth_model(sy);
-            assert_int_equal(gen_open(&g, &p, 4, 1), GEN_OK);
+            assert_int_equal(gen_open(&g, &p, 4, 1), ATTN_OK);
             gen_source gs = {src, 5, 0};
-            assert_int_equal(gen_run(g, &m, &gs, 1, NULL, NULL), GEN_OK);
+            assert_int_equal(gen_run(g, &m, &gs, 1, NULL, NULL), ATTN_OK);
             e->sy = sy;
             e->p = &p;
             e->src = src;
@@ -615,19 +616,19 @@ static void test_beam_equals_exhaustive(void **state)
     free(sy);
 }
 
-/* ---- sampling ----------------------------------------------------------------------------------------- */
+/* ---- sampling -------------------------------------------------------------------------------- */
 
 /* Draws n single tokens from the constant model with p; counts them in count (V). */
 static void draw_many(gen_params *p, synth *sy, int n, int *count)
 {
     gen *g;
     gen_model m = synth_model(sy);
-    assert_int_equal(gen_open(&g, p, sy->V, n), GEN_OK);
+    assert_int_equal(gen_open(&g, p, sy->V, n), ATTN_OK);
     gen_source *src = calloc((size_t)n, sizeof *src);
     int32_t one = 5;
     for (int s = 0; s < n; s++)
         src[s] = (gen_source){&one, 1, (uint64_t)s};
-    assert_int_equal(gen_run(g, &m, src, n, NULL, NULL), GEN_OK);
+    assert_int_equal(gen_run(g, &m, src, n, NULL, NULL), ATTN_OK);
     memset(count, 0, (size_t)sy->V * sizeof *count);
     for (int s = 0; s < n; s++) {
         const gen_result *r = gen_result_get(g, s);
@@ -712,7 +713,8 @@ static void test_sampling_sets(void **state)
         draw_many(&p, sy, n, count);
         for (int v = 0; v < sy->V; v++) {
             if (prob[v] == 0 && count[v] != 0) {
-                fprintf(stderr, "  case %zu: token %d drawn %d times outside the set\n", c, v, count[v]);
+                fprintf(stderr, "  case %zu: token %d drawn %d times outside the set\n", c, v,
+                        count[v]);
                 fail();
             }
             /* frequencies within 5 standard deviations of the expected ones */
@@ -738,14 +740,14 @@ static void sample_batches(gen_params *p, synth *sy, int n, int batch, int32_t o
     }
     gen *g;
     gen_model m = synth_model(sy);
-    assert_int_equal(gen_open(&g, p, sy->V, batch), GEN_OK);
+    assert_int_equal(gen_open(&g, p, sy->V, batch), ATTN_OK);
     for (int b = 0; b < n; b += batch) {
         int k = n - b < batch ? n - b : batch;
         /* reversed order inside the batch: position in the batch must not matter */
         gen_source rev[64];
         for (int i = 0; i < k; i++)
             rev[i] = src[b + k - 1 - i];
-        assert_int_equal(gen_run(g, &m, rev, k, NULL, NULL), GEN_OK);
+        assert_int_equal(gen_run(g, &m, rev, k, NULL, NULL), ATTN_OK);
         for (int i = 0; i < k; i++) {
             const gen_result *r = gen_result_get(g, i);
             int s = b + k - 1 - i;
@@ -787,7 +789,7 @@ static void test_seed_reproduces_across_batches(void **state)
     free(sy);
 }
 
-/* ---- processor guarantees ------------------------------------------------------------------------ */
+/* ---- processor guarantees -------------------------------------------------------------------- */
 
 static void test_min_length_holds(void **state)
 {
@@ -804,14 +806,14 @@ static void test_min_length_holds(void **state)
             p.min_new_tokens = min;
             gen *g;
             gen_model m = synth_model(sy);
-            assert_int_equal(gen_open(&g, &p, sy->V, 20), GEN_OK);
+            assert_int_equal(gen_open(&g, &p, sy->V, 20), ATTN_OK);
             int32_t ids[20][4];
             gen_source src[20];
             for (int s = 0; s < 20; s++) {
                 make_source(ids[s], 4, s, sy->V);
                 src[s] = (gen_source){ids[s], 4, (uint64_t)s};
             }
-            assert_int_equal(gen_run(g, &m, src, 20, NULL, NULL), GEN_OK);
+            assert_int_equal(gen_run(g, &m, src, 20, NULL, NULL), ATTN_OK);
             int shortest = 99;
             for (int s = 0; s < 20; s++) {
                 const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
@@ -857,14 +859,14 @@ static void test_no_repeat_ngram_holds(void **state)
             p.no_repeat_ngram = n;
             gen *g;
             gen_model m = synth_model(sy);
-            assert_int_equal(gen_open(&g, &p, sy->V, 10), GEN_OK);
+            assert_int_equal(gen_open(&g, &p, sy->V, 10), ATTN_OK);
             int32_t ids[10][3];
             gen_source src[10];
             for (int s = 0; s < 10; s++) {
                 make_source(ids[s], 3, s + 50, sy->V);
                 src[s] = (gen_source){ids[s], 3, (uint64_t)s};
             }
-            assert_int_equal(gen_run(g, &m, src, 10, NULL, NULL), GEN_OK);
+            assert_int_equal(gen_run(g, &m, src, 10, NULL, NULL), ATTN_OK);
             int repeats = 0;
             for (int s = 0; s < 10; s++) {
                 const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
@@ -902,14 +904,14 @@ static void test_forced_tokens_and_bad_ids(void **state)
         p.num_beams = mode == GEN_BEAM ? 3 : 1;
         gen *g;
         gen_model m = synth_model(sy);
-        assert_int_equal(gen_open(&g, &p, sy->V, 8), GEN_OK);
+        assert_int_equal(gen_open(&g, &p, sy->V, 8), ATTN_OK);
         int32_t ids[8][3];
         gen_source src[8];
         for (int s = 0; s < 8; s++) {
             make_source(ids[s], 3, s, sy->V);
             src[s] = (gen_source){ids[s], 3, (uint64_t)s};
         }
-        assert_int_equal(gen_run(g, &m, src, 8, NULL, NULL), GEN_OK);
+        assert_int_equal(gen_run(g, &m, src, 8, NULL, NULL), ATTN_OK);
         for (int s = 0; s < 8; s++) {
             const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
             /* eos is very unlikely, so every output runs to the forced eos */
@@ -926,7 +928,7 @@ static void test_forced_tokens_and_bad_ids(void **state)
     free(sy);
 }
 
-/* ---- streaming ---------------------------------------------------------------------------------------- */
+/* ---- streaming ------------------------------------------------------------------------------- */
 
 typedef struct watch {
     const gen *g;
@@ -966,7 +968,7 @@ static void test_settled_prefix_streams(void **state)
         p.n_best = mode == GEN_BEAM ? 2 : 1;
         gen *g;
         gen_model m = synth_model(sy);
-        assert_int_equal(gen_open(&g, &p, sy->V, 10), GEN_OK);
+        assert_int_equal(gen_open(&g, &p, sy->V, 10), ATTN_OK);
         int32_t ids[10][5];
         gen_source src[10];
         for (int s = 0; s < 10; s++) {
@@ -974,7 +976,7 @@ static void test_settled_prefix_streams(void **state)
             src[s] = (gen_source){ids[s], 5, (uint64_t)s};
         }
         watch w = {.g = g};
-        assert_int_equal(gen_run(g, &m, src, 10, on_progress, &w), GEN_OK);
+        assert_int_equal(gen_run(g, &m, src, 10, on_progress, &w), ATTN_OK);
         assert_int_equal(w.done_calls, 10);
         int streamed = 0;
         for (int s = 0; s < 10; s++)
@@ -988,7 +990,7 @@ static void test_settled_prefix_streams(void **state)
     free(sy);
 }
 
-/* ---- scoring --------------------------------------------------------------------------------------------- */
+/* ---- scoring --------------------------------------------------------------------------------- */
 
 static void test_score_matches_generation(void **state)
 {
@@ -1001,16 +1003,16 @@ static void test_score_matches_generation(void **state)
     p.forced_bos_id = 7;
     gen *g, *sc;
     gen_model m = synth_model(sy);
-    assert_int_equal(gen_open(&g, &p, sy->V, 6), GEN_OK);
+    assert_int_equal(gen_open(&g, &p, sy->V, 6), ATTN_OK);
     p.max_new_tokens = 17;   /* scoring a 16-token output and its eos feeds 17 tokens */
-    assert_int_equal(gen_open(&sc, &p, sy->V, 6), GEN_OK);
+    assert_int_equal(gen_open(&sc, &p, sy->V, 6), ATTN_OK);
     int32_t ids[6][4];
     gen_source src[6];
     for (int s = 0; s < 6; s++) {
         make_source(ids[s], 4, s + 77, sy->V);
         src[s] = (gen_source){ids[s], 4, (uint64_t)s};
     }
-    assert_int_equal(gen_run(g, &m, src, 6, NULL, NULL), GEN_OK);
+    assert_int_equal(gen_run(g, &m, src, 6, NULL, NULL), ATTN_OK);
     const int32_t *tgt[6];
     int tlen[6];
     float lp[6][20], *lpp[6];
@@ -1021,7 +1023,7 @@ static void test_score_matches_generation(void **state)
         tlen[s] = h->len - 1 - (s == 3 ? 2 : 0);   /* one target cut short */
         lpp[s] = lp[s];
     }
-    assert_int_equal(gen_score(sc, &m, lpp, src, tgt, tlen, 6), GEN_OK);
+    assert_int_equal(gen_score(sc, &m, lpp, src, tgt, tlen, 6), ATTN_OK);
     for (int s = 0; s < 6; s++) {
         const gen_hyp *h = &gen_result_get(g, s)->hyps[0];
         for (int j = 0; j < tlen[s]; j++)
@@ -1035,13 +1037,13 @@ static void test_score_matches_generation(void **state)
         assert_float_equal(lp[s][tlen[s]], x[2], 1e-5);
     }
     int too_long = 16;   /* 1 + 1 + 16 fed tokens > 17 */
-    assert_int_equal(gen_score(sc, &m, lpp, src, tgt, &too_long, 1), GEN_ERR_TOO_LONG);
+    assert_int_equal(gen_score(sc, &m, lpp, src, tgt, &too_long, 1), ATTN_ERR_TOO_LONG);
     gen_free(g);
     gen_free(sc);
     free(sy);
 }
 
-/* ---- no allocation while decoding ------------------------------------------------------------------ */
+/* ---- no allocation while decoding ------------------------------------------------------------ */
 
 static void test_no_allocation_in_decoding(void **state)
 {
@@ -1070,7 +1072,7 @@ static void test_no_allocation_in_decoding(void **state)
         p.prefix = prefix;
         p.prefix_len = 2;
         gen *g;
-        assert_int_equal(gen_open(&g, &p, sy->V, 8), GEN_OK);
+        assert_int_equal(gen_open(&g, &p, sy->V, 8), ATTN_OK);
         float lp[8][40], *lpp[8];
         const int32_t *tgt[8];
         int tlen[8];
@@ -1084,13 +1086,13 @@ static void test_no_allocation_in_decoding(void **state)
         int rc = gen_run(g, &m, src, 8, NULL, NULL);
         int rc2 = gen_score(g, &m, lpp, src, tgt, tlen, 8);
         counting = 0;
-        assert_int_equal(rc, GEN_OK);
-        assert_int_equal(rc2, GEN_OK);
+        assert_int_equal(rc, ATTN_OK);
+        assert_int_equal(rc2, ATTN_OK);
         assert_int_equal(n_allocs, 0);
         /* the counter works: gen_open allocates */
         gen *g2;
         counting = 1;
-        assert_int_equal(gen_open(&g2, &p, sy->V, 8), GEN_OK);
+        assert_int_equal(gen_open(&g2, &p, sy->V, 8), ATTN_OK);
         counting = 0;
         assert_true(n_allocs > 0);
         gen_free(g2);
@@ -1102,7 +1104,7 @@ static void test_no_allocation_in_decoding(void **state)
 #endif
 }
 
-/* ---- errors --------------------------------------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------------------------- */
 
 static void test_errors(void **state)
 {
@@ -1110,29 +1112,29 @@ static void test_errors(void **state)
     gen_params p;
     gen_params_default(&p);
     gen *g = (gen *)&p;
-    assert_int_equal(gen_open(&g, &p, 0, 1), GEN_ERR_PARAM);
+    assert_int_equal(gen_open(&g, &p, 0, 1), ATTN_ERR_PARAM);
     assert_null(g);
     p.top_p = 0;
-    assert_int_equal(gen_params_check(&p, 10), GEN_ERR_PARAM);
+    assert_int_equal(gen_params_check(&p, 10), ATTN_ERR_PARAM);
     gen_params_default(&p);
     p.eos_id = 10;
-    assert_int_equal(gen_params_check(&p, 10), GEN_ERR_PARAM);
+    assert_int_equal(gen_params_check(&p, 10), ATTN_ERR_PARAM);
     gen_params_default(&p);
     p.n_best = 2;
-    assert_int_equal(gen_params_check(&p, 10), GEN_ERR_PARAM);
+    assert_int_equal(gen_params_check(&p, 10), ATTN_ERR_PARAM);
     p.mode = GEN_BEAM;
     p.num_beams = 2;
-    assert_int_equal(gen_params_check(&p, 10), GEN_OK);
-    assert_int_equal(gen_open(&g, &p, 10, 2), GEN_OK);
+    assert_int_equal(gen_params_check(&p, 10), ATTN_OK);
+    assert_int_equal(gen_open(&g, &p, 10, 2), ATTN_OK);
     synth *sy = synth_new(10, 2, 1.0f, 0.0f);
     sy->fail_at = 3;
     gen_model m = synth_model(sy);
     int32_t one = 1;
     gen_source src[3] = {{&one, 1, 0}, {&one, 1, 1}, {&one, 1, 2}};
-    assert_int_equal(gen_run(g, &m, src, 3, NULL, NULL), GEN_ERR_TOO_MANY);
-    assert_int_equal(gen_run(g, &m, src, 2, NULL, NULL), GEN_ERR_MODEL);
+    assert_int_equal(gen_run(g, &m, src, 3, NULL, NULL), ATTN_ERR_TOO_MANY);
+    assert_int_equal(gen_run(g, &m, src, 2, NULL, NULL), ATTN_ERR_DECODER);
     assert_int_equal(gen_model_status(g), -42);
-    assert_string_equal(gen_strerror(GEN_ERR_MODEL), "the model failed");
+    assert_string_equal(attn_strerror(ATTN_ERR_DECODER), "the model failed");
     gen_free(g);
     gen_free(NULL);
     free(sy);

@@ -1,16 +1,18 @@
 /* test_hf.c — Hugging Face models through attn: converts the fixture models in tests/data/hf
  * (tiny random BART, Marian, T5 v1.0 and T5 v1.1 saved by transformers 4.30.0) with
- * scripts/convert.py, runs them in the engine and compares with what transformers computed:
- * encoder states and teacher-forced logits within 1e-4 (every case: len1, len100, a padded batch
- * of two, len300 for T5), then generate()'s greedy ids, the four beam hypotheses with their scores
- * and the repetition-penalty / no-repeat-n-gram run, exactly, using the generation defaults the
- * converter wrote into each file plus the keyword arguments transformers was given.
+ * scripts/convert/hf_model.py, runs them in the engine and compares with what transformers
+ * computed: encoder states and teacher-forced logits within 1e-4 (every case: len1, len100, a
+ * padded batch of two, len300 for T5), then generate()'s greedy ids, the four beam hypotheses
+ * with their scores and the repetition-penalty / no-repeat-n-gram run, exactly, using the
+ * generation defaults the converter wrote into each file plus the keyword arguments transformers
+ * was given, applied by the engine's one settings function (eng_params, src/engine.h) as the
+ * command line applies them.
  * test_dtypes converts with --dtype bf16 and q8 and reports how far logits move and how many
  * greedy sequences stay equal.
  *
  * The references (tests/data/hf/<model>/reference.txt and *.npy) come from transformers via
- * scripts/hf_fixtures.py.  Conversion needs /usr/bin/python3 with numpy; without it every test
- * here is reported as skipped. */
+ * scripts/goldens/hf_fixtures.py.  Conversion needs /usr/bin/python3 with numpy; without it every
+ * test here is reported as skipped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,9 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "generate.h"
-#include "modelfile.h"
-#include "transformer.h"
+#include "engine.h"
 
 #define TOL 1e-4
 #define MAX_CASES 4
@@ -38,7 +38,7 @@
 
 static const char *const MODELS[] = {"bart", "marian", "t5_v1_0", "t5_v1_1"};
 
-/* ---- the reference (reference.txt, written by scripts/hf_fixtures.py) ----------------------- */
+/* ---- the reference (reference.txt, written by scripts/goldens/hf_fixtures.py) ------------ */
 
 typedef struct ref_gen {
     char mode[32];
@@ -105,8 +105,8 @@ static int parse_line(ref_model *r, char *line)
             return -1;
         ref_case *c = &r->cases[r->n_case++];
         memset(c, 0, sizeof *c);
-        return sscanf(rest, "%31s %d", c->name, &c->rows) == 2 && c->rows >= 1 && c->rows <= MAX_ROWS
-                   ? 0 : -1;
+        int ok = sscanf(rest, "%31s %d", c->name, &c->rows) == 2;
+        return ok && c->rows >= 1 && c->rows <= MAX_ROWS ? 0 : -1;
     }
     if (r->n_case == 0)
         return -1;
@@ -131,10 +131,11 @@ static int parse_line(ref_model *r, char *line)
             return -1;
         ref_gen *g = &c->gen[c->n_gen++];
         memset(g, 0, sizeof *g);
-        return sscanf(rest, "%31s num_beams %d max_new_tokens %d length_penalty %lf early_stopping %d "
-                      "num_return %d repetition_penalty %lf no_repeat_ngram %d", g->mode,
-                      &g->num_beams, &g->max_new_tokens, &g->length_penalty, &g->early_stopping,
-                      &g->num_return, &g->repetition_penalty, &g->no_repeat_ngram) == 8 ? 0 : -1;
+        return sscanf(rest, "%31s num_beams %d max_new_tokens %d length_penalty %lf "
+                      "early_stopping %d num_return %d repetition_penalty %lf no_repeat_ngram %d",
+                      g->mode, &g->num_beams, &g->max_new_tokens, &g->length_penalty,
+                      &g->early_stopping, &g->num_return, &g->repetition_penalty,
+                      &g->no_repeat_ngram) == 8 ? 0 : -1;
     }
     if (strcmp(word, "seq") == 0 || strcmp(word, "score") == 0) {
         if (sscanf(rest, "%31s %d%n", mode, &idx, &n) != 2 || idx < 0 || idx >= MAX_SEQS)
@@ -203,8 +204,8 @@ static void load_npy(npy *a, const char *model, const char *file)
     }
     header[hlen] = '\0';
     const char *shape = strstr(header, "'shape': (");
-    if (strstr(header, "'descr': '<f4'") == NULL || strstr(header, "'fortran_order': False") == NULL ||
-        shape == NULL) {
+    if (strstr(header, "'descr': '<f4'") == NULL ||
+        strstr(header, "'fortran_order': False") == NULL || shape == NULL) {
         fclose(f);
         fail_msg("%s: not a C-order little-endian float32 array", path);
     }
@@ -259,28 +260,29 @@ static void convert(char *path, size_t len, const char *name, const char *dtype)
 {
     if (!have_numpy) {
         print_message("test_hf: SKIPPED: converting needs /usr/bin/python3 with numpy "
-                      "(scripts/install-deps.sh installs python3-numpy)\n");
+                      "(scripts/setup/install-deps.sh installs python3-numpy)\n");
         skip();
     }
     char cmd[1024];
     snprintf(path, len, "%s/%s.%s.attn", tmpdir, name, dtype);
     if (access(path, R_OK) == 0)
         return;
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 scripts/convert.py tests/data/hf/%s -o '%s' "
-             "--dtype %s 2>'%s/err' || cat '%s/err' >&2", name, path, dtype, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -m scripts.convert.hf_model tests/data/hf/%s "
+             "-o '%s' --dtype %s 2>'%s/err' || cat '%s/err' >&2",
+             name, path, dtype, tmpdir, tmpdir);
     if (system(cmd) != 0 || access(path, R_OK) != 0)
-        fail_msg("scripts/convert.py tests/data/hf/%s --dtype %s failed", name, dtype);
+        fail_msg("scripts/convert/hf_model.py tests/data/hf/%s --dtype %s failed", name, dtype);
 }
 
-/* Opens model file path; fails the test with the engine's reason when it cannot. */
-static tf_model *open_model(const char *path)
+/* Opens model file path in the engine; fails the test with the engine's reason when it cannot. */
+static engine *open_engine(const char *path)
 {
-    tf_model *m = NULL;
+    engine *e = NULL;
     char why[256] = "";
-    int rc = tf_model_open(&m, path, why, sizeof why);
-    if (rc != TF_OK)
-        fail_msg("tf_model_open %s: %s: %s", path, tf_strerror(rc), why);
-    return m;
+    int rc = eng_open(&e, path, why, sizeof why);
+    if (rc != ATTN_OK)
+        fail_msg("eng_open %s: %s: %s", path, attn_strerror(rc), why);
+    return e;
 }
 
 /* ---- encoder states and logits ------------------------------------------------------------ */
@@ -291,7 +293,7 @@ typedef struct forward_stats {
 } forward_stats;
 
 /* Runs case c through model m (all rows as one batch) and measures it against the .npy outputs. */
-static void run_case(forward_stats *fs, tf_model *m, const char *name, const ref_case *c)
+static void run_case(forward_stats *fs, const tf_model *m, const char *name, const ref_case *c)
 {
     const tf_config *cfg = tf_model_config(m);
     int V = cfg->vocab_size, d = cfg->d_model, max_len = 0;
@@ -311,8 +313,8 @@ static void run_case(forward_stats *fs, tf_model *m, const char *name, const ref
     assert_int_equal(logits.ndim, 3);
     assert_int_equal(logits.shape[2], V);
     tf_state *st = NULL;
-    assert_int_equal(tf_state_open(&st, m, c->rows, c->rows, max_len, MAX_DEC, 1), TF_OK);
-    assert_int_equal(tf_encode(st, src, c->src_len, c->rows), TF_OK);
+    assert_int_equal(tf_state_open(&st, m, c->rows, c->rows, max_len, MAX_DEC, 1), ATTN_OK);
+    assert_int_equal(tf_encode(st, src, c->src_len, c->rows), ATTN_OK);
     for (int r = 0; r < c->rows; r++) {
         int len = -1;
         const float *out = tf_encoder_output(st, r, &len);     /* (len, d) */
@@ -324,12 +326,12 @@ static void run_case(forward_stats *fs, tf_model *m, const char *name, const ref
     }
     float *out = malloc(sizeof(float) * (size_t)c->rows * V);      /* (rows, V) */
     assert_non_null(out);
-    assert_int_equal(tf_decode_begin(st, src_of_row, c->rows), TF_OK);
+    assert_int_equal(tf_decode_begin(st, src_of_row, c->rows), ATTN_OK);
     for (int t = 0; t < c->dec_len[0]; t++) {
         int32_t tok[MAX_ROWS];
         for (int r = 0; r < c->rows; r++)
             tok[r] = c->dec[r][t];
-        assert_int_equal(tf_decode_step(st, out, tok, c->rows), TF_OK);
+        assert_int_equal(tf_decode_step(st, out, tok, c->rows), ATTN_OK);
         for (int r = 0; r < c->rows; r++) {
             const float *got = out + (size_t)r * V;
             const float *want = logits.data + ((size_t)r * logits.shape[1] + t) * V;
@@ -356,18 +358,18 @@ static void forward_test(const char *name)
     assert_non_null(ref);
     load_reference(ref, name);
     convert(path, sizeof path, name, "f32");
-    tf_model *m = open_model(path);
+    engine *e = open_engine(path);
     int bad = 0;
     for (int i = 0; i < ref->n_case; i++) {
         forward_stats fs = {0, 0, 0};
-        run_case(&fs, m, name, &ref->cases[i]);
+        run_case(&fs, eng_model(e), name, &ref->cases[i]);
         int ok = fs.enc <= TOL && fs.logits <= TOL && fs.argmax_diff == 0;
         print_message("%s %s/%s: encoder max abs %.2e, logits max abs %.2e (tolerance %.0e), "
                       "%d argmax differences\n", ok ? "ok  " : "FAIL", name, ref->cases[i].name,
                       fs.enc, fs.logits, TOL, fs.argmax_diff);
         bad += !ok;
     }
-    tf_model_free(m);
+    eng_free(e);
     free(ref);
     assert_int_equal(bad, 0);
 }
@@ -379,90 +381,55 @@ static void test_forward_t5_v1_1(void **state) { (void)state; forward_test("t5_v
 
 /* ---- generation -------------------------------------------------------------------------- */
 
-static int eng_encode(void *ctx, const int32_t *const *src, const int *len, int n)
+/* Settings as generate() ran: the model file's generation defaults with the run's keyword
+ * arguments as overrides, through the engine's one settings function. */
+static void params_for(gen_params *p, const engine *e, const ref_gen *g)
 {
-    return tf_encode(ctx, src, len, n);
-}
-
-static int eng_begin(void *ctx, const int *src_of_row, int n_rows)
-{
-    return tf_decode_begin(ctx, src_of_row, n_rows);
-}
-
-static int eng_step(void *ctx, float *logits, const int32_t *tokens, int n_rows)
-{
-    return tf_decode_step(ctx, logits, tokens, n_rows);
-}
-
-static int eng_reorder(void *ctx, const int *parent, int n_rows)
-{
-    return tf_decode_reorder(ctx, parent, n_rows);
-}
-
-/* Fills p as generate() would run: the model file's generation defaults, then the run's kwargs. */
-static void params_for(gen_params *p, int32_t *bad, tf_model *m, const ref_gen *g)
-{
-    const tf_config *c = tf_model_config(m);
-    int64_t mask_pad = 0;
-    assert_int_equal(mf_get_i64_or(tf_model_file(m), "gen.beam_mask_pad", 0, &mask_pad), MF_OK);
-    gen_params_default(p);
-    p->decoder_start_id = c->decoder_start_id;
-    p->eos_id = c->eos_id;
-    p->pad_id = c->pad_id;
-    p->forced_bos_id = c->forced_bos_id;
-    p->forced_eos_id = c->forced_eos_id;
-    for (int i = 0; i < c->n_bad_ids; i++)
-        bad[i] = c->bad_ids[i];
-    p->bad_ids = bad;
-    p->n_bad_ids = c->n_bad_ids;
-    p->beam_mask_pad = (int)mask_pad;
-    p->min_new_tokens = c->min_length > 1 ? c->min_length - 1 : 0;
-    p->mode = g->num_beams > 1 ? GEN_BEAM : GEN_GREEDY;
-    p->num_beams = g->num_beams;
-    p->n_best = g->num_return;
-    p->max_new_tokens = g->max_new_tokens;
-    p->length_penalty = (float)g->length_penalty;
-    p->early_stopping = g->early_stopping ? GEN_STOP_EARLY : GEN_STOP_HEURISTIC;
-    p->repetition_penalty = (float)g->repetition_penalty;
-    p->no_repeat_ngram = g->no_repeat_ngram;
+    eng_overrides o;
+    eng_overrides_default(&o);
+    o.mode = g->num_beams > 1 ? GEN_BEAM : GEN_GREEDY;
+    o.num_beams = g->num_beams;
+    o.n_best = g->num_return;
+    o.max_new_tokens = g->max_new_tokens;
+    o.length_penalty = g->length_penalty;
+    o.early_stopping = g->early_stopping ? GEN_STOP_EARLY : GEN_STOP_HEURISTIC;
+    o.repetition_penalty = g->repetition_penalty;
+    o.no_repeat_ngram = g->no_repeat_ngram;
+    assert_int_equal(eng_params(e, &o, p), ATTN_OK);
 }
 
 /* Runs generate() run g of case c on model m; returns the number of sequences that differ from
  * transformers' (printing each, as a failure when check_scores, else as a measured difference),
  * and adds the sequences compared to *total. */
-static int run_generation(tf_model *m, const char *label, const ref_case *c, const ref_gen *g,
+static int run_generation(const engine *e, const char *label, const ref_case *c, const ref_gen *g,
                           int check_scores, int *total)
 {
-    const tf_config *cfg = tf_model_config(m);
     gen_params p;
-    int32_t bad[TF_MAX_BAD_IDS];
-    params_for(&p, bad, m, g);
-    gen *gn = NULL;
-    assert_int_equal(gen_open(&gn, &p, cfg->vocab_size, c->rows), GEN_OK);
+    params_for(&p, e, g);
     int max_len = 0;
     gen_source src[MAX_ROWS];
     for (int r = 0; r < c->rows; r++) {
         src[r] = (gen_source){c->src[r], c->src_len[r], (uint64_t)r};
         max_len = c->src_len[r] > max_len ? c->src_len[r] : max_len;
     }
-    tf_state *st = NULL;
-    assert_int_equal(tf_state_open(&st, m, c->rows, gen_rows(gn, c->rows), max_len,
-                                   g->max_new_tokens + 1, 1), TF_OK);
-    gen_model gm = {st, cfg->vocab_size, eng_encode, eng_begin, eng_step, eng_reorder};
-    int rc = gen_run(gn, &gm, src, c->rows, NULL, NULL);
-    if (rc != GEN_OK)
-        fail_msg("%s: gen_run: %s (model status %d)", label, gen_strerror(rc), gen_model_status(gn));
+    eng_run *run = NULL;
+    assert_int_equal(eng_run_open(&run, e, &p, c->rows, max_len, 1), ATTN_OK);
+    int rc = eng_generate(run, src, c->rows, NULL, NULL);
+    if (rc != ATTN_OK)
+        fail_msg("%s: eng_generate: %s (model status %d)", label, attn_strerror(rc),
+                 eng_model_status(run));
     assert_int_equal(g->n_seq, c->rows * g->num_return);
     int bad_seqs = 0;
     for (int r = 0; r < c->rows; r++) {
-        const gen_result *res = gen_result_get(gn, r);
+        const gen_result *res = eng_result(run, r);
         assert_non_null(res);
         assert_int_equal(res->n_hyps, g->num_return);
         for (int h = 0; h < g->num_return; h++) {
             const gen_hyp *hyp = &res->hyps[h];
             const int32_t *want = g->seq[r * g->num_return + h];
             int want_len = g->seq_len[r * g->num_return + h];
-            /* transformers' row: decoder start, the ids, eos if it ended, then pad to the longest */
+            /* transformers' row: decoder start, the ids, eos if it ended, then pad to the
+             * longest */
             int32_t got[MAX_SEQ_LEN];
             int n = 0, ok = 1;
             got[n++] = p.decoder_start_id;
@@ -481,20 +448,21 @@ static int run_generation(tf_model *m, const char *label, const ref_case *c, con
             (*total)++;
             if (!ok) {
                 bad_seqs++;
-                print_message("%s %s row %d hyp %d: attn", check_scores ? "FAIL" : "differs:", label, r, h);
+                print_message("%s %s row %d hyp %d: attn", check_scores ? "FAIL" : "differs:",
+                              label, r, h);
                 for (int i = 0; i < n; i++)
                     print_message(" %d", got[i]);
                 print_message(" | transformers");
                 for (int i = 0; i < want_len; i++)
                     print_message(" %d", want[i]);
                 if (check_scores && g->n_score > 0)
-                    print_message(" | score %.6f vs %.6f", hyp->score, g->score[r * g->num_return + h]);
+                    print_message(" | score %.6f vs %.6f", hyp->score,
+                                  g->score[r * g->num_return + h]);
                 print_message("\n");
             }
         }
     }
-    tf_state_free(st);
-    gen_free(gn);
+    eng_run_free(run);
     return bad_seqs;
 }
 
@@ -506,20 +474,20 @@ static void generate_test(const char *name)
     assert_non_null(ref);
     load_reference(ref, name);
     convert(path, sizeof path, name, "f32");
-    tf_model *m = open_model(path);
+    engine *e = open_engine(path);
     int bad = 0;
     for (int i = 0; i < ref->n_case; i++) {
         const ref_case *c = &ref->cases[i];
         for (int k = 0; k < c->n_gen; k++) {
             int total = 0;
             snprintf(label, sizeof label, "%s/%s/%s", name, c->name, c->gen[k].mode);
-            int b = run_generation(m, label, c, &c->gen[k], 1, &total);
+            int b = run_generation(e, label, c, &c->gen[k], 1, &total);
             print_message("%s %s: %d/%d sequences%s identical to generate()\n", b ? "FAIL" : "ok  ",
                           label, total - b, total, c->gen[k].n_score ? " and scores" : "");
             bad += b;
         }
     }
-    tf_model_free(m);
+    eng_free(e);
     free(ref);
     assert_int_equal(bad, 0);
 }
@@ -547,23 +515,25 @@ static void test_dtypes(void **state)
         for (size_t mi = 0; mi < sizeof MODELS / sizeof MODELS[0]; mi++) {
             load_reference(ref, MODELS[mi]);
             convert(path, sizeof path, MODELS[mi], dtypes[di]);
-            tf_model *m = open_model(path);
+            engine *e = open_engine(path);
             forward_stats fs = {0, 0, 0};
             int total = 0, differ = 0;
             for (int i = 0; i < ref->n_case; i++) {
                 const ref_case *c = &ref->cases[i];
-                run_case(&fs, m, MODELS[mi], c);
+                run_case(&fs, eng_model(e), MODELS[mi], c);
                 const ref_gen *g = find_gen((ref_case *)c, "greedy");
                 if (g != NULL) {
-                    snprintf(label, sizeof label, "%s --dtype %s/%s/greedy", MODELS[mi], dtypes[di], c->name);
-                    differ += run_generation(m, label, c, g, 0, &total);
+                    snprintf(label, sizeof label, "%s --dtype %s/%s/greedy", MODELS[mi],
+                             dtypes[di], c->name);
+                    differ += run_generation(e, label, c, g, 0, &total);
                 }
             }
-            print_message("%-7s --dtype %-4s: encoder max abs %.2e, logits max abs %.2e, %d teacher-forced "
-                          "argmax differences, greedy %d/%d sequences equal to generate()\n",
-                          MODELS[mi], dtypes[di], fs.enc, fs.logits, fs.argmax_diff, total - differ, total);
+            print_message("%-7s --dtype %-4s: encoder max abs %.2e, logits max abs %.2e, %d "
+                          "teacher-forced argmax differences, greedy %d/%d sequences equal to "
+                          "generate()\n", MODELS[mi], dtypes[di], fs.enc, fs.logits,
+                          fs.argmax_diff, total - differ, total);
             broken += !(fs.logits <= DRIFT_MAX);
-            tf_model_free(m);
+            eng_free(e);
         }
     }
     free(ref);

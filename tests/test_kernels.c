@@ -43,9 +43,9 @@ static float bits_f(uint32_t u)
 static double ref_w(const kn_weight *w, size_t i)
 {
     switch (w->dtype) {
-    case KN_F32: return ((const float *)w->data)[i];
-    case KN_BF16: return bits_f((uint32_t)((const uint16_t *)w->data)[i] << 16);
-    case KN_F16: {
+    case ATTN_F32: return ((const float *)w->data)[i];
+    case ATTN_BF16: return bits_f((uint32_t)((const uint16_t *)w->data)[i] << 16);
+    case ATTN_F16: {
         uint16_t h = ((const uint16_t *)w->data)[i];
         int e = (h >> 10) & 31, m = h & 1023;
         double v = e ? ldexp(1.0 + m / 1024.0, e - 15) : ldexp(m / 1024.0, -14);
@@ -63,18 +63,18 @@ static kn_weight make_weight(int dtype, int rows, int cols, void **data, float *
     size_t n = (size_t)rows * cols;
     *scale = NULL;
     *rowsum = NULL;
-    if (dtype == KN_F32) {
+    if (dtype == ATTN_F32) {
         float *f = malloc(n * sizeof *f);
         for (size_t i = 0; i < n; i++)
             f[i] = next_f();
         *data = f;
-    } else if (dtype == KN_F16 || dtype == KN_BF16) {
+    } else if (dtype == ATTN_F16 || dtype == ATTN_BF16) {
         uint16_t *h = malloc(n * sizeof *h);
         for (size_t i = 0; i < n; i++) {
             float f = next_f();
             uint32_t u;
             memcpy(&u, &f, sizeof u);
-            if (dtype == KN_BF16)
+            if (dtype == ATTN_BF16)
                 h[i] = (uint16_t)(u >> 16);
             else /* any finite half: exponent 0..30 */
                 h[i] = (uint16_t)((next_u32() & 0x83ff) | ((next_u32() % 17 + 4) << 10));
@@ -134,10 +134,11 @@ static void check_linear(int dtype, int n, int rows, int cols)
                 continue;
             }
             double want = 0.0, mag = 0.0;
-            if (dtype == KN_Q8) {
+            if (dtype == ATTN_Q8) {
                 int64_t acc = 0;
                 for (int k = 0; k < cols; k++)
-                    acc += (int64_t)q[(size_t)b * qc + k] * ((const int8_t *)w.data)[(size_t)o * cols + k];
+                    acc += (int64_t)q[(size_t)b * qc + k] *
+                           ((const int8_t *)w.data)[(size_t)o * cols + k];
                 want = (double)acc * qs[b] * scale[o];
                 mag = fabs(want);
             } else {
@@ -173,7 +174,7 @@ static void test_linear_all_isas(void **state)
     int best = kn_set_isa(KN_AVX512);
     for (int isa = KN_PORTABLE; isa <= best; isa++) {
         assert_int_equal(kn_set_isa(isa), isa);
-        for (int dt = KN_F32; dt <= KN_Q8; dt++)
+        for (int dt = ATTN_F32; dt <= ATTN_Q8; dt++)
             for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
                 for (size_t b = 0; b < sizeof rowss / sizeof *rowss; b++)
                     for (size_t c = 0; c < sizeof colss / sizeof *colss; c++)
@@ -191,7 +192,7 @@ static void test_q8_identical_across_isas(void **state)
     float *scale;
     int32_t *rowsum;
     int n = 6, rows = 45, cols = 200, qc = kn_qcols(cols);
-    kn_weight w = make_weight(KN_Q8, rows, cols, &data, &scale, &rowsum);
+    kn_weight w = make_weight(ATTN_Q8, rows, cols, &data, &scale, &rowsum);
     float x[6 * 200], y0[6 * 45], y1[6 * 45], qs[6];
     int8_t q[6 * 256];
     assert_true(qc <= 256);
@@ -268,15 +269,15 @@ static void test_quantize_rows(void **state)
 static void test_conversions(void **state)
 {
     (void)state;
-    assert_float_equal(kn_f16_to_f32(0x3c00), 1.0f, 0.0);
-    assert_float_equal(kn_f16_to_f32(0xc000), -2.0f, 0.0);
-    assert_float_equal(kn_f16_to_f32(0x7bff), 65504.0f, 0.0);
-    assert_float_equal(kn_f16_to_f32(0x0001), ldexpf(1.0f, -24), 0.0);   /* smallest subnormal */
-    assert_float_equal(kn_f16_to_f32(0x03ff), ldexpf(1023.0f, -24), 0.0);
-    assert_true(isinf(kn_f16_to_f32(0x7c00)));
-    assert_true(isnan(kn_f16_to_f32(0x7e00)));
-    assert_float_equal(kn_bf16_to_f32(0x3f80), 1.0f, 0.0);
-    assert_float_equal(kn_bf16_to_f32(0xc0a0), -5.0f, 0.0);
+    assert_float_equal(attn_f16_to_f32(0x3c00), 1.0f, 0.0);
+    assert_float_equal(attn_f16_to_f32(0xc000), -2.0f, 0.0);
+    assert_float_equal(attn_f16_to_f32(0x7bff), 65504.0f, 0.0);
+    assert_float_equal(attn_f16_to_f32(0x0001), ldexpf(1.0f, -24), 0.0);   /* smallest subnormal */
+    assert_float_equal(attn_f16_to_f32(0x03ff), ldexpf(1023.0f, -24), 0.0);
+    assert_true(isinf(attn_f16_to_f32(0x7c00)));
+    assert_true(isnan(attn_f16_to_f32(0x7e00)));
+    assert_float_equal(attn_bf16_to_f32(0x3f80), 1.0f, 0.0);
+    assert_float_equal(attn_bf16_to_f32(0xc0a0), -5.0f, 0.0);
     /* every finite half against the formula */
     for (uint32_t h = 0; h < 0x10000; h++) {
         if (((h >> 10) & 31) == 31)
@@ -285,7 +286,7 @@ static void test_conversions(void **state)
         double v = e ? ldexp(1.0 + m / 1024.0, e - 15) : ldexp(m / 1024.0, -14);
         if (h & 0x8000)
             v = -v;
-        assert_true(kn_f16_to_f32((uint16_t)h) == (float)v);
+        assert_true(attn_f16_to_f32((uint16_t)h) == (float)v);
     }
 }
 
@@ -351,17 +352,17 @@ static void check_softmax_norms_activations(void)
         assert_true(fabs(out[i] - w[i] * v[i] / sqrt(ms + 1e-6)) <= 1e-6);
 
     float t[7] = {-3.0f, -1.0f, -0.1f, 0.0f, 0.3f, 1.0f, 2.5f};
-    for (int act = KN_RELU; act <= KN_SILU; act++) {
+    for (int act = ATTN_ACT_RELU; act <= ATTN_ACT_SILU; act++) {
         float a[7];
         memcpy(a, t, sizeof t);
         kn_activate(a, 7, act);
         for (int i = 0; i < 7; i++) {
             double u = t[i], want;
-            if (act == KN_RELU)
+            if (act == ATTN_ACT_RELU)
                 want = u > 0 ? u : 0;
-            else if (act == KN_GELU)
+            else if (act == ATTN_ACT_GELU)
                 want = 0.5 * u * (1.0 + erf(u / sqrt(2.0)));
-            else if (act == KN_GELU_TANH)
+            else if (act == ATTN_ACT_GELU_TANH)
                 want = 0.5 * u * (1.0 + tanh(sqrt(2.0 / M_PI) * (u + 0.044715 * u * u * u)));
             else
                 want = u / (1.0 + exp(-u));

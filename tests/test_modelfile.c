@@ -1,7 +1,7 @@
 /* test_modelfile.c — the model-file reader and writer against files written by the Python writer
- * (tests/data/modelfile, from scripts/modelfile-fixtures.py), the C writer against the Python
- * reader, the f16/bf16/q8 conversions, and damaged or hostile files: every truncation and every
- * single-bit flip of small files must give an error, never a crash. */
+ * (tests/data/modelfile, from scripts/goldens/modelfile_fixtures.py), the C writer against the
+ * Python reader, the f16/bf16/q8 conversions, and damaged or hostile files: every truncation and
+ * every single-bit flip of small files must give an error, never a crash. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,8 +52,8 @@ static mf_file *open_ok(const char *path, int threads, int use_mmap, int verify)
     mf_file *f = NULL;
     char why[256] = "";
     int st = mf_open(&f, path, &o, why, sizeof why);
-    if (st != MF_OK)
-        fail_msg("%s: %s (%s)", path, why, mf_strerror(st));
+    if (st != ATTN_OK)
+        fail_msg("%s: %s (%s)", path, why, attn_strerror(st));
     assert_non_null(f);
     return f;
 }
@@ -61,10 +61,10 @@ static mf_file *open_ok(const char *path, int threads, int use_mmap, int verify)
 /* Returns the float values of tensor name (malloc'd); fails the test when it is absent. */
 static float *values(const mf_file *f, const char *name, mf_tensor *t)
 {
-    assert_int_equal(mf_tensor_get(f, name, t), MF_OK);
+    assert_int_equal(mf_tensor_get(f, name, t), ATTN_OK);
     float *v = malloc((size_t)t->n_elements * sizeof *v);
     assert_non_null(v);
-    assert_int_equal(mf_tensor_to_f32(v, t), MF_OK);
+    assert_int_equal(mf_tensor_to_f32(v, t), ATTN_OK);
     return v;
 }
 
@@ -87,7 +87,7 @@ static int remove_tmpdir(void **state)
 
 /* ---- the Python writer's files, read by C ------------------------------------------------- */
 
-/* The metadata scripts/modelfile-fixtures.py writes (META there). */
+/* The metadata scripts/goldens/modelfile_fixtures.py writes (META there). */
 static void check_meta(const mf_file *f)
 {
     int64_t i;
@@ -101,110 +101,110 @@ static void check_meta(const mf_file *f)
 
     assert_int_equal(mf_meta_count(f), 13);
     const char *key;
-    assert_int_equal(mf_meta_at(f, 0, &key, &type), MF_OK);
+    assert_int_equal(mf_meta_at(f, 0, &key, &type), ATTN_OK);
     assert_string_equal(key, "arch");
     assert_int_equal(type, MF_T_STR);
-    assert_int_equal(mf_meta_at(f, 13, &key, &type), MF_ERR_ARG);
+    assert_int_equal(mf_meta_at(f, 13, &key, &type), ATTN_ERR_ARG);
 
-    assert_int_equal(mf_get_str(f, "arch", &s, &n), MF_OK);
+    assert_int_equal(mf_get_str(f, "arch", &s, &n), ATTN_OK);
     assert_string_equal(s, "transformer");
     assert_int_equal(n, 11);
-    assert_int_equal(mf_get_str(f, "name", &s, &n), MF_OK);
+    assert_int_equal(mf_get_str(f, "name", &s, &n), ATTN_OK);
     assert_string_equal(s, "fixture \xc3\xa9\xc3\xa8 \xe2\x9c\x93");
-    assert_int_equal(mf_get_str(f, "empty_str", &s, &n), MF_OK);
+    assert_int_equal(mf_get_str(f, "empty_str", &s, &n), ATTN_OK);
     assert_string_equal(s, "");
     assert_int_equal(n, 0);
-    assert_int_equal(mf_get_i64(f, "d_model", &i), MF_OK);
+    assert_int_equal(mf_get_i64(f, "d_model", &i), ATTN_OK);
     assert_int_equal(i, 48);
-    assert_int_equal(mf_get_i64(f, "neg", &i), MF_OK);
+    assert_int_equal(mf_get_i64(f, "neg", &i), ATTN_OK);
     assert_true(i == INT64_MIN);
-    assert_int_equal(mf_get_i64(f, "big", &i), MF_OK);
+    assert_int_equal(mf_get_i64(f, "big", &i), ATTN_OK);
     assert_true(i == INT64_MAX);
-    assert_int_equal(mf_get_f64(f, "norm_eps", &d), MF_OK);
+    assert_int_equal(mf_get_f64(f, "norm_eps", &d), ATTN_OK);
     assert_true(d == 1e-5);
-    assert_int_equal(mf_get_f64(f, "embed_scale", &d), MF_OK);
+    assert_int_equal(mf_get_f64(f, "embed_scale", &d), ATTN_OK);
     assert_true(d == 0.0 && signbit(d));
-    assert_int_equal(mf_get_f64(f, "d_model", &d), MF_OK);     /* i64 read as f64 */
+    assert_int_equal(mf_get_f64(f, "d_model", &d), ATTN_OK);     /* i64 read as f64 */
     assert_true(d == 48.0);
-    assert_int_equal(mf_get_blob(f, "tokenizer", &blob, &n), MF_OK);
+    assert_int_equal(mf_get_blob(f, "tokenizer", &blob, &n), ATTN_OK);
     assert_int_equal(n, 768);
     for (size_t k = 0; k < n; k++)
         assert_int_equal(((const uint8_t *)blob)[k], k % 256);
-    assert_int_equal(mf_get_blob(f, "empty_blob", &blob, &n), MF_OK);
+    assert_int_equal(mf_get_blob(f, "empty_blob", &blob, &n), ATTN_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(mf_get_i64_array(f, "gen.bad_ids", &ia, &n), MF_OK);
+    assert_int_equal(mf_get_i64_array(f, "gen.bad_ids", &ia, &n), ATTN_OK);
     assert_int_equal(n, 3);
     assert_true(ia[0] == 1 && ia[1] == -2 && ia[2] == 3);
     assert_int_equal((uintptr_t)ia % 8, 0);
-    assert_int_equal(mf_get_i64_array(f, "empty_ids", &ia, &n), MF_OK);
+    assert_int_equal(mf_get_i64_array(f, "empty_ids", &ia, &n), ATTN_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(mf_get_f64_array(f, "floats", &da, &n), MF_OK);
+    assert_int_equal(mf_get_f64_array(f, "floats", &da, &n), ATTN_OK);
     assert_int_equal(n, 3);
     assert_true(da[0] == 0.5 && da[1] == -1.25 && da[2] == 1e300);
 
     /* absent keys and wrong types */
-    assert_int_equal(mf_get_i64(f, "n_heads", &i), MF_ABSENT);
-    assert_int_equal(mf_meta_type(f, "n_heads", &type), MF_ABSENT);
-    assert_int_equal(mf_get_i64(f, "arch", &i), MF_ERR_TYPE);
-    assert_int_equal(mf_get_f64(f, "arch", &d), MF_ERR_TYPE);
-    assert_int_equal(mf_get_str(f, "d_model", &s, &n), MF_ERR_TYPE);
-    assert_int_equal(mf_get_blob(f, "arch", &blob, &n), MF_ERR_TYPE);
-    assert_int_equal(mf_get_i64_array(f, "floats", &ia, &n), MF_ERR_TYPE);
-    assert_int_equal(mf_get_f64_array(f, "gen.bad_ids", &da, &n), MF_ERR_TYPE);
-    assert_int_equal(mf_get_i64_or(f, "n_heads", 8, &i), MF_OK);
+    assert_int_equal(mf_get_i64(f, "n_heads", &i), ATTN_ABSENT);
+    assert_int_equal(mf_meta_type(f, "n_heads", &type), ATTN_ABSENT);
+    assert_int_equal(mf_get_i64(f, "arch", &i), ATTN_ERR_TYPE);
+    assert_int_equal(mf_get_f64(f, "arch", &d), ATTN_ERR_TYPE);
+    assert_int_equal(mf_get_str(f, "d_model", &s, &n), ATTN_ERR_TYPE);
+    assert_int_equal(mf_get_blob(f, "arch", &blob, &n), ATTN_ERR_TYPE);
+    assert_int_equal(mf_get_i64_array(f, "floats", &ia, &n), ATTN_ERR_TYPE);
+    assert_int_equal(mf_get_f64_array(f, "gen.bad_ids", &da, &n), ATTN_ERR_TYPE);
+    assert_int_equal(mf_get_i64_or(f, "n_heads", 8, &i), ATTN_OK);
     assert_int_equal(i, 8);
-    assert_int_equal(mf_get_i64_or(f, "arch", 8, &i), MF_ERR_TYPE);
-    assert_int_equal(mf_get_f64_or(f, "attn_scale", 0.25, &d), MF_OK);
+    assert_int_equal(mf_get_i64_or(f, "arch", 8, &i), ATTN_ERR_TYPE);
+    assert_int_equal(mf_get_f64_or(f, "attn_scale", 0.25, &d), ATTN_OK);
     assert_true(d == 0.25);
-    assert_int_equal(mf_get_str_or(f, "norm", "layer", &s), MF_OK);
+    assert_int_equal(mf_get_str_or(f, "norm", "layer", &s), ATTN_OK);
     assert_string_equal(s, "layer");
 }
 
 /* Checks the tensors of a fixture written with dtype: names, shapes, alignment, and the stored
  * bits of conv.weight against this library's conversion of ref.values. */
-static void check_tensors(const mf_file *f, mf_dtype dtype)
+static void check_tensors(const mf_file *f, attn_dtype dtype)
 {
     static const char *names[] = {"ref.values", "conv.weight", "embed.weight",
                                   "enc.0.attn_norm.bias", "cube"};
     assert_int_equal(mf_tensor_count(f), 5);
     for (int i = 0; i < 5; i++) {
         mf_tensor t;
-        assert_int_equal(mf_tensor_at(f, i, &t), MF_OK);
+        assert_int_equal(mf_tensor_at(f, i, &t), ATTN_OK);
         assert_string_equal(t.name, names[i]);
         assert_int_equal((uintptr_t)t.data % MF_ALIGN, 0);
-        assert_int_equal(t.dtype, t.ndim == 2 ? dtype : MF_F32);
+        assert_int_equal(t.dtype, t.ndim == 2 ? dtype : ATTN_F32);
     }
     mf_tensor t;
-    assert_int_equal(mf_tensor_at(f, 5, &t), MF_ERR_ARG);
-    assert_int_equal(mf_tensor_get(f, "out.weight", &t), MF_ABSENT);
+    assert_int_equal(mf_tensor_at(f, 5, &t), ATTN_ERR_ARG);
+    assert_int_equal(mf_tensor_get(f, "out.weight", &t), ATTN_ABSENT);
 
     float *ref = values(f, "ref.values", &t);
     assert_int_equal(t.ndim, 1);
     assert_int_equal(t.shape[0], 256);
-    assert_int_equal(t.dtype, MF_F32);
+    assert_int_equal(t.dtype, ATTN_F32);
     assert_true(ref[0] == 0.0f && ref[2] == 1.0f && ref[4] == 65504.0f);
 
     mf_tensor c;
-    assert_int_equal(mf_tensor_get(f, "conv.weight", &c), MF_OK);
+    assert_int_equal(mf_tensor_get(f, "conv.weight", &c), ATTN_OK);
     assert_int_equal(c.ndim, 2);
     assert_true(c.shape[0] == 16 && c.shape[1] == 16 && c.shape[2] == 0);
     int bad = 0;
-    if (dtype == MF_F32) {
+    if (dtype == ATTN_F32) {
         bad = memcmp(c.data, ref, 256 * 4) != 0;
-    } else if (dtype == MF_F16 || dtype == MF_BF16) {
+    } else if (dtype == ATTN_F16 || dtype == ATTN_BF16) {
         const uint16_t *h = c.data;
         for (int k = 0; k < 256; k++) {
-            uint16_t mine = dtype == MF_F16 ? mf_f32_to_f16(ref[k]) : mf_f32_to_bf16(ref[k]);
+            uint16_t mine = dtype == ATTN_F16 ? attn_f32_to_f16(ref[k]) : attn_f32_to_bf16(ref[k]);
             if (mine != h[k]) {
                 print_error("value %d (%.9g): file %04x, mf_f32_to_%s %04x\n", k, ref[k], h[k],
-                            mf_dtype_name(dtype), mine);
+                            attn_dtype_name(dtype), mine);
                 bad = 1;
             }
         }
     } else {
         int8_t q[256];
         float s[16];
-        assert_int_equal(mf_quantize_q8(q, s, ref, 16, 16), MF_OK);
+        assert_int_equal(attn_quantize_q8(q, s, ref, 16, 16), ATTN_OK);
         assert_non_null(c.scales);
         assert_ptr_equal(c.scales, (const float *)((const uint8_t *)c.data + 256));
         bad = memcmp(q, c.data, 256) != 0 || memcmp(s, c.scales, sizeof s) != 0;
@@ -215,18 +215,19 @@ static void check_tensors(const mf_file *f, mf_dtype dtype)
 
     float *e = values(f, "embed.weight", &t);
     assert_true(t.shape[0] == 32 && t.shape[1] == 48);
-    assert_int_equal(t.n_chunks, dtype == MF_F32 ? 6 : dtype == MF_Q8 ? 2 : 3);
+    assert_int_equal(t.n_chunks, dtype == ATTN_F32 ? 6 : dtype == ATTN_Q8 ? 2 : 3);
     free(e);
-    assert_int_equal(mf_tensor_get(f, "cube", &t), MF_OK);
+    assert_int_equal(mf_tensor_get(f, "cube", &t), ATTN_OK);
     assert_true(t.ndim == 3 && t.shape[0] == 2 && t.shape[1] == 3 && t.shape[2] == 5);
 }
 
 static void test_read_python_files(void **state)
 {
     (void)state;
-    static const struct { const char *file; mf_dtype dtype; } files[] = {
-        {DIR "py-f32.attn", MF_F32}, {DIR "py-f16.attn", MF_F16}, {DIR "py-bf16.attn", MF_BF16},
-        {DIR "py-q8.attn", MF_Q8}, {DIR "py-none.attn", MF_F32}};
+    static const struct { const char *file; attn_dtype dtype; } files[] = {
+        {DIR "py-f32.attn", ATTN_F32}, {DIR "py-f16.attn", ATTN_F16},
+        {DIR "py-bf16.attn", ATTN_BF16}, {DIR "py-q8.attn", ATTN_Q8},
+        {DIR "py-none.attn", ATTN_F32}};
     mf_file *f32 = open_ok(DIR "py-f32.attn", 1, 0, MF_VERIFY_ALL);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         for (int threads = 1; threads <= 3; threads += 2)
@@ -240,20 +241,23 @@ static void test_read_python_files(void **state)
                     mf_tensor a, b;
                     mf_tensor_at(f, k, &a);
                     float *va = values(f, a.name, &a), *vb = values(f32, a.name, &b);
-                    double tol = a.dtype == MF_F32 ? 0 : a.dtype == MF_F16 ? 1.0 / 1024
-                               : a.dtype == MF_BF16 ? 1.0 / 128 : 0;
+                    double tol = a.dtype == ATTN_F32 ? 0 : a.dtype == ATTN_F16 ? 1.0 / 1024
+                               : a.dtype == ATTN_BF16 ? 1.0 / 128 : 0;
                     float rowmax = 0;
                     for (int64_t j = 0; j < a.n_elements; j++) {
-                        if (a.dtype == MF_Q8 && j % a.shape[1] == 0) {
+                        if (a.dtype == ATTN_Q8 && j % a.shape[1] == 0) {
                             rowmax = 0;
                             for (int64_t c = j; c < j + a.shape[1]; c++)
                                 rowmax = fmaxf(rowmax, fabsf(vb[c]));
                         }
                         /* q8: half a step; f16, bf16: half an ulp, or of the smallest
                                          * subnormal step */
-                        double bound = a.dtype == MF_Q8 ? 0.5 * rowmax / 127 * 1.001
-                                     : tol * fabs(vb[j]) + (a.dtype == MF_F16 ? 0x1p-25 : 0x1p-134);
-                        if (!(fabs(va[j] - vb[j]) <= bound) && !(isinf(va[j]) && fabsf(vb[j]) >= 65520))
+                        double bound =
+                            a.dtype == ATTN_Q8
+                                ? 0.5 * rowmax / 127 * 1.001
+                                : tol * fabs(vb[j]) + (a.dtype == ATTN_F16 ? 0x1p-25 : 0x1p-134);
+                        if (!(fabs(va[j] - vb[j]) <= bound) &&
+                            !(isinf(va[j]) && fabsf(vb[j]) >= 65520))
                             fail_msg("%s %s[%lld]: %.9g vs %.9g", files[i].file, a.name,
                                      (long long)j, va[j], vb[j]);
                     }
@@ -280,7 +284,7 @@ static void test_mmap(void **state)
         assert_memory_equal(a.data, b.data, a.decoded_size);
     }
     char why[256];
-    assert_int_equal(mf_verify(m, why, sizeof why), MF_OK);
+    assert_int_equal(mf_verify(m, why, sizeof why), ATTN_OK);
     assert_int_equal(mf_decoded_size(m), mf_decoded_size(r));
     assert_int_equal(mf_file_size(m), 10488);
     mf_free(m);
@@ -301,44 +305,44 @@ static void test_conversions(void **state)
     (void)state;
     /* every half survives a trip through float (NaNs stay NaN) */
     for (uint32_t h = 0; h < 65536; h++) {
-        float x = mf_f16_to_f32((uint16_t)h);
-        uint16_t back = mf_f32_to_f16(x);
+        float x = attn_f16_to_f32((uint16_t)h);
+        uint16_t back = attn_f32_to_f16(x);
         if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff))
             assert_true(isnan(x) && (back & 0x7c00) == 0x7c00 && (back & 0x3ff));
         else if (back != h)
             fail_msg("half %04x -> %.9g -> %04x", h, x, back);
     }
-    assert_int_equal(mf_f32_to_f16(1.0f), 0x3c00);
-    assert_int_equal(mf_f32_to_f16(-2.0f), 0xc000);
-    assert_int_equal(mf_f32_to_f16(65504.0f), 0x7bff);
-    assert_int_equal(mf_f32_to_f16(65520.0f), 0x7c00);          /* halfway to 2^16: even = inf */
-    assert_int_equal(mf_f32_to_f16(1.0f + 0x1p-11f), 0x3c00);   /* tie to even */
-    assert_int_equal(mf_f32_to_f16(1.0f + 0x3p-11f), 0x3c02);
-    assert_int_equal(mf_f32_to_f16(0x1p-24f), 0x0001);
-    assert_int_equal(mf_f32_to_f16(0x1p-25f), 0x0000);          /* tie to even: 0 */
-    assert_int_equal(mf_f32_to_f16(0x3p-25f), 0x0002);
-    assert_int_equal(mf_f32_to_f16(-0.0f), 0x8000);
-    assert_int_equal(mf_f32_to_f16(INFINITY), 0x7c00);
-    assert_true((mf_f32_to_f16(NAN) & 0x7fff) > 0x7c00);
-    assert_int_equal(mf_f32_to_bf16(1.0f), 0x3f80);
-    assert_int_equal(mf_f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);
-    assert_int_equal(mf_f32_to_bf16(1.0f + 0x3p-8f), 0x3f82);
-    assert_int_equal(mf_f32_to_bf16(-INFINITY), 0xff80);
-    assert_true((mf_f32_to_bf16(NAN) & 0x7fff) > 0x7f80);
-    assert_true(mf_bf16_to_f32(0x4049) == 3.140625f);
+    assert_int_equal(attn_f32_to_f16(1.0f), 0x3c00);
+    assert_int_equal(attn_f32_to_f16(-2.0f), 0xc000);
+    assert_int_equal(attn_f32_to_f16(65504.0f), 0x7bff);
+    assert_int_equal(attn_f32_to_f16(65520.0f), 0x7c00);          /* halfway to 2^16: even = inf */
+    assert_int_equal(attn_f32_to_f16(1.0f + 0x1p-11f), 0x3c00);   /* tie to even */
+    assert_int_equal(attn_f32_to_f16(1.0f + 0x3p-11f), 0x3c02);
+    assert_int_equal(attn_f32_to_f16(0x1p-24f), 0x0001);
+    assert_int_equal(attn_f32_to_f16(0x1p-25f), 0x0000);          /* tie to even: 0 */
+    assert_int_equal(attn_f32_to_f16(0x3p-25f), 0x0002);
+    assert_int_equal(attn_f32_to_f16(-0.0f), 0x8000);
+    assert_int_equal(attn_f32_to_f16(INFINITY), 0x7c00);
+    assert_true((attn_f32_to_f16(NAN) & 0x7fff) > 0x7c00);
+    assert_int_equal(attn_f32_to_bf16(1.0f), 0x3f80);
+    assert_int_equal(attn_f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);
+    assert_int_equal(attn_f32_to_bf16(1.0f + 0x3p-8f), 0x3f82);
+    assert_int_equal(attn_f32_to_bf16(-INFINITY), 0xff80);
+    assert_true((attn_f32_to_bf16(NAN) & 0x7fff) > 0x7f80);
+    assert_true(attn_bf16_to_f32(0x4049) == 3.140625f);
     float x[4] = {1.0f, -2.0f, 0.5f, NAN};
     int8_t q[4];
     float s[2];
-    assert_int_equal(mf_quantize_q8(q, s, x, 1, 3), MF_OK);
+    assert_int_equal(attn_quantize_q8(q, s, x, 1, 3), ATTN_OK);
     assert_true(s[0] == 2.0f / 127.0f);
     assert_true(q[0] == 64 && q[1] == -127 && q[2] == 32);      /* 63.5 -> 64, 31.75 -> 32 */
-    assert_int_equal(mf_quantize_q8(q, s, x, 2, 2), MF_ERR_ARG);
-    mf_dtype d;
-    assert_int_equal(mf_dtype_parse(&d, "bf16"), MF_OK);
-    assert_int_equal(d, MF_BF16);
-    assert_int_equal(mf_dtype_parse(&d, "f64"), MF_ERR_ARG);
-    assert_string_equal(mf_dtype_name(MF_Q8), "q8");
-    assert_string_equal(mf_strerror(MF_ERR_CRC), "CRC mismatch: model file damaged");
+    assert_int_equal(attn_quantize_q8(q, s, x, 2, 2), ATTN_ERR_ARG);
+    attn_dtype d;
+    assert_int_equal(attn_dtype_parse(&d, "bf16"), ATTN_OK);
+    assert_int_equal(d, ATTN_BF16);
+    assert_int_equal(attn_dtype_parse(&d, "f64"), ATTN_ERR_ARG);
+    assert_string_equal(attn_dtype_name(ATTN_Q8), "q8");
+    assert_string_equal(attn_strerror(ATTN_ERR_CRC), "CRC mismatch: model file damaged");
 }
 
 static void test_crc(void **state)
@@ -384,18 +388,18 @@ static void test_c_writer(void **state)
     int python = have_python();
     for (int di = 0; di < 4; di++)
         for (int method = 0; method <= 1; method++) {
-            mf_dtype dtype;
-            assert_int_equal(mf_dtype_parse(&dtype, dtypes[di]), MF_OK);
+            attn_dtype dtype;
+            assert_int_equal(attn_dtype_parse(&dtype, dtypes[di]), ATTN_OK);
             mf_writer *w;
-            assert_int_equal(mf_writer_new(&w), MF_OK);
-            assert_int_equal(mf_writer_copy_meta(w, src), MF_OK);
+            assert_int_equal(mf_writer_open(&w), ATTN_OK);
+            assert_int_equal(mf_writer_copy_meta(w, src), ATTN_OK);
             for (int k = 0; k < mf_tensor_count(src); k++) {
                 mf_tensor t;
                 mf_tensor_at(src, k, &t);
                 size_t n = strlen(t.name);
                 int convert = t.ndim == 2 && n > 7 && strcmp(t.name + n - 7, ".weight") == 0;
-                assert_int_equal(mf_writer_add_f32(w, t.name, convert ? dtype : MF_F32, t.shape,
-                                                   t.ndim, t.data), MF_OK);
+                assert_int_equal(mf_writer_add_f32(w, t.name, convert ? dtype : ATTN_F32, t.shape,
+                                                   t.ndim, t.data), ATTN_OK);
             }
             mf_write_options o;
             mf_write_options_default(&o);
@@ -404,14 +408,14 @@ static void test_c_writer(void **state)
             o.n_threads = 2;
             char path[128], why[256] = "";
             snprintf(path, sizeof path, "%s/c-%s-%d.attn", tmpdir, dtypes[di], method);
-            if (mf_writer_write(w, path, &o, why, sizeof why) != MF_OK)
+            if (mf_writer_write(w, path, &o, why, sizeof why) != ATTN_OK)
                 fail_msg("%s: %s", path, why);
             mf_writer_free(w);
             mf_file *f = open_ok(path, 2, 1, MF_VERIFY_ALL);
             check_meta(f);
             check_tensors(f, dtype);
             mf_free(f);
-            if (dtype == MF_F32 && method == 1) {
+            if (dtype == ATTN_F32 && method == 1) {
                 /* same content, options and zlib as the Python writer: the same bytes */
                 size_t la, lb;
                 uint8_t *a = slurp(path, &la), *b = slurp(DIR "py-f32.attn", &lb);
@@ -423,7 +427,8 @@ static void test_c_writer(void **state)
             if (python) {
                 char cmd[512];
                 snprintf(cmd, sizeof cmd,
-                         "/usr/bin/python3 scripts/modelfile-fixtures.py --check '%s' %s %s",
+                         "/usr/bin/python3 -m scripts.goldens.modelfile_fixtures "
+                         "--check '%s' %s %s",
                          path, dtypes[di], method ? "zlib" : "none");
                 if (system(cmd) != 0)
                     fail_msg("the Python reader disagrees with the C writer: %s", cmd);
@@ -441,34 +446,34 @@ static void test_writer_errors(void **state)
 {
     (void)state;
     mf_writer *w;
-    assert_int_equal(mf_writer_new(&w), MF_OK);
+    assert_int_equal(mf_writer_open(&w), ATTN_OK);
     int64_t shape[2] = {2, 2}, zero[2] = {2, 0};
     float v[4] = {1, 2, 3, INFINITY};
-    assert_int_equal(mf_writer_add_f32(w, "a", MF_F32, shape, 2, v), MF_OK);
-    assert_int_equal(mf_writer_add_f32(w, "a", MF_F32, shape, 2, v), MF_ERR_ARG);
-    assert_int_equal(mf_writer_add_f32(w, "", MF_F32, shape, 2, v), MF_ERR_ARG);
-    assert_int_equal(mf_writer_add_f32(w, "b", MF_F32, zero, 2, v), MF_ERR_ARG);
-    assert_int_equal(mf_writer_add_f32(w, "b", MF_F32, shape, 5, v), MF_ERR_ARG);
-    assert_int_equal(mf_writer_add_f32(w, "b", MF_Q8, shape, 2, v), MF_ERR_ARG);
-    assert_int_equal(mf_writer_add_f32(w, "b", (mf_dtype)7, shape, 2, v), MF_ERR_ARG);
-    assert_int_equal(mf_writer_set_i64(w, "", 1), MF_ERR_ARG);
-    assert_int_equal(mf_writer_set_i64(w, "k", 1), MF_OK);
-    assert_int_equal(mf_writer_set_str(w, "k", "replaced"), MF_OK);
+    assert_int_equal(mf_writer_add_f32(w, "a", ATTN_F32, shape, 2, v), ATTN_OK);
+    assert_int_equal(mf_writer_add_f32(w, "a", ATTN_F32, shape, 2, v), ATTN_ERR_ARG);
+    assert_int_equal(mf_writer_add_f32(w, "", ATTN_F32, shape, 2, v), ATTN_ERR_ARG);
+    assert_int_equal(mf_writer_add_f32(w, "b", ATTN_F32, zero, 2, v), ATTN_ERR_ARG);
+    assert_int_equal(mf_writer_add_f32(w, "b", ATTN_F32, shape, 5, v), ATTN_ERR_ARG);
+    assert_int_equal(mf_writer_add_f32(w, "b", ATTN_Q8, shape, 2, v), ATTN_ERR_ARG);
+    assert_int_equal(mf_writer_add_f32(w, "b", (attn_dtype)7, shape, 2, v), ATTN_ERR_ARG);
+    assert_int_equal(mf_writer_set_i64(w, "", 1), ATTN_ERR_ARG);
+    assert_int_equal(mf_writer_set_i64(w, "k", 1), ATTN_OK);
+    assert_int_equal(mf_writer_set_str(w, "k", "replaced"), ATTN_OK);
     mf_write_options o;
     mf_write_options_default(&o);
     o.chunk_size = 100;
     char why[256], path[128];
     snprintf(path, sizeof path, "%s/err.attn", tmpdir);
-    assert_int_equal(mf_writer_write(w, path, &o, why, sizeof why), MF_ERR_ARG);
+    assert_int_equal(mf_writer_write(w, path, &o, why, sizeof why), ATTN_ERR_ARG);
     assert_int_equal(mf_writer_write(w, "/nonexistent-dir/x.attn", NULL, why, sizeof why),
-                     MF_ERR_IO);
-    assert_int_equal(mf_writer_write(w, path, NULL, why, sizeof why), MF_OK);
+                     ATTN_ERR_IO);
+    assert_int_equal(mf_writer_write(w, path, NULL, why, sizeof why), ATTN_OK);
     mf_writer_free(w);
     mf_writer_free(NULL);
     mf_file *f = open_ok(path, 1, 1, MF_VERIFY_ALL);
     const char *s;
     assert_int_equal(mf_meta_count(f), 1);
-    assert_int_equal(mf_get_str(f, "k", &s, NULL), MF_OK);
+    assert_int_equal(mf_get_str(f, "k", &s, NULL), ATTN_OK);
     assert_string_equal(s, "replaced");
     mf_free(f);
 }
@@ -483,13 +488,13 @@ static int open_mem(const uint8_t *data, size_t len, int threads, char *why, siz
     o.n_threads = threads;
     mf_file *f = NULL;
     int st = mf_open_mem(&f, data, len, &o, why, why_len);
-    if (st == MF_OK) {
+    if (st == ATTN_OK) {
         assert_non_null(f);
         /* the file opened: every query must work */
         for (int k = 0; k < mf_tensor_count(f); k++) {
             mf_tensor t;
-            assert_int_equal(mf_tensor_at(f, k, &t), MF_OK);
-            assert_int_equal(mf_tensor_get(f, t.name, &t), MF_OK);
+            assert_int_equal(mf_tensor_at(f, k, &t), ATTN_OK);
+            assert_int_equal(mf_tensor_get(f, t.name, &t), ATTN_OK);
         }
     } else {
         assert_null(f);
@@ -511,7 +516,7 @@ static void test_truncation(void **state)
         size_t len;
         uint8_t *data = slurp(damage_files[fi], &len);
         char why[256];
-        assert_int_equal(open_mem(data, len, 2, why, sizeof why), MF_OK);
+        assert_int_equal(open_mem(data, len, 2, why, sizeof why), ATTN_OK);
         for (size_t cut = 0; cut < len; cut++) {
             uint8_t *copy = malloc(cut ? cut : 1);     /* exact size: ASan sees any overread */
             memcpy(copy, data, cut);
@@ -520,7 +525,7 @@ static void test_truncation(void **state)
             if (st >= 0)
                 fail_msg("%s cut to %zu bytes opened", damage_files[fi], cut);
             if (cut >= 8)
-                assert_int_equal(st, MF_ERR_TRUNCATED);
+                assert_int_equal(st, ATTN_ERR_TRUNCATED);
             free(copy);
         }
         free(data);
@@ -534,7 +539,7 @@ static void test_truncation(void **state)
     fwrite(data, 1, len - 1, fp);
     fclose(fp);
     mf_file *f;
-    assert_int_equal(mf_open(&f, path, NULL, why, sizeof why), MF_ERR_TRUNCATED);
+    assert_int_equal(mf_open(&f, path, NULL, why, sizeof why), ATTN_ERR_TRUNCATED);
     assert_null(f);
     assert_non_null(strstr(why, "truncated"));
     free(data);
@@ -617,13 +622,13 @@ static void test_flips_behind_crcs(void **state)
 static int hostile(void (*edit)(uint8_t *entry), char *why, size_t why_len)
 {
     mf_writer *w;
-    assert_int_equal(mf_writer_new(&w), MF_OK);
+    assert_int_equal(mf_writer_open(&w), ATTN_OK);
     int64_t shape[2] = {4, 4};
     float v[16] = {0};
-    assert_int_equal(mf_writer_add_f32(w, "big.weight", MF_F32, shape, 2, v), MF_OK);
+    assert_int_equal(mf_writer_add_f32(w, "big.weight", ATTN_F32, shape, 2, v), ATTN_OK);
     char path[128];
     snprintf(path, sizeof path, "%s/hostile.attn", tmpdir);
-    assert_int_equal(mf_writer_write(w, path, NULL, why, why_len), MF_OK);
+    assert_int_equal(mf_writer_write(w, path, NULL, why, why_len), ATTN_OK);
     mf_writer_free(w);
     size_t len;
     uint8_t *d = slurp(path, &len);
@@ -695,22 +700,22 @@ static void test_hostile(void **state)
 {
     (void)state;
     char why[256];
-    assert_int_equal(hostile(claim_1tb, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(hostile(claim_1tb, why, sizeof why), ATTN_ERR_CORRUPT);
     assert_non_null(strstr(why, "tensor big.weight"));
-    assert_int_equal(hostile(claim_huge_chunk, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(hostile(claim_huge_chunk, why, sizeof why), ATTN_ERR_CORRUPT);
     assert_non_null(strstr(why, "tensor big.weight"));
-    assert_int_equal(hostile(claim_ratio, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(hostile(claim_ratio, why, sizeof why), ATTN_ERR_CORRUPT);
     assert_non_null(strstr(why, "cannot hold"));
-    assert_int_equal(hostile(bad_offset, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(hostile(bad_offset, why, sizeof why), ATTN_ERR_CORRUPT);
     assert_non_null(strstr(why, "offset"));
-    assert_int_equal(hostile(overflow_shape, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(hostile(overflow_shape, why, sizeof why), ATTN_ERR_CORRUPT);
     assert_non_null(strstr(why, "shape dimension 1"));
-    assert_int_equal(hostile(bad_dtype, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(hostile(bad_dtype, why, sizeof why), ATTN_ERR_CORRUPT);
     /* chunks intact but the tensor's own CRC wrong: caught after decoding */
-    assert_int_equal(hostile(bad_tensor_crc, why, sizeof why), MF_ERR_CRC);
+    assert_int_equal(hostile(bad_tensor_crc, why, sizeof why), ATTN_ERR_CRC);
     assert_non_null(strstr(why, "tensor big.weight: CRC mismatch of the decoded data"));
-    assert_int_equal(hostile(bad_ndim, why, sizeof why), MF_ERR_CORRUPT);
-    assert_int_equal(hostile(bad_shape, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(hostile(bad_ndim, why, sizeof why), ATTN_ERR_CORRUPT);
+    assert_int_equal(hostile(bad_shape, why, sizeof why), ATTN_ERR_CORRUPT);
 }
 
 static void test_open_errors(void **state)
@@ -719,24 +724,24 @@ static void test_open_errors(void **state)
     mf_file *f;
     char why[256], path[128];
     assert_int_equal(mf_open(&f, "tests/data/modelfile/no-such-file", NULL, why, sizeof why),
-                     MF_ERR_IO);
+                     ATTN_ERR_IO);
     assert_null(f);
     assert_string_equal(why, "No such file or directory");
-    assert_int_equal(mf_open(&f, "tests/data", NULL, why, sizeof why), MF_ERR_IO);
+    assert_int_equal(mf_open(&f, "tests/data", NULL, why, sizeof why), ATTN_ERR_IO);
     assert_string_equal(why, "is a directory");
-    assert_int_equal(mf_open(&f, "Makefile", NULL, why, sizeof why), MF_ERR_FORMAT);
-    assert_int_equal(mf_open_mem(&f, "", 0, NULL, why, sizeof why), MF_ERR_TRUNCATED);
+    assert_int_equal(mf_open(&f, "Makefile", NULL, why, sizeof why), ATTN_ERR_FORMAT);
+    assert_int_equal(mf_open_mem(&f, "", 0, NULL, why, sizeof why), ATTN_ERR_TRUNCATED);
     /* a future major version */
     size_t len;
     uint8_t *d = slurp(DIR "py-q8.attn", &len);
     d[8] = 2;
-    assert_int_equal(mf_open_mem(&f, d, len, NULL, why, sizeof why), MF_ERR_VERSION);
+    assert_int_equal(mf_open_mem(&f, d, len, NULL, why, sizeof why), ATTN_ERR_VERSION);
     assert_non_null(strstr(why, "version 2.0"));
     /* a newer minor version is read */
     d[8] = 1;
     d[10] = 7;
     fix_crcs(d);
-    assert_int_equal(mf_open_mem(&f, d, len, NULL, why, sizeof why), MF_OK);
+    assert_int_equal(mf_open_mem(&f, d, len, NULL, why, sizeof why), ATTN_OK);
     assert_int_equal(mf_version(f), 1007);
     mf_free(f);
     /* trailing bytes */
@@ -745,17 +750,17 @@ static void test_open_errors(void **state)
     fwrite(d, 1, len, fp);
     fputc(0, fp);
     fclose(fp);
-    assert_int_equal(mf_open(&f, path, NULL, why, sizeof why), MF_ERR_CORRUPT);
+    assert_int_equal(mf_open(&f, path, NULL, why, sizeof why), ATTN_ERR_CORRUPT);
     assert_non_null(strstr(why, "trailing"));
     /* a damaged chunk is named */
     d[len - 10] ^= 0x40;
-    assert_int_equal(mf_open_mem(&f, d, len, NULL, why, sizeof why), MF_ERR_CRC);
+    assert_int_equal(mf_open_mem(&f, d, len, NULL, why, sizeof why), ATTN_ERR_CRC);
     assert_non_null(strstr(why, "tensor cube: chunk 0 of 1: CRC mismatch"));
     mf_options o;
     mf_options_default(&o);
     o.verify = MF_VERIFY_NONE;   /* unchecked, the same flip is caught by inflate or not at all */
     int st = mf_open_mem(&f, d, len, &o, why, sizeof why);
-    assert_true(st == MF_OK || st == MF_ERR_INFLATE);
+    assert_true(st == ATTN_OK || st == ATTN_ERR_INFLATE);
     mf_free(f);
     free(d);
 }

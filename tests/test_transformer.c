@@ -1,7 +1,7 @@
 /* test_transformer.c — the engine against PyTorch goldens (tests/data/ref, written by
- * scripts/reference.py from torch.nn.Transformer): encoder output and decoder logits within the
- * golden's tolerance (1e-4 absolute), greedy ids identical; on every instruction set and on 1 and
- * 2 threads; beam reordering; bf16 / q8 drift; errors.
+ * scripts/goldens/reference.py from torch.nn.Transformer): encoder output and decoder logits within
+ * the golden's tolerance (1e-4 absolute), greedy ids identical; on every instruction set and on 1
+ * and 2 threads; beam reordering; bf16 / q8 drift; errors.
  *
  * ATTN_REF_DIR and ATTN_REF_NAMES (comma-separated) select other goldens (make check-reference).
  */
@@ -157,16 +157,6 @@ static double compare(const char *what, const float *got, const float *want, siz
     return mx;
 }
 
-/* Returns the index of the largest value (lowest index on ties). */
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
-
 /* ---- one run of a golden ------------------------------------------------------------------ */
 
 typedef struct result {
@@ -184,7 +174,7 @@ static result run_golden(const char *dir, const char *file, const golden *g, int
     snprintf(path, sizeof path, "%s/%s", dir, file);
     tf_model *m;
     int r = tf_model_open(&m, path, why, sizeof why);
-    if (r != TF_OK)
+    if (r != ATTN_OK)
         fail_msg("%s: %s", path, why);
     const tf_config *c = tf_model_config(m);
     assert_int_equal(c->vocab_size, g->vocab);
@@ -194,12 +184,12 @@ static result run_golden(const char *dir, const char *file, const golden *g, int
         if (g->src_len[s] > max_len)
             max_len = g->src_len[s];
     tf_state *st;
-    assert_int_equal(tf_state_open(&st, m, g->n_src, g->n_src, max_len, 16, n_threads), TF_OK);
+    assert_int_equal(tf_state_open(&st, m, g->n_src, g->n_src, max_len, 16, n_threads), ATTN_OK);
     result res = {0};
     const int32_t *srcp[MAX_SRC];
     for (int s = 0; s < g->n_src; s++)
         srcp[s] = g->src[s];
-    assert_int_equal(tf_encode(st, srcp, g->src_len, g->n_src), TF_OK);
+    assert_int_equal(tf_encode(st, srcp, g->src_len, g->n_src), ATTN_OK);
     for (int s = 0; s < g->n_src; s++) {
         int len;
         const float *e = tf_encoder_output(st, s, &len);
@@ -218,12 +208,12 @@ static result run_golden(const char *dir, const char *file, const golden *g, int
         rows[i] = i;
     float *lg = malloc((size_t)n * V * sizeof *lg);
     assert_non_null(lg);
-    assert_int_equal(tf_decode_begin(st, rows, n), TF_OK);
+    assert_int_equal(tf_decode_begin(st, rows, n), ATTN_OK);
     for (int t = 0; t < g->tgt_len; t++) {
         int32_t tok[MAX_SRC];
         for (int i = 0; i < n; i++)
             tok[i] = g->tgt[i * g->tgt_len + t];
-        assert_int_equal(tf_decode_step(st, lg, tok, n), TF_OK);
+        assert_int_equal(tf_decode_step(st, lg, tok, n), ATTN_OK);
         for (int i = 0; i < n; i++) {
             const float *want = g->logits + ((size_t)i * g->tgt_len + t) * V;
             char what[64];
@@ -244,11 +234,11 @@ static result run_golden(const char *dir, const char *file, const golden *g, int
         if (g->greedy_len[s] > maxg)
             maxg = g->greedy_len[s];
     }
-    assert_int_equal(tf_decode_begin(st, rows, g->n_src), TF_OK);
+    assert_int_equal(tf_decode_begin(st, rows, g->n_src), ATTN_OK);
     for (int step = 0; step < maxg; step++) {
-        assert_int_equal(tf_decode_step(st, lg, tok, g->n_src), TF_OK);
+        assert_int_equal(tf_decode_step(st, lg, tok, g->n_src), ATTN_OK);
         for (int s = 0; s < g->n_src; s++) {
-            tok[s] = argmax(lg + (size_t)s * V, V);
+            tok[s] = kn_argmax(lg + (size_t)s * V, V);
             if (!done[s] && len[s] < g->greedy_len[s]) {
                 out[s][len[s]++] = tok[s];
                 if (tok[s] == c->eos_id)
@@ -383,7 +373,7 @@ static tf_model *open_golden(golden *g, const char *name)
     char path[512], why[256];
     snprintf(path, sizeof path, "tests/data/ref/%s", g->model);
     tf_model *m;
-    assert_int_equal(tf_model_open(&m, path, why, sizeof why), TF_OK);
+    assert_int_equal(tf_model_open(&m, path, why, sizeof why), ATTN_OK);
     return m;
 }
 
@@ -398,7 +388,7 @@ static double step_and_compare(tf_state *st, float *lg, const golden *g, const i
     assert_true(n <= 8);
     for (int r = 0; r < n; r++)
         tok[r] = g->tgt[from[r] * T + t];
-    assert_int_equal(tf_decode_step(st, lg, tok, n), TF_OK);
+    assert_int_equal(tf_decode_step(st, lg, tok, n), ATTN_OK);
     double mx = 0.0;
     for (int r = 0; r < n; r++) {
         double d = compare(what, lg + (size_t)r * V, g->logits + ((size_t)from[r] * T + t) * V,
@@ -416,20 +406,20 @@ static void test_reorder(void **state)
     golden g;
     tf_model *m = open_golden(&g, "post_relu_tied");
     tf_state *st;
-    assert_int_equal(tf_state_open(&st, m, 3, 4, 16, 8, 2), TF_OK);
+    assert_int_equal(tf_state_open(&st, m, 3, 4, 16, 8, 2), ATTN_OK);
     const int32_t *srcp[3] = {g.src[0], g.src[1], g.src[2]};
-    assert_int_equal(tf_encode(st, srcp, g.src_len, 3), TF_OK);
+    assert_int_equal(tf_encode(st, srcp, g.src_len, 3), ATTN_OK);
     int rows[3] = {0, 1, 2}, V = g.vocab, T = g.tgt_len;
     float *lg = malloc((size_t)4 * V * sizeof *lg);
     assert_non_null(lg);
-    assert_int_equal(tf_decode_begin(st, rows, 3), TF_OK);
+    assert_int_equal(tf_decode_begin(st, rows, 3), ATTN_OK);
     for (int t = 0; t < 3; t++) {
         int32_t tok[3] = {g.tgt[t], g.tgt[T + t], g.tgt[2 * T + t]};
-        assert_int_equal(tf_decode_step(st, lg, tok, 3), TF_OK);
+        assert_int_equal(tf_decode_step(st, lg, tok, 3), ATTN_OK);
     }
     /* four rows now: histories of rows 2, 0, 2, 1 */
     int parent[4] = {2, 0, 2, 1};
-    assert_int_equal(tf_decode_reorder(st, parent, 4), TF_OK);
+    assert_int_equal(tf_decode_reorder(st, parent, 4), ATTN_OK);
     double mx = 0.0;
     for (int t = 3; t < T; t++) {
         double d = step_and_compare(st, lg, &g, parent, 4, t, "logits after reorder");
@@ -461,8 +451,8 @@ static void test_many_sources(void **state)
     }
     assert_true(total > 512);
     tf_state *st;
-    assert_int_equal(tf_state_open(&st, m, N, 3, 16, 8, 2), TF_OK);
-    assert_int_equal(tf_encode(st, srcp, lens, N), TF_OK);
+    assert_int_equal(tf_state_open(&st, m, N, 3, 16, 8, 2), ATTN_OK);
+    assert_int_equal(tf_encode(st, srcp, lens, N), ATTN_OK);
     double mx = 0.0;
     for (int i = 0; i < N; i++) {
         int len;
@@ -476,7 +466,7 @@ static void test_many_sources(void **state)
     int base[3] = {2, 1, 0};
     float *lg = malloc((size_t)3 * V * sizeof *lg);
     assert_non_null(lg);
-    assert_int_equal(tf_decode_begin(st, rows, 3), TF_OK);
+    assert_int_equal(tf_decode_begin(st, rows, 3), ATTN_OK);
     for (int t = 0; t < T; t++) {
         double d = step_and_compare(st, lg, &g, base, 3, t, "logits");
         mx = (d <= mx || isnan(mx)) ? mx : d;
@@ -497,17 +487,18 @@ static void write_variant(const char *path, const char *set_key, const char *set
 {
     mf_file *f;
     char why[256];
-    assert_int_equal(mf_open(&f, "tests/data/ref/post_relu_tied.attn", NULL, why, sizeof why), MF_OK);
+    assert_int_equal(mf_open(&f, "tests/data/ref/post_relu_tied.attn", NULL, why, sizeof why),
+                     ATTN_OK);
     mf_writer *w;
-    assert_int_equal(mf_writer_new(&w), MF_OK);
-    assert_int_equal(mf_writer_copy_meta(w, f), MF_OK);
+    assert_int_equal(mf_writer_open(&w), ATTN_OK);
+    assert_int_equal(mf_writer_copy_meta(w, f), ATTN_OK);
     if (set_key && set_str)
-        assert_int_equal(mf_writer_set_str(w, set_key, set_str), MF_OK);
+        assert_int_equal(mf_writer_set_str(w, set_key, set_str), ATTN_OK);
     else if (set_key)
-        assert_int_equal(mf_writer_set_i64(w, set_key, set_int), MF_OK);
+        assert_int_equal(mf_writer_set_i64(w, set_key, set_int), ATTN_OK);
     for (int i = 0; i < mf_tensor_count(f); i++) {
         mf_tensor t;
-        assert_int_equal(mf_tensor_at(f, i, &t), MF_OK);
+        assert_int_equal(mf_tensor_at(f, i, &t), ATTN_OK);
         if (drop && strcmp(t.name, drop) == 0)
             continue;
         if (reshape && strcmp(t.name, reshape) == 0) {
@@ -515,13 +506,13 @@ static void write_variant(const char *path, const char *set_key, const char *set
             assert_non_null(v);
             mf_tensor_to_f32(v, &t);
             int64_t shape[2] = {t.shape[1], t.shape[0]};
-            assert_int_equal(mf_writer_add_f32(w, t.name, MF_F32, shape, 2, v), MF_OK);
+            assert_int_equal(mf_writer_add_f32(w, t.name, ATTN_F32, shape, 2, v), ATTN_OK);
             free(v);
             continue;
         }
-        assert_int_equal(mf_writer_add_tensor(w, &t), MF_OK);
+        assert_int_equal(mf_writer_add_tensor(w, &t), ATTN_OK);
     }
-    assert_int_equal(mf_writer_write(w, path, NULL, why, sizeof why), MF_OK);
+    assert_int_equal(mf_writer_write(w, path, NULL, why, sizeof why), ATTN_OK);
     mf_writer_free(w);
     mf_free(f);
 }
@@ -556,8 +547,8 @@ static void test_bad_models(void **state)
         tf_model *m = NULL;
         char why[256] = "";
         int r = tf_model_open(&m, path, why, sizeof why);
-        printf("  case %zu: %s: %s\n", i, tf_strerror(r), why);
-        assert_int_equal(r, TF_EMODEL);
+        printf("  case %zu: %s: %s\n", i, attn_strerror(r), why);
+        assert_int_equal(r, ATTN_ERR_MODEL);
         assert_null(m);
         assert_non_null(strstr(why, cases[i].expect));
     }
@@ -572,7 +563,7 @@ static void test_no_allocation(void **state)
     golden g;
     tf_model *m = open_golden(&g, "post_gelu_learned");
     tf_state *st;
-    assert_int_equal(tf_state_open(&st, m, 3, 6, 16, 8, 2), TF_OK);
+    assert_int_equal(tf_state_open(&st, m, 3, 6, 16, 8, 2), ATTN_OK);
     const int32_t *srcp[3] = {g.src[0], g.src[1], g.src[2]};
     float *lg = malloc((size_t)6 * g.vocab * sizeof *lg);
     assert_non_null(lg);
@@ -580,9 +571,11 @@ static void test_no_allocation(void **state)
     int32_t tok[6] = {1, 1, 1, 1, 1, 1};
     n_allocs = 0;
     counting = 1;
-    int ok = tf_encode(st, srcp, g.src_len, 3) == TF_OK && tf_decode_begin(st, rows, 6) == TF_OK;
+    int ok =
+        tf_encode(st, srcp, g.src_len, 3) == ATTN_OK && tf_decode_begin(st, rows, 6) == ATTN_OK;
     for (int t = 0; t < 8 && ok; t++)
-        ok = tf_decode_step(st, lg, tok, 6) == TF_OK && tf_decode_reorder(st, parent, 6) == TF_OK;
+        ok = tf_decode_step(st, lg, tok, 6) == ATTN_OK &&
+             tf_decode_reorder(st, parent, 6) == ATTN_OK;
     counting = 0;
     assert_true(ok);
     printf("  allocations during encode, 8 decoder steps and reorders: %ld\n", n_allocs);
@@ -604,50 +597,50 @@ static void test_errors(void **state)
     tf_model *m = NULL;
     char why[256];
     assert_int_equal(tf_model_open(&m, "tests/data/ref/no-such-file.attn", why, sizeof why),
-                     TF_EFILE);
+                     ATTN_ERR_FILE);
     assert_null(m);
     assert_true(strlen(why) > 0);
     assert_int_equal(tf_model_open(&m, "tests/data/ref/post_relu_tied.ref", why, sizeof why),
-                     TF_EFILE);
+                     ATTN_ERR_FILE);
     assert_int_equal(tf_model_open(&m, "tests/data/ref/post_relu_tied.attn", why, sizeof why),
-                     TF_OK);
+                     ATTN_OK);
     const tf_config *c = tf_model_config(m);
     tf_state *st = NULL;
-    assert_int_equal(tf_state_open(&st, m, 1, 1, c->max_positions + 1, 4, 1), TF_EARG);
-    assert_int_equal(tf_state_open(&st, m, 0, 1, 4, 4, 1), TF_EARG);
-    assert_int_equal(tf_state_open(&st, m, 1, 2, 4, 2, 1), TF_OK);
+    assert_int_equal(tf_state_open(&st, m, 1, 1, c->max_positions + 1, 4, 1), ATTN_ERR_ARG);
+    assert_int_equal(tf_state_open(&st, m, 0, 1, 4, 4, 1), ATTN_ERR_ARG);
+    assert_int_equal(tf_state_open(&st, m, 1, 2, 4, 2, 1), ATTN_OK);
     int32_t tok[2] = {1, 1};
     float *lg = malloc((size_t)2 * c->vocab_size * sizeof *lg);
     assert_non_null(lg);
     int zero[2] = {0, 0};
-    assert_int_equal(tf_decode_begin(st, zero, 1), TF_ESTATE);
-    assert_int_equal(tf_decode_step(st, lg, tok, 1), TF_ESTATE);
+    assert_int_equal(tf_decode_begin(st, zero, 1), ATTN_ERR_STATE);
+    assert_int_equal(tf_decode_step(st, lg, tok, 1), ATTN_ERR_STATE);
     int32_t src[5] = {3, 4, 5, 6, 7};
     const int32_t *sp = src;
     int len = 5;
-    assert_int_equal(tf_encode(st, &sp, &len, 1), TF_EARG);       /* longer than max_src_len */
+    assert_int_equal(tf_encode(st, &sp, &len, 1), ATTN_ERR_ARG);       /* longer than max_src_len */
     len = 4;
     src[1] = c->vocab_size;
-    assert_int_equal(tf_encode(st, &sp, &len, 1), TF_EARG);       /* token out of range */
+    assert_int_equal(tf_encode(st, &sp, &len, 1), ATTN_ERR_ARG);       /* token out of range */
     src[1] = 4;
-    assert_int_equal(tf_encode(st, &sp, &len, 2), TF_EARG);       /* more sources than max */
-    assert_int_equal(tf_encode(st, &sp, &len, 1), TF_OK);
+    assert_int_equal(tf_encode(st, &sp, &len, 2), ATTN_ERR_ARG);       /* more sources than max */
+    assert_int_equal(tf_encode(st, &sp, &len, 1), ATTN_OK);
     int bad_src[1] = {1};
-    assert_int_equal(tf_decode_begin(st, bad_src, 1), TF_EARG);
-    assert_int_equal(tf_decode_begin(st, zero, 3), TF_EARG);
-    assert_int_equal(tf_decode_begin(st, zero, 2), TF_OK);
-    assert_int_equal(tf_decode_step(st, lg, tok, 1), TF_EARG);    /* row count differs */
+    assert_int_equal(tf_decode_begin(st, bad_src, 1), ATTN_ERR_ARG);
+    assert_int_equal(tf_decode_begin(st, zero, 3), ATTN_ERR_ARG);
+    assert_int_equal(tf_decode_begin(st, zero, 2), ATTN_OK);
+    assert_int_equal(tf_decode_step(st, lg, tok, 1), ATTN_ERR_ARG);    /* row count differs */
     tok[0] = -1;
-    assert_int_equal(tf_decode_step(st, lg, tok, 2), TF_EARG);
+    assert_int_equal(tf_decode_step(st, lg, tok, 2), ATTN_ERR_ARG);
     tok[0] = 1;
-    assert_int_equal(tf_decode_step(st, lg, tok, 2), TF_OK);
-    assert_int_equal(tf_decode_step(st, lg, tok, 2), TF_OK);
+    assert_int_equal(tf_decode_step(st, lg, tok, 2), ATTN_OK);
+    assert_int_equal(tf_decode_step(st, lg, tok, 2), ATTN_OK);
     assert_int_equal(tf_decode_position(st), 2);
-    assert_int_equal(tf_decode_step(st, lg, tok, 2), TF_ESTATE);  /* past max_tgt_len */
+    assert_int_equal(tf_decode_step(st, lg, tok, 2), ATTN_ERR_STATE);  /* past max_tgt_len */
     int parent[2] = {0, 2};
-    assert_int_equal(tf_decode_reorder(st, parent, 2), TF_EARG);
+    assert_int_equal(tf_decode_reorder(st, parent, 2), ATTN_ERR_ARG);
     for (int s = -6; s <= 0; s++)
-        assert_non_null(tf_strerror(s));
+        assert_non_null(attn_strerror(s));
     free(lg);
     tf_state_free(st);
     tf_model_free(m);

@@ -1,4 +1,4 @@
-/* bpe_impl.h — internals shared by the tokenizer's source files (not installed, not public). */
+/* bpe_impl.h — the byte-level BPE kind's internals, shared by the bpe_*.c files (not public). */
 #ifndef ATTN_BPE_IMPL_H
 #define ATTN_BPE_IMPL_H
 
@@ -6,12 +6,15 @@
 #include <pcre2.h>
 
 #include "bpe.h"
+#include "tok_impl.h"
 
 #include <stdint.h>
 #include <string.h>
 
+#define BPE_MAX_IDS (1u << 24) /* the largest vocabulary a file may declare */
+
 /* Kinds of ids. */
-enum { TOK_NORMAL = 0, TOK_SPECIAL = 1, TOK_UNUSED = 2 };
+enum { ID_NORMAL = 0, ID_SPECIAL = 1, ID_UNUSED = 2 };
 
 /* A compiled pre-tokenizer pattern; read-only once built. */
 typedef struct {
@@ -47,11 +50,13 @@ typedef struct {
     size_t mask;
 } strmap;
 
-struct bpe {
+/* A byte-level BPE tokenizer. */
+typedef struct bpe {
+    tokenizer base;             /* first: the generic handle (tok_impl.h) */
     size_t n;                   /* number of ids */
     char *bytes;                /* every token's bytes, back to back */
     uint32_t *off;              /* (n + 1) offsets into bytes */
-    uint8_t *kind;              /* (n) TOK_* */
+    uint8_t *kind;              /* (n) ID_* */
     uint32_t *rank;             /* (n) merge rank of each normal token (lower merges first) */
     int32_t byte_id[256];       /* id of each single byte */
     strmap normal;              /* normal tokens by bytes */
@@ -60,7 +65,7 @@ struct bpe {
     uint8_t special_first[256]; /* 1 if some special token starts with this byte */
     size_t max_len;             /* longest token in bytes */
     pretok pt;
-};
+} bpe;
 
 /* Returns a 64-bit hash of s[0..len-1]. */
 static inline uint64_t bpe_hash(const void *s, size_t len)
@@ -95,7 +100,7 @@ static inline uint64_t bpe_head(const char *s, size_t len)
 
 /* Looks s[0..len-1], whose bpe_hash is h, up among the normal tokens of t; returns its id or
  * -1. */
-static inline int32_t bpe_lookup_hashed(const struct bpe *t, const char *s, size_t len, uint64_t h)
+static inline int32_t bpe_lookup_hashed(const bpe *t, const char *s, size_t len, uint64_t h)
 {
     uint64_t head = bpe_head(s, len);
     size_t i = h & t->normal.mask;
@@ -111,7 +116,7 @@ static inline int32_t bpe_lookup_hashed(const struct bpe *t, const char *s, size
 }
 
 /* Looks s[0..len-1] up among the normal tokens of t; returns its id or -1. */
-static inline int32_t bpe_lookup(const struct bpe *t, const char *s, size_t len)
+static inline int32_t bpe_lookup(const bpe *t, const char *s, size_t len)
 {
     return bpe_lookup_hashed(t, s, len, bpe_hash(s, len));
 }
@@ -132,16 +137,65 @@ void pretok_iter_free(pretok_iter *it);
 void pretok_iter_reset(pretok_iter *it);
 
 /* Finds the next piece of text[0..len-1] as [*start, *end); returns 1, 0 at the end, or
- * BPE_ERR_MATCH. Bytes no match covers form pieces of their own. */
+ * TOK_ERR_MATCH. Bytes no match covers form pieces of their own. */
 int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end);
 
-/* Writes a formatted reason into why (when why_len > 0). */
-void bpe_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The kind's table of functions (bpe_kind.c). */
+extern const tok_kind tok_kind_bpe;
+
+/* Returns the tokenizer behind a generic handle made by this kind. */
+static inline const bpe *as_bpe(const tokenizer *t)
+{
+    return (const bpe *)t;
+}
+
+/* Returns the length in bytes of token id. */
+static inline size_t id_len(const bpe *t, size_t id)
+{
+    return t->off[id + 1] - t->off[id];
+}
+
+/* Returns 1 if id names a token of t that decodes (a normal or special token), else 0. */
+static inline int bpe_valid_id(const bpe *t, int32_t id)
+{
+    return id >= 0 && (size_t)id < t->n && t->kind[id] != ID_UNUSED;
+}
 
 /* Builds a tokenizer from a token table: n ids, tokens' bytes at bytes+off[i], kinds, merge ranks
  * (NULL: rank = id); takes ownership of bytes, off, kind and rank (freed on error too); returns a
  * status and a reason in why. */
-int bpe_build(bpe **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind, uint32_t *rank,
-              const char *pattern, char *why, size_t why_len);
+int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *kind,
+              uint32_t *rank, const char *pattern, char *why, size_t why_len);
+
+/* Returns 1 if data[0..len-1] starts like an attn tokenizer file, else 0 (tok_kind.sniff). */
+int bpe_sniff(const void *data, size_t len);
+
+/* Opens an attn tokenizer file's bytes, or with a path and no attn magic a tiktoken rank file
+ * whose pattern and specials follow from the file's name (tok_kind.open); returns a status and a
+ * reason in why. */
+int bpe_open(tokenizer **out, const char *path, const void *data, size_t len, char *why,
+             size_t why_len);
+
+/* The kind's implementation of the tok.h functions of the same name, in the files named after the
+ * job: bpe_vocab.c (the token table), bpe_file.c (file formats), bpe_encode.c, bpe_decode.c. */
+void bpe_free(tokenizer *t);
+int bpe_set_pattern(tokenizer *t, const char *pattern, char *why, size_t why_len);
+size_t bpe_vocab_size(const tokenizer *t);
+const char *bpe_pattern(const tokenizer *t);
+const char *bpe_token_bytes(const tokenizer *t, int32_t id, size_t *len);
+int bpe_is_special(const tokenizer *t, int32_t id);
+int32_t bpe_special_id(const tokenizer *t, const char *s, size_t len);
+int32_t bpe_token_id(const tokenizer *t, const char *s, size_t len);
+size_t bpe_max_token_bytes(const tokenizer *t);
+int bpe_serialize(const tokenizer *t, char **buf, size_t *len);
+int bpe_encode(const tokenizer *t, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
+               size_t len, int flags);
+int bpe_encoder_open(tok_encoder **out, const tokenizer *t);
+void bpe_encoder_free(tok_encoder *e);
+int bpe_encoder_encode(tok_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
+                       size_t len, int flags);
+int bpe_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const int32_t *ids,
+               size_t n_ids);
+int bpe_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t id);
 
 #endif

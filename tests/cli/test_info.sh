@@ -71,7 +71,8 @@ if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
             run "$ATTN" convert --dtype $dt --compress $c --threads 2 $D/py-f32.attn "$T/$dt-$c.attn"
             ok "convert --dtype $dt --compress $c exits 0" status_is 0
             ok "convert is quiet" err_empty
-            run /usr/bin/python3 scripts/modelfile-fixtures.py --check "$T/$dt-$c.attn" $dt $c
+            run /usr/bin/python3 -m scripts.goldens.modelfile_fixtures \
+                --check "$T/$dt-$c.attn" $dt $c
             ok "convert --dtype $dt --compress $c: the Python reader agrees" status_is 0
         done
     done

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The shipped default model, models/en-fr.attn, through the command line: its metadata says what
 # it is, attn's greedy output equals PyTorch's greedy output of the same file on the sentences of
-# tests/data/model/en-fr.src (en-fr.pytorch, written by step 7 of scripts/make-model.sh with
-# scripts/train.py's PyTorch decoder), and the README's example sentence gets a French answer.
+# tests/data/model/en-fr.src (en-fr.pytorch, written by step 7 of scripts/model/make-model.sh with
+# scripts/model/train.py's PyTorch decoder), and the README's example sentence gets a French answer.
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 M=models/en-fr.attn

@@ -3,9 +3,10 @@
 # invalid UTF-8, a 1 MB line, a token split inside a 4-byte emoji, | head, /dev/full, models that
 # are missing or corrupt, every exit status, stdout = generated text only) and the decoding modes.
 #
-# Models: tests/data/gen/echo.attn (scripts/make-echo-model.py) is built by hand to copy its
+# Models: tests/data/gen/echo.attn (scripts/goldens/echo_model.py) is built by hand to copy its
 # source, so the right output of every text test is the input itself; tests/data/ref/*.attn are
-# PyTorch reference models (scripts/reference.py) whose .ref files hold PyTorch's greedy ids.
+# PyTorch reference models (scripts/goldens/reference.py) whose .ref files hold PyTorch's greedy
+# ids.
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 ECHO=tests/data/gen/echo.attn
@@ -207,7 +208,7 @@ ok "beam search on the echo model also copies" same "$T/many"
 # transformers 4.30's generate() on the HF fixtures (BART, Marian, T5): greedy, 4 beams with
 # scores, repetition penalty with no-repeat n-grams.  Needs numpy for the conversion.
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
-    run /usr/bin/python3 scripts/check-hf-generate.py --attn "$ATTN"
+    run /usr/bin/python3 tests/hf_generate_check.py --attn "$ATTN"
     ok "generate() equals transformers 4.30 on the HF fixtures" status_is 0
 else
     echo "SKIP (not counted): HF generate check, /usr/bin/python3 has no numpy"

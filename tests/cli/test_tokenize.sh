@@ -103,18 +103,19 @@ run "$ATTN" tokenize -t tests/data/modelfile/py-q8.attn "$T/fr.txt"
 ok "a model whose tokenizer blob is not one exits 1" status_is 1
 ok "bad embedded tokenizer: one line" err_one_line
 
-# converters (scripts/tok-convert.py; fixtures and hand-derived ids: scripts/tok-convert-fixtures.py)
+# converters (scripts/convert/tokenizer.py; fixtures and hand-derived ids:
+# scripts/goldens/tok_convert_fixtures.py)
 if [ -x /usr/bin/python3 ]; then
-    run /usr/bin/python3 scripts/tok-convert.py hf $D/tiny-hf.json -o "$T/hf.tok"
+    run /usr/bin/python3 -m scripts.convert.tokenizer hf $D/tiny-hf.json -o "$T/hf.tok"
     ok "convert hf exits 0" status_is 0
     ok "convert hf: ids not in merge order get explicit ranks" grep -qx '6c6f77 257' "$T/hf.tok"
     run sh -c 'echo " low lower<s>" | "$ATTN" tokenize --special -t "$1"' sh "$T/hf.tok"
     ok "converted HF tokenizer merges by merge order" out_is "36 262 36 262 263 0"
-    run /usr/bin/python3 scripts/tok-convert.py gpt2 $D/tiny-encoder.json $D/tiny-vocab.bpe -o "$T/g.tok"
+    run /usr/bin/python3 -m scripts.convert.tokenizer gpt2 $D/tiny-encoder.json $D/tiny-vocab.bpe -o "$T/g.tok"
     ok "convert gpt2 exits 0" status_is 0
     run sh -c 'echo "low<|endoftext|>" | "$ATTN" tokenize --special -t "$1"' sh "$T/g.tok"
     ok "converted GPT-2 vocabulary: merges and <|endoftext|> special" out_is "257 258"
-    run /usr/bin/python3 scripts/tok-convert.py tiktoken "$R50K" --pattern gpt2 --special '<|endoftext|>=50256' -o "$T/r.tok"
+    run /usr/bin/python3 -m scripts.convert.tokenizer tiktoken "$R50K" --pattern gpt2 --special '<|endoftext|>=50256' -o "$T/r.tok"
     run "$ATTN" tokenize -t "$T/r.tok" $D/edge.txt
     ok "converted r50k rank file equals tiktoken" cmp -s "$T/out" $D/r50k_base.edge.lines.ids
 else

@@ -1,0 +1,1 @@
+"""attn's scripts, run as modules from the repository root (scripts/README.md)."""

@@ -1,0 +1,1 @@
+"""Converters from other formats into attn model and tokenizer files."""

@@ -1,0 +1,1 @@
+"""Writers of the test references and fixtures in tests/data."""

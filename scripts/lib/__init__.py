@@ -1,0 +1,1 @@
+"""Modules the scripts share: the model file, the default model in PyTorch, metrics, BLAS choice."""

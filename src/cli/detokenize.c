@@ -1,0 +1,112 @@
+/* detokenize.c — `attn detokenize`: lines of token ids back into text. */
+#include "tok.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void detokenize_usage(void)
+{
+    cli_puts(
+        "Usage: attn detokenize [-t TOKENIZER] [FILE...]\n"
+        "Turn each input line of space-separated token ids back into text, one line each.\n\n"
+        "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
+        "                        model file; default: the default model\n"
+        "  -h, --help            show this help\n");
+}
+
+int cli_detokenize(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"tokenizer", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *tok_path = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': tok_path = optarg; break;
+        case 'h': detokenize_usage(); return CLI_OK;
+        default:
+            return cli_usage_error("detokenize", "unknown option or missing value: %s",
+                                   argv[optind - 1]);
+        }
+    }
+    tokenizer *t = cli_open_tokenizer("detokenize", tok_path);
+    if (!t)
+        return CLI_FAIL;
+    int status = CLI_OK;
+    char *line = NULL, *out = NULL;
+    int32_t *ids = NULL;
+    size_t line_cap = 0, ids_cap = 0, out_cap = 0, len;
+    cli_reader rd;
+    cli_reader_init(&rd, argv + optind, argc - optind, '\n');
+    int more;
+    while (status == CLI_OK && (more = cli_reader_next(&rd, &line, &line_cap, &len)) != 0) {
+        if (more < 0) {
+            status = CLI_FAIL;
+            break;
+        }
+        size_t n = 0;
+        if (ids_cap < len / 2 + 1) {
+            ids_cap = len / 2 + 1;
+            int32_t *p = realloc(ids, ids_cap * sizeof *p);
+            if (!p) {
+                cli_error("detokenize: out of memory");
+                status = CLI_FAIL;
+                break;
+            }
+            ids = p;
+        }
+        for (char *p = line, *end = line + len; p < end;) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+                p++;
+            if (p == end)
+                break;
+            long v = 0;
+            char *q = p;
+            while (q < end && *q >= '0' && *q <= '9' && v <= 0x7fffffff)
+                v = v * 10 + (*q++ - '0');
+            if (q == p || v > 0x7fffffff || (q < end && *q != ' ' && *q != '\t' && *q != '\r')) {
+                cli_error("%s:%ld: not a list of token ids", rd.name, rd.record);
+                status = CLI_FAIL;
+                break;
+            }
+            ids[n++] = (int32_t)v;
+            p = q;
+        }
+        if (status != CLI_OK)
+            break;
+        size_t m;
+        int rc = tok_decode(t, out, out_cap, &m, ids, n);
+        if (rc == TOK_ERR_SPACE) {
+            char *o = realloc(out, m + 1);
+            if (!o) {
+                cli_error("detokenize: out of memory");
+                status = CLI_FAIL;
+                break;
+            }
+            out = o;
+            out_cap = m + 1;
+            rc = tok_decode(t, out, out_cap, &m, ids, n);
+        }
+        if (rc < 0) {
+            cli_error("%s:%ld: %s", rd.name, rd.record, tok_strerror(rc));
+            status = CLI_FAIL;
+            break;
+        }
+        cli_write(out, m);
+        cli_write("\n", 1);
+    }
+    cli_reader_close(&rd);
+    free(line);
+    free(out);
+    free(ids);
+    tok_free(t);
+    return status;
+}
+

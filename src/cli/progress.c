@@ -1,0 +1,28 @@
+/* progress.c — the progress line on stderr: sources done, tokens/s and the time left. */
+#include "cli.h"
+
+#include <unistd.h>
+
+void cli_progress_show(cli_progress *p, const cli_reader *rd, int force)
+{
+    double t = eng_now();
+    if (!force && t - p->t_last < 0.5)
+        return;
+    p->t_last = t;
+    double el = t - p->t_start;
+    int tty = isatty(2);
+    fprintf(stderr, "%sattn: %ld sources, %.1f tokens/s", tty ? "\r" : "", p->n_done,
+            el > 0 ? p->n_tokens / el : 0.0);
+    if (rd->total > 0 && rd->consumed > 0 && rd->consumed < rd->total)
+        fprintf(stderr, ", %.0f s left",
+                el * (double)(rd->total - rd->consumed) / (double)rd->consumed);
+    fputs(tty ? "\033[K" : "\n", stderr);
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p, const cli_reader *rd)
+{
+    cli_progress_show(p, rd, 1);
+    if (isatty(2))
+        fputc('\n', stderr);
+}

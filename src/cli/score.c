@@ -1,0 +1,402 @@
+/* score.c — `attn score`: the log-probability of each target given its source.
+ *
+ * Pairs come as "SOURCE<TAB>TARGET" lines (FILEs or stdin) or as two parallel files
+ * (--source, --target).  Each target is teacher-forced through the decoder (eng_score: generate.c's
+ * gen_score on the engine), and its log-probability (the target's tokens and the end of
+ * sequence) is printed, one line per pair, in input order.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Prints the help of attn score. */
+static void score_usage(void)
+{
+    cli_puts(
+        "Usage: attn score [OPTIONS] [FILE...]\n"
+        "       attn score [OPTIONS] --source FILE --target FILE\n"
+        "Print the log-probability (natural log) of each target given its source, one number per\n"
+        "pair: the sum over the target's tokens and the end of sequence. Pairs are lines\n"
+        "'SOURCE<TAB>TARGET' of the FILEs ('-' or none: stdin), or lines of two parallel files.\n\n"
+        "  -m, --model FILE    model file (default as for attn run)\n"
+        "      --source FILE   the sources, one per line (with --target)\n"
+        "      --target FILE   the targets, one per line (with --source)\n"
+        "      --mean          print the mean log-probability per token instead of the sum\n"
+        "      --ids           sources and targets are space-separated token ids\n"
+        "      --special       recognise special tokens' text in the input\n"
+        "      --truncate      cut sources and targets longer than the model accepts\n"
+        "      --batch N       score N pairs together (default 16)\n"
+        "      --threads N     compute threads (default: all CPUs, at most 8)\n"
+        "      --json          one JSON object per pair: ids and per-token log-probabilities\n"
+        "  -v, --verbose       timings on standard error\n"
+        "  -h, --help          show this help\n");
+}
+
+/* ---- pairs ---------------------------------------------------------------------------------- */
+
+/* One pair of the current batch. */
+typedef struct pair {
+    char *line;              /* the source line (tab mode: the whole line), owned */
+    size_t line_cap;
+    char *tline;             /* the target line in two-file mode, owned */
+    size_t tline_cap;
+    const char *src_text, *tgt_text;
+    size_t src_len_b, tgt_len_b;
+    int32_t *src, *tgt;      /* (src_len), (tgt_len) ids, owned */
+    size_t src_cap, tgt_cap;
+    int src_len, tgt_len;
+    float *lp;               /* (max_tgt + 1) log-probabilities */
+} pair;
+
+typedef struct scorer {
+    const char *cmd;
+    engine *e;
+    const tf_config *cfg;
+    eng_run *er;
+    int batch, threads, ids, special, truncate, json, mean, verbose;
+    int max_src, max_tgt;    /* longest source; longest target (without eos) */
+    int src_bos, src_eos;    /* put before / after text sources (src.add_bos/eos), -1: none */
+    pair *pairs;             /* (batch) */
+    gen_source *gsrc;        /* (batch) */
+    const int32_t **tgts;    /* (batch) */
+    int *tlens;              /* (batch) */
+    float **lps;             /* (batch) */
+    /* input: the lines of the FILEs, or of the source and the target file */
+    cli_reader rd, trd;
+    int two_files;
+    const char *name;        /* where the current pair comes from */
+    long line;
+    long n_pairs, n_tokens;
+} scorer;
+
+/* Reads the next pair into p; returns 1, 0 at the end, or -1 after printing the error. */
+static int next_pair(scorer *S, pair *p)
+{
+    size_t n, m;
+    if (S->two_files) {
+        int rn = cli_reader_next(&S->rd, &p->line, &p->line_cap, &n);
+        int rm = rn < 0 ? 0 : cli_reader_next(&S->trd, &p->tline, &p->tline_cap, &m);
+        if (rn < 0 || rm < 0)
+            return -1;
+        if (rn == 0 && rm == 0)
+            return 0;
+        S->line++;
+        if (rn == 0 || rm == 0) {
+            const char *src = S->rd.files[0], *tgt = S->trd.files[0];
+            cli_error("%s: %s ends at line %ld, before %s", rn == 0 ? src : tgt,
+                      rn == 0 ? "the source file" : "the target file", S->line,
+                      rn == 0 ? tgt : src);
+            return -1;
+        }
+        S->name = S->rd.files[0];
+        p->src_text = p->line;
+        p->src_len_b = n;
+        p->tgt_text = p->tline;
+        p->tgt_len_b = m;
+        return 1;
+    }
+    int rc = cli_reader_next(&S->rd, &p->line, &p->line_cap, &n);
+    if (rc <= 0)
+        return rc;
+    S->name = S->rd.name;
+    S->line = S->rd.record;
+    char *tab = memchr(p->line, '\t', n);
+    if (!tab) {
+        cli_error("%s:%ld: no tab between source and target", S->name, S->line);
+        return -1;
+    }
+    *tab = '\0';
+    p->src_text = p->line;
+    p->src_len_b = (size_t)(tab - p->line);
+    p->tgt_text = tab + 1;
+    p->tgt_len_b = n - p->src_len_b - 1;
+    return 1;
+}
+
+/* Turns text (or an id list) into ids in *ids (grown as needed); returns the count, or -1 after
+ * printing the error. */
+static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size_t len)
+{
+    if (*cap < len + 3) {
+        int32_t *p = realloc(*ids, (len + 3) * sizeof *p);
+        if (!p) {
+            cli_error("out of memory");
+            return -1;
+        }
+        *ids = p;
+        *cap = len + 3;
+    }
+    size_t n = 0;
+    if (S->ids) {
+        const char *s = text;
+        while (*s) {
+            char *end;
+            errno = 0;
+            long v = strtol(s, &end, 10);
+            if (end == s || errno || v < 0 || v >= S->cfg->vocab_size) {
+                cli_error("%s:%ld: not a token id of this model: '%.20s'", S->name, S->line, s);
+                return -1;
+            }
+            (*ids)[n++] = (int32_t)v;
+            s = end;
+            while (*s == ' ' || *s == '\t' || *s == '\r')
+                s++;
+        }
+        return (long)n;
+    }
+    int rc = tok_encoder_encode(eng_encoder(S->e), *ids, *cap, &n, text, len,
+                                S->special ? TOK_SPECIAL : 0);
+    if (rc < 0) {
+        cli_error("%s:%ld: %s", S->name, S->line, tok_strerror(rc));
+        return -1;
+    }
+    return (long)n;
+}
+
+/* Encodes pair p's source and target, checking their lengths; returns 0 or -1 (printed). */
+static int encode_pair(scorer *S, pair *p)
+{
+    long n = to_ids(S, &p->src, &p->src_cap, p->src_text, p->src_len_b);
+    if (n < 0)
+        return -1;
+    if (!S->ids && S->src_bos >= 0) {
+        memmove(p->src + 1, p->src, (size_t)n * sizeof *p->src);
+        p->src[0] = S->src_bos;
+        n++;
+    }
+    if (!S->ids && S->src_eos >= 0)
+        p->src[n++] = S->src_eos;
+    if (n == 0) {
+        cli_error("%s:%ld: empty source", S->name, S->line);
+        return -1;
+    }
+    if (n > S->max_src) {
+        if (!S->truncate) {
+            cli_error("%s:%ld: source has %ld tokens, the model accepts at most %d (--truncate "
+                      "cuts it)", S->name, S->line, n, S->max_src);
+            return -1;
+        }
+        n = S->max_src;
+        if (!S->ids && S->src_eos >= 0)
+            p->src[n - 1] = S->src_eos;
+    }
+    p->src_len = (int)n;
+    long m = to_ids(S, &p->tgt, &p->tgt_cap, p->tgt_text, p->tgt_len_b);
+    if (m < 0)
+        return -1;
+    if (m > S->max_tgt) {
+        if (!S->truncate) {
+            cli_error("%s:%ld: target has %ld tokens, the model scores at most %d (--truncate "
+                      "cuts it)", S->name, S->line, m, S->max_tgt);
+            return -1;
+        }
+        m = S->max_tgt;
+    }
+    p->tgt_len = (int)m;
+    return 0;
+}
+
+/* Writes the result of pair p (input position index). */
+static void write_pair(scorer *S, const pair *p, long index)
+{
+    int n = p->tgt_len + (S->cfg->eos_id >= 0);
+    double sum = 0;
+    for (int j = 0; j < n; j++)
+        sum += p->lp[j];
+    double value = S->mean && n > 0 ? sum / n : sum;
+    if (!S->json) {
+        cli_printf("%.6f\n", value);
+        return;
+    }
+    cli_printf("{\"index\":%ld,\"source\":", index);
+    cli_quote(p->src_text, p->src_len_b, 1);
+    cli_puts(",\"target\":");
+    cli_quote(p->tgt_text, p->tgt_len_b, 1);
+    cli_printf(",\"logprob\":%.6f,\"tokens\":%d,\"ids\":[", sum, n);
+    for (int j = 0; j < p->tgt_len; j++)
+        cli_printf(j ? ",%d" : "%d", p->tgt[j]);
+    cli_puts("],\"logprobs\":[");
+    for (int j = 0; j < n; j++)
+        cli_printf(j ? ",%.6g" : "%.6g", p->lp[j]);
+    cli_puts("]}\n");
+}
+
+/* Scores the input batch by batch; returns the exit status. */
+static int score_all(scorer *S)
+{
+    int status = CLI_OK, end = 0;
+    while (!end) {
+        int k = 0;
+        while (k < S->batch) {
+            pair *p = &S->pairs[k];
+            int rc = next_pair(S, p);
+            if (rc == 1 && encode_pair(S, p) < 0)
+                rc = -1;
+            if (rc <= 0) {
+                end = 1;
+                if (rc < 0)
+                    status = CLI_FAIL;
+                break;
+            }
+            S->gsrc[k] = (gen_source){p->src, p->src_len, 0};
+            S->tgts[k] = p->tgt;
+            S->tlens[k] = p->tgt_len;
+            S->lps[k] = p->lp;
+            k++;
+        }
+        if (k == 0)
+            break;
+        int rc = eng_score(S->er, S->lps, S->gsrc, S->tgts, S->tlens, k);
+        if (rc < 0)
+            return cli_gen_error(S->er, "score", rc);
+        for (int i = 0; i < k; i++) {
+            write_pair(S, &S->pairs[i], S->n_pairs + i);
+            S->n_tokens += S->pairs[i].tgt_len + 1;
+        }
+        S->n_pairs += k;
+        cli_flush();
+    }
+    return status;
+}
+
+/* Opens the engine and a scoring run on it (greedy settings whose length is the model's
+ * positions); returns 0 or CLI_FAIL (printed). */
+static int score_setup(scorer *S, const char *model)
+{
+    if (!(S->e = cli_open_engine(model, S->ids)))
+        return CLI_FAIL;
+    S->cfg = eng_config(S->e);
+    S->src_bos = eng_file_defaults(S->e)->src_bos_id;
+    S->src_eos = eng_file_defaults(S->e)->src_eos_id;
+    int P = S->cfg->max_positions;
+    eng_overrides o;
+    eng_overrides_default(&o);
+    o.mode = GEN_GREEDY;
+    o.max_new_tokens = P;
+    gen_params gp;
+    int rc = eng_params(S->e, &o, &gp);
+    if (rc == ATTN_OK)
+        rc = eng_run_open(&S->er, S->e, &gp, S->batch, P, S->threads);
+    if (rc < 0) {
+        cli_error("score: %s", attn_strerror(rc));
+        return CLI_FAIL;
+    }
+    int f = gp.forced_bos_id >= 0, has_eos = gp.eos_id >= 0;
+    S->max_src = P;
+    S->max_tgt = P - 1 - f - (has_eos ? 0 : -1);
+    if (S->max_tgt < 0)
+        S->max_tgt = 0;
+    S->pairs = calloc((size_t)S->batch, sizeof *S->pairs);
+    S->gsrc = calloc((size_t)S->batch, sizeof *S->gsrc);
+    S->tgts = calloc((size_t)S->batch, sizeof *S->tgts);
+    S->tlens = calloc((size_t)S->batch, sizeof *S->tlens);
+    S->lps = calloc((size_t)S->batch, sizeof *S->lps);
+    if (!S->pairs || !S->gsrc || !S->tgts || !S->tlens || !S->lps) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    for (int i = 0; i < S->batch; i++)
+        if (!(S->pairs[i].lp = malloc((size_t)(S->max_tgt + 1) * sizeof(float)))) {
+            cli_error("out of memory");
+            return CLI_FAIL;
+        }
+    return 0;
+}
+
+/* Frees everything S holds. */
+static void score_teardown(scorer *S)
+{
+    for (int i = 0; S->pairs && i < S->batch; i++) {
+        pair *p = &S->pairs[i];
+        free(p->line);
+        free(p->tline);
+        free(p->src);
+        free(p->tgt);
+        free(p->lp);
+    }
+    free(S->pairs);
+    free(S->gsrc);
+    free(S->tgts);
+    free(S->tlens);
+    free(S->lps);
+    cli_reader_close(&S->rd);
+    cli_reader_close(&S->trd);
+    eng_run_free(S->er);
+    eng_free(S->e);
+}
+
+int cli_score(int argc, char **argv)
+{
+    enum {
+        O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON
+    };
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'}, {"source", required_argument, NULL, O_SOURCE},
+        {"target", required_argument, NULL, O_TARGET}, {"mean", no_argument, NULL, O_MEAN},
+        {"ids", no_argument, NULL, O_IDS}, {"special", no_argument, NULL, O_SPECIAL},
+        {"truncate", no_argument, NULL, O_TRUNCATE}, {"batch", required_argument, NULL, O_BATCH},
+        {"threads", required_argument, NULL, O_THREADS}, {"json", no_argument, NULL, O_JSON},
+        {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    scorer S;
+    memset(&S, 0, sizeof S);
+    S.cmd = argv[0];
+    S.batch = 16;
+    S.threads = cli_default_threads();
+    const char *model = NULL, *src_file = NULL, *tgt_file = NULL;
+    long v;
+    int c, li = -1;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "m:vh", opts, &li)) != -1) {
+        const char *name = li >= 0 ? opts[li].name : "";
+        li = -1;
+        switch (c) {
+        case 'm': model = optarg; break;
+        case O_SOURCE: src_file = optarg; break;
+        case O_TARGET: tgt_file = optarg; break;
+        case O_MEAN: S.mean = 1; break;
+        case O_IDS: S.ids = 1; break;
+        case O_SPECIAL: S.special = 1; break;
+        case O_TRUNCATE: S.truncate = 1; break;
+        case O_JSON: S.json = 1; break;
+        case 'v': S.verbose = 1; break;
+        case 'h': score_usage(); return CLI_OK;
+        case O_BATCH:
+        case O_THREADS:
+            if (cli_parse_long(optarg, 1, c == O_BATCH ? 4096 : 256, &v) < 0)
+                return cli_usage_error(S.cmd, "bad value for --%s: '%s'", name, optarg);
+            *(c == O_BATCH ? &S.batch : &S.threads) = (int)v;
+            break;
+        default:
+            return cli_usage_error(S.cmd, "unknown option or missing value: %s",
+                                   argv[optind - 1]);
+        }
+    }
+    if (!src_file != !tgt_file)
+        return cli_usage_error(S.cmd, "--source and --target go together");
+    if (src_file && optind < argc)
+        return cli_usage_error(S.cmd, "FILE arguments cannot be used with --source/--target");
+    double t0 = cli_cpu_seconds();
+    int status = score_setup(&S, model);
+    if (status == 0) {
+        if (src_file) {
+            S.two_files = 1;
+            cli_reader_init(&S.rd, (char **)&src_file, 1, '\n');
+            cli_reader_init(&S.trd, (char **)&tgt_file, 1, '\n');
+        } else {
+            cli_reader_init(&S.rd, argv + optind, argc - optind, '\n');
+        }
+        status = score_all(&S);
+        if (S.verbose) {
+            double t = cli_cpu_seconds() - t0;
+            cli_error("%ld pairs, %ld target tokens, %.3f s CPU", S.n_pairs, S.n_tokens, t);
+        }
+    }
+    score_teardown(&S);
+    return status;
+}

@@ -1,0 +1,148 @@
+/* tokenize.c — `attn tokenize`: the token ids of each input line (or each whole input). */
+#include "tok.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void tokenize_usage(void)
+{
+    cli_puts(
+        "Usage: attn tokenize [-t TOKENIZER] [--pattern NAME|REGEX] [--special] [--whole]\n"
+        "                     [FILE...]\n"
+        "Print the token ids of each input line, space-separated, one line per line\n"
+        "(the newline itself is not encoded). FILE '-' or none reads stdin.\n\n"
+        "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
+        "                        model file (its embedded tokenizer); default: the default model\n"
+        "  -p, --pattern P       split with another pre-tokenizer pattern: gpt2, cl100k, o200k\n"
+        "                        or a PCRE2 regex (default: the tokenizer's own)\n"
+        "      --special         recognise special tokens' text (e.g. <|endoftext|>); without\n"
+        "                        it their text is encoded as plain text\n"
+        "      --whole           encode each input as one text (newlines included)\n"
+        "  -h, --help            show this help\n");
+}
+
+/* Encodes text and prints its ids on one line through a 64 kB buffer; returns 0 or -1 after
+ * printing the error. */
+static int print_ids(tok_encoder *e, int32_t **ids, size_t *cap, const char *text, size_t len,
+                     int flags)
+{
+    static char out[1 << 16];
+    size_t n, used = 0;
+    if (*cap < len + 1) {
+        int32_t *p = realloc(*ids, (len + 1) * sizeof *p);
+        if (!p) {
+            cli_error("tokenize: out of memory");
+            return -1;
+        }
+        *ids = p;
+        *cap = len + 1;
+    }
+    int rc = tok_encoder_encode(e, *ids, *cap, &n, text, len, flags);
+    if (rc < 0) {
+        cli_error("tokenize: %s", tok_strerror(rc));
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (used > sizeof out - 16) {
+            cli_write(out, used);
+            used = 0;
+        }
+        char tmp[12];
+        int k = 0;
+        uint32_t v = (uint32_t)(*ids)[i];
+        do {
+            tmp[k++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        while (k)
+            out[used++] = tmp[--k];
+        out[used++] = i + 1 < n ? ' ' : '\n';
+    }
+    if (n == 0)
+        out[used++] = '\n';
+    cli_write(out, used);
+    return 0;
+}
+
+int cli_tokenize(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"tokenizer", required_argument, NULL, 't'}, {"special", no_argument, NULL, 'S'},
+        {"whole", no_argument, NULL, 'W'},           {"pattern", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    const char *tok_path = NULL, *pattern = NULL;
+    int flags = 0, whole = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "t:p:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': tok_path = optarg; break;
+        case 'p': pattern = optarg; break;
+        case 'S': flags |= TOK_SPECIAL; break;
+        case 'W': whole = 1; break;
+        case 'h': tokenize_usage(); return CLI_OK;
+        default:
+            return cli_usage_error("tokenize", "unknown option or missing value: %s",
+                                   argv[optind - 1]);
+        }
+    }
+    tokenizer *t = cli_open_tokenizer("tokenize", tok_path);
+    if (!t)
+        return CLI_FAIL;
+    char why[256];
+    if (pattern && tok_set_pattern(t, pattern, why, sizeof why) < 0) {
+        tok_free(t);
+        return cli_usage_error("tokenize", "--pattern: %s", why);
+    }
+    tok_encoder *e;
+    if (tok_encoder_open(&e, t) < 0) {
+        tok_free(t);
+        cli_error("tokenize: out of memory");
+        return CLI_FAIL;
+    }
+    int status = CLI_OK;
+    int32_t *ids = NULL;
+    char *line = NULL;
+    size_t cap = 0, line_cap = 0, len;
+    if (whole) {
+        /* each file is one text */
+        char *dash[] = {"-"};
+        char **files = optind < argc ? argv + optind : dash;
+        int n_files = optind < argc ? argc - optind : 1;
+        for (int i = 0; i < n_files && status == CLI_OK; i++) {
+            FILE *f = cli_open_input(files[i]);
+            if (!f) {
+                status = CLI_FAIL;
+                break;
+            }
+            if (cli_slurp(f, &line, &len) < 0) {
+                cli_error("%s: %s", files[i], strerror(errno));
+                status = CLI_FAIL;
+            } else {
+                if (print_ids(e, &ids, &cap, line, len, flags) < 0)
+                    status = CLI_FAIL;
+                free(line);
+                line = NULL;
+            }
+            cli_close_input(f);
+        }
+    } else {
+        cli_reader rd;
+        cli_reader_init(&rd, argv + optind, argc - optind, '\n');
+        int more;
+        while (status == CLI_OK && (more = cli_reader_next(&rd, &line, &line_cap, &len)) != 0)
+            if (more < 0 || print_ids(e, &ids, &cap, line, len, flags) < 0)
+                status = CLI_FAIL;
+        cli_reader_close(&rd);
+    }
+    free(ids);
+    free(line);
+    tok_encoder_free(e);
+    tok_free(t);
+    return status;
+}
+

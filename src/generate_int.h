@@ -1,0 +1,79 @@
+/* generate_int.h — the decoder object's state, shared by generate.c (object, processors,
+ * sampling, greedy runs, scoring) and generate_beam.c (beam search); not part of the API. */
+#ifndef ATTN_GENERATE_INT_H
+#define ATTN_GENERATE_INT_H
+
+#include "generate.h"
+
+/* A xoshiro256** random stream. */
+typedef struct rng {
+    uint64_t s[4];
+} rng;
+
+/* A finished beam hypothesis kept in a source's list. */
+typedef struct kept_hyp {
+    int used;
+    long order;         /* insertion number: later wins ties for best, earlier loses for worst */
+    double score;
+    int len, ended;
+    int32_t *ids;       /* (max_len) */
+    float *lps;         /* (max_len + 1) */
+} kept_hyp;
+
+/* Per-source state of one run. */
+typedef struct srcstate {
+    rng r;
+    int done;
+    int n_kept;         /* finished hypotheses kept (at most num_beams) */
+    long next_order;
+    double worst;
+    kept_hyp *kept;     /* (num_beams) the source's finished hypotheses */
+    int32_t *out_ids;   /* (max_len) greedy/sample output, beam settled prefix */
+    float *out_lps;     /* (max_len + 1) */
+} srcstate;
+
+struct gen {
+    gen_params p;
+    int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
+    float *logits;      /* (max_rows, V) */
+    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or log_softmax (beam) */
+    /* each next_* is the other half of a double buffer: beam search builds the next step's
+     * rows there from the current ones, then copies them back */
+    int32_t *seq, *next_seq;        /* (max_rows, max_len) each row's decoder sequence, start
+                                     * included */
+    float *lp, *next_lp;            /* (max_rows, max_len) model log-probability of seq[r][1..] */
+    float *bscore, *next_bscore;    /* (max_rows) beam scores */
+    int32_t *feed;      /* (max_rows) token fed to each row */
+    int *row_src, *next_row_src;    /* (max_rows) run source of each row */
+    int *parent;        /* (max_rows) */
+    const int32_t **src_ids;  /* (max_src) source ids handed to encode */
+    int *src_len;       /* (max_src) */
+    uint32_t *mark;     /* (V) epoch marks for distinct ids */
+    uint32_t epoch;
+    int *heap;          /* (V) sampling order */
+    float *cscore;      /* (max_src, K) candidate scores */
+    int *cflat;         /* (max_src, K) candidate beam * V + id */
+    int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
+    int n_forced;
+    srcstate *src;      /* (max_src) */
+    kept_hyp *kept;     /* (max_src, B) finished hypotheses of every source */
+    gen_hyp *hyps;      /* (max_src, n_best) */
+    gen_result *res;    /* (max_src) */
+    int model_status;
+    void *arena;
+};
+
+/* Records a model failure in g; returns ATTN_ERR_DECODER. */
+int gen_model_failed(gen *g, int status);
+
+/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
+void gen_process_row(gen *g, float *x, const int32_t *seq, int cur_len);
+
+/* Returns log(sum(exp(x))) of x (n), computed as max + log(sum(exp(x - max))). */
+float gen_logsumexp(const float *x, int n);
+
+/* Runs beam search over the n sources that gen_run started (generate_beam.c); returns ATTN_OK or
+ * ATTN_ERR_DECODER. */
+int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user);
+
+#endif
