@@ -2,6 +2,8 @@
  * dequantization and the choice of instruction set (see gemm.h; layouts in gemm_isa.h). */
 #include "gemm_isa.h"
 
+#include "status.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -16,22 +18,22 @@
 static size_t panel_bytes(int dtype, int cols)
 {
     switch (dtype) {
-    case KN_F32: return (size_t)cols * GM_NR * 4;
-    case KN_F16:
-    case KN_BF16: return (size_t)cols * GM_NR * 2;
-    case KN_Q8: return (size_t)((cols + 3) / 4) * GM_NR * 4;
-    case GM_Q4: return (size_t)gm_q4_groups(cols) * GM_Q4_GROUP_BYTES;
+    case ATTN_F32: return (size_t)cols * GM_NR * 4;
+    case ATTN_F16:
+    case ATTN_BF16: return (size_t)cols * GM_NR * 2;
+    case ATTN_Q8: return (size_t)((cols + 3) / 4) * GM_NR * 4;
+    case ATTN_Q4: return (size_t)(int)attn_q4_groups(cols) * GM_Q4_GROUP_BYTES;
     default: return 0;
     }
 }
 
-size_t gm_pack_size(int dtype, int rows, int cols)
+size_t gm_pack_size(attn_dtype dtype, int rows, int cols)
 {
     if (rows <= 0 || cols <= 0)
         return 0;
     size_t panels = (size_t)(rows + GM_NR - 1) / GM_NR;
     size_t bytes = panels * panel_bytes(dtype, cols);
-    if (bytes && dtype == KN_Q8)
+    if (bytes && dtype == ATTN_Q8)
         bytes += panels * GM_NR * sizeof(float);
     return bytes;
 }
@@ -39,10 +41,10 @@ size_t gm_pack_size(int dtype, int rows, int cols)
 /* Packs panel p of a float-like weight (esize 4 or 2 bytes per element). */
 static void pack_float(uint8_t *dst, const uint8_t *src, int dtype, int rows, int cols, int p)
 {
-    size_t esize = dtype == KN_F32 ? 4 : 2;
+    size_t esize = dtype == ATTN_F32 ? 4 : 2;
     for (int j = 0; j < GM_NR; j++) {
         int o = p * GM_NR + j;
-        int slot = dtype == KN_BF16 ? (j < 16 ? 2 * j : 2 * (j - 16) + 1) : j;
+        int slot = dtype == ATTN_BF16 ? (j < 16 ? 2 * j : 2 * (j - 16) + 1) : j;
         for (int k = 0; k < cols; k++) {
             uint8_t *d = dst + ((size_t)k * GM_NR + (size_t)slot) * esize;
             if (o < rows)
@@ -75,8 +77,8 @@ static inline int q4_nibble(const uint8_t *row, int k)
 /* Packs panel p of a q4 weight: per group its scales, then its nibbles step by step. */
 static void pack_q4(uint8_t *dst, const uint8_t *nib, const uint16_t *d, int rows, int cols, int p)
 {
-    int groups = gm_q4_groups(cols);
-    size_t rb = gm_q4_row_bytes(cols);
+    int groups = (int)attn_q4_groups(cols);
+    size_t rb = attn_q4_row_bytes(cols);
     for (int g = 0; g < groups; g++) {
         uint8_t *gd = dst + (size_t)g * GM_Q4_GROUP_BYTES;
         memset(gd, 0, GM_Q4_GROUP_BYTES);
@@ -84,8 +86,8 @@ static void pack_q4(uint8_t *dst, const uint8_t *nib, const uint16_t *d, int row
             int o = p * GM_NR + j;
             uint16_t h = o < rows ? d[(size_t)o * (size_t)groups + (size_t)g] : 0;
             memcpy(gd + 2 * j, &h, 2);
-            for (int i = 0; i < GM_Q4_GROUP; i++) {
-                int k = g * GM_Q4_GROUP + i;
+            for (int i = 0; i < ATTN_Q4_GROUP; i++) {
+                int k = g * ATTN_Q4_GROUP + i;
                 int v = o < rows && k < cols ? q4_nibble(nib + (size_t)o * rb, k) : 8;
                 gd[64 + 64 * (i / 4) + (j % 16) * 4 + i % 4] |= (uint8_t)(j < 16 ? v : v << 4);
             }
@@ -93,13 +95,13 @@ static void pack_q4(uint8_t *dst, const uint8_t *nib, const uint16_t *d, int row
     }
 }
 
-int gm_pack(gm_weight *out, void *mem, size_t size, int dtype, int rows, int cols,
+int gm_pack(gm_weight *out, void *mem, size_t size, attn_dtype dtype, int rows, int cols,
             const void *data, const void *scale)
 {
     size_t need = gm_pack_size(dtype, rows, cols);
     if (!need || size < need || ((uintptr_t)mem & 63) || !data ||
-        ((dtype == KN_Q8 || dtype == GM_Q4) && !scale))
-        return -1;
+        ((dtype == ATTN_Q8 || dtype == ATTN_Q4) && !scale))
+        return ATTN_ERR_ARG;
     uint8_t *base = mem;
     out->dtype = dtype;
     out->rows = rows;
@@ -110,26 +112,20 @@ int gm_pack(gm_weight *out, void *mem, size_t size, int dtype, int rows, int col
     out->scale = NULL;
     for (int p = 0; p < out->panels; p++) {
         uint8_t *dst = base + (size_t)p * out->panel_bytes;
-        if (dtype == KN_Q8)
+        if (dtype == ATTN_Q8)
             pack_q8(dst, data, rows, cols, p);
-        else if (dtype == GM_Q4)
+        else if (dtype == ATTN_Q4)
             pack_q4(dst, data, scale, rows, cols, p);
         else
             pack_float(dst, data, dtype, rows, cols, p);
     }
-    if (dtype == KN_Q8) {
+    if (dtype == ATTN_Q8) {
         float *s = (float *)(void *)(base + (size_t)out->panels * out->panel_bytes);
         for (int o = 0; o < out->panels * GM_NR; o++)
             s[o] = o < rows ? ((const float *)scale)[o] : 0.0f;
         out->scale = s;
     }
-    return 0;
-}
-
-void gm_q4_dequant_row(float *out, const uint8_t *nib, const uint16_t *d, int cols)
-{
-    for (int k = 0; k < cols; k++)
-        out[k] = kn_f16_to_f32(d[k / GM_Q4_GROUP]) * (float)(q4_nibble(nib, k) - 8);
+    return ATTN_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -140,14 +136,14 @@ void gm_q4_dequant_row(float *out, const uint8_t *nib, const uint16_t *d, int co
 static inline float panel_float(const uint8_t *pd, int dtype, int k, int j)
 {
     uint16_t h;
-    if (dtype == KN_F32) {
+    if (dtype == ATTN_F32) {
         float f;
         memcpy(&f, pd + ((size_t)k * GM_NR + (size_t)j) * 4, 4);
         return f;
     }
-    int slot = dtype == KN_BF16 ? (j < 16 ? 2 * j : 2 * (j - 16) + 1) : j;
+    int slot = dtype == ATTN_BF16 ? (j < 16 ? 2 * j : 2 * (j - 16) + 1) : j;
     memcpy(&h, pd + ((size_t)k * GM_NR + (size_t)slot) * 2, 2);
-    return dtype == KN_BF16 ? kn_bf16_to_f32(h) : kn_f16_to_f32(h);
+    return dtype == ATTN_BF16 ? attn_bf16_to_f32(h) : attn_f16_to_f32(h);
 }
 
 /* acc[r][j] = x[r] . column j of a float-like panel for r < nr. */
@@ -187,22 +183,22 @@ static void block_q8(float acc[MR_PORTABLE][GM_NR], const kn_input *in, int b, i
 static void block_q4(float acc[MR_PORTABLE][GM_NR], const kn_input *in, int b, int nr,
                      const uint8_t *pd)
 {
-    int qcols = kn_qcols(in->cols), groups = gm_q4_groups(in->cols);
+    int qcols = kn_qcols(in->cols), groups = (int)attn_q4_groups(in->cols);
     for (int r = 0; r < nr; r++) {
         const int8_t *q = in->q + (size_t)(b + r) * (size_t)qcols;
         float f[GM_NR] = {0};
         for (int g = 0; g < groups; g++) {
             const uint8_t *gd = pd + (size_t)g * GM_Q4_GROUP_BYTES;
-            const int8_t *qg = q + g * GM_Q4_GROUP;
+            const int8_t *qg = q + g * ATTN_Q4_GROUP;
             for (int j = 0; j < GM_NR; j++) {
                 int32_t s = 0;
-                for (int i = 0; i < GM_Q4_GROUP; i++) {
+                for (int i = 0; i < ATTN_Q4_GROUP; i++) {
                     int byte = gd[64 + 64 * (i / 4) + (j % 16) * 4 + i % 4];
                     s += qg[i] * (((j < 16 ? byte : byte >> 4) & 15) - 8);
                 }
                 uint16_t h;
                 memcpy(&h, gd + 2 * j, 2);
-                f[j] = fmaf((float)s, kn_f16_to_f32(h), f[j]);   /* as the vector paths */
+                f[j] = fmaf((float)s, attn_f16_to_f32(h), f[j]);   /* as the vector paths */
             }
         }
         for (int j = 0; j < GM_NR; j++)
@@ -220,9 +216,9 @@ static void linear_portable(float *y, int ldy, const kn_input *in, const gm_weig
         int jn = o1 - p * GM_NR < GM_NR ? o1 - p * GM_NR : GM_NR;
         for (int b = 0; b < in->n; b += MR_PORTABLE) {
             int nr = in->n - b < MR_PORTABLE ? in->n - b : MR_PORTABLE;
-            if (w->dtype == KN_Q8)
+            if (w->dtype == ATTN_Q8)
                 block_q8(acc, in, b, nr, pd, w->scale + p * GM_NR);
-            else if (w->dtype == GM_Q4)
+            else if (w->dtype == ATTN_Q4)
                 block_q4(acc, in, b, nr, pd);
             else
                 block_float(acc, in->x + (size_t)b * (size_t)in->cols, in->cols, nr, pd,

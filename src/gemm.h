@@ -12,19 +12,17 @@
  * kn_linear's on every instruction set.  The instruction set is kn_isa()'s.
  *
  * Usage:
- *     size_t size = gm_pack_size(KN_F32, rows, cols);
+ *     size_t size = gm_pack_size(ATTN_F32, rows, cols);
  *     void *mem = aligned_alloc(64, size);            // the caller owns mem
  *     gm_weight pw;
- *     gm_pack(&pw, mem, size, KN_F32, rows, cols, data, NULL);
+ *     gm_pack(&pw, mem, size, ATTN_F32, rows, cols, data, NULL);
  *     gm_linear(y, ldy, &in, &pw, bias, 0, rows);     // per token step; never allocates
  *
  * gm_pack and gm_linear are thread-safe on distinct outputs.
  *
- * The q4 format (a file dtype): a (rows, cols) weight is stored as nibbles (rows, gm_q4_row_bytes)
- * and scales (rows, gm_q4_groups) as IEEE half bits; element k of row o is
- *     w[o][k] = d[o][k / 32] * (nibble(o, k) - 8),
- * nibble(o, k) = the low 4 bits of byte k / 2 of row o when k is even, the high 4 bits when odd.
- * The nibbles past cols in a row's last group are ignored (writers store 8, the value 0).
+ * q4 weights are the model file's (dtype.h, man/attn-format.5): nibbles (rows,
+ * attn_q4_row_bytes(cols)) and half scales (rows, attn_q4_groups(cols)); gm_linear is their only
+ * matrix product.
  */
 #ifndef ATTN_GEMM_H
 #define ATTN_GEMM_H
@@ -32,20 +30,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtype.h"
 #include "kernels.h"
-
-/* The 4-bit dtype (beside enum kn_dtype's KN_F32 .. KN_Q8). */
-#define GM_Q4 4
 
 /* Output columns per packed panel: one micro-kernel's width. */
 #define GM_NR 32
 
-/* Input elements per q4 group (one scale each). */
-#define GM_Q4_GROUP 32
-
 /* A packed weight matrix (out = rows, in = cols) of one of the dtypes. */
 typedef struct gm_weight {
-    int dtype;                  /* KN_F32, KN_F16, KN_BF16, KN_Q8 or GM_Q4 */
+    attn_dtype dtype;
     int rows, cols;
     int panels;                 /* ceil(rows / GM_NR) */
     size_t panel_bytes;         /* bytes of one panel in data */
@@ -53,30 +46,21 @@ typedef struct gm_weight {
     const float *scale;         /* q8: (panels * GM_NR) the rows' scales, zero past rows */
 } gm_weight;
 
-/* Returns the number of q4 groups of a row of cols elements. */
-static inline int gm_q4_groups(int cols) { return (cols + GM_Q4_GROUP - 1) / GM_Q4_GROUP; }
-
-/* Returns the bytes of one row of q4 nibbles (whole groups of 16 bytes). */
-static inline size_t gm_q4_row_bytes(int cols) { return (size_t)gm_q4_groups(cols) * 16; }
-
 /* Returns the bytes gm_pack needs for a weight, or 0 for an unknown dtype or a bad size. */
-size_t gm_pack_size(int dtype, int rows, int cols);
+size_t gm_pack_size(attn_dtype dtype, int rows, int cols);
 
 /* Packs a weight into mem (size bytes, 64-byte aligned, the caller's for as long as *out is
  * used).  data: f32 floats, f16 / bf16 bits or q8 int8 (rows, cols), or q4 nibbles (rows,
- * gm_q4_row_bytes(cols)); scale: q8 floats (rows), q4 half bits (rows, gm_q4_groups(cols)), else
- * NULL.  Returns 0, or -1 when the dtype is unknown, the sizes are not positive, mem is not
- * aligned or size is below gm_pack_size. */
-int gm_pack(gm_weight *out, void *mem, size_t size, int dtype, int rows, int cols,
+ * attn_q4_row_bytes(cols)); scale: q8 floats (rows), q4 half bits (rows, attn_q4_groups(cols)),
+ * else NULL.  Returns ATTN_OK, or ATTN_ERR_ARG when the dtype is unknown, the sizes are not
+ * positive, mem is not aligned or size is below gm_pack_size. */
+int gm_pack(gm_weight *out, void *mem, size_t size, attn_dtype dtype, int rows, int cols,
             const void *data, const void *scale);
 
 /* y[b, o] = x[b] . W[o] (+ bias[o]) for b < in->n and o in [o0, o1), rows of y ldy apart;
  * o0 must be a multiple of GM_NR.  q8 and q4 weights read in->q and in->qscale, others in->x. */
 void gm_linear(float *y, int ldy, const kn_input *in, const gm_weight *w, const float *bias,
                int o0, int o1);
-
-/* Writes row r of a q4 weight as floats (cols): the reference dequantization. */
-void gm_q4_dequant_row(float *out, const uint8_t *nib, const uint16_t *d, int cols);
 
 /* Runs n iterations of a tight loop of independent FMA (f32) or VNNI (int8 dot product)
  * instructions on the current instruction set and returns the operations it did (a multiply

@@ -53,11 +53,11 @@ ALWAYS_INLINE void put8(float *y, __m256 v, __m256i m, const float *bias)
 /* Loads columns 16 h .. 16 h + 15 of step k of a float-like panel as two vectors of 8 floats. */
 ALWAYS_INLINE void load_half(__m256 *w0, __m256 *w1, const uint8_t *pd, int k, int h, int dtype)
 {
-    if (dtype == KN_F32) {
+    if (dtype == ATTN_F32) {
         const float *p = (const float *)(const void *)pd + (size_t)k * GM_NR + 16 * h;
         *w0 = _mm256_load_ps(p);
         *w1 = _mm256_load_ps(p + 8);
-    } else if (dtype == KN_F16) {
+    } else if (dtype == ATTN_F16) {
         const __m128i *p = (const __m128i *)(const void *)(pd + ((size_t)k * GM_NR + 16 * h) * 2);
         *w0 = _mm256_cvtph_ps(_mm_load_si128(p));
         *w1 = _mm256_cvtph_ps(_mm_load_si128(p + 1));
@@ -120,7 +120,7 @@ ALWAYS_INLINE void linear_float(float *y, int ldy, const kn_input *in, const gm_
 {
     float xp[KC_F * MR_F] __attribute__((aligned(32)));
     int cols = w->cols, n = in->n;
-    size_t esize = dtype == KN_F32 ? 4 : 2;
+    size_t esize = dtype == ATTN_F32 ? 4 : 2;
     int nc = block_cols((size_t)KC_F * esize);
     for (int oc = o0; oc < o1; oc += nc) {
         int oc1 = o1 - oc < nc ? o1 : oc + nc;
@@ -284,7 +284,7 @@ ALWAYS_INLINE void tile_q4(float *y, int ldy, const int32_t *xp, const int32_t *
 static void linear_q4(float *y, int ldy, const kn_input *in, const gm_weight *w, const float *bias,
                       int o0, int o1)
 {
-    int qcols = kn_qcols(w->cols), groups = gm_q4_groups(w->cols), n = in->n;
+    int qcols = kn_qcols(w->cols), groups = (int)attn_q4_groups(w->cols), n = in->n;
     int nc = block_cols(w->panel_bytes / GM_NR);
     int32_t *xp = __builtin_alloca((size_t)groups * 8 * MR_Q4 * sizeof *xp);
     int32_t *comp = __builtin_alloca((size_t)groups * MR_Q4 * sizeof *comp);
@@ -296,8 +296,8 @@ static void linear_q4(float *y, int ldy, const kn_input *in, const gm_weight *w,
                 const int8_t *q = in->q + (size_t)(b + r) * (size_t)qcols;
                 for (int g = 0; g < groups; g++) {
                     int32_t sum = 0;
-                    for (int i = 0; i < GM_Q4_GROUP; i++)
-                        sum += q[g * GM_Q4_GROUP + i];
+                    for (int i = 0; i < ATTN_Q4_GROUP; i++)
+                        sum += q[g * ATTN_Q4_GROUP + i];
                     comp[(size_t)g * MR_Q4 + (size_t)r] = -8 * sum;
                 }
                 for (int s = 0; s < groups * 8; s++)
@@ -321,10 +321,10 @@ void gm_linear_avx2(float *y, int ldy, const kn_input *in, const gm_weight *w, c
                     int o0, int o1)
 {
     switch (w->dtype) {
-    case KN_F32: linear_float(y, ldy, in, w, bias, o0, o1, KN_F32); break;
-    case KN_F16: linear_float(y, ldy, in, w, bias, o0, o1, KN_F16); break;
-    case KN_BF16: linear_float(y, ldy, in, w, bias, o0, o1, KN_BF16); break;
-    case KN_Q8: linear_q8(y, ldy, in, w, bias, o0, o1); break;
+    case ATTN_F32: linear_float(y, ldy, in, w, bias, o0, o1, ATTN_F32); break;
+    case ATTN_F16: linear_float(y, ldy, in, w, bias, o0, o1, ATTN_F16); break;
+    case ATTN_BF16: linear_float(y, ldy, in, w, bias, o0, o1, ATTN_BF16); break;
+    case ATTN_Q8: linear_q8(y, ldy, in, w, bias, o0, o1); break;
     default: linear_q4(y, ldy, in, w, bias, o0, o1); break;
     }
 }

@@ -63,11 +63,11 @@ ALWAYS_INLINE __m512i dpbusd(__m512i acc, __m512i u, const int32_t *s)
 /* Loads step k of a float-like panel (32 weights) as two vectors of 16 floats. */
 ALWAYS_INLINE void load_panel(__m512 *w0, __m512 *w1, const uint8_t *pd, int k, int dtype)
 {
-    if (dtype == KN_F32) {
+    if (dtype == ATTN_F32) {
         const float *p = (const float *)(const void *)pd + (size_t)k * GM_NR;
         *w0 = _mm512_load_ps(p);
         *w1 = _mm512_load_ps(p + 16);
-    } else if (dtype == KN_F16) {
+    } else if (dtype == ATTN_F16) {
         const __m256i *p = (const __m256i *)(const void *)(pd + (size_t)k * GM_NR * 2);
         *w0 = _mm512_cvtph_ps(_mm256_load_si256(p));
         *w1 = _mm512_cvtph_ps(_mm256_load_si256(p + 1));
@@ -259,7 +259,7 @@ typedef struct xpack {
 ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int k0, int kc,
                               int dtype, const int MR)
 {
-    if (dtype <= KN_BF16) {
+    if (dtype <= ATTN_BF16) {
         float *d = (float *)(void *)xp->x;
         for (int b = 0; b < mc; b++) {
             const float *x = in->x + (size_t)(b0 + b) * (size_t)in->cols + (size_t)k0;
@@ -270,7 +270,7 @@ ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int
         return;
     }
     int32_t *d = (int32_t *)(void *)xp->x;
-    int qcols = kn_qcols(in->cols), k4n = kc / 4, groups = kc / GM_Q4_GROUP;
+    int qcols = kn_qcols(in->cols), k4n = kc / 4, groups = kc / ATTN_Q4_GROUP;
     const __m512i ones = _mm512_set1_epi8(1);
     for (int b = 0; b < mc; b++) {
         const int8_t *q = in->q + (size_t)(b0 + b) * (size_t)qcols + (size_t)k0;
@@ -283,19 +283,19 @@ ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int
         for (int k = 0; k < kc; k += 64) {
             __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones,
                                             _mm512_loadu_si512(q + k));
-            if (dtype == KN_Q8) {
+            if (dtype == ATTN_Q8) {
                 total = _mm512_add_epi32(total, t);
                 continue;
             }
             int32_t lanes[16];
             _mm512_storeu_si512(lanes, t);
-            for (int h = 0; h < 2 && k / GM_Q4_GROUP + h < groups; h++) {
+            for (int h = 0; h < 2 && k / ATTN_Q4_GROUP + h < groups; h++) {
                 const int32_t *l = lanes + 8 * h;
-                c[(size_t)(k / GM_Q4_GROUP + h) * MR] =
+                c[(size_t)(k / ATTN_Q4_GROUP + h) * MR] =
                     -8 * (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
             }
         }
-        if (dtype == KN_Q8)
+        if (dtype == ATTN_Q8)
             xp->comp[b] = -128 * _mm512_reduce_add_epi32(total);
     }
 }
@@ -306,7 +306,7 @@ ALWAYS_INLINE void slice_tiles(float *y, int ldy, const xpack *xp, const kn_inpu
                                int p, const uint8_t *pd, const uint8_t *nextpd, int first,
                                int last, __mmask16 m0, __mmask16 m1, int dtype, const int MR)
 {
-    int k4n = kc / 4, groups = kc / GM_Q4_GROUP;
+    int k4n = kc / 4, groups = kc / ATTN_Q4_GROUP;
     const float *bt = bias ? bias + p * GM_NR : NULL;
     for (int g0 = 0; g0 < mc; g0 += MR) {
         int mr = mc - g0 < MR ? mc - g0 : MR, b = b0 + g0;
@@ -323,12 +323,12 @@ ALWAYS_INLINE void slice_tiles(float *y, int ldy, const xpack *xp, const kn_inpu
         tile_q8(yt, ldy, xq, k4n, pd, cq8, qs, ws, bt, first, last, m0, m1, pf, MR, MR_Q8); break;
 #define TILE_Q4(MR) case MR: \
         tile_q4(yt, ldy, xq, cq4, groups, pd, qs, bt, first, last, m0, m1, pf, MR, MR_Q4); break;
-        if (dtype <= KN_BF16) {
+        if (dtype <= ATTN_BF16) {
             switch (mr) {
             TILE_F(1) TILE_F(2) TILE_F(3) TILE_F(4) TILE_F(5) TILE_F(6)
             TILE_F(7) TILE_F(8) TILE_F(9) TILE_F(10) TILE_F(11) TILE_F(12)
             }
-        } else if (dtype == KN_Q8) {
+        } else if (dtype == ATTN_Q8) {
             switch (mr) {
             TILE_Q8(1) TILE_Q8(2) TILE_Q8(3) TILE_Q8(4) TILE_Q8(5) TILE_Q8(6)
             TILE_Q8(7) TILE_Q8(8) TILE_Q8(9) TILE_Q8(10) TILE_Q8(11) TILE_Q8(12)
@@ -350,14 +350,14 @@ ALWAYS_INLINE void linear(float *y, int ldy, const kn_input *in, const gm_weight
                           const float *bias, int o0, int o1, int dtype, const int MR)
 {
     xpack xp;
-    int flt = dtype <= KN_BF16;
-    size_t esize = dtype == KN_F32 ? 4 : 2;
-    int kdim = flt ? w->cols : dtype == KN_Q8 ? (w->cols + 3) & ~3
-                                               : gm_q4_groups(w->cols) * GM_Q4_GROUP;
+    int flt = dtype <= ATTN_BF16;
+    size_t esize = dtype == ATTN_F32 ? 4 : 2;
+    int kdim = flt ? w->cols : dtype == ATTN_Q8 ? (w->cols + 3) & ~3
+                                               : (int)attn_q4_groups(w->cols) * ATTN_Q4_GROUP;
     int kcmax = flt ? KC_F : KC_Q;
     int mcmax = XP_BYTES / (kcmax * (flt ? 4 : 1)) / MR * MR;
     /* bytes of a panel per input element: slice k0 starts k0 of them into the panel */
-    size_t step = flt ? GM_NR * esize : dtype == KN_Q8 ? GM_NR : GM_Q4_GROUP_BYTES / GM_Q4_GROUP;
+    size_t step = flt ? GM_NR * esize : dtype == ATTN_Q8 ? GM_NR : GM_Q4_GROUP_BYTES / ATTN_Q4_GROUP;
     int nc = block_cols((size_t)kcmax * step / GM_NR);
     for (int oc = o0; oc < o1; oc += nc) {
         int oc1 = o1 - oc < nc ? o1 : oc + nc;
@@ -384,11 +384,11 @@ void gm_linear_avx512(float *y, int ldy, const kn_input *in, const gm_weight *w,
                       const float *bias, int o0, int o1)
 {
     switch (w->dtype) {
-    case KN_F32: linear(y, ldy, in, w, bias, o0, o1, KN_F32, MR_F); break;
-    case KN_F16: linear(y, ldy, in, w, bias, o0, o1, KN_F16, MR_F); break;
-    case KN_BF16: linear(y, ldy, in, w, bias, o0, o1, KN_BF16, MR_F); break;
-    case KN_Q8: linear(y, ldy, in, w, bias, o0, o1, KN_Q8, MR_Q8); break;
-    default: linear(y, ldy, in, w, bias, o0, o1, GM_Q4, MR_Q4); break;
+    case ATTN_F32: linear(y, ldy, in, w, bias, o0, o1, ATTN_F32, MR_F); break;
+    case ATTN_F16: linear(y, ldy, in, w, bias, o0, o1, ATTN_F16, MR_F); break;
+    case ATTN_BF16: linear(y, ldy, in, w, bias, o0, o1, ATTN_BF16, MR_F); break;
+    case ATTN_Q8: linear(y, ldy, in, w, bias, o0, o1, ATTN_Q8, MR_Q8); break;
+    default: linear(y, ldy, in, w, bias, o0, o1, ATTN_Q4, MR_Q4); break;
     }
 }
 

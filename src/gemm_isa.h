@@ -9,7 +9,7 @@
  *         a 32-bit lane holds column j in its low half and column j + 16 in its high half
  *   q8    ceil(cols / 4) steps of 128 bytes: (k, j) at (k / 4) * 128 + j * 4 + k % 4, holding
  *         w + 128 as an unsigned byte (128 past cols), so that the input is the signed operand
- *   q4    gm_q4_groups(cols) groups of 576 bytes: the group's 32 half scales (64 bytes), then
+ *   q4    attn_q4_groups(cols) groups of 576 bytes: the group's 32 half scales (64 bytes), then
  *         8 steps of 64 bytes: (k, j), k = 32 g + 4 s + t, in byte 64 + 64 s + (j % 16) * 4 + t,
  *         low nibble for j < 16, high nibble for j >= 16; the nibble is the file's (0..15)
  */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "status.h"
 
 /* A small deterministic generator (xorshift32). */
 static uint32_t rng = 2024;
@@ -50,23 +51,23 @@ static src_weight make_src(int dtype, int rows, int cols)
 {
     src_weight s = {dtype, rows, cols, NULL, NULL};
     size_t n = (size_t)rows * (size_t)cols;
-    if (dtype == KN_F32) {
+    if (dtype == ATTN_F32) {
         float *f = malloc(n * sizeof *f);
         for (size_t i = 0; i < n; i++)
             f[i] = next_f();
         s.data = f;
-    } else if (dtype == KN_F16 || dtype == KN_BF16) {
+    } else if (dtype == ATTN_F16 || dtype == ATTN_BF16) {
         uint16_t *h = malloc(n * sizeof *h);
         for (size_t i = 0; i < n; i++) {
             float f = next_f();
             uint32_t u;
             memcpy(&u, &f, sizeof u);
             /* f16: any finite half, exponent 4..20 */
-            h[i] = dtype == KN_BF16 ? (uint16_t)(u >> 16)
+            h[i] = dtype == ATTN_BF16 ? (uint16_t)(u >> 16)
                                     : half_bits(4, 20);
         }
         s.data = h;
-    } else if (dtype == KN_Q8) {
+    } else if (dtype == ATTN_Q8) {
         int8_t *q = malloc(n);
         float *sc = malloc((size_t)rows * sizeof *sc);
         for (size_t i = 0; i < n; i++)
@@ -76,8 +77,8 @@ static src_weight make_src(int dtype, int rows, int cols)
         s.data = q;
         s.scale = sc;
     } else {
-        int groups = gm_q4_groups(cols);
-        size_t rb = gm_q4_row_bytes(cols);
+        int groups = (int)attn_q4_groups(cols);
+        size_t rb = attn_q4_row_bytes(cols);
         uint8_t *nib = malloc((size_t)rows * rb);
         uint16_t *d = malloc((size_t)rows * (size_t)groups * sizeof *d);
         for (int r = 0; r < rows; r++)
@@ -108,7 +109,8 @@ static gm_weight pack(const src_weight *s, void **mem)
     assert_true(size > 0);
     *mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
     gm_weight w;
-    assert_int_equal(gm_pack(&w, *mem, size, s->dtype, s->rows, s->cols, s->data, s->scale), 0);
+    assert_int_equal(gm_pack(&w, *mem, size, s->dtype, s->rows, s->cols, s->data, s->scale),
+                     ATTN_OK);
     return w;
 }
 
@@ -116,10 +118,10 @@ static gm_weight pack(const src_weight *s, void **mem)
 static double src_float(const src_weight *s, int o, int k)
 {
     size_t i = (size_t)o * (size_t)s->cols + (size_t)k;
-    if (s->dtype == KN_F32)
+    if (s->dtype == ATTN_F32)
         return ((const float *)s->data)[i];
     uint16_t h = ((const uint16_t *)s->data)[i];
-    if (s->dtype == KN_BF16) {
+    if (s->dtype == ATTN_BF16) {
         uint32_t u = (uint32_t)h << 16;
         float f;
         memcpy(&f, &u, sizeof f);
@@ -140,21 +142,21 @@ static double ref_out(const src_weight *s, const float *x, const int8_t *q, cons
     const int8_t *qb = q + (size_t)b * (size_t)qc;
     double want = 0.0;
     *mag = 0.0;
-    if (s->dtype == KN_Q8) {
+    if (s->dtype == ATTN_Q8) {
         int64_t acc = 0;
         for (int k = 0; k < cols; k++)
             acc += (int64_t)qb[k] * ((const int8_t *)s->data)[(size_t)o * cols + k];
         want = (double)acc * qs[b] * ((const float *)s->scale)[o];
         *mag = fabs(want);
-    } else if (s->dtype == GM_Q4) {
-        int groups = gm_q4_groups(cols);
-        const uint8_t *row = (const uint8_t *)s->data + (size_t)o * gm_q4_row_bytes(cols);
+    } else if (s->dtype == ATTN_Q4) {
+        int groups = (int)attn_q4_groups(cols);
+        const uint8_t *row = (const uint8_t *)s->data + (size_t)o * attn_q4_row_bytes(cols);
         for (int g = 0; g < groups; g++) {
             int64_t acc = 0;
-            for (int k = g * GM_Q4_GROUP; k < cols && k < (g + 1) * GM_Q4_GROUP; k++)
+            for (int k = g * ATTN_Q4_GROUP; k < cols && k < (g + 1) * ATTN_Q4_GROUP; k++)
                 acc += (int64_t)qb[k] * (((row[k / 2] >> (4 * (k & 1))) & 15) - 8);
             uint16_t d = ((const uint16_t *)s->scale)[(size_t)o * groups + g];
-            double t = (double)acc * kn_f16_to_f32(d);
+            double t = (double)acc * attn_f16_to_f32(d);
             want += t;
             *mag += fabs(t);
         }
@@ -214,14 +216,14 @@ static void check_linear(int dtype, int n, int rows, int cols)
                 fail_msg("%s dtype %d n=%d rows=%d cols=%d y[%d,%d] = %.9g, want %.9g (tol %.2g)",
                          kn_isa_name(kn_isa()), dtype, n, rows, cols, b, o, got, want, tol);
         }
-    if (dtype == KN_Q8) {
+    if (dtype == ATTN_Q8) {
         int32_t *rowsum = malloc((size_t)rows * sizeof *rowsum);
         for (int o = 0; o < rows; o++) {
             rowsum[o] = 0;
             for (int k = 0; k < cols; k++)
                 rowsum[o] += ((const int8_t *)s.data)[(size_t)o * cols + k];
         }
-        kn_weight kw = {KN_Q8, rows, cols, s.data, s.scale, rowsum};
+        kn_weight kw = {ATTN_Q8, rows, cols, s.data, s.scale, rowsum, NULL};
         float *y2 = malloc((size_t)n * ldy * sizeof *y2);
         memcpy(y2, y, (size_t)n * ldy * sizeof *y2);
         kn_linear(y2, ldy, &in, &kw, bb, o0, o1);
@@ -247,7 +249,7 @@ static void test_linear_all_isas(void **state)
     int best = kn_set_isa(KN_AVX512);
     for (int isa = KN_PORTABLE; isa <= best; isa++) {
         assert_int_equal(kn_set_isa(isa), isa);
-        for (int dt = KN_F32; dt <= GM_Q4; dt++)
+        for (int dt = ATTN_F32; dt <= ATTN_Q4; dt++)
             for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
                 for (size_t b = 0; b < sizeof rowss / sizeof *rowss; b++)
                     for (size_t c = 0; c < sizeof colss / sizeof *colss; c++)
@@ -264,7 +266,7 @@ static void test_linear_large_blocks(void **state)
     int best = kn_set_isa(KN_AVX512);
     for (int isa = KN_AVX2; isa <= best; isa++) {
         kn_set_isa(isa);
-        for (int dt = KN_F32; dt <= GM_Q4; dt++) {
+        for (int dt = ATTN_F32; dt <= ATTN_Q4; dt++) {
             check_linear(dt, 14, 1100, 130);
             check_linear(dt, 7, 70, 2100);
         }
@@ -288,7 +290,7 @@ static void test_quantized_identical_across_isas(void **state)
     kn_quantize_rows(q, qs, x, n, cols);
     kn_input in = {x, q, qs, n, cols};
     int best = kn_set_isa(KN_AVX512);
-    for (int dt = KN_Q8; dt <= GM_Q4; dt++) {
+    for (int dt = ATTN_Q8; dt <= ATTN_Q4; dt++) {
         src_weight s = make_src(dt, rows, cols);
         void *mem;
         gm_weight w = pack(&s, &mem);
@@ -317,7 +319,7 @@ static void test_q4_dequant(void **state)
     nib[15] = 0xf0;             /* element 30: -8, element 31: 7 */
     nib[16] = 0x09;             /* element 32: 1, element 33: 0 - 8 = -8 */
     float out[40];
-    gm_q4_dequant_row(out, nib, d, 40);
+    attn_q4_dequant_row(out, nib, d, 40);
     assert_float_equal(out[0], 1.0f, 0.0);
     assert_float_equal(out[1], -2.5f, 0.0);
     assert_float_equal(out[2], 0.0f, 0.0);
@@ -326,8 +328,8 @@ static void test_q4_dequant(void **state)
     assert_float_equal(out[32], -2.0f, 0.0);
     assert_float_equal(out[33], 16.0f, 0.0);
     assert_float_equal(out[39], 0.0f, 0.0);
-    assert_int_equal(gm_q4_groups(40), 2);
-    assert_int_equal(gm_q4_row_bytes(40), 32);
+    assert_int_equal((int)attn_q4_groups(40), 2);
+    assert_int_equal(attn_q4_row_bytes(40), 32);
 }
 
 /* gm_linear on q4 weights equals the float product of the dequantized weight and the
@@ -336,7 +338,7 @@ static void test_q4_matches_dequantized(void **state)
 {
     (void)state;
     int n = 9, rows = 40, cols = 96, qc = kn_qcols(cols);
-    src_weight s = make_src(GM_Q4, rows, cols);
+    src_weight s = make_src(ATTN_Q4, rows, cols);
     void *mem;
     gm_weight w = pack(&s, &mem);
     float x[9 * 96], y[9 * 40], qs[9], wrow[96];
@@ -347,9 +349,9 @@ static void test_q4_matches_dequantized(void **state)
     kn_quantize_rows(q, qs, x, n, cols);
     kn_input in = {x, q, qs, n, cols};
     gm_linear(y, rows, &in, &w, NULL, 0, rows);
-    int groups = gm_q4_groups(cols);
+    int groups = (int)attn_q4_groups(cols);
     for (int o = 0; o < rows; o++) {
-        gm_q4_dequant_row(wrow, (const uint8_t *)s.data + (size_t)o * gm_q4_row_bytes(cols),
+        attn_q4_dequant_row(wrow, (const uint8_t *)s.data + (size_t)o * attn_q4_row_bytes(cols),
                           (const uint16_t *)s.scale + (size_t)o * groups, cols);
         for (int b = 0; b < n; b++) {
             double want = 0.0, mag = 0.0;
@@ -371,17 +373,17 @@ static void test_pack_refusals(void **state)
     (void)state;
     static float data[64 * 8];
     gm_weight w;
-    size_t size = gm_pack_size(KN_F32, 8, 64);
+    size_t size = gm_pack_size(ATTN_F32, 8, 64);
     assert_int_equal(size, (size_t)GM_NR * 64 * 4);
     void *mem = aligned_alloc(64, size + 64);
-    assert_int_equal(gm_pack_size(7, 8, 64), 0);
-    assert_int_equal(gm_pack_size(KN_F32, 0, 64), 0);
-    assert_int_equal(gm_pack_size(KN_F32, 8, -1), 0);
-    assert_int_equal(gm_pack(&w, mem, size, 7, 8, 64, data, NULL), -1);
-    assert_int_equal(gm_pack(&w, mem, size - 1, KN_F32, 8, 64, data, NULL), -1);
-    assert_int_equal(gm_pack(&w, (char *)mem + 4, size, KN_F32, 8, 64, data, NULL), -1);
-    assert_int_equal(gm_pack(&w, mem, size, KN_Q8, 8, 64, data, NULL), -1);
-    assert_int_equal(gm_pack(&w, mem, size, KN_F32, 8, 64, data, NULL), 0);
+    assert_int_equal(gm_pack_size((attn_dtype)7, 8, 64), 0);
+    assert_int_equal(gm_pack_size(ATTN_F32, 0, 64), 0);
+    assert_int_equal(gm_pack_size(ATTN_F32, 8, -1), 0);
+    assert_int_equal(gm_pack(&w, mem, size, (attn_dtype)7, 8, 64, data, NULL), ATTN_ERR_ARG);
+    assert_int_equal(gm_pack(&w, mem, size - 1, ATTN_F32, 8, 64, data, NULL), ATTN_ERR_ARG);
+    assert_int_equal(gm_pack(&w, (char *)mem + 4, size, ATTN_F32, 8, 64, data, NULL), ATTN_ERR_ARG);
+    assert_int_equal(gm_pack(&w, mem, size, ATTN_Q8, 8, 64, data, NULL), ATTN_ERR_ARG);
+    assert_int_equal(gm_pack(&w, mem, size, ATTN_F32, 8, 64, data, NULL), ATTN_OK);
     assert_int_equal(w.panels, 1);
     free(mem);
 }

@@ -2,7 +2,7 @@
  * a tight int8 dot-product loop give the peak GFLOP/s and GOP/s, then gm_linear and kn_linear
  * (in the column blocks the engine gives it) run the bulk shapes of a base-size model, 128 input
  * rows x (512 -> 2048, 2048 -> 512, 512 -> 32000), for each weight dtype.  Every time is the
- * thread's CPU time, the median of --reps runs; one thread.  Built and run by bench-gemm.sh.
+ * thread's CPU time, the median of --reps runs; one thread.  Built and run by gemm.sh.
  *
  *   bench-gemm [ROWS [REPS [ISA]]]      ISA: portable, avx2 or avx512 (default: the best)
  */
@@ -62,20 +62,20 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
                       double *t_kn)
 {
     size_t nw = (size_t)out_dim * (size_t)in_dim;
-    size_t esize = dtype == KN_F32 ? 4 : dtype == KN_Q8 ? 1 : 2;
+    size_t esize = dtype == ATTN_F32 ? 4 : dtype == ATTN_Q8 ? 1 : 2;
     uint8_t *raw = malloc(nw * esize);
     fill_bytes(raw, nw * esize);
-    if (dtype == KN_F16 || dtype == KN_BF16)
+    if (dtype == ATTN_F16 || dtype == ATTN_BF16)
         for (size_t i = 0; i < nw; i++)
             ((uint16_t *)raw)[i] = (uint16_t)(0x3800 | (((uint16_t *)raw)[i] & 0x83ff));
-    if (dtype == KN_F32)
+    if (dtype == ATTN_F32)
         for (size_t i = 0; i < nw; i++)
             ((float *)raw)[i] = (float)(i % 1000) * 1e-3f - 0.5f;
-    if (dtype == KN_Q8)
+    if (dtype == ATTN_Q8)
         for (size_t i = 0; i < nw; i++)
             if (raw[i] == 0x80)
                 raw[i] = 0;
-    int groups = gm_q4_groups(in_dim);
+    int groups = (int)attn_q4_groups(in_dim);
     uint16_t *d = malloc((size_t)out_dim * (size_t)groups * sizeof *d);
     float *scale = malloc((size_t)out_dim * sizeof *scale);
     int32_t *rowsum = calloc((size_t)out_dim, sizeof *rowsum);
@@ -83,7 +83,7 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
         d[i] = 0x2000;
     for (int o = 0; o < out_dim; o++)
         scale[o] = 0.01f;
-    const void *sc = dtype == KN_Q8 ? (const void *)scale : dtype == GM_Q4 ? (const void *)d : NULL;
+    const void *sc = dtype == ATTN_Q8 ? (const void *)scale : dtype == ATTN_Q4 ? (const void *)d : NULL;
     size_t size = gm_pack_size(dtype, out_dim, in_dim);
     void *mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
     gm_weight w;
@@ -99,7 +99,7 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
         x[i] = (float)((i * 7) % 13) * 0.1f - 0.6f;
     kn_quantize_rows(q, qs, x, n, in_dim);
     kn_input in = {x, q, qs, n, in_dim};
-    kn_weight kw = {dtype, out_dim, in_dim, raw, scale, rowsum};
+    kn_weight kw = {dtype, out_dim, in_dim, raw, scale, rowsum, NULL};
     /* the engine's column blocks for several rows on one thread: weights of one block <= 256 KiB,
      * a multiple of 16 columns, at most 256 */
     int cap = (int)(262144 / ((size_t)in_dim * esize)) & ~15;
@@ -109,7 +109,7 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
         double t0 = cpu_now();
         gm_linear(y, out_dim, &in, &w, NULL, 0, out_dim);
         tg[r] = cpu_now() - t0;
-        if (dtype != GM_Q4) {
+        if (dtype != ATTN_Q4) {
             t0 = cpu_now();
             for (int o = 0; o < out_dim; o += cap)
                 kn_linear(y, out_dim, &in, &kw, NULL, o, o + cap < out_dim ? o + cap : out_dim);
@@ -149,9 +149,9 @@ int main(int argc, char **argv)
     double pf = peak(gm_peak_fma, reps), pi = peak(gm_peak_int8, reps);
     printf("peak_fma_gflops\t%.1f\npeak_int8_gops\t%.1f\n", pf * 1e-9, pi * 1e-9);
     printf("dtype\tshape\tgemm_gops\tgemm_share\tkn_linear_gops\tspeedup\n");
-    for (int dt = KN_F32; dt <= GM_Q4; dt++) {
+    for (int dt = ATTN_F32; dt <= ATTN_Q4; dt++) {
         double ops_all = 0.0, tg_all = 0.0, tk_all = 0.0;
-        double pk = dt >= KN_Q8 ? pi : pf;
+        double pk = dt >= ATTN_Q8 ? pi : pf;
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
             double tg, tk, ops = 2.0 * n * shapes[s][0] * shapes[s][1];
             run_shape(dt, n, shapes[s][0], shapes[s][1], reps, &tg, &tk);
