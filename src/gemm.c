@@ -38,34 +38,37 @@ size_t gm_pack_size(attn_dtype dtype, int rows, int cols)
     return bytes;
 }
 
-/* Packs panel p of a float-like weight (esize 4 or 2 bytes per element). */
-static void pack_float(uint8_t *dst, const uint8_t *src, int dtype, int rows, int cols, int p)
+/* Packs panel p of a float-like weight (f32 as 32-bit words, f16 / bf16 as 16-bit ones),
+ * writing the panel in order (the 32 source rows are read side by side). */
+static void pack_float(uint8_t *dst, const void *src, int dtype, int rows, int cols, int p)
 {
-    size_t esize = dtype == ATTN_F32 ? 4 : 2;
+    size_t slot[GM_NR], row[GM_NR];
+    int live = rows - p * GM_NR < GM_NR ? rows - p * GM_NR : GM_NR;
     for (int j = 0; j < GM_NR; j++) {
-        int o = p * GM_NR + j;
-        int slot = dtype == ATTN_BF16 ? (j < 16 ? 2 * j : 2 * (j - 16) + 1) : j;
-        for (int k = 0; k < cols; k++) {
-            uint8_t *d = dst + ((size_t)k * GM_NR + (size_t)slot) * esize;
-            if (o < rows)
-                memcpy(d, src + ((size_t)o * (size_t)cols + (size_t)k) * esize, esize);
-            else
-                memset(d, 0, esize);
-        }
+        slot[j] = (size_t)(dtype == ATTN_BF16 ? (j < 16 ? 2 * j : 2 * (j - 16) + 1) : j);
+        row[j] = (size_t)(p * GM_NR + j) * (size_t)cols;
     }
+    memset(dst, 0, (size_t)cols * GM_NR * (dtype == ATTN_F32 ? 4 : 2));
+    for (int k = 0; k < cols; k++)
+        for (int j = 0; j < live; j++) {
+            if (dtype == ATTN_F32)
+                ((uint32_t *)(void *)dst)[(size_t)k * GM_NR + slot[j]] =
+                    ((const uint32_t *)src)[row[j] + (size_t)k];
+            else
+                ((uint16_t *)(void *)dst)[(size_t)k * GM_NR + slot[j]] =
+                    ((const uint16_t *)src)[row[j] + (size_t)k];
+        }
 }
 
-/* Packs panel p of a q8 weight as unsigned bytes w + 128. */
+/* Packs panel p of a q8 weight as unsigned bytes w + 128 (w ^ 0x80), in panel order. */
 static void pack_q8(uint8_t *dst, const int8_t *src, int rows, int cols, int p)
 {
     int kq = (cols + 3) & ~3;
-    for (int j = 0; j < GM_NR; j++) {
-        int o = p * GM_NR + j;
-        for (int k = 0; k < kq; k++) {
-            int v = o < rows && k < cols ? src[(size_t)o * (size_t)cols + (size_t)k] : 0;
-            dst[(size_t)(k / 4) * 128 + (size_t)j * 4 + (size_t)(k % 4)] = (uint8_t)(v + 128);
-        }
-    }
+    memset(dst, 0x80, (size_t)kq * GM_NR);
+    for (int k = 0; k < cols; k++)
+        for (int j = 0; j < GM_NR && p * GM_NR + j < rows; j++)
+            dst[(size_t)(k / 4) * 128 + (size_t)j * 4 + (size_t)(k % 4)] =
+                (uint8_t)(src[(size_t)(p * GM_NR + j) * (size_t)cols + (size_t)k] ^ 0x80);
 }
 
 /* Returns nibble k of a q4 row. */

@@ -321,10 +321,11 @@ static void lin_run(tf_state *st, lin_batch *lb)
         int rows = jb->l->w.rows, n = jb->in->n;
         jb->gm = jb->l->pw.data && (n >= GM_MIN_ROWS || jb->l->w.dtype == ATTN_Q4);
         jb->n_rblocks = n > 2 * ROW_BLOCK ? (n + ROW_BLOCK - 1) / ROW_BLOCK : 1;
-        /* about 4 blocks per thread overall, multiples of 16 rows (gm_linear: of its panels,
-         * and no cap: it blocks for the caches itself); with several input rows at most
-         * MAX_OBLOCK and small enough for the weight block to stay in L2 (256 KiB) */
-        int want = 4 * nt / jb->n_rblocks;
+        /* about 4 blocks per thread overall, multiples of 16 rows; with several input rows at
+         * most MAX_OBLOCK and small enough for the weight block to stay in L2 (256 KiB).
+         * gm_linear: one block per thread (each call packs the input rows anew), multiples of
+         * its panels, no cap (it blocks for the caches itself) */
+        int want = (jb->gm ? nt : 4 * nt) / jb->n_rblocks;
         if (want < 1)
             want = 1;
         int ob = (rows + want - 1) / want;
