@@ -12,8 +12,9 @@ static void convert_usage(void)
         "Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] IN OUT\n"
         "Rewrite the model file IN as OUT (which may be IN: OUT is written to OUT.tmp and\n"
         "renamed). Metadata is copied unchanged. f32->f16/bf16 rounds to nearest even;\n"
-        "q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
-        "      --dtype TYPE        f32, f16, bf16 or q8: the type of every 2-D tensor whose\n"
+        "q8 quantizes each output row symmetrically (scale = max |w| / 127); q4 each group\n"
+        "of 32 values of a row (scale = the largest by magnitude / -8, as a half).\n\n"
+        "      --dtype TYPE        f32, f16, bf16, q8 or q4: the type of every 2-D tensor whose\n"
         "                          name ends in .weight (default: keep each tensor's type)\n"
         "      --compress METHOD   zlib (deflate in chunks, byte-shuffled floats; the\n"
         "                          default) or none (uncompressed, memory-mappable)\n"
@@ -86,7 +87,7 @@ int cli_convert(int argc, char **argv)
             return CLI_OK;
         case 'd':
             if (attn_dtype_parse(&d, optarg) < 0)
-                return cli_usage_error("convert", "--dtype: '%s' is not f32, f16, bf16 or q8",
+                return cli_usage_error("convert", "--dtype: '%s' is not f32, f16, bf16, q8 or q4",
                                        optarg);
             dtype = (int)d;
             break;
