@@ -51,8 +51,9 @@ static int add_tensors(mf_writer *w, const mf_file *f, int dtype, const char *in
             free(v);
         }
         if (st == ATTN_ERR_ARG) {
-            cli_error("%s: tensor %s: cannot be stored as %s (values not finite)", in, t.name,
-                      attn_dtype_name((attn_dtype)dtype));
+            cli_error("%s: tensor %s: cannot be stored as %s (values not finite%s)", in, t.name,
+                      attn_dtype_name((attn_dtype)dtype),
+                      dtype == ATTN_Q4 ? ", or of magnitude 524160 or more" : "");
             return 1;
         }
         if (st < 0) {
