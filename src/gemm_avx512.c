@@ -84,7 +84,7 @@ ALWAYS_INLINE void load_panel(__m512 *w0, __m512 *w1, const uint8_t *pd, int k, 
  * slice) or plus y. */
 ALWAYS_INLINE void tile_float(float *y, int ldy, const float *xp, int kc, const uint8_t *pd,
                               int dtype, const float *bias, int first, __mmask16 m0,
-                              __mmask16 m1, const char *pf, const int MR, const int XS)
+                              __mmask16 m1, const char *pf, int pn, const int MR, const int XS)
 {
     __m512 acc[MR_F][2];
     #pragma GCC unroll 12
@@ -92,9 +92,10 @@ ALWAYS_INLINE void tile_float(float *y, int ldy, const float *xp, int kc, const 
         acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k++) {
         __m512 w0, w1;
-        if (pf) {
-            _mm_prefetch(pf + (size_t)k * GM_NR * 4, PF_HINT);
-            _mm_prefetch(pf + (size_t)k * GM_NR * 4 + 64, PF_HINT);
+        if (k < pn) {
+            _mm_prefetch(pf + (size_t)k * GM_NR * (dtype == ATTN_F32 ? 4 : 2), PF_HINT);
+            if (dtype == ATTN_F32)
+                _mm_prefetch(pf + (size_t)k * GM_NR * 4 + 64, PF_HINT);
         }
         load_panel(&w0, &w1, pd, k, dtype);
         const float *xk = xp + (size_t)k * XS;
@@ -134,7 +135,7 @@ ALWAYS_INLINE void tile_float(float *y, int ldy, const float *xp, int kc, const 
 ALWAYS_INLINE void tile_q8(float *y, int ldy, const int32_t *xp, int k4n, const uint8_t *pd,
                            const int32_t *comp, const float *qscale, const float *wscale,
                            const float *bias, int first, int last, __mmask16 m0, __mmask16 m1,
-                           const char *pf, const int MR, const int XS)
+                           const char *pf, int pn, const int MR, const int XS)
 {
     __m512i acc[MR_Q8][2];
     #pragma GCC unroll 12
@@ -145,7 +146,7 @@ ALWAYS_INLINE void tile_q8(float *y, int ldy, const int32_t *xp, int k4n, const 
         acc[r][1] = first ? c : _mm512_add_epi32(c, _mm512_maskz_loadu_epi32(m1, yr + 16));
     }
     for (int s = 0; s < k4n; s++) {
-        if (pf) {
+        if (s < pn) {
             _mm_prefetch(pf + (size_t)s * 128, PF_HINT);
             _mm_prefetch(pf + (size_t)s * 128 + 64, PF_HINT);
         }
@@ -189,7 +190,8 @@ ALWAYS_INLINE void tile_q8(float *y, int ldy, const int32_t *xp, int k4n, const 
  * y after the first slice; the last slice writes f * qscale (+ bias). */
 ALWAYS_INLINE void tile_q4(float *y, int ldy, const int32_t *xp, const int32_t *comp, int groups,
                            const uint8_t *pd, const float *qscale, const float *bias, int first,
-                           int last, __mmask16 m0, __mmask16 m1, const char *pf, const int MR,
+                           int last, __mmask16 m0, __mmask16 m1, const char *pf, int pn,
+                           const int MR,
                            const int XS)
 {
     const __m512i low = _mm512_set1_epi8(15);
@@ -207,7 +209,7 @@ ALWAYS_INLINE void tile_q4(float *y, int ldy, const int32_t *xp, const int32_t *
         #pragma GCC unroll 6
         for (int r = 0; r < MR; r++)
             acc[r][0] = acc[r][1] = _mm512_set1_epi32(comp[(size_t)g * XS + (size_t)r]);
-        if (pf)
+        if (g < pn)
             for (int l = 0; l < GM_Q4_GROUP_BYTES; l += 64)
                 _mm_prefetch(pf + (size_t)g * GM_Q4_GROUP_BYTES + l, PF_HINT);
         #pragma GCC unroll 8
@@ -316,13 +318,22 @@ ALWAYS_INLINE void slice_tiles(float *y, int ldy, const xpack *xp, const kn_inpu
         const int32_t *cq8 = xp->comp + g0, *cq4 = xp->comp + (size_t)g0 * (size_t)groups;
         const float *ws = w->scale + p * GM_NR, *qs = in->qscale + b;
         /* the first group of rows fetches the next panel's slice meanwhile */
-        const char *pf = g0 == 0 && nextpd ? (const char *)nextpd : NULL;
+        /* each group of rows fetches its share of the next panel's slice meanwhile (steps of
+         * the slice: floats kc, q8 k4n, q4 groups) */
+        int steps = dtype <= ATTN_BF16 ? kc : dtype == ATTN_Q8 ? k4n : groups;
+        int n_groups = (mc + MR - 1) / MR, share = (steps + n_groups - 1) / n_groups;
+        int p0 = g0 / MR * share, pn = !nextpd ? 0 : steps - p0 < share ? steps - p0 : share;
+        size_t step_bytes = dtype == ATTN_F32 ? GM_NR * 4 : dtype <= ATTN_BF16 ? GM_NR * 2
+                            : dtype == ATTN_Q8 ? 128 : GM_Q4_GROUP_BYTES;
+        const char *pf = nextpd ? (const char *)nextpd + (size_t)p0 * step_bytes : NULL;
 #define TILE_F(MR) case MR: \
-        tile_float(yt, ldy, xf, kc, pd, dtype, bt, first, m0, m1, pf, MR, MR_F); break;
+        tile_float(yt, ldy, xf, kc, pd, dtype, bt, first, m0, m1, pf, pn, MR, MR_F); break;
 #define TILE_Q8(MR) case MR: \
-        tile_q8(yt, ldy, xq, k4n, pd, cq8, qs, ws, bt, first, last, m0, m1, pf, MR, MR_Q8); break;
+        tile_q8(yt, ldy, xq, k4n, pd, cq8, qs, ws, bt, first, last, m0, m1, pf, pn, MR, MR_Q8); \
+        break;
 #define TILE_Q4(MR) case MR: \
-        tile_q4(yt, ldy, xq, cq4, groups, pd, qs, bt, first, last, m0, m1, pf, MR, MR_Q4); break;
+        tile_q4(yt, ldy, xq, cq4, groups, pd, qs, bt, first, last, m0, m1, pf, pn, MR, MR_Q4); \
+        break;
         if (dtype <= ATTN_BF16) {
             switch (mr) {
             TILE_F(1) TILE_F(2) TILE_F(3) TILE_F(4) TILE_F(5) TILE_F(6)

@@ -351,8 +351,11 @@ static int linear_layers(tf_model *m, lin_w **ls)
     return n + 1;
 }
 
-/* Packs every linear weight for gm_linear into one block (m->packed); returns ATTN_OK or
- * ATTN_ERR_NOMEM. */
+/* Packs every q8 and q4 linear weight for gm_linear into one block (m->packed); returns
+ * ATTN_OK or ATTN_ERR_NOMEM.  Float weights stay kn_linear's: in the engine its row-by-row
+ * kernels run the bulk shapes of a base-size f32 model as fast as gm_linear (80-105 against
+ * 73-100 GFLOP/s, one thread, measured per shape in `attn bench`), so packing them would only
+ * cost memory and load time. */
 static int pack_weights(loader *ld)
 {
     tf_model *m = ld->m;
@@ -361,6 +364,11 @@ static int pack_weights(loader *ld)
     if (!ls)
         return fail(ld, ATTN_ERR_NOMEM, "out of memory");
     linear_layers(m, ls);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (ls[i]->w.dtype == ATTN_Q8 || ls[i]->w.dtype == ATTN_Q4)
+            ls[k++] = ls[i];
+    n = k;
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += (gm_pack_size(ls[i]->w.dtype, ls[i]->w.rows, ls[i]->w.cols) + 63) & ~(size_t)63;

@@ -18,7 +18,10 @@
 enum {
     ROW_BLOCK = 64,             /* input rows per task for large batches */
     MAX_OBLOCK = 256,           /* output columns per task at most (several input rows) */
-    GM_MIN_ROWS = 8,            /* input rows from which gm_linear multiplies (q4: always) */
+    /* input rows from which q8 products go through gm_linear (q4: always): on the base-size q8
+     * model, one thread, decoder tokens per CPU-second with gm_linear / kn_linear were 1.16 at
+     * 2 rows (1 source x 2 beams), 1.02 at 4, 1.11 at 8 (attn bench --batch B --beams K) */
+    GM_MIN_ROWS = 2,
 };
 
 /* Floats of one thread's encoder-attention scratch: Q, K, V^T (L, dh) each and scores (L, L). */

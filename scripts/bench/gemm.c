@@ -63,7 +63,7 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
 {
     size_t nw = (size_t)out_dim * (size_t)in_dim;
     size_t esize = dtype == ATTN_F32 ? 4 : dtype == ATTN_Q8 ? 1 : 2;
-    uint8_t *raw = malloc(nw * esize);
+    uint8_t *raw = aligned_alloc(64, (nw * esize + 63) & ~(size_t)63);   /* as a mapped file's */
     fill_bytes(raw, nw * esize);
     if (dtype == ATTN_F16 || dtype == ATTN_BF16)
         for (size_t i = 0; i < nw; i++)
