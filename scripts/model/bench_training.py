@@ -1,5 +1,5 @@
-"""bench_training.py — training speed of the default model's recipe under several settings, measured
-in turns so that a busy machine slows each setting alike.
+"""bench_training.py — training speed of the default model's recipe under several settings,
+measured in turns so that a busy machine slows each setting alike.
 
   python3 -m scripts.model.bench_training --data DIR --init MODEL.attn [--rounds 3] [--steps 3]
       [--configs f32-t2-b2500,bf16-t2-b2500,...]
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from scripts.lib import attnfile
-from scripts.lib.translator import PAD, build, state_from_attn
+from scripts.lib.translator import PAD, build, config_from_meta, state_from_attn
 from scripts.model.train import load_pairs, make_batches, tensors
 
 
@@ -39,9 +39,7 @@ def main():
                    "f32-t2-b5000,bf16-t2-b5000")
     args = p.parse_args()
     meta, weights = attnfile.read(args.init)
-    cfg = dict(vocab=meta["vocab_size"], d_model=meta["d_model"], heads=meta["n_heads"],
-               d_ff=meta["d_ff"], enc_layers=meta["n_enc_layers"], dec_layers=meta["n_dec_layers"],
-               dropout=0.1, max_pos=meta["max_positions"])
+    cfg = config_from_meta(meta, dropout=0.1)
     model = build(cfg)
     model.load_state_dict(state_from_attn(cfg, weights))
     model.train()

@@ -34,8 +34,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from scripts.lib import attnfile, metrics
-from scripts.lib.translator import (BOS, EOS, PAD, UNK, attn_tensors, build, greedy, load_attn,
-                                    pad, state_from_attn)
+from scripts.lib.translator import (BOS, EOS, PAD, UNK, attn_tensors, build, config_from_meta,
+                                    greedy, load_attn, pad, state_from_attn)
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -180,9 +180,7 @@ def init_config(cfg, args):
     """Takes the model sizes of the --init model file into cfg, with its name and the steps it
     was trained."""
     meta, _ = attnfile.read(args.init)
-    cfg.update(vocab=meta["vocab_size"], d_model=meta["d_model"], heads=meta["n_heads"],
-               d_ff=meta["d_ff"], enc_layers=meta["n_enc_layers"], dec_layers=meta["n_dec_layers"],
-               max_pos=meta["max_positions"], init=os.path.basename(args.init),
+    cfg.update(config_from_meta(meta, cfg["dropout"]), init=os.path.basename(args.init),
                init_steps=int(meta.get("training.steps", 0)) or 1, rewarm=args.rewarm)
 
 
