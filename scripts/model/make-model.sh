@@ -29,7 +29,7 @@
 # the training process at it (scripts/lib/openblas.py, which scripts/model/evaluate_model.py also
 # uses when it runs on its own). Training runs with OMP_WAIT_POLICY=PASSIVE and one OpenBLAS
 # thread: on a machine shared with other jobs, PyTorch's two spinning OpenMP threads made it
-# 2.3x slower (models/en-fr.runs.md). Run it from the repository root.
+# 2-3x slower (models/en-fr.runs.md). Run it from the repository root.
 set -eu
 
 WORK=${ATTN_WORK:-data}
