@@ -82,12 +82,15 @@ if [ -z "${INIT:-}" ]; then
     INIT=$WORK/en-fr-1.attn
 fi
 
-# 4. Stretch 2: warm start on the extended data (resumes from $WORK/ckpt-en-fr-x).
-TRAIN2="--data $X --ckpt $WORK/ckpt-en-fr-x --init $INIT"
+# 4. Stretch 2: warm start on the extended data (resumes from the newest checkpoint in
+#    CKPT2, default $WORK/ckpt-en-fr-x; a further stretch needs a new, empty CKPT2). Run 2 of
+#    models/en-fr.runs.md: factor 0.55 on the schedule continued from step 2374, 0.3 from step
+#    500 on, 81 minutes; validation BLEU is off (greedy decoding took minutes a checkpoint).
+TRAIN2="--data $X --ckpt ${CKPT2:-$WORK/ckpt-en-fr-x} --init $INIT"
 "$PY" -W ignore -m scripts.model.train train $TRAIN2 --rewarm 200 \
-    --batch-tokens 2500 --warmup 800 --lr-factor 0.55 --clip 1.0 \
-    --minutes "${MINUTES:-100}" --save-minutes 10 \
-    --bleu-sentences 150 --log-every 25 --attn "$ATTN" --tokenizer "$TOK"
+    --batch-tokens 2500 --warmup 800 --lr-factor 0.55 --lr-drop 500:0.3 --clip 1.0 \
+    --minutes "${MINUTES:-81}" --save-minutes 12 \
+    --bleu-sentences 0 --log-every 25 --attn "$ATTN" --tokenizer "$TOK"
 
 # 5. Export (the average of the newest checkpoints), evaluation on the test split, then the same
 #    export with the scores in its metadata (quality.*; the tensors are the same, so the scores
