@@ -6,7 +6,9 @@
 #   make bench                benchmarks, attn side by side with its peers
 #   make fuzz [FUZZ_SECONDS=N] run the libFuzzer targets for a bounded time (clang)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   /   make uninstall
-#   make model                retrain the default model from scratch (hours; see README)
+#   make model                retrain the default model from scratch (hours; see README), or
+#                             one more stretch: make model INIT=models/en-fr.attn; every run is
+#                             logged in models/en-fr.runs.md
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -175,7 +177,7 @@ fuzz: $(FUZZ_BIN)
 	done
 
 model:
-	sh scripts/model/make-model.sh
+	INIT='$(INIT)' sh scripts/model/make-model.sh
 
 # ---- install -----------------------------------------------------------------------------
 

@@ -229,12 +229,17 @@ def state_from_attn(cfg, tensors):
     return sd
 
 
+def config_from_meta(meta, dropout=0.0):
+    """The Translator config (build's) of an attn model file's metadata."""
+    return dict(vocab=meta["vocab_size"], d_model=meta["d_model"], heads=meta["n_heads"],
+                d_ff=meta["d_ff"], enc_layers=meta["n_enc_layers"], dec_layers=meta["n_dec_layers"],
+                dropout=dropout, max_pos=meta["max_positions"])
+
+
 def load_attn(path):
     """Builds a Translator (eval mode) from an attn model file written by export."""
     meta, tensors = attnfile.read(path)
-    cfg = dict(vocab=meta["vocab_size"], d_model=meta["d_model"], heads=meta["n_heads"],
-               d_ff=meta["d_ff"], enc_layers=meta["n_enc_layers"], dec_layers=meta["n_dec_layers"],
-               dropout=0.0, max_pos=meta["max_positions"])
+    cfg = config_from_meta(meta)
     model = build(cfg)
     model.load_state_dict(state_from_attn(cfg, tensors))
     model.eval()

@@ -10,16 +10,23 @@ PyTorch's greedy decoding of the same model file (scripts/lib/translator.py), an
 each: corpus BLEU (sacreBLEU's definition: 13a tokenisation, one reference, brevity penalty,
 'exp' smoothing) and chrF2
 (character n-grams 1..6 without spaces, beta 2, corpus statistics; both in scripts/lib/metrics.py),
-plus the share of sentences where attn's greedy output equals PyTorch's. When the system's BLAS is
-the reference one, the PyTorch run uses Debian's OpenBLAS unpacked into $ATTN_WORK/openblas
+plus the share of sentences where attn's greedy output equals PyTorch's. Each system is scored
+twice: on every line (attn --truncate cuts the sources longer than the model's --limit tokens)
+and on the lines whose source fits the limit. Each row also gives the share of outputs with a word
+written three times in a row (a loop), against the references' share, and the span-copy rate: of
+the spans that must stay unchanged (scripts/lib/spans.py: numbers, versions, paths, URLs...)
+found in a source and unchanged in its reference, how many the output has. When the system's BLAS
+is the reference one, the PyTorch run uses Debian's OpenBLAS unpacked into $ATTN_WORK/openblas
 (default data/openblas), as scripts/model/make-model.sh does (scripts/lib/openblas.py).
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
 
+from scripts.lib import spans
 from scripts.lib.metrics import bleu, chrf
 from scripts.lib.openblas import use_openblas
 
@@ -66,12 +73,54 @@ def pytorch_greedy(model_path, attn, src_path, out_path, threads):
     return time.time() - t
 
 
-def report(name, hyps, refs, seconds):
-    """One result row: BLEU, its details and chrF of hypotheses against references."""
+_LOOP = re.compile(r"(?<!\w)(\w+)(?: \1(?!\w)){2}")
+
+
+def loop_share(lines):
+    """Share (0-1) of lines with a word written three times in a row ("Play Play Play")."""
+    return sum(1 for x in lines if _LOOP.search(x)) / max(len(lines), 1)
+
+
+def span_copy(srcs, hyps, refs):
+    """(kept, total): of the spans (scripts/lib/spans.py) of each source that its reference has
+    unchanged, how many the hypothesis has too."""
+    kept = total = 0
+    for s, h, r in zip(srcs, hyps, refs):
+        for _, x in spans.find(s):
+            if x in r:
+                total += 1
+                kept += x in h
+    return kept, total
+
+
+def report(name, hyps, refs, seconds, srcs=None):
+    """One result row: BLEU, its details, chrF, the share of looping lines (and, given the
+    sources, the span-copy rate) of hypotheses against references."""
     b, prec, bp, hl, rl = bleu(hyps, refs)
-    return dict(system=name, bleu=round(b, 2), chrf=round(chrf(hyps, refs), 2),
-                precisions=[round(p, 1) for p in prec], bp=round(bp, 3), hyp_len=hl, ref_len=rl,
-                seconds=round(seconds, 1), sentences=len(hyps))
+    row = dict(system=name, bleu=round(b, 2), chrf=round(chrf(hyps, refs), 2),
+               precisions=[round(p, 1) for p in prec], bp=round(bp, 3), hyp_len=hl, ref_len=rl,
+               seconds=round(seconds, 1), sentences=len(hyps),
+               loops=round(loop_share(hyps), 4), ref_loops=round(loop_share(refs), 4))
+    if srcs is not None:
+        row["spans_kept"], row["spans"] = span_copy(srcs, hyps, refs)
+    return row
+
+
+def print_row(r):
+    """Prints one result row on one line."""
+    print("%-18s BLEU %6.2f  chrF2 %6.2f  (%s, BP %.3f, %d/%d)  loops %.2f%% (refs %.2f%%)%s  "
+          "%.0f s" % (r["system"], r["bleu"], r["chrf"],
+                      "/".join("%.1f" % x for x in r["precisions"]), r["bp"], r["hyp_len"],
+                      r["ref_len"], 100 * r["loops"], 100 * r["ref_loops"],
+                      "  spans kept %d/%d" % (r["spans_kept"], r["spans"]) if "spans" in r else "",
+                      r["seconds"]), flush=True)
+
+
+def within_limit(attn, model, src_path, limit):
+    """Indexes of the source lines whose tokens (plus </s>) fit the limit."""
+    ids = subprocess.run([attn, "tokenize", "-t", model, src_path], stdout=subprocess.PIPE,
+                         check=True).stdout.decode().split("\n")[:-1]
+    return [i for i, line in enumerate(ids) if len(line.split()) + 1 <= limit]
 
 
 def main():
@@ -84,6 +133,8 @@ def main():
     p.add_argument("--work", default="eval", help="folder for the outputs")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=32, help="attn --batch")
+    p.add_argument("--limit", type=int, default=256,
+                   help="also score the lines whose source fits this many tokens")
     p.add_argument("--systems", default="pytorch,attn-greedy,attn-beam4,attn-split",
                    help="comma-separated subset of pytorch, attn-greedy, attn-beam4, attn-split")
     args = p.parse_args()
@@ -94,15 +145,13 @@ def main():
         hyps, refs = read_lines(args.files[0]), read_lines(args.files[1])
         if len(hyps) != len(refs):
             sys.exit("evaluate_model.py: %d hypotheses but %d references" % (len(hyps), len(refs)))
-        r = report(args.files[0], hyps, refs, 0)
-        print("BLEU %.2f (%s, BP %.3f, %d/%d)  chrF2 %.2f" %
-              (r["bleu"], "/".join("%.1f" % x for x in r["precisions"]), r["bp"], r["hyp_len"],
-               r["ref_len"], r["chrf"]))
+        print_row(report(args.files[0], hyps, refs, 0))
         return
     if not (args.model and args.src and args.ref):
         p.error("--model, --src and --ref are needed (or HYP REF to score two files)")
     os.makedirs(args.work, exist_ok=True)
-    refs = read_lines(args.ref)
+    refs, srcs = read_lines(args.ref), read_lines(args.src)
+    inside = within_limit(args.attn, args.model, args.src, args.limit)
     systems = args.systems.split(",")
     if "pytorch" in systems:
         use_openblas(os.environ.get("ATTN_WORK", "data"), args.threads)
@@ -126,11 +175,11 @@ def main():
         if len(outs[name]) != len(refs):
             sys.exit("evaluate_model.py: %s wrote %d lines for %d references" %
                      (name, len(outs[name]), len(refs)))
-        rows.append(report(name, outs[name], refs, secs))
-        r = rows[-1]
-        print("%-12s BLEU %6.2f  chrF2 %6.2f  (%s, BP %.3f, %d/%d)  %.0f s" %
-              (name, r["bleu"], r["chrf"], "/".join("%.1f" % x for x in r["precisions"]), r["bp"],
-               r["hyp_len"], r["ref_len"], r["seconds"]), flush=True)
+        rows.append(report(name, outs[name], refs, secs, srcs))
+        print_row(rows[-1])
+        rows.append(report("%s/%d" % (name, len(inside)), [outs[name][i] for i in inside],
+                           [refs[i] for i in inside], 0, [srcs[i] for i in inside]))
+        print_row(rows[-1])
     result = dict(model=args.model, src=args.src, ref=args.ref, results=rows)
     if "pytorch" in outs and "attn-greedy" in outs:
         same = sum(a == b for a, b in zip(outs["pytorch"], outs["attn-greedy"]))

@@ -2,20 +2,34 @@
 # make-model.sh — reproduce models/en-fr.attn from scratch (`make model` runs this).
 #
 #   ATTN_WORK=DIR sh scripts/model/make-model.sh      (default DIR: data, which git ignores)
+#   INIT=models/en-fr.attn ATTN_WORK=DIR sh scripts/model/make-model.sh
+#                                                     (one more stretch: continue the shipped model)
 #
-# Steps: fetch the Debian DDTP parallel text (scripts/model/fetch-data.sh), train attn's byte-level
-# BPE tokenizer (8000 ids, joint English+French, training split only), tokenize the splits,
-# train the Transformer with PyTorch on the CPU (about 110 minutes of training on 2 cores;
-# checkpoints every 8 minutes in DIR/ckpt-en-fr, and running this script again resumes from
-# the newest one), export the average of the last checkpoints to models/en-fr.attn, and
-# evaluate it on the test split (scripts/model/evaluate_model.py).
+# The model was trained in stretches (one a session, about 2 hours each on 2 shared cores);
+# models/en-fr.runs.md logs every run (steps, tokens, time, losses, scores). Steps:
+#  1. Data: the Debian DDTP parallel text (scripts/model/fetch-data.sh, DIR/en-fr) and the
+#     extended set (scripts/model/extra_data.py, DIR/en-fr-x: DDTP plus its sentence pairs,
+#     Debian's manuals, FreeDict, synthetic copy examples; same valid and test splits).
+#  2. attn's byte-level BPE tokenizer (8000 ids, joint English+French, DDTP training split only)
+#     and the tokenized splits.
+#  3. Stretch 1: the Transformer trained from scratch with PyTorch on the CPU on the DDTP pairs
+#     (110 minutes; checkpoints every 8 minutes in DIR/ckpt-en-fr, and running this script again
+#     resumes from the newest one), exported to DIR/en-fr-1.attn. With INIT=FILE this step is
+#     skipped and FILE (and its tokenizer) takes its place.
+#  4. Stretch 2: warm start from that file (train.py --init: the learning-rate schedule goes on
+#     from its step after a 200-step ramp) on the extended data (DIR/ckpt-en-fr-x, resumable).
+#  5. Export of the average of the last checkpoints to models/en-fr.attn, evaluation on the test
+#     split (scripts/model/evaluate_model.py), the same export with the scores in its metadata,
+#     and the CLI test's PyTorch reference.
 #
 # Needs: /usr/bin/python3 with torch (Debian's python3-torch) and numpy, apt-get, and ./attn
 # built (`make`). Debian's torch uses whatever libblas.so.3 the system selects; the reference
 # BLAS makes training about 18x slower than OpenBLAS, so when the system's BLAS is the reference
 # one this script unpacks Debian's libopenblas0-pthread into DIR (nothing is installed) and points
 # the training process at it (scripts/lib/openblas.py, which scripts/model/evaluate_model.py also
-# uses when it runs on its own). Run it from the repository root.
+# uses when it runs on its own). Training runs with OMP_WAIT_POLICY=PASSIVE and one OpenBLAS
+# thread: on a machine shared with other jobs, PyTorch's two spinning OpenMP threads made it
+# 2-3x slower (models/en-fr.runs.md). Run it from the repository root.
 set -eu
 
 WORK=${ATTN_WORK:-data}
@@ -24,20 +38,27 @@ PY=/usr/bin/python3
 ATTN=${ATTN:-./attn}
 OUT=${MODEL_OUT:-models/en-fr.attn}
 D="$WORK/en-fr"
+X="$WORK/en-fr-x"
+TOK="$D/tokenizer.tok"
 
 [ -x "$ATTN" ] || { echo "make-model.sh: build attn first (make)" >&2; exit 1; }
 
 # 1. Data.
 [ -s "$D/train.fr" ] || sh scripts/model/fetch-data.sh
+[ -s "$X/train.fr" ] || "$PY" -m scripts.model.extra_data --work "$WORK"
 
-# 2. Tokenizer (the training split only) and 3. tokenized splits.
-if [ ! -s "$D/tokenizer.tok" ]; then
+# 2. Tokenizer (the DDTP training split only) and tokenized splits.
+if [ -n "${INIT:-}" ]; then
+    TOK=$INIT
+elif [ ! -s "$D/tokenizer.tok" ]; then
     "$ATTN" train-tokenizer --vocab-size 8000 --special '<pad>,<s>,</s>,<unk>' \
         -o "$D/tokenizer.tok" "$D/train.en" "$D/train.fr"
 fi
-for s in train valid test; do
-    for l in en fr; do
-        [ -s "$D/$s.$l.ids" ] || "$ATTN" tokenize -t "$D/tokenizer.tok" "$D/$s.$l" > "$D/$s.$l.ids"
+for dir in "$D" "$X"; do
+    for s in train valid test; do
+        for l in en fr; do
+            [ -s "$dir/$s.$l.ids" ] || "$ATTN" tokenize -t "$TOK" "$dir/$s.$l" > "$dir/$s.$l.ids"
+        done
     done
 done
 
@@ -47,27 +68,42 @@ if [ -n "$blas_dir" ]; then
     LD_LIBRARY_PATH=$blas_dir
     export LD_LIBRARY_PATH
 fi
-export OPENBLAS_NUM_THREADS=2
+export OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 
-# 4. Training (resumes from the newest checkpoint in $WORK/ckpt-en-fr).
-"$PY" -W ignore -m scripts.model.train train --data "$D" --ckpt "$WORK/ckpt-en-fr" \
-    --vocab-size 8000 --d-model 256 --heads 4 --d-ff 1024 --layers 3 \
-    --batch-tokens 2500 --warmup 800 --lr-factor 0.32 --lr-drop 439:0.55 --clip 1.0 \
-    --minutes 110 --save-minutes 8 \
-    --bleu-sentences 150 --log-every 25 --attn "$ATTN" --tokenizer "$D/tokenizer.tok"
+# 3. Stretch 1 (resumes from the newest checkpoint in $WORK/ckpt-en-fr).
+if [ -z "${INIT:-}" ]; then
+    "$PY" -W ignore -m scripts.model.train train --data "$D" --ckpt "$WORK/ckpt-en-fr" \
+        --vocab-size 8000 --d-model 256 --heads 4 --d-ff 1024 --layers 3 \
+        --batch-tokens 2500 --warmup 800 --lr-factor 0.32 --lr-drop 439:0.55 --clip 1.0 \
+        --minutes 110 --save-minutes 8 \
+        --bleu-sentences 150 --log-every 25 --attn "$ATTN" --tokenizer "$TOK"
+    "$PY" -m scripts.model.train export --ckpt "$WORK/ckpt-en-fr" --tokenizer "$TOK" \
+        --average 2 --dtype f16 -o "$WORK/en-fr-1.attn"
+    INIT=$WORK/en-fr-1.attn
+fi
 
-# 5. Export: the average of the newest checkpoints.
-"$PY" -m scripts.model.train export --ckpt "$WORK/ckpt-en-fr" --tokenizer "$D/tokenizer.tok" \
-    --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" -o "$OUT"
+# 4. Stretch 2: warm start on the extended data (resumes from the newest checkpoint in
+#    CKPT2, default $WORK/ckpt-en-fr-x; a further stretch needs a new, empty CKPT2). Run 2 of
+#    models/en-fr.runs.md: factor 0.55 on the schedule continued from step 2374, 0.3 from step
+#    500 on, 81 minutes; validation BLEU is off (greedy decoding took minutes a checkpoint).
+TRAIN2="--data $X --ckpt ${CKPT2:-$WORK/ckpt-en-fr-x} --init $INIT"
+"$PY" -W ignore -m scripts.model.train train $TRAIN2 --rewarm 200 \
+    --batch-tokens 2500 --warmup 800 --lr-factor 0.55 --lr-drop 500:0.3 --clip 1.0 \
+    --minutes "${MINUTES:-81}" --save-minutes 12 \
+    --bleu-sentences 0 --log-every 25 --attn "$ATTN" --tokenizer "$TOK"
 
-# 6. Evaluation on the test split, then the same export with the scores in its metadata
-#    (quality.*; the tensors are the same, so the scores are those of the shipped file).
-"$PY" -W ignore -m scripts.model.evaluate_model --model "$OUT" --attn "$ATTN" --src "$D/test.en" \
-    --ref "$D/test.fr" --work "$WORK/eval"
-"$PY" -m scripts.model.train export --ckpt "$WORK/ckpt-en-fr" --tokenizer "$D/tokenizer.tok" \
+# 5. Export (the average of the newest checkpoints), evaluation on the test split, then the same
+#    export with the scores in its metadata (quality.*; the tensors are the same, so the scores
+#    are those of the shipped file).
+"$PY" -m scripts.model.train export $TRAIN2 --tokenizer "$INIT" \
+    --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" -o "$OUT.new"
+"$PY" -W ignore -m scripts.model.evaluate_model --model "$OUT.new" --attn "$ATTN" \
+    --src "$D/test.en" --ref "$D/test.fr" --work "$WORK/eval"
+"$PY" -m scripts.model.train export $TRAIN2 --tokenizer "$INIT" \
     --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" --scores "$WORK/eval/results.json" -o "$OUT"
+rm -f "$OUT.new"
 
-# 7. The CLI test's reference: PyTorch's greedy output of the exported file on the sentences of
+# 6. The CLI test's reference: PyTorch's greedy output of the exported file on the sentences of
 #    tests/data/model/en-fr.src (tests/cli/test_model.sh compares attn's output with it).
 "$ATTN" tokenize -t "$OUT" tests/data/model/en-fr.src |
     "$PY" -W ignore -m scripts.model.train greedy --model "$OUT" |

@@ -5,14 +5,17 @@ Training: label smoothing 0.1, gradients clipped to norm --clip, Adam (0.9, 0.98
 paper's warm-up schedule lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5), dropout
 0.1, batches holding at most --batch-tokens (padded) tokens, checkpoints every --save-minutes to
 --ckpt, resumed from the newest one when the command is run again (step, schedule, data position
-and time spent included).
-SIGTERM makes it save a checkpoint and stop.
+and time spent included; --data-changed starts a new epoch on new --data).
+SIGTERM makes it save a checkpoint and stop. --init MODEL.attn starts a new run from the weights of
+an exported model (same sizes and tokenizer): the schedule goes on from the steps that model was
+trained, ramped up again over --rewarm steps because the optimizer state starts empty.
 
 The decoder learns to predict the target ids followed by </s>.
 
 Run from the repository root as python3 -m scripts.model.train MODE ...; modes:
   train.py train  --data DIR --ckpt DIR --vocab-size V [sizes] [--minutes M]
-  train.py bench  --vocab-size V [sizes] --steps N        tokens/s of N training steps (random ids)
+  train.py bench  --vocab-size V [sizes] --steps N        tokens/s of N training steps (random ids;
+                                                          --bf16: bfloat16 autocast)
   train.py export --ckpt DIR --tokenizer FILE -o OUT.attn [--average N] [--dtype f32|f16|bf16|q8]
   train.py greedy --model OUT.attn < ids > ids            PyTorch greedy decoding of an attn file
 Id files hold one sentence per line as space-separated ids (the output of `attn tokenize`).
@@ -31,8 +34,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from scripts.lib import attnfile, metrics
-from scripts.lib.translator import (BOS, EOS, PAD, UNK, attn_tensors, build, greedy, load_attn,
-                                    pad)
+from scripts.lib.translator import (BOS, EOS, PAD, UNK, attn_tensors, build, config_from_meta,
+                                    greedy, load_attn, pad, state_from_attn)
 
 
 # ---- data ----------------------------------------------------------------------------------------
@@ -84,12 +87,18 @@ def load_pairs(data, split, src_lang, tgt_lang, max_len):
 
 def lr_at(step, cfg):
     """The paper's learning rate at a step (1-based), times cfg['lr_factor'] (or, from the step of
-    an entry [step, factor] of cfg['lr_drops'] on, times that entry's factor)."""
+    an entry [step, factor] of cfg['lr_drops'] on, times that entry's factor). A run warm-started
+    from a model (cfg['init_steps'] > 0: the steps that model was trained) continues its schedule
+    from that step, ramped up linearly over the first cfg['rewarm'] steps of the new run."""
     factor = cfg["lr_factor"]
     for at, f in cfg.get("lr_drops", []):
         if step >= at:
             factor = f
-    return factor * cfg["d_model"] ** -0.5 * min(step ** -0.5, step * cfg["warmup"] ** -1.5)
+    s = step + cfg.get("init_steps", 0)
+    lr = factor * cfg["d_model"] ** -0.5 * min(s ** -0.5, s * cfg["warmup"] ** -1.5)
+    if cfg.get("init_steps", 0) > 0:
+        lr *= min(1.0, step / max(cfg.get("rewarm", 1), 1))
+    return lr
 
 
 def valid_loss(model, pairs, batch_tokens):
@@ -167,6 +176,14 @@ def config_from(args):
                 seed=args.seed, src=args.src, tgt=args.tgt, clip=args.clip)
 
 
+def init_config(cfg, args):
+    """Takes the model sizes of the --init model file into cfg, with its name and the steps it
+    was trained."""
+    meta, _ = attnfile.read(args.init)
+    cfg.update(config_from_meta(meta, cfg["dropout"]), init=os.path.basename(args.init),
+               init_steps=int(meta.get("training.steps", 0)) or 1, rewarm=args.rewarm)
+
+
 def train(args):
     """Trains until --minutes of training time or --max-steps, resuming from the newest checkpoint."""
     torch.set_num_threads(args.threads)
@@ -180,6 +197,8 @@ def train(args):
             (existing[-1], state["step"], state["seconds"] / 60))
     else:
         state, cfg = None, config_from(args)
+        if args.init:
+            init_config(cfg, args)
         log(fh, "new run: %r" % cfg)
     for drop in args.lr_drop or []:
         at, _, f = drop.partition(":")
@@ -203,6 +222,14 @@ def train(args):
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, epoch, pos, seconds = state["step"], state["epoch"], state["pos"], state["seconds"]
+        if args.data_changed:
+            # New training data: the saved data position means nothing for it; start an epoch.
+            epoch, pos = epoch + 1, 0
+            log(fh, "new training data: epoch %d starts at step %d" % (epoch, step))
+    elif args.init:
+        model.load_state_dict(state_from_attn(cfg, attnfile.read(args.init)[1]))
+        log(fh, "weights from %s (%d steps trained); learning rate from step %d, re-warmed over "
+            "%d steps" % (args.init, cfg["init_steps"], cfg["init_steps"], cfg["rewarm"]))
     n_params = sum(p.numel() for p in model.parameters())
     log(fh, "parameters: %d" % n_params)
     model.train()
@@ -278,12 +305,19 @@ def bench(args):
     batches = make_batches(pairs, cfg["batch_tokens"], 0)
     print("parameters %d, %d batches per epoch" % (sum(p.numel() for p in model.parameters()),
                                                   len(batches)))
+    real = sum(len(a) + len(b) + 2 for a, b in pairs)
+    padded = sum(len(b) * (max(len(pairs[i][0]) for i in b) + max(len(pairs[i][1]) for i in b) + 2)
+                 for b in batches)
+    print("padding: %.1f%% of the source and target tokens of a batch" %
+          (100 - 100.0 * real / padded))
     tok, t0 = 0, None
     for i in range(args.steps + 2):
         if i == 2:
             tok, t0 = 0, time.time()
         src, tgt_in, tgt_out = tensors(pairs, batches[i])
-        loss = F.cross_entropy(model(src, tgt_in).reshape(-1, cfg["vocab"]), tgt_out.reshape(-1),
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            logits = model(src, tgt_in)
+        loss = F.cross_entropy(logits.float().reshape(-1, cfg["vocab"]), tgt_out.reshape(-1),
                                ignore_index=PAD, label_smoothing=0.1)
         opt.zero_grad()
         loss.backward()
@@ -309,11 +343,41 @@ def averaged_state(ckpt_dir, n):
     return states[-1]["cfg"], avg, states[-1], paths
 
 
+def init_seconds(cfg, args):
+    """Training seconds of the model a warm-started run began from, read from the file that
+    export's --init names (0 for a run from scratch)."""
+    if not cfg.get("init"):
+        return 0.0
+    if not args.init:
+        sys.exit("train.py: the checkpoints continue %s: name it with --init" % cfg["init"])
+    return float(attnfile.read(args.init)[0].get("training.seconds", 0.0))
+
+
+MANUALS_LICENCE = (", Debian's manuals (GPL-2, GPL-2+, GPL-2+ or CC-BY-SA-3.0, and the Debian "
+                   "FAQ's licence, which permits modified copies and translations) and the "
+                   "FreeDict English-French dictionary (GPL-2+)")
+
+
+def data_sources(data):
+    """The training sources of --data with their pair counts, from DIR/sources.txt (written by
+    scripts/model/extra_data.py) as text to append to training.data, or '' without that file."""
+    path = os.path.join(data or "", "sources.txt")
+    if not data or not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    return "; pairs by source (scripts/model/extra_data.py): " + ", ".join(
+        "%s %s" % (r[0], r[-1]) for r in rows)
+
+
 def metadata(cfg, ckpt, paths, args):
     """The attn metadata of an exported model (every key of the format spec)."""
     d, h = cfg["d_model"], cfg["heads"]
+    sources = data_sources(args.data)
     with open(args.tokenizer, "rb") as f:
         tok = f.read()
+    if tok.startswith(attnfile.MAGIC):
+        tok = attnfile.read(args.tokenizer)[0]["tokenizer"]
     meta = {
         "arch": "transformer", "vocab_size": cfg["vocab"], "d_model": d, "n_heads": h,
         "d_head": d // h, "d_ff": cfg["d_ff"], "n_enc_layers": cfg["enc_layers"],
@@ -336,14 +400,15 @@ def metadata(cfg, ckpt, paths, args):
         "task": "translation", "lang.source": cfg["src"], "lang.target": cfg["tgt"],
         "source": "trained by scripts/model/make-model.sh of attn",
         "license": "The training data are Debian package descriptions and their DDTP translations, "
-                   "which are under the licences of the Debian packages they describe; this model "
-                   "is derived from them.",
+                   "which are under the licences of the Debian packages they describe%s; this "
+                   "model is derived from them." % (MANUALS_LICENCE if sources else ""),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "training.data": "Debian DDTP Translation-en/-%s of bookworm, trixie, sid, bullseye "
-                         "(scripts/model/fetch-data.sh)" % cfg["tgt"],
+                         "(scripts/model/fetch-data.sh)%s" % (cfg["tgt"], sources),
         "training.recipe": "scripts/model/make-model.sh: %r" % cfg,
-        "training.steps": ckpt["step"], "training.epochs": ckpt["epoch"],
-        "training.seconds": float(ckpt["seconds"]),
+        "training.steps": ckpt["step"] + cfg.get("init_steps", 0),
+        "training.epochs": ckpt["epoch"],
+        "training.seconds": float(ckpt["seconds"]) + init_seconds(cfg, args),
         "training.averaged_checkpoints": len(paths),
         "training.machine": "2 CPU cores (shared), PyTorch %s" % torch.__version__,
     }
@@ -353,9 +418,13 @@ def metadata(cfg, ckpt, paths, args):
             res = json.load(f)
         names = {"attn-greedy": "test", "attn-beam4": "test.beam4", "pytorch": "test.pytorch"}
         for row in res["results"]:
-            key = "quality." + names.get(row["system"], row["system"])
+            system, _, subset = row["system"].partition("/")
+            key = "quality." + names.get(system, system) + (".within_limit" if subset else "")
             meta[key + ".bleu"] = float(row["bleu"])
             meta[key + ".chrf"] = float(row["chrf"])
+            meta[key + ".bp"] = float(row["bp"])
+            if subset:
+                meta["quality.test.within_limit.sentences"] = row["sentences"]
         meta["quality.test.sentences"] = res["results"][0]["sentences"]
         if "greedy_equal_share" in res:
             meta["quality.greedy_equal_pytorch"] = float(res["greedy_equal_share"])
@@ -415,6 +484,13 @@ def main():
     p.add_argument("--batch-tokens", type=int, default=4096)
     p.add_argument("--clip", type=float, default=1.0, help="gradient norm limit (0: none)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--init", help="train: start a new run from this attn model file's weights; "
+                   "export: that file again (for its training time)")
+    p.add_argument("--rewarm", type=int, default=200,
+                   help="train --init: learning-rate ramp-up steps (the optimizer state is new)")
+    p.add_argument("--data-changed", action="store_true",
+                   help="train: resuming on new --data; start a new epoch on it")
+    p.add_argument("--bf16", action="store_true", help="bench: bfloat16 autocast")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--minutes", type=float, default=100.0, help="training time budget")
     p.add_argument("--max-steps", type=int, default=10 ** 9)
@@ -423,7 +499,7 @@ def main():
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--bleu-sentences", type=int, default=300)
     p.add_argument("--attn", help="attn binary, for `attn detokenize` in validation BLEU")
-    p.add_argument("--tokenizer", help="attn tokenizer file")
+    p.add_argument("--tokenizer", help="attn tokenizer file (export: or a model file holding it)")
     p.add_argument("--steps", type=int, default=20, help="bench: steps to time")
     p.add_argument("--average", type=int, default=1, help="export: average the newest N checkpoints")
     p.add_argument("--dtype", default="f32")

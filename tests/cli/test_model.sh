@@ -2,7 +2,8 @@
 # The shipped default model, models/en-fr.attn, through the command line: its metadata says what
 # it is, attn's greedy output equals PyTorch's greedy output of the same file on the sentences of
 # tests/data/model/en-fr.src (en-fr.pytorch, written by step 7 of scripts/model/make-model.sh with
-# scripts/model/train.py's PyTorch decoder), and the README's example sentence gets a French answer.
+# scripts/model/train.py's PyTorch decoder), the README's example sentence gets a French answer,
+# and a handful of sentences get the translation (or the copied span) a good model gives.
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 M=models/en-fr.attn
@@ -40,5 +41,20 @@ ok "example: one line" [ "$(wc -l <"$T/out")" -eq 1 ]
 ok "example: French for package or library" out_has 'paquet\|bibliothèque'
 ok "example: the source's content is translated (images PNG)" out_has 'images PNG'
 ok "example: nothing on stderr" err_empty
+
+# ---- translations a good model gets right ----------------------------------------------------
+
+# Each line: English source, then a French phrase that its translation must contain.
+while IFS='|' read -r src want; do
+    run sh -c "printf '%s\n' '$src' | '$ATTN' -m $M --greedy"
+    ok "translation of '$src' has '$want'" out_has "$want"
+done <<'EOF'
+This package contains the documentation.|Ce paquet fournit la documentation\.
+This package provides the shared library.|la bibliothèque partagée
+It supports plugins, themes and several languages.|greffons, les thèmes et plusieurs langues
+This is a transitional dummy package. It can safely be removed.|paquet factice de transition
+Fixes CVE-2023-12345.|CVE-2023-12345
+See /usr/share/doc/foo for details.|/usr/share/doc/foo
+EOF
 
 finish
