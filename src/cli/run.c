@@ -7,16 +7,21 @@
  */
 #include "run.h"
 
-#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Prints a runtime error naming the input record; returns CLI_FAIL. */
-static int record_error(run *R, long record, const char *what)
+/* Prints a warning naming the record just read ("attn: FILE:N: what"). */
+static void record_warning(run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void record_warning(run *R, const char *fmt, ...)
 {
-    cli_error("%s:%ld: %s", R->rd.name, record, what);
-    return CLI_FAIL;
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    cli_error("%s:%ld: %s", R->rd.name, R->rd.record, what);
 }
 
 /* generate.c progress callback: copies a finished source's outputs and writes what is due. */
@@ -42,7 +47,6 @@ static void on_progress(void *user, int s)
         }
         it->done = 1;
         it->running = 0;
-        R->pg.n_done++;
         R->pg.n_tokens += res->hyps[0].len + res->hyps[0].ended;
         if (R->o.progress)
             cli_progress_show(&R->pg, &R->rd, 0);
@@ -51,67 +55,162 @@ static void on_progress(void *user, int s)
         run_advance(R);
 }
 
-/* Turns record text into source ids for item it; returns 0, or CLI_FAIL after the error. */
-static int make_source(run *R, item *it, long record)
+/* Turns s (n bytes: text, or token ids with --ids) into source ids in ids (room for n + 2),
+ * with the model's bos / eos around text; returns the count, or -1 with *why set. */
+static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char **why)
 {
-    size_t need = it->text_len + 2;
-    if ((size_t)it->src_cap < need) {
-        int32_t *p = realloc(it->src, need * sizeof *p);
-        if (!p) {
+    static char what[96];
+    size_t k = 0;
+    if (R->o.ids) {
+        const char *end = s + n;
+        while (s < end) {
+            while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+                s++;
+            if (s == end)
+                break;
+            long v = 0;
+            const char *q = s;
+            while (q < end && *q >= '0' && *q <= '9' && v < R->cfg->vocab_size)
+                v = v * 10 + (*q++ - '0');
+            if (q == s || v >= R->cfg->vocab_size ||
+                (q < end && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')) {
+                snprintf(what, sizeof what, "not a token id of this model: '%.20s'", s);
+                *why = what;
+                return -1;
+            }
+            ids[k++] = (int32_t)v;
+            s = q;
+        }
+        return (long)k;
+    }
+    const eng_defaults *d = eng_file_defaults(R->e);
+    size_t pre = d->src_bos_id >= 0;
+    int rc = tok_encoder_encode(eng_encoder(R->e), ids + pre, n + 2 - pre, &k, s, n,
+                                R->o.special ? TOK_SPECIAL : 0);
+    if (rc < 0) {
+        *why = tok_strerror(rc);
+        return -1;
+    }
+    if (k > 0 && pre) {
+        ids[0] = d->src_bos_id;
+        k++;
+    }
+    if (k > 0 && d->src_eos_id >= 0)
+        ids[k++] = d->src_eos_id;
+    return (long)k;
+}
+
+/* pieces.c's count: the source tokens of a span (-1 when it cannot be encoded). */
+static long count_tokens(void *ctx, const char *s, size_t n)
+{
+    run *R = ctx;
+    const char *why;
+    return source_ids(R, R->scratch, s, n, &why);
+}
+
+/* Cuts the record just read into R->pieces: one piece when it fits the model (or --truncate
+ * cuts it), several when it is longer, one failed piece (empty output, warning) when it cannot
+ * be translated. */
+static void cut_record(run *R)
+{
+    R->next_piece = 0;
+    R->n_pieces = 1;
+    R->pieces[0] = (piece){0, R->rec_len};
+    R->rec_cut = R->rec_failed = 0;
+    if (cli_reader_overlong(&R->rd) && !R->o.truncate) {
+        record_warning(R, "record of %zu bytes is longer than the %d bytes read of a record; "
+                       "its output is empty", R->rd.bytes, MAX_RECORD);
+        R->rec_failed = 1;
+        return;
+    }
+    if (cli_reader_overlong(&R->rd)) {
+        record_warning(R, "record of %zu bytes cut to its first %d bytes (--truncate)",
+                       R->rd.bytes, MAX_RECORD);
+        R->rec_cut = 1;
+    }
+    const char *why;
+    long n = source_ids(R, R->scratch, R->rec, R->rec_len, &why);
+    if (n < 0) {
+        record_warning(R, "%s; its output is empty", why);
+        R->rec_failed = 1;
+    } else if (n > R->max_src && R->o.truncate) {
+        if (!R->rec_cut)
+            record_warning(R, "source of %ld tokens cut to %d (--truncate)", n, R->max_src);
+        R->rec_cut = 1;
+    } else if (n > R->max_src && R->gp.n_best > 1) {
+        record_warning(R, "source of %ld tokens is longer than the model's %d and --n-best "
+                       "outputs are not joined from pieces; its output is empty", n, R->max_src);
+        R->rec_failed = 1;
+    } else if (n > R->max_src) {
+        size_t bytes = R->tok ? tok_max_token_bytes(R->tok) : 12;
+        int rc = pieces_cut(&R->pieces, &R->pieces_cap, &R->n_pieces, R->rec, R->rec_len,
+                            R->max_src, bytes, count_tokens, R);
+        if (rc < 0) {
+            record_warning(R, "%s; its output is empty", rc == -1 ? "out of memory" : why);
+            R->n_pieces = 1;
+            R->pieces[0] = (piece){0, R->rec_len};
+            R->rec_failed = 1;
+        } else {
+            record_warning(R, "source of %ld tokens translated in %zu pieces", n, R->n_pieces);
+            R->rec_cut = 1;
+        }
+    }
+}
+
+/* Makes item it the record's next piece: its text with the separators around it, and its source
+ * ids; returns 0, or CLI_FAIL when out of memory (printed). */
+static int add_piece(run *R, item *it)
+{
+    size_t k = R->next_piece++;
+    const piece *pc = &R->pieces[k];
+    size_t from = k == 0 ? 0 : R->pieces[k - 1].off + R->pieces[k - 1].len;
+    int last = k + 1 == R->n_pieces;
+    size_t to = last ? R->rec_len : pc->off + pc->len;
+    if (it->text_cap < to - from + 1) {
+        char *p = realloc(it->text, to - from + 1);
+        int32_t *q = realloc(it->src, (to - from + 3) * sizeof *q);
+        if (p)
+            it->text = p;
+        if (q)
+            it->src = q;
+        if (!p || !q) {
             cli_error("out of memory");
             return CLI_FAIL;
         }
-        it->src = p;
-        it->src_cap = (int)need;
+        it->text_cap = to - from + 1;
     }
-    size_t n = 0;
-    if (R->o.ids) {
-        const char *s = it->text;
-        while (*s) {
-            while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-                s++;
-            if (!*s)
-                break;
-            char *end;
-            errno = 0;
-            long v = strtol(s, &end, 10);
-            if (end == s || errno || v < 0 || v >= R->cfg->vocab_size ||
-                (*end && *end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')) {
-                char what[96];
-                snprintf(what, sizeof what, "not a token id of this model: '%.20s'", s);
-                return record_error(R, record, what);
-            }
-            it->src[n++] = (int32_t)v;
-            s = end;
+    memcpy(it->text, R->rec + from, to - from);
+    it->text[to - from] = '\0';
+    it->text_len = to - from;
+    it->src_off = pc->off - from;
+    it->src_bytes = pc->len;
+    it->index = R->rec_index - 1;
+    it->first = k == 0;
+    it->last = last;
+    it->n_pieces = (int)R->n_pieces;
+    it->cut = R->rec_cut;
+    it->failed = R->rec_failed;
+    it->done = it->running = it->pre_done = 0;
+    it->written = 0;
+    long n = 0;
+    if (!it->failed) {
+        const char *why;
+        n = source_ids(R, it->src, it->text + it->src_off, it->src_bytes, &why);
+        if (n > R->max_src) {   /* --truncate: the first tokens, ending in eos */
+            int eos = R->o.ids ? -1 : eng_file_defaults(R->e)->src_eos_id;
+            n = R->max_src;
+            if (eos >= 0)
+                it->src[n - 1] = eos;
         }
-    } else {
-        const eng_defaults *d = eng_file_defaults(R->e);
-        size_t pre = d->src_bos_id >= 0;
-        int rc = tok_encoder_encode(eng_encoder(R->e), it->src + pre, (size_t)it->src_cap - pre,
-                                    &n, it->text, it->text_len, R->o.special ? TOK_SPECIAL : 0);
-        if (rc < 0)
-            return record_error(R, record, tok_strerror(rc));
-        if (n > 0 && pre) {
-            it->src[0] = d->src_bos_id;
-            n++;
-        }
-        if (n > 0 && d->src_eos_id >= 0)
-            it->src[n++] = d->src_eos_id;
     }
-    it->empty = n == 0;
-    if (n > (size_t)R->max_src) {
-        if (!R->o.truncate) {
-            char what[160];
-            snprintf(what, sizeof what, "source has %zu tokens, the model accepts at most %d "
-                     "(--truncate cuts it)", n, R->max_src);
-            return record_error(R, record, what);
-        }
-        int eos = R->o.ids ? -1 : eng_file_defaults(R->e)->src_eos_id;
-        n = (size_t)R->max_src;
-        if (eos >= 0)
-            it->src[n - 1] = eos;
+    it->src_len = n > 0 ? (int)n : 0;
+    it->empty = it->src_len == 0;
+    it->n_hyps = 0;
+    if (it->empty) {
+        it->n_hyps = 1;
+        it->len[0] = it->ended[0] = 0;
+        it->score[0] = 0;
     }
-    it->src_len = (int)n;
     return 0;
 }
 
@@ -152,43 +251,38 @@ static int decode_window(run *R, long first_index)
     return 0;
 }
 
-/* Reads the input window by window and decodes it; returns the exit status. */
+/* Reads the input window by window and decodes it: a window ends when it is full or when no
+ * more input is ready, so that every answer comes as soon as its record is in.  Returns the exit
+ * status: 1 when a file could not be read or a record was left untranslated. */
 static int run_all(run *R, char **files, int n_files)
 {
     cli_reader_init(&R->rd, files, n_files, R->o.delim);
+    R->rd.max = MAX_RECORD;
     long index = 0;
-    int status = CLI_OK, end = 0;
-    while (!end && status == CLI_OK) {
+    int end = 0;
+    while (!end) {
         R->n_items = 0;
         while (R->n_items < R->window) {
-            item *it = &R->items[R->n_items];
-            int rc = cli_reader_next(&R->rd, &it->text, &it->text_cap, &it->text_len);
-            if (rc <= 0) {
-                end = 1;
-                if (rc < 0)
-                    status = CLI_FAIL;
-                break;
+            if (R->next_piece == R->n_pieces) {
+                if (R->n_items > 0 && !cli_reader_ready(&R->rd))
+                    break;
+                if (!cli_reader_next(&R->rd, &R->rec, &R->rec_cap, &R->rec_len)) {
+                    end = 1;
+                    break;
+                }
+                cut_record(R);
+                R->n_failed += R->rec_failed;
+                R->rec_index++;
             }
-            if (make_source(R, it, R->rd.record) != 0) {
-                end = 1;
-                status = CLI_FAIL;
-                break;
-            }
-            it->done = it->running = 0;
-            it->written = 0;
-            it->n_hyps = 0;
-            if (it->empty) {
-                it->n_hyps = 1;
-                it->len[0] = it->ended[0] = 0;
-                it->score[0] = 0;
-            }
+            if (add_piece(R, &R->items[R->n_items]) != 0)
+                return CLI_FAIL;
             R->n_items++;
         }
         if (R->n_items > 0 && decode_window(R, index) != 0)
             return CLI_FAIL;
         index += R->n_items;
     }
-    return status;
+    return R->rd.failed || R->n_failed ? CLI_FAIL : CLI_OK;
 }
 
 /* Parses --prefix into R->prefix (text through the tokenizer, or ids); returns 0 or CLI_USAGE. */
@@ -252,7 +346,10 @@ static int setup(run *R)
     R->order = calloc((size_t)R->window, sizeof *R->order);
     R->batch_src = calloc((size_t)batch, sizeof *R->batch_src);
     R->batch_item = calloc((size_t)batch, sizeof *R->batch_item);
-    if (!R->items || !R->order || !R->batch_src || !R->batch_item)
+    R->scratch = malloc((MAX_RECORD + 3) * sizeof *R->scratch);
+    R->pieces = malloc(sizeof *R->pieces);
+    R->pieces_cap = 1;
+    if (!R->items || !R->order || !R->batch_src || !R->batch_item || !R->scratch || !R->pieces)
         goto nomem;
     for (int i = 0; i < R->window; i++) {
         R->items[i].ids = malloc((size_t)R->gp.n_best * R->max_new * sizeof(int32_t));
@@ -285,6 +382,13 @@ static void teardown(run *R)
     free(R->batch_item);
     free(R->out);
     free(R->prefix);
+    free(R->rec);
+    free(R->pieces);
+    free(R->scratch);
+    free(R->acc_src.p);
+    free(R->acc_out.p);
+    free(R->acc_ids.p);
+    free(R->acc_lps.p);
     cli_reader_close(&R->rd);
     eng_run_free(R->er);
     eng_free(R->e);

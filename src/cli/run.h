@@ -8,8 +8,10 @@
 #define ATTN_CLI_RUN_H
 
 #include "cli.h"
+#include "pieces.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
+#define MAX_RECORD (1 << 20)   /* bytes of a record that are read (the rest is refused) */
 
 typedef struct options {
     const char *model;
@@ -21,12 +23,27 @@ typedef struct options {
     int ids, special, truncate, json, progress, verbose;
 } options;
 
-/* One source of the current window and, once decoded, its outputs. */
+/* A growing byte buffer. */
+typedef struct bytes {
+    char *p;
+    size_t n, cap;
+} bytes;
+
+/* One source of the current window (a record, or one piece of a record too long for the model)
+ * and, once decoded, its outputs. */
 typedef struct item {
-    char *text;             /* the record (NUL-terminated), owned */
+    char *text;             /* the piece with the separators around it (NUL-terminated), owned */
     size_t text_len, text_cap;
+    size_t src_off, src_bytes;  /* text[src_off, src_off + src_bytes) goes to the model; the
+                                   bytes before it are written before its output, after it after */
+    long index;             /* the record's position in the input */
+    int first, last;        /* the record's first / last piece */
+    int n_pieces;           /* the record's pieces */
+    int cut;                /* the record's source was cut (--truncate, or into pieces) */
+    int failed;             /* the record cannot be translated: its output is empty */
+    int pre_done;           /* the bytes before the piece are written */
     int32_t *src;           /* (src_len) source ids, owned */
-    int src_len, src_cap;
+    int src_len;
     int empty;              /* empty record: empty output, no decoding */
     int running, gen_index; /* reported by the running batch, as generate.c's source gen_index */
     int done;
@@ -60,6 +77,18 @@ typedef struct run {
     size_t out_cap;
     tok_stream stream;
     cli_reader rd;
+    /* the record being cut into items */
+    char *rec;              /* (rec_len) the record, owned */
+    size_t rec_len, rec_cap;
+    piece *pieces;          /* (n_pieces) its pieces, the next to add: next_piece */
+    size_t n_pieces, pieces_cap, next_piece;
+    int rec_cut, rec_failed;
+    long rec_index;         /* records read */
+    int32_t *scratch;       /* (MAX_RECORD + 3) ids of a span being counted */
+    long n_failed;          /* records left untranslated (exit status 1) */
+    bytes acc_src, acc_out, acc_ids, acc_lps;   /* a cut record's pieces joined (--json) */
+    int acc_ended;
+    double acc_score;
     /* statistics for -v and --progress */
     cli_progress pg;
     double t_first;
@@ -71,6 +100,9 @@ int run_parse_options(options *o, int argc, char **argv);
 
 /* Makes room for n bytes in R->out; returns 0 or -1 (out of memory, printed). */
 int run_out_reserve(run *R, size_t n);
+
+/* Appends n bytes to b; returns 0, or -1 when out of memory (printed). */
+int bytes_add(bytes *b, const void *p, size_t n);
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);

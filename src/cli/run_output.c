@@ -6,6 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+int bytes_add(bytes *b, const void *p, size_t n)
+{
+    if (b->n + n > b->cap) {
+        size_t want = b->cap ? b->cap : 256;
+        while (want < b->n + n)
+            want *= 2;
+        char *q = realloc(b->p, want);
+        if (!q) {
+            cli_error("out of memory");
+            return -1;
+        }
+        b->p = q;
+        b->cap = want;
+    }
+    if (n)
+        memcpy(b->p + b->n, p, n);
+    b->n += n;
+    return 0;
+}
+
 int run_out_reserve(run *R, size_t n)
 {
     if (n <= R->out_cap)
@@ -42,15 +62,28 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
     }
 }
 
-/* Ends an output record: the held bytes of an incomplete character, then the separator. */
-static void end_record(run *R)
+/* Ends an item's output: the held bytes of an incomplete character, then (after the record's
+ * last piece) the bytes after the piece and the record separator. */
+static void end_item(run *R, const item *it)
 {
     size_t n;
     if (!R->o.ids && tok_stream_flush(&R->stream, R->out, R->out_cap, &n) == TOK_OK)
         cli_write(R->out, n);
-    cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
     if (!R->o.ids)
         tok_stream_init(&R->stream, R->tok);
+    if (!it->last)
+        return;
+    size_t after = it->src_off + it->src_bytes;
+    cli_write(it->text + after, it->text_len - after);
+    cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
+}
+
+/* Writes the bytes before an item's piece (the separator after the previous piece), once. */
+static void begin_item(item *it)
+{
+    if (!it->pre_done)
+        cli_write(it->text, it->src_off);
+    it->pre_done = 1;
 }
 
 /* Writes the text (or the id list with --ids) of ids (n) as a JSON string. */
@@ -83,6 +116,21 @@ static void json_output_text(run *R, const int32_t *ids, int n)
     cli_quote(R->out, len, 1);
 }
 
+/* Writes the JSON number arrays of ids (n) and logprobs (m). */
+static void json_arrays(const int32_t *ids, int n, const float *lps, int m)
+{
+    cli_puts(",\"ids\":[");
+    for (int i = 0; i < n; i++)
+        cli_printf(i ? ",%d" : "%d", ids[i]);
+    cli_puts("],\"logprobs\":[");
+    for (int i = 0; i < m; i++) {
+        if (i)
+            cli_write(",", 1);
+        cli_json_number(lps[i]);
+    }
+    cli_write("]", 1);
+}
+
 /* Writes one hypothesis' fields (output, ids, logprobs, ended, score) into a JSON object. */
 static void json_hyp(run *R, const item *it, int k)
 {
@@ -90,23 +138,72 @@ static void json_hyp(run *R, const item *it, int k)
     const float *lps = it->lps + (size_t)k * (R->max_new + 1);
     cli_puts("\"output\":");
     json_output_text(R, ids, it->len[k]);
-    cli_puts(",\"ids\":[");
-    for (int i = 0; i < it->len[k]; i++)
-        cli_printf(i ? ",%d" : "%d", ids[i]);
-    cli_puts("],\"logprobs\":[");
-    for (int i = 0; i < it->len[k] + it->ended[k]; i++) {
-        if (i)
-            cli_write(",", 1);
-        cli_json_number(lps[i]);
-    }
-    cli_printf("],\"ended\":%s,\"score\":", it->ended[k] ? "true" : "false");
+    json_arrays(ids, it->len[k], lps, it->len[k] + it->ended[k]);
+    cli_printf(",\"ended\":%s,\"score\":", it->ended[k] ? "true" : "false");
     cli_json_number(it->score[k]);
 }
 
-/* Writes a finished item as one JSON object per line (or NUL-terminated with -0). */
-static void write_json(run *R, const item *it, long index)
+/* Ends a record's JSON object: whether it was cut, in how many pieces, whether it failed. */
+static void json_end(run *R, const item *it)
 {
-    cli_printf("{\"index\":%ld,\"source\":", index);
+    cli_printf(",\"cut\":%s,\"pieces\":%d%s}", it->cut ? "true" : "false", it->n_pieces,
+               it->failed ? ",\"failed\":true" : "");
+    cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
+}
+
+/* Adds a piece of a cut record to R->acc_*; after the last one writes the record's object, its
+ * output the pieces' outputs joined by the separators, its ids and logprobs theirs in order,
+ * its score their sum.  Exits 1 when out of memory. */
+static void json_piece(run *R, const item *it)
+{
+    if (it->first) {
+        R->acc_src.n = R->acc_out.n = R->acc_ids.n = R->acc_lps.n = 0;
+        R->acc_ended = 1;
+        R->acc_score = 0;
+    }
+    size_t after = it->src_off + it->src_bytes;
+    const int32_t *ids = it->ids;
+    if (bytes_add(&R->acc_out, it->text, it->src_off) < 0)
+        exit(CLI_FAIL);
+    for (int i = 0; i < it->len[0]; i++) {
+        char num[16];
+        size_t n = 0;
+        const char *b = NULL;
+        if (R->o.ids)
+            n = (size_t)snprintf(num, sizeof num, i ? " %d" : "%d", ids[i]), b = num;
+        else if (id_shown(R, ids[i]))
+            b = tok_token_bytes(R->tok, ids[i], &n);
+        if (b && bytes_add(&R->acc_out, b, n) < 0)
+            exit(CLI_FAIL);
+    }
+    if (bytes_add(&R->acc_src, it->text, it->text_len) < 0 ||
+        (it->last && bytes_add(&R->acc_out, it->text + after, it->text_len - after) < 0) ||
+        bytes_add(&R->acc_ids, ids, (size_t)it->len[0] * sizeof *ids) < 0 ||
+        bytes_add(&R->acc_lps, it->lps, (size_t)(it->len[0] + it->ended[0]) * sizeof(float)) < 0)
+        exit(CLI_FAIL);
+    R->acc_ended &= it->ended[0];
+    R->acc_score += it->score[0];
+    if (!it->last)
+        return;
+    cli_printf("{\"index\":%ld,\"source\":", it->index);
+    cli_quote(R->acc_src.p, R->acc_src.n, 1);
+    cli_puts(",\"output\":");
+    cli_quote(R->acc_out.p, R->acc_out.n, 1);
+    json_arrays((const int32_t *)(void *)R->acc_ids.p, (int)(R->acc_ids.n / sizeof(int32_t)),
+                (const float *)(void *)R->acc_lps.p, (int)(R->acc_lps.n / sizeof(float)));
+    cli_printf(",\"ended\":%s,\"score\":", R->acc_ended ? "true" : "false");
+    cli_json_number(R->acc_score);
+    json_end(R, it);
+}
+
+/* Writes a finished item: one JSON object per record (or NUL-terminated with -0). */
+static void write_json(run *R, const item *it)
+{
+    if (it->n_pieces > 1) {
+        json_piece(R, it);
+        return;
+    }
+    cli_printf("{\"index\":%ld,\"source\":", it->index);
     cli_quote(it->text, it->text_len, 1);
     cli_write(",", 1);
     json_hyp(R, it, 0);
@@ -119,8 +216,7 @@ static void write_json(run *R, const item *it, long index)
         }
         cli_write("]", 1);
     }
-    cli_write("}", 1);
-    cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
+    json_end(R, it);
 }
 
 /* Returns 1 when outputs are written token by token. */
@@ -133,18 +229,23 @@ static int streams(const run *R)
 static void write_head(run *R)
 {
     item *it = &R->items[R->head];
+    if (R->o.json) {
+        if (it->empty || it->done)
+            write_json(R, it);
+        return;
+    }
     if (it->empty) {
-        if (R->o.json)
-            write_json(R, it, R->first_index + R->head);
-        else
-            for (long k = 0; k < R->gp.n_best; k++)
-                end_record(R);
+        for (long k = 0; k < R->gp.n_best; k++) {
+            begin_item(it);
+            end_item(R, it);
+        }
         return;
     }
     if (!it->done) {
         if (!streams(R) || !it->running)
             return;
         const gen_result *res = eng_result(R->er, it->gen_index);
+        begin_item(it);
         if ((size_t)res->n_settled > it->written) {
             write_ids(R, res->settled, it->written, (size_t)res->n_settled);
             it->written = (size_t)res->n_settled;
@@ -152,14 +253,12 @@ static void write_head(run *R)
         }
         return;
     }
-    if (R->o.json) {
-        write_json(R, it, R->first_index + R->head);
-        return;
-    }
     for (int k = 0; k < it->n_hyps; k++) {
         const int32_t *ids = it->ids + (size_t)k * R->max_new;
+        begin_item(it);
         write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
-        end_record(R);
+        end_item(R, it);
+        it->pre_done = 0;
     }
 }
 
@@ -170,6 +269,7 @@ void run_advance(run *R)
         write_head(R);
         if (!it->empty && !it->done)
             break;
+        R->pg.n_done += it->last;
         R->head++;
     }
     cli_flush();
