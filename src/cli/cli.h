@@ -63,6 +63,10 @@ void cli_close_input(FILE *f);
  * with errno set on a read or memory error. */
 int cli_slurp(FILE *f, char **buf, size_t *len);
 
+/* The most bytes of a record that run and score read: a longer record is not translated or
+ * scored (a warning, an empty output or nan, status 1), and memory stays bounded. */
+#define CLI_MAX_RECORD (1 << 20)
+
 /* The record reader: the records of a list of files in order, each named by file and number.
  * It reads the file descriptors itself (not stdio), so that it can tell whether a whole record
  * is ready without blocking (cli_reader_ready) and keep at most max bytes of a record. */
@@ -105,7 +109,7 @@ void cli_reader_close(cli_reader *r);
 /* Counts for the progress line (--progress). */
 typedef struct cli_progress {
     double t_start, t_last;  /* eng_now() at the start and at the last redraw */
-    long n_done, n_tokens;   /* sources finished, tokens generated */
+    long n_done, n_tokens;   /* records finished, tokens generated */
 } cli_progress;
 
 /* Redraws the progress line on stderr (at most twice a second unless force), with the time left
@@ -123,6 +127,15 @@ int cli_parse_long(const char *s, long lo, long hi, long *out);
 
 /* Parses a whole finite decimal number in [lo, hi]; returns 0, or -1 when s is not one. */
 int cli_parse_double(const char *s, double lo, double hi, double *out);
+
+/* Parses option opt's value arg as a whole number in [lo, hi] into *out; returns 0, or CLI_USAGE
+ * after "attn: CMD: OPT: 'ARG' is not a whole number from LO to HI". */
+int cli_opt_long(const char *cmd, const char *opt, const char *arg, long lo, long hi, long *out);
+
+/* Parses option opt's value arg as a finite number in [lo, hi] into *out; returns 0, or
+ * CLI_USAGE after "attn: CMD: OPT: 'ARG' is not a number from LO to HI". */
+int cli_opt_double(const char *cmd, const char *opt, const char *arg, double lo, double hi,
+                   double *out);
 
 /* Parses a --threads value of info and convert (1 to 16) into *out; returns 0, or CLI_USAGE
  * after printing the error. */

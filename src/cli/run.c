@@ -119,13 +119,13 @@ static void cut_record(run *R)
     R->rec_cut = R->rec_failed = 0;
     if (cli_reader_overlong(&R->rd) && !R->o.truncate) {
         record_warning(R, "record of %zu bytes is longer than the %d bytes read of a record; "
-                       "its output is empty", R->rd.bytes, MAX_RECORD);
+                       "its output is empty", R->rd.bytes, CLI_MAX_RECORD);
         R->rec_failed = 1;
         return;
     }
     if (cli_reader_overlong(&R->rd)) {
         record_warning(R, "record of %zu bytes cut to its first %d bytes (--truncate)",
-                       R->rd.bytes, MAX_RECORD);
+                       R->rd.bytes, CLI_MAX_RECORD);
         R->rec_cut = 1;
     }
     const char *why;
@@ -257,7 +257,7 @@ static int decode_window(run *R, long first_index)
 static int run_all(run *R, char **files, int n_files)
 {
     cli_reader_init(&R->rd, files, n_files, R->o.delim);
-    R->rd.max = MAX_RECORD;
+    R->rd.max = CLI_MAX_RECORD;
     long index = 0;
     int end = 0;
     while (!end) {
@@ -327,6 +327,10 @@ static int make_params(run *R)
                                R->o.ov.max_new_tokens, R->cfg->max_positions);
     if (rc < 0)
         return cli_usage_error(R->cmd, "these generation settings do not fit the model");
+    if (R->o.ov.min_new_tokens > R->gp.max_new_tokens)
+        return cli_usage_error(R->cmd, "--min-tokens %d is more than the %d tokens generated at "
+                               "most (-n, default: the model's)", R->o.ov.min_new_tokens,
+                               R->gp.max_new_tokens);
     R->max_new = R->gp.max_new_tokens;
     return 0;
 }
@@ -346,7 +350,7 @@ static int setup(run *R)
     R->order = calloc((size_t)R->window, sizeof *R->order);
     R->batch_src = calloc((size_t)batch, sizeof *R->batch_src);
     R->batch_item = calloc((size_t)batch, sizeof *R->batch_item);
-    R->scratch = malloc((MAX_RECORD + 3) * sizeof *R->scratch);
+    R->scratch = malloc((CLI_MAX_RECORD + 3) * sizeof *R->scratch);
     R->pieces = malloc(sizeof *R->pieces);
     R->pieces_cap = 1;
     if (!R->items || !R->order || !R->batch_src || !R->batch_item || !R->scratch || !R->pieces)
@@ -430,7 +434,7 @@ int cli_run(int argc, char **argv)
         if (R.o.progress)
             cli_progress_end(&R.pg, &R.rd);
         if (R.o.verbose)
-            cli_error("%ld sources, %ld tokens in %.3f s: encode %.0f ms, first token %.0f ms, "
+            cli_error("%ld records, %ld tokens in %.3f s: encode %.0f ms, first token %.0f ms, "
                       "%.1f tokens/s", R.pg.n_done, R.pg.n_tokens, el,
                       eng_encode_seconds(R.er) * 1e3,
                       R.t_first > 0 ? (R.t_first - R.pg.t_start) * 1e3 : 0.0,

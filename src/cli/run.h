@@ -11,12 +11,11 @@
 #include "pieces.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
-#define MAX_RECORD (1 << 20)   /* bytes of a record that are read (the rest is refused) */
 
 typedef struct options {
     const char *model;
     eng_overrides ov;        /* generation settings given on the command line */
-    int has_sample, has_beam;
+    int has_sample, has_beam, has_greedy;
     long batch, threads;
     const char *prefix;
     int delim;               /* '\n', '\0', or -1 for --whole */
@@ -84,7 +83,7 @@ typedef struct run {
     size_t n_pieces, pieces_cap, next_piece;
     int rec_cut, rec_failed;
     long rec_index;         /* records read */
-    int32_t *scratch;       /* (MAX_RECORD + 3) ids of a span being counted */
+    int32_t *scratch;       /* (CLI_MAX_RECORD + 3) ids of a span being counted */
     long n_failed;          /* records left untranslated (exit status 1) */
     bytes acc_src, acc_out, acc_ids, acc_lps;   /* a cut record's pieces joined (--json) */
     int acc_ended;
