@@ -171,6 +171,13 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path);
  * \ufffd), else as \xXX with every other byte as it is. */
 void cli_quote(const char *s, size_t n, int json);
 
+/* Returns the length (1-4) of the valid UTF-8 character at s (n >= 1 bytes left), or 0. */
+int cli_utf8_char(const unsigned char *s, size_t n);
+
+/* Returns 1 when s (n bytes) is valid UTF-8 (no overlong forms, surrogates or values past
+ * U+10FFFF), else 0. */
+int cli_utf8_valid(const char *s, size_t n);
+
 /* Writes a number for JSON with 6 significant digits (non-finite values as null). */
 void cli_json_number(double x);
 

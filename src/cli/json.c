@@ -1,10 +1,10 @@
-/* json.c — quoted strings (JSON: UTF-8 checked; or C-style for attn info) and JSON numbers. */
+/* json.c — quoted strings (JSON: UTF-8 checked; or C-style for attn info), JSON numbers and the
+ * UTF-8 check. */
 #include "cli.h"
 
 #include <math.h>
 
-/* Returns the length (1-4) of the valid UTF-8 character at s (n >= 1 bytes left), or 0. */
-static int utf8_char(const unsigned char *s, size_t n)
+int cli_utf8_char(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     int need;
@@ -31,13 +31,24 @@ static int utf8_char(const unsigned char *s, size_t n)
     return need + 1;
 }
 
+int cli_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        int k = cli_utf8_char((const unsigned char *)s + i, n - i);
+        if (k == 0)
+            return 0;
+        i += (size_t)k;
+    }
+    return 1;
+}
+
 void cli_quote(const char *s, size_t n, int json)
 {
     cli_write("\"", 1);
     size_t i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        int k = json ? utf8_char((const unsigned char *)s + i, n - i) : 1;
+        int k = json ? cli_utf8_char((const unsigned char *)s + i, n - i) : 1;
         if (c == '"' || c == '\\')
             cli_printf("\\%c", c);
         else if (c == '\n')

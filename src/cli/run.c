@@ -128,6 +128,10 @@ static void cut_record(run *R)
                        R->rd.bytes, CLI_MAX_RECORD);
         R->rec_cut = 1;
     }
+    if (R->o.delim != '\0' && memchr(R->rec, '\0', R->rec_len))
+        record_warning(R, "NUL bytes in the record (-0 reads NUL-separated records)");
+    if (!R->o.ids && !cli_utf8_valid(R->rec, R->rec_len))
+        record_warning(R, "not valid UTF-8 (its bytes go to the model as they are)");
     const char *why;
     long n = source_ids(R, R->scratch, R->rec, R->rec_len, &why);
     if (n < 0) {
