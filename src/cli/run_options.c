@@ -31,8 +31,9 @@ static const char run_help[] =
     "      --whole               the whole input is one source\n"
     "      --ids                 read and write space-separated token ids, not text\n"
     "      --special             recognise special tokens in the input, write them in the output\n"
-    "      --truncate            cut sources longer than the model accepts (default: error)\n"
-    "      --batch N             decode N sources together (sorted by length; default 1)\n"
+    "      --truncate            cut sources longer than the model accepts (default: translate\n"
+    "                            them in pieces)\n"
+    "      --batch N             decode N sources together (sorted by length; default 32)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
     "      --json                one JSON object per source: ids, log-probabilities, score\n"
     "      --progress            progress on standard error\n"
@@ -75,7 +76,7 @@ int run_parse_options(options *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     eng_overrides *ov = &o->ov;
     eng_overrides_default(ov);
-    o->batch = 1;
+    o->batch = 32;
     o->delim = '\n';
     o->threads = cli_default_threads();
     const char *cmd = argv[0];

@@ -5,9 +5,9 @@
 # of one- to three-sentence lines and empty lines (tests/cli/corpus.py), with blocks small enough
 # that the input makes many of them.  GNU parallel is installed through apt when missing.
 #
-# Model: tests/data/gen/echo.attn, which copies its source, with -n 4 (fast enough for make check; the
-# default model takes minutes for 5,000 lines on a busy 2-core machine). Its 64 positions cut
-# the three-sentence lines into pieces, so pieces are exercised too.
+# Model: tests/data/gen/echo.attn, which copies its source, with -n 4 (fast enough for make
+# check; the default model takes minutes for 5,000 lines on a busy 2-core machine). Its 64
+# positions cut the three-sentence lines into pieces, so pieces are exercised too.
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 ECHO=tests/data/gen/echo.attn
