@@ -1,4 +1,4 @@
-/* progress.c — the progress line on stderr: records done, records/s, tokens/s and the time left. */
+/* progress.c — the progress line on stderr: records done, records/s, tokens/s, time left. */
 #include "cli.h"
 
 #include <unistd.h>
