@@ -61,6 +61,16 @@ int cli_slurp(FILE *f, char **buf, size_t *len)
     return 0;
 }
 
+/* Removes a UTF-8 byte order mark from the start of buf (n bytes, NUL-terminated); returns the
+ * new length. */
+static size_t skip_bom(char *buf, size_t n)
+{
+    if (n < 3 || memcmp(buf, "\xef\xbb\xbf", 3) != 0)
+        return n;
+    memmove(buf, buf + 3, n - 2);
+    return n - 3;
+}
+
 /* Sums the sizes of the input files when all are regular files; returns -1 otherwise. */
 static long long input_size(char **files, int n)
 {
@@ -203,6 +213,8 @@ int cli_reader_next(cli_reader *r, char **buf, size_t *cap, size_t *len)
     if (!*buf && !(*buf = malloc(1)))
         return 0;
     (*buf)[*len] = '\0';
+    if (r->record == 0)
+        *len = skip_bom(*buf, *len);
     r->record++;
     return 1;
 }

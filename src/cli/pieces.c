@@ -74,7 +74,6 @@ int pieces_cut(piece **out, size_t *cap, size_t *n, const char *text, size_t len
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t start = 0, span = (size_t)max * (token_bytes ? token_bytes : 1);
-    *n = 0;
     for (;;) {
         size_t rem = len - start;
         if (rem <= span) {

@@ -23,9 +23,9 @@ typedef long (*pieces_count_fn)(void *ctx, const char *s, size_t n);
  * punctuation (. , ; : ! ? and the full-width 、，；：) followed by white space that fits, else
  * at the last white space, else at the last whole UTF-8 character; a character that alone is
  * more than max tokens becomes a piece of its own.  token_bytes is the longest token's bytes (a
- * span longer than max * token_bytes is over the limit without being counted).  *out (grown as
- * needed; *cap entries) receives the *n pieces in order.  Returns 0, -1 when out of memory, or
- * count's negative status. */
+ * span longer than max * token_bytes is over the limit without being counted).  The pieces are
+ * appended in order to *out (grown as needed; *cap entries), after the *n it holds, and *n
+ * counts them.  Returns 0, -1 when out of memory, or count's negative status. */
 int pieces_cut(piece **out, size_t *cap, size_t *n, const char *text, size_t len, long max,
                size_t token_bytes, pieces_count_fn count, void *ctx);
 

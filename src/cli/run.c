@@ -1,9 +1,11 @@
-/* run.c — `attn [run]`: one source per input record in, one generated output per record out.
+/* run.c — `attn [run]`: records in, one generated output per record out.
  *
- * Data flow: records (lines, NUL-separated records or the whole input; input.c) -> tokenizer (or
- * --ids) -> windows of sources sorted by length -> batches through the engine (src/engine.h) ->
- * outputs written in input order by run_output.c, the record at the head of the order streamed
- * as its tokens settle (whole UTF-8 characters only, flushed), the others held until their turn.
+ * Data flow: records (lines, NUL-separated records or the whole input; input.c) -> sentences
+ * (src/sentences.h; for a translator, else the record without the white space around it) ->
+ * tokenizer (or --ids) -> windows of sources sorted by length -> batches through the engine
+ * (src/engine.h) -> outputs written in input order by run_output.c, the source at the head of
+ * the order streamed as its tokens settle (whole UTF-8 characters only, flushed), the others
+ * held until their turn, each record rebuilt with its own text around its sentences.
  */
 #include "run.h"
 
@@ -55,8 +57,9 @@ static void on_progress(void *user, int s)
         run_advance(R);
 }
 
-/* Turns s (n bytes: text, or token ids with --ids) into source ids in ids (room for n + 2),
- * with the model's bos / eos around text; returns the count, or -1 with *why set. */
+/* Turns s (n bytes of a record: token ids with --ids, else text, given to the model with its
+ * control characters as spaces, cli_model_text) into source ids in ids (room for n + 2), with
+ * the model's bos / eos around text; returns the count, or -1 with *why set. */
 static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char **why)
 {
     static char what[96];
@@ -83,9 +86,19 @@ static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char
         }
         return (long)k;
     }
+    if (n + 1 > R->clean_cap) {
+        char *p = realloc(R->clean, n + 1);
+        if (!p) {
+            *why = "out of memory";
+            return -1;
+        }
+        R->clean = p;
+        R->clean_cap = n + 1;
+    }
+    size_t len = cli_model_text(R->clean, s, n, R->o.delim != '\n');
     const eng_defaults *d = eng_file_defaults(R->e);
     size_t pre = d->src_bos_id >= 0;
-    int rc = tok_encoder_encode(eng_encoder(R->e), ids + pre, n + 2 - pre, &k, s, n,
+    int rc = tok_encoder_encode(eng_encoder(R->e), ids + pre, n + 2 - pre, &k, R->clean, len,
                                 R->o.special ? TOK_SPECIAL : 0);
     if (rc < 0) {
         *why = tok_strerror(rc);
@@ -108,113 +121,31 @@ static long count_tokens(void *ctx, const char *s, size_t n)
     return source_ids(R, R->scratch, s, n, &why);
 }
 
-/* Cuts the record just read into R->pieces: one piece when it fits the model (or --truncate
- * cuts it), several when it is longer, one failed piece (empty output, warning) when it cannot
- * be translated. */
-static void cut_record(run *R)
+/* Turns item it's text into its source ids (cut to the model's length with --truncate: the
+ * first tokens, ending in eos); returns 0, or CLI_FAIL when out of memory (printed). */
+static int make_source(run *R, item *it)
 {
-    R->next_piece = 0;
-    R->n_pieces = 1;
-    R->pieces[0] = (piece){0, R->rec_len};
-    R->rec_cut = R->rec_failed = 0;
-    if (cli_reader_overlong(&R->rd) && !R->o.truncate) {
-        record_warning(R, "record of %zu bytes is longer than the %d bytes read of a record; "
-                       "its output is empty", R->rd.bytes, CLI_MAX_RECORD);
-        R->rec_failed = 1;
-        return;
-    }
-    if (cli_reader_overlong(&R->rd)) {
-        record_warning(R, "record of %zu bytes cut to its first %d bytes (--truncate)",
-                       R->rd.bytes, CLI_MAX_RECORD);
-        R->rec_cut = 1;
-    }
-    if (R->o.delim != '\0' && memchr(R->rec, '\0', R->rec_len))
-        record_warning(R, "NUL bytes in the record (-0 reads NUL-separated records)");
-    if (!R->o.ids && !cli_utf8_valid(R->rec, R->rec_len))
-        record_warning(R, "not valid UTF-8 (its bytes go to the model as they are)");
-    const char *why;
-    long n = source_ids(R, R->scratch, R->rec, R->rec_len, &why);
-    if (n < 0) {
-        record_warning(R, "%s; its output is empty", why);
-        R->rec_failed = 1;
-    } else if (n > R->max_src && R->o.truncate) {
-        if (!R->rec_cut)
-            record_warning(R, "source of %ld tokens cut to %d (--truncate)", n, R->max_src);
-        R->rec_cut = 1;
-    } else if (n > R->max_src && R->gp.n_best > 1) {
-        record_warning(R, "source of %ld tokens is longer than the model's %d and --n-best "
-                       "outputs are not joined from pieces; its output is empty", n, R->max_src);
-        R->rec_failed = 1;
-    } else if (n > R->max_src) {
-        size_t bytes = R->tok ? tok_max_token_bytes(R->tok) : 12;
-        int rc = pieces_cut(&R->pieces, &R->pieces_cap, &R->n_pieces, R->rec, R->rec_len,
-                            R->max_src, bytes, count_tokens, R);
-        if (rc < 0) {
-            record_warning(R, "%s; its output is empty", rc == -1 ? "out of memory" : why);
-            R->n_pieces = 1;
-            R->pieces[0] = (piece){0, R->rec_len};
-            R->rec_failed = 1;
-        } else {
-            record_warning(R, "source of %ld tokens translated in %zu pieces", n, R->n_pieces);
-            R->rec_cut = 1;
-        }
-    }
-}
-
-/* Makes item it the record's next piece: its text with the separators around it, and its source
- * ids; returns 0, or CLI_FAIL when out of memory (printed). */
-static int add_piece(run *R, item *it)
-{
-    size_t k = R->next_piece++;
-    const piece *pc = &R->pieces[k];
-    size_t from = k == 0 ? 0 : R->pieces[k - 1].off + R->pieces[k - 1].len;
-    int last = k + 1 == R->n_pieces;
-    size_t to = last ? R->rec_len : pc->off + pc->len;
-    if (it->text_cap < to - from + 1) {
-        char *p = realloc(it->text, to - from + 1);
-        int32_t *q = realloc(it->src, (to - from + 3) * sizeof *q);
-        if (p)
-            it->text = p;
-        if (q)
-            it->src = q;
-        if (!p || !q) {
+    size_t need = it->size + 2;
+    if ((size_t)it->src_cap < need) {
+        int32_t *p = realloc(it->src, need * sizeof *p);
+        if (!p) {
             cli_error("out of memory");
             return CLI_FAIL;
         }
-        it->text_cap = to - from + 1;
+        it->src = p;
+        it->src_cap = (int)need;
     }
-    memcpy(it->text, R->rec + from, to - from);
-    it->text[to - from] = '\0';
-    it->text_len = to - from;
-    it->src_off = pc->off - from;
-    it->src_bytes = pc->len;
-    it->index = R->rec_index - 1;
-    it->first = k == 0;
-    it->last = last;
-    it->n_pieces = (int)R->n_pieces;
-    it->cut = R->rec_cut;
-    it->failed = R->rec_failed;
-    it->done = it->running = it->pre_done = 0;
-    it->written = 0;
-    long n = 0;
-    if (!it->failed) {
-        const char *why;
-        n = source_ids(R, it->src, it->text + it->src_off, it->src_bytes, &why);
-        if (n > R->max_src) {   /* --truncate: the first tokens, ending in eos */
-            int eos = R->o.ids ? -1 : eng_file_defaults(R->e)->src_eos_id;
-            n = R->max_src;
-            if (eos >= 0)
-                it->src[n - 1] = eos;
-        }
+    const char *why;
+    long n = it->size ? source_ids(R, it->src, R->recs[it->rec].text + it->off, it->size, &why)
+                      : 0;
+    if (n > R->max_src) {
+        int eos = R->o.ids ? -1 : eng_file_defaults(R->e)->src_eos_id;
+        n = R->max_src;
+        if (eos >= 0)
+            it->src[n - 1] = eos;
     }
     it->src_len = n > 0 ? (int)n : 0;
     it->empty = it->src_len == 0;
-    it->n_hyps = 0;
-    if (it->empty) {
-        it->n_hyps = 1;
-        it->len[0] = it->ended[0] = 0;
-        it->score[0] = 0;
-    }
     return 0;
 }
 
@@ -238,13 +169,13 @@ static int decode_window(run *R, long first_index)
     qsort_r(R->order, (size_t)n, sizeof *R->order, by_length, R->items);
     R->head = 0;
     run_advance(R);
-    for (int b = 0; b < n; b += (int)R->o.batch) {
-        int k = n - b < R->o.batch ? n - b : (int)R->o.batch;
+    for (int b = 0; b < n; b += R->batch) {
+        int k = n - b < R->batch ? n - b : R->batch;
         for (int j = 0; j < k; j++) {
             item *it = &R->items[R->order[b + j]];
             R->batch_item[j] = R->order[b + j];
             R->batch_src[j] = (gen_source){it->src, it->src_len,
-                                           (uint64_t)(first_index + R->order[b + j])};
+                                           (uint64_t)(R->first_source + R->order[b + j])};
             it->gen_index = j;
         }
         int rc = eng_generate(R->er, R->batch_src, k, on_progress, R);
@@ -255,38 +186,231 @@ static int decode_window(run *R, long first_index)
     return 0;
 }
 
-/* Reads the input window by window and decodes it: a window ends when it is full or when no
- * more input is ready, so that every answer comes as soon as its record is in.  Returns the exit
- * status: 1 when a file could not be read or a record was left untranslated. */
+/* Makes room for n items (each with its output buffers); returns 0 or -1 (out of memory). */
+static int grow_items(run *R, int n)
+{
+    if (n <= R->item_cap)
+        return 0;
+    int cap = n > 2 * R->item_cap ? n : 2 * R->item_cap;
+    item *items = realloc(R->items, (size_t)cap * sizeof *items);
+    if (items)
+        R->items = items;
+    int *order = items ? realloc(R->order, (size_t)cap * sizeof *order) : NULL;
+    if (!order)
+        return -1;
+    R->order = order;
+    memset(R->items + R->item_cap, 0, (size_t)(cap - R->item_cap) * sizeof *items);
+    for (; R->item_cap < cap; R->item_cap++) {
+        item *it = &R->items[R->item_cap];
+        it->ids = malloc((size_t)R->gp.n_best * R->max_new * sizeof(int32_t));
+        it->lps = malloc((size_t)R->gp.n_best * (R->max_new + 1) * sizeof(float));
+        if (!it->ids || !it->lps)
+            return -1;
+    }
+    return 0;
+}
+
+/* Finds the sentences of record r (all of it with --ids, its text without the white space
+ * around it without splitting) into R->spans; returns their number, or -1 (out of memory). */
+static long find_spans(run *R, const record *r)
+{
+    size_t n = 0;
+    if (R->o.ids) {
+        R->spans[0] = (sentence_span){0, r->text_len};
+        return 1;
+    }
+    if (!R->split) {
+        sentences_whole(R->spans, &n, r->text, r->text_len);
+        return (long)n;
+    }
+    while (sentences_split(R->spans, R->span_cap, &n, r->text, r->text_len, R->lang) ==
+           ATTN_ERR_SPACE) {
+        sentence_span *p = realloc(R->spans, n * sizeof *p);
+        if (!p)
+            return -1;
+        R->spans = p;
+        R->span_cap = n;
+    }
+    return (long)n;
+}
+
+/* Appends source (off, len) of the record being read to R->pieces (*n of them); returns 0 or -1
+ * (out of memory). */
+static int push_source(run *R, size_t *n, size_t off, size_t len)
+{
+    if (*n == R->pieces_cap) {
+        piece *p = realloc(R->pieces, 2 * R->pieces_cap * sizeof *p);
+        if (!p)
+            return -1;
+        R->pieces = p;
+        R->pieces_cap *= 2;
+    }
+    R->pieces[(*n)++] = (piece){off, len};
+    return 0;
+}
+
+/* Turns the n_spans sentences of record r into its sources in R->pieces (*n of them): a sentence
+ * that fits the model as it is, one longer cut into pieces (or by --truncate), with a warning
+ * naming the record; sets r->failed (warning printed) when a sentence cannot be translated.
+ * Returns 0, or -1 when out of memory. */
+static int find_sources(run *R, record *r, long n_spans, size_t *n)
+{
+    for (long k = 0; k < n_spans; k++) {
+        const sentence_span *sp = &R->spans[k];
+        const char *why;
+        long t = source_ids(R, R->scratch, r->text + sp->off, sp->len, &why);
+        if (t < 0) {
+            record_warning(R, "%s; its output is empty", why);
+            r->failed = 1;
+            return 0;
+        }
+        if (t > R->max_src && R->o.truncate) {
+            record_warning(R, "sentence of %ld tokens cut to %d (--truncate)", t, R->max_src);
+            r->cut = 1;
+        } else if (t > R->max_src && R->gp.n_best > 1) {
+            record_warning(R, "sentence of %ld tokens is longer than the model's %d and --n-best "
+                           "outputs are not joined from pieces; its output is empty", t,
+                           R->max_src);
+            r->failed = 1;
+            return 0;
+        }
+        if (t <= R->max_src || R->o.truncate) {
+            if (push_source(R, n, sp->off, sp->len) < 0)
+                return -1;
+            continue;
+        }
+        size_t first = *n, bytes = R->tok ? tok_max_token_bytes(R->tok) : 12;
+        int rc = pieces_cut(&R->pieces, &R->pieces_cap, n, r->text + sp->off, sp->len,
+                            R->max_src, bytes, count_tokens, R);
+        if (rc == -1)
+            return -1;
+        if (rc < 0) {
+            record_warning(R, "cannot encode a piece; its output is empty");
+            r->failed = 1;
+            return 0;
+        }
+        for (size_t i = first; i < *n; i++)
+            R->pieces[i].off += sp->off;
+        record_warning(R, "sentence of %ld tokens translated in %zu pieces", t, *n - first);
+        r->cut = 1;
+    }
+    return 0;
+}
+
+/* Checks the record just read (its length, NUL bytes, UTF-8), with a warning for each problem;
+ * sets r->failed when it cannot be translated. */
+static void check_record(run *R, record *r)
+{
+    r->cut = r->failed = 0;
+    if (cli_reader_overlong(&R->rd) && !R->o.truncate) {
+        record_warning(R, "record of %zu bytes is longer than the %d bytes read of a record; "
+                       "its output is empty", R->rd.bytes, CLI_MAX_RECORD);
+        r->failed = 1;
+        return;
+    }
+    if (cli_reader_overlong(&R->rd)) {
+        record_warning(R, "record of %zu bytes cut to its first %d bytes (--truncate)",
+                       R->rd.bytes, CLI_MAX_RECORD);
+        r->cut = 1;
+    }
+    if (R->o.delim != '\0' && memchr(r->text, '\0', r->text_len))
+        record_warning(R, "NUL bytes in the record (-0 reads NUL-separated records)");
+    if (!R->o.ids && !cli_utf8_valid(r->text, r->text_len))
+        record_warning(R, "not valid UTF-8 (its bytes go to the model as they are)");
+}
+
+/* Turns the record just read into R->recs[R->n_recs] into items (one per sentence or piece of
+ * one, or one without a source for a record without any or that cannot be translated) with
+ * their sources; returns 0 or CLI_FAIL (out of memory, printed). */
+static int add_record(run *R)
+{
+    record *r = &R->recs[R->n_recs];
+    size_t n = 0;
+    check_record(R, r);
+    long n_spans = r->failed ? 0 : find_spans(R, r);
+    if (n_spans < 0 || find_sources(R, r, n_spans, &n) < 0)
+        goto nomem;
+    if (r->failed) {
+        n = 0;
+        R->n_failed++;
+    }
+    if (grow_items(R, R->n_items + (n > 0 ? (int)n : 1)) < 0)
+        goto nomem;
+    r->first = R->n_items;
+    r->n = n > 0 ? (int)n : 1;
+    size_t lead = r->failed ? r->text_len : 0;
+    for (int k = 0; k < r->n; k++) {
+        item *it = &R->items[R->n_items++];
+        it->rec = R->n_recs;
+        it->lead = lead;
+        it->off = n > 0 ? R->pieces[k].off : r->text_len;
+        it->size = n > 0 ? R->pieces[k].len : 0;
+        it->last = k == r->n - 1;
+        lead = it->off + it->size;
+        it->done = it->running = it->started = 0;
+        it->written = 0;
+        it->n_hyps = 0;
+        if (make_source(R, it) != 0)
+            return CLI_FAIL;
+        if (it->empty) {
+            it->n_hyps = 1;
+            it->len[0] = it->ended[0] = 0;
+            it->score[0] = 0;
+        }
+    }
+    R->n_recs++;
+    return 0;
+nomem:
+    cli_error("out of memory");
+    return CLI_FAIL;
+}
+
+/* Reads the input window by window (whole records, at least R->window sources unless the input
+ * ends or no more input is ready, so that every answer comes as soon as its record is in) and
+ * decodes it; returns the exit status: 1 when a file could not be read or a record was left
+ * untranslated. */
 static int run_all(run *R, char **files, int n_files)
 {
     cli_reader_init(&R->rd, files, n_files, R->o.delim);
     R->rd.max = CLI_MAX_RECORD;
-    long index = 0;
-    int end = 0;
-    while (!end) {
-        R->n_items = 0;
+    long index = 0, source = 0;
+    int status = CLI_OK, end = 0;
+    while (!end && status == CLI_OK) {
+        R->n_items = R->n_recs = 0;
         while (R->n_items < R->window) {
-            if (R->next_piece == R->n_pieces) {
-                if (R->n_items > 0 && !cli_reader_ready(&R->rd))
-                    break;
-                if (!cli_reader_next(&R->rd, &R->rec, &R->rec_cap, &R->rec_len)) {
-                    end = 1;
-                    break;
+            if (R->n_items > 0 && !cli_reader_ready(&R->rd))
+                break;
+            if (R->n_recs == R->rec_cap) {
+                record *p = realloc(R->recs, (size_t)(2 * R->rec_cap) * sizeof *p);
+                if (!p) {
+                    cli_error("out of memory");
+                    return CLI_FAIL;
                 }
-                cut_record(R);
-                R->n_failed += R->rec_failed;
-                R->rec_index++;
+                memset(p + R->rec_cap, 0, (size_t)R->rec_cap * sizeof *p);
+                R->recs = p;
+                R->rec_cap *= 2;
             }
-            if (add_piece(R, &R->items[R->n_items]) != 0)
-                return CLI_FAIL;
-            R->n_items++;
+            record *r = &R->recs[R->n_recs];
+            int rc = cli_reader_next(&R->rd, &r->text, &r->text_cap, &r->text_len);
+            if (rc <= 0) {
+                end = 1;
+                if (rc < 0)
+                    status = CLI_FAIL;
+                break;
+            }
+            if (add_record(R) != 0) {
+                end = 1;
+                status = CLI_FAIL;
+                break;
+            }
         }
+        R->first_source = source;
         if (R->n_items > 0 && decode_window(R, index) != 0)
             return CLI_FAIL;
-        index += R->n_items;
+        index += R->n_recs;
+        source += R->n_items;
     }
-    return R->rd.failed || R->n_failed ? CLI_FAIL : CLI_OK;
+    return R->rd.failed || R->n_failed ? CLI_FAIL : status;
 }
 
 /* Parses --prefix into R->prefix (text through the tokenizer, or ids); returns 0 or CLI_USAGE. */
@@ -339,32 +463,47 @@ static int make_params(run *R)
     return 0;
 }
 
+/* Decides whether records are split into sentences, and in which language; returns 0 or
+ * CLI_USAGE after the error. */
+static int choose_split(run *R)
+{
+    const eng_defaults *d = eng_file_defaults(R->e);
+    const char *why = R->o.ids ? "--ids" : R->o.prefix ? "--prefix" : R->gp.n_best > 1 ?
+                      "--n-best" : NULL;
+    if (R->o.split == 1 && why)
+        return cli_usage_error(R->cmd, "--split cannot be combined with %s", why);
+    R->split = !why && (R->o.split == 1 || (R->o.split < 0 && d->translator));
+    R->lang = sentences_lang_known(d->source_lang) ? d->source_lang : NULL;
+    return 0;
+}
+
+/* The sources of a record decoded together when its sentences are: up to this many at once. */
+#define SPLIT_BATCH 16
+
 /* Opens the engine run and allocates the window; returns 0 or CLI_FAIL after the error. */
 static int setup(run *R)
 {
     int batch = (int)R->o.batch;
+    R->batch = R->split && batch < SPLIT_BATCH ? SPLIT_BATCH : batch;
     R->max_src = R->cfg->max_positions;
     R->window = batch == 1 ? 1 : batch * 8;
-    int rc = eng_run_open(&R->er, R->e, &R->gp, batch, R->max_src, (int)R->o.threads);
+    int rc = eng_run_open(&R->er, R->e, &R->gp, R->batch, R->max_src, (int)R->o.threads);
     if (rc < 0) {
         cli_error("engine: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
-    R->items = calloc((size_t)R->window, sizeof *R->items);
-    R->order = calloc((size_t)R->window, sizeof *R->order);
-    R->batch_src = calloc((size_t)batch, sizeof *R->batch_src);
-    R->batch_item = calloc((size_t)batch, sizeof *R->batch_item);
+    R->rec_cap = R->window;
+    R->span_cap = 64;
+    R->recs = calloc((size_t)R->rec_cap, sizeof *R->recs);
+    R->spans = malloc(R->span_cap * sizeof *R->spans);
+    R->batch_src = calloc((size_t)R->batch, sizeof *R->batch_src);
+    R->batch_item = calloc((size_t)R->batch, sizeof *R->batch_item);
     R->scratch = malloc((CLI_MAX_RECORD + 3) * sizeof *R->scratch);
-    R->pieces = malloc(sizeof *R->pieces);
-    R->pieces_cap = 1;
-    if (!R->items || !R->order || !R->batch_src || !R->batch_item || !R->scratch || !R->pieces)
+    R->pieces_cap = 16;
+    R->pieces = malloc(R->pieces_cap * sizeof *R->pieces);
+    if (!R->recs || !R->spans || !R->batch_src || !R->batch_item || !R->scratch || !R->pieces ||
+        grow_items(R, R->window))
         goto nomem;
-    for (int i = 0; i < R->window; i++) {
-        R->items[i].ids = malloc((size_t)R->gp.n_best * R->max_new * sizeof(int32_t));
-        R->items[i].lps = malloc((size_t)R->gp.n_best * (R->max_new + 1) * sizeof(float));
-        if (!R->items[i].ids || !R->items[i].lps)
-            goto nomem;
-    }
     if (run_out_reserve(R, (R->tok ? tok_max_token_bytes(R->tok) : 0) + 64) < 0)
         return CLI_FAIL;
     if (R->tok)
@@ -378,25 +517,24 @@ nomem:
 /* Frees everything R holds. */
 static void teardown(run *R)
 {
-    for (int i = 0; R->items && i < R->window; i++) {
-        free(R->items[i].text);
+    for (int i = 0; R->items && i < R->item_cap; i++) {
         free(R->items[i].src);
         free(R->items[i].ids);
         free(R->items[i].lps);
     }
+    for (int i = 0; R->recs && i < R->rec_cap; i++)
+        free(R->recs[i].text);
     free(R->items);
+    free(R->recs);
+    free(R->spans);
+    free(R->clean);
+    free(R->scratch);
+    free(R->pieces);
     free(R->order);
     free(R->batch_src);
     free(R->batch_item);
     free(R->out);
     free(R->prefix);
-    free(R->rec);
-    free(R->pieces);
-    free(R->scratch);
-    free(R->acc_src.p);
-    free(R->acc_out.p);
-    free(R->acc_ids.p);
-    free(R->acc_lps.p);
     cli_reader_close(&R->rd);
     eng_run_free(R->er);
     eng_free(R->e);
@@ -421,6 +559,8 @@ int cli_run(int argc, char **argv)
     }
     if (status == 0)
         status = make_params(&R);
+    if (status == 0)
+        status = choose_split(&R);
     if (status == 0)
         status = setup(&R);
     if (status == 0) {

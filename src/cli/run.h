@@ -1,14 +1,17 @@
 /* run.h — what the files of `attn run` share: its options, the window of sources and the run.
  *
- * run_options.c parses the command line; run.c reads records into windows of sources, decodes
- * them in length-sorted batches on the engine and calls run_output.c, which writes each source's
- * outputs in input order (the head of the order streamed as its tokens settle).
+ * run_options.c parses the command line; run.c reads records into windows, splits each record
+ * into sentences (src/sentences.h) when the model translates, one source per sentence, decodes
+ * the sources in length-sorted batches on the engine and calls run_output.c, which writes each
+ * record's output in input order (the head of the order streamed as its tokens settle): the
+ * record's own text between and around the sentences, and their translations.
  */
 #ifndef ATTN_CLI_RUN_H
 #define ATTN_CLI_RUN_H
 
 #include "cli.h"
 #include "pieces.h"
+#include "sentences.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
 
@@ -20,29 +23,27 @@ typedef struct options {
     const char *prefix;
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
+    int split;               /* 1 --split, 0 --no-split, -1 the model's (its task key) */
 } options;
 
-/* A growing byte buffer. */
-typedef struct bytes {
-    char *p;
-    size_t n, cap;
-} bytes;
-
-/* One source of the current window (a record, or one piece of a record too long for the model)
- * and, once decoded, its outputs. */
-typedef struct item {
-    char *text;             /* the piece with the separators around it (NUL-terminated), owned */
+/* One record of the current window: its text and its items (items[first .. first + n - 1]). */
+typedef struct record {
+    char *text;             /* (text_len) the record without its delimiter, NUL-terminated, owned */
     size_t text_len, text_cap;
-    size_t src_off, src_bytes;  /* text[src_off, src_off + src_bytes) goes to the model; the
-                                   bytes before it are written before its output, after it after */
-    long index;             /* the record's position in the input */
-    int first, last;        /* the record's first / last piece */
-    int n_pieces;           /* the record's pieces */
-    int cut;                /* the record's source was cut (--truncate, or into pieces) */
-    int failed;             /* the record cannot be translated: its output is empty */
-    int pre_done;           /* the bytes before the piece are written */
+    int first, n;
+    int cut;                /* a sentence of it was cut: into pieces, or by --truncate */
+    int failed;             /* it cannot be translated (warning printed): its output is empty */
+} record;
+
+/* One source of the current window (a sentence of a record, or the record) and, once decoded,
+ * its outputs.  Written before its output: the record's text from lead to off (its separator). */
+typedef struct item {
+    int rec;                /* its record in the window */
+    size_t lead, off, size; /* its text: rec's text[off .. off + size - 1]; size 0: none */
+    int last;               /* the record's last item: the record's trailing text follows it */
+    int started;            /* its leading text is written */
     int32_t *src;           /* (src_len) source ids, owned */
-    int src_len;
+    int src_len, src_cap;
     int empty;              /* empty record: empty output, no decoding */
     int running, gen_index; /* reported by the running batch, as generate.c's source gen_index */
     int done;
@@ -56,6 +57,8 @@ typedef struct item {
 
 typedef struct run {
     options o;
+    int split;              /* records are split into sentences */
+    const char *lang;       /* the splitter's language (the model's lang.source) or NULL */
     const char *cmd;
     engine *e;
     const tf_config *cfg;
@@ -65,29 +68,29 @@ typedef struct run {
     int32_t *prefix;        /* (n_prefix) */
     int n_prefix;
     int max_new, max_src;   /* generated tokens; longest source */
-    int window;             /* sources read before decoding */
-    item *items;            /* (window) */
-    int n_items, head;
-    long first_index;       /* input position of the window's first item */
+    int window;             /* sources read before decoding (whole records: more may be read) */
+    int batch;              /* sources decoded together */
+    record *recs;           /* (rec_cap) the window's records */
+    int n_recs, rec_cap;
+    item *items;            /* (item_cap) */
+    int n_items, item_cap, head;
+    long first_index;       /* input position of the window's first record */
+    long first_source;      /* input position of the window's first source (sampling streams) */
+    sentence_span *spans;   /* (span_cap) the sentences of the record being read */
+    size_t span_cap;
+    char *clean;            /* (clean_cap) a source without its control characters */
+    size_t clean_cap;
+    int32_t *scratch;       /* (CLI_MAX_RECORD + 3) ids of a span being counted */
+    piece *pieces;          /* (pieces_cap) the sources of the record being read */
+    size_t pieces_cap;
+    long n_failed;          /* records left untranslated (exit status 1) */
     gen_source *batch_src;  /* (batch) */
     int *batch_item;        /* (batch) item of each source of the running batch */
-    int *order;             /* (window) items sorted by source length */
+    int *order;             /* (item_cap) items sorted by source length */
     char *out;              /* (out_cap) output bytes of one token or one JSON record */
     size_t out_cap;
     tok_stream stream;
     cli_reader rd;
-    /* the record being cut into items */
-    char *rec;              /* (rec_len) the record, owned */
-    size_t rec_len, rec_cap;
-    piece *pieces;          /* (n_pieces) its pieces, the next to add: next_piece */
-    size_t n_pieces, pieces_cap, next_piece;
-    int rec_cut, rec_failed;
-    long rec_index;         /* records read */
-    int32_t *scratch;       /* (CLI_MAX_RECORD + 3) ids of a span being counted */
-    long n_failed;          /* records left untranslated (exit status 1) */
-    bytes acc_src, acc_out, acc_ids, acc_lps;   /* a cut record's pieces joined (--json) */
-    int acc_ended;
-    double acc_score;
     /* statistics for -v and --progress */
     cli_progress pg;
     double t_first;
@@ -99,9 +102,6 @@ int run_parse_options(options *o, int argc, char **argv);
 
 /* Makes room for n bytes in R->out; returns 0 or -1 (out of memory, printed). */
 int run_out_reserve(run *R, size_t n);
-
-/* Appends n bytes to b; returns 0, or -1 when out of memory (printed). */
-int bytes_add(bytes *b, const void *p, size_t n);
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);

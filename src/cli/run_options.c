@@ -28,14 +28,18 @@ static const char run_help[] =
     "      --no-repeat-ngram N   never repeat an N-gram of the output\n"
     "      --prefix TEXT         force the output to start with TEXT (ids with --ids)\n"
     "  -0, --null                records are NUL-separated, in and out\n"
-    "      --whole               the whole input is one source\n"
+    "      --whole               the whole input is one record\n"
+    "      --split               translate each record sentence by sentence (the default when\n"
+    "                            the model is a translator: its task key)\n"
+    "      --no-split            one source per record\n"
     "      --ids                 read and write space-separated token ids, not text\n"
     "      --special             recognise special tokens in the input, write them in the output\n"
     "      --truncate            cut sources longer than the model accepts (default: translate\n"
     "                            them in pieces)\n"
     "      --batch N             decode N sources together (sorted by length; default 32)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
-    "      --json                one JSON object per source: ids, log-probabilities, score\n"
+    "      --json                one JSON object per record: ids, log-probabilities, score\n"
+    "                            (and its sentences, when split)\n"
     "      --progress            progress on standard error\n"
     "  -v, --verbose             timings (and the drawn seed) on standard error\n"
     "  -h, --help                show this help\n";
@@ -48,7 +52,7 @@ void cli_run_usage(void)
 enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
-    OPT_THREADS, OPT_JSON, OPT_PROGRESS,
+    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_SPLIT, OPT_NO_SPLIT,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -71,6 +75,7 @@ int run_parse_options(options *o, int argc, char **argv)
         {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS}, {"json", no_argument, NULL, OPT_JSON},
         {"progress", no_argument, NULL, OPT_PROGRESS}, {"verbose", no_argument, NULL, 'v'},
+        {"split", no_argument, NULL, OPT_SPLIT}, {"no-split", no_argument, NULL, OPT_NO_SPLIT},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -78,6 +83,7 @@ int run_parse_options(options *o, int argc, char **argv)
     eng_overrides_default(ov);
     o->batch = 32;
     o->delim = '\n';
+    o->split = -1;
     o->threads = cli_default_threads();
     const char *cmd = argv[0];
     int c;
@@ -169,6 +175,8 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_THREADS: bad = cli_opt_long(cmd, name, a, 1, 256, &o->threads); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_SPLIT: o->split = 1; break;
+        case OPT_NO_SPLIT: o->split = 0; break;
         case 'v': o->verbose = 1; break;
         case 'h': cli_run_usage(); return -1;
         default:

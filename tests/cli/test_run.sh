@@ -73,8 +73,10 @@ run sh -c "printf '\n' | '$ATTN' -m $ECHO --json"
 ok "an empty line in --json: an object with an empty output" out_has '"output":"","ids":\[\]'
 
 printf 'ab\377c\342\202\n' >"$T/bad"
+printf 'ab\357\277\275c\357\277\275\357\277\275\n' >"$T/bad.want"
 run sh -c "'$ATTN' -m $ECHO <'$T/bad'"
-ok "invalid UTF-8 input is encoded as bytes (and copied back)" same "$T/bad"
+ok "invalid UTF-8 input is encoded as bytes, copied back with U+FFFD for each invalid byte" \
+    same "$T/bad.want"
 
 # ---- long lines -----------------------------------------------------------------------------------
 # A line longer than the model's 64 positions is cut into pieces, each translated, the outputs
@@ -88,12 +90,12 @@ run "$ATTN" -m $ECHO "$T/long"
 ok "a 3000-token line is translated in pieces (status 0)" status_is 0
 ok "... the echo model gives the whole line back" same "$T/long"
 ok "... one warning naming the file and line" \
-    sh -c "[ \"\$(cat '$T/err')\" = 'attn: $T/long:2: source of 3001 tokens translated in 48 pieces' ]"
+    sh -c "[ \"\$(cat '$T/err')\" = 'attn: $T/long:2: sentence of 3001 tokens translated in 48 pieces' ]"
 run "$ATTN" -m $ECHO --truncate "$T/long"
 ok "--truncate: status 0" status_is 0
 ok "--truncate: the long line is cut to the model's 64 positions" \
     [ "$(sed -n 2p "$T/out")" = "$(head -c 63 "$T/kb")" ]
-ok "--truncate: a warning says so" err_has "long:2: source of 3001 tokens cut to 64"
+ok "--truncate: a warning says so" err_has "long:2: sentence of 3001 tokens cut to 64"
 ok "--truncate: the following line is still right" [ "$(sed -n 3p "$T/out")" = "after" ]
 run "$ATTN" -m $ECHO --json --truncate "$T/long"
 ok "--truncate --json: the cut record says so" sh -c "sed -n 2p '$T/out' | grep -q '\"cut\":true'"
@@ -109,8 +111,8 @@ ok "an emoji split over 3 tokens comes out whole" same "$T/emoji"
 run sh -c "'$ATTN' -m $ECHO --json <'$T/emoji'"
 ok "the emoji is 3 tokens (F0 9F, 98, 80)" out_has '"ids":\[101,269,156,132,102\]'
 run sh -c "'$ATTN' -m $ECHO -n 2 <'$T/emoji'"
-printf 'a\360\237\n' >"$T/cut"
-ok "an output cut inside a character keeps its bytes (held, then flushed at the end)" same "$T/cut"
+printf 'a\357\277\275\357\277\275\n' >"$T/cut"
+ok "an output cut inside a character: its held bytes end it, each as U+FFFD" same "$T/cut"
 
 # ---- readers that go away, full disks -------------------------------------------------------------
 
