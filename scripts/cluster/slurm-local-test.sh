@@ -7,17 +7,19 @@
 # can install the packages (.ci/run); exits 0 on success, 1 on a failed check, 77 when Slurm
 # cannot be installed or started here.
 #
-# Usage: scripts/cluster/slurm-local-test.sh ATTN [MODEL]   (MODEL: default tests/data/gen/echo.attn)
+# Usage: scripts/cluster/slurm-local-test.sh ATTN [MODEL]  (default MODEL: tests/data/gen/echo.attn)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 attn=$(cd "$(dirname "${1:?usage: slurm-local-test.sh ATTN [MODEL]}")" && pwd)/$(basename "$1")
-model=$(cd "$(dirname "${2:-tests/data/gen/echo.attn}")" && pwd)/$(basename "${2:-tests/data/gen/echo.attn}")
+m=${2:-tests/data/gen/echo.attn}
+model=$(cd "$(dirname "$m")" && pwd)/$(basename "$m")
 skip() { echo "slurm-local-test: $*; not tested" >&2; exit 77; }
 
 if ! command -v slurmctld >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || skip "no slurmctld and no apt-get"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends slurm-wlm munge; } >/dev/null 2>&1 || skip "apt-get cannot install slurm-wlm"
+        --no-install-recommends slurm-wlm munge; } >/dev/null 2>&1 ||
+        skip "apt-get cannot install slurm-wlm"
 fi
 
 d=$(mktemp -d /tmp/attn-slurm.XXXXXX) || exit 1
@@ -77,13 +79,15 @@ pids="$pids $(cat "$d/slurmctld.pid" 2>/dev/null) $(cat "$d/slurmd.pid" 2>/dev/n
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle; do
     i=$((i + 1))
-    [ $i -lt 30 ] || { cat "$d/slurmctld.log" "$d/slurmd.log" >&2; skip "the node never became idle"; }
+    [ $i -lt 30 ] ||
+        { cat "$d/slurmctld.log" "$d/slurmd.log" >&2; skip "the node never became idle"; }
     sleep 1
 done
 
 # 5,000 lines: one, two and three sentences, and empty lines.
 /usr/bin/python3 tests/cli/corpus.py "$d/in" 5000
-"$attn" -m "$model" --batch 32 "$d/in" >"$d/one" 2>"$d/one.err" || { echo "slurm-local-test: attn failed" >&2; exit 1; }
+"$attn" -m "$model" --batch 32 "$d/in" >"$d/one" 2>"$d/one.err" ||
+    { echo "slurm-local-test: attn failed" >&2; exit 1; }
 t0=$(date +%s)
 ATTN=$attn SBATCH_ARGS="--cpus-per-task=1" sh scripts/cluster/slurm-translate.sh -n 4 -w "$d/work" \
     -o "$d/joined" "$d/in" -m "$model" --batch 32 --threads 1

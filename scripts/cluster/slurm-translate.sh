@@ -28,10 +28,12 @@ while getopts n:w:o: opt; do
     esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { echo "slurm-translate.sh: no INPUT (see the usage at the top of $0)" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "slurm-translate.sh: no INPUT (usage: the top of $0)" >&2; exit 2; }
 input=$1
 shift
-case $parts in '' | *[!0-9]* | 0) echo "slurm-translate.sh: -n: '$parts' is not a number from 1" >&2; exit 2 ;; esac
+case $parts in
+'' | *[!0-9]* | 0) echo "slurm-translate.sh: -n: '$parts' is not a number from 1" >&2; exit 2 ;;
+esac
 [ -r "$input" ] || { echo "slurm-translate.sh: $input: cannot read it" >&2; exit 1; }
 attn=${ATTN:-$(command -v attn || true)}
 [ -n "$attn" ] || { echo "slurm-translate.sh: attn not found (set ATTN)" >&2; exit 1; }

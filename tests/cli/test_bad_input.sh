@@ -27,7 +27,7 @@ ok "a 1240-byte line: status 0" status_is 0
 ok "... translated in pieces and joined: the echo model gives the input back" \
     cmp -s "$T/out" "$T/in"
 ok "... one warning naming the record" \
-    sh -c "[ \"\$(cat '$T/err')\" = 'attn: $T/in:2: sentence of 1160 tokens translated in 20 pieces' ]"
+    grep -qxF "attn: $T/in:2: sentence of 1160 tokens translated in 20 pieces" "$T/err"
 run "$ATTN" -m $ECHO --json "$T/in"
 ok "--json: the cut record says so, with its pieces" \
     sh -c "sed -n 2p '$T/out' | grep -q '\"cut\":true'"
@@ -58,7 +58,7 @@ ok "a 100 MB line with --truncate: status 0, under 200 MB (was $kb kB)" \
 ok "... its first 63 tokens, then the next line" \
     sh -c "[ \"\$(cat '$T/big')\" = \"\$(printf '%063d\nafter' 0 | tr 0 a)\" ]"
 
-# ---- bytes that are not text ----------------------------------------------------------------------
+# ---- bytes that are not text ---------------------------------------------------------------
 
 head -c 1048576 /dev/urandom >"$T/rand"
 records=$(($(tr -cd '\n' <"$T/rand" | wc -c) + $(tail -c 1 "$T/rand" | tr -d '\n' | wc -c)))
@@ -72,7 +72,7 @@ run "$ATTN" -m $ECHO "$T/in"
 ok "NUL bytes without -0: status 0, one line per record, the NUL given to the model as a space" \
     sh -c "[ $RC -eq 0 ] && [ \"\$(cat '$T/out')\" = \"\$(printf 'a b\nnext')\" ]"
 ok "... a warning names the record" \
-    sh -c "[ \"\$(cat '$T/err')\" = 'attn: $T/in:1: NUL bytes in the record (-0 reads NUL-separated records)' ]"
+    grep -qxF "attn: $T/in:1: NUL bytes in the record (-0 reads NUL-separated records)" "$T/err"
 
 printf 'over\300\257long\nsur\355\240\200rogate\nfine\n' >"$T/in"
 run "$ATTN" -m $ECHO "$T/in"
@@ -80,7 +80,8 @@ ok "overlong and surrogate UTF-8: status 0, one line per record" \
     sh -c "[ $RC -eq 0 ] && [ \$(wc -l <'$T/out') -eq 3 ]"
 ok "... the valid line is untouched" line_is 3 fine
 ok "... a warning names each bad record" \
-    sh -c "grep -q '$T/in:1: not valid UTF-8' '$T/err' && grep -q '$T/in:2: not valid UTF-8' '$T/err' &&
+    sh -c "grep -q '$T/in:1: not valid UTF-8' '$T/err' &&
+           grep -q '$T/in:2: not valid UTF-8' '$T/err' &&
            [ \$(wc -l <'$T/err') -eq 2 ]"
 
 printf 'one\ntwo' >"$T/in"
@@ -89,7 +90,7 @@ ok "a last line without its newline: answered, with a newline, status 0, no warn
     sh -c "[ $RC -eq 0 ] && [ \"\$(cat '$T/out')\" = \"\$(printf 'one\ntwo')\" ] &&
            [ \$(wc -l <'$T/out') -eq 2 ] && [ ! -s '$T/err' ]"
 
-# ---- records that cannot be translated, files that cannot be read ----------------------------------
+# ---- records that cannot be translated, files that cannot be read ----------------------------
 
 printf '5 6\n5 999\n7\n' >"$T/in"
 run "$ATTN" -m tests/data/ref/post_relu_tied.attn --ids -n 3 "$T/in"
@@ -112,7 +113,8 @@ ok "... one warning for each unreadable one" \
 { printf 'a\tb\nno tab\na\t'; python3_line x 100; printf '\nd\te\n'; } >"$T/in"
 run "$ATTN" score -m $ECHO "$T/in"
 ok "score: pairs that cannot be scored print nan, status 1" \
-    sh -c "[ $RC -eq 1 ] && [ \"\$(sed -n 2p '$T/out')\" = nan ] && [ \"\$(sed -n 3p '$T/out')\" = nan ]"
+    sh -c "[ $RC -eq 1 ] && [ \"\$(sed -n 2p '$T/out')\" = nan ] &&
+           [ \"\$(sed -n 3p '$T/out')\" = nan ]"
 ok "score: the others are scored, one line per pair" \
     sh -c "[ \$(wc -l <'$T/out') -eq 4 ] && sed -n 1p '$T/out' | grep -q '^-[0-9]' &&
            sed -n 4p '$T/out' | grep -q '^-[0-9]'"
@@ -126,7 +128,7 @@ ok "score --mean --json: the mean is the sum over the tokens" \
     $PY -c "import json,sys; r=json.loads(open('$T/out').readline());
 sys.exit(abs(r['mean'] - r['logprob'] / r['tokens']) > 1e-4 * abs(r['mean']))"
 
-# ---- prompt answers: a coprocess gets each answer before it writes the next line -------------------
+# ---- prompt answers: a coprocess gets each answer before it writes the next line ------------
 
 printf 'first line\nsecond\nthird one\nfourth\n' >"$T/lines"
 for args in "--batch 1" "--batch 4" "--batch 32"; do
