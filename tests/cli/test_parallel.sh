@@ -13,8 +13,8 @@ cd "$(dirname "$0")/../.." || exit 1
 ECHO=tests/data/gen/echo.attn
 
 if ! parallel --version 2>/dev/null | grep -q 'GNU parallel' && command -v apt-get >/dev/null; then
-    { apt-get install -y -qq parallel || { apt-get update -qq && apt-get install -y -qq parallel; }; } \
-        >/dev/null 2>&1
+    { apt-get install -y -qq parallel ||
+        { apt-get update -qq && apt-get install -y -qq parallel; }; } >/dev/null 2>&1
 fi
 run sh -c "parallel --version | head -n 1"
 ok "GNU parallel is installed (apt-get install parallel)" out_has 'GNU parallel'
