@@ -99,7 +99,8 @@ static const char *const models[] = {
     "uni-mix-4k-bytefb-digits", "uni-fr-2k-nfkc", "bpe-en-2k-cf",  "uni-de-1k-identity",
     "uni-en-1k-noprefix", "uni-en-1k-keepws", "uni-en-1k-suffix", "uni-en-2k-user",
     "bpe-fr-1k-user",   "uni-en-100",         "bpe-en-100",       "char-en",
-    "word-de-2k",       "uni-en-1k-ids",      "bpe-en-1k-suffix", "uni-en-2k-unused",
+    "word-de-2k",       "uni-en-1k-ids",      "bpe-en-320-bytefb", "bpe-en-1k-suffix",
+    "uni-en-2k-unused",
     "bpe-en-2k-unused", "uni-en-1k-rules",    "uni-en-1k-denorm", "uni-mix-32k",
 };
 

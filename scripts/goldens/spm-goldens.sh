@@ -2,7 +2,8 @@
 # spm-goldens.sh — trains the SentencePiece test models with Debian's spm_train and writes their
 # goldens (spm_encode --output_format=id, spm_decode --input_format=id) into tests/data/spm.
 #
-#   sh scripts/goldens/spm-goldens.sh          every model but the 32k one (several minutes)
+#   sh scripts/goldens/spm-goldens.sh          every model but the 32k one (several minutes), and
+#                                              the model files spm-model.attn and spm-echo.attn
 #   sh scripts/goldens/spm-goldens.sh --big    also the 32k one (committed too), trained on the
 #                                              DDTP files that scripts/model/fetch-data.sh fetches
 #                                              into $ATTN_WORK/raw (ATTN_WORK: data)
@@ -93,7 +94,7 @@ train() {
 # unused NAME BASE: BASE's model with every 7th normal piece of 2+ characters made unused.
 unused() {
     echo "== $1" >&2
-    /usr/bin/python3 scripts/goldens/spm-set-unused.py $work/$2.model $work/$1.model 7
+    /usr/bin/python3 -m scripts.goldens.spm_set_unused $work/$2.model $work/$1.model 7
     goldens $1
     echo "| $1 | $2's | $2's, then every 7th normal piece of 2+ characters unused |" >> $readme
 }
@@ -130,6 +131,8 @@ train word-de-2k de --model_type=word --vocab_size=2000 --normalization_rule_nam
 train uni-en-1k-ids en --model_type=unigram --vocab_size=1000 --unk_id=3 --bos_id=-1 \
     --eos_id=0 --pad_id=1 --unk_piece='[UNK]' --eos_piece='[EOS]' --pad_piece='[PAD]' \
     --unk_surface='<?>' --normalization_rule_name=identity
+train bpe-en-320-bytefb en --model_type=bpe --vocab_size=320 --byte_fallback=true \
+    --character_coverage=0.98 --normalization_rule_name=identity
 train bpe-en-1k-suffix en --model_type=bpe --vocab_size=1000 \
     --treat_whitespace_as_suffix=true --normalization_rule_name=identity
 unused uni-en-2k-unused uni-en-2k-user
@@ -152,14 +155,20 @@ cat >> $readme <<'EOF'
 
 `mix` is the English, French and German text together; `ddtp` (the 32k model, only with
 `--big`) is the bookworm DDTP files of scripts/model/fetch-data.sh.  spm_train never writes
-unused pieces; scripts/goldens/spm-set-unused.py marks them in a copy of a trained model (the
-goldens still come from spm_encode and spm_decode reading that copy).  `spm-model.attn` (not written
-here: scripts/goldens/spm_model_fixture.py) is an attn model file whose tokenizer blob is
-uni-en-100.  `rules.tsv` normalizes `é` to `e`,
+unused pieces; scripts/goldens/spm_set_unused.py marks them in a copy of a trained model (the
+goldens still come from spm_encode and spm_decode reading that copy).  `spm-model.attn`
+(scripts/goldens/spm_model_fixture.py) is an attn model file whose tokenizer blob is uni-en-100;
+`spm-echo.attn` (scripts/goldens/echo_model.py) is the model that copies its source, with
+bpe-en-320-bytefb as its tokenizer.  `rules.tsv` normalizes `é` to `e`,
 `ß` to `ss`, full-width `Ａ` to `A`, `AB` to `x`, tab and U+3000 to a space, and deletes U+200B;
 `denorm.tsv` maps `A` to `a` and `--` to an em dash in decoded text.
 EOF
 cp $readme $out/README.md
+
+# Model files whose tokenizer blob is a SentencePiece model: one with no weights, and the echo
+# model (it copies its source) over bpe-en-320-bytefb.
+/usr/bin/python3 -m scripts.goldens.spm_model_fixture
+/usr/bin/python3 -m scripts.goldens.echo_model $out/spm-echo.attn $out/bpe-en-320-bytefb.model.gz
 
 seeds=tests/data/fuzz-spm
 mkdir -p $seeds

@@ -1,6 +1,7 @@
 """spm_model_fixture.py — writes tests/data/spm/spm-model.attn: a model file with no real weights
 whose "tokenizer" blob is the SentencePiece model uni-en-100 (tests/data/spm/uni-en-100.model.gz,
-unpacked), for `attn tokenize -t MODEL` tests of an embedded SentencePiece tokenizer.
+unpacked), for `attn tokenize -t MODEL` tests of an embedded SentencePiece tokenizer.  scripts/goldens/
+spm-goldens.sh runs it.
 
     /usr/bin/python3 -m scripts.goldens.spm_model_fixture
 """

@@ -1,7 +1,8 @@
 #!/bin/sh
 # attn tokenize and detokenize with SentencePiece models (-t FILE.model): the spm_encode and
-# spm_decode goldens of tests/data/spm through the command line, special pieces, a model file
-# whose embedded tokenizer is a SentencePiece model, and errors with their exit statuses.
+# spm_decode goldens of tests/data/spm through the command line, special pieces, model files
+# whose embedded tokenizer is a SentencePiece model (attn run included), and errors with their
+# exit statuses.
 . "$(dirname "$0")/lib.sh"
 D=tests/data/spm
 gzip -dc $D/lines.txt.gz >"$T/lines.txt"
@@ -24,6 +25,24 @@ done
 gzip -dc $D/uni-en-100.ids.gz >"$T/uni-en-100.ids"
 run "$ATTN" tokenize -t $D/spm-model.attn "$T/lines.txt"
 ok "embedded SentencePiece tokenizer equals spm_encode" cmp -s "$T/out" "$T/uni-en-100.ids"
+
+# attn run over a model whose tokenizer is SentencePiece (spm-echo.attn copies its source): the
+# text printed, streamed token by token, is spm_decode's of spm_encode's ids, on the DDTP lines
+# that fit the model's 64 positions (1 to 60 ids) and that attn run's input hygiene leaves as
+# they are (no white space around them, no control characters; the edge cases are the tokenize
+# and detokenize checks' above)
+gzip -dc $D/bpe-en-320-bytefb.ids.gz >"$T/echo.ids"
+gzip -dc $D/bpe-en-320-bytefb.dec.gz >"$T/echo.dec"
+ddtp=$(($(wc -l <"$T/lines.txt") - $(wc -l <$D/edge.txt)))
+sel=$(LC_ALL=C awk -v ddtp=$ddtp 'NR == FNR { ok[FNR] = NF >= 1 && NF <= 60; next }
+    FNR <= ddtp && ok[FNR] && /^[^ ]/ && /[^ ]$/ && !/[\001-\037\177]/ { printf "%dp;", FNR }' \
+    "$T/echo.ids" "$T/lines.txt")
+sed -n "$sel" "$T/lines.txt" >"$T/echo.in"
+sed -n "$sel" "$T/echo.dec" >"$T/echo.want"
+ok "the echo test has lines to run" [ "$(wc -l <"$T/echo.in")" -gt 200 ]
+run "$ATTN" -m $D/spm-echo.attn --no-split "$T/echo.in"
+ok "attn run with a SentencePiece tokenizer prints spm_decode's text" cmp -s "$T/out" "$T/echo.want"
+ok "attn run with a SentencePiece tokenizer is quiet" err_empty
 
 # control and unknown pieces' text: plain text, or their ids with --special
 M="$T/uni-en-1k.model"

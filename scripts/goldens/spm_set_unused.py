@@ -1,58 +1,17 @@
 #!/usr/bin/python3
-"""spm-set-unused.py IN.model OUT.model EVERY — marks every EVERY-th normal piece of two or more
+"""spm_set_unused.py IN.model OUT.model EVERY — marks every EVERY-th normal piece of two or more
 characters UNUSED (type 5), the state SentencePiece's vocabulary restriction puts pieces in, and
 writes the model again; everything else is copied byte for byte.
 
 spm_train never writes unused pieces, so this is how the goldens get a model that has them: the
 reference outputs still come from spm_encode and spm_decode reading the written file.  The
-protobuf wire format is read and written here directly (no protobuf package).
+protobuf wire format is read and written directly (scripts/lib/protowire.py).
+
+    python3 -m scripts.goldens.spm_set_unused IN.model OUT.model EVERY
 """
 import sys
 
-
-def varint(b, i):
-    """Returns the varint at b[i:] and the offset after it."""
-    v = shift = 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7F) << shift
-        shift += 7
-        if c < 0x80:
-            return v, i
-
-
-def put_varint(v):
-    """Returns the bytes of varint v."""
-    out = bytearray()
-    while True:
-        c = v & 0x7F
-        v >>= 7
-        out.append(c | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
-
-
-def fields(b):
-    """Yields (number, wire type, value bytes, whole field bytes) for each field of message b."""
-    i = 0
-    while i < len(b):
-        start = i
-        key, i = varint(b, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            _, j = varint(b, i)
-        elif wt == 1:
-            j = i + 8
-        elif wt == 5:
-            j = i + 4
-        elif wt == 2:
-            n, i = varint(b, i)
-            j = i + n
-        else:
-            raise ValueError("unexpected wire type %d" % wt)
-        yield num, wt, b[i:j], b[start:j]
-        i = j
+from scripts.lib.protowire import fields, put_varint, varint
 
 
 def main():
