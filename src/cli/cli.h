@@ -71,20 +71,26 @@ void cli_close_input(FILE *f);
  * with errno set on a read or memory error. */
 int cli_slurp(FILE *f, char **buf, size_t *len);
 
-/* Reads the next record of f up to delim into *buf (grown as needed; NUL-terminated, delim
- * removed); returns its length, or -1 at the end of f or on a read error (errno set, ferror(f)).
- * *raw (may be NULL) gets the bytes consumed, delim included. */
-long cli_read_record(FILE *f, char **buf, size_t *cap, int delim, size_t *raw);
+/* The most bytes of a record that run and score read: a longer record is not translated or
+ * scored (a warning, an empty output or nan, status 1), and memory stays bounded. */
+#define CLI_MAX_RECORD (1 << 20)
 
-/* The record reader: the records of a list of files in order, each named by file and number. */
+/* The record reader: the records of a list of files in order, each named by file and number.
+ * It reads the file descriptors itself (not stdio), so that it can tell whether a whole record
+ * is ready without blocking (cli_reader_ready) and keep at most max bytes of a record. */
 typedef struct cli_reader {
     char **files;
     int n_files, next_file;
-    FILE *f;
+    int fd;                  /* the open file, or -1 */
+    char buf[1 << 16];       /* (end) bytes read from fd; pos: the next one to use */
+    size_t pos, end;
     const char *name;        /* the file of the last record */
     long record;             /* number of the last record read in that file */
     int delim;               /* '\n', '\0' or -1 (the whole input, every file, is one record) */
+    size_t max;              /* most bytes kept of a record (0: no limit; set after init) */
+    size_t bytes;            /* the last record's length before it was cut to max */
     int finished;
+    int failed;              /* a file could not be opened or read (reported, then skipped) */
     long long total;         /* bytes of the input when every file is a regular file, else -1 */
     long long consumed;      /* bytes read so far */
 } cli_reader;
@@ -92,9 +98,18 @@ typedef struct cli_reader {
 /* Starts reading the files (n of them; none: stdin) as records ending in delim. */
 void cli_reader_init(cli_reader *r, char **files, int n, int delim);
 
-/* Reads the next record into *buf (cap *cap, NUL-terminated); returns 1 with *len set, 0 at the
- * end of the input, or -1 after printing an open or read error. */
+/* Reads the next record into *buf (cap *cap, NUL-terminated, at most r->max bytes of it kept);
+ * returns 1 with *len set, or 0 at the end of the input.  A file that cannot be opened or read
+ * is reported ("attn: FILE: why") and skipped, with r->failed set, as cat does; the last record
+ * of a file may lack its delimiter. */
 int cli_reader_next(cli_reader *r, char **buf, size_t *cap, size_t *len);
+
+/* Returns 1 when the last record was longer than r->max (only its first max bytes were kept). */
+int cli_reader_overlong(const cli_reader *r);
+
+/* Returns 1 when reading the next record will not wait for more input (a whole record is
+ * buffered, the file has more to read now, or the input has ended), else 0. */
+int cli_reader_ready(const cli_reader *r);
 
 /* Closes the reader's current file. */
 void cli_reader_close(cli_reader *r);
@@ -102,7 +117,7 @@ void cli_reader_close(cli_reader *r);
 /* Counts for the progress line (--progress). */
 typedef struct cli_progress {
     double t_start, t_last;  /* eng_now() at the start and at the last redraw */
-    long n_done, n_tokens;   /* sources finished, tokens generated */
+    long n_done, n_tokens;   /* records finished, tokens generated */
 } cli_progress;
 
 /* Redraws the progress line on stderr (at most twice a second unless force), with the time left
@@ -120,6 +135,15 @@ int cli_parse_long(const char *s, long lo, long hi, long *out);
 
 /* Parses a whole finite decimal number in [lo, hi]; returns 0, or -1 when s is not one. */
 int cli_parse_double(const char *s, double lo, double hi, double *out);
+
+/* Parses option opt's value arg as a whole number in [lo, hi] into *out; returns 0, or CLI_USAGE
+ * after "attn: CMD: OPT: 'ARG' is not a whole number from LO to HI". */
+int cli_opt_long(const char *cmd, const char *opt, const char *arg, long lo, long hi, long *out);
+
+/* Parses option opt's value arg as a finite number in [lo, hi] into *out; returns 0, or
+ * CLI_USAGE after "attn: CMD: OPT: 'ARG' is not a number from LO to HI". */
+int cli_opt_double(const char *cmd, const char *opt, const char *arg, double lo, double hi,
+                   double *out);
 
 /* Parses a --threads value of info and convert (1 to 16) into *out; returns 0, or CLI_USAGE
  * after printing the error. */
@@ -159,6 +183,10 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path);
  * control bytes as \u00XX when json (a JSON string, where bytes that are not valid UTF-8 become
  * \ufffd), else as \xXX with every other byte as it is. */
 void cli_quote(const char *s, size_t n, int json);
+
+/* Returns 1 when s (n bytes) is valid UTF-8 (no overlong forms, surrogates or values past
+ * U+10FFFF), else 0. */
+int cli_utf8_valid(const char *s, size_t n);
 
 /* Writes a number for JSON with 6 significant digits (non-finite values as null). */
 void cli_json_number(double x);

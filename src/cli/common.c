@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_MODEL_NAME "en-fr.attn"
@@ -32,6 +33,22 @@ int cli_parse_double(const char *s, double lo, double hi, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int cli_opt_long(const char *cmd, const char *opt, const char *arg, long lo, long hi, long *out)
+{
+    if (cli_parse_long(arg, lo, hi, out) == 0)
+        return 0;
+    return cli_usage_error(cmd, "%s: '%s' is not a whole number from %ld to %ld", opt, arg, lo,
+                           hi);
+}
+
+int cli_opt_double(const char *cmd, const char *opt, const char *arg, double lo, double hi,
+                   double *out)
+{
+    if (cli_parse_double(arg, lo, hi, out) == 0)
+        return 0;
+    return cli_usage_error(cmd, "%s: '%s' is not a number from %g to %g", opt, arg, lo, hi);
 }
 
 const char *cli_default_model(const char *given)
@@ -91,6 +108,30 @@ int cli_default_threads(void)
     return cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
 }
 
+/* Writes how messages name a model path into label: "ATTN_MODEL=PATH" when it came from the
+ * variable, else the path. */
+static void model_label(char *label, size_t n, const char *given, const char *path)
+{
+    const char *env = getenv("ATTN_MODEL");
+    snprintf(label, n, "%s%s", !given && env && path == env ? "ATTN_MODEL=" : "", path);
+}
+
+/* Refuses a path that is not a regular file (a FIFO would block, a directory or device is no
+ * model); returns 0, or -1 after "attn: LABEL: why". */
+static int check_regular(const char *path, const char *label)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        cli_error("%s: %s", label, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        cli_error("%s: not a regular file", label);
+        return -1;
+    }
+    return 0;
+}
+
 engine *cli_open_engine(const char *given, int ids)
 {
     const char *path = cli_default_model(given);
@@ -98,14 +139,17 @@ engine *cli_open_engine(const char *given, int ids)
         cli_error("no model given (-m) and no default model found (set ATTN_MODEL)");
         return NULL;
     }
-    char why[256];
+    char why[256], label[PATH_MAX + 16];
+    model_label(label, sizeof label, given, path);
     engine *e;
+    if (check_regular(path, label) < 0)
+        return NULL;
     if (eng_open(&e, path, why, sizeof why) < 0) {
-        cli_error("%s: %s", path, why);
+        cli_error("%s: %s", label, why);
         return NULL;
     }
     if (!eng_tokenizer(e) && !ids) {
-        cli_error("%s: the model has no tokenizer: give token ids with --ids", path);
+        cli_error("%s: the model has no tokenizer: give token ids with --ids", label);
         eng_free(e);
         return NULL;
     }
@@ -129,6 +173,8 @@ mf_file *cli_open_file(const char *path, int verify, int threads)
     o.n_threads = threads;
     mf_file *f;
     char why[320];
+    if (check_regular(path, path) < 0)
+        return NULL;
     if (mf_open(&f, path, &o, why, sizeof why) < 0) {
         cli_error("%s: %s", path, why);
         return NULL;
@@ -138,17 +184,21 @@ mf_file *cli_open_file(const char *path, int verify, int threads)
 
 tokenizer *cli_open_tokenizer(const char *cmd, const char *path)
 {
-    char why[256], head[16] = "";
+    char why[256], head[16] = "", label[PATH_MAX + 16];
     tokenizer *t = NULL;
+    const char *given = path;
     if (!path)
         path = cli_default_model(NULL);
     if (!path) {
         cli_error("%s: no tokenizer given (-t) and no default model found", cmd);
         return NULL;
     }
+    model_label(label, sizeof label, given, path);
+    if (check_regular(path, label) < 0)
+        return NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        cli_error("%s: %s", path, strerror(errno));
+        cli_error("%s: %s", label, strerror(errno));
         return NULL;
     }
     size_t got = fread(head, 1, sizeof head, f);
@@ -163,19 +213,19 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path)
             const void *blob;
             size_t len;
             if (mf_get_blob(mf, "tokenizer", &blob, &len) != ATTN_OK)
-                cli_error("%s: the model has no tokenizer (no \"tokenizer\" blob)", path);
+                cli_error("%s: the model has no tokenizer (no \"tokenizer\" blob)", label);
             else if (tok_open_mem(&t, blob, len, why, sizeof why) < 0)
-                cli_error("%s: embedded tokenizer: %s", path, why);
+                cli_error("%s: embedded tokenizer: %s", label, why);
             mf_free(mf);
             return t;
         }
         if (rc != ATTN_ERR_FORMAT) {
-            cli_error("%s: %s", path, why);
+            cli_error("%s: %s", label, why);
             return NULL;
         }
     }
     if (tok_open(&t, path, why, sizeof why) < 0) {
-        cli_error("%s: %s", path, why);
+        cli_error("%s: %s", label, why);
         return NULL;
     }
     return t;

@@ -45,12 +45,7 @@ int cli_detokenize(int argc, char **argv)
     size_t line_cap = 0, ids_cap = 0, out_cap = 0, len;
     cli_reader rd;
     cli_reader_init(&rd, argv + optind, argc - optind, '\n');
-    int more;
-    while (status == CLI_OK && (more = cli_reader_next(&rd, &line, &line_cap, &len)) != 0) {
-        if (more < 0) {
-            status = CLI_FAIL;
-            break;
-        }
+    while (status == CLI_OK && cli_reader_next(&rd, &line, &line_cap, &len)) {
         size_t n = 0;
         if (ids_cap < len / 2 + 1) {
             ids_cap = len / 2 + 1;
@@ -102,6 +97,8 @@ int cli_detokenize(int argc, char **argv)
         cli_write(out, m);
         cli_write("\n", 1);
     }
+    if (rd.failed)
+        status = CLI_FAIL;
     cli_reader_close(&rd);
     free(line);
     free(out);

@@ -5,7 +5,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 FILE *cli_open_input(const char *path)
 {
@@ -58,19 +61,6 @@ int cli_slurp(FILE *f, char **buf, size_t *len)
     return 0;
 }
 
-long cli_read_record(FILE *f, char **buf, size_t *cap, int delim, size_t *raw)
-{
-    errno = 0;
-    ssize_t n = getdelim(buf, cap, delim, f);
-    if (n < 0)
-        return -1;
-    if (raw)
-        *raw = (size_t)n;
-    if (n > 0 && (*buf)[n - 1] == (char)delim)
-        (*buf)[--n] = '\0';
-    return (long)n;
-}
-
 /* Removes a UTF-8 byte order mark from the start of buf (n bytes, NUL-terminated); returns the
  * new length. */
 static size_t skip_bom(char *buf, size_t n)
@@ -99,91 +89,155 @@ static long long input_size(char **files, int n)
 void cli_reader_init(cli_reader *r, char **files, int n, int delim)
 {
     static char *dash[] = {"-"};
-    *r = (cli_reader){.files = n > 0 ? files : dash, .n_files = n > 0 ? n : 1, .delim = delim};
+    *r = (cli_reader){.files = n > 0 ? files : dash, .n_files = n > 0 ? n : 1, .delim = delim,
+                      .fd = -1};
     r->total = input_size(r->files, r->n_files);
 }
 
-/* Reads every input file, concatenated, into *buf as one record without its final newline;
- * returns 1, or -1 after printing the error. */
-static int read_whole(cli_reader *r, char **buf, size_t *cap, size_t *len)
+/* Opens the reader's next file into r->fd (a directory or unreadable file is reported and
+ * skipped, r->failed set); returns 1, or 0 when no file is left. */
+static int open_next(cli_reader *r)
 {
-    size_t n = 0;
-    for (int i = 0; i < r->n_files; i++) {
-        FILE *f = cli_open_input(r->files[i]);
-        if (!f)
-            return -1;
-        char *part;
-        size_t plen;
-        if (cli_slurp(f, &part, &plen) < 0) {
-            cli_error("%s: %s", r->files[i], strerror(errno));
-            cli_close_input(f);
-            return -1;
+    while (r->next_file < r->n_files) {
+        const char *path = r->files[r->next_file++];
+        r->name = path;
+        r->record = 0;
+        int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            close(fd);
+            fd = -1;
+            errno = EISDIR;
         }
-        cli_close_input(f);
-        plen = skip_bom(part, plen);
-        if (n + plen + 1 > *cap) {
-            char *nb = realloc(*buf, n + plen + 1);
-            if (!nb) {
-                free(part);
-                cli_error("out of memory");
-                return -1;
-            }
-            *buf = nb;
-            *cap = n + plen + 1;
+        if (fd >= 0) {
+            r->fd = fd;
+            r->pos = r->end = 0;
+            return 1;
         }
-        memcpy(*buf + n, part, plen);
-        n += plen;
-        free(part);
+        cli_error("%s: %s", path, strerror(errno));
+        r->failed = 1;
     }
-    if (n > 0 && (*buf)[n - 1] == '\n')
-        n--;
-    if (!*buf && !(*buf = calloc(1, 1)))
-        return -1;
-    (*buf)[n] = '\0';
-    *len = n;
-    r->finished = 1;
-    r->name = r->n_files == 1 ? r->files[0] : "input";
-    r->record = 1;
-    return 1;
+    return 0;
+}
+
+/* Refills the reader's buffer from r->fd; returns the bytes read, 0 at the end of the file, or
+ * -1 after reporting a read error (the rest of that file is skipped, r->failed set). */
+static ssize_t refill(cli_reader *r)
+{
+    ssize_t got;
+    do
+        got = read(r->fd, r->buf, sizeof r->buf);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) {
+        cli_error("%s: %s", r->name, strerror(errno));
+        r->failed = 1;
+    }
+    r->pos = 0;
+    r->end = got > 0 ? (size_t)got : 0;
+    return got;
+}
+
+/* Appends n bytes to the record in *buf while it holds less than r->max bytes; returns 0, or -1
+ * when out of memory. */
+static int append(cli_reader *r, char **buf, size_t *cap, size_t *len, const char *p, size_t n)
+{
+    r->bytes += n;
+    if (r->max > 0 && *len + n > r->max)
+        n = *len < r->max ? r->max - *len : 0;
+    if (*len + n + 1 > *cap) {
+        size_t want = *cap ? *cap : 256;
+        while (want < *len + n + 1)
+            want *= 2;
+        char *nb = realloc(*buf, want);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = want;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    return 0;
 }
 
 int cli_reader_next(cli_reader *r, char **buf, size_t *cap, size_t *len)
 {
+    *len = 0;
+    r->bytes = 0;
+    int have = 0;            /* a record has begun */
     if (r->finished)
         return 0;
-    if (r->delim < 0)
-        return read_whole(r, buf, cap, len);
     for (;;) {
-        if (!r->f) {
-            if (r->next_file >= r->n_files) {
+        if (r->fd < 0) {
+            if (!open_next(r)) {
                 r->finished = 1;
-                return 0;
+                break;
             }
-            r->name = r->files[r->next_file++];
-            r->f = cli_open_input(r->name);
-            r->record = 0;
-            if (!r->f)
-                return -1;
+            if (r->delim < 0) {
+                r->name = r->n_files == 1 ? r->files[0] : "input";
+                r->record = 0;
+            }
         }
-        size_t raw;
-        long n = cli_read_record(r->f, buf, cap, r->delim, &raw);
-        if (n >= 0) {
-            r->consumed += (long long)raw;
-            *len = r->record == 0 ? skip_bom(*buf, (size_t)n) : (size_t)n;
-            r->record++;
-            return 1;
+        if (r->pos == r->end) {
+            ssize_t got = refill(r);
+            if (got <= 0) {
+                cli_reader_close(r);
+                if (r->delim < 0 || !have)
+                    continue;
+                break;        /* a last record without its delimiter */
+            }
         }
-        if (ferror(r->f)) {
-            cli_error("%s: %s", r->name, strerror(errno ? errno : EIO));
-            return -1;
+        const char *p = r->buf + r->pos;
+        size_t avail = r->end - r->pos;
+        const char *d = r->delim >= 0 ? memchr(p, r->delim, avail) : NULL;
+        size_t take = d ? (size_t)(d - p) : avail;
+        have = 1;
+        if (append(r, buf, cap, len, p, take) < 0) {
+            cli_error("out of memory");
+            r->failed = r->finished = 1;
+            return 0;
         }
-        cli_close_input(r->f);
-        r->f = NULL;
+        r->pos += take + (d != NULL);
+        r->consumed += (long long)(take + (d != NULL));
+        if (d)
+            break;
     }
+    if (r->delim < 0) {
+        if (*len > 0 && (*buf)[*len - 1] == '\n' && !cli_reader_overlong(r))
+            (*len)--;
+        if (r->record > 0)
+            return 0;
+        have = 1;
+    }
+    if (!have)
+        return 0;
+    if (!*buf && !(*buf = malloc(1)))
+        return 0;
+    (*buf)[*len] = '\0';
+    if (r->record == 0)
+        *len = skip_bom(*buf, *len);
+    r->record++;
+    return 1;
+}
+
+int cli_reader_ready(const cli_reader *r)
+{
+    if (r->finished || r->fd < 0 || r->delim < 0)
+        return 1;
+    if (r->pos < r->end && memchr(r->buf + r->pos, r->delim, r->end - r->pos))
+        return 1;
+    struct pollfd pfd = {r->fd, POLLIN, 0};
+    return poll(&pfd, 1, 0) != 0;
+}
+
+int cli_reader_overlong(const cli_reader *r)
+{
+    return r->max > 0 && r->bytes > r->max;
 }
 
 void cli_reader_close(cli_reader *r)
 {
-    cli_close_input(r->f);
-    r->f = NULL;
+    if (r->fd > 0)
+        close(r->fd);
+    r->fd = -1;
+    r->pos = r->end = 0;
 }

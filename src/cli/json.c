@@ -3,6 +3,17 @@
 
 #include <math.h>
 
+int cli_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        int k = cli_utf8_char(s + i, n - i);
+        if (k == 0)
+            return 0;
+        i += (size_t)k;
+    }
+    return 1;
+}
+
 void cli_quote(const char *s, size_t n, int json)
 {
     cli_write("\"", 1);

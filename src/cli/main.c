@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 struct command {
     const char *name;
@@ -29,6 +30,52 @@ static void print_commands(void)
     cli_puts("\nOther options:\n      --version             print the version and exit\n");
 }
 
+/* Returns the edit distance (insertions, deletions, substitutions, swaps of neighbours) between a
+ * and b, or 3 when it is more than 2 or either is longer than 31 bytes. */
+static int distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 31 || m > 31)
+        return 3;
+    int d[32][32];
+    for (size_t i = 0; i <= n; i++)
+        for (size_t j = 0; j <= m; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m] > 2 ? 3 : d[n][m];
+}
+
+/* Returns the subcommand that word is a likely misspelling of (at most 2 edits away, 1 for a
+ * word of up to 4 bytes) when no file of that name exists, else NULL. */
+static const char *misspelt_command(const char *word)
+{
+    struct stat sb;
+    if (word[0] == '-' || stat(word, &sb) == 0)
+        return NULL;
+    const char *best = NULL;
+    int best_d = strlen(word) <= 4 ? 2 : 3;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        int d = distance(word, commands[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = commands[i].name;
+        }
+    }
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     cli_init();
@@ -45,6 +92,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
             if (strcmp(argv[1], commands[i].name) == 0)
                 return cli_finish(commands[i].fn(argc - 1, argv + 1));
+    }
+    const char *near = argc >= 2 ? misspelt_command(argv[1]) : NULL;
+    if (near) {
+        cli_error("unknown command '%s' (did you mean '%s'?)", argv[1], near);
+        return cli_finish(CLI_USAGE);
     }
     argv[0] = "run";
     return cli_finish(cli_run(argc, argv));

@@ -1,4 +1,4 @@
-/* progress.c — the progress line on stderr: sources done, tokens/s and the time left. */
+/* progress.c — the progress line on stderr: records done, records/s, tokens/s, time left. */
 #include "cli.h"
 
 #include <unistd.h>
@@ -11,11 +11,12 @@ void cli_progress_show(cli_progress *p, const cli_reader *rd, int force)
     p->t_last = t;
     double el = t - p->t_start;
     int tty = isatty(2);
-    fprintf(stderr, "%sattn: %ld sources, %.1f tokens/s", tty ? "\r" : "", p->n_done,
-            el > 0 ? p->n_tokens / el : 0.0);
-    if (rd->total > 0 && rd->consumed > 0 && rd->consumed < rd->total)
-        fprintf(stderr, ", %.0f s left",
-                el * (double)(rd->total - rd->consumed) / (double)rd->consumed);
+    fprintf(stderr, "%sattn: %ld records, %.1f records/s, %.1f tokens/s", tty ? "\r" : "",
+            p->n_done, el > 0 ? p->n_done / el : 0.0, el > 0 ? p->n_tokens / el : 0.0);
+    if (rd->total > 0 && rd->consumed > 0 && rd->consumed < rd->total) {
+        double left = el * (double)(rd->total - rd->consumed) / (double)rd->consumed;
+        fprintf(stderr, ", ETA %ld:%02ld", (long)left / 60, (long)left % 60);
+    }
     fputs(tty ? "\033[K" : "\n", stderr);
     fflush(stderr);
 }

@@ -9,16 +9,21 @@
  */
 #include "run.h"
 
-#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Prints a runtime error naming the input record; returns CLI_FAIL. */
-static int record_error(run *R, long record, const char *what)
+/* Prints a warning naming the record just read ("attn: FILE:N: what"). */
+static void record_warning(run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void record_warning(run *R, const char *fmt, ...)
 {
-    cli_error("%s:%ld: %s", R->rd.name, record, what);
-    return CLI_FAIL;
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    cli_error("%s:%ld: %s", R->rd.name, R->rd.record, what);
 }
 
 /* generate.c progress callback: copies a finished source's outputs and writes what is due. */
@@ -44,7 +49,6 @@ static void on_progress(void *user, int s)
         }
         it->done = 1;
         it->running = 0;
-        R->pg.n_done++;
         R->pg.n_tokens += res->hyps[0].len + res->hyps[0].ended;
         if (R->o.progress)
             cli_progress_show(&R->pg, &R->rd, 0);
@@ -53,28 +57,73 @@ static void on_progress(void *user, int s)
         run_advance(R);
 }
 
-/* Returns the text given to the model for item it (*len bytes): its span with its control
- * characters as spaces (cli_model_text; newlines kept inside -0 and --whole records), a copy in
- * R->clean; NULL when out of memory (printed). */
-static const char *source_text(run *R, const item *it, size_t *len)
+/* Turns s (n bytes of a record: token ids with --ids, else text, given to the model with its
+ * control characters as spaces, cli_model_text) into source ids in ids (room for n + 2), with
+ * the model's bos / eos around text; returns the count, or -1 with *why set. */
+static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char **why)
 {
-    size_t n = it->size;
+    static char what[96];
+    size_t k = 0;
+    if (R->o.ids) {
+        const char *end = s + n;
+        while (s < end) {
+            while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+                s++;
+            if (s == end)
+                break;
+            long v = 0;
+            const char *q = s;
+            while (q < end && *q >= '0' && *q <= '9' && v < R->cfg->vocab_size)
+                v = v * 10 + (*q++ - '0');
+            if (q == s || v >= R->cfg->vocab_size ||
+                (q < end && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')) {
+                snprintf(what, sizeof what, "not a token id of this model: '%.20s'", s);
+                *why = what;
+                return -1;
+            }
+            ids[k++] = (int32_t)v;
+            s = q;
+        }
+        return (long)k;
+    }
     if (n + 1 > R->clean_cap) {
         char *p = realloc(R->clean, n + 1);
         if (!p) {
-            cli_error("out of memory");
-            return NULL;
+            *why = "out of memory";
+            return -1;
         }
         R->clean = p;
         R->clean_cap = n + 1;
     }
-    *len = cli_model_text(R->clean, R->recs[it->rec].text + it->off, n, R->o.delim != '\n');
-    R->clean[*len] = '\0';
-    return R->clean;
+    size_t len = cli_model_text(R->clean, s, n, R->o.delim != '\n');
+    const eng_defaults *d = eng_file_defaults(R->e);
+    size_t pre = d->src_bos_id >= 0;
+    int rc = tok_encoder_encode(eng_encoder(R->e), ids + pre, n + 2 - pre, &k, R->clean, len,
+                                R->o.special ? TOK_SPECIAL : 0);
+    if (rc < 0) {
+        *why = tok_strerror(rc);
+        return -1;
+    }
+    if (k > 0 && pre) {
+        ids[0] = d->src_bos_id;
+        k++;
+    }
+    if (k > 0 && d->src_eos_id >= 0)
+        ids[k++] = d->src_eos_id;
+    return (long)k;
 }
 
-/* Turns item it's text into its source ids; returns 0, or CLI_FAIL after the error. */
-static int make_source(run *R, item *it, long record)
+/* pieces.c's count: the source tokens of a span (-1 when it cannot be encoded). */
+static long count_tokens(void *ctx, const char *s, size_t n)
+{
+    run *R = ctx;
+    const char *why;
+    return source_ids(R, R->scratch, s, n, &why);
+}
+
+/* Turns item it's text into its source ids (cut to the model's length with --truncate: the
+ * first tokens, ending in eos); returns 0, or CLI_FAIL when out of memory (printed). */
+static int make_source(run *R, item *it)
 {
     size_t need = it->size + 2;
     if ((size_t)it->src_cap < need) {
@@ -86,58 +135,17 @@ static int make_source(run *R, item *it, long record)
         it->src = p;
         it->src_cap = (int)need;
     }
-    size_t n = 0;
-    if (R->o.ids) {
-        const char *s = R->recs[it->rec].text;
-        while (*s) {
-            while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-                s++;
-            if (!*s)
-                break;
-            char *end;
-            errno = 0;
-            long v = strtol(s, &end, 10);
-            if (end == s || errno || v < 0 || v >= R->cfg->vocab_size ||
-                (*end && *end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')) {
-                char what[96];
-                snprintf(what, sizeof what, "not a token id of this model: '%.20s'", s);
-                return record_error(R, record, what);
-            }
-            it->src[n++] = (int32_t)v;
-            s = end;
-        }
-    } else {
-        const eng_defaults *d = eng_file_defaults(R->e);
-        size_t pre = d->src_bos_id >= 0;
-        size_t len;
-        const char *text = source_text(R, it, &len);
-        if (!text)
-            return CLI_FAIL;
-        int rc = tok_encoder_encode(eng_encoder(R->e), it->src + pre, (size_t)it->src_cap - pre,
-                                    &n, text, len, R->o.special ? TOK_SPECIAL : 0);
-        if (rc < 0)
-            return record_error(R, record, tok_strerror(rc));
-        if (n > 0 && pre) {
-            it->src[0] = d->src_bos_id;
-            n++;
-        }
-        if (n > 0 && d->src_eos_id >= 0)
-            it->src[n++] = d->src_eos_id;
-    }
-    it->empty = n == 0;
-    if (n > (size_t)R->max_src) {
-        if (!R->o.truncate) {
-            char what[160];
-            snprintf(what, sizeof what, "source has %zu tokens, the model accepts at most %d "
-                     "(--truncate cuts it)", n, R->max_src);
-            return record_error(R, record, what);
-        }
+    const char *why;
+    long n = it->size ? source_ids(R, it->src, R->recs[it->rec].text + it->off, it->size, &why)
+                      : 0;
+    if (n > R->max_src) {
         int eos = R->o.ids ? -1 : eng_file_defaults(R->e)->src_eos_id;
-        n = (size_t)R->max_src;
+        n = R->max_src;
         if (eos >= 0)
             it->src[n - 1] = eos;
     }
-    it->src_len = (int)n;
+    it->src_len = n > 0 ? (int)n : 0;
+    it->empty = it->src_len == 0;
     return 0;
 }
 
@@ -226,34 +234,124 @@ static long find_spans(run *R, const record *r)
     return (long)n;
 }
 
-/* Turns the record just read into R->recs[R->n_recs] into items (one per sentence, or one
- * without a source for a record without any) with their sources; returns 0 or CLI_FAIL. */
+/* Appends source (off, len) of the record being read to R->pieces (*n of them); returns 0 or -1
+ * (out of memory). */
+static int push_source(run *R, size_t *n, size_t off, size_t len)
+{
+    if (*n == R->pieces_cap) {
+        piece *p = realloc(R->pieces, 2 * R->pieces_cap * sizeof *p);
+        if (!p)
+            return -1;
+        R->pieces = p;
+        R->pieces_cap *= 2;
+    }
+    R->pieces[(*n)++] = (piece){off, len};
+    return 0;
+}
+
+/* Turns the n_spans sentences of record r into its sources in R->pieces (*n of them): a sentence
+ * that fits the model as it is, one longer cut into pieces (or by --truncate), with a warning
+ * naming the record; sets r->failed (warning printed) when a sentence cannot be translated.
+ * Returns 0, or -1 when out of memory. */
+static int find_sources(run *R, record *r, long n_spans, size_t *n)
+{
+    for (long k = 0; k < n_spans; k++) {
+        const sentence_span *sp = &R->spans[k];
+        const char *why;
+        long t = source_ids(R, R->scratch, r->text + sp->off, sp->len, &why);
+        if (t < 0) {
+            record_warning(R, "%s; its output is empty", why);
+            r->failed = 1;
+            return 0;
+        }
+        if (t > R->max_src && R->o.truncate) {
+            record_warning(R, "sentence of %ld tokens cut to %d (--truncate)", t, R->max_src);
+            r->cut = 1;
+        } else if (t > R->max_src && R->gp.n_best > 1) {
+            record_warning(R, "sentence of %ld tokens is longer than the model's %d and --n-best "
+                           "outputs are not joined from pieces; its output is empty", t,
+                           R->max_src);
+            r->failed = 1;
+            return 0;
+        }
+        if (t <= R->max_src || R->o.truncate) {
+            if (push_source(R, n, sp->off, sp->len) < 0)
+                return -1;
+            continue;
+        }
+        size_t first = *n, bytes = R->tok ? tok_max_token_bytes(R->tok) : 12;
+        int rc = pieces_cut(&R->pieces, &R->pieces_cap, n, r->text + sp->off, sp->len,
+                            R->max_src, bytes, count_tokens, R);
+        if (rc == -1)
+            return -1;
+        if (rc < 0) {
+            record_warning(R, "cannot encode a piece; its output is empty");
+            r->failed = 1;
+            return 0;
+        }
+        for (size_t i = first; i < *n; i++)
+            R->pieces[i].off += sp->off;
+        record_warning(R, "sentence of %ld tokens translated in %zu pieces", t, *n - first);
+        r->cut = 1;
+    }
+    return 0;
+}
+
+/* Checks the record just read (its length, NUL bytes, UTF-8), with a warning for each problem;
+ * sets r->failed when it cannot be translated. */
+static void check_record(run *R, record *r)
+{
+    r->cut = r->failed = 0;
+    if (cli_reader_overlong(&R->rd) && !R->o.truncate) {
+        record_warning(R, "record of %zu bytes is longer than the %d bytes read of a record; "
+                       "its output is empty", R->rd.bytes, CLI_MAX_RECORD);
+        r->failed = 1;
+        return;
+    }
+    if (cli_reader_overlong(&R->rd)) {
+        record_warning(R, "record of %zu bytes cut to its first %d bytes (--truncate)",
+                       R->rd.bytes, CLI_MAX_RECORD);
+        r->cut = 1;
+    }
+    if (R->o.delim != '\0' && memchr(r->text, '\0', r->text_len))
+        record_warning(R, "NUL bytes in the record (-0 reads NUL-separated records)");
+    if (!R->o.ids && !cli_utf8_valid(r->text, r->text_len))
+        record_warning(R, "not valid UTF-8 (its bytes go to the model as they are)");
+}
+
+/* Turns the record just read into R->recs[R->n_recs] into items (one per sentence or piece of
+ * one, or one without a source for a record without any or that cannot be translated) with
+ * their sources; returns 0 or CLI_FAIL (out of memory, printed). */
 static int add_record(run *R)
 {
     record *r = &R->recs[R->n_recs];
-    long n = find_spans(R, r);
-    if (n < 0 || grow_items(R, R->n_items + (n > 0 ? (int)n : 1)) < 0) {
-        cli_error("out of memory");
-        return CLI_FAIL;
+    size_t n = 0;
+    check_record(R, r);
+    long n_spans = r->failed ? 0 : find_spans(R, r);
+    if (n_spans < 0 || find_sources(R, r, n_spans, &n) < 0)
+        goto nomem;
+    if (r->failed) {
+        n = 0;
+        R->n_failed++;
     }
+    if (grow_items(R, R->n_items + (n > 0 ? (int)n : 1)) < 0)
+        goto nomem;
     r->first = R->n_items;
     r->n = n > 0 ? (int)n : 1;
-    size_t lead = 0;
+    size_t lead = r->failed ? r->text_len : 0;
     for (int k = 0; k < r->n; k++) {
         item *it = &R->items[R->n_items++];
         it->rec = R->n_recs;
         it->lead = lead;
-        it->off = n > 0 ? R->spans[k].off : r->text_len;
-        it->size = n > 0 ? R->spans[k].len : 0;
+        it->off = n > 0 ? R->pieces[k].off : r->text_len;
+        it->size = n > 0 ? R->pieces[k].len : 0;
         it->last = k == r->n - 1;
         lead = it->off + it->size;
         it->done = it->running = it->started = 0;
         it->written = 0;
         it->n_hyps = 0;
-        if (make_source(R, it, R->rd.record) != 0) {
-            R->n_items = r->first; /* the records before this one are still written */
+        if (make_source(R, it) != 0)
             return CLI_FAIL;
-        }
         if (it->empty) {
             it->n_hyps = 1;
             it->len[0] = it->ended[0] = 0;
@@ -262,18 +360,26 @@ static int add_record(run *R)
     }
     R->n_recs++;
     return 0;
+nomem:
+    cli_error("out of memory");
+    return CLI_FAIL;
 }
 
 /* Reads the input window by window (whole records, at least R->window sources unless the input
- * ends) and decodes it; returns the exit status. */
+ * ends or no more input is ready, so that every answer comes as soon as its record is in) and
+ * decodes it; returns the exit status: 1 when a file could not be read or a record was left
+ * untranslated. */
 static int run_all(run *R, char **files, int n_files)
 {
     cli_reader_init(&R->rd, files, n_files, R->o.delim);
+    R->rd.max = CLI_MAX_RECORD;
     long index = 0, source = 0;
     int status = CLI_OK, end = 0;
     while (!end && status == CLI_OK) {
         R->n_items = R->n_recs = 0;
         while (R->n_items < R->window) {
+            if (R->n_items > 0 && !cli_reader_ready(&R->rd))
+                break;
             if (R->n_recs == R->rec_cap) {
                 record *p = realloc(R->recs, (size_t)(2 * R->rec_cap) * sizeof *p);
                 if (!p) {
@@ -304,7 +410,7 @@ static int run_all(run *R, char **files, int n_files)
         index += R->n_recs;
         source += R->n_items;
     }
-    return status;
+    return R->rd.failed || R->n_failed ? CLI_FAIL : status;
 }
 
 /* Parses --prefix into R->prefix (text through the tokenizer, or ids); returns 0 or CLI_USAGE. */
@@ -349,6 +455,10 @@ static int make_params(run *R)
                                R->o.ov.max_new_tokens, R->cfg->max_positions);
     if (rc < 0)
         return cli_usage_error(R->cmd, "these generation settings do not fit the model");
+    if (R->o.ov.min_new_tokens > R->gp.max_new_tokens)
+        return cli_usage_error(R->cmd, "--min-tokens %d is more than the %d tokens generated at "
+                               "most (-n, default: the model's)", R->o.ov.min_new_tokens,
+                               R->gp.max_new_tokens);
     R->max_new = R->gp.max_new_tokens;
     return 0;
 }
@@ -388,7 +498,11 @@ static int setup(run *R)
     R->spans = malloc(R->span_cap * sizeof *R->spans);
     R->batch_src = calloc((size_t)R->batch, sizeof *R->batch_src);
     R->batch_item = calloc((size_t)R->batch, sizeof *R->batch_item);
-    if (!R->recs || !R->spans || !R->batch_src || !R->batch_item || grow_items(R, R->window))
+    R->scratch = malloc((CLI_MAX_RECORD + 3) * sizeof *R->scratch);
+    R->pieces_cap = 16;
+    R->pieces = malloc(R->pieces_cap * sizeof *R->pieces);
+    if (!R->recs || !R->spans || !R->batch_src || !R->batch_item || !R->scratch || !R->pieces ||
+        grow_items(R, R->window))
         goto nomem;
     if (run_out_reserve(R, (R->tok ? tok_max_token_bytes(R->tok) : 0) + 64) < 0)
         return CLI_FAIL;
@@ -414,6 +528,8 @@ static void teardown(run *R)
     free(R->recs);
     free(R->spans);
     free(R->clean);
+    free(R->scratch);
+    free(R->pieces);
     free(R->order);
     free(R->batch_src);
     free(R->batch_item);
@@ -462,7 +578,7 @@ int cli_run(int argc, char **argv)
         if (R.o.progress)
             cli_progress_end(&R.pg, &R.rd);
         if (R.o.verbose)
-            cli_error("%ld sources, %ld tokens in %.3f s: encode %.0f ms, first token %.0f ms, "
+            cli_error("%ld records, %ld tokens in %.3f s: encode %.0f ms, first token %.0f ms, "
                       "%.1f tokens/s", R.pg.n_done, R.pg.n_tokens, el,
                       eng_encode_seconds(R.er) * 1e3,
                       R.t_first > 0 ? (R.t_first - R.pg.t_start) * 1e3 : 0.0,

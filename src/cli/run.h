@@ -10,6 +10,7 @@
 #define ATTN_CLI_RUN_H
 
 #include "cli.h"
+#include "pieces.h"
 #include "sentences.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
@@ -17,7 +18,7 @@
 typedef struct options {
     const char *model;
     eng_overrides ov;        /* generation settings given on the command line */
-    int has_sample, has_beam;
+    int has_sample, has_beam, has_greedy;
     long batch, threads;
     const char *prefix;
     int delim;               /* '\n', '\0', or -1 for --whole */
@@ -30,6 +31,8 @@ typedef struct record {
     char *text;             /* (text_len) the record without its delimiter, NUL-terminated, owned */
     size_t text_len, text_cap;
     int first, n;
+    int cut;                /* a sentence of it was cut: into pieces, or by --truncate */
+    int failed;             /* it cannot be translated (warning printed): its output is empty */
 } record;
 
 /* One source of the current window (a sentence of a record, or the record) and, once decoded,
@@ -77,6 +80,10 @@ typedef struct run {
     size_t span_cap;
     char *clean;            /* (clean_cap) a source without its control characters */
     size_t clean_cap;
+    int32_t *scratch;       /* (CLI_MAX_RECORD + 3) ids of a span being counted */
+    piece *pieces;          /* (pieces_cap) the sources of the record being read */
+    size_t pieces_cap;
+    long n_failed;          /* records left untranslated (exit status 1) */
     gen_source *batch_src;  /* (batch) */
     int *batch_item;        /* (batch) item of each source of the running batch */
     int *order;             /* (item_cap) items sorted by source length */

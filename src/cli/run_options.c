@@ -34,8 +34,9 @@ static const char run_help[] =
     "      --no-split            one source per record\n"
     "      --ids                 read and write space-separated token ids, not text\n"
     "      --special             recognise special tokens in the input, write them in the output\n"
-    "      --truncate            cut sources longer than the model accepts (default: error)\n"
-    "      --batch N             decode N sources together (sorted by length; default 1)\n"
+    "      --truncate            cut sources longer than the model accepts (default: translate\n"
+    "                            them in pieces)\n"
+    "      --batch N             decode N sources together (sorted by length; default 32)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
     "      --json                one JSON object per record: ids, log-probabilities, score\n"
     "                            (and its sentences, when split)\n"
@@ -80,7 +81,7 @@ int run_parse_options(options *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     eng_overrides *ov = &o->ov;
     eng_overrides_default(ov);
-    o->batch = 1;
+    o->batch = 32;
     o->delim = '\n';
     o->split = -1;
     o->threads = cli_default_threads();
@@ -89,62 +90,89 @@ int run_parse_options(options *o, int argc, char **argv)
     optind = 1;
     opterr = 0;
     int li = -1;
+    int sampling_opt = 0;   /* -t, -k, -p or --min-p given: they switch sampling on */
     while ((c = getopt_long(argc, argv, "m:n:st:k:p:b:0vh", opts, &li)) != -1) {
         const char *a = optarg;
-        char shortname[3] = {'-', (char)c, 0};
-        const char *name = li >= 0 ? opts[li].name : shortname;
+        char name[32];
+        if (li >= 0)
+            snprintf(name, sizeof name, "--%s", opts[li].name);
+        else
+            snprintf(name, sizeof name, "-%c", c);
         li = -1;
         int bad = 0;
         long v = 0;
         double x = 0;
         switch (c) {
         case 'm': o->model = a; break;
-        case 'n': bad = cli_parse_long(a, 1, 1 << 20, &v); ov->max_new_tokens = (int)v; break;
+        case 'n':
+            bad = cli_opt_long(cmd, name, a, 1, 1 << 20, &v);
+            ov->max_new_tokens = (int)v;
+            break;
         case OPT_MIN_TOKENS:
-            bad = cli_parse_long(a, 0, 1 << 20, &v);
+            bad = cli_opt_long(cmd, name, a, 0, 1 << 20, &v);
             ov->min_new_tokens = (int)v;
             break;
-        case OPT_GREEDY: ov->mode = GEN_GREEDY; break;
+        case OPT_GREEDY: ov->mode = GEN_GREEDY; o->has_greedy = 1; break;
         case 's': ov->mode = GEN_SAMPLE; o->has_sample = 1; break;
-        case 't': bad = cli_parse_double(a, 1e-6, 1e6, &ov->temperature); break;
-        case 'k': bad = cli_parse_long(a, 0, 1 << 24, &v); ov->top_k = (int)v; break;
-        case 'p': bad = cli_parse_double(a, 1e-9, 1, &ov->top_p); break;
-        case OPT_MIN_P: bad = cli_parse_double(a, 0, 1, &ov->min_p); break;
+        case 't':
+            bad = cli_opt_double(cmd, name, a, 1e-6, 1e6, &ov->temperature);
+            sampling_opt = 1;
+            break;
+        case 'k':
+            bad = cli_opt_long(cmd, name, a, 0, 1 << 24, &v);
+            ov->top_k = (int)v;
+            sampling_opt = 1;
+            break;
+        case 'p':
+            bad = cli_opt_double(cmd, name, a, 1e-9, 1, &ov->top_p);
+            sampling_opt = 1;
+            break;
+        case OPT_MIN_P:
+            bad = cli_opt_double(cmd, name, a, 0, 1, &ov->min_p);
+            sampling_opt = 1;
+            break;
         case OPT_SEED:
-            bad = cli_parse_long(a, 0, __LONG_MAX__, &v);
+            bad = cli_opt_long(cmd, name, a, 0, __LONG_MAX__, &v);
             ov->seed = (uint64_t)v;
             ov->has_seed = 1;
             break;
         case 'b':
-            bad = cli_parse_long(a, 1, 1024, &v);
+            bad = cli_opt_long(cmd, name, a, 1, 1024, &v);
             ov->num_beams = (int)v;
             ov->mode = GEN_BEAM;
             o->has_beam = 1;
             break;
-        case OPT_NBEST: bad = cli_parse_long(a, 1, MAX_NBEST, &v); ov->n_best = (int)v; break;
+        case OPT_NBEST:
+            bad = cli_opt_long(cmd, name, a, 1, MAX_NBEST, &v);
+            ov->n_best = (int)v;
+            break;
         case OPT_LENPEN:
-            bad = cli_parse_double(a, -100, 100, &x);
+            bad = cli_opt_double(cmd, name, a, -100, 100, &x);
             ov->length_penalty = x;
             break;
         case OPT_EARLY:
             ov->early_stopping = strcmp(a, "true") == 0 ? GEN_STOP_EARLY
                                  : strcmp(a, "false") == 0 ? GEN_STOP_HEURISTIC
                                  : strcmp(a, "never") == 0 ? GEN_STOP_NEVER : -1;
-            bad = ov->early_stopping < 0;
+            if (ov->early_stopping < 0)
+                bad = cli_usage_error(cmd, "%s: '%s' is not one of true, false, never", name, a);
             break;
         case OPT_REPPEN:
-            bad = cli_parse_double(a, 1e-3, 1e3, &x);
+            bad = cli_opt_double(cmd, name, a, 1e-3, 1e3, &x);
             ov->repetition_penalty = x;
             break;
-        case OPT_NGRAM: bad = cli_parse_long(a, 0, 1024, &v); ov->no_repeat_ngram = (int)v; break;
+        case OPT_NGRAM:
+            bad = cli_opt_long(cmd, name, a, 0, 1024, &v);
+            ov->no_repeat_ngram = (int)v;
+            break;
         case OPT_PREFIX: o->prefix = a; break;
         case '0': o->delim = '\0'; break;
         case OPT_WHOLE: o->delim = -1; break;
         case OPT_IDS: o->ids = 1; break;
         case OPT_SPECIAL: o->special = 1; break;
         case OPT_TRUNCATE: o->truncate = 1; break;
-        case OPT_BATCH: bad = cli_parse_long(a, 1, 4096, &o->batch); break;
-        case OPT_THREADS: bad = cli_parse_long(a, 1, 256, &o->threads); break;
+        case OPT_BATCH: bad = cli_opt_long(cmd, name, a, 1, 4096, &o->batch); break;
+        case OPT_THREADS: bad = cli_opt_long(cmd, name, a, 1, 256, &o->threads); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_SPLIT: o->split = 1; break;
@@ -155,8 +183,14 @@ int run_parse_options(options *o, int argc, char **argv)
             return cli_usage_error(cmd, "unknown option or missing value: %s", argv[optind - 1]);
         }
         if (bad)
-            return cli_usage_error(cmd, "bad value for %s%s: '%s'", name[0] == '-' ? "" : "--",
-                                   name, a);
+            return bad;
+    }
+    if (sampling_opt && (o->has_beam || o->has_greedy))
+        return cli_usage_error(cmd, "-t, -k, -p and --min-p sample: they cannot be combined with "
+                               "%s", o->has_beam ? "--beam" : "--greedy");
+    if (sampling_opt) {
+        ov->mode = GEN_SAMPLE;
+        o->has_sample = 1;
     }
     if (o->has_sample && o->has_beam)
         return cli_usage_error(cmd, "--sample and --beam cannot be combined");

@@ -151,6 +151,13 @@ static void json_sentences(run *R, const record *r)
     cli_write("]", 1);
 }
 
+/* Ends record r's JSON object: whether a sentence of it was cut, whether it failed. */
+static void json_end(run *R, const record *r)
+{
+    cli_printf(",\"cut\":%s%s}", r->cut ? "true" : "false", r->failed ? ",\"failed\":true" : "");
+    cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
+}
+
 /* Writes the record of item it (its last, finished) as one JSON object per line (or
  * NUL-terminated with -0). */
 static void write_json(run *R, const item *it)
@@ -159,10 +166,9 @@ static void write_json(run *R, const item *it)
     cli_printf("{\"index\":%ld,\"source\":", R->first_index + it->rec);
     cli_quote(r->text, r->text_len, 1);
     cli_write(",", 1);
-    if (R->split) {
+    if (R->split || r->n > 1) {
         json_sentences(R, r);
-        cli_write("}", 1);
-        cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
+        json_end(R, r);
         return;
     }
     json_hyp(R, it, 0);
@@ -175,8 +181,7 @@ static void write_json(run *R, const item *it)
         }
         cli_write("]", 1);
     }
-    cli_write("}", 1);
-    cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
+    json_end(R, r);
 }
 
 /* Returns 1 when outputs are written token by token. */
@@ -233,6 +238,7 @@ void run_advance(run *R)
         write_head(R);
         if (!it->empty && !it->done)
             break;
+        R->pg.n_done += it->last;
         R->head++;
     }
     cli_flush();

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ typedef struct pair {
     size_t src_cap, tgt_cap;
     int src_len, tgt_len;
     float *lp;               /* (max_tgt + 1) log-probabilities */
+    int failed;              /* cannot be scored (warning printed): its score is nan */
 } pair;
 
 typedef struct scorer {
@@ -70,7 +72,7 @@ typedef struct scorer {
     int two_files;
     const char *name;        /* where the current pair comes from */
     long line;
-    long n_pairs, n_tokens;
+    long n_pairs, n_tokens, n_failed;
 } scorer;
 
 /* Makes the text of one side of a pair what the model is given (not with --ids): without the
@@ -88,15 +90,15 @@ static void clean_side(const scorer *S, const char **text, size_t *len)
     *text = t;
 }
 
-/* Reads the next pair into p; returns 1, 0 at the end, or -1 after printing the error. */
+/* Reads the next pair into p (p->failed set, with a warning, when it cannot be scored); returns
+ * 1, 0 at the end, or -1 after printing the error. */
 static int next_pair(scorer *S, pair *p)
 {
     size_t n, m;
+    p->failed = 0;
     if (S->two_files) {
         int rn = cli_reader_next(&S->rd, &p->line, &p->line_cap, &n);
-        int rm = rn < 0 ? 0 : cli_reader_next(&S->trd, &p->tline, &p->tline_cap, &m);
-        if (rn < 0 || rm < 0)
-            return -1;
+        int rm = cli_reader_next(&S->trd, &p->tline, &p->tline_cap, &m);
         if (rn == 0 && rm == 0)
             return 0;
         S->line++;
@@ -108,6 +110,11 @@ static int next_pair(scorer *S, pair *p)
             return -1;
         }
         S->name = S->rd.files[0];
+        if (cli_reader_overlong(&S->rd) || cli_reader_overlong(&S->trd)) {
+            cli_error("%s:%ld: line longer than the %d bytes read of a line", S->name, S->line,
+                      CLI_MAX_RECORD);
+            p->failed = 1;
+        }
         p->src_text = p->line;
         p->src_len_b = n;
         p->tgt_text = p->tline;
@@ -122,9 +129,18 @@ static int next_pair(scorer *S, pair *p)
     S->name = S->rd.name;
     S->line = S->rd.record;
     char *tab = memchr(p->line, '\t', n);
-    if (!tab) {
+    if (cli_reader_overlong(&S->rd)) {
+        cli_error("%s:%ld: line of %zu bytes is longer than the %d bytes read of a line",
+                  S->name, S->line, S->rd.bytes, CLI_MAX_RECORD);
+        p->failed = 1;
+    } else if (!tab) {
         cli_error("%s:%ld: no tab between source and target", S->name, S->line);
-        return -1;
+        p->failed = 1;
+    }
+    if (p->failed) {
+        p->src_text = p->tgt_text = "";
+        p->src_len_b = p->tgt_len_b = 0;
+        return 1;
     }
     *tab = '\0';
     p->src_text = p->line;
@@ -226,59 +242,79 @@ static void write_pair(scorer *S, const pair *p, long index)
     double sum = 0;
     for (int j = 0; j < n; j++)
         sum += p->lp[j];
-    double value = S->mean && n > 0 ? sum / n : sum;
+    double mean = n > 0 ? sum / n : 0;
+    if (p->failed) {
+        sum = mean = NAN;
+        n = 0;
+    }
     if (!S->json) {
-        cli_printf("%.6f\n", value);
+        if (p->failed)
+            cli_puts("nan\n");
+        else
+            cli_printf("%.6f\n", S->mean ? mean : sum);
         return;
     }
     cli_printf("{\"index\":%ld,\"source\":", index);
     cli_quote(p->src_text, p->src_len_b, 1);
     cli_puts(",\"target\":");
     cli_quote(p->tgt_text, p->tgt_len_b, 1);
-    cli_printf(",\"logprob\":%.6f,\"tokens\":%d,\"ids\":[", sum, n);
-    for (int j = 0; j < p->tgt_len; j++)
+    cli_puts(",\"logprob\":");
+    cli_json_number(sum);
+    cli_puts(",\"mean\":");
+    cli_json_number(mean);
+    cli_printf(",\"tokens\":%d,\"ids\":[", n);
+    for (int j = 0; !p->failed && j < p->tgt_len; j++)
         cli_printf(j ? ",%d" : "%d", p->tgt[j]);
     cli_puts("],\"logprobs\":[");
     for (int j = 0; j < n; j++)
         cli_printf(j ? ",%.6g" : "%.6g", p->lp[j]);
-    cli_puts("]}\n");
+    cli_puts(p->failed ? "],\"failed\":true}\n" : "]}\n");
 }
 
-/* Scores the input batch by batch; returns the exit status. */
+/* Scores the input batch by batch, a batch ending when it is full or when no more input is
+ * ready; returns the exit status (1 when a file could not be read or a pair not scored). */
 static int score_all(scorer *S)
 {
     int status = CLI_OK, end = 0;
     while (!end) {
-        int k = 0;
+        int k = 0, m = 0;   /* pairs read, pairs to score */
         while (k < S->batch) {
+            if (k > 0 && !cli_reader_ready(&S->rd))
+                break;
             pair *p = &S->pairs[k];
             int rc = next_pair(S, p);
-            if (rc == 1 && encode_pair(S, p) < 0)
-                rc = -1;
             if (rc <= 0) {
                 end = 1;
                 if (rc < 0)
                     status = CLI_FAIL;
                 break;
             }
-            S->gsrc[k] = (gen_source){p->src, p->src_len, 0};
-            S->tgts[k] = p->tgt;
-            S->tlens[k] = p->tgt_len;
-            S->lps[k] = p->lp;
+            if (!p->failed && encode_pair(S, p) < 0)
+                p->failed = 1;
+            S->n_failed += p->failed;
             k++;
+            if (p->failed)
+                continue;
+            S->gsrc[m] = (gen_source){p->src, p->src_len, 0};
+            S->tgts[m] = p->tgt;
+            S->tlens[m] = p->tgt_len;
+            S->lps[m] = p->lp;
+            m++;
         }
         if (k == 0)
             break;
-        int rc = eng_score(S->er, S->lps, S->gsrc, S->tgts, S->tlens, k);
+        int rc = m > 0 ? eng_score(S->er, S->lps, S->gsrc, S->tgts, S->tlens, m) : 0;
         if (rc < 0)
             return cli_gen_error(S->er, "score", rc);
         for (int i = 0; i < k; i++) {
             write_pair(S, &S->pairs[i], S->n_pairs + i);
-            S->n_tokens += S->pairs[i].tgt_len + 1;
+            S->n_tokens += S->pairs[i].failed ? 0 : S->pairs[i].tgt_len + 1;
         }
         S->n_pairs += k;
         cli_flush();
     }
+    if (S->rd.failed || S->trd.failed || S->n_failed)
+        status = CLI_FAIL;
     return status;
 }
 
@@ -369,12 +405,10 @@ int cli_score(int argc, char **argv)
     S.threads = cli_default_threads();
     const char *model = NULL, *src_file = NULL, *tgt_file = NULL;
     long v;
-    int c, li = -1;
+    int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:vh", opts, &li)) != -1) {
-        const char *name = li >= 0 ? opts[li].name : "";
-        li = -1;
+    while ((c = getopt_long(argc, argv, "m:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case O_SOURCE: src_file = optarg; break;
@@ -388,8 +422,9 @@ int cli_score(int argc, char **argv)
         case 'h': score_usage(); return CLI_OK;
         case O_BATCH:
         case O_THREADS:
-            if (cli_parse_long(optarg, 1, c == O_BATCH ? 4096 : 256, &v) < 0)
-                return cli_usage_error(S.cmd, "bad value for --%s: '%s'", name, optarg);
+            if (cli_opt_long(S.cmd, c == O_BATCH ? "--batch" : "--threads", optarg, 1,
+                             c == O_BATCH ? 4096 : 256, &v))
+                return CLI_USAGE;
             *(c == O_BATCH ? &S.batch : &S.threads) = (int)v;
             break;
         default:
@@ -411,6 +446,7 @@ int cli_score(int argc, char **argv)
         } else {
             cli_reader_init(&S.rd, argv + optind, argc - optind, '\n');
         }
+        S.rd.max = S.trd.max = CLI_MAX_RECORD;
         status = score_all(&S);
         if (S.verbose) {
             double t = cli_cpu_seconds() - t0;

@@ -134,10 +134,11 @@ int cli_tokenize(int argc, char **argv)
     } else {
         cli_reader rd;
         cli_reader_init(&rd, argv + optind, argc - optind, '\n');
-        int more;
-        while (status == CLI_OK && (more = cli_reader_next(&rd, &line, &line_cap, &len)) != 0)
-            if (more < 0 || print_ids(e, &ids, &cap, line, len, flags) < 0)
+        while (status == CLI_OK && cli_reader_next(&rd, &line, &line_cap, &len))
+            if (print_ids(e, &ids, &cap, line, len, flags) < 0)
                 status = CLI_FAIL;
+        if (rd.failed)
+            status = CLI_FAIL;
         cli_reader_close(&rd);
     }
     free(ids);

@@ -39,7 +39,7 @@ ok "json: the third sentence of the first record" out_has '{"source":"Three?","o
 ok "json: 11 sentences in all (abbreviation and control character included)" \
     count '{"source":' 11
 ok "json: a record of spaces has no sentence and is its own output" \
-    out_has '{"index":2,"source":"   ","output":"   ","sentences":\[\]}'
+    out_has '{"index":2,"source":"   ","output":"   ","sentences":\[\],"cut":false}'
 ok "json: the record's output keeps its white space" \
     out_has '"source":"  Lead and trail.  ","output":"  Lead and trail.  "'
 ok "json: the control character separates, it is not given to the model" \
