@@ -169,7 +169,7 @@ static int run_all(run *R, char **files, int n_files)
                     status = CLI_FAIL;
                 break;
             }
-            if (make_source(R, it, R->rd.record) != 0) {
+            if (make_source(R, it, R->rd.record) != 0 || run_text_prepare(R, it) != 0) {
                 end = 1;
                 status = CLI_FAIL;
                 break;
@@ -264,6 +264,8 @@ static int setup(run *R)
         return CLI_FAIL;
     if (R->tok)
         tok_stream_init(&R->stream, R->tok);
+    if (R->o.protect && !R->o.ids && spans_open(&R->spans) < 0)
+        goto nomem;
     return 0;
 nomem:
     cli_error("out of memory");
@@ -286,6 +288,7 @@ static void teardown(run *R)
     free(R->out);
     free(R->prefix);
     cli_reader_close(&R->rd);
+    spans_free(R->spans);
     eng_run_free(R->er);
     eng_free(R->e);
 }
@@ -331,6 +334,12 @@ int cli_run(int argc, char **argv)
                       eng_encode_seconds(R.er) * 1e3,
                       R.t_first > 0 ? (R.t_first - R.pg.t_start) * 1e3 : 0.0,
                       el > 0 ? R.pg.n_tokens / el : 0.0);
+        if (R.o.verbose && R.spans) {
+            const spans_stats *st = &R.span_stats;
+            cli_error("protected spans: %ld, reproduced by the model %ld, replaced %ld, "
+                      "inserted %ld, surplus copies removed %ld", st->n_spans, st->n_kept,
+                      st->n_replaced, st->n_inserted, st->n_removed);
+        }
     }
     teardown(&R);
     return status;

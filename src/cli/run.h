@@ -8,6 +8,7 @@
 #define ATTN_CLI_RUN_H
 
 #include "cli.h"
+#include "spans.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
 
@@ -19,6 +20,7 @@ typedef struct options {
     const char *prefix;
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
+    int protect;             /* repair protected spans (src/spans.h) */
 } options;
 
 /* One source of the current window and, once decoded, its outputs. */
@@ -28,6 +30,7 @@ typedef struct item {
     int32_t *src;           /* (src_len) source ids, owned */
     int src_len, src_cap;
     int empty;              /* empty record: empty output, no decoding */
+    int repair;             /* outputs held until done and repaired (run_text.c) */
     int running, gen_index; /* reported by the running batch, as generate.c's source gen_index */
     int done;
     size_t written;         /* ids of hyps[0] (or of the settled prefix) already written */
@@ -59,6 +62,8 @@ typedef struct run {
     char *out;              /* (out_cap) output bytes of one token or one JSON record */
     size_t out_cap;
     tok_stream stream;
+    spans *spans;           /* protected spans (NULL with --no-protect or --ids) */
+    spans_stats span_stats;
     cli_reader rd;
     /* statistics for -v and --progress */
     cli_progress pg;
@@ -71,6 +76,18 @@ int run_parse_options(options *o, int argc, char **argv);
 
 /* Makes room for n bytes in R->out; returns 0 or -1 (out of memory, printed). */
 int run_out_reserve(run *R, size_t n);
+
+/* Puts the text of output ids (n) into R->out (*len bytes, special tokens as --special says);
+ * returns 0 or -1 (out of memory, printed). */
+int run_out_text(run *R, const int32_t *ids, int n, size_t *len);
+
+/* Decides whether item it's outputs are repaired before they are written (it->repair); returns
+ * 0, or CLI_FAIL after the error. */
+int run_text_prepare(run *R, item *it);
+
+/* Puts the repaired text of output ids (n) of item it into R->out (*len bytes); returns 0 or
+ * -1 (out of memory, printed). */
+int run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *len);
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);

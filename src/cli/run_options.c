@@ -35,6 +35,8 @@ static const char run_help[] =
     "      --batch N             decode N sources together (sorted by length; default 1)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
     "      --json                one JSON object per source: ids, log-probabilities, score\n"
+    "      --no-protect          let the model change URLs, numbers, paths, options, code...\n"
+    "                            (default: each appears in the output as in the input)\n"
     "      --progress            progress on standard error\n"
     "  -v, --verbose             timings (and the drawn seed) on standard error\n"
     "  -h, --help                show this help\n";
@@ -47,7 +49,7 @@ void cli_run_usage(void)
 enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
-    OPT_THREADS, OPT_JSON, OPT_PROGRESS,
+    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_NO_PROTECT,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -69,7 +71,8 @@ int run_parse_options(options *o, int argc, char **argv)
         {"special", no_argument, NULL, OPT_SPECIAL}, {"truncate", no_argument, NULL, OPT_TRUNCATE},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS}, {"json", no_argument, NULL, OPT_JSON},
-        {"progress", no_argument, NULL, OPT_PROGRESS}, {"verbose", no_argument, NULL, 'v'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"no-protect", no_argument, NULL, OPT_NO_PROTECT}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -77,6 +80,7 @@ int run_parse_options(options *o, int argc, char **argv)
     eng_overrides_default(ov);
     o->batch = 1;
     o->delim = '\n';
+    o->protect = 1;
     o->threads = cli_default_threads();
     const char *cmd = argv[0];
     int c;
@@ -141,6 +145,7 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_THREADS: bad = cli_parse_long(a, 1, 256, &o->threads); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_NO_PROTECT: o->protect = 0; break;
         case 'v': o->verbose = 1; break;
         case 'h': cli_run_usage(); return -1;
         default:

@@ -53,8 +53,31 @@ static void end_record(run *R)
         tok_stream_init(&R->stream, R->tok);
 }
 
-/* Writes the text (or the id list with --ids) of ids (n) as a JSON string. */
-static void json_output_text(run *R, const int32_t *ids, int n)
+int run_out_text(run *R, const int32_t *ids, int n, size_t *len)
+{
+    size_t need = 0;
+    for (int i = 0; i < n; i++) {
+        size_t tl = 0;
+        if (id_shown(R, ids[i]) && tok_token_bytes(R->tok, ids[i], &tl))
+            need += tl;
+    }
+    if (run_out_reserve(R, need + 1) < 0)
+        return -1;
+    need = 0;
+    for (int i = 0; i < n; i++) {
+        size_t tl = 0;
+        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
+        if (b) {
+            memcpy(R->out + need, b, tl);
+            need += tl;
+        }
+    }
+    *len = need;
+    return 0;
+}
+
+/* Writes the text (or the id list with --ids) of output ids (n) of item it as a JSON string. */
+static void json_output_text(run *R, const item *it, const int32_t *ids, int n)
 {
     if (R->o.ids) {
         cli_write("\"", 1);
@@ -63,23 +86,9 @@ static void json_output_text(run *R, const int32_t *ids, int n)
         cli_write("\"", 1);
         return;
     }
-    size_t len = 0;
-    for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        if (id_shown(R, ids[i]) && tok_token_bytes(R->tok, ids[i], &tl))
-            len += tl;
-    }
-    if (run_out_reserve(R, len + 1) < 0)
+    size_t len;
+    if ((it->repair ? run_text_output(R, it, ids, n, &len) : run_out_text(R, ids, n, &len)) < 0)
         exit(CLI_FAIL);
-    len = 0;
-    for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
-        if (b) {
-            memcpy(R->out + len, b, tl);
-            len += tl;
-        }
-    }
     cli_quote(R->out, len, 1);
 }
 
@@ -89,7 +98,7 @@ static void json_hyp(run *R, const item *it, int k)
     const int32_t *ids = it->ids + (size_t)k * R->max_new;
     const float *lps = it->lps + (size_t)k * (R->max_new + 1);
     cli_puts("\"output\":");
-    json_output_text(R, ids, it->len[k]);
+    json_output_text(R, it, ids, it->len[k]);
     cli_puts(",\"ids\":[");
     for (int i = 0; i < it->len[k]; i++)
         cli_printf(i ? ",%d" : "%d", ids[i]);
@@ -142,7 +151,7 @@ static void write_head(run *R)
         return;
     }
     if (!it->done) {
-        if (!streams(R) || !it->running)
+        if (!streams(R) || !it->running || it->repair)
             return;
         const gen_result *res = eng_result(R->er, it->gen_index);
         if ((size_t)res->n_settled > it->written) {
@@ -158,7 +167,13 @@ static void write_head(run *R)
     }
     for (int k = 0; k < it->n_hyps; k++) {
         const int32_t *ids = it->ids + (size_t)k * R->max_new;
-        write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
+        size_t len;
+        if (!it->repair)
+            write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
+        else if (run_text_output(R, it, ids, it->len[k], &len) == 0)
+            cli_write(R->out, len);
+        else
+            exit(CLI_FAIL);
         end_record(R);
     }
 }
