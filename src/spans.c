@@ -33,12 +33,12 @@ static const char *const kind_pattern[SPAN_N_KINDS] = {
     "|\\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\\b",
     /* command-line options */
     "(?<![\\w-])(?:--[A-Za-z0-9](?:[\\w-]*\\w)?|-[A-Za-z][A-Za-z0-9]*)(?:=[^\\s,;]*[^\\s,;.])?",
-    /* identifiers: CVE, standards with their number, bug numbers, NAME-123 */
+    /* identifiers: CVE, standards with their number, bug numbers */
     "\\b(?:CVE-\\d{4}-\\d+|(?:RFC|ISO|IEC|IEEE|PEP|ECMA|CWE|ISBN|DSA|DLA|USN|ANSI|DIN)"
-    "[ -]?\\d+(?:[.:-]\\d+)*|[A-Z][A-Z0-9]+-\\d+)\\b|(?<![\\w#])#\\d+\\b",
+    "[ -]?\\d+(?:[.:-]\\d+)*)\\b|(?<![\\w#])#\\d+\\b",
     /* numbers and every word with a digit: versions, dates, times, sizes, 3D, x86_64 (not
      * ordinals, which languages write their own way) */
-    "(?<![\\w.,:/+-])[+-]?(?=[\\w.,:/+~-]*\\d)(?!\\d+(?:st|nd|rd|th)\\b)"
+    "(?<![\\w.,:/+-])[+-]?\\.?(?=[\\w.,:/+~-]*\\d)(?!\\d+(?:st|nd|rd|th)\\b)"
     "\\w+(?:[.,:/+~-]\\w+)*\\+*(?:%|°[CF])?",
     /* emoji, with variation selectors, skin tones, tags and joined sequences */
     EMOJI_BASE "(?:[\\x{FE0F}\\x{20E3}\\x{1F3FB}-\\x{1F3FF}\\x{E0020}-\\x{E007F}]|\\x{200D}"

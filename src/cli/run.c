@@ -169,7 +169,8 @@ static int run_all(run *R, char **files, int n_files)
                     status = CLI_FAIL;
                 break;
             }
-            if (make_source(R, it, R->rd.record) != 0 || run_text_prepare(R, it) != 0) {
+            if (run_text_prepare(R, it, R->rd.record) != 0 ||
+                make_source(R, it, R->rd.record) != 0) {
                 end = 1;
                 status = CLI_FAIL;
                 break;
@@ -280,6 +281,7 @@ static void teardown(run *R)
         free(R->items[i].src);
         free(R->items[i].ids);
         free(R->items[i].lps);
+        markup_free(R->items[i].mk);
     }
     free(R->items);
     free(R->order);

@@ -8,6 +8,7 @@
 #define ATTN_CLI_RUN_H
 
 #include "cli.h"
+#include "markup.h"
 #include "spans.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
@@ -21,6 +22,7 @@ typedef struct options {
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
     int protect;             /* repair protected spans (src/spans.h) */
+    int markup;              /* 0, MARKUP_HTML or MARKUP_XML (--markup) */
 } options;
 
 /* One source of the current window and, once decoded, its outputs. */
@@ -31,6 +33,7 @@ typedef struct item {
     int src_len, src_cap;
     int empty;              /* empty record: empty output, no decoding */
     int repair;             /* outputs held until done and repaired (run_text.c) */
+    markup *mk;             /* --markup: the record's tags (text holds its plain text) */
     int running, gen_index; /* reported by the running batch, as generate.c's source gen_index */
     int done;
     size_t written;         /* ids of hyps[0] (or of the settled prefix) already written */
@@ -81,9 +84,10 @@ int run_out_reserve(run *R, size_t n);
  * returns 0 or -1 (out of memory, printed). */
 int run_out_text(run *R, const int32_t *ids, int n, size_t *len);
 
-/* Decides whether item it's outputs are repaired before they are written (it->repair); returns
- * 0, or CLI_FAIL after the error. */
-int run_text_prepare(run *R, item *it);
+/* Takes a --markup record's tags out of it->text (a broken one stays as it is, with a warning
+ * naming record) and decides whether its outputs are repaired before they are written
+ * (it->repair); returns 0, or CLI_FAIL after the error. */
+int run_text_prepare(run *R, item *it, long record);
 
 /* Puts the repaired text of output ids (n) of item it into R->out (*len bytes); returns 0 or
  * -1 (out of memory, printed). */

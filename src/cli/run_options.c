@@ -35,6 +35,8 @@ static const char run_help[] =
     "      --batch N             decode N sources together (sorted by length; default 1)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
     "      --json                one JSON object per source: ids, log-probabilities, score\n"
+    "      --markup html|xml     records are HTML or XML: tags kept out of the translation and\n"
+    "                            put back around the words they enclosed\n"
     "      --no-protect          let the model change URLs, numbers, paths, options, code...\n"
     "                            (default: each appears in the output as in the input)\n"
     "      --progress            progress on standard error\n"
@@ -49,7 +51,7 @@ void cli_run_usage(void)
 enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
-    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_NO_PROTECT,
+    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_NO_PROTECT, OPT_MARKUP,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -72,7 +74,8 @@ int run_parse_options(options *o, int argc, char **argv)
         {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS}, {"json", no_argument, NULL, OPT_JSON},
         {"progress", no_argument, NULL, OPT_PROGRESS},
-        {"no-protect", no_argument, NULL, OPT_NO_PROTECT}, {"verbose", no_argument, NULL, 'v'},
+        {"no-protect", no_argument, NULL, OPT_NO_PROTECT},
+        {"markup", required_argument, NULL, OPT_MARKUP}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -146,6 +149,11 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_JSON: o->json = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_NO_PROTECT: o->protect = 0; break;
+        case OPT_MARKUP:
+            o->markup = strcmp(a, "html") == 0 ? MARKUP_HTML : strcmp(a, "xml") == 0 ? MARKUP_XML
+                                                                                : -1;
+            bad = o->markup < 0;
+            break;
         case 'v': o->verbose = 1; break;
         case 'h': cli_run_usage(); return -1;
         default:
@@ -155,6 +163,8 @@ int run_parse_options(options *o, int argc, char **argv)
             return cli_usage_error(cmd, "bad value for %s%s: '%s'", name[0] == '-' ? "" : "--",
                                    name, a);
     }
+    if (o->markup && o->ids)
+        return cli_usage_error(cmd, "--markup and --ids cannot be combined");
     if (o->has_sample && o->has_beam)
         return cli_usage_error(cmd, "--sample and --beam cannot be combined");
     if (ov->n_best > 1 && ov->mode != GEN_BEAM)

@@ -143,11 +143,15 @@ static void write_head(run *R)
 {
     item *it = &R->items[R->head];
     if (it->empty) {
+        size_t len;
         if (R->o.json)
             write_json(R, it, R->first_index + R->head);
         else
-            for (long k = 0; k < R->gp.n_best; k++)
+            for (long k = 0; k < R->gp.n_best; k++) {
+                if (it->mk && run_text_output(R, it, NULL, 0, &len) == 0)
+                    cli_write(R->out, len);
                 end_record(R);
+            }
         return;
     }
     if (!it->done) {

@@ -1,0 +1,284 @@
+/* markup_place.c — a parsed record's tags put back into its translation: each at the output word
+ * boundary that stands for its source boundary, in document order (markup.h says how). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "markup_int.h"
+#include "status.h"
+
+static const char punct[] = ".,;:!?";
+
+/* Word boundaries of a text: starts and ends of its whitespace-separated words. */
+typedef struct words {
+    size_t *start, *end;        /* (n) */
+    int n;
+} words;
+
+/* Splits s (n bytes) into words; returns 0 or -1 (out of memory). */
+static int split(words *w, const char *s, size_t n)
+{
+    w->start = malloc((n / 2 + 1) * sizeof *w->start);
+    w->end = malloc((n / 2 + 1) * sizeof *w->end);
+    w->n = 0;
+    if (!w->start || !w->end)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(" \t\r\n", s[i]))
+            continue;
+        w->start[w->n] = i;
+        while (i < n && !strchr(" \t\r\n", s[i]))
+            i++;
+        w->end[w->n++] = i;
+    }
+    return 0;
+}
+
+/* Returns the code point of the UTF-8 character at s (n bytes left) and its length in *len. */
+static uint32_t utf8_char(const char *s, size_t n, size_t *len)
+{
+    unsigned char c = (unsigned char)s[0];
+    size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (k > n)
+        k = 1;
+    uint32_t v = k == 1 ? c : c & (0x7F >> k);
+    for (size_t i = 1; i < k; i++)
+        v = v << 6 | ((unsigned char)s[i] & 0x3F);
+    *len = k;
+    return v;
+}
+
+/* The state of one restore: the translation with found `code` replaced by CODE_MARK, its
+ * words, the source's words and each event's output boundary. */
+typedef struct place {
+    const markup *m;
+    buf w;                      /* the translation, `code` found replaced by CODE_MARK */
+    int *found;                 /* (n_ev) 1: a code atom written in place of its CODE_MARK */
+    int *pos;                   /* (n_ev) output word boundary of each event */
+    words src, out;
+} place;
+
+/* Replaces the first `code` of each code atom found in the translation (in document order)
+ * by CODE_MARK. */
+static void mark_code(place *P)
+{
+    const markup *m = P->m;
+    size_t from = 0;
+    for (int e = 0; e < m->n_ev; e++) {
+        const event *ev = &m->ev[e];
+        if (!ev->code)
+            continue;
+        const char *code = m->plain.p + ev->code_off;
+        char *at = from < P->w.len ? memmem(P->w.p + from, P->w.len - from, code, ev->code_len)
+                                   : NULL;
+        if (!at)
+            continue;
+        size_t i = (size_t)(at - P->w.p);
+        P->w.p[i] = CODE_MARK;
+        memmove(P->w.p + i + 1, P->w.p + i + ev->code_len, P->w.len - i - ev->code_len + 1);
+        P->w.len -= ev->code_len - 1;
+        P->found[e] = 1;
+        from = i + 1;
+    }
+}
+
+/* Returns the number of source words that start before plain offset off. */
+static int source_boundary(const place *P, size_t off)
+{
+    int b = 0;
+    while (b < P->src.n && P->src.start[b] < off)
+        b++;
+    return b;
+}
+
+/* Returns the output boundary at the relative position of source boundary b. */
+static int relative(const place *P, int b)
+{
+    return P->src.n ? (int)(((long)b * P->out.n + P->src.n / 2) / P->src.n) : 0;
+}
+
+/* Finds the source words [a, b) unchanged and once only in the output; sets *oa, *ob to their
+ * output words and returns 1, or returns 0. */
+static int anchor(const place *P, int a, int b, int *oa, int *ob)
+{
+    const char *s = P->m->plain.p + P->src.start[a];
+    size_t n = P->src.end[b - 1] - P->src.start[a];
+    int hits = 0;
+    for (int i = 0; i < P->out.n; i++) {
+        if (P->out.start[i] + n > P->w.len || memcmp(P->w.p + P->out.start[i], s, n) != 0)
+            continue;
+        int j = i;
+        while (j < P->out.n && P->out.end[j] < P->out.start[i] + n)
+            j++;
+        if (j < P->out.n && P->out.end[j] == P->out.start[i] + n) {
+            hits++;
+            *oa = i;
+            *ob = j + 1;
+        }
+    }
+    return hits == 1;
+}
+
+/* Gives every event an output boundary, non-decreasing in document order. */
+static void position(place *P)
+{
+    const markup *m = P->m;
+    for (int e = 0; e < m->n_ev; e++)
+        P->pos[e] = -1;
+    for (int e = 0; e < m->n_ev; e++) {
+        const event *ev = &m->ev[e];
+        if (P->pos[e] >= 0)
+            continue;
+        int a = source_boundary(P, ev->off);
+        P->pos[e] = relative(P, a);
+        if (ev->type != EV_OPEN || ev->partner < 0)
+            continue;
+        int b = source_boundary(P, m->ev[ev->partner].off), oa, ob;
+        if (b > a && anchor(P, a, b, &oa, &ob)) {
+            P->pos[e] = oa;
+            P->pos[ev->partner] = ob;
+        } else {
+            P->pos[ev->partner] = relative(P, b);
+            if (b > a && P->pos[ev->partner] <= P->pos[e])
+                P->pos[ev->partner] = P->pos[e] + (P->pos[e] < P->out.n);
+        }
+    }
+    for (int e = 1; e < m->n_ev; e++)
+        if (P->pos[e] < P->pos[e - 1])
+            P->pos[e] = P->pos[e - 1];
+}
+
+/* Returns 1 when the source has only punctuation between closing event e and the next space:
+ * the tag closes before the output word's final punctuation too. */
+static int before_punct(const place *P, int e)
+{
+    const markup *m = P->m;
+    const event *ev = &m->ev[e];
+    size_t i = ev->off;
+    if (ev->type != EV_CLOSE || i >= m->plain.len || !strchr(punct, m->plain.p[i]))
+        return 0;
+    while (i < m->plain.len && m->plain.p[i] && strchr(punct, m->plain.p[i]))
+        i++;
+    return i == m->plain.len || strchr(" \t\r\n", m->plain.p[i]);
+}
+
+/* Appends text (n bytes) escaped: found code atoms for CODE_MARK, &, < and > as references,
+ * and each character the record wrote as a reference the same way. */
+static void add_text(place *P, buf *o, const char *s, size_t n, int *code_next)
+{
+    markup *m = (markup *)P->m;
+    for (size_t i = 0; i < n;) {
+        size_t len;
+        uint32_t cp = utf8_char(s + i, n - i, &len);
+        const char *rep = NULL;
+        if (cp == (unsigned char)CODE_MARK) {
+            while (*code_next < m->n_ev && !P->found[*code_next])
+                (*code_next)++;
+            if (*code_next < m->n_ev) {
+                const event *ev = &m->ev[(*code_next)++];
+                markup_add(m, o, m->raw.p + ev->raw, ev->raw_len);
+            }
+            i += len;
+            continue;
+        }
+        for (int k = 0; k < m->n_ent && !rep; k++)
+            if (m->ent_cp[k] == cp)
+                rep = m->ent_ref[k];
+        if (!rep)
+            rep = cp == '&' ? "&amp;" : cp == '<' ? "&lt;" : cp == '>' ? "&gt;" : NULL;
+        if (rep)
+            markup_add(m, o, rep, strlen(rep));
+        else
+            markup_add(m, o, s + i, len);
+        i += len;
+    }
+}
+
+/* Appends event e's text unless it is a code atom written in place of its CODE_MARK. */
+static void add_event_text(place *P, buf *o, int e)
+{
+    markup *m = (markup *)P->m;
+    if (!P->found[e])
+        markup_add(m, o, m->raw.p + m->ev[e].raw, m->ev[e].raw_len);
+}
+
+/* Writes the translation's words with the events between them into o. */
+static void emit(place *P, buf *o)
+{
+    markup *m = (markup *)P->m;
+    const char *w = P->w.p;
+    int e = 0, code_next = 0, n = P->out.n;
+    size_t first = n ? P->out.start[0] : P->w.len;
+    add_text(P, o, w, first, &code_next);
+    for (int p = 0; p <= n; p++) {
+        int spaced = p == 0 || p == n;
+        for (; e < m->n_ev && P->pos[e] == p; e++) {
+            if (!spaced && m->ev[e].type != EV_CLOSE) {
+                add_text(P, o, w + P->out.end[p - 1], P->out.start[p] - P->out.end[p - 1],
+                         &code_next);
+                spaced = 1;
+            }
+            add_event_text(P, o, e);
+        }
+        if (!spaced)
+            add_text(P, o, w + P->out.end[p - 1], P->out.start[p] - P->out.end[p - 1],
+                     &code_next);
+        if (p == n)
+            break;
+        size_t s = P->out.start[p], t = P->out.end[p];
+        while (t > s + 1 && strchr(punct, w[t - 1]))
+            t--;
+        if (t < P->out.end[p] && e < m->n_ev && P->pos[e] == p + 1 && before_punct(P, e)) {
+            add_text(P, o, w + s, t - s, &code_next);
+            for (; e < m->n_ev && P->pos[e] == p + 1 && before_punct(P, e); e++)
+                add_event_text(P, o, e);
+            add_text(P, o, w + t, P->out.end[p] - t, &code_next);
+        } else {
+            add_text(P, o, w + s, P->out.end[p] - s, &code_next);
+        }
+    }
+    for (; e < m->n_ev; e++)
+        add_event_text(P, o, e);
+    if (n)
+        add_text(P, o, w + P->out.end[n - 1], P->w.len - P->out.end[n - 1], &code_next);
+}
+
+int markup_restore(const markup *m, const char *hyp, size_t hyp_len, char **out,
+                   size_t *out_len)
+{
+    markup *mm = (markup *)m;
+    place P = {.m = m};
+    buf o = {0};
+    int rc = ATTN_ERR_NOMEM;
+    *out = NULL;
+    mm->nomem = 0;
+    for (size_t i = 0; i < hyp_len; i++)
+        if (hyp[i] != CODE_MARK)
+            markup_add(mm, &P.w, hyp + i, 1);
+    markup_add(mm, &P.w, "", 0);
+    P.found = calloc((size_t)m->n_ev + 1, sizeof *P.found);
+    P.pos = calloc((size_t)m->n_ev + 1, sizeof *P.pos);
+    if (mm->nomem || !P.found || !P.pos)
+        goto done;
+    mark_code(&P);
+    if (split(&P.src, m->plain.p, m->plain.len) < 0 || split(&P.out, P.w.p, P.w.len) < 0)
+        goto done;
+    position(&P);
+    emit(&P, &o);
+    markup_add(mm, &o, "", 0);
+    if (!mm->nomem) {
+        *out = o.p;
+        *out_len = o.len;
+        o.p = NULL;
+        rc = ATTN_OK;
+    }
+done:
+    free(o.p);
+    free(P.w.p);
+    free(P.found);
+    free(P.pos);
+    free(P.src.start);
+    free(P.src.end);
+    free(P.out.start);
+    free(P.out.end);
+    return rc;
+}
