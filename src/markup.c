@@ -6,6 +6,7 @@
 #include <libxml/HTMLtree.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlsave.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,13 @@ static const char *const void_html[] = {
     "track", "wbr", "basefont", "bgsound", "frame", "keygen", "param", NULL,
 };
 static const char *const raw_content[] = {"script", "style", "code", "pre", NULL};
+/* HTML elements that separate words even when no space is written around them. */
+static const char *const block_html[] = {
+    "address", "article", "aside", "blockquote", "body", "caption", "dd", "details", "dialog",
+    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hgroup", "li", "main", "menu", "nav", "ol", "option", "p",
+    "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", NULL,
+};
 
 /* Returns 1 when name is in the NULL-terminated list. */
 static int in_list(const char *const *list, const char *name)
@@ -78,7 +86,7 @@ static int add_event(markup *m, ev_type type, size_t from)
         m->ev = p;
         m->cap_ev = cap;
     }
-    m->ev[m->n_ev] = (event){type, m->plain.len, from, m->raw.len - from, -1, 0, 0, 0};
+    m->ev[m->n_ev] = (event){type, m->plain.len, from, m->raw.len - from, -1, 0, 0, 0, 0};
     return m->n_ev++;
 }
 
@@ -108,7 +116,7 @@ static void add_start_tag(markup *m, xmlNode *n, int empty)
     for (xmlAttr *a = n->properties; a; a = a->next) {
         adds(m, &m->raw, " ");
         add_name(m, a->ns, a->name);
-        xmlChar *v = a->children ? xmlNodeListGetString(n->doc, a->children, 0) : NULL;
+        xmlChar *v = a->children ? xmlNodeGetContent((xmlNode *)a) : NULL;
         if (v || m->kind == MARKUP_XML) {
             adds(m, &m->raw, "=\"");
             add_escaped(m, &m->raw, v ? (const char *)v : "");
@@ -124,17 +132,19 @@ static void add_start_tag(markup *m, xmlNode *n, int empty)
 static void add_raw_element(markup *m, xmlNode *n)
 {
     size_t from = m->raw.len;
-    xmlBuffer *xb = xmlBufferCreate();
-    if (!xb) {
+    xmlOutputBuffer *ob = xmlAllocOutputBuffer(NULL);
+    if (!ob) {
         m->nomem = 1;
         return;
     }
     if (m->kind == MARKUP_HTML)
-        htmlNodeDump(xb, n->doc, n);
+        htmlNodeDumpFormatOutput(ob, n->doc, n, NULL, 0);
     else
-        xmlNodeDump(xb, n->doc, n, 0, 0);
-    markup_add(m, &m->raw, (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
-    xmlBufferFree(xb);
+        xmlNodeDumpOutput(ob, n->doc, n, 0, 0, NULL);
+    xmlOutputBufferFlush(ob);
+    markup_add(m, &m->raw, (const char *)xmlOutputBufferGetContent(ob),
+               xmlOutputBufferGetSize(ob));
+    xmlOutputBufferClose(ob);
     int e = add_event(m, EV_ATOM, from);
     xmlChar *text = xmlNodeGetContent(n);
     const char *t = text ? (const char *)text : "";
@@ -167,6 +177,32 @@ static void add_atom(markup *m, const char *open, const xmlChar *name, const xml
     add_event(m, EV_ATOM, from);
 }
 
+/* Notes that event e (a block or void element's) separates the words around it. */
+static void separate(markup *m, int e)
+{
+    if (e < 0)
+        return;
+    if (!m->pending_sep)
+        m->sep_from = e;
+    m->pending_sep = 1;
+}
+
+/* Appends a text node's text to the plain text, with a space first where a block or void
+ * element stands between two words (the events there are marked glued). */
+static void add_text(markup *m, const char *t)
+{
+    if (!*t)
+        return;
+    if (m->pending_sep && m->plain.len > 0 && !strchr(" \t\r\n", m->plain.p[m->plain.len - 1]) &&
+        !strchr(" \t\r\n", t[0])) {
+        for (int e = m->sep_from; e < m->n_ev; e++)
+            m->ev[e].glued = 1;
+        adds(m, &m->plain, " ");
+    }
+    m->pending_sep = 0;
+    adds(m, &m->plain, t);
+}
+
 /* Turns the nodes from n on (and their children) into plain text and events. */
 static void walk(markup *m, xmlNode *n)
 {
@@ -175,7 +211,7 @@ static void walk(markup *m, xmlNode *n)
         size_t from = m->raw.len;
         switch (n->type) {
         case XML_TEXT_NODE:
-            adds(m, &m->plain, (const char *)n->content);
+            add_text(m, (const char *)n->content);
             break;
         case XML_CDATA_SECTION_NODE: add_atom(m, "<![CDATA[", NULL, n->content, "]]>"); break;
         case XML_COMMENT_NODE: add_atom(m, "<!--", NULL, n->content, "-->"); break;
@@ -185,16 +221,21 @@ static void walk(markup *m, xmlNode *n)
                 add_raw_element(m, n);
             } else if (m->kind == MARKUP_HTML ? in_list(void_html, name) : !n->children) {
                 add_start_tag(m, n, 1);
-                add_event(m, EV_VOID, from);
+                separate(m, add_event(m, EV_VOID, from));
             } else {
+                int block = m->kind == MARKUP_HTML && in_list(block_html, name);
                 add_start_tag(m, n, 0);
                 int open = add_event(m, EV_OPEN, from);
+                if (block)
+                    separate(m, open);
                 walk(m, n->children);
                 from = m->raw.len;
                 adds(m, &m->raw, "</");
                 add_name(m, n->ns, n->name);
                 adds(m, &m->raw, ">");
                 int close = add_event(m, EV_CLOSE, from);
+                if (block)
+                    separate(m, close);
                 if (open >= 0)
                     m->ev[open].partner = close;
             }

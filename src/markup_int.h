@@ -19,6 +19,8 @@ typedef struct event {
     size_t off;                 /* plain-text offset it stands at */
     size_t raw, raw_len;        /* its text in m->raw */
     int partner;                /* EV_OPEN: index of its EV_CLOSE */
+    int glued;                  /* between two words with no space: a space was put into the
+                                   plain text there, and none is written back */
     int code;                   /* EV_ATOM whose text reaches the model as `code` */
     size_t code_off, code_len;  /* that `code` in the plain text */
 } event;
@@ -37,6 +39,8 @@ struct markup {
     uint32_t ent_cp[MAX_ENTITIES];      /* characters the record wrote as references */
     char ent_ref[MAX_ENTITIES][16];     /* and the reference it used */
     int n_ent;
+    int pending_sep;            /* a block or void element ended: separate the next words */
+    int sep_from;               /* first event that the separator would glue */
     int nomem;
 };
 

@@ -8,6 +8,8 @@
 
 static const char punct[] = ".,;:!?";
 
+#define NOT_IN ((size_t)-1)
+
 /* Word boundaries of a text: starts and ends of its whitespace-separated words. */
 typedef struct words {
     size_t *start, *end;        /* (n) */
@@ -54,6 +56,8 @@ typedef struct place {
     buf w;                      /* the translation, `code` found replaced by CODE_MARK */
     int *found;                 /* (n_ev) 1: a code atom written in place of its CODE_MARK */
     int *pos;                   /* (n_ev) output word boundary of each event */
+    size_t *in;                 /* (n_ev) offset in the translation of an event put inside a
+                                   word (before word pos[e]'s end), or NOT_IN */
     words src, out;
 } place;
 
@@ -118,7 +122,35 @@ static int anchor(const place *P, int a, int b, int *oa, int *ob)
     return hits == 1;
 }
 
-/* Gives every event an output boundary, non-decreasing in document order. */
+/* Puts each event that stands inside a source word (no space on either side) at the same
+ * place inside that word's output copy, when the word occurs once in the output. */
+static void inside_words(place *P)
+{
+    const markup *m = P->m;
+    for (int e = 0; e < m->n_ev; e++) {
+        size_t off = m->ev[e].off;
+        int k = 0;
+        while (k < P->src.n && P->src.end[k] <= off)
+            k++;
+        if (m->ev[e].glued || k == P->src.n || P->src.start[k] >= off)
+            continue;
+        const char *word = m->plain.p + P->src.start[k];
+        size_t len = P->src.end[k] - P->src.start[k];
+        int hit = -1, hits = 0;
+        for (int j = 0; j < P->out.n; j++)
+            if (P->out.end[j] - P->out.start[j] == len &&
+                memcmp(P->w.p + P->out.start[j], word, len) == 0) {
+                hit = j;
+                hits++;
+            }
+        if (hits == 1) {
+            P->pos[e] = hit;
+            P->in[e] = P->out.start[hit] + (off - P->src.start[k]);
+        }
+    }
+}
+
+/* Gives every event an output boundary (or a place inside a word), in document order. */
 static void position(place *P)
 {
     const markup *m = P->m;
@@ -142,9 +174,25 @@ static void position(place *P)
                 P->pos[ev->partner] = P->pos[e] + (P->pos[e] < P->out.n);
         }
     }
-    for (int e = 1; e < m->n_ev; e++)
-        if (P->pos[e] < P->pos[e - 1])
-            P->pos[e] = P->pos[e - 1];
+    inside_words(P);
+    int floor = 0, min_word = -1;     /* last normal boundary; last word holding an event */
+    size_t min_off = 0;
+    for (int e = 0; e < m->n_ev; e++) {
+        if (P->in[e] != NOT_IN) {
+            if (P->pos[e] == min_word ? P->in[e] >= min_off : P->pos[e] >= floor &&
+                P->pos[e] > min_word) {
+                min_word = P->pos[e];
+                min_off = P->in[e];
+                continue;
+            }
+            P->in[e] = NOT_IN;
+        }
+        if (P->pos[e] < floor)
+            P->pos[e] = floor;
+        if (P->pos[e] <= min_word)
+            P->pos[e] = min_word + 1;
+        floor = P->pos[e];
+    }
 }
 
 /* Returns 1 when the source has only punctuation between closing event e and the next space:
@@ -201,33 +249,86 @@ static void add_event_text(place *P, buf *o, int e)
         markup_add(m, o, m->raw.p + m->ev[e].raw, m->ev[e].raw_len);
 }
 
+/* Where an event stands against the space between two source words. */
+enum { AT_BEFORE, AT_INSIDE, AT_AFTER, AT_GLUED };
+
+/* Returns where event e stands: on the end of the word before it, inside the space, on the start
+ * of the word after it, or between two words the plain text had to separate. */
+static int event_place(const place *P, int e)
+{
+    const markup *m = P->m;
+    const event *ev = &m->ev[e];
+    if (ev->glued)
+        return AT_GLUED;
+    int before = ev->off == 0 || strchr(" \t\r\n", m->plain.p[ev->off - 1]);
+    int after = ev->off >= m->plain.len || strchr(" \t\r\n", m->plain.p[ev->off]);
+    if (!before && !after)
+        return ev->type == EV_CLOSE ? AT_BEFORE : AT_AFTER;
+    return !before ? AT_BEFORE : !after ? AT_AFTER : AT_INSIDE;
+}
+
+/* Writes the space before output word p (p = n: after the last word) and the events at
+ * boundary p, each on the side of the space where it stood in the source; returns the index
+ * of the first event past boundary p. */
+static int emit_boundary(place *P, buf *o, int p, int e, int *code_next)
+{
+    markup *m = (markup *)P->m;
+    int n = P->out.n;
+    size_t gs = p == 0 ? 0 : P->out.end[p - 1], ge = p == n ? P->w.len : P->out.start[p];
+    const char *gap = P->w.p + gs, *tail = NULL;
+    size_t glen = ge - gs, tlen = 0;
+    int done = 0;
+    for (; e < m->n_ev && P->pos[e] == p && P->in[e] == NOT_IN; e++) {
+        if (P->found[e])
+            continue;
+        int at = event_place(P, e);
+        if (at == AT_GLUED) {
+            done = 1;
+        } else if (at == AT_INSIDE && !done) {
+            done = 1;
+            if (p == 0) {
+                tail = gap, tlen = glen;
+            } else if (p == n || glen == 0) {
+                add_text(P, o, gap, glen, code_next);
+            } else {
+                add_text(P, o, gap, 1, code_next);
+                tail = glen > 1 ? gap + 1 : " ", tlen = glen > 1 ? glen - 1 : 1;
+            }
+        } else if (at == AT_AFTER) {
+            if (!done)
+                add_text(P, o, gap, glen, code_next);
+            if (tail)
+                add_text(P, o, tail, tlen, code_next);
+            done = 1, tail = NULL;
+        }
+        add_event_text(P, o, e);
+    }
+    if (!done)
+        add_text(P, o, gap, glen, code_next);
+    if (tail)
+        add_text(P, o, tail, tlen, code_next);
+    return e;
+}
+
 /* Writes the translation's words with the events between them into o. */
 static void emit(place *P, buf *o)
 {
     markup *m = (markup *)P->m;
     const char *w = P->w.p;
     int e = 0, code_next = 0, n = P->out.n;
-    size_t first = n ? P->out.start[0] : P->w.len;
-    add_text(P, o, w, first, &code_next);
     for (int p = 0; p <= n; p++) {
-        int spaced = p == 0 || p == n;
-        for (; e < m->n_ev && P->pos[e] == p; e++) {
-            if (!spaced && m->ev[e].type != EV_CLOSE) {
-                add_text(P, o, w + P->out.end[p - 1], P->out.start[p] - P->out.end[p - 1],
-                         &code_next);
-                spaced = 1;
-            }
-            add_event_text(P, o, e);
-        }
-        if (!spaced)
-            add_text(P, o, w + P->out.end[p - 1], P->out.start[p] - P->out.end[p - 1],
-                     &code_next);
+        e = emit_boundary(P, o, p, e, &code_next);
         if (p == n)
             break;
         size_t s = P->out.start[p], t = P->out.end[p];
+        for (; e < m->n_ev && P->pos[e] == p && P->in[e] != NOT_IN; e++) {
+            add_text(P, o, w + s, P->in[e] - s, &code_next);
+            add_event_text(P, o, e);
+            s = P->in[e];
+        }
         while (t > s + 1 && strchr(punct, w[t - 1]))
             t--;
-        if (t < P->out.end[p] && e < m->n_ev && P->pos[e] == p + 1 && before_punct(P, e)) {
+        if (t < P->out.end[p] && t > s && e < m->n_ev && P->pos[e] == p + 1 && before_punct(P, e)) {
             add_text(P, o, w + s, t - s, &code_next);
             for (; e < m->n_ev && P->pos[e] == p + 1 && before_punct(P, e); e++)
                 add_event_text(P, o, e);
@@ -238,8 +339,6 @@ static void emit(place *P, buf *o)
     }
     for (; e < m->n_ev; e++)
         add_event_text(P, o, e);
-    if (n)
-        add_text(P, o, w + P->out.end[n - 1], P->w.len - P->out.end[n - 1], &code_next);
 }
 
 int markup_restore(const markup *m, const char *hyp, size_t hyp_len, char **out,
@@ -257,11 +356,14 @@ int markup_restore(const markup *m, const char *hyp, size_t hyp_len, char **out,
     markup_add(mm, &P.w, "", 0);
     P.found = calloc((size_t)m->n_ev + 1, sizeof *P.found);
     P.pos = calloc((size_t)m->n_ev + 1, sizeof *P.pos);
-    if (mm->nomem || !P.found || !P.pos)
+    P.in = malloc(((size_t)m->n_ev + 1) * sizeof *P.in);
+    if (mm->nomem || !P.found || !P.pos || !P.in)
         goto done;
     mark_code(&P);
     if (split(&P.src, m->plain.p, m->plain.len) < 0 || split(&P.out, P.w.p, P.w.len) < 0)
         goto done;
+    for (int e = 0; e < m->n_ev; e++)
+        P.in[e] = NOT_IN;
     position(&P);
     emit(&P, &o);
     markup_add(mm, &o, "", 0);
@@ -276,6 +378,7 @@ done:
     free(P.w.p);
     free(P.found);
     free(P.pos);
+    free(P.in);
     free(P.src.start);
     free(P.src.end);
     free(P.out.start);
