@@ -1,5 +1,8 @@
-/* status.c — the descriptions of libattn's status codes (see status.h). */
+/* status.c — the descriptions of libattn's status codes and the one way to report a reason. */
 #include "status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 const char *attn_strerror(int status)
 {
@@ -27,6 +30,19 @@ const char *attn_strerror(int status)
     case ATTN_ERR_TOO_LONG: return "target longer than the maximum length";
     case ATTN_ERR_LENGTH: return "more new tokens than the model has positions";
     case ATTN_ERR_ISA: return "instruction set not supported by this CPU";
+    case ATTN_ERR_LANG: return "no sentence rules for this language";
+    case ATTN_ERR_SPACE: return "more results than the array holds";
     }
     return "unknown status";
+}
+
+int attn_fail(char *why, size_t why_len, int status, const char *fmt, ...)
+{
+    if (why && why_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_len, fmt, ap);
+        va_end(ap);
+    }
+    return status;
 }

@@ -1,6 +1,8 @@
-/* status.h — the status codes of libattn (model files, kernels, engine, generation). */
+/* status.h — the status codes of libattn (model files, kernels, engine, generation, sentences). */
 #ifndef ATTN_STATUS_H
 #define ATTN_STATUS_H
+
+#include <stddef.h>
 
 /* Every libattn function that can fail returns one of these: 0 success, positive a normal event,
  * negative an error.  The numbers are never changed; attn_strerror names each one.  Functions
@@ -29,9 +31,16 @@ enum attn_status {
     ATTN_ERR_TOO_LONG = -18,    /* a target is longer than max_new_tokens allows */
     ATTN_ERR_LENGTH = -19,      /* more new tokens asked for than the model has positions */
     ATTN_ERR_ISA = -20,         /* an instruction set this CPU lacks, or no such name */
+    ATTN_ERR_LANG = -21,        /* a language the sentence splitter has no rules for */
+    ATTN_ERR_SPACE = -22,       /* the caller's array is too small; the size needed is returned */
 };
 
 /* Returns a static one-line English description of a status (never NULL). */
 const char *attn_strerror(int status);
+
+/* Writes a formatted one-line reason into why (when why is not NULL and why_len > 0) and returns
+ * status, so that an error path reads `return attn_fail(why, why_len, ATTN_ERR_X, "...", ...)`. */
+int attn_fail(char *why, size_t why_len, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

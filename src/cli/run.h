@@ -1,14 +1,17 @@
 /* run.h — what the files of `attn run` share: its options, the window of sources and the run.
  *
- * run_options.c parses the command line; run.c reads records into windows of sources, decodes
- * them in length-sorted batches on the engine and calls run_output.c, which writes each source's
- * outputs in input order (the head of the order streamed as its tokens settle).
+ * run_options.c parses the command line; run.c reads records into windows, splits each record
+ * into sentences (src/sentences.h) when the model translates, one source per sentence, decodes
+ * the sources in length-sorted batches on the engine and calls run_output.c, which writes each
+ * record's output in input order (the head of the order streamed as its tokens settle): the
+ * record's own text between and around the sentences, and their translations.
  */
 #ifndef ATTN_CLI_RUN_H
 #define ATTN_CLI_RUN_H
 
 #include "cli.h"
 #include "markup.h"
+#include "sentences.h"
 #include "spans.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
@@ -21,19 +24,30 @@ typedef struct options {
     const char *prefix;
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
+    int split;               /* 1 --split, 0 --no-split, -1 the model's (its task key) */
     int protect;             /* repair protected spans (src/spans.h) */
     int markup;              /* 0, MARKUP_HTML or MARKUP_XML (--markup) */
 } options;
 
-/* One source of the current window and, once decoded, its outputs. */
-typedef struct item {
-    char *text;             /* the record (NUL-terminated), owned */
+/* One record of the current window: its text and its items (items[first .. first + n - 1]). */
+typedef struct record {
+    char *text;             /* (text_len) the record without its delimiter, NUL-terminated, owned */
     size_t text_len, text_cap;
+    int first, n;
+    markup *mk;             /* --markup: the record's tags (text holds its plain text) */
+} record;
+
+/* One source of the current window (a sentence of a record, or the record) and, once decoded,
+ * its outputs.  Written before its output: the record's text from lead to off (its separator). */
+typedef struct item {
+    int rec;                /* its record in the window */
+    size_t lead, off, size; /* its text: rec's text[off .. off + size - 1]; size 0: none */
+    int last;               /* the record's last item: the record's trailing text follows it */
+    int started;            /* its leading text is written */
     int32_t *src;           /* (src_len) source ids, owned */
     int src_len, src_cap;
     int empty;              /* empty record: empty output, no decoding */
     int repair;             /* outputs held until done and repaired (run_text.c) */
-    markup *mk;             /* --markup: the record's tags (text holds its plain text) */
     int running, gen_index; /* reported by the running batch, as generate.c's source gen_index */
     int done;
     size_t written;         /* ids of hyps[0] (or of the settled prefix) already written */
@@ -46,6 +60,8 @@ typedef struct item {
 
 typedef struct run {
     options o;
+    int split;              /* records are split into sentences */
+    const char *lang;       /* the splitter's language (the model's lang.source) or NULL */
     const char *cmd;
     engine *e;
     const tf_config *cfg;
@@ -55,17 +71,25 @@ typedef struct run {
     int32_t *prefix;        /* (n_prefix) */
     int n_prefix;
     int max_new, max_src;   /* generated tokens; longest source */
-    int window;             /* sources read before decoding */
-    item *items;            /* (window) */
-    int n_items, head;
-    long first_index;       /* input position of the window's first item */
+    int window;             /* sources read before decoding (whole records: more may be read) */
+    int batch;              /* sources decoded together */
+    record *recs;           /* (rec_cap) the window's records */
+    int n_recs, rec_cap;
+    item *items;            /* (item_cap) */
+    int n_items, item_cap, head;
+    long first_index;       /* input position of the window's first record */
+    long first_source;      /* input position of the window's first source (sampling streams) */
+    sentence_span *spans;   /* (span_cap) the sentences of the record being read */
+    size_t span_cap;
+    char *clean;            /* (clean_cap) a source without its control characters */
+    size_t clean_cap;
     gen_source *batch_src;  /* (batch) */
     int *batch_item;        /* (batch) item of each source of the running batch */
-    int *order;             /* (window) items sorted by source length */
+    int *order;             /* (item_cap) items sorted by source length */
     char *out;              /* (out_cap) output bytes of one token or one JSON record */
     size_t out_cap;
     tok_stream stream;
-    spans *spans;           /* protected spans (NULL with --no-protect or --ids) */
+    spans *finder;          /* protected spans (NULL with --no-protect or --ids) */
     spans_stats span_stats;
     cli_reader rd;
     /* statistics for -v and --progress */
@@ -80,18 +104,23 @@ int run_parse_options(options *o, int argc, char **argv);
 /* Makes room for n bytes in R->out; returns 0 or -1 (out of memory, printed). */
 int run_out_reserve(run *R, size_t n);
 
-/* Puts the text of output ids (n) into R->out (*len bytes, special tokens as --special says);
- * returns 0 or -1 (out of memory, printed). */
-int run_out_text(run *R, const int32_t *ids, int n, size_t *len);
+/* Appends n bytes of p to R->out at *at; exits after the error when out of memory. */
+void run_append(run *R, size_t *at, const char *p, size_t n);
 
-/* Takes a --markup record's tags out of it->text (a broken one stays as it is, with a warning
- * naming record) and decides whether its outputs are repaired before they are written
- * (it->repair); returns 0, or CLI_FAIL after the error. */
-int run_text_prepare(run *R, item *it, long record);
+/* Appends the text of output ids (n) to R->out at *at. */
+void run_append_ids(run *R, size_t *at, const int32_t *ids, int n);
 
-/* Puts the repaired text of output ids (n) of item it into R->out (*len bytes); returns 0 or
- * -1 (out of memory, printed). */
-int run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *len);
+/* With --markup, takes record r's tags out of its text (a broken record stays as it is, with a
+ * warning naming input record no); returns 0, or CLI_FAIL after the error. */
+int run_text_record(run *R, record *r, long no);
+
+/* Decides whether item it's outputs are repaired before they are written (it->repair); returns
+ * 0, or CLI_FAIL after the error. */
+int run_text_item(run *R, item *it);
+
+/* Appends the repaired text of output ids (n) of item it to R->out at *at: its protected spans
+ * as in its source, its record's tags put back; exits after the error when out of memory. */
+void run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *at);
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);

@@ -28,15 +28,19 @@ static const char run_help[] =
     "      --no-repeat-ngram N   never repeat an N-gram of the output\n"
     "      --prefix TEXT         force the output to start with TEXT (ids with --ids)\n"
     "  -0, --null                records are NUL-separated, in and out\n"
-    "      --whole               the whole input is one source\n"
+    "      --whole               the whole input is one record\n"
+    "      --split               translate each record sentence by sentence (the default when\n"
+    "                            the model is a translator: its task key)\n"
+    "      --no-split            one source per record\n"
     "      --ids                 read and write space-separated token ids, not text\n"
     "      --special             recognise special tokens in the input, write them in the output\n"
     "      --truncate            cut sources longer than the model accepts (default: error)\n"
     "      --batch N             decode N sources together (sorted by length; default 1)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
-    "      --json                one JSON object per source: ids, log-probabilities, score\n"
+    "      --json                one JSON object per record: ids, log-probabilities, score\n"
+    "                            (and its sentences, when split)\n"
     "      --markup html|xml     records are HTML or XML: tags kept out of the translation and\n"
-    "                            put back around the words they enclosed\n"
+    "                            put back around the words they enclosed (records not split)\n"
     "      --no-protect          let the model change URLs, numbers, paths, options, code...\n"
     "                            (default: each appears in the output as in the input)\n"
     "      --progress            progress on standard error\n"
@@ -51,7 +55,7 @@ void cli_run_usage(void)
 enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
-    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_NO_PROTECT, OPT_MARKUP,
+    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_SPLIT, OPT_NO_SPLIT, OPT_NO_PROTECT, OPT_MARKUP,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -73,9 +77,10 @@ int run_parse_options(options *o, int argc, char **argv)
         {"special", no_argument, NULL, OPT_SPECIAL}, {"truncate", no_argument, NULL, OPT_TRUNCATE},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS}, {"json", no_argument, NULL, OPT_JSON},
-        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"progress", no_argument, NULL, OPT_PROGRESS}, {"verbose", no_argument, NULL, 'v'},
+        {"split", no_argument, NULL, OPT_SPLIT}, {"no-split", no_argument, NULL, OPT_NO_SPLIT},
         {"no-protect", no_argument, NULL, OPT_NO_PROTECT},
-        {"markup", required_argument, NULL, OPT_MARKUP}, {"verbose", no_argument, NULL, 'v'},
+        {"markup", required_argument, NULL, OPT_MARKUP},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -83,6 +88,7 @@ int run_parse_options(options *o, int argc, char **argv)
     eng_overrides_default(ov);
     o->batch = 1;
     o->delim = '\n';
+    o->split = -1;
     o->protect = 1;
     o->threads = cli_default_threads();
     const char *cmd = argv[0];
@@ -148,6 +154,8 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_THREADS: bad = cli_parse_long(a, 1, 256, &o->threads); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_SPLIT: o->split = 1; break;
+        case OPT_NO_SPLIT: o->split = 0; break;
         case OPT_NO_PROTECT: o->protect = 0; break;
         case OPT_MARKUP:
             o->markup = strcmp(a, "html") == 0 ? MARKUP_HTML : strcmp(a, "xml") == 0 ? MARKUP_XML

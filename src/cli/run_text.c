@@ -1,32 +1,32 @@
-/* run_text.c — `attn run`'s repair of outputs: the protected spans of a record (src/spans.h)
- * made to appear in each of its outputs exactly as in the record, and with --markup the record's
- * tags taken out before translation and put back after (src/markup.h); such outputs are written
+/* run_text.c — `attn run`'s repair of outputs: the protected spans of each source (src/spans.h)
+ * made to appear in its outputs exactly as in the source, and with --markup the record's tags
+ * taken out before translation and put back after (src/markup.h); such outputs are written
  * whole once decoded instead of streamed. */
 #include "run.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Replaces it->text by the plain text of its markup (it->mk); returns 0, or CLI_FAIL after the
- * error. */
-static int take_markup(run *R, item *it, long record)
+int run_text_record(run *R, record *r, long no)
 {
     char why[160];
-    markup_free(it->mk);
-    it->mk = NULL;
-    int rc = markup_parse(&it->mk, R->o.markup, it->text, it->text_len, why, sizeof why);
+    markup_free(r->mk);
+    r->mk = NULL;
+    if (!R->o.markup)
+        return 0;
+    int rc = markup_parse(&r->mk, R->o.markup, r->text, r->text_len, why, sizeof why);
     if (rc == ATTN_ERR_FORMAT) {
         cli_error("%s:%ld: warning: not well-formed %s (%s): translated as plain text",
-                  R->rd.name, record, R->o.markup == MARKUP_HTML ? "HTML" : "XML", why);
+                  R->rd.name, no, R->o.markup == MARKUP_HTML ? "HTML" : "XML", why);
         return 0;
     }
     size_t n;
-    const char *plain = rc == ATTN_OK ? markup_text(it->mk, &n) : NULL;
-    if (plain && n + 1 > it->text_cap) {
-        char *p = realloc(it->text, n + 1);
+    const char *plain = rc == ATTN_OK ? markup_text(r->mk, &n) : NULL;
+    if (plain && n + 1 > r->text_cap) {
+        char *p = realloc(r->text, n + 1);
         if (p) {
-            it->text = p;
-            it->text_cap = n + 1;
+            r->text = p;
+            r->text_cap = n + 1;
         } else {
             plain = NULL;
         }
@@ -35,21 +35,18 @@ static int take_markup(run *R, item *it, long record)
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    memcpy(it->text, plain, n + 1);
-    it->text_len = n;
+    memcpy(r->text, plain, n + 1);
+    r->text_len = n;
     return 0;
 }
 
-int run_text_prepare(run *R, item *it, long record)
+int run_text_item(run *R, item *it)
 {
-    it->repair = 0;
-    if (R->o.markup && take_markup(R, it, record) != 0)
-        return CLI_FAIL;
-    if (it->mk)
-        it->repair = 1;
-    if (!R->spans || it->repair)
+    const record *r = &R->recs[it->rec];
+    it->repair = r->mk != NULL;
+    if (!R->finder || it->repair)
         return 0;
-    int n = spans_count(R->spans, it->text, it->text_len);
+    int n = spans_count(R->finder, r->text + it->off, it->size);
     if (n < 0) {
         cli_error("out of memory");
         return CLI_FAIL;
@@ -58,36 +55,30 @@ int run_text_prepare(run *R, item *it, long record)
     return 0;
 }
 
-int run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *len)
+void run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *at)
 {
-    size_t raw;
-    if (run_out_text(R, ids, n, &raw) < 0)
-        return -1;
+    const record *r = &R->recs[it->rec];
+    size_t start = *at;
+    run_append_ids(R, at, ids, n);
+    size_t len = *at - start;
     char *fixed = NULL, *tagged = NULL;
-    size_t fixed_len = raw;
-    if (R->spans && spans_restore(R->spans, it->text, it->text_len, R->out, raw, &fixed,
-                                  &fixed_len, &R->span_stats) < 0)
+    if (R->finder && spans_restore(R->finder, r->text + it->off, it->size, R->out + start, len,
+                                   &fixed, &len, &R->span_stats) < 0)
         goto nomem;
-    if (it->mk) {
-        if (markup_restore(it->mk, fixed ? fixed : R->out, fixed_len, &tagged, &fixed_len) < 0)
+    if (r->mk) {
+        if (markup_restore(r->mk, fixed ? fixed : R->out + start, len, &tagged, &len) < 0)
             goto nomem;
         free(fixed);
         fixed = tagged;
     }
-    if (!fixed) {
-        *len = raw;
-        return 0;
-    }
-    if (run_out_reserve(R, fixed_len + 1) < 0) {
+    if (fixed) {
+        *at = start;
+        run_append(R, at, fixed, len);
         free(fixed);
-        return -1;
     }
-    memcpy(R->out, fixed, fixed_len);
-    free(fixed);
-    *len = fixed_len;
-    return 0;
+    return;
 nomem:
     free(fixed);
     cli_error("out of memory");
-    return -1;
+    exit(CLI_FAIL);
 }
