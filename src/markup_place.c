@@ -88,10 +88,15 @@ static void mark_code(place *P)
 /* Returns the number of source words that start before plain offset off. */
 static int source_boundary(const place *P, size_t off)
 {
-    int b = 0;
-    while (b < P->src.n && P->src.start[b] < off)
-        b++;
-    return b;
+    int lo = 0, hi = P->src.n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (P->src.start[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Returns the output boundary at the relative position of source boundary b. */
@@ -129,9 +134,9 @@ static void inside_words(place *P)
     const markup *m = P->m;
     for (int e = 0; e < m->n_ev; e++) {
         size_t off = m->ev[e].off;
-        int k = 0;
-        while (k < P->src.n && P->src.end[k] <= off)
-            k++;
+        int k = source_boundary(P, off + 1) - 1;    /* the last word starting at or before off */
+        if (k < 0 || P->src.end[k] <= off)
+            continue;
         if (m->ev[e].glued || k == P->src.n || P->src.start[k] >= off)
             continue;
         const char *word = m->plain.p + P->src.start[k];

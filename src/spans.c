@@ -11,13 +11,14 @@
 #include "status.h"
 
 /* One alternative per kind, in span_kind order; the first that matches at the leftmost
- * position wins.  E stands for an emoji base character. */
+ * position wins.  Each starts only where a word starts or on a sign that no word holds, and
+ * looks ahead a bounded distance, so that a long record is searched in linear time. */
 #define EMOJI_BASE "[\\x{1F000}-\\x{1FAFF}\\x{2600}-\\x{27BF}\\x{2B00}-\\x{2BFF}]"
 static const char *const kind_pattern[SPAN_N_KINDS] = {
     /* url */
     "(?:(?:https?|s?ftp|file|git|ssh|rsync)://|www\\.)[^\\s<>\"'`]*[^\\s<>\"'`.,;:!?)\\]}]",
     /* email */
-    "[\\w.+-]+@[\\w-]+(?:\\.[\\w-]+)*\\.[A-Za-z]{2,}",
+    "(?<![\\w.+-])[\\w.+-]{1,64}@[\\w-]+(?:\\.[\\w-]+)*\\.[A-Za-z]{2,}",
     /* code in backticks */
     "`[^`\\n]+`",
     /* path: absolute, home- or dot-relative, relative with a file name, or Windows */
@@ -38,7 +39,7 @@ static const char *const kind_pattern[SPAN_N_KINDS] = {
     "[ -]?\\d+(?:[.:-]\\d+)*)\\b|(?<![\\w#])#\\d+\\b",
     /* numbers and every word with a digit: versions, dates, times, sizes, 3D, x86_64 (not
      * ordinals, which languages write their own way) */
-    "(?<![\\w.,:/+-])[+-]?\\.?(?=[\\w.,:/+~-]*\\d)(?!\\d+(?:st|nd|rd|th)\\b)"
+    "(?<![\\w.,:/+-])[+-]?\\.?(?=[\\w.,:/+~-]{0,64}\\d)(?!\\d+(?:st|nd|rd|th)\\b)"
     "\\w+(?:[.,:/+~-]\\w+)*\\+*(?:%|°[CF])?",
     /* emoji, with variation selectors, skin tones, tags and joined sequences */
     EMOJI_BASE "(?:[\\x{FE0F}\\x{20E3}\\x{1F3FB}-\\x{1F3FF}\\x{E0020}-\\x{E007F}]|\\x{200D}"
@@ -514,12 +515,17 @@ int spans_restore(spans *sp, const char *src, size_t src_len, const char *hyp, s
     int n = spans_count(sp, src, src_len);
     if (n < 0)
         return n;
+    if (n > SPANS_MAX) {
+        R.n_sp = 0;
+        n = 0;
+    }
     size_t n_occ = 0;
     R.sp = malloc(((size_t)n + 1) * sizeof *R.sp);
     R.word = malloc((hyp_len / 2 + 2) * sizeof *R.word);
     if (!R.sp || !R.word)
         goto done;
-    R.n_sp = spans_find(sp, src, src_len, R.sp, n);
+    if (n > 0)
+        R.n_sp = spans_find(sp, src, src_len, R.sp, n);
     for (int i = 0; i < R.n_sp; i++)
         n_occ += (size_t)spans_occurrences(src, src_len, src + R.sp[i].start, R.sp[i].len);
     R.busy = malloc((n_occ + 1) * 2 * sizeof *R.busy);

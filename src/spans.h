@@ -69,8 +69,12 @@ int spans_count(spans *sp, const char *text, size_t len);
 /* Returns the name of a kind ("url", "number", ...). */
 const char *spans_kind_name(span_kind k);
 
+/* The most spans of a source that spans_restore repairs (it leaves an output with more as it
+ * is: the work grows with their square). */
+#define SPANS_MAX 512
+
 /* Repairs hyp (a model's output for src) so that every span of src occurs in it as often as in
- * src; *out (malloc'd, NUL-terminated, the caller frees it) and *out_len receive the result and
+ * src (unless src has more than SPANS_MAX); *out (malloc'd, NUL-terminated, the caller frees it) and *out_len receive the result and
  * st (may be NULL) the counts.  Returns ATTN_OK, or ATTN_ERR_NOMEM (*out NULL). */
 int spans_restore(spans *sp, const char *src, size_t src_len, const char *hyp, size_t hyp_len,
                   char **out, size_t *out_len, spans_stats *st);

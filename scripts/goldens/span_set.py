@@ -11,7 +11,8 @@ strings a translation must reproduce exactly. Two parts:
 A span here is one of: a URL, an e-mail address, an absolute or home path, a command-line option
 (--long, -x), a CVE/RFC/ISO/PEP number, a printf or brace placeholder, an environment variable,
 code in backticks, or a whitespace-separated word holding a digit (numbers, versions, dates,
-sizes, names like x86_64; ASCII digits), ordinals (3rd, 3rd-party) excepted, with surrounding punctuation left out.
+sizes, names like x86_64; ASCII digits), ordinals (3rd, 3rd-party) excepted, with surrounding
+punctuation left out.
 """
 import argparse
 import os
@@ -38,7 +39,8 @@ def word_spans(text):
     for m in re.finditer(r"\S+", text):
         w = m.group(0).strip(EDGE)
         w = w.rstrip(TRAIL).strip(EDGE)
-        if any(c in "0123456789" for c in w) and not ORDINAL.match(w) and re.fullmatch(r"[\w.,:/+%~-]+", w):
+        if (any(c in "0123456789" for c in w) and not ORDINAL.match(w)
+                and re.fullmatch(r"[\w.,:/+%~-]+", w)):
             out.append((m.start() + m.group(0).find(w), w))
     return out
 
@@ -82,7 +84,8 @@ def main():
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
                 continue
-            rows.append([line.replace("⟦", "").replace("⟧", "")] + re.findall("⟦(.*?)⟧", line))
+            text = line.replace("⟦", "").replace("⟧", "")
+            rows.append([text] + re.findall("⟦(.*?)⟧", line))
     with open(args.out, "w", encoding="utf-8") as f:
         f.writelines("\t".join(r) + "\n" for r in rows)
     print("%s: %d DDTP sentences, %d software lines, %d spans" %

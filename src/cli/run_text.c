@@ -51,7 +51,7 @@ int run_text_item(run *R, item *it)
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    it->repair = n > 0;
+    it->repair = n > 0 && n <= SPANS_MAX;
     return 0;
 }
 

@@ -55,7 +55,8 @@ done
 # Entities: decoded for the model, written back as the record wrote them.
 printf 'Copyright &copy; 2024 &amp; &lt;b&gt; caf&#233; &agrave; la carte\n' >"$T/in"
 run "$ATTN" -m $E --markup html "$T/in"
-ok "entities come back as written" out_is 'Copyright &copy; 2024 &amp; &lt;b&gt; caf&#233; &agrave; la carte'
+ok "entities come back as written" \
+    out_is 'Copyright &copy; 2024 &amp; &lt;b&gt; caf&#233; &agrave; la carte'
 run "$ATTN" -m $E --markup html --json "$T/in"
 ok "--json: the output has the entities back" \
     out_has '"output":"Copyright &copy; 2024 &amp; &lt;b&gt; caf&#233; &agrave; la carte"'
@@ -67,7 +68,8 @@ run "$ATTN" -m $M --markup html "$T/in"
 ok "script content untouched" out_has '^<script>if (a &lt; b) run();</script>'
 printf 'Run <code>make install</code> as root.\n' >"$T/in"
 run "$ATTN" -m $M --markup html "$T/in"
-ok "code content untouched, once" [ "$(grep -o '<code>make install</code>' "$T/out" | wc -l)" -eq 1 ]
+ok "code content untouched, once" \
+    [ "$(grep -o '<code>make install</code>' "$T/out" | wc -l)" -eq 1 ]
 
 # Broken markup: translated as plain text with a one-line warning naming the record; never dropped.
 printf 'fine <b>line</b>\n<b>x</i> broken\nx & y\n' >"$T/in"

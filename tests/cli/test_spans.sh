@@ -64,12 +64,25 @@ ok "software messages: status 0" status_is 0
 ok "software messages: one line out per line in" [ "$(wc -l <"$T/out")" -eq "$(wc -l <"$T/soft")" ]
 # Every hand-marked span occurs in the output as often as in the source (plain substring counts).
 bad=$(grep -v '^#' tests/data/spans/software.txt | paste -d '\n' - "$T/out" | awk '
-    function count(s, t,   n, i) { n = 0; while ((i = index(s, t)) > 0) { n++; s = substr(s, i + length(t)) } return n }
-    function unmark(s,   i) { while ((i = index(s, "⟦")) || (i = index(s, "⟧"))) s = substr(s, 1, i - 1) substr(s, i + 3); return s }
+    function count(s, t,   n, i) {
+        n = 0
+        while ((i = index(s, t)) > 0) { n++; s = substr(s, i + length(t)) }
+        return n
+    }
+    function unmark(s,   i) {
+        while ((i = index(s, "⟦")) || (i = index(s, "⟧"))) s = substr(s, 1, i - 1) substr(s, i + 3)
+        return s
+    }
     NR % 2 { line = $0; next }
-    { src = unmark(line); n = split(line, parts, "⟦")
-      for (k = 2; k <= n; k++) { sp = parts[k]; sp = substr(sp, 1, index(sp, "⟧") - 1)
-        if (count($0, sp) != count(src, sp)) { miss++; print "  missing: " sp " in: " $0 > "/dev/stderr" } } }
+    {
+        src = unmark(line); n = split(line, parts, "⟦")
+        for (k = 2; k <= n; k++) {
+            sp = parts[k]; sp = substr(sp, 1, index(sp, "⟧") - 1)
+            if (count($0, sp) != count(src, sp)) {
+                miss++; print "  missing: " sp " in: " $0 > "/dev/stderr"
+            }
+        }
+    }
     END { print miss + 0 }' 2>"$T/misses")
 ok "software messages: every marked span reproduced ($bad missing)" [ "$bad" -eq 0 ]
 [ "$bad" -eq 0 ] || cat "$T/misses"
