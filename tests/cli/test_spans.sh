@@ -41,6 +41,11 @@ run "$ATTN" -m $E --prefix 'version 3.11 ' -b 2 --n-best 2 "$T/in"
 ok "--n-best 2: two lines, both repaired" [ "$(grep -c 'version 3.12' "$T/out")" -eq 2 ]
 ok "--n-best 2: no 3.11 left" [ "$(grep -c '3.11' "$T/out")" -eq 0 ]
 
+# An output cut inside an emoji (-n 2): the emoji is put back whole, once.
+printf 'a\360\237\230\200b\n' >"$T/emoji"
+run "$ATTN" -m $E -n 2 "$T/emoji"
+ok "an emoji the output cut comes back once" [ "$(grep -o '😀' "$T/out" | wc -l)" -eq 1 ]
+
 # Records without spans, empty records, --ids and -0 are left as they are.
 printf 'plain words\n\nversion 3.12 here\n' >"$T/in3"
 run "$ATTN" -m $E --prefix 'version 3.11 ' "$T/in3"
