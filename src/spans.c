@@ -471,7 +471,8 @@ static void split_words(repair *R)
 /* Writes the output with R's edits applied into *out; returns 0 or -1 (out of memory). */
 static int apply(repair *R, char **out, size_t *out_len)
 {
-    qsort(R->ed, (size_t)R->n_ed, sizeof *R->ed, by_pos);
+    if (R->n_ed > 1)
+        qsort(R->ed, (size_t)R->n_ed, sizeof *R->ed, by_pos);
     size_t cap = R->hyp_len + 1;
     for (int i = 0; i < R->n_ed; i++)
         cap += R->ed[i].ins_len + 2;
@@ -535,7 +536,8 @@ int spans_restore(spans *sp, const char *src, size_t src_len, const char *hyp, s
         goto done;
     tally(&R, st);
     split_words(&R);
-    qsort(R.miss, (size_t)R.n_miss, sizeof *R.miss, by_src_pos);
+    if (R.n_miss > 1)
+        qsort(R.miss, (size_t)R.n_miss, sizeof *R.miss, by_src_pos);
     for (int i = 0; i < R.n_miss; i++) {
         const missing *x = &R.miss[i];
         size_t a = 0, b = 0;
