@@ -24,7 +24,7 @@ FUZZ_SECONDS ?= 60
 NODEP_GOALS := clean uninstall help
 ifeq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
-DEPS_MISSING := $(shell { $(PKG_CONFIG) --exists libpcre2-8 zlib cmocka && command -v mandoc && \
+DEPS_MISSING := $(shell { $(PKG_CONFIG) --exists libpcre2-8 zlib cmocka libxml-2.0 && command -v mandoc && \
                   /usr/bin/python3 -c 'import numpy'; } >/dev/null 2>&1 || echo yes)
 ifeq ($(DEPS_MISSING),yes)
 $(info attn: some dependencies are missing; running scripts/setup/install-deps.sh)
@@ -39,6 +39,8 @@ PCRE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpcre2-8 2>/dev/null)
 PCRE_LIBS   := $(shell $(PKG_CONFIG) --libs libpcre2-8 2>/dev/null)
 ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
 ZLIB_LIBS   := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null)
+XML_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libxml-2.0 2>/dev/null)
+XML_LIBS    := $(shell $(PKG_CONFIG) --libs libxml-2.0 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -54,6 +56,9 @@ ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DATTN_DATADIR='"$(DATADIR)"' -Wall -Wextra
               $(PCRE_CFLAGS) $(ZLIB_CFLAGS) $(SANFLAGS) $(CFLAGS) $(XFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS        = $(ZLIB_LIBS) $(PCRE_LIBS) -lm
+
+# libxml2 (--markup) is compiled into the markup files only.
+$(BUILD)/src/markup.o $(BUILD)/src/markup_place.o: XFLAGS = $(XML_CFLAGS)
 
 # Per-file instruction sets: kernels choose among them at run time.
 $(BUILD)/%_avx2.o:   XFLAGS = -mavx2 -mfma -mf16c
@@ -108,7 +113,7 @@ $(LIBATTN): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(ATTN_BIN): $(CLI_OBJ) $(LIBATTN) $(LIBTOK)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBATTN) $(LIBTOK) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBATTN) $(LIBTOK) $(LIBS) $(XML_LIBS)
 
 $(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBTOK)
 	@mkdir -p $(dir $@)

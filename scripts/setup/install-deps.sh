@@ -3,7 +3,7 @@
 # cmocka, a man-page linter, and Python with numpy for the tests that write model files with
 # the Python scripts.  Debian and Ubuntu are handled here; other systems get the package names.
 set -e
-DEBIAN_PKGS="build-essential pkg-config libpcre2-dev zlib1g-dev libcmocka-dev mandoc python3 python3-numpy"
+DEBIAN_PKGS="build-essential pkg-config libpcre2-dev zlib1g-dev libcmocka-dev libxml2-dev libxml2-utils mandoc python3 python3-numpy"
 if command -v apt-get >/dev/null 2>&1; then
     SUDO=
     [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -215,7 +215,7 @@ static int grow_items(run *R, int n)
 static long find_spans(run *R, const record *r)
 {
     size_t n = 0;
-    if (R->o.ids) {
+    if (R->o.ids || r->mk) {
         R->spans[0] = (sentence_span){0, r->text_len};
         return 1;
     }
@@ -327,6 +327,8 @@ static int add_record(run *R)
     record *r = &R->recs[R->n_recs];
     size_t n = 0;
     check_record(R, r);
+    if (!r->failed && run_text_record(R, r, R->rd.record) != 0)
+        return CLI_FAIL;
     long n_spans = r->failed ? 0 : find_spans(R, r);
     if (n_spans < 0 || find_sources(R, r, n_spans, &n) < 0)
         goto nomem;
@@ -350,8 +352,10 @@ static int add_record(run *R)
         it->done = it->running = it->started = 0;
         it->written = 0;
         it->n_hyps = 0;
-        if (make_source(R, it) != 0)
+        if (run_text_item(R, it) != 0 || make_source(R, it) != 0) {
+            R->n_items = r->first; /* the records before this one are still written */
             return CLI_FAIL;
+        }
         if (it->empty) {
             it->n_hyps = 1;
             it->len[0] = it->ended[0] = 0;
@@ -469,7 +473,7 @@ static int choose_split(run *R)
 {
     const eng_defaults *d = eng_file_defaults(R->e);
     const char *why = R->o.ids ? "--ids" : R->o.prefix ? "--prefix" : R->gp.n_best > 1 ?
-                      "--n-best" : NULL;
+                      "--n-best" : R->o.markup ? "--markup" : NULL;
     if (R->o.split == 1 && why)
         return cli_usage_error(R->cmd, "--split cannot be combined with %s", why);
     R->split = !why && (R->o.split == 1 || (R->o.split < 0 && d->translator));
@@ -508,6 +512,8 @@ static int setup(run *R)
         return CLI_FAIL;
     if (R->tok)
         tok_stream_init(&R->stream, R->tok);
+    if (R->o.protect && !R->o.ids && spans_open(&R->finder) < 0)
+        goto nomem;
     return 0;
 nomem:
     cli_error("out of memory");
@@ -522,8 +528,11 @@ static void teardown(run *R)
         free(R->items[i].ids);
         free(R->items[i].lps);
     }
-    for (int i = 0; R->recs && i < R->rec_cap; i++)
+    for (int i = 0; R->recs && i < R->rec_cap; i++) {
         free(R->recs[i].text);
+        markup_free(R->recs[i].mk);
+    }
+    spans_free(R->finder);
     free(R->items);
     free(R->recs);
     free(R->spans);
@@ -583,6 +592,12 @@ int cli_run(int argc, char **argv)
                       eng_encode_seconds(R.er) * 1e3,
                       R.t_first > 0 ? (R.t_first - R.pg.t_start) * 1e3 : 0.0,
                       el > 0 ? R.pg.n_tokens / el : 0.0);
+        if (R.o.verbose && R.finder) {
+            const spans_stats *st = &R.span_stats;
+            cli_error("protected spans: %ld, reproduced by the model %ld, replaced %ld, "
+                      "inserted %ld, surplus copies removed %ld", st->n_spans, st->n_kept,
+                      st->n_replaced, st->n_inserted, st->n_removed);
+        }
     }
     teardown(&R);
     return status;

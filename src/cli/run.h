@@ -11,7 +11,9 @@
 
 #include "cli.h"
 #include "pieces.h"
+#include "markup.h"
 #include "sentences.h"
+#include "spans.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
 
@@ -24,6 +26,8 @@ typedef struct options {
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
     int split;               /* 1 --split, 0 --no-split, -1 the model's (its task key) */
+    int protect;             /* repair protected spans (src/spans.h) */
+    int markup;              /* 0, MARKUP_HTML or MARKUP_XML (--markup) */
 } options;
 
 /* One record of the current window: its text and its items (items[first .. first + n - 1]). */
@@ -33,6 +37,7 @@ typedef struct record {
     int first, n;
     int cut;                /* a sentence of it was cut: into pieces, or by --truncate */
     int failed;             /* it cannot be translated (warning printed): its output is empty */
+    markup *mk;             /* --markup: the record's tags (text holds its plain text) */
 } record;
 
 /* One source of the current window (a sentence of a record, or the record) and, once decoded,
@@ -45,6 +50,7 @@ typedef struct item {
     int32_t *src;           /* (src_len) source ids, owned */
     int src_len, src_cap;
     int empty;              /* empty record: empty output, no decoding */
+    int repair;             /* outputs held until done and repaired (run_text.c) */
     int running, gen_index; /* reported by the running batch, as generate.c's source gen_index */
     int done;
     size_t written;         /* ids of hyps[0] (or of the settled prefix) already written */
@@ -90,6 +96,8 @@ typedef struct run {
     char *out;              /* (out_cap) output bytes of one token or one JSON record */
     size_t out_cap;
     tok_stream stream;
+    spans *finder;          /* protected spans (NULL with --no-protect or --ids) */
+    spans_stats span_stats;
     cli_reader rd;
     /* statistics for -v and --progress */
     cli_progress pg;
@@ -102,6 +110,24 @@ int run_parse_options(options *o, int argc, char **argv);
 
 /* Makes room for n bytes in R->out; returns 0 or -1 (out of memory, printed). */
 int run_out_reserve(run *R, size_t n);
+
+/* Appends n bytes of p to R->out at *at; exits after the error when out of memory. */
+void run_append(run *R, size_t *at, const char *p, size_t n);
+
+/* Appends the text of output ids (n) to R->out at *at. */
+void run_append_ids(run *R, size_t *at, const int32_t *ids, int n);
+
+/* With --markup, takes record r's tags out of its text (a broken record stays as it is, with a
+ * warning naming input record no); returns 0, or CLI_FAIL after the error. */
+int run_text_record(run *R, record *r, long no);
+
+/* Decides whether item it's outputs are repaired before they are written (it->repair); returns
+ * 0, or CLI_FAIL after the error. */
+int run_text_item(run *R, item *it);
+
+/* Appends the repaired text of output ids (n) of item it to R->out at *at: its protected spans
+ * as in its source, its record's tags put back; exits after the error when out of memory. */
+void run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *at);
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);

@@ -40,6 +40,10 @@ static const char run_help[] =
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
     "      --json                one JSON object per record: ids, log-probabilities, score\n"
     "                            (and its sentences, when split)\n"
+    "      --markup html|xml     records are HTML or XML: tags kept out of the translation and\n"
+    "                            put back around the words they enclosed (records not split)\n"
+    "      --no-protect          let the model change URLs, numbers, paths, options, code...\n"
+    "                            (default: each appears in the output as in the input)\n"
     "      --progress            progress on standard error\n"
     "  -v, --verbose             timings (and the drawn seed) on standard error\n"
     "  -h, --help                show this help\n";
@@ -52,7 +56,7 @@ void cli_run_usage(void)
 enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
-    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_SPLIT, OPT_NO_SPLIT,
+    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_SPLIT, OPT_NO_SPLIT, OPT_NO_PROTECT, OPT_MARKUP,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -76,6 +80,8 @@ int run_parse_options(options *o, int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS}, {"json", no_argument, NULL, OPT_JSON},
         {"progress", no_argument, NULL, OPT_PROGRESS}, {"verbose", no_argument, NULL, 'v'},
         {"split", no_argument, NULL, OPT_SPLIT}, {"no-split", no_argument, NULL, OPT_NO_SPLIT},
+        {"no-protect", no_argument, NULL, OPT_NO_PROTECT},
+        {"markup", required_argument, NULL, OPT_MARKUP},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -84,6 +90,7 @@ int run_parse_options(options *o, int argc, char **argv)
     o->batch = 32;
     o->delim = '\n';
     o->split = -1;
+    o->protect = 1;
     o->threads = cli_default_threads();
     const char *cmd = argv[0];
     int c;
@@ -177,6 +184,12 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_SPLIT: o->split = 1; break;
         case OPT_NO_SPLIT: o->split = 0; break;
+        case OPT_NO_PROTECT: o->protect = 0; break;
+        case OPT_MARKUP:
+            o->markup = strcmp(a, "html") == 0 ? MARKUP_HTML : strcmp(a, "xml") == 0 ? MARKUP_XML
+                                                                                : -1;
+            bad = o->markup < 0;
+            break;
         case 'v': o->verbose = 1; break;
         case 'h': cli_run_usage(); return -1;
         default:
@@ -192,6 +205,8 @@ int run_parse_options(options *o, int argc, char **argv)
         ov->mode = GEN_SAMPLE;
         o->has_sample = 1;
     }
+    if (o->markup && o->ids)
+        return cli_usage_error(cmd, "--markup and --ids cannot be combined");
     if (o->has_sample && o->has_beam)
         return cli_usage_error(cmd, "--sample and --beam cannot be combined");
     if (ov->n_best > 1 && ov->mode != GEN_BEAM)

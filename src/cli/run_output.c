@@ -68,8 +68,7 @@ static void end_item(run *R, const item *it)
     cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
 }
 
-/* Appends n bytes to R->out at *at; exits after the error when out of memory. */
-static void append(run *R, size_t *at, const char *p, size_t n)
+void run_append(run *R, size_t *at, const char *p, size_t n)
 {
     if (run_out_reserve(R, *at + n + 1) < 0)
         exit(CLI_FAIL);
@@ -77,19 +76,18 @@ static void append(run *R, size_t *at, const char *p, size_t n)
     *at += n;
 }
 
-/* Appends the text of ids (n) to R->out at *at. */
-static void append_ids(run *R, size_t *at, const int32_t *ids, int n)
+void run_append_ids(run *R, size_t *at, const int32_t *ids, int n)
 {
     for (int i = 0; i < n; i++) {
         size_t tl = 0;
         const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
         if (b)
-            append(R, at, b, tl);
+            run_append(R, at, b, tl);
     }
 }
 
-/* Writes the text (or the id list with --ids) of ids (n) as a JSON string. */
-static void json_output_text(run *R, const int32_t *ids, int n)
+/* Writes the text (or the id list with --ids) of output ids (n) of item it as a JSON string. */
+static void json_output_text(run *R, const item *it, const int32_t *ids, int n)
 {
     if (R->o.ids) {
         cli_write("\"", 1);
@@ -99,7 +97,10 @@ static void json_output_text(run *R, const int32_t *ids, int n)
         return;
     }
     size_t len = 0;
-    append_ids(R, &len, ids, n);
+    if (it->repair)
+        run_text_output(R, it, ids, n, &len);
+    else
+        run_append_ids(R, &len, ids, n);
     cli_quote(R->out, len, 1);
 }
 
@@ -109,7 +110,7 @@ static void json_hyp(run *R, const item *it, int k)
     const int32_t *ids = it->ids + (size_t)k * R->max_new;
     const float *lps = it->lps + (size_t)k * (R->max_new + 1);
     cli_puts("\"output\":");
-    json_output_text(R, ids, it->len[k]);
+    json_output_text(R, it, ids, it->len[k]);
     cli_puts(",\"ids\":[");
     for (int i = 0; i < it->len[k]; i++)
         cli_printf(i ? ",%d" : "%d", ids[i]);
@@ -130,10 +131,13 @@ static void json_sentences(run *R, const record *r)
     size_t len = 0;
     for (int k = 0; k < r->n; k++) {
         const item *it = &R->items[r->first + k];
-        append(R, &len, r->text + it->lead, it->off - it->lead);
-        append_ids(R, &len, it->ids, it->len[0]);
+        run_append(R, &len, r->text + it->lead, it->off - it->lead);
+        if (it->repair)
+            run_text_output(R, it, it->ids, it->len[0], &len);
+        else
+            run_append_ids(R, &len, it->ids, it->len[0]);
         if (it->last)
-            append(R, &len, r->text + it->off + it->size, r->text_len - it->off - it->size);
+            run_append(R, &len, r->text + it->off + it->size, r->text_len - it->off - it->size);
     }
     cli_puts("\"output\":");
     cli_quote(R->out, len, 1);
@@ -184,6 +188,17 @@ static void write_json(run *R, const item *it)
     json_end(R, r);
 }
 
+/* Writes the repaired text of output ids (n) of item it (nothing for an empty item of a
+ * record without markup). */
+static void write_repaired(run *R, const item *it, const int32_t *ids, int n)
+{
+    if (!it->repair)
+        return;
+    size_t len = 0;
+    run_text_output(R, it, ids, n, &len);
+    cli_write_utf8(R->out, len);
+}
+
 /* Returns 1 when outputs are written token by token. */
 static int streams(const run *R)
 {
@@ -207,12 +222,13 @@ static void write_head(run *R)
         for (long k = 0; k < R->gp.n_best; k++) {
             if (k > 0)
                 write_lead(R, it);
+            write_repaired(R, it, NULL, 0);
             end_item(R, it);
         }
         return;
     }
     if (!it->done) {
-        if (!streams(R) || !it->running)
+        if (!streams(R) || !it->running || it->repair)
             return;
         const gen_result *res = eng_result(R->er, it->gen_index);
         if ((size_t)res->n_settled > it->written) {
@@ -226,7 +242,10 @@ static void write_head(run *R)
         const int32_t *ids = it->ids + (size_t)k * R->max_new;
         if (k > 0)
             write_lead(R, it);
-        write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
+        if (it->repair)
+            write_repaired(R, it, ids, it->len[k]);
+        else
+            write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
         end_item(R, it);
     }
 }
