@@ -188,7 +188,8 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_MARKUP:
             o->markup = strcmp(a, "html") == 0 ? MARKUP_HTML : strcmp(a, "xml") == 0 ? MARKUP_XML
                                                                                 : -1;
-            bad = o->markup < 0;
+            if (o->markup < 0)
+                return cli_usage_error(cmd, "--markup: '%s' is not html or xml", a);
             break;
         case 'v': o->verbose = 1; break;
         case 'h': cli_run_usage(); return -1;
