@@ -39,6 +39,7 @@ static void on_progress(void *user, int s)
             it->len[k] = h->len;
             it->ended[k] = h->ended;
             it->score[k] = h->score;
+            run_align_keep(R, it, k, h);
         }
         it->done = 1;
         it->running = 0;
@@ -262,6 +263,8 @@ static int setup(run *R)
     }
     if (run_out_reserve(R, (R->tok ? tok_max_token_bytes(R->tok) : 0) + 64) < 0)
         return CLI_FAIL;
+    if ((rc = run_align_setup(R)) != 0)
+        return rc;
     if (R->tok)
         tok_stream_init(&R->stream, R->tok);
     return 0;
@@ -278,7 +281,10 @@ static void teardown(run *R)
         free(R->items[i].src);
         free(R->items[i].ids);
         free(R->items[i].lps);
+        free(R->items[i].links);
+        free(R->items[i].att);
     }
+    cli_align_close(&R->al);
     free(R->items);
     free(R->order);
     free(R->batch_src);

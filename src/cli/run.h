@@ -7,6 +7,7 @@
 #ifndef ATTN_CLI_RUN_H
 #define ATTN_CLI_RUN_H
 
+#include "alignment.h"
 #include "cli.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
@@ -19,7 +20,11 @@ typedef struct options {
     const char *prefix;
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
+    int align;               /* 0, ALIGN_HARD or ALIGN_SOFT (run_align.c) */
+    const char *align_layer, *align_heads;
 } options;
+
+enum { ALIGN_HARD = 1, ALIGN_SOFT = 2 };
 
 /* One source of the current window and, once decoded, its outputs. */
 typedef struct item {
@@ -36,6 +41,9 @@ typedef struct item {
     float *lps;             /* (n_best, max_new + 1) */
     int len[MAX_NBEST], ended[MAX_NBEST];
     double score[MAX_NBEST];
+    al_link *links;         /* (n_best, max_new) word alignment of each hypothesis (--align) */
+    int n_links[MAX_NBEST];
+    float *att;             /* (n_best, max_new, max_src) attention rows (--align soft) */
 } item;
 
 typedef struct run {
@@ -63,6 +71,7 @@ typedef struct run {
     /* statistics for -v and --progress */
     cli_progress pg;
     double t_first;
+    cli_align al;           /* --align scratch */
 } run;
 
 /* Parses the command line into o; returns 0, or CLI_USAGE after printing the error, or -1 after
@@ -74,5 +83,13 @@ int run_out_reserve(run *R, size_t n);
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);
+
+/* --align (run_align.c): asks the engine for attention and allocates what alignments need
+ * (returns 0 or CLI_FAIL / CLI_USAGE after the error); keeps hypothesis k's alignment in it;
+ * writes it after an output line (" ||| " and the links) or into its JSON object. */
+int run_align_setup(run *R);
+void run_align_keep(run *R, item *it, int k, const gen_hyp *h);
+void run_align_text(run *R, const item *it, int k);
+void run_align_json(run *R, const item *it, int k);
 
 #endif

@@ -35,6 +35,12 @@ static const char run_help[] =
     "      --batch N             decode N sources together (sorted by length; default 1)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
     "      --json                one JSON object per source: ids, log-probabilities, score\n"
+    "      --align [hard|soft]   word alignments: ' ||| 0-0 1-2 ...' after each output line\n"
+    "                            (source word - output word); with --json an \"alignment\"\n"
+    "                            field, and with soft the attention of each output token\n"
+    "      --align-layer L       decoder layer whose cross-attention aligns: 1..N, -1 the last,\n"
+    "                            or all (default -2, the penultimate)\n"
+    "      --align-heads LIST    heads averaged: all (default) or numbers from 1, e.g. 1,3\n"
     "      --progress            progress on standard error\n"
     "  -v, --verbose             timings (and the drawn seed) on standard error\n"
     "  -h, --help                show this help\n";
@@ -47,7 +53,7 @@ void cli_run_usage(void)
 enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
-    OPT_THREADS, OPT_JSON, OPT_PROGRESS,
+    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_ALIGN, OPT_ALIGN_LAYER, OPT_ALIGN_HEADS,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -70,6 +76,9 @@ int run_parse_options(options *o, int argc, char **argv)
         {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS}, {"json", no_argument, NULL, OPT_JSON},
         {"progress", no_argument, NULL, OPT_PROGRESS}, {"verbose", no_argument, NULL, 'v'},
+        {"align", optional_argument, NULL, OPT_ALIGN},
+        {"align-layer", required_argument, NULL, OPT_ALIGN_LAYER},
+        {"align-heads", required_argument, NULL, OPT_ALIGN_HEADS},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -141,6 +150,17 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_THREADS: bad = cli_parse_long(a, 1, 256, &o->threads); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_ALIGN:
+            /* --align, --align=WHAT or --align WHAT (WHAT: hard or soft) */
+            if (!a && optind < argc &&
+                (strcmp(argv[optind], "hard") == 0 || strcmp(argv[optind], "soft") == 0))
+                a = argv[optind++];
+            o->align = !a || strcmp(a, "hard") == 0 ? ALIGN_HARD
+                       : strcmp(a, "soft") == 0 ? ALIGN_SOFT : 0;
+            bad = !o->align;
+            break;
+        case OPT_ALIGN_LAYER: o->align_layer = a; break;
+        case OPT_ALIGN_HEADS: o->align_heads = a; break;
         case 'v': o->verbose = 1; break;
         case 'h': cli_run_usage(); return -1;
         default:
@@ -150,6 +170,11 @@ int run_parse_options(options *o, int argc, char **argv)
             return cli_usage_error(cmd, "bad value for %s%s: '%s'", name[0] == '-' ? "" : "--",
                                    name, a);
     }
+    if ((o->align_layer || o->align_heads) && !o->align)
+        return cli_usage_error(cmd, "--align-layer and --align-heads need --align");
+    if (o->align == ALIGN_SOFT && !o->json)
+        return cli_usage_error(cmd, "--align soft needs --json (the text output holds hard "
+                               "alignments only)");
     if (o->has_sample && o->has_beam)
         return cli_usage_error(cmd, "--sample and --beam cannot be combined");
     if (ov->n_best > 1 && ov->mode != GEN_BEAM)

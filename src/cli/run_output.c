@@ -42,12 +42,14 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
     }
 }
 
-/* Ends an output record: the held bytes of an incomplete character, then the separator. */
-static void end_record(run *R)
+/* Ends hypothesis k of item it: the held bytes of an incomplete character, the alignment
+ * (--align), then the separator. */
+static void end_record(run *R, const item *it, int k)
 {
     size_t n;
     if (!R->o.ids && tok_stream_flush(&R->stream, R->out, R->out_cap, &n) == TOK_OK)
         cli_write(R->out, n);
+    run_align_text(R, it, k);
     cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
     if (!R->o.ids)
         tok_stream_init(&R->stream, R->tok);
@@ -101,6 +103,7 @@ static void json_hyp(run *R, const item *it, int k)
     }
     cli_printf("],\"ended\":%s,\"score\":", it->ended[k] ? "true" : "false");
     cli_json_number(it->score[k]);
+    run_align_json(R, it, k);
 }
 
 /* Writes a finished item as one JSON object per line (or NUL-terminated with -0). */
@@ -137,8 +140,8 @@ static void write_head(run *R)
         if (R->o.json)
             write_json(R, it, R->first_index + R->head);
         else
-            for (long k = 0; k < R->gp.n_best; k++)
-                end_record(R);
+            for (int k = 0; k < R->gp.n_best; k++)
+                end_record(R, it, k);
         return;
     }
     if (!it->done) {
@@ -159,7 +162,7 @@ static void write_head(run *R)
     for (int k = 0; k < it->n_hyps; k++) {
         const int32_t *ids = it->ids + (size_t)k * R->max_new;
         write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
-        end_record(R);
+        end_record(R, it, k);
     }
 }
 

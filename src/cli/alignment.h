@@ -1,0 +1,50 @@
+/* alignment.h — what run, score and attention share about attention: the --align-layer and
+ * --align-heads choice turned into the engine's head mix, and the word alignment of one output
+ * (source and output tokens mapped to words through the tokenizer's bytes; src/align.h). */
+#ifndef ATTN_CLI_ALIGNMENT_H
+#define ATTN_CLI_ALIGNMENT_H
+
+#include "align.h"
+#include "cli.h"
+
+/* The default layer: the penultimate decoder layer (the last when there is one), heads averaged;
+ * chosen by alignment error rate on tests/data/align (README: Alignments). */
+#define ALIGN_DEFAULT_LAYER "-2"
+
+/* Scratch for the word alignment of outputs of up to max_src source and max_tgt output tokens. */
+typedef struct cli_align {
+    const tokenizer *tok;       /* NULL with ids: every token is a word */
+    int special;                /* special tokens are shown (and are words) */
+    int max_src, max_tgt;
+    int *ss, *se, *sw;          /* (max_src) source token byte spans and words */
+    int *ts, *te, *tw;          /* (max_tgt) output token byte spans and words */
+    char *text;                 /* (text_cap) the output's bytes */
+    size_t text_cap;
+    al_link *links;             /* (max_tgt) */
+    int n_links;
+} cli_align;
+
+/* Builds the head mix (n_dec_layers * n_heads floats, allocated into *mix) of --align-layer
+ * layer ("all", N from 1, or -N from the last; NULL: the default) and --align-heads heads ("all"
+ * or a comma-separated list of heads from 1; NULL: all), averaged; returns 0, or CLI_USAGE after
+ * the error, or CLI_FAIL (out of memory). */
+int cli_align_mix(const char *cmd, const tf_config *c, const char *layer, const char *heads,
+                  float **mix);
+
+/* Allocates the scratch; returns 0 or CLI_FAIL after the error. */
+int cli_align_open(cli_align *a, const tokenizer *tok, int special, int max_src, int max_tgt);
+
+/* Frees the scratch (a zeroed one is fine). */
+void cli_align_close(cli_align *a);
+
+/* Aligns one output: source text (the record, len bytes) encoded as src (n_src ids, special
+ * tokens included), output ids out (n_out), att (n_out rows stride floats apart: attention over
+ * the source tokens); leaves the links in a->links, a->n_links; returns 0 or CLI_FAIL (out of
+ * memory, printed). */
+int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *src, int n_src,
+                     const int32_t *out, int n_out, const float *att, size_t stride);
+
+/* Writes links (n) as Pharaoh text ("0-0 1-2 ..."), as a JSON string when json. */
+void cli_align_write(const al_link *links, int n, int json);
+
+#endif
