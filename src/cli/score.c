@@ -5,6 +5,7 @@
  * gen_score on the engine), and its log-probability (the target's tokens and the end of
  * sequence) is printed, one line per pair, in input order.
  */
+#include "alignment.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -31,6 +32,9 @@ static void score_usage(void)
         "      --batch N       score N pairs together (default 16)\n"
         "      --threads N     compute threads (default: all CPUs, at most 8)\n"
         "      --json          one JSON object per pair: ids and per-token log-probabilities\n"
+        "      --align         the word alignment of each pair from the decoder's attention:\n"
+        "                      ' ||| 0-0 1-2 ...' after the number, \"alignment\" with --json\n"
+        "      --align-layer L  --align-heads LIST   which attention aligns (as for attn run)\n"
         "  -v, --verbose       timings on standard error\n"
         "  -h, --help          show this help\n");
 }
@@ -49,6 +53,8 @@ typedef struct pair {
     size_t src_cap, tgt_cap;
     int src_len, tgt_len;
     float *lp;               /* (max_tgt + 1) log-probabilities */
+    al_link *links;          /* (max_tgt) --align */
+    int n_links;
 } pair;
 
 typedef struct scorer {
@@ -70,6 +76,9 @@ typedef struct scorer {
     const char *name;        /* where the current pair comes from */
     long line;
     long n_pairs, n_tokens;
+    int align;               /* --align: word alignments (alignment.h) */
+    const char *align_layer, *align_heads;
+    cli_align al;
 } scorer;
 
 /* Reads the next pair into p; returns 1, 0 at the end, or -1 after printing the error. */
@@ -208,7 +217,12 @@ static void write_pair(scorer *S, const pair *p, long index)
         sum += p->lp[j];
     double value = S->mean && n > 0 ? sum / n : sum;
     if (!S->json) {
-        cli_printf("%.6f\n", value);
+        cli_printf("%.6f", value);
+        if (S->align) {
+            cli_puts(" ||| ");
+            cli_align_write(p->links, p->n_links, 0);
+        }
+        cli_write("\n", 1);
         return;
     }
     cli_printf("{\"index\":%ld,\"source\":", index);
@@ -221,7 +235,47 @@ static void write_pair(scorer *S, const pair *p, long index)
     cli_puts("],\"logprobs\":[");
     for (int j = 0; j < n; j++)
         cli_printf(j ? ",%.6g" : "%.6g", p->lp[j]);
-    cli_puts("]}\n");
+    cli_write("]", 1);
+    if (S->align) {
+        cli_puts(",\"alignment\":");
+        cli_align_write(p->links, p->n_links, 1);
+    }
+    cli_puts("}\n");
+}
+
+/* Aligns pair p, the i-th of the batch just scored; returns 0 or CLI_FAIL (printed). */
+static int align_pair(scorer *S, pair *p, int i)
+{
+    if (cli_align_output(&S->al, p->src_text, p->src_len_b, p->src, p->src_len, p->tgt,
+                         p->tgt_len, eng_score_attn(S->er, i), (size_t)eng_attn_width(S->er)))
+        return CLI_FAIL;
+    memcpy(p->links, S->al.links, (size_t)S->al.n_links * sizeof *p->links);
+    p->n_links = S->al.n_links;
+    return 0;
+}
+
+/* Asks the run for the attention --align needs; returns 0, CLI_USAGE or CLI_FAIL (printed). */
+static int align_setup(scorer *S)
+{
+    float *mix;
+    int rc = cli_align_mix(S->cmd, S->cfg, S->align_layer, S->align_heads, &mix);
+    if (rc)
+        return rc;
+    rc = eng_run_attention(S->er, mix, 1, 0);
+    free(mix);
+    if (rc < 0) {
+        cli_error("score: %s", attn_strerror(rc));
+        return CLI_FAIL;
+    }
+    if (cli_align_open(&S->al, S->ids ? NULL : eng_tokenizer(S->e), S->special, S->max_src,
+                       S->max_tgt + 1))
+        return CLI_FAIL;
+    for (int i = 0; i < S->batch; i++)
+        if (!(S->pairs[i].links = malloc((size_t)(S->max_tgt + 1) * sizeof(al_link)))) {
+            cli_error("out of memory");
+            return CLI_FAIL;
+        }
+    return 0;
 }
 
 /* Scores the input batch by batch; returns the exit status. */
@@ -253,6 +307,8 @@ static int score_all(scorer *S)
         if (rc < 0)
             return cli_gen_error(S->er, "score", rc);
         for (int i = 0; i < k; i++) {
+            if (S->align && align_pair(S, &S->pairs[i], i) != 0)
+                return CLI_FAIL;
             write_pair(S, &S->pairs[i], S->n_pairs + i);
             S->n_tokens += S->pairs[i].tgt_len + 1;
         }
@@ -303,7 +359,7 @@ static int score_setup(scorer *S, const char *model)
             cli_error("out of memory");
             return CLI_FAIL;
         }
-    return 0;
+    return S->align ? align_setup(S) : 0;
 }
 
 /* Frees everything S holds. */
@@ -316,7 +372,9 @@ static void score_teardown(scorer *S)
         free(p->src);
         free(p->tgt);
         free(p->lp);
+        free(p->links);
     }
+    cli_align_close(&S->al);
     free(S->pairs);
     free(S->gsrc);
     free(S->tgts);
@@ -331,7 +389,8 @@ static void score_teardown(scorer *S)
 int cli_score(int argc, char **argv)
 {
     enum {
-        O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON
+        O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON,
+        O_ALIGN, O_ALIGN_LAYER, O_ALIGN_HEADS
     };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"source", required_argument, NULL, O_SOURCE},
@@ -340,7 +399,9 @@ int cli_score(int argc, char **argv)
         {"truncate", no_argument, NULL, O_TRUNCATE}, {"batch", required_argument, NULL, O_BATCH},
         {"threads", required_argument, NULL, O_THREADS}, {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"align", no_argument, NULL, O_ALIGN},
+        {"align-layer", required_argument, NULL, O_ALIGN_LAYER},
+        {"align-heads", required_argument, NULL, O_ALIGN_HEADS}, {NULL, 0, NULL, 0},
     };
     scorer S;
     memset(&S, 0, sizeof S);
@@ -364,6 +425,9 @@ int cli_score(int argc, char **argv)
         case O_SPECIAL: S.special = 1; break;
         case O_TRUNCATE: S.truncate = 1; break;
         case O_JSON: S.json = 1; break;
+        case O_ALIGN: S.align = 1; break;
+        case O_ALIGN_LAYER: S.align_layer = optarg; break;
+        case O_ALIGN_HEADS: S.align_heads = optarg; break;
         case 'v': S.verbose = 1; break;
         case 'h': score_usage(); return CLI_OK;
         case O_BATCH:
@@ -377,6 +441,8 @@ int cli_score(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
+    if ((S.align_layer || S.align_heads) && !S.align)
+        return cli_usage_error(S.cmd, "--align-layer and --align-heads need --align");
     if (!src_file != !tgt_file)
         return cli_usage_error(S.cmd, "--source and --target go together");
     if (src_file && optind < argc)
