@@ -5,56 +5,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Marks the items of list ("all", or comma-separated numbers 1..n, or -1..-n from the end when
+ * negative is set) in use (n); returns how many, or -1 when list is not one. */
+static int parse_list(char *use, int n, const char *list, int negative)
+{
+    memset(use, 0, (size_t)n);
+    if (strcmp(list, "all") == 0) {
+        memset(use, 1, (size_t)n);
+        return n;
+    }
+    int count = 0;
+    const char *p = list;
+    while (*p) {
+        char num[16];
+        size_t k = strcspn(p, ",");
+        long v;
+        snprintf(num, sizeof num, "%.*s", (int)(k < 15 ? k : 15), p);
+        if (k == 0 || k > 15 || cli_parse_long(num, negative ? -n : 1, n, &v) != 0 || v == 0)
+            return -1;
+        int i = v > 0 ? (int)v - 1 : n + (int)v;
+        count += !use[i];
+        use[i] = 1;
+        p += k;
+        if (*p == ',' && *++p == '\0')
+            return -1;
+    }
+    return count;
+}
+
 int cli_align_mix(const char *cmd, const tf_config *c, const char *layer, const char *heads,
                   float **mix)
 {
     int L = c->n_dec_layers, H = c->n_heads;
-    int lo = 0, hi = L - 1;
-    if (!layer)
-        layer = L >= 2 ? ALIGN_DEFAULT_LAYER : "-1";
-    if (strcmp(layer, "all") != 0) {
-        long v;
-        if (cli_parse_long(layer, -L, L, &v) != 0 || v == 0)
-            return cli_usage_error(cmd, "--align-layer: '%s' is not 'all', 1..%d or -1..-%d",
-                                   layer, L, L);
-        lo = hi = v > 0 ? (int)v - 1 : L + (int)v;
-    }
-    char *use = calloc((size_t)H, 1);
+    char *use_l = calloc((size_t)L, 1), *use_h = calloc((size_t)H, 1);
     *mix = calloc((size_t)L * H, sizeof **mix);
-    if (!use || !*mix) {
-        free(use);
+    if (!use_l || !use_h || !*mix) {
+        free(use_l);
+        free(use_h);
+        free(*mix);
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    int n_heads = 0;
-    if (!heads || strcmp(heads, "all") == 0) {
-        memset(use, 1, (size_t)H);
-        n_heads = H;
-    } else {
-        const char *p = heads;
-        while (*p) {
-            char num[16];
-            size_t k = strcspn(p, ",");
-            long v;
-            snprintf(num, sizeof num, "%.*s", (int)(k < 15 ? k : 15), p);
-            if (k == 0 || k > 15 || cli_parse_long(num, 1, H, &v) != 0) {
-                free(use);
-                free(*mix);
-                *mix = NULL;
-                return cli_usage_error(cmd, "--align-heads: '%s' is not 'all' or a list of "
-                                       "heads 1..%d", heads, H);
-            }
-            n_heads += !use[v - 1];
-            use[v - 1] = 1;
-            p += k + (p[k] == ',');
-        }
-    }
-    float w = 1.0f / (float)(n_heads * (hi - lo + 1));
-    for (int l = lo; l <= hi; l++)
+    int n_l = L - L / 2;
+    if (layer)
+        n_l = parse_list(use_l, L, layer, 1);
+    else
+        memset(use_l + L / 2, 1, (size_t)n_l);     /* the default: the upper half */
+    int n_h = parse_list(use_h, H, heads ? heads : "all", 0);
+    int rc = 0;
+    if (n_l < 0)
+        rc = cli_usage_error(cmd, "--align-layer: '%s' is not 'all' or a list of layers 1..%d "
+                             "(-1..-%d from the last)", layer, L, L);
+    else if (n_h < 0)
+        rc = cli_usage_error(cmd, "--align-heads: '%s' is not 'all' or a list of heads 1..%d",
+                             heads, H);
+    for (int l = 0; rc == 0 && l < L; l++)
         for (int h = 0; h < H; h++)
-            (*mix)[l * H + h] = use[h] ? w : 0.0f;
-    free(use);
-    return 0;
+            (*mix)[l * H + h] = use_l[l] && use_h[h] ? 1.0f / (float)(n_l * n_h) : 0.0f;
+    free(use_l);
+    free(use_h);
+    if (rc) {
+        free(*mix);
+        *mix = NULL;
+    }
+    return rc;
 }
 
 int cli_align_open(cli_align *a, const tokenizer *tok, int special, int max_src, int max_tgt)

@@ -7,10 +7,6 @@
 #include "align.h"
 #include "cli.h"
 
-/* The default layer: the penultimate decoder layer (the last when there is one), heads averaged;
- * chosen by alignment error rate on tests/data/align (README: Alignments). */
-#define ALIGN_DEFAULT_LAYER "-2"
-
 /* Scratch for the word alignment of outputs of up to max_src source and max_tgt output tokens. */
 typedef struct cli_align {
     const tokenizer *tok;       /* NULL with ids: every token is a word */
@@ -24,10 +20,11 @@ typedef struct cli_align {
     int n_links;
 } cli_align;
 
-/* Builds the head mix (n_dec_layers * n_heads floats, allocated into *mix) of --align-layer
- * layer ("all", N from 1, or -N from the last; NULL: the default) and --align-heads heads ("all"
- * or a comma-separated list of heads from 1; NULL: all), averaged; returns 0, or CLI_USAGE after
- * the error, or CLI_FAIL (out of memory). */
+/* Builds the head mix (n_dec_layers * n_heads floats, allocated into *mix): the average of
+ * --align-heads heads ("all" or a comma-separated list of heads from 1; NULL: all) of
+ * --align-layer layers ("all" or a comma-separated list of layers from 1, or from -1 the last;
+ * NULL: the default, the upper half of the layers, e.g. 2,3 of 3 and 4,5,6 of 6, the best
+ * choice by alignment error rate on tests/data/align, README: Alignments); returns 0, or CLI_USAGE after the error, or CLI_FAIL (out of memory). */
 int cli_align_mix(const char *cmd, const tf_config *c, const char *layer, const char *heads,
                   float **mix);
 
