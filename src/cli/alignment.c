@@ -134,12 +134,15 @@ int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *
         n_src = a->max_src;
     if (n_out > a->max_tgt)
         n_out = a->max_tgt;
+    a->text_len = 0;
     if (!a->tok) {
         token_words(a->sw, n_src);
         token_words(a->tw, n_out);
+        a->n_src_words = n_src;
+        a->n_tgt_words = n_out;
     } else {
         spans(a, a->ss, a->se, src, n_src, text, len);
-        al_token_words(a->sw, a->ss, a->se, n_src, text, len);
+        a->n_src_words = al_token_words(a->sw, a->ss, a->se, n_src, text, len);
         size_t need = 0;
         for (int i = 0; i < n_out; i++) {
             size_t tl = 0;
@@ -166,9 +169,10 @@ int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *
             }
         }
         spans(a, a->ts, a->te, out, n_out, a->text, n);
-        al_token_words(a->tw, a->ts, a->te, n_out, a->text, n);
+        a->n_tgt_words = al_token_words(a->tw, a->ts, a->te, n_out, a->text, n);
+        a->text_len = n;
     }
-    a->n_links = al_hard(a->links, att, stride, a->sw, n_src, a->tw, n_out);
+    a->n_links = att ? al_hard(a->links, att, stride, a->sw, n_src, a->tw, n_out) : 0;
     return 0;
 }
 

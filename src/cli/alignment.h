@@ -14,8 +14,9 @@ typedef struct cli_align {
     int max_src, max_tgt;
     int *ss, *se, *sw;          /* (max_src) source token byte spans and words */
     int *ts, *te, *tw;          /* (max_tgt) output token byte spans and words */
-    char *text;                 /* (text_cap) the output's bytes */
-    size_t text_cap;
+    char *text;                 /* (text_cap) the output's bytes (text_len) */
+    size_t text_cap, text_len;
+    int n_src_words, n_tgt_words;   /* of the last cli_align_output */
     al_link *links;             /* (max_tgt) */
     int n_links;
 } cli_align;

@@ -147,6 +147,9 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path);
  * \ufffd), else as \xXX with every other byte as it is. */
 void cli_quote(const char *s, size_t n, int json);
 
+/* Returns the length (1-4) of the valid UTF-8 character at s (n >= 1 bytes left), or 0. */
+int cli_utf8_char(const unsigned char *s, size_t n);
+
 /* Writes a number for JSON with 6 significant digits (non-finite values as null). */
 void cli_json_number(double x);
 
@@ -161,6 +164,7 @@ int cli_train_tokenizer(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_score(int argc, char **argv);
+int cli_attention(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

@@ -3,8 +3,7 @@
 
 #include <math.h>
 
-/* Returns the length (1-4) of the valid UTF-8 character at s (n >= 1 bytes left), or 0. */
-static int utf8_char(const unsigned char *s, size_t n)
+int cli_utf8_char(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     int need;
@@ -37,7 +36,7 @@ void cli_quote(const char *s, size_t n, int json)
     size_t i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        int k = json ? utf8_char((const unsigned char *)s + i, n - i) : 1;
+        int k = json ? cli_utf8_char((const unsigned char *)s + i, n - i) : 1;
         if (c == '"' || c == '\\')
             cli_printf("\\%c", c);
         else if (c == '\n')
