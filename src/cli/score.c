@@ -34,7 +34,8 @@ static void score_usage(void)
         "      --json          one JSON object per pair: ids and per-token log-probabilities\n"
         "      --align         the word alignment of each pair from the decoder's attention:\n"
         "                      ' ||| 0-0 1-2 ...' after the number, \"alignment\" with --json\n"
-        "      --align-layer L  --align-heads LIST   which attention aligns (as for attn run)\n"
+        "      --align-layer LIST  decoder layers that align (as for attn run)\n"
+        "      --align-heads LIST  heads averaged (as for attn run)\n"
         "  -v, --verbose       timings on standard error\n"
         "  -h, --help          show this help\n");
 }
