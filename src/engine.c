@@ -34,18 +34,6 @@ struct eng_run {
 
 /* ---- the model file's generation defaults ------------------------------------------------- */
 
-/* Writes a formatted reason into why (may be NULL); returns status. */
-static int fail(int status, char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why && why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 /* Reads integer key (def when absent) within [lo, hi] into *out; returns ATTN_OK or
  * ATTN_ERR_MODEL. */
 static int get_int(const mf_file *f, const char *key, int64_t def, int64_t lo, int64_t hi,
@@ -53,10 +41,11 @@ static int get_int(const mf_file *f, const char *key, int64_t def, int64_t lo, i
 {
     int64_t v;
     if (mf_get_i64_or(f, key, def, &v) != ATTN_OK)
-        return fail(ATTN_ERR_MODEL, why, why_len, "metadata %s: not an integer", key);
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata %s: not an integer", key);
     if (v < lo || v > hi)
-        return fail(ATTN_ERR_MODEL, why, why_len, "metadata %s = %lld: out of range [%lld, %lld]",
-                    key, (long long)v, (long long)lo, (long long)hi);
+        return attn_fail(why, why_len, ATTN_ERR_MODEL,
+                         "metadata %s = %lld: out of range [%lld, %lld]",
+                         key, (long long)v, (long long)lo, (long long)hi);
     *out = (int)v;
     return ATTN_OK;
 }
@@ -67,7 +56,7 @@ static int get_float(const mf_file *f, const char *key, double def, float *out, 
 {
     double v;
     if (mf_get_f64_or(f, key, def, &v) != ATTN_OK || !isfinite(v))
-        return fail(ATTN_ERR_MODEL, why, why_len, "metadata %s: not a finite number", key);
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata %s: not a finite number", key);
     *out = (float)v;
     return ATTN_OK;
 }
@@ -81,14 +70,15 @@ static int get_bad_ids(const mf_file *f, int V, eng_defaults *d, char *why, size
     if (r == ATTN_ABSENT)
         return ATTN_OK;
     if (r != ATTN_OK)
-        return fail(ATTN_ERR_MODEL, why, why_len, "metadata gen.bad_ids: not an integer array");
+        return attn_fail(why, why_len, ATTN_ERR_MODEL,
+                         "metadata gen.bad_ids: not an integer array");
     if (n > ENG_MAX_BAD_IDS)
-        return fail(ATTN_ERR_MODEL, why, why_len, "metadata gen.bad_ids: more than %d ids",
-                    ENG_MAX_BAD_IDS);
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata gen.bad_ids: more than %d ids",
+                         ENG_MAX_BAD_IDS);
     for (size_t i = 0; i < n; i++) {
         if (bad[i] < 0 || bad[i] >= V)
-            return fail(ATTN_ERR_MODEL, why, why_len, "metadata gen.bad_ids: id %lld out of range",
-                        (long long)bad[i]);
+            return attn_fail(why, why_len, ATTN_ERR_MODEL,
+                             "metadata gen.bad_ids: id %lld out of range", (long long)bad[i]);
         d->bad_ids[i] = (int32_t)bad[i];
     }
     d->n_bad_ids = (int)n;
@@ -134,13 +124,13 @@ static int open_tokenizer(engine *e, char *why, size_t why_len)
         return ATTN_OK;
     char tw[200];
     if (tok_open_mem(&e->tok, blob, len, tw, sizeof tw) < 0)
-        return fail(ATTN_ERR_MODEL, why, why_len, "tokenizer: %s", tw);
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "tokenizer: %s", tw);
     if (tok_encoder_open(&e->enc, e->tok) < 0)
-        return fail(ATTN_ERR_NOMEM, why, why_len, "out of memory");
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     int64_t add_bos = 0, add_eos = 1;
     if (mf_get_i64_or(f, "src.add_bos", 0, &add_bos) < 0 ||
         mf_get_i64_or(f, "src.add_eos", 1, &add_eos) < 0)
-        return fail(ATTN_ERR_MODEL, why, why_len, "src.add_bos / src.add_eos: not an integer");
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "src.add_bos / src.add_eos: not an integer");
     e->d.src_bos_id = add_bos != 0 ? e->cfg->bos_id : -1;
     e->d.src_eos_id = add_eos != 0 ? e->cfg->eos_id : -1;
     return ATTN_OK;
@@ -151,7 +141,7 @@ int eng_open(engine **out, const char *path, char *why, size_t why_len)
     *out = NULL;
     engine *e = calloc(1, sizeof *e);
     if (!e)
-        return fail(ATTN_ERR_NOMEM, why, why_len, "out of memory");
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     int rc = tf_model_open(&e->model, path, why, why_len);
     if (rc < 0) {
         eng_free(e);

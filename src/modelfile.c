@@ -28,17 +28,6 @@
 
 const uint8_t mf_magic[8] = {0x89, 'A', 'T', 'T', 'N', '\r', '\n', 0x1a};
 
-int mf_fail(char *why, size_t why_len, int status, const char *fmt, ...)
-{
-    if (why && why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 /* Copies a name for messages, with control bytes shown as '?'; returns out. */
 const char *mf_printable(char *out, size_t out_len, const char *s)
 {
@@ -159,27 +148,28 @@ static int read_header(mf_file *f, header *h, const mf_source *s, char *why, siz
     uint8_t b[MF_HEADER_SIZE];
     size_t have = s->size < MF_HEADER_SIZE ? (size_t)s->size : MF_HEADER_SIZE;
     if (mf_src_read(s, b, have, 0) < 0)
-        return mf_fail(why, why_len, ATTN_ERR_IO, "reading the header: %s", strerror(errno));
+        return attn_fail(why, why_len, ATTN_ERR_IO, "reading the header: %s", strerror(errno));
     if (memcmp(b, mf_magic, have < 8 ? have : 8) != 0)
-        return mf_fail(why, why_len, ATTN_ERR_FORMAT, "not an attn model file (bad magic number)");
+        return attn_fail(why, why_len, ATTN_ERR_FORMAT,
+                         "not an attn model file (bad magic number)");
     if (have < MF_HEADER_SIZE)
-        return mf_fail(why, why_len, ATTN_ERR_TRUNCATED,
-                    "truncated: %zu bytes, shorter than the 64-byte header", have);
+        return attn_fail(why, why_len, ATTN_ERR_TRUNCATED,
+                         "truncated: %zu bytes, shorter than the 64-byte header", have);
     unsigned major = mf_rd16(b + 8), minor = mf_rd16(b + 10);
     if (major != MF_VERSION_MAJOR)
-        return mf_fail(why, why_len, ATTN_ERR_VERSION,
-                    "format version %u.%u; this attn reads version %d.x", major, minor,
-                    MF_VERSION_MAJOR);
+        return attn_fail(why, why_len, ATTN_ERR_VERSION,
+                         "format version %u.%u; this attn reads version %d.x", major, minor,
+                         MF_VERSION_MAJOR);
     if ((uint32_t)crc32(0, b, 60) != mf_rd32(b + 60))
-        return mf_fail(why, why_len, ATTN_ERR_CRC, "header: CRC mismatch (the file is damaged)");
+        return attn_fail(why, why_len, ATTN_ERR_CRC, "header: CRC mismatch (the file is damaged)");
     if (mf_rd32(b + 12) != 0 || mf_rd32(b + 56) != 0)
-        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "header: reserved field not zero");
+        return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "header: reserved field not zero");
     uint64_t file_size = mf_rd64(b + 16);
     if (file_size != s->size)
-        return mf_fail(why, why_len, file_size > s->size ? ATTN_ERR_TRUNCATED : ATTN_ERR_CORRUPT,
-                    "the file is %llu bytes, its header says %llu (%s)",
-                    (unsigned long long)s->size, (unsigned long long)file_size,
-                    file_size > s->size ? "truncated" : "trailing data");
+        return attn_fail(why, why_len, file_size > s->size ? ATTN_ERR_TRUNCATED : ATTN_ERR_CORRUPT,
+                         "the file is %llu bytes, its header says %llu (%s)",
+                         (unsigned long long)s->size, (unsigned long long)file_size,
+                         file_size > s->size ? "truncated" : "trailing data");
     h->meta_size = mf_rd64(b + 24);
     h->dir_size = mf_rd64(b + 32);
     h->n_meta = mf_rd32(b + 40);
@@ -189,13 +179,14 @@ static int read_header(mf_file *f, header *h, const mf_source *s, char *why, siz
     uint64_t room = file_size - MF_HEADER_SIZE;
     if (h->meta_size % 8 || h->dir_size % 8 || h->meta_size > room ||
         h->dir_size > room - h->meta_size)
-        return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                    "header: metadata (%llu bytes) and directory (%llu bytes) do not fit the file",
-                    (unsigned long long)h->meta_size, (unsigned long long)h->dir_size);
+        return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                         "header: metadata (%llu bytes) and directory (%llu bytes) do not fit "
+                         "the file", (unsigned long long)h->meta_size,
+                         (unsigned long long)h->dir_size);
     if (h->n_meta > h->meta_size / MF_META_ENTRY || h->n_tensors > h->dir_size / MF_TENSOR_ENTRY)
-        return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                    "header: %u keys and %u tensors cannot fit their sections", h->n_meta,
-                    h->n_tensors);
+        return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                         "header: %u keys and %u tensors cannot fit their sections", h->n_meta,
+                         h->n_tensors);
     f->version = (int)(major * 1000 + minor);
     f->file_size = file_size;
     return ATTN_OK;
@@ -250,32 +241,32 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
     f->meta = calloc(h->n_meta ? h->n_meta : 1, sizeof *f->meta);
     f->meta_order = calloc(h->n_meta ? h->n_meta : 1, sizeof *f->meta_order);
     if (!f->meta || !f->meta_order)
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "metadata: out of memory");
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "metadata: out of memory");
     for (uint32_t i = 0; i < h->n_meta; i++) {
         if (size - pos < MF_META_ENTRY)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "metadata entry %u runs past the metadata section", i);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "metadata entry %u runs past the metadata section", i);
         uint32_t klen = mf_rd32(buf + pos), type = mf_rd32(buf + pos + 4);
         uint64_t vsize = mf_rd64(buf + pos + 8);
         pos += MF_META_ENTRY;
         if (klen == 0 || klen > MF_MAX_NAME)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata entry %u: key length %u", i,
-                           klen);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata entry %u: key length %u", i,
+                             klen);
         uint64_t kpad = check_string(buf + pos, klen, size - pos);
         if (!kpad)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "metadata entry %u: key not NUL-terminated and zero-padded", i);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "metadata entry %u: key not NUL-terminated and zero-padded", i);
         mf_meta_entry *e = &f->meta[i];
         e->key = (const char *)buf + pos;
         pos += kpad;
         mf_printable(name, sizeof name, e->key);
         if (type < MF_T_I64 || type > MF_T_F64_ARRAY)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: unknown type %u", name, type);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: unknown type %u", name, type);
         if (((type == MF_T_I64 || type == MF_T_F64) && vsize != 8) ||
             ((type == MF_T_I64_ARRAY || type == MF_T_F64_ARRAY) && vsize % 8))
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                           "key %s: a %llu-byte value cannot be its type", name,
-                           (unsigned long long)vsize);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "key %s: a %llu-byte value cannot be its type", name,
+                             (unsigned long long)vsize);
         uint64_t vpad;
         int ok;
         if (type == MF_T_STR) {
@@ -287,22 +278,22 @@ static int parse_meta(mf_file *f, const header *h, char *why, size_t why_len)
                  all_zero(buf + pos + vsize, (size_t)(vpad - vsize));
         }
         if (!ok)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "key %s: value runs past the section or is badly terminated", name);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "key %s: value runs past the section or is badly terminated", name);
         e->type = (mf_type)type;
         e->size = vsize;
         e->value = buf + pos;
         pos += vpad;
     }
     if (pos != size)
-        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata section: %llu bytes left over",
-                    (unsigned long long)(size - pos));
+        return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "metadata section: %llu bytes left over",
+                         (unsigned long long)(size - pos));
     f->n_meta = (int)h->n_meta;
     sort_indices(f, f->meta_order, f->n_meta, cmp_meta);
     for (int i = 1; i < f->n_meta; i++)
         if (strcmp(f->meta[f->meta_order[i - 1]].key, f->meta[f->meta_order[i]].key) == 0)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: appears twice",
-                        mf_printable(name, sizeof name, f->meta[f->meta_order[i]].key));
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "key %s: appears twice",
+                             mf_printable(name, sizeof name, f->meta[f->meta_order[i]].key));
     return ATTN_OK;
 }
 
@@ -314,10 +305,11 @@ static int check_gap(const mf_source *s, uint64_t from, uint64_t to, const char 
     if (to == from)
         return ATTN_OK;
     if (mf_src_read(s, gap, (size_t)(to - from), from) < 0)
-        return mf_fail(why, why_len, ATTN_ERR_IO, "reading padding: %s", strerror(errno));
+        return attn_fail(why, why_len, ATTN_ERR_IO, "reading padding: %s", strerror(errno));
     if (!all_zero(gap, (size_t)(to - from)))
-        return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                    "tensor %s: padding before its data is not zero (the file is damaged)", name);
+        return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                         "tensor %s: padding before its data is not zero (the file is damaged)",
+                         name);
     return ATTN_OK;
 }
 
@@ -332,11 +324,11 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
     f->tensors = calloc(h->n_tensors ? h->n_tensors : 1, sizeof *f->tensors);
     f->tensor_order = calloc(h->n_tensors ? h->n_tensors : 1, sizeof *f->tensor_order);
     if (!f->tensors || !f->tensor_order)
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "directory: out of memory");
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "directory: out of memory");
     for (uint32_t i = 0; i < h->n_tensors; i++) {
         if (size - pos < MF_TENSOR_ENTRY)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor entry %u runs past the tensor directory", i);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor entry %u runs past the tensor directory", i);
         const uint8_t *e = buf + pos;
         uint32_t nlen = mf_rd32(e);
         unsigned dtype = e[4], method = e[5], filter = e[6], ndim = e[7];
@@ -345,33 +337,33 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
         uint32_t n_chunks = mf_rd32(e + 72), crc = mf_rd32(e + 76);
         pos += MF_TENSOR_ENTRY;
         if (nlen == 0 || nlen > MF_MAX_NAME)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor entry %u: name length %u", i,
-                           nlen);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor entry %u: name length %u", i,
+                             nlen);
         uint64_t npad = check_string(buf + pos, nlen, size - pos);
         if (!npad)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor entry %u: name not NUL-terminated and zero-padded", i);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor entry %u: name not NUL-terminated and zero-padded", i);
         mf_tensor_rec *r = &f->tensors[i];
         r->t.name = (const char *)buf + pos;
         pos += npad;
         mf_printable(name, sizeof name, r->t.name);
         if (dtype > ATTN_Q8 || method > MF_METHOD_DEFLATE || filter > MF_FILTER_SHUFFLE)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: unknown dtype %u, method %u or filter %u", name, dtype, method,
-                        filter);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: unknown dtype %u, method %u or filter %u", name, dtype,
+                             method, filter);
         if (filter == MF_FILTER_SHUFFLE && (method != MF_METHOD_DEFLATE || dtype == ATTN_Q8))
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: byte shuffle only goes with deflate on float types", name);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: byte shuffle only goes with deflate on float types", name);
         if (ndim < 1 || ndim > MF_MAX_DIMS)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: %u dimensions (1 to 4)",
-                           name, ndim);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: %u dimensions (1 to 4)",
+                             name, ndim);
         uint64_t n = 1;
         for (unsigned d = 0; d < MF_MAX_DIMS; d++) {
             uint64_t dim = mf_rd64(e + 8 + 8 * d);
             if (d < ndim ? (dim == 0 || dim > MF_MAX_ELEMENTS / n) : dim != 0)
-                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                            "tensor %s: shape dimension %u is %llu", name, d,
-                            (unsigned long long)dim);
+                return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                                 "tensor %s: shape dimension %u is %llu", name, d,
+                                 (unsigned long long)dim);
             if (d < ndim) {
                 n *= dim;
                 r->t.shape[d] = (int64_t)dim;
@@ -379,26 +371,26 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
         }
         uint64_t want = mf_decoded_bytes((attn_dtype)dtype, r->t.shape[0], (int64_t)n);
         if (decoded != want)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: decoded size %llu, its shape and type need %llu", name,
-                        (unsigned long long)decoded, (unsigned long long)want);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: decoded size %llu, its shape and type need %llu", name,
+                             (unsigned long long)decoded, (unsigned long long)want);
         if (chunk_size < MF_ALIGN || chunk_size % MF_ALIGN || chunk_size > MF_MAX_CHUNK ||
             n_chunks != (decoded + chunk_size - 1) / chunk_size)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: chunk size %llu and %u chunks do not fit %llu bytes", name,
-                        (unsigned long long)chunk_size, n_chunks, (unsigned long long)decoded);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: chunk size %llu and %u chunks do not fit %llu bytes", name,
+                             (unsigned long long)chunk_size, n_chunks, (unsigned long long)decoded);
         uint64_t expect = mf_round_up(data_end, MF_ALIGN);
         if (offset != expect)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: data offset %llu, expected %llu", name,
-                        (unsigned long long)offset, (unsigned long long)expect);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: data offset %llu, expected %llu", name,
+                             (unsigned long long)offset, (unsigned long long)expect);
         if (offset > f->file_size || stored > f->file_size - offset)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: %llu bytes at offset %llu run past the end of the file", name,
-                        (unsigned long long)stored, (unsigned long long)offset);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: %llu bytes at offset %llu run past the end of the file",
+                             name, (unsigned long long)stored, (unsigned long long)offset);
         if ((uint64_t)n_chunks > (size - pos) / MF_CHUNK_ENTRY)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: chunk table runs past the tensor directory", name);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: chunk table runs past the tensor directory", name);
         r->chunks = buf + pos;
         pos += (uint64_t)n_chunks * MF_CHUNK_ENTRY;
         uint64_t sum = 0;
@@ -407,24 +399,25 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
             uint64_t cs = mf_rd64(ce);
             uint64_t dl = c + 1 < n_chunks ? chunk_size : decoded - (uint64_t)c * chunk_size;
             if (mf_rd32(ce + 12) != 0)
-                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                            "tensor %s: chunk %u: reserved field not zero", name, c);
+                return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                                 "tensor %s: chunk %u: reserved field not zero", name, c);
             if (cs > stored - sum)
-                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                            "tensor %s: chunk sizes add up to more than its %llu stored bytes",
-                            name, (unsigned long long)stored);
+                return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                                 "tensor %s: chunk sizes add up to more than its %llu stored bytes",
+                                 name, (unsigned long long)stored);
             sum += cs;
             if (method == MF_METHOD_NONE ? cs != dl
                                          : (cs == 0 || dl > MF_DEFLATE_RATIO * cs + 258 ||
                                             cs > dl + dl / 256 + 64))
-                return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                            "tensor %s: chunk %u: %llu stored bytes cannot hold %llu decoded bytes",
-                            name, c, (unsigned long long)cs, (unsigned long long)dl);
+                return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                                 "tensor %s: chunk %u: %llu stored bytes cannot hold %llu "
+                                 "decoded bytes", name, c, (unsigned long long)cs,
+                                 (unsigned long long)dl);
         }
         if (sum != stored)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT,
-                        "tensor %s: chunk sizes add up to %llu, not its %llu stored bytes", name,
-                        (unsigned long long)sum, (unsigned long long)stored);
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
+                             "tensor %s: chunk sizes add up to %llu, not its %llu stored bytes",
+                             name, (unsigned long long)sum, (unsigned long long)stored);
         int st = check_gap(s, data_end, offset, name, why, why_len);
         if (st < 0)
             return st;
@@ -442,18 +435,19 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
         r->chunk_size = chunk_size;
     }
     if (pos != size)
-        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor directory: %llu bytes left over",
-                    (unsigned long long)(size - pos));
+        return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor directory: %llu bytes left over",
+                         (unsigned long long)(size - pos));
     if (data_end != f->file_size)
-        return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "%llu bytes after the last tensor",
-                    (unsigned long long)(f->file_size - data_end));
+        return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "%llu bytes after the last tensor",
+                         (unsigned long long)(f->file_size - data_end));
     f->n_tensors = (int)h->n_tensors;
     sort_indices(f, f->tensor_order, f->n_tensors, cmp_tensor);
     for (int i = 1; i < f->n_tensors; i++)
         if (strcmp(f->tensors[f->tensor_order[i - 1]].t.name,
                    f->tensors[f->tensor_order[i]].t.name) == 0)
-            return mf_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: appears twice",
-                        mf_printable(name, sizeof name, f->tensors[f->tensor_order[i]].t.name));
+            return attn_fail(why, why_len, ATTN_ERR_CORRUPT, "tensor %s: appears twice",
+                             mf_printable(name, sizeof name,
+                                          f->tensors[f->tensor_order[i]].t.name));
     return ATTN_OK;
 }
 
@@ -490,7 +484,7 @@ static int open_source(mf_file **out, const mf_source *s, const mf_options *opt,
     }
     mf_file *f = calloc(1, sizeof *f);
     if (!f)
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     header h = {0, 0, 0, 0, 0, 0};
     int st = read_header(f, &h, s, why, why_len);
     if (st < 0)
@@ -498,22 +492,23 @@ static int open_source(mf_file **out, const mf_source *s, const mf_options *opt,
     f->meta_buf = malloc(h.meta_size ? h.meta_size : 1);
     f->dir_buf = malloc(h.dir_size ? h.dir_size : 1);
     if (!f->meta_buf || !f->dir_buf) {
-        st = mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory for the metadata and directory");
+        st = attn_fail(why, why_len, ATTN_ERR_NOMEM,
+                       "out of memory for the metadata and directory");
         goto done;
     }
     if (mf_src_read(s, f->meta_buf, h.meta_size, MF_HEADER_SIZE) < 0 ||
         mf_src_read(s, f->dir_buf, h.dir_size, MF_HEADER_SIZE + h.meta_size) < 0) {
-        st = mf_fail(why, why_len, ATTN_ERR_IO, "reading the directory: %s", strerror(errno));
+        st = attn_fail(why, why_len, ATTN_ERR_IO, "reading the directory: %s", strerror(errno));
         goto done;
     }
     if (mf_crc32(0, f->meta_buf, h.meta_size) != h.meta_crc) {
-        st = mf_fail(why, why_len, ATTN_ERR_CRC,
-                     "metadata section: CRC mismatch (the file is damaged)");
+        st = attn_fail(why, why_len, ATTN_ERR_CRC,
+                       "metadata section: CRC mismatch (the file is damaged)");
         goto done;
     }
     if (mf_crc32(0, f->dir_buf, h.dir_size) != h.dir_crc) {
-        st = mf_fail(why, why_len, ATTN_ERR_CRC,
-                     "tensor directory: CRC mismatch (the file is damaged)");
+        st = attn_fail(why, why_len, ATTN_ERR_CRC,
+                       "tensor directory: CRC mismatch (the file is damaged)");
         goto done;
     }
     if ((st = parse_meta(f, &h, why, why_len)) < 0 ||
@@ -537,20 +532,20 @@ static int open_source(mf_file **out, const mf_source *s, const mf_options *opt,
     if (want_map) {
         void *m = mmap(NULL, (size_t)f->file_size, PROT_READ, MAP_SHARED, s->fd, 0);
         if (m == MAP_FAILED) {
-            st = mf_fail(why, why_len, ATTN_ERR_IO, "mapping the file: %s", strerror(errno));
+            st = attn_fail(why, why_len, ATTN_ERR_IO, "mapping the file: %s", strerror(errno));
             goto done;
         }
         f->map = m;
         f->map_size = (size_t)f->file_size;
     }
     if (arena > (uint64_t)SIZE_MAX / 2) {
-        st = mf_fail(why, why_len, ATTN_ERR_NOMEM, "%llu decoded bytes do not fit in memory",
-                  (unsigned long long)arena);
+        st = attn_fail(why, why_len, ATTN_ERR_NOMEM, "%llu decoded bytes do not fit in memory",
+                       (unsigned long long)arena);
         goto done;
     }
     if (arena && (st = map_arena(f, (size_t)arena)) < 0) {
-        st = mf_fail(why, why_len, st, "out of memory for %llu decoded bytes",
-                  (unsigned long long)arena);
+        st = attn_fail(why, why_len, st, "out of memory for %llu decoded bytes",
+                       (unsigned long long)arena);
         goto done;
     }
     for (int i = 0; i < f->n_tensors; i++) {
@@ -577,17 +572,17 @@ int mf_open(mf_file **out, const char *path, const mf_options *opt, char *why, s
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return mf_fail(why, why_len, ATTN_ERR_IO, "%s", strerror(errno));
+        return attn_fail(why, why_len, ATTN_ERR_IO, "%s", strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) < 0) {
         int e = errno;
         close(fd);
-        return mf_fail(why, why_len, ATTN_ERR_IO, "%s", strerror(e));
+        return attn_fail(why, why_len, ATTN_ERR_IO, "%s", strerror(e));
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return mf_fail(why, why_len, ATTN_ERR_IO, "%s",
-                    S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+        return attn_fail(why, why_len, ATTN_ERR_IO, "%s",
+                         S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
     }
     mf_source s = {fd, NULL, (uint64_t)sb.st_size};
     int st = open_source(out, &s, opt, 1, why, why_len);
@@ -600,7 +595,7 @@ int mf_open_mem(mf_file **out, const void *data, size_t len, const mf_options *o
 {
     *out = NULL;
     if (!data && len)
-        return mf_fail(why, why_len, ATTN_ERR_ARG, "no data");
+        return attn_fail(why, why_len, ATTN_ERR_ARG, "no data");
     mf_source s = {-1, data ? data : (const void *)"", (uint64_t)len};
     return open_source(out, &s, opt, 0, why, why_len);
 }
@@ -631,9 +626,9 @@ int mf_verify(const mf_file *f, char *why, size_t why_len)
         uint32_t crc = mf_crc32(0, r->t.data, r->t.decoded_size);
         if (crc != r->t.crc) {
             char name[80];
-            return mf_fail(why, why_len, ATTN_ERR_CRC,
-                        "tensor %s: CRC mismatch (file says %08x, data gives %08x)",
-                        mf_printable(name, sizeof name, r->t.name), r->t.crc, crc);
+            return attn_fail(why, why_len, ATTN_ERR_CRC,
+                             "tensor %s: CRC mismatch (file says %08x, data gives %08x)",
+                             mf_printable(name, sizeof name, r->t.name), r->t.crc, crc);
         }
     }
     return ATTN_OK;

@@ -95,9 +95,6 @@ int mf_load_tensors(mf_file *f, const mf_source *s, const mf_options *opt, char 
 /* The 8 bytes every model file starts with. */
 extern const uint8_t mf_magic[8];
 
-/* Writes a formatted reason into why (if any room) and returns status. */
-int mf_fail(char *why, size_t why_len, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* CRC-32 (zlib's) continued over n bytes of any size; returns the new CRC. */
 uint32_t mf_crc32(uint32_t crc, const void *data, uint64_t n);

@@ -159,28 +159,28 @@ static int job_error(const mf_file *f, const job *j, char *why, size_t why_len)
     mf_printable(name, sizeof name, r->t.name);
     switch (j->result) {
     case JOB_IO:
-        return mf_fail(why, why_len, ATTN_ERR_IO, "tensor %s: reading chunk %u: %s", name, j->chunk,
-                    strerror(j->err));
+        return attn_fail(why, why_len, ATTN_ERR_IO,
+                         "tensor %s: reading chunk %u: %s", name, j->chunk, strerror(j->err));
     case JOB_NOMEM:
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "tensor %s: out of memory", name);
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "tensor %s: out of memory", name);
     case JOB_CRC:
-        return mf_fail(why, why_len, ATTN_ERR_CRC,
-                    "tensor %s: chunk %u of %u: CRC mismatch (the file is damaged)", name,
-                    j->chunk, r->t.n_chunks);
+        return attn_fail(why, why_len, ATTN_ERR_CRC,
+                         "tensor %s: chunk %u of %u: CRC mismatch (the file is damaged)", name,
+                         j->chunk, r->t.n_chunks);
     case JOB_INFLATE:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
-                       "tensor %s: chunk %u: invalid deflate data (%s)", name, j->chunk, j->zmsg);
+        return attn_fail(why, why_len, ATTN_ERR_INFLATE,
+                         "tensor %s: chunk %u: invalid deflate data (%s)", name, j->chunk, j->zmsg);
     case JOB_SHORT:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
-                    "tensor %s: chunk %u inflates to fewer bytes than the directory says", name,
-                    j->chunk);
+        return attn_fail(why, why_len, ATTN_ERR_INFLATE,
+                         "tensor %s: chunk %u inflates to fewer bytes than the directory says",
+                         name, j->chunk);
     case JOB_LONG:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
-                    "tensor %s: chunk %u inflates to more bytes than the directory says", name,
-                    j->chunk);
+        return attn_fail(why, why_len, ATTN_ERR_INFLATE,
+                         "tensor %s: chunk %u inflates to more bytes than the directory says", name,
+                         j->chunk);
     default:
-        return mf_fail(why, why_len, ATTN_ERR_INFLATE,
-                    "tensor %s: chunk %u has bytes after its deflate stream", name, j->chunk);
+        return attn_fail(why, why_len, ATTN_ERR_INFLATE,
+                         "tensor %s: chunk %u has bytes after its deflate stream", name, j->chunk);
     }
 }
 
@@ -202,10 +202,11 @@ int mf_load_tensors(mf_file *f, const mf_source *s, const mf_options *opt, char 
     if (L.n_jobs == 0)
         return ATTN_OK;
     if (L.n_jobs > INT32_MAX)
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "%zu chunks: too many to load", L.n_jobs);
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "%zu chunks: too many to load", L.n_jobs);
     L.jobs = calloc(L.n_jobs, sizeof *L.jobs);
     if (!L.jobs)
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory for %zu chunk jobs", L.n_jobs);
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM,
+                         "out of memory for %zu chunk jobs", L.n_jobs);
     size_t k = 0;
     for (int i = 0; i < f->n_tensors; i++) {
         mf_tensor_rec *r = &f->tensors[i];
@@ -238,7 +239,8 @@ int mf_load_tensors(mf_file *f, const mf_source *s, const mf_options *opt, char 
         tp_free(pool);
         free(L.bufs);
         free(L.jobs);
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory for %zu chunk jobs", L.n_jobs);
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM,
+                         "out of memory for %zu chunk jobs", L.n_jobs);
     }
     tp_run(pool, load_task, &L, (int)L.n_jobs);
     tp_free(pool);
@@ -255,9 +257,10 @@ int mf_load_tensors(mf_file *f, const mf_source *s, const mf_options *opt, char 
             crc = (uint32_t)crc32_combine(crc, L.jobs[i].crc, (z_off_t)L.jobs[i].dec_len);
         if (crc != r->t.crc) {
             char name[80];
-            status = mf_fail(why, why_len, ATTN_ERR_CRC,
-                          "tensor %s: CRC mismatch of the decoded data (file says %08x, data gives "
-                          "%08x)", mf_printable(name, sizeof name, r->t.name), r->t.crc, crc);
+            status = attn_fail(why, why_len, ATTN_ERR_CRC,
+                               "tensor %s: CRC mismatch of the decoded data (file says %08x, "
+                               "data gives %08x)",
+                               mf_printable(name, sizeof name, r->t.name), r->t.crc, crc);
         }
     }
     free(L.jobs);

@@ -574,24 +574,24 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
         opt = &defaults;
     }
     if (!w || !path)
-        return mf_fail(why, why_len, ATTN_ERR_ARG, "no writer or path");
+        return attn_fail(why, why_len, ATTN_ERR_ARG, "no writer or path");
     if ((opt->method != MF_METHOD_NONE && opt->method != MF_METHOD_DEFLATE) || opt->level < 0 ||
         opt->level > 9 || opt->chunk_size < MF_ALIGN || opt->chunk_size % MF_ALIGN ||
         opt->chunk_size > MF_MAX_CHUNK)
-        return mf_fail(why, why_len, ATTN_ERR_ARG, "invalid write options");
+        return attn_fail(why, why_len, ATTN_ERR_ARG, "invalid write options");
     for (int i = 0; i < w->n_tensors; i++)
         if ((w->tensors[i].decoded + opt->chunk_size - 1) / opt->chunk_size > UINT32_MAX)
-            return mf_fail(why, why_len, ATTN_ERR_ARG, "tensor %s: too many chunks",
-                         w->tensors[i].name);
+            return attn_fail(why, why_len, ATTN_ERR_ARG, "tensor %s: too many chunks",
+                             w->tensors[i].name);
     int st = compress_all(w, opt);
     if (st < 0)
-        return mf_fail(why, why_len, st, "compressing: out of memory");
+        return attn_fail(why, why_len, st, "compressing: out of memory");
     uint8_t *meta = NULL, *dir = NULL;
     size_t meta_len, dir_len;
     if (build_meta(w, &meta, &meta_len) < 0 || build_dir(w, opt->chunk_size, &dir, &dir_len) < 0) {
         free(meta);
         free(dir);
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     }
     /* data offsets: each tensor at the next multiple of 64 */
     uint64_t pos = MF_HEADER_SIZE + meta_len + dir_len;
@@ -624,13 +624,13 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     if (!tmp) {
         free(meta);
         free(dir);
-        return mf_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
+        return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
-        st = mf_fail(why, why_len, ATTN_ERR_IO, "%s: %s", tmp, strerror(errno));
+        st = attn_fail(why, why_len, ATTN_ERR_IO, "%s: %s", tmp, strerror(errno));
         goto done;
     }
     static const uint8_t zero[MF_ALIGN];
@@ -654,11 +654,11 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     }
     if (bad) {
         unlink(tmp);
-        st = mf_fail(why, why_len, ATTN_ERR_IO, "writing %s: %s", tmp, strerror(e));
+        st = attn_fail(why, why_len, ATTN_ERR_IO, "writing %s: %s", tmp, strerror(e));
     } else if (rename(tmp, path) != 0) {
         e = errno;
         unlink(tmp);
-        st = mf_fail(why, why_len, ATTN_ERR_IO, "renaming %s: %s", tmp, strerror(e));
+        st = attn_fail(why, why_len, ATTN_ERR_IO, "renaming %s: %s", tmp, strerror(e));
     }
 done:
     for (int i = 0; i < w->n_tensors; i++)

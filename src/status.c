@@ -1,5 +1,8 @@
-/* status.c — the descriptions of libattn's status codes (see status.h). */
+/* status.c — the descriptions of libattn's status codes and the one way to report a reason. */
 #include "status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 const char *attn_strerror(int status)
 {
@@ -29,4 +32,15 @@ const char *attn_strerror(int status)
     case ATTN_ERR_ISA: return "instruction set not supported by this CPU";
     }
     return "unknown status";
+}
+
+int attn_fail(char *why, size_t why_len, int status, const char *fmt, ...)
+{
+    if (why && why_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_len, fmt, ap);
+        va_end(ap);
+    }
+    return status;
 }

@@ -2,6 +2,8 @@
 #ifndef ATTN_STATUS_H
 #define ATTN_STATUS_H
 
+#include <stddef.h>
+
 /* Every libattn function that can fail returns one of these: 0 success, positive a normal event,
  * negative an error.  The numbers are never changed; attn_strerror names each one.  Functions
  * that can say more (the model-file reader, the model loader) also write a one-line reason into
@@ -33,5 +35,10 @@ enum attn_status {
 
 /* Returns a static one-line English description of a status (never NULL). */
 const char *attn_strerror(int status);
+
+/* Writes a formatted one-line reason into why (when why is not NULL and why_len > 0) and returns
+ * status, so that an error path reads `return attn_fail(why, why_len, ATTN_ERR_X, "...", ...)`. */
+int attn_fail(char *why, size_t why_len, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif
