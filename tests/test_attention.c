@@ -20,6 +20,7 @@
 #include "transformer.h"
 
 #include "alloc_count.h"
+#include "golden_text.h"
 
 #define MAX_SRC 4
 #define DIR "tests/data/ref"
@@ -38,25 +39,6 @@ typedef struct wgold {
     int n_src, L, H, Le;
     wsrc s[MAX_SRC];
 } wgold;
-
-/* Reads the next word and checks it. */
-static void expect_word(FILE *f, const char *want)
-{
-    char w[64];
-    assert_int_equal(fscanf(f, "%63s", w), 1);
-    if (strcmp(w, want) != 0)
-        fail_msg("golden: expected '%s', found '%s'", want, w);
-}
-
-/* Reads n floats. */
-static float *read_floats(FILE *f, size_t n)
-{
-    float *v = malloc(n * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(fscanf(f, "%f", &v[i]), 1);
-    return v;
-}
 
 /* Loads DIR/name.attnw. */
 static void load(wgold *g, const char *name)

@@ -71,6 +71,22 @@ int cli_align_mix(const char *cmd, const tf_config *c, const char *layer, const 
     return rc;
 }
 
+int cli_align_attach(const char *cmd, eng_run *r, const tf_config *c, const char *layer,
+                     const char *heads)
+{
+    float *mix;
+    int rc = cli_align_mix(cmd, c, layer, heads, &mix);
+    if (rc)
+        return rc;
+    rc = eng_run_attention(r, mix, 1, 0);
+    free(mix);
+    if (rc < 0) {
+        cli_error("%s: %s", cmd, attn_strerror(rc));
+        return CLI_FAIL;
+    }
+    return 0;
+}
+
 int cli_align_open(cli_align *a, const tokenizer *tok, int special, int max_src, int max_tgt)
 {
     memset(a, 0, sizeof *a);

@@ -29,6 +29,11 @@ typedef struct cli_align {
 int cli_align_mix(const char *cmd, const tf_config *c, const char *layer, const char *heads,
                   float **mix);
 
+/* Asks run r for the attention --align-layer layer and --align-heads heads choose (one channel,
+ * cli_align_mix); returns 0, or CLI_USAGE or CLI_FAIL after the error. */
+int cli_align_attach(const char *cmd, eng_run *r, const tf_config *c, const char *layer,
+                     const char *heads);
+
 /* Allocates the scratch; returns 0 or CLI_FAIL after the error. */
 int cli_align_open(cli_align *a, const tokenizer *tok, int special, int max_src, int max_tgt);
 

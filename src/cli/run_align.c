@@ -10,16 +10,9 @@ int run_align_setup(run *R)
 {
     if (!R->o.align)
         return 0;
-    float *mix;
-    int rc = cli_align_mix(R->cmd, R->cfg, R->o.align_layer, R->o.align_heads, &mix);
+    int rc = cli_align_attach(R->cmd, R->er, R->cfg, R->o.align_layer, R->o.align_heads);
     if (rc)
         return rc;
-    rc = eng_run_attention(R->er, mix, 1, 0);
-    free(mix);
-    if (rc < 0) {
-        cli_error("engine: %s", attn_strerror(rc));
-        return CLI_FAIL;
-    }
     if (cli_align_open(&R->al, R->o.ids ? NULL : R->tok, R->o.special, R->max_src, R->max_new))
         return CLI_FAIL;
     size_t per = (size_t)R->gp.n_best * R->max_new;

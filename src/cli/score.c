@@ -258,16 +258,9 @@ static int align_pair(scorer *S, pair *p, int i)
 /* Asks the run for the attention --align needs; returns 0, CLI_USAGE or CLI_FAIL (printed). */
 static int align_setup(scorer *S)
 {
-    float *mix;
-    int rc = cli_align_mix(S->cmd, S->cfg, S->align_layer, S->align_heads, &mix);
+    int rc = cli_align_attach(S->cmd, S->er, S->cfg, S->align_layer, S->align_heads);
     if (rc)
         return rc;
-    rc = eng_run_attention(S->er, mix, 1, 0);
-    free(mix);
-    if (rc < 0) {
-        cli_error("score: %s", attn_strerror(rc));
-        return CLI_FAIL;
-    }
     if (cli_align_open(&S->al, S->ids ? NULL : eng_tokenizer(S->e), S->special, S->max_src,
                        S->max_tgt + 1))
         return CLI_FAIL;
