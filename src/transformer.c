@@ -1,6 +1,7 @@
 /* transformer.c — the encoder-decoder forward pass: run state, parallel linear layers, norms,
  * attention with key/value caches, encoder, decoder step (see transformer.h; weights are loaded
- * by loader.c). */
+ * by loader.c; attention kept for the caller: capture.c).  Over 800 lines: the forward pass and
+ * the state it runs on are one job. */
 #include "transformer_int.h"
 
 #include "arena.h"

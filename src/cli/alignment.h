@@ -25,7 +25,8 @@ typedef struct cli_align {
  * --align-heads heads ("all" or a comma-separated list of heads from 1; NULL: all) of
  * --align-layer layers ("all" or a comma-separated list of layers from 1, or from -1 the last;
  * NULL: the default, the upper half of the layers, e.g. 2,3 of 3 and 4,5,6 of 6, the best
- * choice by alignment error rate on tests/data/align, README: Alignments); returns 0, or CLI_USAGE after the error, or CLI_FAIL (out of memory). */
+ * choice by alignment error rate on tests/data/align, README: Alignments); returns 0, or
+ * CLI_USAGE after the error, or CLI_FAIL (out of memory). */
 int cli_align_mix(const char *cmd, const tf_config *c, const char *layer, const char *heads,
                   float **mix);
 

@@ -37,7 +37,8 @@ ok "align: every output word of the first line is aligned" \
         for (j = 0; j < n; j++) if (!(j in seen)) exit 1 }' "$T/out"
 ok "align: '3.11' in the source is aligned with '3.11' of the output" \
     awk -F' \\|\\|\\| ' 'NR == 3 { n = split($1, w, " "); m = split($2, l, " ");
-        for (i = 1; i <= m; i++) { split(l[i], p, "-"); if (p[1] == 3 && w[p[2] + 1] == "3.11") f = 1 }
+        for (i = 1; i <= m; i++) {
+            split(l[i], p, "-"); if (p[1] == 3 && w[p[2] + 1] == "3.11") f = 1 }
         exit !f }' "$T/out"
 
 run "$ATTN" -m $M --align=hard --batch 3 "$T/in"
@@ -95,14 +96,16 @@ for bad in "--align=both" "--align --align-layer 0" "--align --align-layer 4" \
            "--align --align-layer 1,,2" "--align --align-heads 5" "--align --align-heads x" \
            "--align-layer 1" "--align-heads 1" "--align soft"; do
     run sh -c "echo hi | '$ATTN' -m $M $bad"
-    ok "bad: $bad is a usage error (status 2, one line)" sh -c "[ $RC -eq 2 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -q '^attn: ' '$T/err'"
+    ok "bad: $bad is a usage error (status 2, one line)" \
+        sh -c "[ $RC -eq 2 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -q '^attn: ' '$T/err'"
 done
 
 # attn score --align: forced decoding of a given pair.
 printf 'The cat is on the table.\tLe chat est sur la table.\nPython 3.11\tPython 3.11\n' >"$T/pairs"
 cut -f1 "$T/pairs" >"$T/in"
 run "$ATTN" score -m $M --align "$T/pairs"
-ok "score --align: number ||| links" sh -c "[ $RC -eq 0 ] && [ \$(grep -Ec '^-[0-9.]+ \|\|\| [0-9]' '$T/out') -eq 2 ]"
+ok "score --align: number ||| links" \
+    sh -c "[ $RC -eq 0 ] && [ \$(grep -Ec '^-[0-9.]+ \|\|\| [0-9]' '$T/out') -eq 2 ]"
 ok "score --align: identical words aligned to themselves" \
     [ "$(sed -n 2p "$T/out" | sed 's/.* ||| //')" = "0-0 1-1" ]
 run "$ATTN" score -m $M --align --json "$T/pairs"
@@ -112,13 +115,16 @@ ok "score --align-heads without --align: usage error" status_is 2
 
 # attn attention: terminal blocks, SVG validated by xmllint, non-ASCII labels, refusals.
 run "$ATTN" attention -m $M --width 100 "The needle has a sharp point."
-ok "attention: 24-bit colour blocks" sh -c "[ $RC -eq 0 ] && grep -q \"\$(printf '\033')\[48;2;\" '$T/out'"
+ok "attention: 24-bit colour blocks" \
+    sh -c "[ $RC -eq 0 ] && grep -q \"\$(printf '\033')\[48;2;\" '$T/out'"
 ok "attention: the legend names the source words" out_has "5 point."
 run "$ATTN" attention -m $M --encoder --each --svg "$T/a.svg" "The needle has a sharp point."
 ok "attention --svg: status 0" status_is 0
 ok "attention --svg: valid XML (xmllint)" xmllint --noout "$T/a.svg"
-ok "attention --encoder --each: combined + 12 panels" [ "$(grep -c '<g transform' "$T/a.svg")" -eq 13 ]
-ok "attention --encoder: 6 x 6 cells per panel" [ "$(grep -c '<rect x=.*<title>' "$T/a.svg")" -eq $((13 * 36)) ]
+ok "attention --encoder --each: combined + 12 panels" \
+    [ "$(grep -c '<g transform' "$T/a.svg")" -eq 13 ]
+ok "attention --encoder: 6 x 6 cells per panel" \
+    [ "$(grep -c '<rect x=.*<title>' "$T/a.svg")" -eq $((13 * 36)) ]
 printf 'Le caf\303\251 co\303\273te 3 \342\202\254 <b>&amp; "x"\n' >"$T/utf8"
 run sh -c "'$ATTN' attention -m $M --svg - <'$T/utf8' >'$T/u.svg'"
 ok "attention: non-ASCII and markup in labels: valid XML" xmllint --noout "$T/u.svg"
@@ -129,7 +135,8 @@ run sh -c "'$ATTN' attention -m $M --svg - <'$T/bad' >'$T/b.svg'"
 ok "attention: invalid UTF-8 becomes U+FFFD, still valid XML" xmllint --noout "$T/b.svg"
 awk 'BEGIN { for (i = 0; i < 300; i++) printf "word%d ", i; print "" }' >"$T/long"
 run sh -c "'$ATTN' attention -m $M --svg '$T/l.svg' <'$T/long'"
-ok "attention: a 300-word text is refused with one line" sh -c "[ $RC -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -q 'at most 256' '$T/err'"
+ok "attention: a 300-word text is refused with one line" \
+    sh -c "[ $RC -eq 1 ] && [ \$(wc -l <'$T/err') -eq 1 ] && grep -q 'at most 256' '$T/err'"
 awk 'BEGIN { for (i = 0; i < 60; i++) printf "cat "; print "" }' >"$T/wide"
 run sh -c "'$ATTN' attention -m $M --width 80 <'$T/wide'"
 ok "attention: too wide for the terminal: refused, --svg suggested" \
@@ -139,5 +146,6 @@ ok "attention: empty text refused" sh -c "[ $RC -eq 1 ] && grep -q 'empty' '$T/e
 run "$ATTN" attention -m $M --layer 7 "Hello"
 ok "attention: bad --layer is a usage error" status_is 2
 run "$ATTN" attention -m $M --svg /nonexistent/dir/x.svg "Hello"
-ok "attention: unwritable --svg file: status 1" sh -c "[ $RC -eq 1 ] && grep -q '/nonexistent' '$T/err'"
+ok "attention: unwritable --svg file: status 1" \
+    sh -c "[ $RC -eq 1 ] && grep -q '/nonexistent' '$T/err'"
 finish
