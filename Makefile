@@ -127,7 +127,13 @@ $(BENCH_TOK): scripts/bench/tokenizer.c $(LIBTOK)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBTOK) $(PCRE_LIBS)
 
-check-unit: $(TESTS) $(BENCH_TOK)
+# The sentence splitter's benchmark (scripts/bench/sentences.sh runs it); built by check too.
+BENCH_SENT := $(BUILD)/bench-sentences
+$(BENCH_SENT): scripts/bench/sentences.c $(LIBATTN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIBATTN)
+
+check-unit: $(TESTS) $(BENCH_TOK) $(BENCH_SENT)
 	@fail=0; for t in $(TESTS); do \
 	    echo "== $$t"; $$t || fail=1; \
 	done; test $$fail -eq 0
@@ -152,6 +158,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 # A target may name the only sources it needs in FUZZ_LIB_<name> (default: all but ISA-specific).
 FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c) src/threadpool.c src/dtype.c src/status.c
 FUZZ_LIB_bpe := $(TOK_SRC)
+FUZZ_LIB_sentences := src/sentences.c src/status.c
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(TOK_SRC) $(wildcard tokenizer/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Isrc -Itokenizer $(PCRE_CFLAGS) $(ZLIB_CFLAGS) \

@@ -112,6 +112,21 @@ static int read_gen_keys(const mf_file *f, const tf_config *c, eng_defaults *d, 
     return get_int(f, "gen.beam_mask_pad", pad_banned, 0, 1, &d->beam_mask_pad, why, why_len);
 }
 
+/* Reads the task and lang.source keys into d (translator, source_lang); returns ATTN_OK or
+ * ATTN_ERR_MODEL with the reason. */
+static int read_task_keys(const mf_file *f, eng_defaults *d, char *why, size_t why_len)
+{
+    const char *task, *lang;
+    if (mf_get_str_or(f, "task", "", &task) != ATTN_OK)
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata task: not a string");
+    if (mf_get_str_or(f, "lang.source", "en", &lang) != ATTN_OK ||
+        strlen(lang) >= sizeof d->source_lang)
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata lang.source: not a language code");
+    d->translator = strcmp(task, "translation") == 0;
+    strcpy(d->source_lang, lang);
+    return ATTN_OK;
+}
+
 /* Opens the file's tokenizer blob (if any) and reads src.add_bos / src.add_eos into e; returns
  * ATTN_OK, ATTN_ERR_NOMEM or ATTN_ERR_MODEL with the reason. */
 static int open_tokenizer(engine *e, char *why, size_t why_len)
@@ -149,6 +164,8 @@ int eng_open(engine **out, const char *path, char *why, size_t why_len)
     }
     e->cfg = tf_model_config(e->model);
     rc = read_gen_keys(tf_model_file(e->model), e->cfg, &e->d, why, why_len);
+    if (rc == ATTN_OK)
+        rc = read_task_keys(tf_model_file(e->model), &e->d, why, why_len);
     if (rc == ATTN_OK)
         rc = open_tokenizer(e, why, why_len);
     if (rc < 0) {

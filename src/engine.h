@@ -51,6 +51,8 @@ typedef struct eng_defaults {
     int beam_mask_pad;          /* gen.beam_mask_pad (absent: 1 when gen.bad_ids holds pad_id) */
     int src_bos_id, src_eos_id; /* put before / after a text source (src.add_bos / src.add_eos
                                    with bos_id / eos_id), -1 if not */
+    int translator;             /* task is "translation": records are split into sentences */
+    char source_lang[16];       /* lang.source, the source text's language ("en" when absent) */
 } eng_defaults;
 
 /* A caller's choices that replace the file's defaults; eng_overrides_default leaves every one

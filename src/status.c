@@ -30,6 +30,8 @@ const char *attn_strerror(int status)
     case ATTN_ERR_TOO_LONG: return "target longer than the maximum length";
     case ATTN_ERR_LENGTH: return "more new tokens than the model has positions";
     case ATTN_ERR_ISA: return "instruction set not supported by this CPU";
+    case ATTN_ERR_LANG: return "no sentence rules for this language";
+    case ATTN_ERR_SPACE: return "more results than the array holds";
     }
     return "unknown status";
 }

@@ -1,4 +1,4 @@
-/* status.h — the status codes of libattn (model files, kernels, engine, generation). */
+/* status.h — the status codes of libattn (model files, kernels, engine, generation, sentences). */
 #ifndef ATTN_STATUS_H
 #define ATTN_STATUS_H
 
@@ -31,6 +31,8 @@ enum attn_status {
     ATTN_ERR_TOO_LONG = -18,    /* a target is longer than max_new_tokens allows */
     ATTN_ERR_LENGTH = -19,      /* more new tokens asked for than the model has positions */
     ATTN_ERR_ISA = -20,         /* an instruction set this CPU lacks, or no such name */
+    ATTN_ERR_LANG = -21,        /* a language the sentence splitter has no rules for */
+    ATTN_ERR_SPACE = -22,       /* the caller's array is too small; the size needed is returned */
 };
 
 /* Returns a static one-line English description of a status (never NULL). */

@@ -711,12 +711,16 @@ def check_tokenizer(attn, tmp):
         p = subprocess.run([attn, "tokenize", "-t", out], input=texts, capture_output=True, text=True)
         check(p.returncode == 0 and p.stdout == want_raw,
               f"BART tokenizer ({form}): attn tokenize differs from the reference:\n{p.stdout}{p.stderr}")
+        # attn run gives the model a record without the white space around it and with its
+        # tabs as spaces (the text is kept around the output), so such lines are left out here
+        keep = [i for i, l in enumerate(texts.splitlines()) if l == l.strip() and "\t" not in l]
         runs = []
-        for extra, data in (([], texts), (["--ids"], framed)):
+        for extra, lines in (([], texts), (["--ids"], framed)):
+            data = "".join(lines.splitlines(True)[i] for i in keep)
             p = subprocess.run([attn, "-m", out, "--json", "-n", "12", "--threads", "1"] + extra,
                                input=data, capture_output=True, text=True)
             runs.append([json.loads(l)["ids"] for l in p.stdout.splitlines()] if p.returncode == 0 else p.stderr)
-        check(runs[0] == runs[1] and len(runs[0]) == len(texts.splitlines()),
+        check(runs[0] == runs[1] and len(runs[0]) == len(keep) >= 5,
               f"BART tokenizer ({form}): text run {runs[0]} differs from the id run {runs[1]}")
     print("BART tokenizer: vocab.json + merges.txt and tokenizer.json embedded"
           + (", ids equal to the reference, text runs framed as <s> text </s>" if attn else ""))

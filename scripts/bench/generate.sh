@@ -8,6 +8,7 @@
 # scripts/model/fetch-data.sh has run, else generated English-like lines), else the reference model
 # tests/data/ref/pre_gelu_untied.attn on generated ids (tiny: only the batching overhead shows).
 # Prints one line per setting: sources/s and generated tokens/s (counted from --json output).
+# Text sources are not split into sentences (--no-split), so that a source is one input line.
 set -u
 ATTN=${1:-${ATTN:-./attn}}
 N=500
@@ -26,13 +27,13 @@ if [ $mode = ids ]; then
     extra="--ids -n 32"
 elif [ -f data/en-fr/test.en ]; then
     head -n $N data/en-fr/test.en >"$tmp/in"
-    extra=""
+    extra="--no-split"
 else
     awk -v n=$N 'BEGIN { srand(1); split("the a this package provides library for tools data files \
         support reading writing images network server client simple fast small module", w, " ");
         for (i = 0; i < n; i++) { k = 4 + int(rand() * 16); s = "";
         for (j = 0; j < k; j++) s = s (j ? " " : "") w[1 + int(rand() * 21)]; print s "." } }' >"$tmp/in"
-    extra=""
+    extra="--no-split"
 fi
 threads=$(nproc 2>/dev/null || echo 1)
 echo "generate: $model ($mode input, $(wc -l <"$tmp/in") sources, $threads threads)"

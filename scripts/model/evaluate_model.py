@@ -4,9 +4,11 @@
       [--attn ./attn]
   python3 -m scripts.model.evaluate_model HYP REF        scores any two files
 
-Translates the source file with attn (greedy, then beam 4) and with PyTorch's greedy decoding of
-the same model file (scripts/lib/translator.py), and prints for each: corpus BLEU (sacreBLEU's
-definition: 13a tokenisation, one reference, brevity penalty, 'exp' smoothing) and chrF2
+Translates the source file with attn (greedy, then beam 4, each line as one source as PyTorch
+does: --no-split; then greedy with attn's sentence splitting, system attn-split) and with
+PyTorch's greedy decoding of the same model file (scripts/lib/translator.py), and prints for
+each: corpus BLEU (sacreBLEU's definition: 13a tokenisation, one reference, brevity penalty,
+'exp' smoothing) and chrF2
 (character n-grams 1..6 without spaces, beta 2, corpus statistics; both in scripts/lib/metrics.py),
 plus the share of sentences where attn's greedy output equals PyTorch's. When the system's BLAS is
 the reference one, the PyTorch run uses Debian's OpenBLAS unpacked into $ATTN_WORK/openblas
@@ -82,8 +84,8 @@ def main():
     p.add_argument("--work", default="eval", help="folder for the outputs")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=32, help="attn --batch")
-    p.add_argument("--systems", default="pytorch,attn-greedy,attn-beam4",
-                   help="comma-separated subset of pytorch, attn-greedy, attn-beam4")
+    p.add_argument("--systems", default="pytorch,attn-greedy,attn-beam4,attn-split",
+                   help="comma-separated subset of pytorch, attn-greedy, attn-beam4, attn-split")
     args = p.parse_args()
 
     if args.files:
@@ -106,15 +108,18 @@ def main():
         use_openblas(os.environ.get("ATTN_WORK", "data"), args.threads)
     common = ["-m", args.model, "--truncate", "--batch", str(args.batch),
               "--threads", str(args.threads)]
+    whole = common + ["--no-split"]
     rows, outs = [], {}
     for name in systems:
         out = os.path.join(args.work, name + ".txt")
         if name == "pytorch":
             secs = pytorch_greedy(args.model, args.attn, args.src, out, args.threads)
         elif name == "attn-greedy":
-            secs = run_attn(args.attn, common + ["--greedy"], args.src, out)
+            secs = run_attn(args.attn, whole + ["--greedy"], args.src, out)
         elif name == "attn-beam4":
-            secs = run_attn(args.attn, common + ["-b", "4"], args.src, out)
+            secs = run_attn(args.attn, whole + ["-b", "4"], args.src, out)
+        elif name == "attn-split":
+            secs = run_attn(args.attn, common + ["--greedy", "--split"], args.src, out)
         else:
             p.error("unknown system %r" % name)
         outs[name] = read_lines(out)

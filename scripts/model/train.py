@@ -333,6 +333,7 @@ def metadata(cfg, ckpt, paths, args):
                        if cfg["tgt"] == "fr" else
                        "%s to %s translation of package descriptions" % (cfg["src"], cfg["tgt"]),
         "src.add_bos": 0, "src.add_eos": 1,
+        "task": "translation", "lang.source": cfg["src"], "lang.target": cfg["tgt"],
         "source": "trained by scripts/model/make-model.sh of attn",
         "license": "The training data are Debian package descriptions and their DDTP translations, "
                    "which are under the licences of the Debian packages they describe; this model "

@@ -40,6 +40,14 @@ void cli_init(void);
  * "attn: stdout: why" and exits 1. */
 void cli_write(const void *buf, size_t len);
 
+/* Returns the length (1-4) of the valid UTF-8 character at s (n >= 1 bytes left), or 0: a byte
+ * that cannot start one, or a sequence that is cut, overlong or a surrogate. */
+int cli_utf8_char(const char *s, size_t n);
+
+/* Writes s (n bytes) like cli_write, with each byte that is not part of a valid UTF-8 character
+ * written as U+FFFD, so that the output is valid UTF-8 whatever the bytes. */
+void cli_write_utf8(const char *s, size_t n);
+
 /* Writes a NUL-terminated string to stdout with the same error handling as cli_write. */
 void cli_puts(const char *s);
 
@@ -117,6 +125,11 @@ int cli_parse_double(const char *s, double lo, double hi, double *out);
  * after printing the error. */
 int cli_parse_threads(const char *cmd, const char *arg, int *out);
 
+/* Copies the n bytes of s into out (room for n; out may be s) with each control character (C0,
+ * DEL, C1; a newline too unless keep_newlines) as one space: the text run and score give the
+ * model.  Returns the length written. */
+size_t cli_model_text(char *out, const char *s, size_t n, int keep_newlines);
+
 /* The default compute threads of run and score: the online CPUs, at most 8. */
 int cli_default_threads(void);
 
@@ -146,9 +159,6 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path);
  * control bytes as \u00XX when json (a JSON string, where bytes that are not valid UTF-8 become
  * \ufffd), else as \xXX with every other byte as it is. */
 void cli_quote(const char *s, size_t n, int json);
-
-/* Returns the length (1-4) of the valid UTF-8 character at s (n >= 1 bytes left), or 0. */
-int cli_utf8_char(const unsigned char *s, size_t n);
 
 /* Writes a number for JSON with 6 significant digits (non-finite values as null). */
 void cli_json_number(double x);

@@ -72,6 +72,19 @@ int cli_parse_threads(const char *cmd, const char *arg, int *out)
     return 0;
 }
 
+size_t cli_model_text(char *out, const char *s, size_t n, int keep_newlines)
+{
+    const unsigned char *t = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < n; o++) {
+        int c1 = t[i] == 0xc2 && i + 1 < n && t[i + 1] >= 0x80 && t[i + 1] < 0xa0;
+        int c0 = (t[i] < 0x20 && !(t[i] == '\n' && keep_newlines)) || t[i] == 0x7f;
+        out[o] = c0 || c1 ? ' ' : s[i];
+        i += c1 ? 2 : 1;
+    }
+    return o;
+}
+
 int cli_default_threads(void)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -9,16 +9,19 @@
 static void convert_usage(void)
 {
     cli_puts(
-        "Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] IN OUT\n"
+        "Usage: attn convert [--dtype TYPE] [--compress METHOD] [--level N] [--set KEY=TEXT]\n"
+        "                    IN OUT\n"
         "Rewrite the model file IN as OUT (which may be IN: OUT is written to OUT.tmp and\n"
-        "renamed). Metadata is copied unchanged. f32->f16/bf16 rounds to nearest even;\n"
-        "q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
+        "renamed). Metadata is copied unchanged but for --set. f32->f16/bf16 rounds to\n"
+        "nearest even; q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
         "      --dtype TYPE        f32, f16, bf16 or q8: the type of every 2-D tensor whose\n"
         "                          name ends in .weight (default: keep each tensor's type)\n"
         "      --compress METHOD   zlib (deflate in chunks, byte-shuffled floats; the\n"
         "                          default) or none (uncompressed, memory-mappable)\n"
         "      --level N           zlib level, 0 (fastest) to 9 (smallest); default 6\n"
         "      --threads N         threads that read and compress (1 to 16; default: all CPUs)\n"
+        "      --set KEY=TEXT      set (or replace) the text metadata key KEY, e.g.\n"
+        "                          task=translation (repeatable, up to 16 times)\n"
         "  -h, --help              show this help\n");
 }
 
@@ -62,6 +65,26 @@ static int add_tensors(mf_writer *w, const mf_file *f, int dtype, const char *in
     return 0;
 }
 
+/* Sets each KEY=TEXT of set (n) as a text key of w; returns 0, or 1 after printing the error. */
+static int set_keys(mf_writer *w, const char *const *set, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char key[4096];
+        size_t k = (size_t)(strchr(set[i], '=') - set[i]);
+        int st = k < sizeof key ? ATTN_OK : ATTN_ERR_ARG;
+        if (st == ATTN_OK) {
+            memcpy(key, set[i], k);
+            key[k] = '\0';
+            st = mf_writer_set_str(w, key, set[i] + k + 1);
+        }
+        if (st < 0) {
+            cli_error("convert: --set %s: %s", set[i], attn_strerror(st));
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int cli_convert(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -69,12 +92,14 @@ int cli_convert(int argc, char **argv)
         {"compress", required_argument, NULL, 'c'},
         {"level", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'T'},
+        {"set", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     mf_write_options wo;
     mf_write_options_default(&wo);
-    int dtype = -1, c;
+    int dtype = -1, c, n_set = 0;
+    const char *set[16];
     long level;
     attn_dtype d;
     opterr = 0;
@@ -108,6 +133,12 @@ int cli_convert(int argc, char **argv)
             if (cli_parse_threads("convert", optarg, &wo.n_threads))
                 return CLI_USAGE;
             break;
+        case 's':
+            if (optarg[0] == '=' || !strchr(optarg, '=') || n_set == 16)
+                return cli_usage_error("convert", "--set: '%s' is not KEY=TEXT, or more than 16",
+                                       optarg);
+            set[n_set++] = optarg;
+            break;
         default:
             return cli_usage_error("convert", "unknown option '%s'", argv[optind - 1]);
         }
@@ -125,6 +156,8 @@ int cli_convert(int argc, char **argv)
         cli_error("%s: out of memory", in);
         goto done;
     }
+    if (set_keys(w, set, n_set))
+        goto done;
     if (add_tensors(w, f, dtype, in))
         goto done;
     st = mf_writer_write(w, out, &wo, why, sizeof why);

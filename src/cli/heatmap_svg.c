@@ -26,7 +26,7 @@ int hm_label(char *dst, size_t cap, const char *s, size_t n, int max_chars)
             break;
         }
         unsigned char c = (unsigned char)s[i];
-        int k = cli_utf8_char((const unsigned char *)s + i, n - i);
+        int k = cli_utf8_char(s + i, n - i);
         if (k == 0 || c < 0x20 || c == 0x7f) {
             memcpy(dst + o, "\xef\xbf\xbd", 3);
             o += 3;

@@ -71,6 +71,16 @@ long cli_read_record(FILE *f, char **buf, size_t *cap, int delim, size_t *raw)
     return (long)n;
 }
 
+/* Removes a UTF-8 byte order mark from the start of buf (n bytes, NUL-terminated); returns the
+ * new length. */
+static size_t skip_bom(char *buf, size_t n)
+{
+    if (n < 3 || memcmp(buf, "\xef\xbb\xbf", 3) != 0)
+        return n;
+    memmove(buf, buf + 3, n - 2);
+    return n - 3;
+}
+
 /* Sums the sizes of the input files when all are regular files; returns -1 otherwise. */
 static long long input_size(char **files, int n)
 {
@@ -110,6 +120,7 @@ static int read_whole(cli_reader *r, char **buf, size_t *cap, size_t *len)
             return -1;
         }
         cli_close_input(f);
+        plen = skip_bom(part, plen);
         if (n + plen + 1 > *cap) {
             char *nb = realloc(*buf, n + plen + 1);
             if (!nb) {
@@ -158,7 +169,7 @@ int cli_reader_next(cli_reader *r, char **buf, size_t *cap, size_t *len)
         long n = cli_read_record(r->f, buf, cap, r->delim, &raw);
         if (n >= 0) {
             r->consumed += (long long)raw;
-            *len = (size_t)n;
+            *len = r->record == 0 ? skip_bom(*buf, (size_t)n) : (size_t)n;
             r->record++;
             return 1;
         }

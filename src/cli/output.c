@@ -47,6 +47,50 @@ void cli_write(const void *buf, size_t len)
         stdout_failed();
 }
 
+int cli_utf8_char(const char *p, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    unsigned c = s[0], lo = 0x80, hi = 0xbf;
+    int need;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if ((size_t)need >= n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (int k = 2; k <= need; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    return need + 1;
+}
+
+void cli_write_utf8(const char *s, size_t n)
+{
+    size_t start = 0, i = 0;
+    while (i < n) {
+        int k = cli_utf8_char(s + i, n - i);
+        if (k > 0) {
+            i += (size_t)k;
+            continue;
+        }
+        cli_write(s + start, i - start);
+        cli_write("\xef\xbf\xbd", 3);
+        start = ++i;
+    }
+    cli_write(s + start, n - start);
+}
+
 void cli_puts(const char *s)
 {
     cli_write(s, strlen(s));

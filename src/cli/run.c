@@ -1,9 +1,11 @@
-/* run.c — `attn [run]`: one source per input record in, one generated output per record out.
+/* run.c — `attn [run]`: records in, one generated output per record out.
  *
- * Data flow: records (lines, NUL-separated records or the whole input; input.c) -> tokenizer (or
- * --ids) -> windows of sources sorted by length -> batches through the engine (src/engine.h) ->
- * outputs written in input order by run_output.c, the record at the head of the order streamed
- * as its tokens settle (whole UTF-8 characters only, flushed), the others held until their turn.
+ * Data flow: records (lines, NUL-separated records or the whole input; input.c) -> sentences
+ * (src/sentences.h; for a translator, else the record without the white space around it) ->
+ * tokenizer (or --ids) -> windows of sources sorted by length -> batches through the engine
+ * (src/engine.h) -> outputs written in input order by run_output.c, the source at the head of
+ * the order streamed as its tokens settle (whole UTF-8 characters only, flushed), the others
+ * held until their turn, each record rebuilt with its own text around its sentences.
  */
 #include "run.h"
 
@@ -52,10 +54,30 @@ static void on_progress(void *user, int s)
         run_advance(R);
 }
 
-/* Turns record text into source ids for item it; returns 0, or CLI_FAIL after the error. */
+/* Returns the text given to the model for item it (*len bytes): its span with its control
+ * characters as spaces (cli_model_text; newlines kept inside -0 and --whole records), a copy in
+ * R->clean; NULL when out of memory (printed). */
+static const char *source_text(run *R, const item *it, size_t *len)
+{
+    size_t n = it->size;
+    if (n + 1 > R->clean_cap) {
+        char *p = realloc(R->clean, n + 1);
+        if (!p) {
+            cli_error("out of memory");
+            return NULL;
+        }
+        R->clean = p;
+        R->clean_cap = n + 1;
+    }
+    *len = cli_model_text(R->clean, R->recs[it->rec].text + it->off, n, R->o.delim != '\n');
+    R->clean[*len] = '\0';
+    return R->clean;
+}
+
+/* Turns item it's text into its source ids; returns 0, or CLI_FAIL after the error. */
 static int make_source(run *R, item *it, long record)
 {
-    size_t need = it->text_len + 2;
+    size_t need = it->size + 2;
     if ((size_t)it->src_cap < need) {
         int32_t *p = realloc(it->src, need * sizeof *p);
         if (!p) {
@@ -67,7 +89,7 @@ static int make_source(run *R, item *it, long record)
     }
     size_t n = 0;
     if (R->o.ids) {
-        const char *s = it->text;
+        const char *s = R->recs[it->rec].text;
         while (*s) {
             while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
                 s++;
@@ -88,8 +110,12 @@ static int make_source(run *R, item *it, long record)
     } else {
         const eng_defaults *d = eng_file_defaults(R->e);
         size_t pre = d->src_bos_id >= 0;
+        size_t len;
+        const char *text = source_text(R, it, &len);
+        if (!text)
+            return CLI_FAIL;
         int rc = tok_encoder_encode(eng_encoder(R->e), it->src + pre, (size_t)it->src_cap - pre,
-                                    &n, it->text, it->text_len, R->o.special ? TOK_SPECIAL : 0);
+                                    &n, text, len, R->o.special ? TOK_SPECIAL : 0);
         if (rc < 0)
             return record_error(R, record, tok_strerror(rc));
         if (n > 0 && pre) {
@@ -136,13 +162,13 @@ static int decode_window(run *R, long first_index)
     qsort_r(R->order, (size_t)n, sizeof *R->order, by_length, R->items);
     R->head = 0;
     run_advance(R);
-    for (int b = 0; b < n; b += (int)R->o.batch) {
-        int k = n - b < R->o.batch ? n - b : (int)R->o.batch;
+    for (int b = 0; b < n; b += R->batch) {
+        int k = n - b < R->batch ? n - b : R->batch;
         for (int j = 0; j < k; j++) {
             item *it = &R->items[R->order[b + j]];
             R->batch_item[j] = R->order[b + j];
             R->batch_src[j] = (gen_source){it->src, it->src_len,
-                                           (uint64_t)(first_index + R->order[b + j])};
+                                           (uint64_t)(R->first_source + R->order[b + j])};
             it->gen_index = j;
         }
         int rc = eng_generate(R->er, R->batch_src, k, on_progress, R);
@@ -153,41 +179,131 @@ static int decode_window(run *R, long first_index)
     return 0;
 }
 
-/* Reads the input window by window and decodes it; returns the exit status. */
+/* Makes room for n items (each with its output buffers); returns 0 or -1 (out of memory). */
+static int grow_items(run *R, int n)
+{
+    if (n <= R->item_cap)
+        return 0;
+    int cap = n > 2 * R->item_cap ? n : 2 * R->item_cap;
+    item *items = realloc(R->items, (size_t)cap * sizeof *items);
+    if (items)
+        R->items = items;
+    int *order = items ? realloc(R->order, (size_t)cap * sizeof *order) : NULL;
+    if (!order)
+        return -1;
+    R->order = order;
+    memset(R->items + R->item_cap, 0, (size_t)(cap - R->item_cap) * sizeof *items);
+    for (; R->item_cap < cap; R->item_cap++) {
+        item *it = &R->items[R->item_cap];
+        it->ids = malloc((size_t)R->gp.n_best * R->max_new * sizeof(int32_t));
+        it->lps = malloc((size_t)R->gp.n_best * (R->max_new + 1) * sizeof(float));
+        if (!it->ids || !it->lps || run_align_item(R, it))
+            return -1;
+    }
+    return 0;
+}
+
+/* Finds the sentences of record r (all of it with --ids, its text without the white space
+ * around it without splitting) into R->spans; returns their number, or -1 (out of memory). */
+static long find_spans(run *R, const record *r)
+{
+    size_t n = 0;
+    if (R->o.ids) {
+        R->spans[0] = (sentence_span){0, r->text_len};
+        return 1;
+    }
+    if (!R->split) {
+        sentences_whole(R->spans, &n, r->text, r->text_len);
+        return (long)n;
+    }
+    while (sentences_split(R->spans, R->span_cap, &n, r->text, r->text_len, R->lang) ==
+           ATTN_ERR_SPACE) {
+        sentence_span *p = realloc(R->spans, n * sizeof *p);
+        if (!p)
+            return -1;
+        R->spans = p;
+        R->span_cap = n;
+    }
+    return (long)n;
+}
+
+/* Turns the record just read into R->recs[R->n_recs] into items (one per sentence, or one
+ * without a source for a record without any) with their sources; returns 0 or CLI_FAIL. */
+static int add_record(run *R)
+{
+    record *r = &R->recs[R->n_recs];
+    long n = find_spans(R, r);
+    if (n < 0 || grow_items(R, R->n_items + (n > 0 ? (int)n : 1)) < 0) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    r->first = R->n_items;
+    r->n = n > 0 ? (int)n : 1;
+    size_t lead = 0;
+    for (int k = 0; k < r->n; k++) {
+        item *it = &R->items[R->n_items++];
+        it->rec = R->n_recs;
+        it->lead = lead;
+        it->off = n > 0 ? R->spans[k].off : r->text_len;
+        it->size = n > 0 ? R->spans[k].len : 0;
+        it->last = k == r->n - 1;
+        lead = it->off + it->size;
+        it->done = it->running = it->started = 0;
+        it->written = 0;
+        it->n_hyps = 0;
+        if (make_source(R, it, R->rd.record) != 0) {
+            R->n_items = r->first; /* the records before this one are still written */
+            return CLI_FAIL;
+        }
+        if (it->empty) {
+            it->n_hyps = 1;
+            it->len[0] = it->ended[0] = 0;
+            it->score[0] = 0;
+        }
+    }
+    R->n_recs++;
+    return 0;
+}
+
+/* Reads the input window by window (whole records, at least R->window sources unless the input
+ * ends) and decodes it; returns the exit status. */
 static int run_all(run *R, char **files, int n_files)
 {
     cli_reader_init(&R->rd, files, n_files, R->o.delim);
-    long index = 0;
+    long index = 0, source = 0;
     int status = CLI_OK, end = 0;
     while (!end && status == CLI_OK) {
-        R->n_items = 0;
+        R->n_items = R->n_recs = 0;
         while (R->n_items < R->window) {
-            item *it = &R->items[R->n_items];
-            int rc = cli_reader_next(&R->rd, &it->text, &it->text_cap, &it->text_len);
+            if (R->n_recs == R->rec_cap) {
+                record *p = realloc(R->recs, (size_t)(2 * R->rec_cap) * sizeof *p);
+                if (!p) {
+                    cli_error("out of memory");
+                    return CLI_FAIL;
+                }
+                memset(p + R->rec_cap, 0, (size_t)R->rec_cap * sizeof *p);
+                R->recs = p;
+                R->rec_cap *= 2;
+            }
+            record *r = &R->recs[R->n_recs];
+            int rc = cli_reader_next(&R->rd, &r->text, &r->text_cap, &r->text_len);
             if (rc <= 0) {
                 end = 1;
                 if (rc < 0)
                     status = CLI_FAIL;
                 break;
             }
-            if (make_source(R, it, R->rd.record) != 0) {
+            if (add_record(R) != 0) {
                 end = 1;
                 status = CLI_FAIL;
                 break;
             }
-            it->done = it->running = 0;
-            it->written = 0;
-            it->n_hyps = 0;
-            if (it->empty) {
-                it->n_hyps = 1;
-                it->len[0] = it->ended[0] = 0;
-                it->score[0] = 0;
-            }
-            R->n_items++;
         }
+        R->first_source = source;
         if (R->n_items > 0 && decode_window(R, index) != 0)
             return CLI_FAIL;
-        index += R->n_items;
+        index += R->n_recs;
+        source += R->n_items;
     }
     return status;
 }
@@ -238,33 +354,47 @@ static int make_params(run *R)
     return 0;
 }
 
+/* Decides whether records are split into sentences, and in which language; returns 0 or
+ * CLI_USAGE after the error. */
+static int choose_split(run *R)
+{
+    const eng_defaults *d = eng_file_defaults(R->e);
+    const char *why = R->o.ids ? "--ids" : R->o.prefix ? "--prefix" : R->gp.n_best > 1 ?
+                      "--n-best" : NULL;
+    if (R->o.split == 1 && why)
+        return cli_usage_error(R->cmd, "--split cannot be combined with %s", why);
+    R->split = !why && (R->o.split == 1 || (R->o.split < 0 && d->translator));
+    R->lang = sentences_lang_known(d->source_lang) ? d->source_lang : NULL;
+    return 0;
+}
+
+/* The sources of a record decoded together when its sentences are: up to this many at once. */
+#define SPLIT_BATCH 16
+
 /* Opens the engine run and allocates the window; returns 0 or CLI_FAIL after the error. */
 static int setup(run *R)
 {
     int batch = (int)R->o.batch;
+    R->batch = R->split && batch < SPLIT_BATCH ? SPLIT_BATCH : batch;
     R->max_src = R->cfg->max_positions;
     R->window = batch == 1 ? 1 : batch * 8;
-    int rc = eng_run_open(&R->er, R->e, &R->gp, batch, R->max_src, (int)R->o.threads);
+    int rc = eng_run_open(&R->er, R->e, &R->gp, R->batch, R->max_src, (int)R->o.threads);
     if (rc < 0) {
         cli_error("engine: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
-    R->items = calloc((size_t)R->window, sizeof *R->items);
-    R->order = calloc((size_t)R->window, sizeof *R->order);
-    R->batch_src = calloc((size_t)batch, sizeof *R->batch_src);
-    R->batch_item = calloc((size_t)batch, sizeof *R->batch_item);
-    if (!R->items || !R->order || !R->batch_src || !R->batch_item)
-        goto nomem;
-    for (int i = 0; i < R->window; i++) {
-        R->items[i].ids = malloc((size_t)R->gp.n_best * R->max_new * sizeof(int32_t));
-        R->items[i].lps = malloc((size_t)R->gp.n_best * (R->max_new + 1) * sizeof(float));
-        if (!R->items[i].ids || !R->items[i].lps)
-            goto nomem;
-    }
-    if (run_out_reserve(R, (R->tok ? tok_max_token_bytes(R->tok) : 0) + 64) < 0)
-        return CLI_FAIL;
     if ((rc = run_align_setup(R)) != 0)
         return rc;
+    R->rec_cap = R->window;
+    R->span_cap = 64;
+    R->recs = calloc((size_t)R->rec_cap, sizeof *R->recs);
+    R->spans = malloc(R->span_cap * sizeof *R->spans);
+    R->batch_src = calloc((size_t)R->batch, sizeof *R->batch_src);
+    R->batch_item = calloc((size_t)R->batch, sizeof *R->batch_item);
+    if (!R->recs || !R->spans || !R->batch_src || !R->batch_item || grow_items(R, R->window))
+        goto nomem;
+    if (run_out_reserve(R, (R->tok ? tok_max_token_bytes(R->tok) : 0) + 64) < 0)
+        return CLI_FAIL;
     if (R->tok)
         tok_stream_init(&R->stream, R->tok);
     return 0;
@@ -276,8 +406,7 @@ nomem:
 /* Frees everything R holds. */
 static void teardown(run *R)
 {
-    for (int i = 0; R->items && i < R->window; i++) {
-        free(R->items[i].text);
+    for (int i = 0; R->items && i < R->item_cap; i++) {
         free(R->items[i].src);
         free(R->items[i].ids);
         free(R->items[i].lps);
@@ -285,7 +414,13 @@ static void teardown(run *R)
         free(R->items[i].att);
     }
     cli_align_close(&R->al);
+    free(R->al_text);
+    for (int i = 0; R->recs && i < R->rec_cap; i++)
+        free(R->recs[i].text);
     free(R->items);
+    free(R->recs);
+    free(R->spans);
+    free(R->clean);
     free(R->order);
     free(R->batch_src);
     free(R->batch_item);
@@ -315,6 +450,8 @@ int cli_run(int argc, char **argv)
     }
     if (status == 0)
         status = make_params(&R);
+    if (status == 0)
+        status = choose_split(&R);
     if (status == 0)
         status = setup(&R);
     if (status == 0) {

@@ -1,14 +1,17 @@
 /* run.h — what the files of `attn run` share: its options, the window of sources and the run.
  *
- * run_options.c parses the command line; run.c reads records into windows of sources, decodes
- * them in length-sorted batches on the engine and calls run_output.c, which writes each source's
- * outputs in input order (the head of the order streamed as its tokens settle).
+ * run_options.c parses the command line; run.c reads records into windows, splits each record
+ * into sentences (src/sentences.h) when the model translates, one source per sentence, decodes
+ * the sources in length-sorted batches on the engine and calls run_output.c, which writes each
+ * record's output in input order (the head of the order streamed as its tokens settle): the
+ * record's own text between and around the sentences, and their translations.
  */
 #ifndef ATTN_CLI_RUN_H
 #define ATTN_CLI_RUN_H
 
 #include "alignment.h"
 #include "cli.h"
+#include "sentences.h"
 
 #define MAX_NBEST 64   /* most hypotheses written per source */
 
@@ -20,16 +23,27 @@ typedef struct options {
     const char *prefix;
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
+    int split;               /* 1 --split, 0 --no-split, -1 the model's (its task key) */
     int align;               /* 0, ALIGN_HARD or ALIGN_SOFT (run_align.c) */
     const char *align_layer, *align_heads;
 } options;
 
 enum { ALIGN_HARD = 1, ALIGN_SOFT = 2 };
 
-/* One source of the current window and, once decoded, its outputs. */
-typedef struct item {
-    char *text;             /* the record (NUL-terminated), owned */
+/* One record of the current window: its text and its items (items[first .. first + n - 1]). */
+typedef struct record {
+    char *text;             /* (text_len) the record without its delimiter, NUL-terminated, owned */
     size_t text_len, text_cap;
+    int first, n;
+} record;
+
+/* One source of the current window (a sentence of a record, or the record) and, once decoded,
+ * its outputs.  Written before its output: the record's text from lead to off (its separator). */
+typedef struct item {
+    int rec;                /* its record in the window */
+    size_t lead, off, size; /* its text: rec's text[off .. off + size - 1]; size 0: none */
+    int last;               /* the record's last item: the record's trailing text follows it */
+    int started;            /* its leading text is written */
     int32_t *src;           /* (src_len) source ids, owned */
     int src_len, src_cap;
     int empty;              /* empty record: empty output, no decoding */
@@ -41,13 +55,15 @@ typedef struct item {
     float *lps;             /* (n_best, max_new + 1) */
     int len[MAX_NBEST], ended[MAX_NBEST];
     double score[MAX_NBEST];
-    al_link *links;         /* (n_best, max_new) word alignment of each hypothesis (--align) */
-    int n_links[MAX_NBEST];
+    al_link *links;         /* (n_best, max_new) word alignment of each hypothesis (--align), */
+    int n_links[MAX_NBEST]; /* its words counted in the item's source text and output */
     float *att;             /* (n_best, max_new, max_src) attention rows (--align soft) */
 } item;
 
 typedef struct run {
     options o;
+    int split;              /* records are split into sentences */
+    const char *lang;       /* the splitter's language (the model's lang.source) or NULL */
     const char *cmd;
     engine *e;
     const tf_config *cfg;
@@ -57,13 +73,21 @@ typedef struct run {
     int32_t *prefix;        /* (n_prefix) */
     int n_prefix;
     int max_new, max_src;   /* generated tokens; longest source */
-    int window;             /* sources read before decoding */
-    item *items;            /* (window) */
-    int n_items, head;
-    long first_index;       /* input position of the window's first item */
+    int window;             /* sources read before decoding (whole records: more may be read) */
+    int batch;              /* sources decoded together */
+    record *recs;           /* (rec_cap) the window's records */
+    int n_recs, rec_cap;
+    item *items;            /* (item_cap) */
+    int n_items, item_cap, head;
+    long first_index;       /* input position of the window's first record */
+    long first_source;      /* input position of the window's first source (sampling streams) */
+    sentence_span *spans;   /* (span_cap) the sentences of the record being read */
+    size_t span_cap;
+    char *clean;            /* (clean_cap) a source without its control characters */
+    size_t clean_cap;
     gen_source *batch_src;  /* (batch) */
     int *batch_item;        /* (batch) item of each source of the running batch */
-    int *order;             /* (window) items sorted by source length */
+    int *order;             /* (item_cap) items sorted by source length */
     char *out;              /* (out_cap) output bytes of one token or one JSON record */
     size_t out_cap;
     tok_stream stream;
@@ -72,6 +96,8 @@ typedef struct run {
     cli_progress pg;
     double t_first;
     cli_align al;           /* --align scratch */
+    char *al_text;          /* (al_cap) --align: an item's source text as the model read it */
+    size_t al_cap;
 } run;
 
 /* Parses the command line into o; returns 0, or CLI_USAGE after printing the error, or -1 after
@@ -84,12 +110,17 @@ int run_out_reserve(run *R, size_t n);
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);
 
-/* --align (run_align.c): asks the engine for attention and allocates what alignments need
- * (returns 0 or CLI_FAIL / CLI_USAGE after the error); keeps hypothesis k's alignment in it;
- * writes it after an output line (" ||| " and the links) or into its JSON object. */
+/* --align (run_align.c): run_align_setup asks the engine for attention (returns 0, or CLI_FAIL /
+ * CLI_USAGE after the error) and run_align_item allocates an item's buffers (0 or -1: out of
+ * memory); run_align_keep keeps hypothesis k's alignment in it; run_align_text writes a
+ * record's links (" ||| " and the links of its items, in the record's words) after its output
+ * line; run_align_json writes an item's into its JSON object (a sentence's, or an unsplit
+ * record's) and run_align_record_json a split record's, in the record's words. */
 int run_align_setup(run *R);
+int run_align_item(run *R, item *it);
 void run_align_keep(run *R, item *it, int k, const gen_hyp *h);
-void run_align_text(run *R, const item *it, int k);
+void run_align_text(run *R, const item *last, int k);
 void run_align_json(run *R, const item *it, int k);
+void run_align_record_json(run *R, const item *last);
 
 #endif

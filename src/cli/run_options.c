@@ -28,13 +28,17 @@ static const char run_help[] =
     "      --no-repeat-ngram N   never repeat an N-gram of the output\n"
     "      --prefix TEXT         force the output to start with TEXT (ids with --ids)\n"
     "  -0, --null                records are NUL-separated, in and out\n"
-    "      --whole               the whole input is one source\n"
+    "      --whole               the whole input is one record\n"
+    "      --split               translate each record sentence by sentence (the default when\n"
+    "                            the model is a translator: its task key)\n"
+    "      --no-split            one source per record\n"
     "      --ids                 read and write space-separated token ids, not text\n"
     "      --special             recognise special tokens in the input, write them in the output\n"
     "      --truncate            cut sources longer than the model accepts (default: error)\n"
     "      --batch N             decode N sources together (sorted by length; default 1)\n"
     "      --threads N           compute threads (default: all CPUs, at most 8)\n"
-    "      --json                one JSON object per source: ids, log-probabilities, score\n"
+    "      --json                one JSON object per record: ids, log-probabilities, score\n"
+    "                            (and its sentences, when split)\n"
     "      --align [hard|soft]   word alignments: ' ||| 0-0 1-2 ...' after each output line\n"
     "                            (source word - output word); with --json an \"alignment\"\n"
     "                            field, and with soft the attention of each output token\n"
@@ -53,7 +57,8 @@ void cli_run_usage(void)
 enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
-    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_ALIGN, OPT_ALIGN_LAYER, OPT_ALIGN_HEADS,
+    OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_SPLIT, OPT_NO_SPLIT, OPT_ALIGN, OPT_ALIGN_LAYER,
+    OPT_ALIGN_HEADS,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -76,6 +81,7 @@ int run_parse_options(options *o, int argc, char **argv)
         {"batch", required_argument, NULL, OPT_BATCH},
         {"threads", required_argument, NULL, OPT_THREADS}, {"json", no_argument, NULL, OPT_JSON},
         {"progress", no_argument, NULL, OPT_PROGRESS}, {"verbose", no_argument, NULL, 'v'},
+        {"split", no_argument, NULL, OPT_SPLIT}, {"no-split", no_argument, NULL, OPT_NO_SPLIT},
         {"align", optional_argument, NULL, OPT_ALIGN},
         {"align-layer", required_argument, NULL, OPT_ALIGN_LAYER},
         {"align-heads", required_argument, NULL, OPT_ALIGN_HEADS},
@@ -86,6 +92,7 @@ int run_parse_options(options *o, int argc, char **argv)
     eng_overrides_default(ov);
     o->batch = 1;
     o->delim = '\n';
+    o->split = -1;
     o->threads = cli_default_threads();
     const char *cmd = argv[0];
     int c;
@@ -150,6 +157,8 @@ int run_parse_options(options *o, int argc, char **argv)
         case OPT_THREADS: bad = cli_parse_long(a, 1, 256, &o->threads); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_SPLIT: o->split = 1; break;
+        case OPT_NO_SPLIT: o->split = 0; break;
         case OPT_ALIGN:
             /* --align, --align=WHAT or --align WHAT (WHAT: hard or soft) */
             if (!a && optind < argc &&

@@ -1,6 +1,7 @@
-/* run_output.c — `attn run`'s output: each source's outputs in input order, as text streamed
- * token by token (whole UTF-8 characters, through the tokenizer's stream decoder), as token ids
- * (--ids) or as one JSON object per source (--json). */
+/* run_output.c — `attn run`'s output: each record's output in input order, as text streamed
+ * token by token (whole UTF-8 characters, through the tokenizer's stream decoder) with the
+ * record's own text around and between its sentences, as token ids (--ids) or as one JSON object
+ * per record (--json). */
 #include "run.h"
 
 #include <stdlib.h>
@@ -38,21 +39,55 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
             continue;
         size_t n;
         if (tok_stream_push(&R->stream, R->out, R->out_cap, &n, ids[i]) == TOK_OK)
-            cli_write(R->out, n);
+            cli_write_utf8(R->out, n);
     }
 }
 
-/* Ends hypothesis k of item it: the held bytes of an incomplete character, the alignment
- * (--align), then the separator. */
-static void end_record(run *R, const item *it, int k)
+/* Writes the record's text before item it (its separator, or the leading white space). */
+static void write_lead(run *R, const item *it)
+{
+    if (!R->o.ids)
+        cli_write(R->recs[it->rec].text + it->lead, it->off - it->lead);
+}
+
+/* Ends item it's output (its hypothesis k): the held bytes of an incomplete character, then,
+ * after the record's last item, the record's trailing text, its alignment (--align) and the
+ * record separator. */
+static void end_item(run *R, const item *it, int k)
 {
     size_t n;
-    if (!R->o.ids && tok_stream_flush(&R->stream, R->out, R->out_cap, &n) == TOK_OK)
-        cli_write(R->out, n);
+    if (!R->o.ids) {
+        if (tok_stream_flush(&R->stream, R->out, R->out_cap, &n) == TOK_OK)
+            cli_write_utf8(R->out, n);
+        tok_stream_init(&R->stream, R->tok);
+    }
+    if (!it->last)
+        return;
+    const record *r = &R->recs[it->rec];
+    if (!R->o.ids)
+        cli_write(r->text + it->off + it->size, r->text_len - it->off - it->size);
     run_align_text(R, it, k);
     cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
-    if (!R->o.ids)
-        tok_stream_init(&R->stream, R->tok);
+}
+
+/* Appends n bytes to R->out at *at; exits after the error when out of memory. */
+static void append(run *R, size_t *at, const char *p, size_t n)
+{
+    if (run_out_reserve(R, *at + n + 1) < 0)
+        exit(CLI_FAIL);
+    memcpy(R->out + *at, p, n);
+    *at += n;
+}
+
+/* Appends the text of ids (n) to R->out at *at. */
+static void append_ids(run *R, size_t *at, const int32_t *ids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        size_t tl = 0;
+        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
+        if (b)
+            append(R, at, b, tl);
+    }
 }
 
 /* Writes the text (or the id list with --ids) of ids (n) as a JSON string. */
@@ -66,22 +101,7 @@ static void json_output_text(run *R, const int32_t *ids, int n)
         return;
     }
     size_t len = 0;
-    for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        if (id_shown(R, ids[i]) && tok_token_bytes(R->tok, ids[i], &tl))
-            len += tl;
-    }
-    if (run_out_reserve(R, len + 1) < 0)
-        exit(CLI_FAIL);
-    len = 0;
-    for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
-        if (b) {
-            memcpy(R->out + len, b, tl);
-            len += tl;
-        }
-    }
+    append_ids(R, &len, ids, n);
     cli_quote(R->out, len, 1);
 }
 
@@ -106,12 +126,49 @@ static void json_hyp(run *R, const item *it, int k)
     run_align_json(R, it, k);
 }
 
-/* Writes a finished item as one JSON object per line (or NUL-terminated with -0). */
-static void write_json(run *R, const item *it, long index)
+/* Writes the "output" (the record's text with each sentence replaced by its output) and the
+ * "sentences" (each one's source and json_hyp fields) of record r. */
+static void json_sentences(run *R, const record *r)
 {
-    cli_printf("{\"index\":%ld,\"source\":", index);
-    cli_quote(it->text, it->text_len, 1);
+    size_t len = 0;
+    for (int k = 0; k < r->n; k++) {
+        const item *it = &R->items[r->first + k];
+        append(R, &len, r->text + it->lead, it->off - it->lead);
+        append_ids(R, &len, it->ids, it->len[0]);
+        if (it->last)
+            append(R, &len, r->text + it->off + it->size, r->text_len - it->off - it->size);
+    }
+    cli_puts("\"output\":");
+    cli_quote(R->out, len, 1);
+    cli_puts(",\"sentences\":[");
+    for (int k = 0; k < r->n; k++) {
+        const item *it = &R->items[r->first + k];
+        if (it->size == 0)
+            continue;
+        cli_puts(k ? ",{\"source\":" : "{\"source\":");
+        cli_quote(r->text + it->off, it->size, 1);
+        cli_write(",", 1);
+        json_hyp(R, it, 0);
+        cli_write("}", 1);
+    }
+    cli_write("]", 1);
+}
+
+/* Writes the record of item it (its last, finished) as one JSON object per line (or
+ * NUL-terminated with -0). */
+static void write_json(run *R, const item *it)
+{
+    const record *r = &R->recs[it->rec];
+    cli_printf("{\"index\":%ld,\"source\":", R->first_index + it->rec);
+    cli_quote(r->text, r->text_len, 1);
     cli_write(",", 1);
+    if (R->split) {
+        json_sentences(R, r);
+        run_align_record_json(R, it);
+        cli_write("}", 1);
+        cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
+        return;
+    }
     json_hyp(R, it, 0);
     if (R->gp.n_best > 1) {
         cli_puts(",\"n_best\":[");
@@ -136,12 +193,21 @@ static int streams(const run *R)
 static void write_head(run *R)
 {
     item *it = &R->items[R->head];
+    if (R->o.json) {
+        if ((it->empty || it->done) && it->last)
+            write_json(R, it);
+        return;
+    }
+    if (!it->started) {
+        write_lead(R, it);
+        it->started = 1;
+    }
     if (it->empty) {
-        if (R->o.json)
-            write_json(R, it, R->first_index + R->head);
-        else
-            for (int k = 0; k < R->gp.n_best; k++)
-                end_record(R, it, k);
+        for (int k = 0; k < R->gp.n_best; k++) {
+            if (k > 0)
+                write_lead(R, it);
+            end_item(R, it, k);
+        }
         return;
     }
     if (!it->done) {
@@ -155,14 +221,12 @@ static void write_head(run *R)
         }
         return;
     }
-    if (R->o.json) {
-        write_json(R, it, R->first_index + R->head);
-        return;
-    }
     for (int k = 0; k < it->n_hyps; k++) {
         const int32_t *ids = it->ids + (size_t)k * R->max_new;
+        if (k > 0)
+            write_lead(R, it);
         write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
-        end_record(R, it, k);
+        end_item(R, it, k);
     }
 }
 

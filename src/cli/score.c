@@ -7,6 +7,7 @@
  */
 #include "alignment.h"
 #include "cli.h"
+#include "sentences.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -82,6 +83,21 @@ typedef struct scorer {
     cli_align al;
 } scorer;
 
+/* Makes the text of one side of a pair what the model is given (not with --ids): without the
+ * white space around it (a CR before the newline included), control characters as spaces. */
+static void clean_side(const scorer *S, const char **text, size_t *len)
+{
+    sentence_span sp;
+    size_t n;
+    if (S->ids)
+        return;
+    sentences_whole(&sp, &n, *text, *len);
+    char *t = (char *)*text + sp.off; /* points into the pair's own line buffer */
+    *len = n ? cli_model_text(t, t, sp.len, 0) : 0;
+    t[*len] = '\0';
+    *text = t;
+}
+
 /* Reads the next pair into p; returns 1, 0 at the end, or -1 after printing the error. */
 static int next_pair(scorer *S, pair *p)
 {
@@ -106,6 +122,8 @@ static int next_pair(scorer *S, pair *p)
         p->src_len_b = n;
         p->tgt_text = p->tline;
         p->tgt_len_b = m;
+        clean_side(S, &p->src_text, &p->src_len_b);
+        clean_side(S, &p->tgt_text, &p->tgt_len_b);
         return 1;
     }
     int rc = cli_reader_next(&S->rd, &p->line, &p->line_cap, &n);
@@ -123,6 +141,8 @@ static int next_pair(scorer *S, pair *p)
     p->src_len_b = (size_t)(tab - p->line);
     p->tgt_text = tab + 1;
     p->tgt_len_b = n - p->src_len_b - 1;
+    clean_side(S, &p->src_text, &p->src_len_b);
+    clean_side(S, &p->tgt_text, &p->tgt_len_b);
     return 1;
 }
 

@@ -59,7 +59,12 @@ ok "align -0: one NUL-terminated record per input record" \
 ok "align -0: the empty record is ' ||| '" [ "$(tr '\0' '\n' <"$T/out" | sed -n 2p)" = " ||| " ]
 printf 'Good morning.\nThe house is big.\n' >"$T/whole"
 run "$ATTN" -m $M --align --whole "$T/whole"
-ok "align --whole: one line" sh -c "[ \$(wc -l <'$T/out') -eq 1 ] && grep -q ' ||| [0-9]' '$T/out'"
+ok "align --whole: one alignment, at the end of the record" \
+    sh -c "[ \$(grep -c ' ||| ' '$T/out') -eq 1 ] && tail -n 1 '$T/out' | grep -q ' ||| [0-9]'"
+ok "align --whole: the second sentence's links in the record's words (source word 5: big.)" \
+    sh -c "tail -n 1 '$T/out' | sed 's/.* ||| //' | tr ' ' '\n' | grep -q '^5-'"
+run sh -c "printf 'Good morning. The house is big.\n' | '$ATTN' -m $M --align --no-split"
+ok "align --no-split: links of the one source" sh -c "[ $RC -eq 0 ] && grep -q ' ||| 0-' '$T/out'"
 printf '' | "$ATTN" -m $M --align >"$T/out" 2>"$T/err"
 RC=$?
 ok "align with no input: no output" out_empty
@@ -72,10 +77,21 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 a, e = rows
 assert a["alignment"] and all("-" in x for x in a["alignment"].split())
-assert len(a["attention"]) == len(a["ids"])
-assert all(len(r) == len(a["source_ids"]) for r in a["attention"])
-assert all(abs(sum(r) - 1) < 2e-3 for r in a["attention"])
-assert e["alignment"] == "" and e["attention"] == []
+for s in a.get("sentences", [a]):
+    assert s["alignment"] and len(s["attention"]) == len(s["ids"])
+    assert all(len(r) == len(s["source_ids"]) for r in s["attention"])
+    assert all(abs(sum(r) - 1) < 2e-3 for r in s["attention"])
+assert e["alignment"] == "" and e.get("attention", []) == []
+' "$T/out"
+run sh -c "printf 'Good morning. The house is big.\n' | '$ATTN' -m $M --json --align"
+ok "align --json, split: each sentence's links, and the record's in its words" $PY -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+first, second = r["sentences"]
+n = len(first["source"].split())
+want = [int(x.split("-")[0]) + n for x in second["alignment"].split()]
+got = [int(x.split("-")[0]) for x in r["alignment"].split()]
+assert want == got[-len(want):], (want, got)
 ' "$T/out"
 run sh -c "printf 'The cat.\n' | '$ATTN' -m $M --json --align -b 3 --n-best 2"
 ok "align --json --n-best: each hypothesis has its alignment" \

@@ -73,8 +73,10 @@ run sh -c "printf '\n' | '$ATTN' -m $ECHO --json"
 ok "an empty line in --json: an object with an empty output" out_has '"output":"","ids":\[\]'
 
 printf 'ab\377c\342\202\n' >"$T/bad"
+printf 'ab\357\277\275c\357\277\275\357\277\275\n' >"$T/bad.want"
 run sh -c "'$ATTN' -m $ECHO <'$T/bad'"
-ok "invalid UTF-8 input is encoded as bytes (and copied back)" same "$T/bad"
+ok "invalid UTF-8 input is encoded as bytes, copied back with U+FFFD for each invalid byte" \
+    same "$T/bad.want"
 
 # ---- a 1 MB line ----------------------------------------------------------------------------------
 
@@ -103,8 +105,8 @@ ok "an emoji split over 3 tokens comes out whole" same "$T/emoji"
 run sh -c "'$ATTN' -m $ECHO --json <'$T/emoji'"
 ok "the emoji is 3 tokens (F0 9F, 98, 80)" out_has '"ids":\[101,269,156,132,102\]'
 run sh -c "'$ATTN' -m $ECHO -n 2 <'$T/emoji'"
-printf 'a\360\237\n' >"$T/cut"
-ok "an output cut inside a character keeps its bytes (held, then flushed at the end)" same "$T/cut"
+printf 'a\357\277\275\357\277\275\n' >"$T/cut"
+ok "an output cut inside a character: its held bytes end it, each as U+FFFD" same "$T/cut"
 
 # ---- readers that go away, full disks -------------------------------------------------------------
 

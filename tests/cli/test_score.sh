@@ -1,11 +1,14 @@
 #!/bin/sh
 # attn score: pairs in (tab-separated or two files), one log-probability per pair out, in order;
-# agreement with the log-probabilities attn run reports for its own outputs; errors.
+# agreement with the log-probabilities attn run reports for its own outputs; input hygiene;
+# errors.
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 ECHO=tests/data/gen/echo.attn
 RM=tests/data/ref/pre_gelu_untied.attn
 
+# same_as FILE: stdout equals the bytes of FILE.
+same_as() { cmp -s "$T/out" "$1"; }
 # num_is VALUE WANT TOL: |VALUE - WANT| <= TOL.
 num_is() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
@@ -17,6 +20,22 @@ ok "score: stderr empty" err_empty
 good=$(sed -n 1p "$T/out")
 bad=$(sed -n 2p "$T/out")
 ok "score: the echo model prefers its own copy" awk -v g="$good" -v b="$bad" 'BEGIN { exit !(g > b + 5) }'
+
+# Input hygiene: a CR before the newline, white space around either side, a byte order mark and
+# control characters do not reach the model: the same scores as the clean pair.
+printf 'hello world\thello world\n' >"$T/clean"
+"$ATTN" score -m $ECHO "$T/clean" >"$T/clean.out"
+printf '\357\273\277 hello world \t  hello world\r\n' >"$T/dirty"
+run "$ATTN" score -m $ECHO "$T/dirty"
+ok "score: CRLF, padding and a BOM give the clean pair's score" same_as "$T/clean.out"
+printf 'hello\001world\thello world\n' >"$T/ctl"
+printf 'hello world\thello world\n' | "$ATTN" score -m $ECHO >"$T/ctl.want"
+run "$ATTN" score -m $ECHO "$T/ctl"
+ok "score: a control character is given to the model as a space" same_as "$T/ctl.want"
+printf 'hello world\n' >"$T/src1"
+printf 'hello world\r\n' >"$T/tgt1"
+run "$ATTN" score -m $ECHO --source "$T/src1" --target "$T/tgt1"
+ok "score: two files, CRLF target: the clean pair's score" same_as "$T/clean.out"
 
 # The score of an output equals the score attn run --json gives it (sum of its log-probabilities).
 printf 'hello world\n' | "$ATTN" -m $ECHO --json >"$T/json"
