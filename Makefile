@@ -159,6 +159,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_LIB_modelfile := $(wildcard src/modelfile*.c) src/threadpool.c src/dtype.c src/status.c
 FUZZ_LIB_bpe := $(TOK_SRC)
 FUZZ_LIB_sentences := src/sentences.c src/status.c
+FUZZ_LIB_spm := $(TOK_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(TOK_SRC) $(wildcard tokenizer/*.h)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread -Isrc -Itokenizer $(PCRE_CFLAGS) $(ZLIB_CFLAGS) \

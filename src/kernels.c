@@ -106,6 +106,12 @@ void kn_weight_row(float *out, const kn_weight *w, int r)
         for (int k = 0; k < w->cols; k++)
             out[k] = attn_bf16_to_f32(((const uint16_t *)w->data)[base + (size_t)k]);
         break;
+    case ATTN_Q4: {
+        size_t groups = (size_t)attn_q4_groups(w->cols);
+        attn_q4_dequant_row(out, (const uint8_t *)w->data + (size_t)r * attn_q4_row_bytes(w->cols),
+                            w->half_scale + (size_t)r * groups, w->cols);
+        break;
+    }
     default:
         for (int k = 0; k < w->cols; k++)
             out[k] = w->scale[r] * (float)((const int8_t *)w->data)[base + (size_t)k];

@@ -25,6 +25,7 @@ typedef struct kn_weight {
     const void *data;           /* (rows, cols): float, uint16 (f16/bf16 bits) or int8 */
     const float *scale;         /* q8: (rows) w = scale[row] * int8 */
     const int32_t *rowsum;      /* q8: (rows) sum of the row's int8 values (for u8 x s8 products) */
+    const uint16_t *half_scale; /* q4: (rows, attn_q4_groups(cols)) group scales; data: nibbles */
 } kn_weight;
 
 /* Activations for a product: n rows of cols floats, and for q8 weights their int8 version. */
@@ -48,7 +49,8 @@ int kn_set_isa(int isa);
 /* Returns the name of an instruction set ("portable", "avx2", "avx512"). */
 const char *kn_isa_name(int isa);
 
-/* y[b, o] = x[b] . W[o] (+ bias[o]) for b < in->n and o in [o0, o1); y rows are ldy apart. */
+/* y[b, o] = x[b] . W[o] (+ bias[o]) for b < in->n and o in [o0, o1); y rows are ldy apart.
+ * f32, f16, bf16 and q8 weights (q4 weights multiply through gm_linear, gemm.h). */
 void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const float *bias,
                int o0, int o1);
 

@@ -166,6 +166,14 @@ static int make_weight(loader *ld, kn_weight *w, const mf_tensor *t, int rows, i
     w->data = t->data;
     w->scale = t->scales;
     w->rowsum = NULL;
+    w->half_scale = t->half_scales;
+    if (t->dtype == ATTN_Q4) {
+        size_t n = (size_t)w->rows * (size_t)attn_q4_groups(cols);
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(attn_f16_to_f32(t->half_scales[i])))
+                return fail(ld, ATTN_ERR_MODEL, "tensor %s: q4 scale %zu is not finite", t->name,
+                            i);
+    }
     if (t->dtype == ATTN_Q8) {
         tf_model *m = ld->m;
         for (int i = 0; i < m->n_rs; i++)
@@ -319,6 +327,65 @@ static int get_stack(loader *ld, stack_w *s, const char *which, int n_layers, in
     return ld->status;
 }
 
+/* Lists the model's linear layers that have a weight into ls (when not NULL); returns their
+ * number. */
+static int linear_layers(tf_model *m, lin_w **ls)
+{
+    int n = 0;
+    stack_w *stacks[] = {&m->enc, &m->dec};
+    for (int s = 0; s < 2; s++)
+        for (int l = 0; l < stacks[s]->n_layers; l++) {
+            layer_w *L = &stacks[s]->layers[l];
+            lin_w *all[] = {&L->self.q, &L->self.k, &L->self.v, &L->self.o, &L->cross.q,
+                            &L->cross.k, &L->cross.v, &L->cross.o, &L->ffn.up, &L->ffn.gate,
+                            &L->ffn.down};
+            for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+                if (all[i]->w.data) {
+                    if (ls)
+                        ls[n] = all[i];
+                    n++;
+                }
+        }
+    if (ls)
+        ls[n] = &m->out;
+    return n + 1;
+}
+
+/* Packs every q8 and q4 linear weight for gm_linear into one block (m->packed); returns
+ * ATTN_OK or ATTN_ERR_NOMEM.  Float weights stay kn_linear's: in the engine its row-by-row
+ * kernels run the bulk shapes of a base-size f32 model as fast as gm_linear (80-105 against
+ * 73-100 GFLOP/s, one thread, measured per shape in `attn bench`), so packing them would only
+ * cost memory and load time. */
+static int pack_weights(loader *ld)
+{
+    tf_model *m = ld->m;
+    int n = linear_layers(m, NULL);
+    lin_w **ls = malloc((size_t)n * sizeof *ls);
+    if (!ls)
+        return fail(ld, ATTN_ERR_NOMEM, "out of memory");
+    linear_layers(m, ls);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (ls[i]->w.dtype == ATTN_Q8 || ls[i]->w.dtype == ATTN_Q4)
+            ls[k++] = ls[i];
+    n = k;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += (gm_pack_size(ls[i]->w.dtype, ls[i]->w.rows, ls[i]->w.cols) + 63) & ~(size_t)63;
+    m->packed = aligned_alloc(64, total ? total : 64);
+    uint8_t *p = m->packed;
+    for (int i = 0; p && i < n; i++) {
+        const kn_weight *w = &ls[i]->w;
+        size_t size = gm_pack_size(w->dtype, w->rows, w->cols);
+        const void *scale = w->dtype == ATTN_Q8 ? (const void *)w->scale
+                                                 : (const void *)w->half_scale;
+        gm_pack(&ls[i]->pw, p, size, w->dtype, w->rows, w->cols, w->data, scale);
+        p += (size + 63) & ~(size_t)63;
+    }
+    free(ls);
+    return p ? ATTN_OK : fail(ld, ATTN_ERR_NOMEM, "out of memory for the packed weights");
+}
+
 /* Counts the rows of every q8 2-D tensor (an upper bound on the row sums needed). */
 static size_t count_q8_rows(const mf_file *f)
 {
@@ -375,6 +442,8 @@ int tf_model_open(tf_model **out, const char *path, char *why, size_t why_len)
     c->weight_dtype = m->out.w.dtype;
     if (c->n_dec_layers > 0)
         c->weight_dtype = m->dec.layers[0].ffn.up.w.dtype;
+    if (pack_weights(&ld))
+        goto fail;
     *out = m;
     return ATTN_OK;
 fail:
@@ -391,6 +460,7 @@ void tf_model_free(tf_model *m)
     free(m->enc.rel);
     free(m->dec.rel);
     free(m->rowsums);
+    free(m->packed);
     free(m->rs_data);
     free(m->rs_sums);
     mf_free(m->file);
@@ -402,9 +472,11 @@ const tf_config *tf_model_config(const tf_model *m)
     return &m->cfg;
 }
 
-/* Returns the bytes a weight occupies (q8: values and scales). */
+/* Returns the bytes a weight occupies (q8 and q4: values and scales). */
 static size_t weight_bytes(const kn_weight *w)
 {
+    if (w->dtype == ATTN_Q4)
+        return (size_t)w->rows * (attn_q4_row_bytes(w->cols) + 2 * (size_t)attn_q4_groups(w->cols));
     size_t n = (size_t)w->rows * (size_t)w->cols * attn_dtype_size(w->dtype);
     return w->dtype == ATTN_Q8 ? n + (size_t)w->rows * sizeof(float) : n;
 }

@@ -79,6 +79,11 @@ uint64_t mf_decoded_bytes(attn_dtype dtype, int64_t rows, int64_t n_elements)
 {
     if (dtype == ATTN_Q8)
         return mf_round_up((uint64_t)n_elements, MF_ALIGN) + 4 * (uint64_t)rows;
+    if (dtype == ATTN_Q4) {
+        int64_t cols = n_elements / rows;
+        return mf_round_up((uint64_t)rows * attn_q4_row_bytes(cols), MF_ALIGN) +
+               2 * (uint64_t)rows * (uint64_t)attn_q4_groups(cols);
+    }
     return (uint64_t)n_elements * attn_dtype_size(dtype);
 }
 
@@ -347,11 +352,11 @@ static int parse_dir(mf_file *f, const header *h, const mf_source *s, char *why,
         r->t.name = (const char *)buf + pos;
         pos += npad;
         mf_printable(name, sizeof name, r->t.name);
-        if (dtype > ATTN_Q8 || method > MF_METHOD_DEFLATE || filter > MF_FILTER_SHUFFLE)
+        if (dtype > ATTN_Q4 || method > MF_METHOD_DEFLATE || filter > MF_FILTER_SHUFFLE)
             return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
                              "tensor %s: unknown dtype %u, method %u or filter %u", name, dtype,
                              method, filter);
-        if (filter == MF_FILTER_SHUFFLE && (method != MF_METHOD_DEFLATE || dtype == ATTN_Q8))
+        if (filter == MF_FILTER_SHUFFLE && (method != MF_METHOD_DEFLATE || dtype >= ATTN_Q8))
             return attn_fail(why, why_len, ATTN_ERR_CORRUPT,
                              "tensor %s: byte shuffle only goes with deflate on float types", name);
         if (ndim < 1 || ndim > MF_MAX_DIMS)
@@ -554,6 +559,11 @@ static int open_source(mf_file **out, const mf_source *s, const mf_options *opt,
         r->t.data = base;
         if (r->t.dtype == ATTN_Q8)
             r->t.scales = (const float *)(base + mf_round_up((uint64_t)r->t.n_elements, MF_ALIGN));
+        if (r->t.dtype == ATTN_Q4) {
+            uint64_t nib = (uint64_t)r->t.shape[0] *
+                           attn_q4_row_bytes(r->t.n_elements / r->t.shape[0]);
+            r->t.half_scales = (const uint16_t *)(base + mf_round_up(nib, MF_ALIGN));
+        }
     }
     st = mf_load_tensors(f, s, opt, why, why_len);
     if (st == ATTN_OK && f->arena)

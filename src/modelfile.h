@@ -1,7 +1,7 @@
 /* modelfile.h — attn model files: open, validate, decode, query; and write them.
  *
  * A model file holds typed key/value metadata (hyperparameters, special ids, the tokenizer,
- * provenance) and named tensors (f32, f16, bf16 or q8), each stored uncompressed or as
+ * provenance) and named tensors (f32, f16, bf16, q8 or q4), each stored uncompressed or as
  * independent raw-deflate chunks, with CRC-32 checks.  The byte layout is specified in
  * man/attn-format.5; scripts/lib/attnfile.py reads and writes the same format.
  *
@@ -93,8 +93,10 @@ typedef struct mf_tensor {
     const void *data;                /* (shape) row-major, MF_ALIGN-aligned: float, uint16_t or
                                       * int8_t */
     const float *scales;             /* (shape[0]) q8 per-row scales; NULL for other dtypes */
+    const uint16_t *half_scales;     /* (shape[0], attn_q4_groups(cols)) q4 group scales (half
+                                      * bits); NULL for other dtypes */
     uint64_t stored_size;            /* bytes in the file */
-    uint64_t decoded_size;           /* bytes decoded (q8: values, padding to 64, then scales) */
+    uint64_t decoded_size;           /* bytes decoded (q8 / q4: values, padding to 64, scales) */
     int method;                      /* MF_METHOD_* */
     int filter;                      /* MF_FILTER_* */
     uint32_t n_chunks;

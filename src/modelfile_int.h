@@ -12,10 +12,12 @@
 
 /* The dtype codes of dtype.h are the file's (man/attn-format.5, directory entry byte 4). */
 _Static_assert(ATTN_F32 == 0 && ATTN_F16 == 1 && ATTN_BF16 == 2 && ATTN_Q8 == 3 &&
-               ATTN_N_DTYPES == 4, "attn_dtype codes must be the model file's dtype codes");
+               ATTN_Q4 == 4 && ATTN_N_DTYPES == 5,
+               "attn_dtype codes must be the model file's dtype codes");
 
 #define MF_VERSION_MAJOR 1
-#define MF_VERSION_MINOR 0
+#define MF_VERSION_MINOR 0      /* written when no tensor needs a newer code */
+#define MF_VERSION_MINOR_Q4 1   /* the minor version that added the q4 dtype */
 #define MF_HEADER_SIZE 64
 #define MF_META_ENTRY 16        /* fixed part of a metadata entry */
 #define MF_TENSOR_ENTRY 80      /* fixed part of a directory entry */
@@ -99,7 +101,8 @@ extern const uint8_t mf_magic[8];
 /* CRC-32 (zlib's) continued over n bytes of any size; returns the new CRC. */
 uint32_t mf_crc32(uint32_t crc, const void *data, uint64_t n);
 
-/* Decoded bytes of a tensor of n_elements values with `rows` rows (q8 adds padding and scales). */
+/* Decoded bytes of a tensor of n_elements values with `rows` rows (q8 and q4 add padding and
+ * scales). */
 uint64_t mf_decoded_bytes(attn_dtype dtype, int64_t rows, int64_t n_elements);
 
 /* Byte shuffle of n_bytes (a multiple of esize): all first bytes of the values, then all second

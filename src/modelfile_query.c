@@ -194,6 +194,14 @@ int mf_tensor_to_f32(float *out, const mf_tensor *t)
         for (int64_t i = 0; i < n; i++)
             out[i] = attn_bf16_to_f32(((const uint16_t *)t->data)[i]);
         break;
+    case ATTN_Q4: {
+        int64_t cols = n / t->shape[0], groups = attn_q4_groups(cols);
+        for (int64_t r = 0; r < t->shape[0]; r++)
+            attn_q4_dequant_row(out + r * cols,
+                                (const uint8_t *)t->data + (size_t)r * attn_q4_row_bytes(cols),
+                                t->half_scales + r * groups, cols);
+        break;
+    }
     case ATTN_Q8: {
         int64_t cols = n / t->shape[0];
         for (int64_t i = 0; i < n; i++)

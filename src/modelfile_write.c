@@ -208,7 +208,7 @@ static wtensor *new_tensor(mf_writer *w, const char *name, attn_dtype dtype, con
                            int ndim, int *st)
 {
     *st = ATTN_ERR_ARG;
-    if (!w || !valid_name(name) || dtype < ATTN_F32 || dtype > ATTN_Q8 || ndim < 1 ||
+    if (!w || !valid_name(name) || dtype < ATTN_F32 || dtype > ATTN_Q4 || ndim < 1 ||
         ndim > MF_MAX_DIMS || !shape)
         return NULL;
     uint64_t n = 1;
@@ -276,6 +276,17 @@ int mf_writer_add_f32(mf_writer *w, const char *name, attn_dtype dtype, const in
         float *scales = (float *)(void *)(t->data + mf_round_up(n, MF_ALIGN));
         if (attn_quantize_q8((int8_t *)t->data, scales, values, shape[0],
                            (int64_t)(n / (uint64_t)shape[0])) < 0) {
+            free(t->name);
+            free(t->data);
+            return ATTN_ERR_ARG;
+        }
+        break;
+    }
+    case ATTN_Q4: {
+        int64_t cols = (int64_t)(n / (uint64_t)shape[0]);
+        uint64_t q_bytes = mf_round_up((uint64_t)shape[0] * attn_q4_row_bytes(cols), MF_ALIGN);
+        uint16_t *d = (uint16_t *)(void *)(t->data + q_bytes);
+        if (attn_quantize_q4(t->data, d, values, shape[0], cols) < 0) {
             free(t->name);
             free(t->data);
             return ATTN_ERR_ARG;
@@ -387,7 +398,7 @@ static int compress_all(mf_writer *w, const mf_write_options *opt)
         wtensor *t = &w->tensors[i];
         free_chunks(t);
         t->method = opt->method;
-        t->filter = opt->method == MF_METHOD_DEFLATE && opt->shuffle && t->dtype != ATTN_Q8
+        t->filter = opt->method == MF_METHOD_DEFLATE && opt->shuffle && t->dtype < ATTN_Q8
                         ? MF_FILTER_SHUFFLE : MF_FILTER_NONE;
         t->n_chunks = (t->decoded + opt->chunk_size - 1) / opt->chunk_size;
         t->chunks = calloc((size_t)t->n_chunks, sizeof *t->chunks);
@@ -609,7 +620,11 @@ int mf_writer_write(mf_writer *w, const char *path, const mf_write_options *opt,
     memset(h, 0, sizeof h);
     memcpy(h, mf_magic, 8);
     mf_wr16(h + 8, MF_VERSION_MAJOR);
-    mf_wr16(h + 10, MF_VERSION_MINOR);
+    int minor = MF_VERSION_MINOR;
+    for (int i = 0; i < w->n_tensors; i++)
+        if (w->tensors[i].dtype == ATTN_Q4)
+            minor = MF_VERSION_MINOR_Q4;
+    mf_wr16(h + 10, (uint16_t)minor);
     mf_wr64(h + 16, pos);
     mf_wr64(h + 24, meta_len);
     mf_wr64(h + 32, dir_len);

@@ -112,7 +112,7 @@ static const lang_rules generic = {"", none, none, none, none, 0, 0};
 /* ---- characters ---------------------------------------------------------------------------- */
 
 /* Decodes the code point at t[i] (i < len) and stores where the next one starts in *next;
- * an invalid or truncated sequence is U+FFFD, one byte long. */
+ * an invalid, truncated or overlong sequence or a surrogate is U+FFFD, one byte long. */
 static uint32_t decode(const unsigned char *t, size_t len, size_t i, size_t *next)
 {
     uint32_t c = t[i];
@@ -129,6 +129,11 @@ static uint32_t decode(const unsigned char *t, size_t len, size_t i, size_t *nex
             return 0xfffd;
         }
         c = c << 6 | (t[i + k] & 0x3f);
+    }
+    if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (n == 4 && c < 0x10000) ||
+        c > 0x10ffff) {
+        *next = i + 1; /* an overlong form, a surrogate or past U+10FFFF */
+        return 0xfffd;
     }
     *next = i + n;
     return c;

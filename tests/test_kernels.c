@@ -59,7 +59,7 @@ static double ref_w(const kn_weight *w, size_t i)
 static kn_weight make_weight(int dtype, int rows, int cols, void **data, float **scale,
                              int32_t **rowsum)
 {
-    kn_weight w = {dtype, rows, cols, NULL, NULL, NULL};
+    kn_weight w = {dtype, rows, cols, NULL, NULL, NULL, NULL};
     size_t n = (size_t)rows * cols;
     *scale = NULL;
     *rowsum = NULL;

@@ -442,6 +442,62 @@ static void test_c_writer(void **state)
     }
 }
 
+/* q4 tensors: written (quantized) and read back through the reference dequantization in both
+ * compressions, each value within half a group scale of the original (a whole one where
+ * +8 scales clamp to 7), padding nibbles 8, the minor version 1, non-finite values and scales
+ * beyond a half refused. */
+static void test_q4_round_trip(void **state)
+{
+    (void)state;
+    enum { ROWS = 5, COLS = 70 };   /* 3 groups per row, the last one 6 values long */
+    int64_t shape[2] = {ROWS, COLS};
+    float v[ROWS * COLS], back[ROWS * COLS];
+    for (int i = 0; i < ROWS * COLS; i++)
+        v[i] = (float)((i * 37) % 101 - 50) * (i % 7 == 0 ? 0.25f : 0.01f);
+    for (int k = 0; k < COLS; k++)
+        v[COLS + k] = 0.0f;                             /* an all-zero row */
+    for (int m = 0; m < 2; m++) {
+        mf_writer *w;
+        assert_int_equal(mf_writer_open(&w), ATTN_OK);
+        assert_int_equal(mf_writer_add_f32(w, "q.weight", ATTN_Q4, shape, 2, v), ATTN_OK);
+        mf_write_options o;
+        mf_write_options_default(&o);
+        o.method = m ? MF_METHOD_NONE : MF_METHOD_DEFLATE;
+        char why[256], path[128];
+        snprintf(path, sizeof path, "%s/q4-%d.attn", tmpdir, m);
+        assert_int_equal(mf_writer_write(w, path, &o, why, sizeof why), ATTN_OK);
+        mf_writer_free(w);
+        mf_file *f = open_ok(path, 1, 1, MF_VERIFY_ALL);
+        assert_int_equal(mf_version(f), 1001);
+        mf_tensor t;
+        assert_int_equal(mf_tensor_get(f, "q.weight", &t), ATTN_OK);
+        assert_int_equal(t.dtype, ATTN_Q4);
+        assert_int_equal(t.decoded_size, 256 + 2 * ROWS * 3);   /* 240 nibble bytes, padded */
+        assert_int_equal(mf_tensor_to_f32(back, &t), ATTN_OK);
+        for (int r = 0; r < ROWS; r++)
+            for (int k = 0; k < COLS; k++) {
+                float d = attn_f16_to_f32(t.half_scales[r * 3 + k / 32]);
+                float x = v[r * COLS + k], y = back[r * COLS + k];
+                /* x / d = +8 (the sign opposite to the largest) clamps to nibble 15 */
+                float lim = d != 0.0f && x / d > 7.5f ? fabsf(d) : 0.5f * fabsf(d);
+                if (!(fabsf(x - y) <= lim * 1.001f + 1e-6f))
+                    fail_msg("q4 (%d, %d): %g read back as %g (scale %g)", r, k, x, y, d);
+            }
+        const uint8_t *nib = t.data;
+        for (int r = 0; r < ROWS; r++)
+            for (int k = COLS; k < 96; k++)
+                assert_int_equal((nib[r * 48 + k / 2] >> (4 * (k & 1))) & 15, 8);
+        mf_free(f);
+    }
+    mf_writer *w;
+    assert_int_equal(mf_writer_open(&w), ATTN_OK);
+    v[3] = NAN;
+    assert_int_equal(mf_writer_add_f32(w, "n.weight", ATTN_Q4, shape, 2, v), ATTN_ERR_ARG);
+    v[3] = 6e5f;                                        /* its scale would overflow a half */
+    assert_int_equal(mf_writer_add_f32(w, "n.weight", ATTN_Q4, shape, 2, v), ATTN_ERR_ARG);
+    mf_writer_free(w);
+}
+
 static void test_writer_errors(void **state)
 {
     (void)state;
@@ -779,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_flips_behind_crcs),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_q4_round_trip),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

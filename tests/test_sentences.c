@@ -321,6 +321,11 @@ static void test_bytes(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(sp[0].off, 0);
     assert_int_equal(sp[0].len, sizeof bad - 1);
+    /* overlong forms of a newline and a control character, and a surrogate, are not separators */
+    const char over[] = "One.\xc0\x8a Two.\xe0\x80\x81 Three \xed\xa0\x80 four.";
+    assert_int_equal(sentences_split(sp, MAXS, &n, over, sizeof over - 1, "en"), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(sp[0].len, sizeof over - 1);
     const char ctl[] = "\x1b[1mBold\x1b[0m text\x00more\x7f \xc2\x9b" "end\x01";
     const char *want[] = {"[1mBold", "[0m text", "more", "end", NULL};
     sentence_span s2[MAXS];

@@ -10,7 +10,7 @@
 
 /* The kinds, in the order tok_open asks them (the first also opens what no kind recognises):
  * X(name) registers `const tok_kind tok_kind_name`. */
-#define TOK_KINDS(X) X(bpe)
+#define TOK_KINDS(X) X(bpe) X(spm)
 
 #define DECLARE_KIND(name) extern const tok_kind tok_kind_##name;
 #define LIST_KIND(name) &tok_kind_##name,
@@ -243,6 +243,8 @@ int tok_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t
 
 int tok_stream_flush(tok_stream *s, char *out, size_t cap, size_t *n_out)
 {
+    if (s->t->kind->stream_flush)
+        return s->t->kind->stream_flush(s, out, cap, n_out);
     *n_out = (size_t)s->n_tail;
     if ((size_t)s->n_tail > cap)
         return TOK_ERR_SPACE;

@@ -3,6 +3,8 @@
  * Callers open "a tokenizer" and use it without knowing which kind it is.  The kinds:
  *     bpe   byte-level BPE as in GPT-2 and tiktoken: attn tokenizer files and tiktoken rank files
  *           (format, pre-tokenizer and training: bpe.h)
+ *     spm   SentencePiece .model files (unigram, BPE, word, char), exactly as the SentencePiece
+ *           library encodes and decodes them (what the reader checks, every rule: spm.h)
  *
  * Usage:
  *     tokenizer *t;  char why[256];
@@ -84,7 +86,7 @@ int tok_open_mem(tokenizer **out, const void *data, size_t len, char *why, size_
 /* Frees a tokenizer; accepts NULL. */
 void tok_free(tokenizer *t);
 
-/* Returns the name of the tokenizer's kind ("bpe"). */
+/* Returns the name of the tokenizer's kind ("bpe" or "spm"). */
 const char *tok_kind_name(const tokenizer *t);
 
 /* Returns the number of ids (the largest id + 1). */
@@ -147,11 +149,13 @@ int tok_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const i
 
 /* Streaming decoder state for generation: the caller owns it (no allocation).  It hands out only
  * complete UTF-8 characters and holds back an incomplete tail (at most 3 bytes) until a later token
- * completes it; bytes that can never start or continue a valid character go out as they are. */
+ * completes it; bytes that can never start or continue a valid character go out as they are (bpe)
+ * or as U+FFFD (spm, as its library decodes them). */
 typedef struct {
     const tokenizer *t;
     unsigned char tail[4]; /* held bytes: a lead byte and fewer continuation bytes than it needs */
     int n_tail;
+    int spm_out, spm_past_bos, spm_bos_ws; /* spm: text handed out; leading-space rule (spm.h) */
 } tok_stream;
 
 /* Starts a stream over tokenizer t. */
@@ -162,8 +166,8 @@ void tok_stream_init(tok_stream *s, const tokenizer *t);
  * id, TOK_ERR_SPACE with *n_out = the needed size. */
 int tok_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t id);
 
-/* Writes the held tail (an incomplete character, as its raw bytes) into out (cap >= 4 suffices)
- * and resets the stream; returns TOK_OK or TOK_ERR_SPACE. */
+/* Writes the held tail (an incomplete character: as its raw bytes for bpe, a U+FFFD per byte for
+ * spm) into out (cap >= 12 suffices) and resets the stream; returns TOK_OK or TOK_ERR_SPACE. */
 int tok_stream_flush(tok_stream *s, char *out, size_t cap, size_t *n_out);
 
 #endif

@@ -44,8 +44,10 @@ struct tok_kind {
                           const char *text, size_t len, int flags);
     int (*decode)(const tokenizer *t, char *out, size_t cap, size_t *n_out, const int32_t *ids,
                   size_t n_ids);
-    /* The stream's held tail may be kept with tok_stream_hold; flush is common to all kinds. */
+    /* The stream's held tail may be kept with tok_stream_hold. */
     int (*stream_push)(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t id);
+    /* Optional: NULL writes the held tail as it is and resets the stream. */
+    int (*stream_flush)(tok_stream *s, char *out, size_t cap, size_t *n_out);
     const char *(*pattern)(const tokenizer *t);                                   /* optional */
     int (*set_pattern)(tokenizer *t, const char *pattern, char *why, size_t why_len); /* opt. */
     int (*serialize)(const tokenizer *t, char **buf, size_t *len);                /* optional */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every benchmark of attn, each next to its peer in the same run: tokenizer (tiktoken),
-# sentence splitter (ICU), model loading, engine (PyTorch) and generation.
+# sentence splitter (ICU), SentencePiece (spm_encode), model loading, engine (PyTorch) and
+# generation.
 # Usage: scripts/bench/all.sh PATH/TO/attn
 # Each part is scripts/bench/PART.sh; a part whose peer is missing says so and shows attn alone.
 set -u
@@ -18,7 +19,7 @@ if [ -z "${NODE_PATH:-}" ] && command -v npm >/dev/null 2>&1; then
     [ -d build/npm/node_modules/tiktoken ] && NODE_PATH=$(pwd)/build/npm/node_modules && export NODE_PATH
 fi
 
-for part in tokenizer sentences load engine generate; do
+for part in tokenizer sentences spm load engine generate; do
     script=scripts/bench/$part.sh
     [ -f "$script" ] || { echo "== $part: $script not present"; continue; }
     echo "== $part"

@@ -14,16 +14,20 @@ input back.  Construction (V tokens, P positions, d_model = V + P, one head of s
                  token just fed, 0 for the rest, so greedy emits src[p] at step p
 
 The tokenizer (embedded) has the 4 specials <pad> <s> </s> <unk>, the 256 bytes and a few merges,
-among them F0 9F, so that a 4-byte emoji comes out as 3 tokens split inside the character.
+among them F0 9F, so that a 4-byte emoji comes out as 3 tokens split inside the character.  Or,
+with SPM, the tokenizer is that gzipped SentencePiece model (unk 0, bos 1, eos 2 as spm_train
+numbers them; no pad: 0 stands in), and the vocabulary is its pieces.
 
-    python3 -m scripts.goldens.echo_model [OUT]        (default tests/data/gen/echo.attn)
+    python3 -m scripts.goldens.echo_model [OUT [SPM]]   (default tests/data/gen/echo.attn)
 """
+import gzip
 import os
 import sys
 
 import numpy as np
 
 from scripts.lib import attnfile
+from scripts.lib.protowire import count_pieces
 
 MERGES = [b"he", b"ll", b"hell", b"hello", b" w", b"or", b"ld", b" wor", b" world", b"\xf0\x9f"]
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
@@ -42,7 +46,13 @@ def tokenizer_bytes():
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/gen/echo.attn"
-    V = len(SPECIALS) + 256 + len(MERGES)
+    if len(sys.argv) > 2:
+        with gzip.open(sys.argv[2], "rb") as f:
+            tokenizer = f.read()
+        V, unk, source = count_pieces(tokenizer), 0, "scripts/goldens/echo_model.py"
+    else:
+        V, unk, source = len(SPECIALS) + 256 + len(MERGES), 3, "scripts/make-echo-model.py"
+        tokenizer = tokenizer_bytes()
     d = V + P
     f = np.float32
     eye_tok = np.zeros((d, d), f)
@@ -72,11 +82,11 @@ def main():
         "n_enc_layers": 1, "n_dec_layers": 1, "max_positions": P, "norm": "layer",
         "norm_eps": 1e-5, "pre_norm": 1, "activation": "relu", "ffn_gated": 0,
         "pos_kind": "learned", "pos_offset": 0, "embed_scale": 1.0, "attn_scale": 1.0,
-        "output_scale": 1.0, "pad_id": 0, "bos_id": 1, "eos_id": 2, "unk_id": 3,
+        "output_scale": 1.0, "pad_id": 0, "bos_id": 1, "eos_id": 2, "unk_id": unk,
         "decoder_start_id": 1, "gen.max_length": P + 1, "gen.bad_ids": [0, 1],
         # "source" keeps the script's name of when tests/data/gen/echo.attn was committed, so
         # that the file regenerates byte for byte
-        "tokenizer": tokenizer_bytes(), "source": "scripts/make-echo-model.py",
+        "tokenizer": tokenizer, "source": source,
     }
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     attnfile.write(out, meta, t)

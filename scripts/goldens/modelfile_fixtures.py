@@ -6,7 +6,7 @@
     python3 -m scripts.goldens.modelfile_fixtures --check FILE DTYPE COMPRESS
         reads FILE (written by any writer, e.g. the C one in tests/test_modelfile.c) with
         scripts/lib/attnfile.py and checks that its metadata and the stored bits of every tensor
-        are exactly what this script writes for DTYPE (f32 f16 bf16 q8) and COMPRESS (zlib none);
+        are exactly what this script writes for DTYPE (f32 f16 bf16 q8 q4) and COMPRESS (zlib none);
         exit 0 when they are, 1 with the first difference otherwise.
 
 The values are chosen to hit the conversions' edge cases (halfway cases of f16 and bf16, f16
@@ -152,6 +152,10 @@ def check(path, dtype, compress):
         if code == 3:
             off, _ = attnfile.q8_layout(raw[0].shape[0], raw[0].size // raw[0].shape[0])
             data = raw[0].tobytes() + b"\0" * (off - raw[0].size) + raw[1].tobytes()
+        elif code == 4:
+            w = np.asarray(want[name])
+            off, _ = attnfile.q4_layout(w.shape[0], w.size // w.shape[0])
+            data = raw[0].tobytes() + b"\0" * (off - raw[0].size) + raw[1].astype("<u2").tobytes()
         else:
             data = raw.tobytes()
         if data != expect:

@@ -9,7 +9,7 @@ Only the standard library and numpy are needed.
 
 meta values map to the file's types: int -> i64, float -> f64, str -> str, bytes -> blob,
 list of ints -> i64 array, list of floats -> f64 array (bool is refused: write 0 or 1).
-`dtype` (f32, f16, bf16, q8) applies to the 2-D tensors whose name ends in ".weight"; every
+`dtype` (f32, f16, bf16, q8, q4) applies to the 2-D tensors whose name ends in ".weight"; every
 other tensor is stored as f32. read() returns every tensor as a float32 array (f16, bf16 and q8
 dequantized); read(path, raw=True) also returns the stored form (see read's docstring).
 `python3 -m scripts.lib.attnfile FILE` (from the repository root) prints a file's metadata and
@@ -25,7 +25,9 @@ import numpy as np
 
 MAGIC = b"\x89ATTN\r\n\x1a"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 0              # written when no tensor is q4
+VERSION_MINOR_Q4 = 1           # the minor version that added q4
+Q4_GROUP = 32
 HEADER_SIZE = 64
 ALIGN = 64
 MAX_DIMS = 4
@@ -34,9 +36,9 @@ MAX_CHUNK = 1 << 26
 DEFAULT_CHUNK = 1 << 18
 
 T_I64, T_F64, T_STR, T_BLOB, T_I64_ARRAY, T_F64_ARRAY = 1, 2, 3, 4, 5, 6
-DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "q8": 3}
+DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "q8": 3, "q4": 4}
 DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
-ELEM_SIZE = {0: 4, 1: 2, 2: 2, 3: 1}
+ELEM_SIZE = {0: 4, 1: 2, 2: 2, 3: 1, 4: 1}   # q4: see q4_layout
 METHOD_NONE, METHOD_DEFLATE = 0, 1
 FILTER_NONE, FILTER_SHUFFLE = 0, 1
 
@@ -100,8 +102,51 @@ def q8_layout(rows, cols):
     return off, off + 4 * rows
 
 
+def quantize_q4(x):
+    """(rows, cols) float32 -> (uint8 nibbles (rows, 16 per group), uint16 half scales (rows,
+    groups)); per group of 32, d = m / -8 as a half (m the first value of largest magnitude),
+    nibble = round-half-even(x / d) + 8 within 0..15 (8 where d is 0 and past cols)."""
+    x = np.ascontiguousarray(x, dtype=np.float32).reshape(x.shape[0], -1)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("q4 needs finite values")
+    rows, cols = x.shape
+    groups = -(-cols // Q4_GROUP)
+    xg = np.zeros((rows, groups * Q4_GROUP), np.float32)
+    xg[:, :cols] = x
+    xg = xg.reshape(rows, groups, Q4_GROUP)
+    m = np.take_along_axis(xg, np.argmax(np.abs(xg), axis=2)[:, :, None], axis=2)[:, :, 0]
+    with np.errstate(over="ignore"):
+        d = (m / np.float32(-8)).astype(np.float16)
+    if not np.all(np.isfinite(d)):
+        raise ValueError("q4 needs |values| below 524160")
+    dd = d.astype(np.float32)
+    safe = np.where(dd != 0, dd, np.float32(1)).astype(np.float32)
+    q = np.clip(np.rint(xg / safe[:, :, None]) + 8, 0, 15).astype(np.uint8)
+    q[dd == 0] = 8
+    q = q.reshape(rows, groups * Q4_GROUP)
+    q[:, cols:] = 8
+    return (q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8), d.view(np.uint16)
+
+
+def q4_layout(rows, cols):
+    """Offsets inside a decoded q4 tensor: (scales offset, decoded size)."""
+    groups = -(-cols // Q4_GROUP)
+    off = _round(rows * groups * (Q4_GROUP // 2), ALIGN)
+    return off, off + 2 * rows * groups
+
+
+def decoded_size(code, shape):
+    """Bytes of a decoded tensor of the dtype code and shape."""
+    n = int(np.prod([int(d) for d in shape], dtype=object))
+    if code == 3:
+        return q8_layout(shape[0], n // shape[0])[1]
+    if code == 4:
+        return q4_layout(shape[0], n // shape[0])[1]
+    return n * ELEM_SIZE[code]
+
+
 def encode_tensor(arr, dtype):
-    """float array -> decoded bytes of the given dtype (f32, f16, bf16, q8)."""
+    """float array -> decoded bytes of the given dtype (f32, f16, bf16, q8, q4)."""
     a = np.ascontiguousarray(arr, dtype=np.float32)
     if dtype == "f32":
         return a.astype("<f4").tobytes()
@@ -118,7 +163,15 @@ def encode_tensor(arr, dtype):
         buf[:q.size] = q.tobytes()
         buf[off:] = scale.astype("<f4").tobytes()
         return bytes(buf)
-    raise ValueError("unknown dtype %r (f32, f16, bf16, q8)" % dtype)
+    if dtype == "q4":
+        rows = a.shape[0]
+        nib, d = quantize_q4(a.reshape(rows, -1))
+        off, size = q4_layout(rows, a.size // rows)
+        buf = bytearray(size)
+        buf[:nib.size] = nib.tobytes()
+        buf[off:] = d.astype("<u2").tobytes()
+        return bytes(buf)
+    raise ValueError("unknown dtype %r (f32, f16, bf16, q8, q4)" % dtype)
 
 
 def decode_tensor(data, dtype_code, shape, raw=False):
@@ -136,6 +189,16 @@ def decode_tensor(data, dtype_code, shape, raw=False):
         return v.copy() if raw else bf16_bits_to_f32(v).reshape(shape)
     rows = shape[0]
     cols = n // rows
+    if dtype_code == 4:
+        off, _ = q4_layout(rows, cols)
+        groups = -(-cols // Q4_GROUP)
+        nib = np.frombuffer(data, dtype=np.uint8, count=rows * groups * 16).reshape(rows, -1)
+        d = np.frombuffer(data, dtype="<u2", count=rows * groups, offset=off).reshape(rows, -1)
+        if raw:
+            return nib.copy(), d.copy()
+        q = np.stack([nib & 15, nib >> 4], axis=2).reshape(rows, -1)[:, :cols].astype(np.float32)
+        scale = np.repeat(d.view(np.float16).astype(np.float32), Q4_GROUP, axis=1)[:, :cols]
+        return (scale * (q - np.float32(8))).astype(np.float32).reshape(shape)
     off, _ = q8_layout(rows, cols)
     q = np.frombuffer(data, dtype=np.int8, count=n).reshape(rows, cols)
     s = np.frombuffer(data, dtype="<f4", count=rows, offset=off)
@@ -192,7 +255,7 @@ def _meta_entry(key, value):
 
 def _tensor_dtype(name, arr, dtype):
     if dtype not in DTYPES:
-        raise ValueError("unknown dtype %r (f32, f16, bf16, q8)" % dtype)
+        raise ValueError("unknown dtype %r (f32, f16, bf16, q8, q4)" % dtype)
     if arr.ndim == 2 and name.endswith(".weight"):
         return dtype
     return "f32"
@@ -208,7 +271,7 @@ def store_chunks(dec, code, compress, level=6, shuffle_filter=True, chunk_size=D
     pieces = [dec[off:off + chunk_size] for off in range(0, len(dec), chunk_size)]
     if compress != "zlib":
         return METHOD_NONE, FILTER_NONE, pieces
-    filt = FILTER_SHUFFLE if shuffle_filter and code != 3 else FILTER_NONE
+    filt = FILTER_SHUFFLE if shuffle_filter and code < 3 else FILTER_NONE
     out = []
     for piece in pieces:
         if filt == FILTER_SHUFFLE:
@@ -270,7 +333,8 @@ def write(path, meta, tensors, dtype="f32", compress="zlib", level=6, shuffle_fi
     assert len(dir_bytes) == dir_size
     file_size = offsets[-1] + sum(len(c) for c in entries[-1][7]) if entries \
         else HEADER_SIZE + len(meta_bytes) + dir_size
-    head = _HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, file_size, len(meta_bytes),
+    minor = VERSION_MINOR_Q4 if any(e[1] == 4 for e in entries) else VERSION_MINOR
+    head = _HEADER.pack(MAGIC, VERSION_MAJOR, minor, 0, file_size, len(meta_bytes),
                         dir_size, len(meta), len(entries), zlib.crc32(meta_bytes),
                         zlib.crc32(dir_bytes), 0, 0)
     head = head[:60] + struct.pack("<I", zlib.crc32(head[:60]))
@@ -405,13 +469,12 @@ def read_bytes(data, raw=False, verify=True, info=None):
             raise FormatError("%s: duplicate name" % what)
         if code not in ELEM_SIZE or method > 1 or filt > 1:
             raise FormatError("%s: unknown dtype, method or filter" % what)
-        if filt and (method != METHOD_DEFLATE or code == 3):
-            raise FormatError("%s: shuffle filter without deflate or on q8" % what)
+        if filt and (method != METHOD_DEFLATE or code >= 3):
+            raise FormatError("%s: shuffle filter without deflate or on q8 / q4" % what)
         if not 1 <= ndim <= MAX_DIMS or any(d == 0 for d in shape4[:ndim]) or any(shape4[ndim:]):
             raise FormatError("%s: bad shape" % what)
         shape = tuple(shape4[:ndim])
-        n = int(np.prod([int(d) for d in shape], dtype=object))
-        want = q8_layout(shape[0], n // shape[0])[1] if code == 3 else n * ELEM_SIZE[code]
+        want = decoded_size(code, shape)
         if decoded != want:
             raise FormatError("%s: decoded size %d, shape says %d" % (what, decoded, want))
         if chunk_size == 0 or chunk_size % ALIGN or chunk_size > MAX_CHUNK \

@@ -13,8 +13,10 @@ static void convert_usage(void)
         "                    IN OUT\n"
         "Rewrite the model file IN as OUT (which may be IN: OUT is written to OUT.tmp and\n"
         "renamed). Metadata is copied unchanged but for --set. f32->f16/bf16 rounds to\n"
-        "nearest even; q8 quantizes each output row symmetrically (scale = max |w| / 127).\n\n"
-        "      --dtype TYPE        f32, f16, bf16 or q8: the type of every 2-D tensor whose\n"
+        "nearest even; q8 quantizes each output row symmetrically (scale = max |w| / 127);\n"
+        "q4 each group of 32 values of a row (scale = the largest by magnitude / -8, as a\n"
+        "half).\n\n"
+        "      --dtype TYPE        f32, f16, bf16, q8 or q4: the type of every 2-D tensor whose\n"
         "                          name ends in .weight (default: keep each tensor's type)\n"
         "      --compress METHOD   zlib (deflate in chunks, byte-shuffled floats; the\n"
         "                          default) or none (uncompressed, memory-mappable)\n"
@@ -53,8 +55,9 @@ static int add_tensors(mf_writer *w, const mf_file *f, int dtype, const char *in
             free(v);
         }
         if (st == ATTN_ERR_ARG) {
-            cli_error("%s: tensor %s: cannot be stored as %s (values not finite)", in, t.name,
-                      attn_dtype_name((attn_dtype)dtype));
+            cli_error("%s: tensor %s: cannot be stored as %s (values not finite%s)", in, t.name,
+                      attn_dtype_name((attn_dtype)dtype),
+                      dtype == ATTN_Q4 ? ", or of magnitude 524160 or more" : "");
             return 1;
         }
         if (st < 0) {
@@ -111,7 +114,7 @@ int cli_convert(int argc, char **argv)
             return CLI_OK;
         case 'd':
             if (attn_dtype_parse(&d, optarg) < 0)
-                return cli_usage_error("convert", "--dtype: '%s' is not f32, f16, bf16 or q8",
+                return cli_usage_error("convert", "--dtype: '%s' is not f32, f16, bf16, q8 or q4",
                                        optarg);
             dtype = (int)d;
             break;

@@ -12,8 +12,8 @@ static void detokenize_usage(void)
     cli_puts(
         "Usage: attn detokenize [-t TOKENIZER] [FILE...]\n"
         "Turn each input line of space-separated token ids back into text, one line each.\n\n"
-        "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file or an attn\n"
-        "                        model file; default: the default model\n"
+        "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file, a SentencePiece\n"
+        "                        .model file or an attn model file; default: the default model\n"
         "  -h, --help            show this help\n");
 }
 

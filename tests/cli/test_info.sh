@@ -83,6 +83,27 @@ else
     echo "SKIPPED: /usr/bin/python3 with numpy not found: convert outputs not checked by the Python reader"
 fi
 
+# q4: the C converter and the Python writer write the same bytes for the default model (the
+# fixtures above hold values beyond q4's range, which convert refuses)
+if [ -f models/en-fr.attn ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    run "$ATTN" convert --dtype q4 --compress none models/en-fr.attn "$T/q4.attn"
+    ok "convert --dtype q4 exits 0" status_is 0
+    run "$ATTN" info "$T/q4.attn"
+    ok "a q4 file is format 1.1" out_has '^format   1\.1$'
+    ok "info prints a q4 tensor" out_has '^  .*\.weight  *q4  *'
+    run /usr/bin/python3 -c 'import sys
+from scripts.lib import attnfile
+meta, t = attnfile.read("models/en-fr.attn")
+attnfile.write(sys.argv[1], meta, t, dtype="q4", compress="none")' "$T/q4-py.attn"
+    ok "the Python writer writes q4" status_is 0
+    ok "the C and Python q4 files are identical" cmp -s "$T/q4.attn" "$T/q4-py.attn"
+else
+    echo "SKIPPED: no default model or no numpy: the q4 writers not compared"
+fi
+run "$ATTN" convert --dtype q4 $D/py-f32.attn "$T/q4-range.attn"
+ok "convert --dtype q4 of values beyond its range exits 1" status_is 1
+ok "convert --dtype q4 beyond its range: one line" err_one_line
+
 run "$ATTN" convert --level 9 $D/py-f32.attn "$T/l9.attn"
 ok "convert --level 9 exits 0" status_is 0
 run "$ATTN" info "$T/l9.attn"
