@@ -24,8 +24,9 @@ FUZZ_SECONDS ?= 60
 NODEP_GOALS := clean uninstall help
 ifeq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
-DEPS_MISSING := $(shell { $(PKG_CONFIG) --exists libpcre2-8 zlib cmocka libxml-2.0 && command -v mandoc && \
-                  /usr/bin/python3 -c 'import numpy'; } >/dev/null 2>&1 || echo yes)
+DEPS_MISSING := $(shell { $(PKG_CONFIG) --exists libpcre2-8 zlib cmocka libxml-2.0 && \
+                  command -v mandoc && command -v xmllint && /usr/bin/python3 -c 'import numpy'; } \
+                  >/dev/null 2>&1 || echo yes)
 ifeq ($(DEPS_MISSING),yes)
 $(info attn: some dependencies are missing; running scripts/setup/install-deps.sh)
 DEPS_STATUS := $(shell sh scripts/setup/install-deps.sh >&2 && echo ok)

@@ -27,6 +27,8 @@ struct eng_run {
     tf_state *st;
     gen *g;
     gen_model gm;
+    gen_params p;               /* the settings g was opened with */
+    int max_sources, max_src_len;
     double t_encode;            /* seconds spent in the encoder */
 };
 
@@ -297,6 +299,13 @@ static int run_reorder(void *ctx, const int *parent, int n)
     return tf_decode_reorder(((eng_run *)ctx)->st, parent, n);
 }
 
+/* Returns the engine's attention channels of the last step. */
+static const float *run_attn(void *ctx)
+{
+    int width;
+    return tf_attn_last(((eng_run *)ctx)->st, &width);
+}
+
 int eng_run_open(eng_run **out, const engine *e, const gen_params *p, int max_sources,
                  int max_src_len, int n_threads)
 {
@@ -316,9 +325,43 @@ int eng_run_open(eng_run **out, const engine *e, const gen_params *p, int max_so
         eng_run_free(r);
         return rc;
     }
-    r->gm = (gen_model){r, V, run_encode, run_begin, run_step, run_reorder};
+    r->gm = (gen_model){r, V, run_encode, run_begin, run_step, run_reorder, run_attn};
+    r->p = *p;
+    r->max_sources = max_sources;
+    r->max_src_len = max_src_len;
     *out = r;
     return ATTN_OK;
+}
+
+int eng_run_attention(eng_run *r, const float *mix, int n_channels, int encoder)
+{
+    int rc = tf_attn_capture(r->st, mix, n_channels, encoder);
+    if (rc < 0)
+        return rc;
+    gen_params p = r->p;
+    p.attn_width = n_channels * r->max_src_len;
+    gen *g;
+    if ((rc = gen_open(&g, &p, r->gm.vocab_size, r->max_sources)) < 0)
+        return rc;
+    gen_free(r->g);
+    r->g = g;
+    r->p = p;
+    return ATTN_OK;
+}
+
+int eng_attn_width(const eng_run *r)
+{
+    return r->p.attn_width;
+}
+
+const float *eng_score_attn(const eng_run *r, int t)
+{
+    return gen_score_attn(r->g, t);
+}
+
+const float *eng_encoder_attn(const eng_run *r, int layer, int head, int *len)
+{
+    return tf_attn_encoder(r->st, layer, head, len);
 }
 
 void eng_run_free(eng_run *r)

@@ -123,6 +123,25 @@ int eng_generate(eng_run *r, const gen_source *src, int n, gen_progress_fn fn, v
 int eng_score(eng_run *r, float *const *logprobs, const gen_source *src,
               const int32_t *const *tgt, const int *tgt_len, int n);
 
+/* Asks run r for attention (set up before decoding; allocates): cross-attention channels mixed
+ * from the decoder's heads as tf_attn_capture describes, mix (n_channels, n_dec_layers *
+ * n_heads), kept per output token in each hypothesis (gen_hyp.attn, eng_attn_width floats a
+ * token: channel k's source token j at k * max_src_len + j) and after eng_score
+ * (eng_score_attn); with encoder set, the encoder self-attention of the first source of each
+ * eng_generate (eng_encoder_attn).  n_channels 0 without encoder turns it off.  Returns ATTN_OK,
+ * ATTN_ERR_ARG, ATTN_ERR_PARAM or ATTN_ERR_NOMEM (the run is unchanged on error). */
+int eng_run_attention(eng_run *r, const float *mix, int n_channels, int encoder);
+
+/* Floats of attention kept per output token (0 when off). */
+int eng_attn_width(const eng_run *r);
+
+/* Pair t's attention after eng_score: (tgt_len[t] + 1, eng_attn_width), or NULL. */
+const float *eng_score_attn(const eng_run *r, int t);
+
+/* Encoder layer's head's self-attention (len, len) of the first source of the last run, or
+ * NULL (see eng_run_attention). */
+const float *eng_encoder_attn(const eng_run *r, int layer, int head, int *len);
+
 /* Source s's result after eng_generate (NULL when out of range). */
 const gen_result *eng_result(const eng_run *r, int s);
 

@@ -111,6 +111,8 @@ int gen_params_check(const gen_params *p, int V)
         return ATTN_ERR_PARAM;
     if (p->n_best < 1 || p->n_best > (p->mode == GEN_BEAM ? p->num_beams : 1))
         return ATTN_ERR_PARAM;
+    if (p->attn_width < 0 || p->attn_width > (1 << 24))
+        return ATTN_ERR_PARAM;
     return ATTN_OK;
 }
 
@@ -126,6 +128,10 @@ static size_t layout(gen *g, char *base)
     g->next_seq = attn_carve(base, &c, R * L * sizeof(int32_t));
     g->lp = attn_carve(base, &c, R * L * sizeof(float));
     g->next_lp = attn_carve(base, &c, R * L * sizeof(float));
+    size_t W = (size_t)g->p.attn_width;
+    int beam_att = g->p.mode == GEN_BEAM && W > 0;
+    g->att = beam_att ? attn_carve(base, &c, R * L * W * sizeof(float)) : NULL;
+    g->next_att = beam_att ? attn_carve(base, &c, R * L * W * sizeof(float)) : NULL;
     g->bscore = attn_carve(base, &c, R * sizeof(float));
     g->next_bscore = attn_carve(base, &c, R * sizeof(float));
     g->feed = attn_carve(base, &c, R * sizeof(int32_t));
@@ -147,9 +153,11 @@ static size_t layout(gen *g, char *base)
         srcstate *st = base ? &g->src[s] : NULL;
         int32_t *oi = attn_carve(base, &c, L * sizeof(int32_t));
         float *ol = attn_carve(base, &c, (L + 1) * sizeof(float));
+        float *oa = W ? attn_carve(base, &c, (L + 1) * W * sizeof(float)) : NULL;
         if (st) {
             st->out_ids = oi;
             st->out_lps = ol;
+            st->out_att = oa;
             st->kept = &g->kept[s * B];
         }
         if (g->p.mode != GEN_BEAM)
@@ -157,9 +165,11 @@ static size_t layout(gen *g, char *base)
         for (size_t b = 0; b < B; b++) {
             int32_t *ids = attn_carve(base, &c, L * sizeof(int32_t));
             float *lps = attn_carve(base, &c, (L + 1) * sizeof(float));
+            float *att = W ? attn_carve(base, &c, (L + 1) * W * sizeof(float)) : NULL;
             if (st) {
                 st->kept[b].ids = ids;
                 st->kept[b].lps = lps;
+                st->kept[b].att = att;
             }
         }
     }
@@ -215,6 +225,11 @@ int gen_rows(const gen *g, int n_sources)
 const gen_result *gen_result_get(const gen *g, int s)
 {
     return s >= 0 && s < g->max_src ? &g->res[s] : NULL;
+}
+
+const float *gen_score_attn(const gen *g, int t)
+{
+    return t >= 0 && t < g->max_src ? g->src[t].out_att : NULL;
 }
 
 int gen_model_status(const gen *g)
@@ -472,6 +487,7 @@ static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *us
     gen_hyp *h = &g->hyps[(size_t)s * g->p.n_best];
     h->ids = st->out_ids;
     h->logprobs = st->out_lps;
+    h->attn = st->out_att;
     h->len = res->n_settled;
     h->ended = ended;
     double sum = 0;
@@ -489,10 +505,12 @@ static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *us
 static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
 {
     int V = g->V, L = g->max_len, rows = n;
+    size_t W = (size_t)g->p.attn_width;
     for (int cur = 1; rows > 0; cur++) {
         int rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
             return gen_model_failed(g, rc);
+        const float *att = W ? m->attn(m->ctx) : NULL;
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             float *x = g->logits + (size_t)r * V, *raw = g->aux;
@@ -505,6 +523,8 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
             int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : kn_argmax(x, V);
             gen_result *res = &g->res[s];
             st->out_lps[res->n_settled] = raw[tok] - lse;
+            if (att)
+                memcpy(st->out_att + (size_t)res->n_settled * W, att + r * W, W * sizeof *att);
             if (tok == g->p.eos_id) {
                 finish_single(g, s, 1, fn, user);
                 continue;
@@ -536,7 +556,7 @@ int gen_run(gen *g, const gen_model *m, const gen_source *src, int n_src, gen_pr
 {
     if (n_src < 0 || n_src > g->max_src)
         return ATTN_ERR_TOO_MANY;
-    if (m->vocab_size != g->V)
+    if (m->vocab_size != g->V || (g->p.attn_width > 0 && !m->attn))
         return ATTN_ERR_PARAM;
     if (n_src == 0)
         return ATTN_OK;
@@ -555,8 +575,9 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
 {
     if (n < 0 || n > g->max_rows || n > g->max_src)
         return ATTN_ERR_TOO_MANY;
-    if (m->vocab_size != g->V)
+    if (m->vocab_size != g->V || (g->p.attn_width > 0 && !m->attn))
         return ATTN_ERR_PARAM;
+    size_t W = (size_t)g->p.attn_width;
     int f = g->p.forced_bos_id >= 0, has_eos = g->p.eos_id >= 0, longest = 0;
     for (int t = 0; t < n; t++) {
         if (tgt_len[t] < 0 || 1 + f + tgt_len[t] > g->p.max_new_tokens + (has_eos ? 0 : 1))
@@ -588,10 +609,13 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
         rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
             return gen_model_failed(g, rc);
+        const float *att = W ? m->attn(m->ctx) : NULL;
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             int t = g->row_src[r];
             const float *x = g->logits + (size_t)r * V;
+            if (att)
+                memcpy(g->src[t].out_att + (size_t)j * W, att + r * W, W * sizeof *att);
             if (j < tgt_len[t]) {
                 int tok = tgt[t][j];
                 logprobs[t][j] = x[tok] - gen_logsumexp(x, V);

@@ -69,6 +69,9 @@ typedef struct gen_model {
     int (*step)(void *ctx, float *logits, const int32_t *tokens, int n_rows);
     /* new row r continues old row parent[r]; n_rows may shrink (finished rows dropped) */
     int (*reorder)(void *ctx, const int *parent, int n_rows);
+    /* the last step's attention (n_rows, attn_width), read when gen_params.attn_width > 0;
+     * may be NULL otherwise */
+    const float *(*attn)(void *ctx);
 } gen_model;
 
 typedef enum { GEN_GREEDY = 0, GEN_SAMPLE = 1, GEN_BEAM = 2 } gen_mode;
@@ -106,6 +109,7 @@ typedef struct gen_params {
     float length_penalty;      /* beam: exponent of the length divisor */
     gen_stopping early_stopping;
     int n_best;                /* beam: hypotheses returned per source, 1..num_beams */
+    int attn_width;            /* floats of the model's attention kept per output token (0: none) */
 } gen_params;
 
 /* One source to decode: its ids and its random stream number. */
@@ -123,6 +127,8 @@ typedef struct gen_hyp {
     int len;
     int ended;                 /* 1 when the hypothesis ended with eos */
     double score;              /* beam: HF hypothesis score; else the sum of logprobs */
+    const float *attn;         /* (len + ended, attn_width): the model's attention at the step
+                                  that chose each id (and eos); NULL when attn_width is 0 */
 } gen_hyp;
 
 /* A source's results; valid until the next gen_run or gen_score on the same object. */
@@ -170,6 +176,10 @@ const gen_result *gen_result_get(const gen *g, int s);
  * Returns ATTN_OK, ATTN_ERR_TOO_MANY, ATTN_ERR_TOO_LONG or ATTN_ERR_DECODER. */
 int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_source *src,
               const int32_t *const *tgt, const int *tgt_len, int n);
+
+/* Pair t's attention after gen_score with attn_width > 0: (tgt_len[t] + 1, attn_width), row j
+ * the step that scored target id j (then eos); NULL when out of range or attn_width is 0. */
+const float *gen_score_attn(const gen *g, int t);
 
 /* The model status behind the last ATTN_ERR_DECODER. */
 int gen_model_status(const gen *g);

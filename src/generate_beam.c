@@ -7,9 +7,11 @@
 
 /* ---- beam search ----------------------------------------------------------------------------- */
 
-/* Adds a hypothesis to source st's list as HF's BeamHypotheses.add does. */
-static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, int len, int ended,
-                    float eos_lp, float sum_logprobs, int hyp_len)
+/* Adds a hypothesis to source st's list as HF's BeamHypotheses.add does; with attention on,
+ * att (len, attn_width) is its history and att_eos (attn_width) that of its eos step or NULL. */
+static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, const float *att,
+                    const float *att_eos, int len, int ended, float eos_lp, float sum_logprobs,
+                    int hyp_len)
 {
     double score = (double)sum_logprobs / pow((double)hyp_len, (double)g->p.length_penalty);
     if (st->n_kept >= g->B && !(score > st->worst))
@@ -37,6 +39,12 @@ static void hyp_add(gen *g, srcstate *st, const int32_t *seq, const float *lps, 
     memcpy(spot->ids, seq, (size_t)len * sizeof *seq);
     memcpy(spot->lps, lps, (size_t)len * sizeof *lps);
     spot->lps[len] = eos_lp;
+    size_t W = (size_t)g->p.attn_width;
+    if (W) {
+        memcpy(spot->att, att, (size_t)len * W * sizeof *att);
+        if (att_eos)
+            memcpy(spot->att + (size_t)len * W, att_eos, W * sizeof *att);
+    }
     if (evict) {
         double w = INFINITY;
         for (int b = 0; b < g->B; b++)
@@ -93,6 +101,7 @@ static void finish_beam(gen *g, int s, gen_progress_fn fn, void *user)
         }
         out[n].ids = best->ids + 1;
         out[n].logprobs = best->lps + 1;
+        out[n].attn = best->att ? best->att + g->p.attn_width : NULL;
         out[n].len = best->len - 1;
         out[n].ended = best->ended;
         out[n].score = best->score;
@@ -162,6 +171,7 @@ static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void 
 int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
 {
     int V = g->V, L = g->max_len, B = g->B, K = g->K, n_act = n;
+    size_t W = (size_t)g->p.attn_width, LW = (size_t)L * W;
     /* with V >= 2 at most B of the 2B candidates are eos, so every walk finds B beams */
     const gen_params *p = &g->p;
     for (int r = 0; r < n * B; r++)
@@ -171,6 +181,7 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
         int rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
             return gen_model_failed(g, rc);
+        const float *att = W ? m->attn(m->ctx) : NULL;
         for (int r = 0; r < rows; r++) {
             float *x = g->logits + (size_t)r * V;
             if (p->beam_mask_pad && p->pad_id >= 0)
@@ -202,7 +213,8 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
                 if (tok == p->eos_id) {
                     if (k >= B)
                         continue;
-                    hyp_add(g, st, seq, g->lp + (size_t)r * L, cur, 1, mlp, cs[k], cur);
+                    hyp_add(g, st, seq, g->lp + (size_t)r * L, att ? g->att + r * LW : NULL,
+                            att ? att + r * W : NULL, cur, 1, mlp, cs[k], cur);
                     continue;
                 }
                 int nr = a * B + nb++;
@@ -212,6 +224,11 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
                 memcpy(nlp, g->lp + (size_t)r * L, (size_t)cur * sizeof *nlp);
                 nseq[cur] = tok;
                 nlp[cur] = mlp;
+                if (att) {
+                    float *nat = g->next_att + nr * LW;
+                    memcpy(nat, g->att + r * LW, (size_t)cur * W * sizeof *nat);
+                    memcpy(nat + cur * W, att + r * W, W * sizeof *nat);
+                }
                 g->next_bscore[nr] = cs[k];
                 g->parent[nr] = r;
             }
@@ -225,8 +242,9 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
             if (!st->done && cur + 1 >= L) {
                 for (int b = 0; b < B; b++) {
                     int r = a * B + b;
-                    hyp_add(g, st, g->next_seq + (size_t)r * L, g->next_lp + (size_t)r * L, cur + 1,
-                            0, 0.0f, g->next_bscore[r], cur + 1);
+                    hyp_add(g, st, g->next_seq + (size_t)r * L, g->next_lp + (size_t)r * L,
+                            att ? g->next_att + r * LW : NULL, NULL, cur + 1, 0, 0.0f,
+                            g->next_bscore[r], cur + 1);
                 }
                 st->done = 1;
             }
@@ -241,6 +259,9 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
                        (size_t)(cur + 1) * sizeof(int32_t));
                 memcpy(g->lp + (size_t)nr * L, g->next_lp + (size_t)r * L,
                        (size_t)(cur + 1) * sizeof(float));
+                if (att)
+                    memcpy(g->att + nr * LW, g->next_att + r * LW,
+                           (size_t)(cur + 1) * W * sizeof(float));
                 g->bscore[nr] = g->next_bscore[r];
                 g->parent[nr] = g->parent[r];
                 g->feed[nr] = g->next_seq[(size_t)r * L + cur];

@@ -18,6 +18,7 @@ typedef struct kept_hyp {
     int len, ended;
     int32_t *ids;       /* (max_len) */
     float *lps;         /* (max_len + 1) */
+    float *att;         /* (max_len + 1, attn_width) like lps; NULL when attn_width is 0 */
 } kept_hyp;
 
 /* Per-source state of one run. */
@@ -30,6 +31,7 @@ typedef struct srcstate {
     kept_hyp *kept;     /* (num_beams) the source's finished hypotheses */
     int32_t *out_ids;   /* (max_len) greedy/sample output, beam settled prefix */
     float *out_lps;     /* (max_len + 1) */
+    float *out_att;     /* (max_len + 1, attn_width) greedy/sample/score attention, or NULL */
 } srcstate;
 
 struct gen {
@@ -42,6 +44,8 @@ struct gen {
     int32_t *seq, *next_seq;        /* (max_rows, max_len) each row's decoder sequence, start
                                      * included */
     float *lp, *next_lp;            /* (max_rows, max_len) model log-probability of seq[r][1..] */
+    float *att, *next_att;          /* (max_rows, max_len, attn_width) beam: the attention of
+                                     * the step that chose seq[r][j]; NULL when attn_width 0 */
     float *bscore, *next_bscore;    /* (max_rows) beam scores */
     int32_t *feed;      /* (max_rows) token fed to each row */
     int *row_src, *next_row_src;    /* (max_rows) run source of each row */

@@ -1,9 +1,11 @@
 /* transformer.c — the encoder-decoder forward pass: run state, parallel linear layers, norms,
  * attention with key/value caches, encoder, decoder step (see transformer.h; weights are loaded
- * by loader.c). */
+ * by loader.c; attention kept for the caller: capture.c).  Over 800 lines: the forward pass and
+ * the state it runs on are one job. */
 #include "transformer_int.h"
 
 #include "arena.h"
+#include "capture.h"
 #include "threadpool.h"
 
 #include <float.h>
@@ -72,6 +74,7 @@ struct tf_state {
     float *dec_rel;             /* (n_heads, max_tgt_len) for rel = -(L-1)..0 */
 
     void *mem;                  /* the one allocation everything above points into */
+    tf_capture *cap;            /* attention kept for the caller (tf_attn_capture), or NULL */
 };
 
 /* Fills the sinusoidal position table (n_pos, d), computed in double precision. */
@@ -218,6 +221,7 @@ void tf_state_free(tf_state *st)
 {
     if (!st)
         return;
+    cap_free(st->cap);
     tp_free(st->pool);
     free(st->mem);
     free(st);
@@ -495,6 +499,8 @@ static void enc_attn_task(void *ctx, int task, int thread)
             r[j] = aj->scale * r[j] + (rel ? rel[j - i] : 0.0f);
         kn_softmax(r, L);
     }
+    if (st->cap && s == 0)
+        cap_encoder(st->cap, aj->layer, h, sc, L);
     kn_weight vw = {ATTN_F32, dh, L, vt, NULL, NULL, NULL};
     kn_input pin = {sc, NULL, NULL, L, L};
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
@@ -518,6 +524,9 @@ static void dec_attn_task(void *ctx, int task, int thread)
         size_t base = (layer_base + (size_t)st->src_off[s]) * inner;
         kn_attend(o, qi, st->cross_k + base + h * dh, st->cross_v + base + h * dh, (size_t)inner,
                   NULL, 0, NULL, aj->scale, st->src_len[s], dh, sc);
+        if (st->cap && cap_wants(st->cap, aj->layer, h))
+            cap_cross(st->cap, r, aj->layer, h, qi, st->cross_k + base + h * dh, (size_t)inner,
+                      aj->scale, st->src_len[s], dh);
         return;
     }
     /* position j of row r lives in physical row slot[j] of the cache: cell (slot[j], j) */
@@ -625,7 +634,7 @@ static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1
         lin_add(&lb, st->v, inner, &in, &L->self.v);
         lin_run(st, &lb);
         attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, s0, tok0,
-                       st->q, st->k, st->v, st->a, 0, 0};
+                       st->q, st->k, st->v, st->a, l, 0};
         run_attn(st, enc_attn_task, &aj, (s1 - s0) * c->n_heads,
                  (size_t)n * (size_t)n * (size_t)inner);
         input_for(st, &in, st->a, n, inner, &L->self.o.w);
@@ -799,6 +808,8 @@ int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_row
         sublayer_output(st, x, st->t, &L->cross_norm, n);
         ffn_sublayer(st, x, L, n);
     }
+    if (st->cap)
+        cap_mix(st->cap, st->src_of_row, st->src_len, n);
     const float *hout = x;
     if (m->dec.final_norm.present) {
         residual_norm(st, x, NULL, st->h, &m->dec.final_norm, n, 0);
@@ -819,4 +830,30 @@ int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_row
     lin_run(st, &lb);
     st->pos++;
     return ATTN_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Attention for the caller (capture.c keeps it)
+ * ------------------------------------------------------------------------------------------- */
+
+int tf_attn_capture(tf_state *st, const float *mix, int n_channels, int encoder)
+{
+    const tf_config *c = &st->m->cfg;
+    cap_free(st->cap);
+    st->cap = NULL;
+    if (n_channels == 0 && !encoder)
+        return ATTN_OK;
+    return cap_open(&st->cap, mix, n_channels, encoder, c->n_dec_layers, c->n_enc_layers,
+                    c->n_heads, st->max_rows, st->max_src_len);
+}
+
+const float *tf_attn_last(const tf_state *st, int *width)
+{
+    *width = 0;
+    return st->cap ? cap_last(st->cap, width) : NULL;
+}
+
+const float *tf_attn_encoder(const tf_state *st, int layer, int head, int *len)
+{
+    return st->cap ? cap_encoder_get(st->cap, layer, head, len) : NULL;
 }

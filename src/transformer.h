@@ -124,4 +124,23 @@ const float *tf_encoder_output(const tf_state *st, int s, int *len);
 /* Returns the number of decoder steps taken since tf_decode_begin. */
 int tf_decode_position(const tf_state *st);
 
+/* Attention probabilities for the caller (alignments, heatmaps), off unless asked for.
+ * tf_attn_capture allocates what capture needs (call it before decoding, not in the token loop):
+ * after each tf_decode_step, channel k of row r holds sum over decoder layer l and head h of
+ * mix[k * n_dec_layers * n_heads + l * n_heads + h] times that head's cross-attention
+ * probabilities over the row's source tokens (softmax(attn_scale * Q K^T) as the model computes
+ * it); mix (n_channels, n_dec_layers * n_heads), e.g. 1 / n_heads for every head of one layer
+ * gives PyTorch's average_attn_weights.  With encoder set, tf_encode also keeps every encoder
+ * layer's self-attention of source 0.  n_channels 0 without encoder turns capture off.  Returns
+ * ATTN_OK, ATTN_ERR_ARG (a mix that selects no head) or ATTN_ERR_NOMEM. */
+int tf_attn_capture(tf_state *st, const float *mix, int n_channels, int encoder);
+
+/* The last decoder step's channels (n_rows, n_channels, max_src_len), zero past each row's source
+ * length; sets *width = n_channels * max_src_len (floats per row); NULL when capture is off. */
+const float *tf_attn_last(const tf_state *st, int *width);
+
+/* Encoder layer's head's self-attention (len, len) of source 0 of the last tf_encode (row i:
+ * query token i) and sets *len; NULL when not kept or out of range. */
+const float *tf_attn_encoder(const tf_state *st, int layer, int head, int *len);
+
 #endif

@@ -129,7 +129,7 @@ static inline synth *synth_new(int V, int eos, float spread, float eos_bias)
 
 static inline gen_model synth_model(synth *sy)
 {
-    gen_model m = {sy, sy->V, sy_encode, sy_begin, sy_step, sy_reorder};
+    gen_model m = {sy, sy->V, sy_encode, sy_begin, sy_step, sy_reorder, NULL};
     return m;
 }
 

@@ -24,6 +24,7 @@
 
 /* ---- allocation counting: encode and decode must not allocate (alloc_count.h) */
 #include "alloc_count.h"
+#include "golden_text.h"
 
 /* ---- golden files ------------------------------------------------------------------------ */
 
@@ -43,35 +44,6 @@ typedef struct golden {
     int32_t *greedy[MAX_SRC];
     double margin;
 } golden;
-
-/* Reads the next whitespace-separated word and checks it. */
-static void expect_word(FILE *f, const char *want)
-{
-    char w[64];
-    assert_int_equal(fscanf(f, "%63s", w), 1);
-    if (strcmp(w, want) != 0)
-        fail_msg("golden: expected '%s', found '%s'", want, w);
-}
-
-/* Reads n floats. */
-static float *read_floats(FILE *f, size_t n)
-{
-    float *v = malloc(n * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(fscanf(f, "%f", &v[i]), 1);
-    return v;
-}
-
-/* Reads n ints. */
-static int32_t *read_ints(FILE *f, size_t n)
-{
-    int32_t *v = malloc((n ? n : 1) * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(fscanf(f, "%d", &v[i]), 1);
-    return v;
-}
 
 /* Loads dir/name.ref. */
 static void load_golden(golden *g, const char *dir, const char *name)

@@ -202,6 +202,7 @@ int cli_train_tokenizer(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_score(int argc, char **argv);
+int cli_attention(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

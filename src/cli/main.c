@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"convert", cli_convert, "rewrite a model file in another dtype or compression"},
     {"score", cli_score, "print the log-probability of target lines given sources"},
     {"bench", cli_bench, "measure a model's speed on this machine"},
+    {"attention", cli_attention, "draw the attention of one translation as a heatmap"},
 };
 
 /* Prints the list of subcommands after the default command's help. */

@@ -46,6 +46,7 @@ static void on_progress(void *user, int s)
             it->len[k] = h->len;
             it->ended[k] = h->ended;
             it->score[k] = h->score;
+            run_align_keep(R, it, k, h);
         }
         it->done = 1;
         it->running = 0;
@@ -204,7 +205,7 @@ static int grow_items(run *R, int n)
         item *it = &R->items[R->item_cap];
         it->ids = malloc((size_t)R->gp.n_best * R->max_new * sizeof(int32_t));
         it->lps = malloc((size_t)R->gp.n_best * (R->max_new + 1) * sizeof(float));
-        if (!it->ids || !it->lps)
+        if (!it->ids || !it->lps || run_align_item(R, it))
             return -1;
     }
     return 0;
@@ -496,6 +497,8 @@ static int setup(run *R)
         cli_error("engine: %s", attn_strerror(rc));
         return CLI_FAIL;
     }
+    if ((rc = run_align_setup(R)) != 0)
+        return rc;
     R->rec_cap = R->window;
     R->span_cap = 64;
     R->recs = calloc((size_t)R->rec_cap, sizeof *R->recs);
@@ -527,7 +530,11 @@ static void teardown(run *R)
         free(R->items[i].src);
         free(R->items[i].ids);
         free(R->items[i].lps);
+        free(R->items[i].links);
+        free(R->items[i].att);
     }
+    cli_align_close(&R->al);
+    free(R->al_text);
     for (int i = 0; R->recs && i < R->rec_cap; i++) {
         free(R->recs[i].text);
         markup_free(R->recs[i].mk);

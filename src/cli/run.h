@@ -9,6 +9,7 @@
 #ifndef ATTN_CLI_RUN_H
 #define ATTN_CLI_RUN_H
 
+#include "alignment.h"
 #include "cli.h"
 #include "pieces.h"
 #include "markup.h"
@@ -28,7 +29,11 @@ typedef struct options {
     int split;               /* 1 --split, 0 --no-split, -1 the model's (its task key) */
     int protect;             /* repair protected spans (src/spans.h) */
     int markup;              /* 0, MARKUP_HTML or MARKUP_XML (--markup) */
+    int align;               /* 0, ALIGN_HARD or ALIGN_SOFT (run_align.c) */
+    const char *align_layer, *align_heads;
 } options;
+
+enum { ALIGN_HARD = 1, ALIGN_SOFT = 2 };
 
 /* One record of the current window: its text and its items (items[first .. first + n - 1]). */
 typedef struct record {
@@ -59,6 +64,9 @@ typedef struct item {
     float *lps;             /* (n_best, max_new + 1) */
     int len[MAX_NBEST], ended[MAX_NBEST];
     double score[MAX_NBEST];
+    al_link *links;         /* (n_best, max_new) word alignment of each hypothesis (--align), */
+    int n_links[MAX_NBEST]; /* its words counted in the item's source text and output */
+    float *att;             /* (n_best, max_new, max_src) attention rows (--align soft) */
 } item;
 
 typedef struct run {
@@ -102,6 +110,9 @@ typedef struct run {
     /* statistics for -v and --progress */
     cli_progress pg;
     double t_first;
+    cli_align al;           /* --align scratch */
+    char *al_text;          /* (al_cap) --align: an item's source text as the model read it */
+    size_t al_cap;
 } run;
 
 /* Parses the command line into o; returns 0, or CLI_USAGE after printing the error, or -1 after
@@ -131,5 +142,18 @@ void run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);
+
+/* --align (run_align.c): run_align_setup asks the engine for attention (returns 0, or CLI_FAIL /
+ * CLI_USAGE after the error) and run_align_item allocates an item's buffers (0 or -1: out of
+ * memory); run_align_keep keeps hypothesis k's alignment in it; run_align_text writes a
+ * record's links (" ||| " and the links of its items, in the record's words) after its output
+ * line; run_align_json writes an item's into its JSON object (a sentence's, or an unsplit
+ * record's) and run_align_record_json a split record's, in the record's words. */
+int run_align_setup(run *R);
+int run_align_item(run *R, item *it);
+void run_align_keep(run *R, item *it, int k, const gen_hyp *h);
+void run_align_text(run *R, const item *last, int k);
+void run_align_json(run *R, const item *it, int k);
+void run_align_record_json(run *R, const item *last);
 
 #endif

@@ -44,6 +44,12 @@ static const char run_help[] =
     "                            put back around the words they enclosed (records not split)\n"
     "      --no-protect          let the model change URLs, numbers, paths, options, code...\n"
     "                            (default: each appears in the output as in the input)\n"
+    "      --align [hard|soft]   word alignments: ' ||| 0-0 1-2 ...' after each output line\n"
+    "                            (source word - output word); with --json an \"alignment\"\n"
+    "                            field, and with soft the attention of each output token\n"
+    "      --align-layer LIST    decoder layers whose cross-attention aligns: all, or numbers\n"
+    "                            from 1 (or -1 the last), e.g. 2,3 (default: the upper half)\n"
+    "      --align-heads LIST    heads averaged: all (default) or numbers from 1, e.g. 1,3\n"
     "      --progress            progress on standard error\n"
     "  -v, --verbose             timings (and the drawn seed) on standard error\n"
     "  -h, --help                show this help\n";
@@ -57,6 +63,7 @@ enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
     OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_SPLIT, OPT_NO_SPLIT, OPT_NO_PROTECT, OPT_MARKUP,
+    OPT_ALIGN, OPT_ALIGN_LAYER, OPT_ALIGN_HEADS,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -82,6 +89,9 @@ int run_parse_options(options *o, int argc, char **argv)
         {"split", no_argument, NULL, OPT_SPLIT}, {"no-split", no_argument, NULL, OPT_NO_SPLIT},
         {"no-protect", no_argument, NULL, OPT_NO_PROTECT},
         {"markup", required_argument, NULL, OPT_MARKUP},
+        {"align", optional_argument, NULL, OPT_ALIGN},
+        {"align-layer", required_argument, NULL, OPT_ALIGN_LAYER},
+        {"align-heads", required_argument, NULL, OPT_ALIGN_HEADS},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -191,6 +201,18 @@ int run_parse_options(options *o, int argc, char **argv)
             if (o->markup < 0)
                 return cli_usage_error(cmd, "--markup: '%s' is not html or xml", a);
             break;
+        case OPT_ALIGN:
+            /* --align, --align=WHAT or --align WHAT (WHAT: hard or soft) */
+            if (!a && optind < argc &&
+                (strcmp(argv[optind], "hard") == 0 || strcmp(argv[optind], "soft") == 0))
+                a = argv[optind++];
+            o->align = !a || strcmp(a, "hard") == 0 ? ALIGN_HARD
+                       : strcmp(a, "soft") == 0 ? ALIGN_SOFT : 0;
+            if (!o->align)
+                return cli_usage_error(cmd, "--align: '%s' is not hard or soft", a);
+            break;
+        case OPT_ALIGN_LAYER: o->align_layer = a; break;
+        case OPT_ALIGN_HEADS: o->align_heads = a; break;
         case 'v': o->verbose = 1; break;
         case 'h': cli_run_usage(); return -1;
         default:
@@ -208,6 +230,11 @@ int run_parse_options(options *o, int argc, char **argv)
     }
     if (o->markup && o->ids)
         return cli_usage_error(cmd, "--markup and --ids cannot be combined");
+    if ((o->align_layer || o->align_heads) && !o->align)
+        return cli_usage_error(cmd, "--align-layer and --align-heads need --align");
+    if (o->align == ALIGN_SOFT && !o->json)
+        return cli_usage_error(cmd, "--align soft needs --json (the text output holds hard "
+                               "alignments only)");
     if (o->has_sample && o->has_beam)
         return cli_usage_error(cmd, "--sample and --beam cannot be combined");
     if (ov->n_best > 1 && ov->mode != GEN_BEAM)

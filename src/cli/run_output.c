@@ -50,9 +50,10 @@ static void write_lead(run *R, const item *it)
         cli_write(R->recs[it->rec].text + it->lead, it->off - it->lead);
 }
 
-/* Ends item it's output: the held bytes of an incomplete character, then, after the record's
- * last item, the record's trailing text and the record separator. */
-static void end_item(run *R, const item *it)
+/* Ends item it's output (its hypothesis k): the held bytes of an incomplete character, then,
+ * after the record's last item, the record's trailing text, its alignment (--align) and the
+ * record separator. */
+static void end_item(run *R, const item *it, int k)
 {
     size_t n;
     if (!R->o.ids) {
@@ -65,6 +66,7 @@ static void end_item(run *R, const item *it)
     const record *r = &R->recs[it->rec];
     if (!R->o.ids)
         cli_write(r->text + it->off + it->size, r->text_len - it->off - it->size);
+    run_align_text(R, it, k);
     cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
 }
 
@@ -122,6 +124,7 @@ static void json_hyp(run *R, const item *it, int k)
     }
     cli_printf("],\"ended\":%s,\"score\":", it->ended[k] ? "true" : "false");
     cli_json_number(it->score[k]);
+    run_align_json(R, it, k);
 }
 
 /* Writes the "output" (the record's text with each sentence replaced by its output) and the
@@ -172,6 +175,7 @@ static void write_json(run *R, const item *it)
     cli_write(",", 1);
     if (R->split || r->n > 1) {
         json_sentences(R, r);
+        run_align_record_json(R, it);
         json_end(R, r);
         return;
     }
@@ -219,11 +223,11 @@ static void write_head(run *R)
         it->started = 1;
     }
     if (it->empty) {
-        for (long k = 0; k < R->gp.n_best; k++) {
+        for (int k = 0; k < R->gp.n_best; k++) {
             if (k > 0)
                 write_lead(R, it);
             write_repaired(R, it, NULL, 0);
-            end_item(R, it);
+            end_item(R, it, k);
         }
         return;
     }
@@ -246,7 +250,7 @@ static void write_head(run *R)
             write_repaired(R, it, ids, it->len[k]);
         else
             write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
-        end_item(R, it);
+        end_item(R, it, k);
     }
 }
 

@@ -5,6 +5,7 @@
  * gen_score on the engine), and its log-probability (the target's tokens and the end of
  * sequence) is printed, one line per pair, in input order.
  */
+#include "alignment.h"
 #include "cli.h"
 #include "sentences.h"
 
@@ -33,6 +34,10 @@ static void score_usage(void)
         "      --batch N       score N pairs together (default 16)\n"
         "      --threads N     compute threads (default: all CPUs, at most 8)\n"
         "      --json          one JSON object per pair: ids and per-token log-probabilities\n"
+        "      --align         the word alignment of each pair from the decoder's attention:\n"
+        "                      ' ||| 0-0 1-2 ...' after the number, \"alignment\" with --json\n"
+        "      --align-layer LIST  decoder layers that align (as for attn run)\n"
+        "      --align-heads LIST  heads averaged (as for attn run)\n"
         "  -v, --verbose       timings on standard error\n"
         "  -h, --help          show this help\n");
 }
@@ -52,6 +57,8 @@ typedef struct pair {
     int src_len, tgt_len;
     float *lp;               /* (max_tgt + 1) log-probabilities */
     int failed;              /* cannot be scored (warning printed): its score is nan */
+    al_link *links;          /* (max_tgt) --align */
+    int n_links;
 } pair;
 
 typedef struct scorer {
@@ -73,6 +80,9 @@ typedef struct scorer {
     const char *name;        /* where the current pair comes from */
     long line;
     long n_pairs, n_tokens, n_failed;
+    int align;               /* --align: word alignments (alignment.h) */
+    const char *align_layer, *align_heads;
+    cli_align al;
 } scorer;
 
 /* Makes the text of one side of a pair what the model is given (not with --ids): without the
@@ -249,9 +259,14 @@ static void write_pair(scorer *S, const pair *p, long index)
     }
     if (!S->json) {
         if (p->failed)
-            cli_puts("nan\n");
+            cli_puts("nan");
         else
-            cli_printf("%.6f\n", S->mean ? mean : sum);
+            cli_printf("%.6f", S->mean ? mean : sum);
+        if (S->align) {
+            cli_puts(" ||| ");
+            cli_align_write(p->links, p->failed ? 0 : p->n_links, 0);
+        }
+        cli_write("\n", 1);
         return;
     }
     cli_printf("{\"index\":%ld,\"source\":", index);
@@ -268,7 +283,42 @@ static void write_pair(scorer *S, const pair *p, long index)
     cli_puts("],\"logprobs\":[");
     for (int j = 0; j < n; j++)
         cli_printf(j ? ",%.6g" : "%.6g", p->lp[j]);
-    cli_puts(p->failed ? "],\"failed\":true}\n" : "]}\n");
+    cli_write("]", 1);
+    if (p->failed)
+        cli_puts(",\"failed\":true");
+    if (S->align) {
+        cli_puts(",\"alignment\":");
+        cli_align_write(p->links, p->failed ? 0 : p->n_links, 1);
+    }
+    cli_puts("}\n");
+}
+
+/* Aligns pair p, the i-th of the batch just scored; returns 0 or CLI_FAIL (printed). */
+static int align_pair(scorer *S, pair *p, int i)
+{
+    if (cli_align_output(&S->al, p->src_text, p->src_len_b, p->src, p->src_len, p->tgt,
+                         p->tgt_len, eng_score_attn(S->er, i), (size_t)eng_attn_width(S->er)))
+        return CLI_FAIL;
+    memcpy(p->links, S->al.links, (size_t)S->al.n_links * sizeof *p->links);
+    p->n_links = S->al.n_links;
+    return 0;
+}
+
+/* Asks the run for the attention --align needs; returns 0, CLI_USAGE or CLI_FAIL (printed). */
+static int align_setup(scorer *S)
+{
+    int rc = cli_align_attach(S->cmd, S->er, S->cfg, S->align_layer, S->align_heads);
+    if (rc)
+        return rc;
+    if (cli_align_open(&S->al, S->ids ? NULL : eng_tokenizer(S->e), S->special, S->max_src,
+                       S->max_tgt + 1))
+        return CLI_FAIL;
+    for (int i = 0; i < S->batch; i++)
+        if (!(S->pairs[i].links = malloc((size_t)(S->max_tgt + 1) * sizeof(al_link)))) {
+            cli_error("out of memory");
+            return CLI_FAIL;
+        }
+    return 0;
 }
 
 /* Scores the input batch by batch, a batch ending when it is full or when no more input is
@@ -306,7 +356,10 @@ static int score_all(scorer *S)
         int rc = m > 0 ? eng_score(S->er, S->lps, S->gsrc, S->tgts, S->tlens, m) : 0;
         if (rc < 0)
             return cli_gen_error(S->er, "score", rc);
-        for (int i = 0; i < k; i++) {
+        for (int i = 0, j = 0; i < k; i++) {
+            /* the j-th scored pair: failed pairs were not given to eng_score */
+            if (S->align && !S->pairs[i].failed && align_pair(S, &S->pairs[i], j++) != 0)
+                return CLI_FAIL;
             write_pair(S, &S->pairs[i], S->n_pairs + i);
             S->n_tokens += S->pairs[i].failed ? 0 : S->pairs[i].tgt_len + 1;
         }
@@ -359,7 +412,7 @@ static int score_setup(scorer *S, const char *model)
             cli_error("out of memory");
             return CLI_FAIL;
         }
-    return 0;
+    return S->align ? align_setup(S) : 0;
 }
 
 /* Frees everything S holds. */
@@ -372,7 +425,9 @@ static void score_teardown(scorer *S)
         free(p->src);
         free(p->tgt);
         free(p->lp);
+        free(p->links);
     }
+    cli_align_close(&S->al);
     free(S->pairs);
     free(S->gsrc);
     free(S->tgts);
@@ -387,7 +442,8 @@ static void score_teardown(scorer *S)
 int cli_score(int argc, char **argv)
 {
     enum {
-        O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON
+        O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON,
+        O_ALIGN, O_ALIGN_LAYER, O_ALIGN_HEADS
     };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"source", required_argument, NULL, O_SOURCE},
@@ -396,7 +452,9 @@ int cli_score(int argc, char **argv)
         {"truncate", no_argument, NULL, O_TRUNCATE}, {"batch", required_argument, NULL, O_BATCH},
         {"threads", required_argument, NULL, O_THREADS}, {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"align", no_argument, NULL, O_ALIGN},
+        {"align-layer", required_argument, NULL, O_ALIGN_LAYER},
+        {"align-heads", required_argument, NULL, O_ALIGN_HEADS}, {NULL, 0, NULL, 0},
     };
     scorer S;
     memset(&S, 0, sizeof S);
@@ -418,6 +476,9 @@ int cli_score(int argc, char **argv)
         case O_SPECIAL: S.special = 1; break;
         case O_TRUNCATE: S.truncate = 1; break;
         case O_JSON: S.json = 1; break;
+        case O_ALIGN: S.align = 1; break;
+        case O_ALIGN_LAYER: S.align_layer = optarg; break;
+        case O_ALIGN_HEADS: S.align_heads = optarg; break;
         case 'v': S.verbose = 1; break;
         case 'h': score_usage(); return CLI_OK;
         case O_BATCH:
@@ -432,6 +493,8 @@ int cli_score(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
+    if ((S.align_layer || S.align_heads) && !S.align)
+        return cli_usage_error(S.cmd, "--align-layer and --align-heads need --align");
     if (!src_file != !tgt_file)
         return cli_usage_error(S.cmd, "--source and --target go together");
     if (src_file && optind < argc)
