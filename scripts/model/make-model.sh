@@ -84,29 +84,31 @@ if [ -z "${INIT:-}" ]; then
     INIT=$WORK/en-fr-1.attn FROM_SCRATCH=1
 fi
 
-# 4. Warm-started stretches on the extended data. stretch INIT CKPT FACTOR DROP MINUTES OUT
+# 4. Warm-started stretches on the extended data. stretch INIT CKPT FACTOR DROP MINUTES OUT SEED
 #    trains from the weights of INIT (train.py --init: its learning-rate schedule goes on from
-#    INIT's step after a 200-step ramp; resumes from the newest checkpoint in CKPT), then writes
-#    the average of the two newest checkpoints as OUT (f16). Validation BLEU is off (greedy
+#    INIT's step after a 200-step ramp; resumes from the newest checkpoint in CKPT; batches
+#    shuffled by SEED, which differs from stretch to stretch so that one that ended within an
+#    epoch is not followed by the same batches again), then writes the average of the two newest checkpoints as OUT (f16). Validation BLEU is off (greedy
 #    decoding took minutes a checkpoint).
 stretch() {
     "$PY" -W ignore -m scripts.model.train train --data "$X" --ckpt "$2" --init "$1" \
         --rewarm 200 --batch-tokens 2500 --warmup 800 --lr-factor "$3" ${4:+--lr-drop "$4"} \
         --clip 1.0 --minutes "$5" --save-minutes 12 --bleu-sentences 0 --log-every 25 \
-        --attn "$ATTN" --tokenizer "$TOK"
+        --attn "$ATTN" --tokenizer "$TOK" --seed "$7"
     "$PY" -m scripts.model.train export --data "$X" --ckpt "$2" --init "$1" --tokenizer "$1" \
         --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" -o "$6"
 }
 if [ -n "${FROM_SCRATCH:-}" ]; then
     # The shipped chain (models/en-fr.runs.md): run 2 (factor 0.55 on the schedule continued
     # from step 2374, 0.3 from its step 500 on, 81 minutes), then run 3 (factor 0.3).
-    stretch "$INIT" "$WORK/ckpt-en-fr-x" 0.55 500:0.3 81 "$WORK/en-fr-2.attn"
+    stretch "$INIT" "$WORK/ckpt-en-fr-x" 0.55 500:0.3 81 "$WORK/en-fr-2.attn" 1
     INIT=$WORK/en-fr-2.attn
     CKPT2=${CKPT2:-$WORK/ckpt-en-fr-3}
 fi
 # One more stretch from INIT (a further stretch needs a new, empty CKPT2).
 CKPT2=${CKPT2:-$WORK/ckpt-next}
-stretch "$INIT" "$CKPT2" "${LR_FACTOR:-0.3}" "${LR_DROP:-}" "${MINUTES:-110}" "$OUT.new"
+stretch "$INIT" "$CKPT2" "${LR_FACTOR:-0.3}" "${LR_DROP:-}" "${MINUTES:-110}" "$OUT.new" \
+    "${SEED:-3}"
 
 # 5. Evaluation on the test split; OUT is replaced only when the greedy test BLEU (all lines,
 #    attn --truncate, the figure every run of models/en-fr.runs.md reports) beats INIT's, and it
