@@ -88,8 +88,9 @@ fi
 #    trains from the weights of INIT (train.py --init: its learning-rate schedule goes on from
 #    INIT's step after a 200-step ramp; resumes from the newest checkpoint in CKPT; batches
 #    shuffled by SEED, which differs from stretch to stretch so that one that ended within an
-#    epoch is not followed by the same batches again), then writes the average of the two newest checkpoints as OUT (f16). Validation BLEU is off (greedy
-#    decoding took minutes a checkpoint).
+#    epoch is not followed by the same batches again), then writes the average of the two
+#    newest checkpoints as OUT (f16). Validation BLEU is off (greedy decoding took minutes a
+#    checkpoint).
 stretch() {
     "$PY" -W ignore -m scripts.model.train train --data "$X" --ckpt "$2" --init "$1" \
         --rewarm 200 --batch-tokens 2500 --warmup 800 --lr-factor "$3" ${4:+--lr-drop "$4"} \
