@@ -117,11 +117,13 @@ def causal_mask(T):
 
 def attention(q, k, v, add, scale, n_heads):
     """Multi-head attention of q (B, Tq, inner) over k, v (B, Tk, inner) with additive add
-    (broadcast to (B, H, Tq, Tk)): returns (context (B, Tq, inner), probabilities (B, H, Tq, Tk))."""
+    (broadcast to (B, H, Tq, Tk)): returns (context (B, Tq, inner), probabilities
+    (B, H, Tq, Tk))."""
     B, Tq, inner = q.shape
     dh = inner // n_heads
 
     def heads(x):
+        """(B, T, inner) -> (B, H, T, dh)."""
         return x.view(B, -1, n_heads, dh).transpose(1, 2)
 
     scores = torch.matmul(heads(q) * scale, heads(k).transpose(-1, -2)) + add
@@ -138,7 +140,8 @@ def sinusoids(n_pos, d):
     pos = np.arange(n_pos, dtype=np.float64)[:, None]
     j = np.arange(d // 2, dtype=np.float64)[None, :]
     angle = pos / np.power(10000.0, 2 * j / d)
-    return torch.from_numpy(np.concatenate([np.sin(angle), np.cos(angle)], axis=1).astype(np.float32))
+    table = np.concatenate([np.sin(angle), np.cos(angle)], axis=1)
+    return torch.from_numpy(table.astype(np.float32))
 
 
 class BartLike:
@@ -157,9 +160,11 @@ class BartLike:
             self.table = sinusoids(cfg["max_position_embeddings"], self.d)
 
     def lin(self, x, name):
+        """Linear layer name (weight and bias) applied to x."""
         return F.linear(x, self.w[name + ".weight"], self.w[name + ".bias"])
 
     def ln(self, x, name):
+        """LayerNorm name (eps 1e-5) applied to x."""
         return F.layer_norm(x, (self.d,), self.w[name + ".weight"], self.w[name + ".bias"], 1e-5)
 
     def embed(self, ids, stack):
@@ -173,12 +178,14 @@ class BartLike:
         return self.ln(x, "model.%s.layernorm_embedding" % stack)
 
     def attn(self, x, kv, add, name):
+        """Attention module name, queries from x over kv: (output, probabilities)."""
         q = self.lin(x, name + ".q_proj")
         ctx, p = attention(q, self.lin(kv, name + ".k_proj"), self.lin(kv, name + ".v_proj"), add,
                            (self.d // self.heads) ** -0.5, self.heads)
         return self.lin(ctx, name + ".out_proj"), p
 
     def ffn(self, x, name):
+        """The feed-forward block of layer prefix name: fc2(act(fc1(x)))."""
         return self.lin(self.act(self.lin(x, name + "fc1")), name + "fc2")
 
     def forward(self, src, mask, dec):
@@ -246,6 +253,7 @@ class T5:
         return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
     def rms(self, x, name):
+        """T5's RMSNorm name: weight * x / sqrt(mean(x^2) + eps), no mean, no bias."""
         var = x.float().pow(2).mean(-1, keepdim=True)
         return self.w[name + ".weight"] * (x * torch.rsqrt(var + self.eps))
 
@@ -258,12 +266,14 @@ class T5:
         return table[b].permute(2, 0, 1)[None]
 
     def attn(self, x, kv, add, name):
+        """Attention module name, queries from x over kv, unscaled: (output, probabilities)."""
         ctx, p = attention(F.linear(x, self.w[name + ".q.weight"]),
                            F.linear(kv, self.w[name + ".k.weight"]),
                            F.linear(kv, self.w[name + ".v.weight"]), add, 1.0, self.heads)
         return F.linear(ctx, self.w[name + ".o.weight"]), p
 
     def ffn(self, x, name):
+        """The feed-forward block name: wo(act(wi x)), or wo(act(wi_0 x) * wi_1 x) when gated."""
         if self.gated:
             h = self.act(F.linear(x, self.w[name + ".wi_0.weight"])) * \
                 F.linear(x, self.w[name + ".wi_1.weight"])
@@ -358,6 +368,7 @@ def golden_input(cfg, seed):
     rng = np.random.default_rng(seed)
 
     def draw(n):
+        """n ordinary ids."""
         return [int(ordinary[i]) for i in rng.integers(0, len(ordinary), n)]
 
     eos, framed = cfg["eos_token_id"], cfg["model_type"] == "bart"
@@ -368,10 +379,12 @@ def golden_input(cfg, seed):
 
 
 def fmt(a):
+    """The values of a as space-separated text, 8 decimals (probabilities: 5e-9 absolute)."""
     return " ".join("%.8f" % v for v in np.asarray(a, dtype=np.float64).ravel())
 
 
 def write(folder, name, checked):
+    """Writes folder/attention.txt: the golden input's attention; checked = check()'s result."""
     cfg, model = build(folder)
     src_rows, dec_rows = golden_input(cfg, 15)
     src, mask = batch(src_rows, cfg["pad_token_id"])
@@ -395,6 +408,7 @@ def write(folder, name, checked):
 
 
 def main():
+    """Checks each model against transformers' outputs, then writes its attention.txt."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", default=os.path.join("tests", "data", "hf"))
     ap.add_argument("models", nargs="*", default=MODELS)
