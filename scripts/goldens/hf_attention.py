@@ -32,8 +32,8 @@ and writes MODEL/attention.txt, whitespace-separated text read by tests/test_hf.
                                     ("checked none" for mbart)
     tol 1e-05                       max abs difference the test allows
     rows B
-    src B LEN id...                 per row, the unpadded source ids
-    dec B T id...                   per row, the decoder inputs (starting with decoder_start)
+    src ROW LEN id...               per row, the unpadded source ids
+    dec ROW T id...                 per row, the decoder inputs (starting with decoder_start)
     cross L H T S                   then for each row b: L*H*T*S floats [l][h][t][j], S = longest
                                     source, zeros past the row's length
     enc L H S S                     then L*H*S*S floats: row 0's encoder self-attention [l][h][i][j]
