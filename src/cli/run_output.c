@@ -80,16 +80,14 @@ void run_append(run *R, size_t *at, const char *p, size_t n)
 
 void run_append_ids(run *R, size_t *at, const int32_t *ids, int n)
 {
-    for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
-        if (b)
-            run_append(R, at, b, tl);
-    }
+    if (run_out_reserve(R, *at + cli_decode_room(R->tok, n) + 1) < 0)
+        exit(CLI_FAIL);
+    *at += cli_decode_ids(R->out + *at, NULL, NULL, R->tok, R->o.special, ids, n);
 }
 
-/* Writes the text (or the id list with --ids) of output ids (n) of item it as a JSON string. */
-static void json_output_text(run *R, const item *it, const int32_t *ids, int n)
+/* Writes the text (or the id list with --ids) of output ids (n, hypothesis k) of item it as a
+ * JSON string. */
+static void json_output_text(run *R, const item *it, int k, const int32_t *ids, int n)
 {
     if (R->o.ids) {
         cli_write("\"", 1);
@@ -100,7 +98,7 @@ static void json_output_text(run *R, const item *it, const int32_t *ids, int n)
     }
     size_t len = 0;
     if (it->repair)
-        run_text_output(R, it, ids, n, &len);
+        run_text_output(R, it, k, ids, n, &len);
     else
         run_append_ids(R, &len, ids, n);
     cli_quote(R->out, len, 1);
@@ -112,7 +110,7 @@ static void json_hyp(run *R, const item *it, int k)
     const int32_t *ids = it->ids + (size_t)k * R->max_new;
     const float *lps = it->lps + (size_t)k * (R->max_new + 1);
     cli_puts("\"output\":");
-    json_output_text(R, it, ids, it->len[k]);
+    json_output_text(R, it, k, ids, it->len[k]);
     cli_puts(",\"ids\":[");
     for (int i = 0; i < it->len[k]; i++)
         cli_printf(i ? ",%d" : "%d", ids[i]);
@@ -136,7 +134,7 @@ static void json_sentences(run *R, const record *r)
         const item *it = &R->items[r->first + k];
         run_append(R, &len, r->text + it->lead, it->off - it->lead);
         if (it->repair)
-            run_text_output(R, it, it->ids, it->len[0], &len);
+            run_text_output(R, it, 0, it->ids, it->len[0], &len);
         else
             run_append_ids(R, &len, it->ids, it->len[0]);
         if (it->last)
@@ -192,14 +190,14 @@ static void write_json(run *R, const item *it)
     json_end(R, r);
 }
 
-/* Writes the repaired text of output ids (n) of item it (nothing for an empty item of a
- * record without markup). */
-static void write_repaired(run *R, const item *it, const int32_t *ids, int n)
+/* Writes the repaired text of output ids (n, hypothesis k) of item it (nothing for an empty
+ * item of a record without markup). */
+static void write_repaired(run *R, const item *it, int k, const int32_t *ids, int n)
 {
     if (!it->repair)
         return;
     size_t len = 0;
-    run_text_output(R, it, ids, n, &len);
+    run_text_output(R, it, k, ids, n, &len);
     cli_write_utf8(R->out, len);
 }
 
@@ -226,7 +224,7 @@ static void write_head(run *R)
         for (int k = 0; k < R->gp.n_best; k++) {
             if (k > 0)
                 write_lead(R, it);
-            write_repaired(R, it, NULL, 0);
+            write_repaired(R, it, k, NULL, 0);
             end_item(R, it, k);
         }
         return;
@@ -247,7 +245,7 @@ static void write_head(run *R)
         if (k > 0)
             write_lead(R, it);
         if (it->repair)
-            write_repaired(R, it, ids, it->len[k]);
+            write_repaired(R, it, k, ids, it->len[k]);
         else
             write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
         end_item(R, it, k);

@@ -1,7 +1,8 @@
 /* run_text.c — `attn run`'s repair of outputs: the protected spans of each source (src/spans.h)
  * made to appear in its outputs exactly as in the source, and with --markup the record's tags
- * taken out before translation and put back after (src/markup.h); such outputs are written
- * whole once decoded instead of streamed. */
+ * taken out before translation and put back after (src/markup.h), both guided by the output's
+ * word alignment when one is made (--align, --markup), which they carry into the words of the
+ * output as written; such outputs are written whole once decoded instead of streamed. */
 #include "run.h"
 
 #include <stdlib.h>
@@ -55,18 +56,70 @@ int run_text_item(run *R, item *it)
     return 0;
 }
 
-void run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *at)
+text_words run_text_words(const char *p, size_t n)
+{
+    text_words w = {al_count_words(p, n), 0, 0};
+    if (n > 0) {
+        w.first_in = !al_is_space((unsigned char)p[0]);
+        w.last_in = !al_is_space((unsigned char)p[n - 1]);
+    }
+    return w;
+}
+
+/* Repairs the protected spans of hyp (len bytes), hypothesis k of item it, into *fixed
+ * (malloc'd; NULL when there is nothing to repair) and *fixed_len, placing missing spans by
+ * its word alignment when there is one; carried (may be NULL) receives that alignment in the
+ * words of the repair (room for 2 * max_new links) and *n_carried their number.  Returns 0
+ * or -1 (out of memory). */
+static int fix_spans(run *R, const item *it, int k, const char *hyp, size_t len, char **fixed,
+                     size_t *fixed_len, al_link *carried, int *n_carried, spans_stats *st)
+{
+    const record *r = &R->recs[it->rec];
+    *fixed = NULL;
+    if (!R->finder)
+        return 0;
+    spans_links sl = {NULL, 0, carried, carried ? 2 * R->max_new : 0, 0};
+    if (R->aligning && !it->empty) {
+        sl.in = it->links + (size_t)k * R->max_new;
+        sl.n_in = it->n_links[k];
+    }
+    if (spans_restore(R->finder, r->text + it->off, it->size, hyp, len, &sl, fixed, fixed_len,
+                      st) < 0)
+        return -1;
+    if (n_carried)
+        *n_carried = sl.n_out;
+    return 0;
+}
+
+int run_text_links(run *R, item *it, int k, const char *text, size_t len)
+{
+    al_link *w = it->wlinks + (size_t)k * 2 * R->max_new;
+    char *fixed = NULL;
+    if (it->repair && fix_spans(R, it, k, text, len, &fixed, &len, w, &it->n_wlinks[k],
+                                NULL) < 0)
+        return -1;
+    if (!fixed) {
+        memcpy(w, it->links + (size_t)k * R->max_new, (size_t)it->n_links[k] * sizeof *w);
+        it->n_wlinks[k] = it->n_links[k];
+    }
+    it->ow[k] = run_text_words(fixed ? fixed : text, len);
+    free(fixed);
+    return 0;
+}
+
+void run_text_output(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at)
 {
     const record *r = &R->recs[it->rec];
     size_t start = *at;
     run_append_ids(R, at, ids, n);
     size_t len = *at - start;
     char *fixed = NULL, *tagged = NULL;
-    if (R->finder && spans_restore(R->finder, r->text + it->off, it->size, R->out + start, len,
-                                   &fixed, &len, &R->span_stats) < 0)
+    if (fix_spans(R, it, k, R->out + start, len, &fixed, &len, NULL, NULL, &R->span_stats) < 0)
         goto nomem;
     if (r->mk) {
-        if (markup_restore(r->mk, fixed ? fixed : R->out + start, len, &tagged, &len) < 0)
+        const al_link *links = R->aligning && !it->empty ? it->wlinks + (size_t)k * 2 * R->max_new : NULL;
+        if (markup_restore(r->mk, fixed ? fixed : R->out + start, len, links,
+                           links ? it->n_wlinks[k] : 0, &tagged, &len) < 0)
             goto nomem;
         free(fixed);
         fixed = tagged;
