@@ -359,10 +359,15 @@ static int emit_boundary(place *P, buf *o, int p, int e, int *code_next)
             done = 1;
         } else if (at == AT_INSIDE && !done) {
             done = 1;
-            if (p == 0) {
-                tail = gap, tlen = glen;
-            } else if (p == n || glen == 0) {
+            size_t off = m->ev[e].off;
+            if (p == 0) {       /* the record's space after the tag, if the output has none */
+                int sp = glen == 0 && n > 0 && off < m->plain.len &&
+                         al_is_space((unsigned char)m->plain.p[off]);
+                tail = sp ? " " : gap, tlen = sp ? 1 : glen;
+            } else if (p == n || glen == 0) {   /* and the space before it, at the end */
                 add_text(P, o, gap, glen, code_next);
+                if (glen == 0 && off > 0 && al_is_space((unsigned char)m->plain.p[off - 1]))
+                    add_text(P, o, " ", 1, code_next);
             } else {
                 add_text(P, o, gap, 1, code_next);
                 tail = glen > 1 ? gap + 1 : " ", tlen = glen > 1 ? glen - 1 : 1;
