@@ -146,12 +146,21 @@ int run_text_record(run *R, record *r, long no);
 int run_text_item(run *R, item *it);
 
 /* Appends the repaired text of output ids (n, its hypothesis k) of item it to R->out at *at: its
- * protected spans as in its source, its record's tags put back where its word alignment says;
- * exits after the error when out of memory. */
+ * protected spans as in its source, its record's tags put back where its word alignment says
+ * (a record joined by run_text_joined: all of it after its last item, nothing after the
+ * others); exits after the error when out of memory. */
 void run_text_output(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at);
+
+/* Returns 1 when record r's outputs are repaired as one (its markup, the record cut into
+ * pieces): its last item writes them all, leads and trailing text included. */
+int run_text_joined(const record *r);
 
 /* Returns the words of p (n bytes). */
 text_words run_text_words(const char *p, size_t n);
+
+/* Appends the text of output ids (n, hypothesis k) of item it to R->out at *at with its
+ * protected spans repaired (no tags put back); exits after the error when out of memory. */
+void run_text_fixed(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at);
 
 /* Puts the word alignment of hypothesis k of item it (it->links, of its decoded text text, len
  * bytes) into the words of its output as written: it->wlinks, it->n_wlinks[k] and it->ow[k];
@@ -168,6 +177,10 @@ void run_advance(run *R);
  * line; run_align_json writes an item's into its JSON object (a sentence's, or an unsplit
  * record's) and run_align_record_json a split record's, in the record's words. */
 int run_align_setup(run *R);
+/* The words of item it's source before it in its record (*s0) and of its output's before it
+ * in the record's output line (*t0, hypothesis k), tw counting the line's words so far (zero
+ * before the record's first item; it counts the item's lead and output into it). */
+void run_align_offsets(const run *R, const item *it, int k, text_words *tw, int *s0, int *t0);
 int run_align_item(run *R, item *it);
 void run_align_keep(run *R, item *it, int k, const gen_hyp *h);
 void run_align_text(run *R, const item *last, int k);

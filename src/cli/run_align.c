@@ -75,6 +75,25 @@ static void count(text_words *w, const char *p, size_t n)
         w->last_in = t.last_in;
 }
 
+void run_align_offsets(const run *R, const item *it, int k, text_words *tw, int *s0, int *t0)
+{
+    const record *r = &R->recs[it->rec];
+    /* the record's text before the item is written before its output, as run_output.c does
+     * (the lead), and the item's own text is what it translates */
+    count(tw, r->text + it->lead, it->off - it->lead);
+    text_words before = {0, 0, 0};
+    count(&before, r->text, it->off);
+    *s0 = before.n - (before.last_in && it->size > 0 &&
+                      !al_is_space((unsigned char)r->text[it->off]));
+    const text_words *ow = &it->ow[k];
+    *t0 = tw->n - (tw->last_in && ow->first_in);
+    if (!it->empty) {
+        tw->n = *t0 + ow->n;
+        if (ow->n > 0 || ow->first_in)
+            tw->last_in = ow->last_in;
+    }
+}
+
 /* Writes the links of the record whose last item is last (hypothesis k), in the record's words
  * and its output line's. */
 static void record_links(run *R, const item *last, int k)
@@ -91,20 +110,7 @@ static void record_links(run *R, const item *last, int k)
             sw.n += it->src_len;
             tw.n += it->empty ? 0 : it->len[kk];
         } else {
-            /* the record's text before the item is written before its output, as run_output.c
-             * does (the lead), and the item's own text is what it translates */
-            count(&tw, r->text + it->lead, it->off - it->lead);
-            text_words before = {0, 0, 0};
-            count(&before, r->text, it->off);
-            s0 = before.n - (before.last_in && it->size > 0 &&
-                             !al_is_space((unsigned char)r->text[it->off]));
-            const text_words *ow = &it->ow[kk];
-            t0 = tw.n - (tw.last_in && ow->first_in);
-            if (!it->empty) {
-                tw.n = t0 + ow->n;
-                if (ow->n > 0 || ow->first_in)
-                    tw.last_in = ow->last_in;
-            }
+            run_align_offsets(R, it, kk, &tw, &s0, &t0);
         }
         if (it->empty)
             continue;

@@ -46,7 +46,7 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
 /* Writes the record's text before item it (its separator, or the leading white space). */
 static void write_lead(run *R, const item *it)
 {
-    if (!R->o.ids)
+    if (!R->o.ids && !run_text_joined(&R->recs[it->rec]))
         cli_write(R->recs[it->rec].text + it->lead, it->off - it->lead);
 }
 
@@ -64,7 +64,7 @@ static void end_item(run *R, const item *it, int k)
     if (!it->last)
         return;
     const record *r = &R->recs[it->rec];
-    if (!R->o.ids)
+    if (!R->o.ids && !run_text_joined(r))
         cli_write(r->text + it->off + it->size, r->text_len - it->off - it->size);
     run_align_text(R, it, k);
     cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
@@ -97,7 +97,9 @@ static void json_output_text(run *R, const item *it, int k, const int32_t *ids, 
         return;
     }
     size_t len = 0;
-    if (it->repair)
+    if (run_text_joined(&R->recs[it->rec]))
+        run_text_fixed(R, it, k, ids, n, &len);     /* the piece's own text, without tags */
+    else if (it->repair)
         run_text_output(R, it, k, ids, n, &len);
     else
         run_append_ids(R, &len, ids, n);
@@ -132,12 +134,14 @@ static void json_sentences(run *R, const record *r)
     size_t len = 0;
     for (int k = 0; k < r->n; k++) {
         const item *it = &R->items[r->first + k];
-        run_append(R, &len, r->text + it->lead, it->off - it->lead);
+        int joined = run_text_joined(r);
+        if (!joined)
+            run_append(R, &len, r->text + it->lead, it->off - it->lead);
         if (it->repair)
             run_text_output(R, it, 0, it->ids, it->len[0], &len);
         else
             run_append_ids(R, &len, it->ids, it->len[0]);
-        if (it->last)
+        if (it->last && !joined)
             run_append(R, &len, r->text + it->off + it->size, r->text_len - it->off - it->size);
     }
     cli_puts("\"output\":");

@@ -107,23 +107,19 @@ int run_text_links(run *R, item *it, int k, const char *text, size_t len)
     return 0;
 }
 
-void run_text_output(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at)
+int run_text_joined(const record *r)
 {
-    const record *r = &R->recs[it->rec];
+    return r->mk && r->n > 1;
+}
+
+void run_text_fixed(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at)
+{
     size_t start = *at;
     run_append_ids(R, at, ids, n);
     size_t len = *at - start;
-    char *fixed = NULL, *tagged = NULL;
+    char *fixed = NULL;
     if (fix_spans(R, it, k, R->out + start, len, &fixed, &len, NULL, NULL, &R->span_stats) < 0)
         goto nomem;
-    if (r->mk) {
-        const al_link *links = R->aligning && !it->empty ? it->wlinks + (size_t)k * 2 * R->max_new : NULL;
-        if (markup_restore(r->mk, fixed ? fixed : R->out + start, len, links,
-                           links ? it->n_wlinks[k] : 0, &tagged, &len) < 0)
-            goto nomem;
-        free(fixed);
-        fixed = tagged;
-    }
     if (fixed) {
         *at = start;
         run_append(R, at, fixed, len);
@@ -131,7 +127,74 @@ void run_text_output(run *R, const item *it, int k, const int32_t *ids, int n, s
     }
     return;
 nomem:
-    free(fixed);
     cli_error("out of memory");
     exit(CLI_FAIL);
+}
+
+/* Appends record r's whole output (its first hypotheses, the record cut into pieces) at *at:
+ * its pieces' repaired outputs with its text between and around them, tags put back where
+ * their links, put together in the record's words, say; exits when out of memory. */
+static void add_joined(run *R, const record *r, size_t *at)
+{
+    size_t start = *at, cap = 1;
+    for (int i = r->first; i < r->first + r->n; i++)
+        cap += (size_t)R->items[i].n_wlinks[0];
+    al_link *links = malloc(cap * sizeof *links);
+    if (!links)
+        goto nomem;
+    text_words tw = {0, 0, 0};
+    int n = 0;
+    for (int i = r->first; i < r->first + r->n; i++) {
+        const item *it = &R->items[i];
+        int s0, t0;
+        run_append(R, at, r->text + it->lead, it->off - it->lead);
+        run_align_offsets(R, it, 0, &tw, &s0, &t0);
+        if (it->empty)
+            continue;
+        run_text_fixed(R, it, 0, it->ids, it->len[0], at);
+        for (int j = 0; j < it->n_wlinks[0]; j++)
+            links[n++] = (al_link){s0 + it->wlinks[j].src, t0 + it->wlinks[j].tgt};
+    }
+    const item *last = &R->items[r->first + r->n - 1];
+    size_t end = last->off + last->size;
+    run_append(R, at, r->text + end, r->text_len - end);
+    char *tagged;
+    size_t len;
+    if (markup_restore(r->mk, R->out + start, *at - start, links, n, &tagged, &len) < 0)
+        goto nomem;
+    *at = start;
+    run_append(R, at, tagged, len);
+    free(tagged);
+    free(links);
+    return;
+nomem:
+    cli_error("out of memory");
+    exit(CLI_FAIL);
+}
+
+void run_text_output(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at)
+{
+    const record *r = &R->recs[it->rec];
+    if (run_text_joined(r)) {
+        if (it->last)
+            add_joined(R, r, at);
+        return;
+    }
+    size_t start = *at;
+    run_text_fixed(R, it, k, ids, n, at);
+    if (!r->mk)
+        return;
+    const al_link *links = NULL;
+    if (R->aligning && !it->empty)
+        links = it->wlinks + (size_t)k * 2 * R->max_new;
+    char *tagged;
+    size_t len;
+    if (markup_restore(r->mk, R->out + start, *at - start, links,
+                       links ? it->n_wlinks[k] : 0, &tagged, &len) < 0) {
+        cli_error("out of memory");
+        exit(CLI_FAIL);
+    }
+    *at = start;
+    run_append(R, at, tagged, len);
+    free(tagged);
 }

@@ -186,8 +186,8 @@ ok "spans: the 200 put in is linked with the source's 200" \
 # alignment is i-i for every word; over uni-en-1k-rules, whose normalization maps U+3000 to a
 # space and deletes U+200B (tests/data/spm/README.md), a record word holding U+3000 becomes two
 # output words and a word of U+200B alone none.
-printf 'Hello world, this is a test of subwords.\nThe quick brown fox jumps over 3.12 lazy dogs.\n' \
-    >"$T/in"
+printf 'Hello world, this is a test of subwords.\n' >"$T/in"
+printf 'The quick brown fox jumps over 3.12 lazy dogs.\n' >>"$T/in"
 printf '  Extra   spaces,  here  \nna\303\257ve caf\303\251 \360\237\230\200 ok\n' >>"$T/in"
 run "$ATTN" -m tests/data/spm/spm-echo.attn --align "$T/in"
 ok "spm echo: status 0, quiet" sh -c "[ $RC -eq 0 ] && [ ! -s '$T/err' ]"
@@ -202,8 +202,8 @@ $PY -m scripts.goldens.echo_model "$T/rules-echo.attn" tests/data/spm/uni-en-1k-
 printf 'The full\343\200\200width space.\na \342\200\213 b\nABout caf\303\251 stra\303\237e ok\n' \
     >"$T/in"
 run "$ATTN" -m "$T/rules-echo.attn" --align "$T/in"
-ok "spm normalized: the output as the model writes it" \
-    [ "$(sed 's/ ||| .*//' "$T/out")" = "$(printf 'The full width space.\na b\nxout cafe strasse ok')" ]
+ok "spm normalized: the output as the model writes it" [ "$(sed 's/ ||| .*//' "$T/out")" = \
+    "$(printf 'The full width space.\na b\nxout cafe strasse ok')" ]
 ok "spm normalized: U+3000 inside a word: its two output words" \
     [ "$(sed -n '1s/.* ||| //p' "$T/out")" = "0-0 1-1 1-2 2-3" ]
 ok "spm normalized: a word of U+200B alone has no output word" \
