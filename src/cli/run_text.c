@@ -138,7 +138,7 @@ static void add_joined(run *R, const record *r, size_t *at)
 {
     size_t start = *at, cap = 1;
     for (int i = r->first; i < r->first + r->n; i++)
-        cap += (size_t)R->items[i].n_wlinks[0];
+        cap += R->items[i].empty ? 0 : (size_t)R->items[i].n_wlinks[0];
     al_link *links = malloc(cap * sizeof *links);
     if (!links)
         goto nomem;
