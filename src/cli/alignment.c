@@ -174,15 +174,15 @@ static long encode_count(cli_align *a, const char *text, size_t len)
     return (long)n;
 }
 
-/* Sets the word of each source token (a->sw, n_src of src) of text (len bytes): the tokens of
- * the text are the run of src that text encodes to (the model's bos and eos around it stand
- * outside), and the tokens of word w are those that the text up to w's end encodes to beyond
- * the text up to the word before; returns 0 or -1 (out of memory). */
-static int source_words(cli_align *a, const char *text, size_t len, const int32_t *src,
-                        int n_src)
+/* Sets word_of[j], the word of each token of ids (n_src) that encode text (len bytes): the
+ * tokens of the text are the run of ids that text encodes to (the model's bos and eos around it
+ * stand outside, with -1), and the tokens of word w are those that the text up to w's end
+ * encodes to beyond the text up to the word before; returns 0 or -1 (out of memory). */
+static int text_words(cli_align *a, int *word_of, const char *text, size_t len,
+                      const int32_t *src, int n_src)
 {
     for (int j = 0; j < n_src; j++)
-        a->sw[j] = -1;
+        word_of[j] = -1;
     long n_text = encode_count(a, text, len);
     if (n_text < 0)
         return -1;
@@ -207,7 +207,7 @@ static int source_words(cli_align *a, const char *text, size_t len, const int32_
         if (upto < 0)
             return -1;
         for (; done < upto && done < n_text && off + done < n_src; done++)
-            a->sw[off + done] = w;
+            word_of[off + done] = w;
         w++;
     }
     return 0;
@@ -221,7 +221,8 @@ static void token_words(int *word, int n)
 }
 
 int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *src, int n_src,
-                     const int32_t *out, int n_out, const float *att, size_t stride)
+                     const int32_t *out, int n_out, const char *out_text, size_t out_len,
+                     const float *att, size_t stride)
 {
     if (n_src > a->max_src)
         n_src = a->max_src;
@@ -234,7 +235,7 @@ int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *
         a->n_src_words = n_src;
         a->n_tgt_words = n_out;
     } else {
-        size_t need = cli_decode_room(a->tok, n_out);
+        size_t need = out_text ? out_len + 1 : cli_decode_room(a->tok, n_out);
         if (need > a->text_cap) {
             char *p = realloc(a->text, need);
             if (!p) {
@@ -244,13 +245,20 @@ int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *
             a->text = p;
             a->text_cap = need;
         }
-        if (source_words(a, text, len, src, n_src) < 0) {
+        if (text_words(a, a->sw, text, len, src, n_src) < 0 ||
+            (out_text && text_words(a, a->tw, out_text, out_len, out, n_out) < 0)) {
             cli_error("out of memory");
             return CLI_FAIL;
         }
         a->n_src_words = al_count_words(text, len);
-        a->text_len = cli_decode_ids(a->text, a->ts, a->te, a->tok, a->special, out, n_out);
-        a->n_tgt_words = al_token_words(a->tw, a->ts, a->te, n_out, a->text, a->text_len);
+        if (out_text) {
+            memcpy(a->text, out_text, out_len);
+            a->text_len = out_len;
+            a->n_tgt_words = al_count_words(out_text, out_len);
+        } else {
+            a->text_len = cli_decode_ids(a->text, a->ts, a->te, a->tok, a->special, out, n_out);
+            a->n_tgt_words = al_token_words(a->tw, a->ts, a->te, n_out, a->text, a->text_len);
+        }
     }
     a->n_links = att ? al_hard(a->links, att, stride, a->sw, n_src, a->tw, n_out) : 0;
     return 0;

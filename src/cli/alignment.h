@@ -2,9 +2,9 @@
  * --align-heads choice turned into the engine's head mix, and the word alignment of one output
  * (src/align.h) through the generic tokenizer interface, for every kind of tokenizer: the
  * output's words are those of its text as the stream decoder writes it (a token's word: the
- * one its bytes start; SentencePiece's pieces joined, U+2581 a space), and the source's are
- * those of the source text, a word holding the tokens that the text up to its end encodes to
- * beyond the text up to the word before. */
+ * one its bytes start; SentencePiece's pieces joined, U+2581 a space), and the source's (and a
+ * given target's) are those of its text, a word holding the tokens that the text up to its end
+ * encodes to beyond the text up to the word before. */
 #ifndef ATTN_CLI_ALIGNMENT_H
 #define ATTN_CLI_ALIGNMENT_H
 
@@ -58,11 +58,13 @@ size_t cli_decode_ids(char *out, int *start, int *end, const tokenizer *tok, int
                       const int32_t *ids, int n);
 
 /* Aligns one output: source text (the record, len bytes) encoded as src (n_src ids, special
- * tokens included), output ids out (n_out), att (n_out rows stride floats apart: attention over
- * the source tokens); leaves the links in a->links, a->n_links; returns 0 or CLI_FAIL (out of
- * memory, printed). */
+ * tokens included), output ids out (n_out) with their text out_text (out_len bytes: a target
+ * the ids encode, its words counted as the source's) or NULL (the ids decoded), att (n_out rows
+ * stride floats apart: attention over the source tokens); leaves the links in a->links,
+ * a->n_links and the output's text in a->text; returns 0 or CLI_FAIL (out of memory, printed). */
 int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *src, int n_src,
-                     const int32_t *out, int n_out, const float *att, size_t stride);
+                     const int32_t *out, int n_out, const char *out_text, size_t out_len,
+                     const float *att, size_t stride);
 
 /* Writes links (n) as Pharaoh text ("0-0 1-2 ..."), as a JSON string when json. */
 void cli_align_write(const al_link *links, int n, int json);

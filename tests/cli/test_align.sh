@@ -210,6 +210,10 @@ ok "spm normalized: a word of U+200B alone has no output word" \
     [ "$(sed -n '2s/.* ||| //p' "$T/out")" = "0-0 2-1" ]
 ok "spm normalized: words changed by the rules keep their place" \
     [ "$(sed -n '3s/.* ||| //p' "$T/out")" = "0-0 1-1 2-2 3-3" ]
+printf 'The full\343\200\200width space.\tThe full\343\200\200width space.\n' >"$T/pair"
+run "$ATTN" score -m "$T/rules-echo.attn" --align "$T/pair"
+ok "spm normalized, score: the target's words are the given target's" \
+    [ "$(sed 's/.* ||| //' "$T/out")" = "0-0 1-1 2-2" ]
 run "$ATTN" -m "$T/rules-echo.attn" --align --json "$T/in"
 ok "spm normalized --json: the same links" \
     [ "$(grep -o '"alignment":"[^"]*"' "$T/out" | head -1)" = '"alignment":"0-0 1-1 1-2 2-3"' ]
