@@ -119,7 +119,7 @@ $(ATTN_BIN): $(CLI_OBJ) $(LIBATTN) $(LIBTOK)
 $(BUILD)/test_%: tests/test_%.c $(LIBATTN) $(LIBTOK)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
-	    $(LIBATTN) $(LIBTOK) $(CMOCKA_LIBS) $(LIBS)
+	    $(LIBATTN) $(LIBTOK) $(CMOCKA_LIBS) $(LIBS) $(XML_LIBS)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 

@@ -14,6 +14,10 @@
  *     float w[n_tw * n_sw];
  *     al_word_matrix(w, att, stride, sw, S, n_sw, tw, T, n_tw); // soft, per word
  *
+ * Links serve the repairs of an output too: al_project finds where a point of the source (a
+ * boundary between words: a void tag, a missing protected span) goes in the output, and when a
+ * repair edits the output text, al_word_map and al_relink move the links onto its words.
+ *
  * Every function works on the caller's buffers, allocates nothing and cannot fail.
  */
 #ifndef ATTN_ALIGN_H
@@ -25,6 +29,12 @@
 typedef struct al_link {
     int src, tgt;
 } al_link;
+
+/* Returns 1 for the bytes that separate words, else 0. */
+int al_is_space(int c);
+
+/* Returns the number of words of text (len bytes). */
+int al_count_words(const char *text, size_t len);
 
 /* Writes word_of[i], the word of token i covering bytes [start[i], end[i]) of text (len bytes;
  * start[i] < 0: a token outside the text), or -1; returns the number of words of the text. */
@@ -43,5 +53,33 @@ int al_hard(al_link *links, const float *att, size_t stride, const int *src_word
  * zero). */
 void al_word_matrix(float *w, const float *att, size_t stride, const int *src_word, int n_src,
                     int n_src_words, const int *tgt_word, int n_tgt, int n_tgt_words);
+
+/* Returns the output word boundary (0..n_tgt_words; boundary p stands before output word p) of
+ * source word boundary b (0..n_src_words): the one the fewest of links (n) cross, a link
+ * crossing when its source word is before b and its output word after the boundary or the
+ * reverse; on a tie the one nearest b's relative position, then the first. */
+int al_project(const al_link *links, int n, int b, int n_src_words, int n_tgt_words);
+
+/* One edit of a text: del bytes at pos (an offset of the text before any edit) replaced by ins
+ * bytes.  Edits are given in text order and do not overlap. */
+typedef struct al_edit {
+    size_t pos, del, ins;
+} al_edit;
+
+/* Writes map[w] for every word w of old (old_len bytes) edited by ed (n_ed) into new (new_len
+ * bytes): the word of new that holds the new place of w's first byte that is kept (a deleted
+ * byte's new place is the start of what replaced it), or -1 when all of w's bytes were deleted
+ * with nothing in their place; map has room for al_count_words(old, old_len). */
+void al_word_map(int *map, const char *old, size_t old_len, const al_edit *ed, int n_ed,
+                 const char *new_text, size_t new_len);
+
+/* Rewrites the output words of links (n) through map (map[-1] is never read; a word mapped to
+ * -1 drops its links), sorted by source word then output word with duplicates removed;
+ * returns how many remain. */
+int al_relink(al_link *links, int n, const int *map);
+
+/* Inserts link l into links (n, sorted as al_hard leaves them, room for one more) unless it is
+ * there; returns the new count. */
+int al_add_link(al_link *links, int n, al_link l);
 
 #endif

@@ -10,7 +10,7 @@ static const char punct[] = ".,;:!?";
 
 #define NOT_IN ((size_t)-1)
 
-/* Word boundaries of a text: starts and ends of its whitespace-separated words. */
+/* Word boundaries of a text: starts and ends of its words (as src/align.h counts them). */
 typedef struct words {
     size_t *start, *end;        /* (n) */
     int n;
@@ -25,10 +25,10 @@ static int split(words *w, const char *s, size_t n)
     if (!w->start || !w->end)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (strchr(" \t\r\n", s[i]))
+        if (al_is_space((unsigned char)s[i]))
             continue;
         w->start[w->n] = i;
-        while (i < n && !strchr(" \t\r\n", s[i]))
+        while (i < n && !al_is_space((unsigned char)s[i]))
             i++;
         w->end[w->n++] = i;
     }
@@ -59,12 +59,18 @@ typedef struct place {
     size_t *in;                 /* (n_ev) offset in the translation of an event put inside a
                                    word (before word pos[e]'s end), or NOT_IN */
     words src, out;
+    al_link *links;             /* (n_links) source word - output word of P->w, checked */
+    int n_links;
+    int *score;                 /* (out.n) aligned_run's scratch */
 } place;
 
 /* Replaces the first `code` of each code atom found in the translation (in document order)
- * by CODE_MARK. */
-static void mark_code(place *P)
+ * by CODE_MARK, noting each replacement in ed (room for n_ev; offsets of the translation before
+ * any); returns their number. */
+static int mark_code(place *P, al_edit *ed)
 {
+    int n_ed = 0;
+    size_t shrunk = 0;
     const markup *m = P->m;
     size_t from = 0;
     for (int e = 0; e < m->n_ev; e++) {
@@ -81,8 +87,11 @@ static void mark_code(place *P)
         memmove(P->w.p + i + 1, P->w.p + i + ev->code_len, P->w.len - i - ev->code_len + 1);
         P->w.len -= ev->code_len - 1;
         P->found[e] = 1;
+        ed[n_ed++] = (al_edit){i + shrunk, ev->code_len, 1};
+        shrunk += ev->code_len - 1;
         from = i + 1;
     }
+    return n_ed;
 }
 
 /* Returns the number of source words that start before plain offset off. */
@@ -99,10 +108,18 @@ static int source_boundary(const place *P, size_t off)
     return lo;
 }
 
-/* Returns the output boundary at the relative position of source boundary b. */
-static int relative(const place *P, int b)
+/* Returns the output boundary of source boundary b: where the links put it (al_project; with
+ * no links, the same relative position). */
+static int point(const place *P, int b)
 {
-    return P->src.n ? (int)(((long)b * P->out.n + P->src.n / 2) / P->src.n) : 0;
+    return al_project(P->links, P->n_links, b, P->src.n, P->out.n);
+}
+
+/* Returns 1 when open event e's element held source words. */
+static int held_words(const place *P, int e)
+{
+    const markup *m = P->m;
+    return source_boundary(P, m->ev[m->ev[e].partner].off) > source_boundary(P, m->ev[e].off);
 }
 
 /* Finds the source words [a, b) unchanged and once only in the output; sets *oa, *ob to their
@@ -155,7 +172,50 @@ static void inside_words(place *P)
     }
 }
 
-/* Gives every event an output boundary (or a place inside a word), in document order. */
+/* Finds the output words that stand for source words [a, b) by the links: the run of output
+ * words with the most words linked into [a, b) less those linked only outside, widened over
+ * unlinked words towards where the links put the boundaries a and b; sets *oa, *ob and returns
+ * 1, or returns 0 when no output word is linked into [a, b). */
+static int aligned_run(const place *P, int a, int b, int *oa, int *ob)
+{
+    int n = P->out.n, *score = P->score;
+    for (int j = 0; j < n; j++)
+        score[j] = 0;
+    for (int i = 0; i < P->n_links; i++) {
+        int j = P->links[i].tgt, in = P->links[i].src >= a && P->links[i].src < b;
+        if (in)
+            score[j] = 1;
+        else if (score[j] == 0)
+            score[j] = -1;
+    }
+    int best = 0, sum = 0, from = 0;
+    for (int j = 0; j < n; j++) {     /* the best run from a linked word to a linked word */
+        if (sum <= 0 && score[j] == 1) {
+            sum = 0;
+            from = j;
+        }
+        sum += score[j];
+        if (score[j] == 1 && sum > best) {
+            best = sum;
+            *oa = from;
+            *ob = j + 1;
+        }
+    }
+    if (best == 0)
+        return 0;
+    int pa = point(P, a), pb = point(P, b);
+    while (*oa > pa && score[*oa - 1] == 0)
+        (*oa)--;
+    while (*ob < pb && score[*ob] == 0)
+        (*ob)++;
+    return 1;
+}
+
+/* Gives every event an output boundary (or a place inside a word), in document order: an
+ * element around the same words unchanged in the output, else around the words linked to its
+ * words, else at the boundaries the links (or relative positions) give; events between words
+ * where the links put that boundary. Then makes the boundaries follow document order, each
+ * element that held words keeping one while the output has one left. */
 static void position(place *P)
 {
     const markup *m = P->m;
@@ -166,15 +226,15 @@ static void position(place *P)
         if (P->pos[e] >= 0)
             continue;
         int a = source_boundary(P, ev->off);
-        P->pos[e] = relative(P, a);
+        P->pos[e] = point(P, a);
         if (ev->type != EV_OPEN || ev->partner < 0)
             continue;
         int b = source_boundary(P, m->ev[ev->partner].off), oa, ob;
-        if (b > a && anchor(P, a, b, &oa, &ob)) {
+        if (b > a && (anchor(P, a, b, &oa, &ob) || aligned_run(P, a, b, &oa, &ob))) {
             P->pos[e] = oa;
             P->pos[ev->partner] = ob;
         } else {
-            P->pos[ev->partner] = relative(P, b);
+            P->pos[ev->partner] = point(P, b);
             if (b > a && P->pos[ev->partner] <= P->pos[e])
                 P->pos[ev->partner] = P->pos[e] + (P->pos[e] < P->out.n);
         }
@@ -196,19 +256,27 @@ static void position(place *P)
             P->pos[e] = floor;
         if (P->pos[e] <= min_word)
             P->pos[e] = min_word + 1;
+        const event *ev = &m->ev[e];
+        if (ev->type == EV_OPEN && ev->partner >= 0 && P->in[ev->partner] == NOT_IN &&
+            held_words(P, e) && P->pos[ev->partner] <= P->pos[e] && P->pos[e] < P->out.n)
+            P->pos[ev->partner] = P->pos[e] + 1;    /* pushed past its close: keep a word */
         floor = P->pos[e];
     }
 }
 
-/* Returns 1 when the source has only punctuation between closing event e and the next space:
- * the tag closes before the output word's final punctuation too. */
+/* Returns 1 when closing event e goes before the final punctuation of the output word it
+ * follows: the source has only punctuation between it and the next space, or it closes on a
+ * word without final punctuation and more text follows it. */
 static int before_punct(const place *P, int e)
 {
     const markup *m = P->m;
     const event *ev = &m->ev[e];
     size_t i = ev->off;
-    if (ev->type != EV_CLOSE || i >= m->plain.len || !strchr(punct, m->plain.p[i]))
+    if (ev->type != EV_CLOSE || i >= m->plain.len)
         return 0;
+    if (!strchr(punct, m->plain.p[i]))
+        return i > 0 && !strchr(punct, m->plain.p[i - 1]) &&
+               !al_is_space((unsigned char)m->plain.p[i - 1]);
     while (i < m->plain.len && m->plain.p[i] && strchr(punct, m->plain.p[i]))
         i++;
     return i == m->plain.len || strchr(" \t\r\n", m->plain.p[i]);
@@ -291,10 +359,15 @@ static int emit_boundary(place *P, buf *o, int p, int e, int *code_next)
             done = 1;
         } else if (at == AT_INSIDE && !done) {
             done = 1;
-            if (p == 0) {
-                tail = gap, tlen = glen;
-            } else if (p == n || glen == 0) {
+            size_t off = m->ev[e].off;
+            if (p == 0) {       /* the record's space after the tag, if the output has none */
+                int sp = glen == 0 && n > 0 && off < m->plain.len &&
+                         al_is_space((unsigned char)m->plain.p[off]);
+                tail = sp ? " " : gap, tlen = sp ? 1 : glen;
+            } else if (p == n || glen == 0) {   /* and the space before it, at the end */
                 add_text(P, o, gap, glen, code_next);
+                if (glen == 0 && off > 0 && al_is_space((unsigned char)m->plain.p[off - 1]))
+                    add_text(P, o, " ", 1, code_next);
             } else {
                 add_text(P, o, gap, 1, code_next);
                 tail = glen > 1 ? gap + 1 : " ", tlen = glen > 1 ? glen - 1 : 1;
@@ -346,12 +419,36 @@ static void emit(place *P, buf *o)
         add_event_text(P, o, e);
 }
 
-int markup_restore(const markup *m, const char *hyp, size_t hyp_len, char **out,
-                   size_t *out_len)
+/* Takes links (n, source word - word of hyp, hyp being old before mark_code's edits ed, n_ed)
+ * into P->links in the words of P->w, dropping those out of range; returns 0 or -1 (out of
+ * memory). */
+static int take_links(place *P, const al_link *links, int n, const char *old, size_t old_len,
+                      const al_edit *ed, int n_ed)
+{
+    int n_old = al_count_words(old, old_len);
+    int *map = malloc(((size_t)n_old + 1) * sizeof *map);
+    P->links = malloc(((size_t)n + 1) * sizeof *P->links);
+    P->score = malloc(((size_t)P->out.n + 1) * sizeof *P->score);
+    if (!map || !P->links || !P->score) {
+        free(map);
+        return -1;
+    }
+    al_word_map(map, old, old_len, ed, n_ed, P->w.p, P->w.len);
+    for (int i = 0; i < n; i++)
+        if (links[i].src >= 0 && links[i].src < P->src.n && links[i].tgt >= 0 &&
+            links[i].tgt < n_old)
+            P->links[P->n_links++] = links[i];
+    P->n_links = al_relink(P->links, P->n_links, map);
+    free(map);
+    return 0;
+}
+
+int markup_restore(const markup *m, const char *hyp, size_t hyp_len, const al_link *links,
+                   int n_links, char **out, size_t *out_len)
 {
     markup *mm = (markup *)m;
     place P = {.m = m};
-    buf o = {0};
+    buf o = {0}, old = {0};
     int rc = ATTN_ERR_NOMEM;
     *out = NULL;
     mm->nomem = 0;
@@ -359,13 +456,16 @@ int markup_restore(const markup *m, const char *hyp, size_t hyp_len, char **out,
         if (hyp[i] != CODE_MARK)
             markup_add(mm, &P.w, hyp + i, 1);
     markup_add(mm, &P.w, "", 0);
+    markup_add(mm, &old, P.w.p, P.w.len);
     P.found = calloc((size_t)m->n_ev + 1, sizeof *P.found);
     P.pos = calloc((size_t)m->n_ev + 1, sizeof *P.pos);
     P.in = malloc(((size_t)m->n_ev + 1) * sizeof *P.in);
-    if (mm->nomem || !P.found || !P.pos || !P.in)
+    al_edit *ed = malloc(((size_t)m->n_ev + 1) * sizeof *ed);
+    if (mm->nomem || !P.found || !P.pos || !P.in || !ed)
         goto done;
-    mark_code(&P);
-    if (split(&P.src, m->plain.p, m->plain.len) < 0 || split(&P.out, P.w.p, P.w.len) < 0)
+    int n_ed = mark_code(&P, ed);
+    if (split(&P.src, m->plain.p, m->plain.len) < 0 || split(&P.out, P.w.p, P.w.len) < 0 ||
+        take_links(&P, links, n_links, old.p, old.len, ed, n_ed) < 0)
         goto done;
     for (int e = 0; e < m->n_ev; e++)
         P.in[e] = NOT_IN;
@@ -380,10 +480,14 @@ int markup_restore(const markup *m, const char *hyp, size_t hyp_len, char **out,
     }
 done:
     free(o.p);
+    free(old.p);
+    free(ed);
     free(P.w.p);
     free(P.found);
     free(P.pos);
     free(P.in);
+    free(P.links);
+    free(P.score);
     free(P.src.start);
     free(P.src.end);
     free(P.out.start);

@@ -181,12 +181,15 @@ int spans_occurrences(const char *hay, size_t n, const char *needle, size_t m)
 /* ---- repair -------------------------------------------------------------------------------- */
 
 /* One change to the output: del bytes at pos replaced by ins (ins_len), with a space added
- * before or after it. */
+ * before or after it; a span put in also has its first source word, and once applied the
+ * offset of ins in the result. */
 typedef struct edit {
     size_t pos, del;
     const char *ins;
     size_t ins_len;
     int space_before, space_after;
+    int src_word;               /* the word of src where the span put in starts, or -1 */
+    size_t new_at;
 } edit;
 
 /* A source occurrence the output lacks. */
@@ -210,8 +213,10 @@ typedef struct repair {
     int n_miss;
     edit *ed;                   /* (n_ed) */
     int n_ed;
-    size_t (*word)[2];          /* (n_word) the output's whitespace-separated words */
+    size_t (*word)[2];          /* (n_word) the output's words (as src/align.h counts them) */
     int n_word;
+    const al_link *links;       /* (n_links) source word - output word, or none */
+    int n_links;
 } repair;
 
 #define MAX_DIST_LEN 512
@@ -293,14 +298,10 @@ static void trim(const repair *R, size_t *a, size_t *b, const char *s, size_t m)
         (*b)--;
 }
 
-/* Returns the number of whitespace-separated words of s (m). */
-static int word_count(const char *s, size_t m)
+/* Returns the word of text (as src/align.h counts them) that holds its non-space byte at. */
+static int word_of(const char *text, size_t at)
 {
-    int n = 0;
-    for (size_t i = 0; i < m; i++)
-        if (s[i] != ' ' && s[i] != '\t' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t'))
-            n++;
-    return n;
+    return al_count_words(text, at + 1) - 1;
 }
 
 /* Finds the output words most like missing span x: sets *a, *b and returns 1, or returns 0
@@ -308,7 +309,7 @@ static int word_count(const char *s, size_t m)
  * found. */
 static int best_candidate(const repair *R, const missing *x, size_t *a, size_t *b)
 {
-    int k = word_count(x->text, x->len), best = -1;
+    int k = al_count_words(x->text, x->len), best = -1;
     double want = R->src_len ? (double)x->src_pos / (double)R->src_len * (double)R->hyp_len : 0;
     double best_off = 0;
     for (int w = 0; w + k <= R->n_word; w++) {
@@ -333,13 +334,21 @@ static int best_candidate(const repair *R, const missing *x, size_t *a, size_t *
     return best >= 0;
 }
 
-/* Returns the output position where missing span x is inserted: the start of the word nearest
- * its relative source position, or the end of the last word (*at_end set). */
+/* Returns the output position where missing span x is inserted: the start of the word where
+ * the links put the boundary before x's source word, else of the word nearest its relative
+ * source position, or the end of the last word (*at_end set). */
 static size_t insert_position(const repair *R, const missing *x, int *at_end)
 {
     size_t end = R->hyp_len;
     while (end > 0 && strchr(" \t.!?;:", R->hyp[end - 1]))
         end--;
+    if (R->n_links > 0) {
+        int p = al_project(R->links, R->n_links, word_of(R->src, x->src_pos),
+                           al_count_words(R->src, R->src_len), R->n_word);
+        *at_end = p == R->n_word || R->word[p][0] >= end;
+        if (*at_end || !is_busy(R, R->word[p][0], R->word[p][0] + 1))
+            return *at_end ? end : R->word[p][0];
+    }
     const char *rest = R->src + x->src_pos + x->len;
     size_t n_rest = R->src_len - x->src_pos - x->len;
     int src_at_end = 1;
@@ -446,7 +455,7 @@ static int remove_surplus(repair *R, spans_stats *st)
             pos--;
         else if (end < R->hyp_len && R->hyp[end] == ' ')
             end++;
-        if (add_edit(R, (edit){pos, end - pos, "", 0, 0, 0}) < 0)
+        if (add_edit(R, (edit){pos, end - pos, "", 0, 0, 0, -1, 0}) < 0)
             return -1;
         st->n_removed++;
     }
@@ -457,10 +466,10 @@ static int remove_surplus(repair *R, spans_stats *st)
 static void split_words(repair *R)
 {
     for (size_t i = 0; i < R->hyp_len; i++) {
-        if (R->hyp[i] == ' ' || R->hyp[i] == '\t')
+        if (al_is_space((unsigned char)R->hyp[i]))
             continue;
         size_t s = i;
-        while (i < R->hyp_len && R->hyp[i] != ' ' && R->hyp[i] != '\t')
+        while (i < R->hyp_len && !al_is_space((unsigned char)R->hyp[i]))
             i++;
         R->word[R->n_word][0] = s;
         R->word[R->n_word][1] = i;
@@ -468,8 +477,9 @@ static void split_words(repair *R)
     }
 }
 
-/* Writes the output with R's edits applied into *out; returns 0 or -1 (out of memory). */
-static int apply(repair *R, char **out, size_t *out_len)
+/* Writes the output with R's edits applied into *out, and into ed (room for n_ed; may be
+ * NULL) the bytes each one deleted and inserted; returns 0 or -1 (out of memory). */
+static int apply(repair *R, al_edit *ed, char **out, size_t *out_len)
 {
     if (R->n_ed > 1)
         qsort(R->ed, (size_t)R->n_ed, sizeof *R->ed, by_pos);
@@ -481,20 +491,25 @@ static int apply(repair *R, char **out, size_t *out_len)
         return -1;
     size_t n = 0, cur = 0;
     for (int i = 0; i < R->n_ed; i++) {
-        const edit *e = &R->ed[i];
+        edit *e = &R->ed[i];
         if (e->pos > cur) {
             memcpy(o + n, R->hyp + cur, e->pos - cur);
             n += e->pos - cur;
             cur = e->pos;
         }
+        size_t from = n;
         if (e->space_before && n > 0 && o[n - 1] != ' ')
             o[n++] = ' ';
+        e->new_at = n;
         memcpy(o + n, e->ins, e->ins_len);
         n += e->ins_len;
         if (e->space_after)
             o[n++] = ' ';
+        size_t was = cur;
         if (e->pos + e->del > cur)
             cur = e->pos + e->del;
+        if (ed)
+            ed[i] = (al_edit){was, cur - was, n - from};
     }
     memcpy(o + n, R->hyp + cur, R->hyp_len - cur);
     n += R->hyp_len - cur;
@@ -504,14 +519,50 @@ static int apply(repair *R, char **out, size_t *out_len)
     return 0;
 }
 
+/* Writes al->out: al->in in the words of the repaired output (out, n bytes) after edits ed
+ * (one per R->ed), and a link from each word of a span put in to its source word; returns 0
+ * or -1 (out of memory). */
+static int carry_links(const repair *R, spans_links *al, const al_edit *ed, const char *out,
+                       size_t n)
+{
+    int n_old = al_count_words(R->hyp, R->hyp_len);
+    int *map = malloc(((size_t)n_old + 1) * sizeof *map);
+    if (!map)
+        return -1;
+    al_word_map(map, R->hyp, R->hyp_len, ed, R->n_ed, out, n);
+    al->n_out = 0;
+    for (int i = 0; i < al->n_in && al->n_out < al->cap; i++)
+        if (al->in[i].tgt >= 0 && al->in[i].tgt < n_old)
+            al->out[al->n_out++] = al->in[i];
+    al->n_out = al_relink(al->out, al->n_out, map);
+    free(map);
+    for (int i = 0; i < R->n_ed; i++) {
+        const edit *e = &R->ed[i];
+        int k = e->src_word < 0 ? 0 : al_count_words(e->ins, e->ins_len), w = 0;
+        if (k > 0)
+            w = word_of(out, e->new_at);
+        for (int j = 0; j < k && al->n_out < al->cap; j++)
+            al->n_out = al_add_link(al->out, al->n_out, (al_link){e->src_word + j, w + j});
+    }
+    return 0;
+}
+
 int spans_restore(spans *sp, const char *src, size_t src_len, const char *hyp, size_t hyp_len,
-                  char **out, size_t *out_len, spans_stats *st)
+                  spans_links *al, char **out, size_t *out_len, spans_stats *st)
 {
     spans_stats local = {0};
     if (!st)
         st = &local;
     *out = NULL;
     repair R = {.src = src, .hyp = hyp, .src_len = src_len, .hyp_len = hyp_len};
+    al_edit *ed = NULL;
+    if (al) {
+        R.links = al->in;
+        R.n_links = al->n_in;
+        for (int i = 0; i < al->n_in && R.n_links; i++)    /* links out of range: none */
+            if (al->in[i].src < 0 || al->in[i].tgt < 0)
+                R.n_links = 0;
+    }
     int rc = ATTN_ERR_NOMEM;
     int n = spans_count(sp, src, src_len);
     if (n < 0)
@@ -541,7 +592,7 @@ int spans_restore(spans *sp, const char *src, size_t src_len, const char *hyp, s
     for (int i = 0; i < R.n_miss; i++) {
         const missing *x = &R.miss[i];
         size_t a = 0, b = 0;
-        edit e = {0, 0, x->text, x->len, 0, 0};
+        edit e = {0, 0, x->text, x->len, 0, 0, word_of(src, x->src_pos), 0};
         if (best_candidate(&R, x, &a, &b)) {
             e.pos = a;
             e.del = b - a;
@@ -557,9 +608,19 @@ int spans_restore(spans *sp, const char *src, size_t src_len, const char *hyp, s
         if (add_edit(&R, e) < 0)
             goto done;
     }
-    if (remove_surplus(&R, st) == 0 && apply(&R, out, out_len) == 0)
-        rc = ATTN_OK;
+    int carry = al && al->cap > 0;
+    if (remove_surplus(&R, st) < 0 || (carry && !(ed = malloc(((size_t)R.n_ed + 1) * sizeof *ed))))
+        goto done;
+    if (apply(&R, ed, out, out_len) < 0)
+        goto done;
+    if (carry && carry_links(&R, al, ed, *out, *out_len) < 0) {
+        free(*out);
+        *out = NULL;
+        goto done;
+    }
+    rc = ATTN_OK;
 done:
+    free(ed);
     free(R.sp);
     free(R.word);
     free(R.busy);

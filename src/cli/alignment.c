@@ -94,15 +94,13 @@ int cli_align_open(cli_align *a, const tokenizer *tok, int special, int max_src,
     a->special = special;
     a->max_src = max_src;
     a->max_tgt = max_tgt;
-    a->ss = malloc((size_t)max_src * 3 * sizeof(int));
+    a->sw = malloc((size_t)max_src * sizeof(int));
     a->ts = malloc((size_t)max_tgt * 3 * sizeof(int));
     a->links = malloc((size_t)max_tgt * sizeof *a->links);
-    if (!a->ss || !a->ts || !a->links) {
+    if (!a->sw || !a->ts || !a->links) {
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    a->se = a->ss + max_src;
-    a->sw = a->se + max_src;
     a->te = a->ts + max_tgt;
     a->tw = a->te + max_tgt;
     return 0;
@@ -110,30 +108,109 @@ int cli_align_open(cli_align *a, const tokenizer *tok, int special, int max_src,
 
 void cli_align_close(cli_align *a)
 {
-    free(a->ss);
+    free(a->sw);
     free(a->ts);
     free(a->links);
     free(a->text);
+    free(a->enc);
     memset(a, 0, sizeof *a);
 }
 
-/* Sets the byte span of each of ids (n) in text (len bytes) by matching the tokens' bytes in
- * order: a token whose bytes are not next in the text (special tokens, unless shown) gets -1. */
-static void spans(const cli_align *a, int *start, int *end, const int32_t *ids, int n,
-                  const char *text, size_t len)
+size_t cli_decode_room(const tokenizer *tok, int n)
 {
-    size_t pos = 0;
+    return (size_t)n * (tok_max_token_bytes(tok) + 4) + 16;
+}
+
+size_t cli_decode_ids(char *out, int *start, int *end, const tokenizer *tok, int special,
+                      const int32_t *ids, int n)
+{
+    tok_stream st;
+    tok_stream_init(&st, tok);
+    size_t len = 0, room = tok_max_token_bytes(tok) + 4, got;
+    int last = -1;
     for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        const char *b = a->special || !tok_is_special(a->tok, ids[i])
-                            ? tok_token_bytes(a->tok, ids[i], &tl) : NULL;
-        start[i] = end[i] = -1;
-        if (b && tl > 0 && pos + tl <= len && memcmp(text + pos, b, tl) == 0) {
-            start[i] = (int)pos;
-            end[i] = (int)(pos + tl);
-            pos += tl;
+        if (start)
+            start[i] = end[i] = -1;
+        if (!special && tok_is_special(tok, ids[i]))
+            continue;
+        if (tok_stream_push(&st, out + len, room, &got, ids[i]) != TOK_OK)
+            continue;
+        if (start) {
+            start[i] = (int)len;
+            end[i] = (int)(len + got);
         }
+        len += got;
+        last = i;
     }
+    if (tok_stream_flush(&st, out + len, 16, &got) == TOK_OK) {
+        len += got;
+        if (start && last >= 0)
+            end[last] = (int)len;       /* the held bytes of its character */
+    }
+    return len;
+}
+
+/* Makes room for n ids in a->enc; returns 0 or -1. */
+static int enc_room(cli_align *a, size_t n)
+{
+    if (n <= a->enc_cap)
+        return 0;
+    int32_t *p = realloc(a->enc, n * sizeof *p);
+    if (!p)
+        return -1;
+    a->enc = p;
+    a->enc_cap = n;
+    return 0;
+}
+
+/* Returns the number of tokens text (len bytes) encodes to, as the source was encoded, or -1
+ * when it cannot be encoded (out of memory included); the ids are left in a->enc. */
+static long encode_count(cli_align *a, const char *text, size_t len)
+{
+    size_t n = 0;
+    if (enc_room(a, len + 1) < 0 ||
+        tok_encode(a->tok, a->enc, a->enc_cap, &n, text, len, a->special ? TOK_SPECIAL : 0) < 0)
+        return -1;
+    return (long)n;
+}
+
+/* Sets word_of[j], the word of each token of ids (n_src) that encode text (len bytes): the
+ * tokens of the text are the run of ids that text encodes to (the model's bos and eos around it
+ * stand outside, with -1), and the tokens of word w are those that the text up to w's end
+ * encodes to beyond the text up to the word before; returns 0 or -1 (out of memory). */
+static int text_words(cli_align *a, int *word_of, const char *text, size_t len,
+                      const int32_t *src, int n_src)
+{
+    for (int j = 0; j < n_src; j++)
+        word_of[j] = -1;
+    long n_text = encode_count(a, text, len);
+    if (n_text < 0)
+        return -1;
+    int off = 0;                /* where the text's tokens begin in src */
+    for (; off < n_src; off++) {
+        long k = 0;
+        while (k < n_text && off + k < n_src && src[off + k] == a->enc[k])
+            k++;
+        if (k > 0 && (k == n_text || off + k == n_src))
+            break;
+    }
+    long done = 0;              /* text tokens given a word so far */
+    int w = 0;
+    for (size_t p = 0; p < len && off < n_src;) {
+        while (p < len && al_is_space((unsigned char)text[p]))
+            p++;
+        if (p == len)
+            break;
+        while (p < len && !al_is_space((unsigned char)text[p]))
+            p++;
+        long upto = encode_count(a, text, p);
+        if (upto < 0)
+            return -1;
+        for (; done < upto && done < n_text && off + done < n_src; done++)
+            word_of[off + done] = w;
+        w++;
+    }
+    return 0;
 }
 
 /* With ids and no tokenizer: every token is a word. */
@@ -144,7 +221,8 @@ static void token_words(int *word, int n)
 }
 
 int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *src, int n_src,
-                     const int32_t *out, int n_out, const float *att, size_t stride)
+                     const int32_t *out, int n_out, const char *out_text, size_t out_len,
+                     const float *att, size_t stride)
 {
     if (n_src > a->max_src)
         n_src = a->max_src;
@@ -157,36 +235,30 @@ int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *
         a->n_src_words = n_src;
         a->n_tgt_words = n_out;
     } else {
-        spans(a, a->ss, a->se, src, n_src, text, len);
-        a->n_src_words = al_token_words(a->sw, a->ss, a->se, n_src, text, len);
-        size_t need = 0;
-        for (int i = 0; i < n_out; i++) {
-            size_t tl = 0;
-            if (tok_token_bytes(a->tok, out[i], &tl))
-                need += tl;
-        }
-        if (need + 1 > a->text_cap) {
-            char *p = realloc(a->text, need + 1);
+        size_t need = out_text ? out_len + 1 : cli_decode_room(a->tok, n_out);
+        if (need > a->text_cap) {
+            char *p = realloc(a->text, need);
             if (!p) {
                 cli_error("out of memory");
                 return CLI_FAIL;
             }
             a->text = p;
-            a->text_cap = need + 1;
+            a->text_cap = need;
         }
-        size_t n = 0;
-        for (int i = 0; i < n_out; i++) {
-            size_t tl = 0;
-            const char *b = a->special || !tok_is_special(a->tok, out[i])
-                                ? tok_token_bytes(a->tok, out[i], &tl) : NULL;
-            if (b) {
-                memcpy(a->text + n, b, tl);
-                n += tl;
-            }
+        if (text_words(a, a->sw, text, len, src, n_src) < 0 ||
+            (out_text && text_words(a, a->tw, out_text, out_len, out, n_out) < 0)) {
+            cli_error("out of memory");
+            return CLI_FAIL;
         }
-        spans(a, a->ts, a->te, out, n_out, a->text, n);
-        a->n_tgt_words = al_token_words(a->tw, a->ts, a->te, n_out, a->text, n);
-        a->text_len = n;
+        a->n_src_words = al_count_words(text, len);
+        if (out_text) {
+            memcpy(a->text, out_text, out_len);
+            a->text_len = out_len;
+            a->n_tgt_words = al_count_words(out_text, out_len);
+        } else {
+            a->text_len = cli_decode_ids(a->text, a->ts, a->te, a->tok, a->special, out, n_out);
+            a->n_tgt_words = al_token_words(a->tw, a->ts, a->te, n_out, a->text, a->text_len);
+        }
     }
     a->n_links = att ? al_hard(a->links, att, stride, a->sw, n_src, a->tw, n_out) : 0;
     return 0;

@@ -178,8 +178,8 @@ static void title(view *v, int k)
 static int panels(view *v, const gen_hyp *h, int *rows, int *cols)
 {
     cli_align *a = &v->al;
-    if (cli_align_output(a, v->text, v->text_len, v->ids, v->n_ids, h->ids, h->len, h->attn,
-                         (size_t)eng_attn_width(v->r)))
+    if (cli_align_output(a, v->text, v->text_len, v->ids, v->n_ids, h->ids, h->len, NULL, 0,
+                         h->attn, (size_t)eng_attn_width(v->r)))
         return CLI_FAIL;
     *cols = a->n_src_words;
     *rows = v->encoder ? a->n_src_words : a->n_tgt_words;

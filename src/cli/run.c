@@ -515,6 +515,7 @@ static void teardown(run *R)
         free(R->items[i].lps);
         free(R->items[i].links);
         free(R->items[i].att);
+        free(R->items[i].wlinks);
     }
     cli_align_close(&R->al);
     free(R->al_text);

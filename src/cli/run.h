@@ -35,6 +35,11 @@ typedef struct options {
 
 enum { ALIGN_HARD = 1, ALIGN_SOFT = 2 };
 
+/* The words of a text: how many, and whether its first and last bytes are inside a word. */
+typedef struct text_words {
+    int n, first_in, last_in;
+} text_words;
+
 /* One record of the current window: its text and its items (items[first .. first + n - 1]). */
 typedef struct record {
     char *text;             /* (text_len) the record without its delimiter, NUL-terminated, owned */
@@ -64,8 +69,11 @@ typedef struct item {
     float *lps;             /* (n_best, max_new + 1) */
     int len[MAX_NBEST], ended[MAX_NBEST];
     double score[MAX_NBEST];
-    al_link *links;         /* (n_best, max_new) word alignment of each hypothesis (--align), */
-    int n_links[MAX_NBEST]; /* its words counted in the item's source text and output */
+    al_link *links;         /* (n_best, max_new) word alignment of each hypothesis (--align or */
+    int n_links[MAX_NBEST]; /* --markup): its source text's words - its decoded output's */
+    al_link *wlinks;        /* (n_best, 2 * max_new) the same in the words of the output as */
+    int n_wlinks[MAX_NBEST];/* written (protected spans repaired; before tags are put back) */
+    text_words ow[MAX_NBEST];   /* the words of each output as written */
     float *att;             /* (n_best, max_new, max_src) attention rows (--align soft) */
 } item;
 
@@ -110,7 +118,8 @@ typedef struct run {
     /* statistics for -v and --progress */
     cli_progress pg;
     double t_first;
-    cli_align al;           /* --align scratch */
+    int aligning;           /* word alignments are made: --align, or --markup to place tags */
+    cli_align al;           /* their scratch */
     char *al_text;          /* (al_cap) --align: an item's source text as the model read it */
     size_t al_cap;
 } run;
@@ -136,9 +145,27 @@ int run_text_record(run *R, record *r, long no);
  * 0, or CLI_FAIL after the error. */
 int run_text_item(run *R, item *it);
 
-/* Appends the repaired text of output ids (n) of item it to R->out at *at: its protected spans
- * as in its source, its record's tags put back; exits after the error when out of memory. */
-void run_text_output(run *R, const item *it, const int32_t *ids, int n, size_t *at);
+/* Appends the repaired text of output ids (n, its hypothesis k) of item it to R->out at *at: its
+ * protected spans as in its source, its record's tags put back where its word alignment says
+ * (a record joined by run_text_joined: all of it after its last item, nothing after the
+ * others); exits after the error when out of memory. */
+void run_text_output(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at);
+
+/* Returns 1 when record r's outputs are repaired as one (its markup, the record cut into
+ * pieces): its last item writes them all, leads and trailing text included. */
+int run_text_joined(const record *r);
+
+/* Returns the words of p (n bytes). */
+text_words run_text_words(const char *p, size_t n);
+
+/* Appends the text of output ids (n, hypothesis k) of item it to R->out at *at with its
+ * protected spans repaired (no tags put back); exits after the error when out of memory. */
+void run_text_fixed(run *R, const item *it, int k, const int32_t *ids, int n, size_t *at);
+
+/* Puts the word alignment of hypothesis k of item it (it->links, of its decoded text text, len
+ * bytes) into the words of its output as written: it->wlinks, it->n_wlinks[k] and it->ow[k];
+ * returns 0 or -1 (out of memory). */
+int run_text_links(run *R, item *it, int k, const char *text, size_t len);
 
 /* Writes the head item and every following item that is done, then streams the next one. */
 void run_advance(run *R);
@@ -150,6 +177,10 @@ void run_advance(run *R);
  * line; run_align_json writes an item's into its JSON object (a sentence's, or an unsplit
  * record's) and run_align_record_json a split record's, in the record's words. */
 int run_align_setup(run *R);
+/* The words of item it's source before it in its record (*s0) and of its output's before it
+ * in the record's output line (*t0, hypothesis k), tw counting the line's words so far (zero
+ * before the record's first item; it counts the item's lead and output into it). */
+void run_align_offsets(const run *R, const item *it, int k, text_words *tw, int *s0, int *t0);
 int run_align_item(run *R, item *it);
 void run_align_keep(run *R, item *it, int k, const gen_hyp *h);
 void run_align_text(run *R, const item *last, int k);

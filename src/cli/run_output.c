@@ -46,7 +46,7 @@ static void write_ids(run *R, const int32_t *ids, size_t from, size_t to)
 /* Writes the record's text before item it (its separator, or the leading white space). */
 static void write_lead(run *R, const item *it)
 {
-    if (!R->o.ids)
+    if (!R->o.ids && !run_text_joined(&R->recs[it->rec]))
         cli_write(R->recs[it->rec].text + it->lead, it->off - it->lead);
 }
 
@@ -64,7 +64,7 @@ static void end_item(run *R, const item *it, int k)
     if (!it->last)
         return;
     const record *r = &R->recs[it->rec];
-    if (!R->o.ids)
+    if (!R->o.ids && !run_text_joined(r))
         cli_write(r->text + it->off + it->size, r->text_len - it->off - it->size);
     run_align_text(R, it, k);
     cli_write(R->o.delim == '\0' ? "\0" : "\n", 1);
@@ -80,16 +80,14 @@ void run_append(run *R, size_t *at, const char *p, size_t n)
 
 void run_append_ids(run *R, size_t *at, const int32_t *ids, int n)
 {
-    for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
-        if (b)
-            run_append(R, at, b, tl);
-    }
+    if (run_out_reserve(R, *at + cli_decode_room(R->tok, n) + 1) < 0)
+        exit(CLI_FAIL);
+    *at += cli_decode_ids(R->out + *at, NULL, NULL, R->tok, R->o.special, ids, n);
 }
 
-/* Writes the text (or the id list with --ids) of output ids (n) of item it as a JSON string. */
-static void json_output_text(run *R, const item *it, const int32_t *ids, int n)
+/* Writes the text (or the id list with --ids) of output ids (n, hypothesis k) of item it as a
+ * JSON string. */
+static void json_output_text(run *R, const item *it, int k, const int32_t *ids, int n)
 {
     if (R->o.ids) {
         cli_write("\"", 1);
@@ -99,8 +97,10 @@ static void json_output_text(run *R, const item *it, const int32_t *ids, int n)
         return;
     }
     size_t len = 0;
-    if (it->repair)
-        run_text_output(R, it, ids, n, &len);
+    if (run_text_joined(&R->recs[it->rec]))
+        run_text_fixed(R, it, k, ids, n, &len);     /* the piece's own text, without tags */
+    else if (it->repair)
+        run_text_output(R, it, k, ids, n, &len);
     else
         run_append_ids(R, &len, ids, n);
     cli_quote(R->out, len, 1);
@@ -112,7 +112,7 @@ static void json_hyp(run *R, const item *it, int k)
     const int32_t *ids = it->ids + (size_t)k * R->max_new;
     const float *lps = it->lps + (size_t)k * (R->max_new + 1);
     cli_puts("\"output\":");
-    json_output_text(R, it, ids, it->len[k]);
+    json_output_text(R, it, k, ids, it->len[k]);
     cli_puts(",\"ids\":[");
     for (int i = 0; i < it->len[k]; i++)
         cli_printf(i ? ",%d" : "%d", ids[i]);
@@ -134,12 +134,14 @@ static void json_sentences(run *R, const record *r)
     size_t len = 0;
     for (int k = 0; k < r->n; k++) {
         const item *it = &R->items[r->first + k];
-        run_append(R, &len, r->text + it->lead, it->off - it->lead);
+        int joined = run_text_joined(r);
+        if (!joined)
+            run_append(R, &len, r->text + it->lead, it->off - it->lead);
         if (it->repair)
-            run_text_output(R, it, it->ids, it->len[0], &len);
+            run_text_output(R, it, 0, it->ids, it->len[0], &len);
         else
             run_append_ids(R, &len, it->ids, it->len[0]);
-        if (it->last)
+        if (it->last && !joined)
             run_append(R, &len, r->text + it->off + it->size, r->text_len - it->off - it->size);
     }
     cli_puts("\"output\":");
@@ -192,14 +194,14 @@ static void write_json(run *R, const item *it)
     json_end(R, r);
 }
 
-/* Writes the repaired text of output ids (n) of item it (nothing for an empty item of a
- * record without markup). */
-static void write_repaired(run *R, const item *it, const int32_t *ids, int n)
+/* Writes the repaired text of output ids (n, hypothesis k) of item it (nothing for an empty
+ * item of a record without markup). */
+static void write_repaired(run *R, const item *it, int k, const int32_t *ids, int n)
 {
     if (!it->repair)
         return;
     size_t len = 0;
-    run_text_output(R, it, ids, n, &len);
+    run_text_output(R, it, k, ids, n, &len);
     cli_write_utf8(R->out, len);
 }
 
@@ -226,7 +228,7 @@ static void write_head(run *R)
         for (int k = 0; k < R->gp.n_best; k++) {
             if (k > 0)
                 write_lead(R, it);
-            write_repaired(R, it, NULL, 0);
+            write_repaired(R, it, k, NULL, 0);
             end_item(R, it, k);
         }
         return;
@@ -247,7 +249,7 @@ static void write_head(run *R)
         if (k > 0)
             write_lead(R, it);
         if (it->repair)
-            write_repaired(R, it, ids, it->len[k]);
+            write_repaired(R, it, k, ids, it->len[k]);
         else
             write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
         end_item(R, it, k);

@@ -286,7 +286,8 @@ static void write_pair(scorer *S, const pair *p, long index)
 static int align_pair(scorer *S, pair *p, int i)
 {
     if (cli_align_output(&S->al, p->src_text, p->src_len_b, p->src, p->src_len, p->tgt,
-                         p->tgt_len, eng_score_attn(S->er, i), (size_t)eng_attn_width(S->er)))
+                         p->tgt_len, p->tgt_text, p->tgt_len_b, eng_score_attn(S->er, i),
+                         (size_t)eng_attn_width(S->er)))
         return CLI_FAIL;
     memcpy(p->links, S->al.links, (size_t)S->al.n_links * sizeof *p->links);
     p->n_links = S->al.n_links;

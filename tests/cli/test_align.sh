@@ -164,4 +164,58 @@ ok "attention: bad --layer is a usage error" status_is 2
 run "$ATTN" attention -m $M --svg /nonexistent/dir/x.svg "Hello"
 ok "attention: unwritable --svg file: status 1" \
     sh -c "[ $RC -eq 1 ] && grep -q '/nonexistent' '$T/err'"
+# The words of the output as written: a protected span the model dropped and the repair put in
+# (src/spans.h) is a word of the output line, linked with the source's copy.  The record's "200"
+# (source word 13) is missing from the model's output (checked first).
+printf 'XScreenSaver is a modular screen saver and locker for X11, containing more than 200 %s\n' \
+    'screen savers.' >"$T/in"
+run "$ATTN" -m $M --no-protect "$T/in"
+ok "spans: the model drops the 200 (the case this test needs)" sh -c "! grep -qw 200 '$T/out'"
+run "$ATTN" -m $M --align "$T/in"
+ok "spans: links in range of the repaired output line" links_ok "$T/out"
+ok "spans: the 200 put in is linked with the source's 200" \
+    awk -F' \\|\\|\\| ' '{ n = split($1, w, " "); m = split($2, l, " ");
+        for (i = 1; i <= m; i++) {
+            split(l[i], p, "-"); if (p[1] == 13 && w[p[2] + 1] == "200") f = 1 }
+        exit !f }' "$T/out"
+
+# SentencePiece models: words are the record's and the output's whitespace-separated words,
+# pieces joined.  The echo models copy their source, each output token looking at its own
+# source position (scripts/goldens/echo_model.py), so each output word is its source word: over
+# bpe-en-320-bytefb (identity normalization; byte pieces, e.g. <0x48>ello for Hello) the
+# alignment is i-i for every word; over uni-en-1k-rules, whose normalization maps U+3000 to a
+# space and deletes U+200B (tests/data/spm/README.md), a record word holding U+3000 becomes two
+# output words and a word of U+200B alone none.
+printf 'Hello world, this is a test of subwords.\n' >"$T/in"
+printf 'The quick brown fox jumps over 3.12 lazy dogs.\n' >>"$T/in"
+printf '  Extra   spaces,  here  \nna\303\257ve caf\303\251 \360\237\230\200 ok\n' >>"$T/in"
+run "$ATTN" -m tests/data/spm/spm-echo.attn --align "$T/in"
+ok "spm echo: status 0, quiet" sh -c "[ $RC -eq 0 ] && [ ! -s '$T/err' ]"
+ok "spm echo: links in range" links_ok "$T/out"
+ok "spm echo: each word aligned with itself, and only with itself" \
+    awk -F' \\|\\|\\| ' -v src="$T/in" '{ getline rec < src; n = split(rec, w, /[ \t]+/)
+        want = ""; k = 0
+        for (i = 1; i <= n; i++) if (w[i] != "") { want = want (k ? " " : "") k "-" k; k++ }
+        if ($2 != want) { print NR ": " $2 " want " want; exit 1 } }' "$T/out"
+$PY -m scripts.goldens.echo_model "$T/rules-echo.attn" tests/data/spm/uni-en-1k-rules.model.gz \
+    >/dev/null 2>&1
+printf 'The full\343\200\200width space.\na \342\200\213 b\nABout caf\303\251 stra\303\237e ok\n' \
+    >"$T/in"
+run "$ATTN" -m "$T/rules-echo.attn" --align "$T/in"
+ok "spm normalized: the output as the model writes it" [ "$(sed 's/ ||| .*//' "$T/out")" = \
+    "$(printf 'The full width space.\na b\nxout cafe strasse ok')" ]
+ok "spm normalized: U+3000 inside a word: its two output words" \
+    [ "$(sed -n '1s/.* ||| //p' "$T/out")" = "0-0 1-1 1-2 2-3" ]
+ok "spm normalized: a word of U+200B alone has no output word" \
+    [ "$(sed -n '2s/.* ||| //p' "$T/out")" = "0-0 2-1" ]
+ok "spm normalized: words changed by the rules keep their place" \
+    [ "$(sed -n '3s/.* ||| //p' "$T/out")" = "0-0 1-1 2-2 3-3" ]
+printf 'The full\343\200\200width space.\tThe full\343\200\200width space.\n' >"$T/pair"
+run "$ATTN" score -m "$T/rules-echo.attn" --align "$T/pair"
+ok "spm normalized, score: the target's words are the given target's" \
+    [ "$(sed 's/.* ||| //' "$T/out")" = "0-0 1-1 2-2" ]
+run "$ATTN" -m "$T/rules-echo.attn" --align --json "$T/in"
+ok "spm normalized --json: the same links" \
+    [ "$(grep -o '"alignment":"[^"]*"' "$T/out" | head -1)" = '"alignment":"0-0 1-1 1-2 2-3"' ]
+
 finish

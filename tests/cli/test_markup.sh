@@ -100,6 +100,22 @@ printf 'a <b>b</b>\0c <i>d</i>\0' >"$T/in0"
 run "$ATTN" -m $E --markup html -0 "$T/in0"
 ok "-0: NUL-separated records" cmp -s "$T/out" "$T/in0"
 
+# A record longer than the model reads is cut into pieces: their outputs are joined and the tags
+# put back once (the echo model gives the record back byte for byte, each word aligned with
+# itself across the pieces).
+awk 'BEGIN { printf "<p>"; for (i = 0; i < 12; i++)
+    printf "%sItem <b>%d</b> is <i>here</i>.", i ? " " : "", i; print "</p>" }' >"$T/long"
+run "$ATTN" -m $E --markup html "$T/long"
+ok "a record cut into pieces: back byte for byte" cmp -s "$T/out" "$T/long"
+ok "a record cut into pieces: the warning says so" err_has "translated in 3 pieces"
+run "$ATTN" -m $E --markup html --json "$T/long"
+ok "a record cut into pieces, --json: the output whole" \
+    out_has "\"output\":\"$(sed 's/"/\\\\"/g' "$T/long")\""
+run "$ATTN" -m $E --markup html --align "$T/long"
+ok "a record cut into pieces, --align: each of the 48 words aligned with itself" \
+    [ "$(sed 's/.* ||| //' "$T/out")" = "$(awk 'BEGIN { for (i = 0; i < 48; i++)
+        printf "%s%d-%d", i ? " " : "", i, i }')" ]
+
 # Usage errors.
 run "$ATTN" -m $E --markup svg "$T/in"
 ok "--markup svg: usage error (status 2)" status_is 2
