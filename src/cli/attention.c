@@ -109,10 +109,11 @@ static int read_text(view *v, char **args, int n)
 static int encode(view *v)
 {
     size_t n = 0;
-    v->ids = malloc((v->text_len + ENG_FRAME_MAX) * sizeof *v->ids);
+    v->ids = malloc((v->text_len + 1 + ENG_FRAME_MAX) * sizeof *v->ids);
     if (!v->ids)
         return CLI_FAIL;
-    int rc = tok_encode(eng_tokenizer(v->e), v->ids, v->text_len, &n, v->text, v->text_len, 0);
+    int rc = tok_encode(eng_tokenizer(v->e), v->ids, v->text_len + 1, &n, v->text, v->text_len,
+                        0);
     if (rc < 0) {
         cli_error("attention: %s", tok_strerror(rc));
         return CLI_FAIL;

@@ -165,14 +165,14 @@ static int next_pair(scorer *S, pair *p)
  * printing the error. */
 static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size_t len)
 {
-    if (*cap < len + 3) {
-        int32_t *p = realloc(*ids, (len + 3) * sizeof *p);
+    if (*cap < len + 1 + ENG_FRAME_MAX) {
+        int32_t *p = realloc(*ids, (len + 1 + ENG_FRAME_MAX) * sizeof *p);
         if (!p) {
             cli_error("out of memory");
             return -1;
         }
         *ids = p;
-        *cap = len + 3;
+        *cap = len + 1 + ENG_FRAME_MAX;
     }
     size_t n = 0;
     if (S->ids) {

@@ -37,16 +37,16 @@ static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t 
 {
     static char out[1 << 16];
     size_t n, used = 0;
-    if (*cap < len + ENG_FRAME_MAX) {
-        int32_t *p = realloc(*ids, (len + ENG_FRAME_MAX) * sizeof *p);
+    if (*cap < len + 1 + ENG_FRAME_MAX) {
+        int32_t *p = realloc(*ids, (len + 1 + ENG_FRAME_MAX) * sizeof *p);
         if (!p) {
             cli_error("tokenize: out of memory");
             return -1;
         }
         *ids = p;
-        *cap = len + ENG_FRAME_MAX;
+        *cap = len + 1 + ENG_FRAME_MAX;
     }
-    int rc = tok_encoder_encode(e, *ids, len, &n, text, len, flags);
+    int rc = tok_encoder_encode(e, *ids, len + 1, &n, text, len, flags);
     if (rc < 0) {
         cli_error("tokenize: %s", tok_strerror(rc));
         return -1;
