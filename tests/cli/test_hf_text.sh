@@ -116,6 +116,81 @@ ok "--src-lang on Marian: says why" err_has "no source language token"
 run "$ATTN" tokenize --src-lang de_DE -t "$T/mbart.attn" "$T/one.txt"
 ok "tokenize --src-lang without --source is a usage error" status_is 2
 
+# a damaged spm-map tokenizer is refused with one line, never a crash: every truncation of its
+# text part and some of its model part, and each malformed line
+PYTHONPATH=. /usr/bin/python3 - "$T/t5_v1_1.attn" "$T/bad" <<'PY' || exit 1
+import os, sys
+from scripts.lib import attnfile
+meta, _ = attnfile.read(sys.argv[1])
+blob, out = meta["tokenizer"], sys.argv[2]
+os.makedirs(out)
+text_end = blob.index(b"\nspm ") + 1
+cases = {f"cut{n}": blob[:n] for n in list(range(0, text_end, 7)) + list(range(text_end, len(blob), 211))}
+head, rest = blob[:text_end], blob[text_end:]
+lines = head.split(b"\n")
+def edit(i, new):
+    return b"\n".join(lines[:i] + [new] + lines[i + 1:]) + rest
+cases.update({
+    "version": blob.replace(b"attn-spm-map 1", b"attn-spm-map 2", 1),
+    "tokens0": edit(1, b"tokens 0"),
+    "unk-range": edit(2, b"unk 99999"),
+    "kind": edit(3, b"x 3c2f733e both"),
+    "odd-hex": edit(5, b"p e29"),
+    "upper-hex": edit(5, b"p E29681"),
+    "nul": edit(5, b"p 00"),
+    "utf8": edit(5, b"p ff"),
+    "duplicate": edit(5, lines[6]),
+    "no-strip": edit(3, lines[3].rsplit(b" ", 1)[0]),
+    "bad-strip": edit(3, lines[3].rsplit(b" ", 1)[0] + b" sideways"),
+    "piece-strip": edit(6, lines[6] + b" both"),
+    "unused-text": edit(len(lines) - 3, b"- 41"),
+    "unk-unused": edit(2, b"unk 511").replace(lines[514] + b"\n", b"-\n"),
+    "spm-length": blob + b"x",
+    "spm-bytes": head + rest[:len(b"spm ")] + rest[len(b"spm "):].replace(b"\x0a", b"\x0b", 3),
+})
+for name, data in cases.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+PY
+printf 'x\n' >"$T/x.txt"
+bad=0
+for f in "$T"/bad/*; do
+    run "$ATTN" tokenize -t "$f" "$T/x.txt"
+    if [ "$RC" -ne 1 ] || ! err_one_line || ! grep -q "$(basename "$f"): " "$T/err"; then
+        echo "damaged spm-map $(basename "$f"): status $RC: $(head -c 200 "$T/err")"
+        bad=$((bad + 1))
+    fi
+done
+ok "every damaged spm-map file is refused (exit 1, one line naming it)" [ "$bad" -eq 0 ]
+ok "the damaged files are many" [ "$(ls "$T/bad" | wc -l)" -gt 100 ]
+run "$ATTN" tokenize -t "$T/bad/unk-unused" "$T/x.txt"
+ok "an unused unknown id: says so" err_has "the unknown id .* is unused"
+run "$ATTN" tokenize -t "$T/bad/duplicate" "$T/x.txt"
+ok "a repeated text: says so" err_has "the same text as an earlier id"
+
+# model files whose tokenizer keys are wrong are refused when opened
+PYTHONPATH=. /usr/bin/python3 - "$T" <<'PY' || exit 1
+import sys
+from scripts.lib import attnfile
+T = sys.argv[1]
+meta, tensors = attnfile.read(T + "/mbart.attn")
+for name, change in (("lang", {"src.lang": "xx_YY"}), ("lang-type", {"src.lang": 7}),
+                     ("target", {"tokenizer.target": meta["tokenizer"][:-9]})):
+    attnfile.write(f"{T}/bad-{name}.attn", dict(meta, **change), tensors)
+marian, tensors = attnfile.read(T + "/marian.attn")
+m = attnfile.read_spm_map(marian["tokenizer"])
+small = attnfile.spm_map_bytes(m["entries"][:300], m["unk"], m["spm"], m["marian_codes"])
+attnfile.write(T + "/bad-size.attn", dict(marian, **{"tokenizer.target": small}), tensors)
+PY
+for c in "lang:metadata src.lang 'xx_YY': not a language code" \
+         "lang-type:metadata src.lang: not a string" \
+         "target:tokenizer.target: no 'spm LENGTH' line" \
+         "size:tokenizer.target: 300 ids, the source tokenizer has 512"; do
+    run "$ATTN" -m "$T/bad-${c%%:*}.attn" "$T/one.txt"
+    ok "bad ${c%%:*}: exit 1" status_is 1
+    ok "bad ${c%%:*}: one line saying what" err_has "${c#*:}"
+done
+
 # the converter refuses separate vocabularies by name
 cp -r "$T/hf/marian" "$T/sep"
 printf '{"separate_vocabs": true}\n' >"$T/sep/tokenizer_config.json"
