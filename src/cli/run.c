@@ -59,7 +59,7 @@ static void on_progress(void *user, int s)
 }
 
 /* Turns s (n bytes of a record: token ids with --ids, else text, given to the model with its
- * control characters as spaces, cli_model_text) into source ids in ids (room for n + 1
+ * control characters as spaces, cli_model_text) into source ids in ids (room for n + 2
  * + ENG_FRAME_MAX), framed as the model's tokenizer frames text (eng_frame_source); returns the
  * count, or -1 with *why set. */
 static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char **why)
@@ -98,7 +98,7 @@ static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char
         R->clean_cap = n + 1;
     }
     size_t len = cli_model_text(R->clean, s, n, R->o.delim != '\n');
-    int rc = tok_encoder_encode(eng_encoder(R->e), ids, n + 1, &k, R->clean, len,
+    int rc = tok_encoder_encode(eng_encoder(R->e), ids, n + 2, &k, R->clean, len,
                                 R->o.special ? TOK_SPECIAL : 0);
     if (rc < 0) {
         *why = tok_strerror(rc);
@@ -119,7 +119,7 @@ static long count_tokens(void *ctx, const char *s, size_t n)
  * first tokens, ending in eos); returns 0, or CLI_FAIL when out of memory (printed). */
 static int make_source(run *R, item *it)
 {
-    size_t need = it->size + 1 + ENG_FRAME_MAX;
+    size_t need = it->size + 2 + ENG_FRAME_MAX;
     if ((size_t)it->src_cap < need) {
         int32_t *p = realloc(it->src, need * sizeof *p);
         if (!p) {
@@ -497,7 +497,7 @@ static int setup(run *R)
     R->spans = malloc(R->span_cap * sizeof *R->spans);
     R->batch_src = calloc((size_t)R->batch, sizeof *R->batch_src);
     R->batch_item = calloc((size_t)R->batch, sizeof *R->batch_item);
-    R->scratch = malloc((CLI_MAX_RECORD + 1 + ENG_FRAME_MAX) * sizeof *R->scratch);
+    R->scratch = malloc((CLI_MAX_RECORD + 2 + ENG_FRAME_MAX) * sizeof *R->scratch);
     R->pieces_cap = 16;
     R->pieces = malloc(R->pieces_cap * sizeof *R->pieces);
     if (!R->recs || !R->spans || !R->batch_src || !R->batch_item || !R->scratch || !R->pieces ||

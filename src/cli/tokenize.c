@@ -36,17 +36,20 @@ static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t 
                      const char *text, size_t len, int flags)
 {
     static char out[1 << 16];
-    size_t n, used = 0;
-    if (*cap < len + 1 + ENG_FRAME_MAX) {
-        int32_t *p = realloc(*ids, (len + 1 + ENG_FRAME_MAX) * sizeof *p);
-        if (!p) {
-            cli_error("tokenize: out of memory");
-            return -1;
+    size_t n = len + 1, used = 0;
+    int rc = TOK_ERR_SPACE;
+    while (rc == TOK_ERR_SPACE) {  /* text may take more ids than bytes (byte fallback) */
+        if (*cap < n + ENG_FRAME_MAX) {
+            int32_t *p = realloc(*ids, (n + ENG_FRAME_MAX) * sizeof *p);
+            if (!p) {
+                cli_error("tokenize: out of memory");
+                return -1;
+            }
+            *ids = p;
+            *cap = n + ENG_FRAME_MAX;
         }
-        *ids = p;
-        *cap = len + 1 + ENG_FRAME_MAX;
+        rc = tok_encoder_encode(e, *ids, *cap - ENG_FRAME_MAX, &n, text, len, flags);
     }
-    int rc = tok_encoder_encode(e, *ids, len + 1, &n, text, len, flags);
     if (rc < 0) {
         cli_error("tokenize: %s", tok_strerror(rc));
         return -1;
