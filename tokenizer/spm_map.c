@@ -120,9 +120,13 @@ static int parse_entry(smap *m, int32_t id, const char *s, size_t k, size_t *use
         }
         return 0;
     }
+    if (k < 4) {
+        tok_why(why, why_len, "vocabulary id %d: no hexadecimal text", id);
+        return -1;
+    }
     const char *h = s + 2, *he = memchr(h, ' ', k - 2);
     he = he ? he : s + k;
-    if (k < 2 || he == h || (he - h) % 2) {
+    if (he == h || (he - h) % 2) {
         tok_why(why, why_len, "vocabulary id %d: empty or odd-length hexadecimal text", id);
         return -1;
     }
@@ -330,12 +334,12 @@ static size_t smap_vocab_size(const tokenizer *t)
     return (size_t)((const smap *)t)->n;
 }
 
-/* The longest output of one push: the inner model's, or an entry's text with every U+2581
- * widened to nothing more (a space is shorter), plus 8. */
+/* The longest output of one push: the inner model's, or an entry's text (U+2581 becomes the
+ * shorter space) after up to three held bytes written as U+FFFD, plus 8. */
 static size_t smap_max_token_bytes(const tokenizer *t)
 {
     const smap *m = (const smap *)t;
-    size_t a = tok_max_token_bytes(m->inner), b = m->max_text + 8;
+    size_t a = tok_max_token_bytes(m->inner), b = m->max_text + 9 + 8;
     return a > b ? a : b;
 }
 
@@ -405,11 +409,9 @@ static size_t space_len(const char *s, size_t n)
         return 1;
     if (n >= 2 && u[0] == 0xC2 && (u[1] == 0x85 || u[1] == 0xA0))
         return 2;
-    if (n < 3)
+    if (n < 3 || (u[0] & 0xF0) != 0xE0 || (u[1] & 0xC0) != 0x80 || (u[2] & 0xC0) != 0x80)
         return 0;
     uint32_t c = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
-    if ((u[0] & 0xF0) != 0xE0)
-        return 0;
     return c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
            c == 0x202F || c == 0x205F || c == 0x3000 ? 3 : 0;
 }

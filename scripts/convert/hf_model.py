@@ -688,7 +688,8 @@ def marian_tokenizer(hf_dir, tcfg, meta):
     out = {"tokenizer": attnfile.spm_map_bytes(entries, vocab[unk], src, marian_codes=True),
            "src.add_bos": 0, "src.add_eos": 1}
     if tgt != src:
-        out["tokenizer.target"] = attnfile.spm_map_bytes(entries, vocab[unk], tgt, marian_codes=True)
+        out["tokenizer.target"] = attnfile.spm_map_bytes(entries, vocab[unk], tgt,
+                                                         marian_codes=True)
     return out, f"Marian tokenizer embedded (source.spm, target.spm, {len(vocab)} vocab.json ids)"
 
 
@@ -701,8 +702,8 @@ def t5_tokenizer(hf_dir, tcfg, meta):
     entries = [spm_entry(t, k) for t, k in pieces]
     entries += [("a", f"<extra_id_{extra - 1 - i}>", "both") for i in range(extra)]
     unk = next(i for i, (_, k) in enumerate(pieces) if k == 2)
-    out = {"tokenizer": attnfile.spm_map_bytes(pad_entries(entries, meta["vocab_size"], "spiece.model"),
-                                               unk, data),
+    entries = pad_entries(entries, meta["vocab_size"], "spiece.model")
+    out = {"tokenizer": attnfile.spm_map_bytes(entries, unk, data),
            "src.add_bos": 0, "src.add_eos": 1}
     return out, f"T5 tokenizer embedded (spiece.model, {len(pieces)} pieces, {extra} sentinels)"
 
@@ -715,8 +716,8 @@ def mbart_tokenizer(hf_dir, tcfg, meta):
                            "(supported: MBartTokenizer)")
     data, pieces = read_spm(os.path.join(hf_dir, "sentencepiece.bpe.model"))
     if [k for _, k in pieces[:3]] != [2, 3, 3]:
-        raise ConvertError("sentencepiece.bpe.model: pieces 0-2 are not <unk>, <s>, </s> as fairseq "
-                           "expects")
+        raise ConvertError("sentencepiece.bpe.model: pieces 0-2 are not <unk>, <s>, </s> as "
+                           "fairseq expects")
     entries = [("s", "<s>", "both"), ("s", "<pad>", "both"), ("s", "</s>", "both"),
                ("s", "<unk>", "both")]
     entries += [spm_entry(t, k) for t, k in pieces[3:]]
@@ -724,7 +725,8 @@ def mbart_tokenizer(hf_dir, tcfg, meta):
     entries.append(("a", "<mask>", "left"))
     src_lang = tcfg.get("src_lang") or "en_XX"
     if src_lang not in MBART_LANGS:
-        raise ConvertError(f"tokenizer_config.json: src_lang {src_lang!r} is not an mBART language code")
+        raise ConvertError(f"tokenizer_config.json: src_lang {src_lang!r} is not an mBART "
+                           "language code")
     out = {"tokenizer": attnfile.spm_map_bytes(pad_entries(entries, meta["vocab_size"],
                                                            "sentencepiece.bpe.model"), 3, data),
            "src.add_bos": 0, "src.add_eos": 1, "src.lang": src_lang}

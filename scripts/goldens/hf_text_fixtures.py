@@ -219,7 +219,7 @@ def goldens():
                     f.write(" ".join(map(str, ids)) + "\n")
 
 
-# ---- the folders the tests convert ----------------------------------------------------------------
+# ---- the folders the tests convert ---------------------------------------------------------------
 
 def read_safetensors(path):
     """Returns (header dict, data bytes) of a safetensors file."""
@@ -273,8 +273,9 @@ def folders(out):
             tensors[name] = (ent["dtype"], ent["shape"], data[b:e])
     d = cfg["d_model"]
     for stack in ("encoder", "decoder"):
-        tensors[f"model.{stack}.layer_norm.weight"] = ("F32", [d], struct.pack(f"<{d}f", *[1.0] * d))
-        tensors[f"model.{stack}.layer_norm.bias"] = ("F32", [d], struct.pack(f"<{d}f", *[0.0] * d))
+        ones, zeros = struct.pack(f"<{d}f", *[1.0] * d), struct.pack(f"<{d}f", *[0.0] * d)
+        tensors[f"model.{stack}.layer_norm.weight"] = ("F32", [d], ones)
+        tensors[f"model.{stack}.layer_norm.bias"] = ("F32", [d], zeros)
     write_safetensors(os.path.join(out, "mbart", "model.safetensors"), tensors)
 
 

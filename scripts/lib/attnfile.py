@@ -549,7 +549,8 @@ def spm_map_bytes(entries, unk, spm_model, marian_codes=False):
         line = kind.encode() + b" " + text.encode("utf-8").hex().encode()
         if kind != "p":
             if strip not in SPM_MAP_STRIPS:
-                raise ValueError("spm-map entry %r: strip must be one of %s" % (text, SPM_MAP_STRIPS))
+                raise ValueError("spm-map entry %r: strip must be one of %s"
+                                 % (text, SPM_MAP_STRIPS))
             line += b" " + strip.encode()
         lines.append(line + b"\n")
     lines.append(b"spm %d\n" % len(spm_model))
@@ -573,7 +574,8 @@ def read_spm_map(blob):
         return text
 
     head = line().split(" ")
-    if len(head) != 2 or head[0] != "tokens" or not head[1].isdigit() or not 1 <= int(head[1]) <= 1 << 24:
+    if (len(head) != 2 or head[0] != "tokens" or not head[1].isdigit()
+            or not 1 <= int(head[1]) <= 1 << 24):
         raise FormatError("spm-map: no 'tokens N' line")
     n = int(head[1])
     head = line().split(" ")
@@ -607,7 +609,8 @@ def read_spm_map(blob):
     if entries[unk][0] == "-":
         raise FormatError("spm-map: the unknown id %d is unused" % unk)
     tail = line().split(" ")
-    if len(tail) != 2 or tail[0] != "spm" or not tail[1].isdigit() or int(tail[1]) != len(blob) - pos:
+    if (len(tail) != 2 or tail[0] != "spm" or not tail[1].isdigit()
+            or int(tail[1]) != len(blob) - pos):
         raise FormatError("spm-map: no 'spm LENGTH' line followed by exactly LENGTH bytes")
     return {"entries": entries, "unk": unk, "marian_codes": marian, "spm": blob[pos:]}
 
