@@ -385,6 +385,12 @@ static int smap_serialize(const tokenizer *t, char **buf, size_t *len)
     return TOK_OK;
 }
 
+int spm_map_is_added(const tokenizer *t, int32_t id)
+{
+    const smap *m = (const smap *)t;
+    return t->kind == &tok_kind_spmmap && id >= 0 && id < m->n && m->kind[id] >= E_ADDED;
+}
+
 int spm_map_is_lang(const tokenizer *t, int32_t id)
 {
     const smap *m = (const smap *)t;

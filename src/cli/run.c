@@ -345,7 +345,7 @@ static int add_record(run *R)
         it->done = it->running = it->started = 0;
         it->written = 0;
         it->n_hyps = 0;
-        if (run_text_item(R, it) != 0 || make_source(R, it) != 0) {
+        if (make_source(R, it) != 0 || run_text_item(R, it) != 0) {
             R->n_items = r->first; /* the records before this one are still written */
             return CLI_FAIL;
         }

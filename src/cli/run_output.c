@@ -80,11 +80,16 @@ void run_append(run *R, size_t *at, const char *p, size_t n)
 
 void run_append_ids(run *R, size_t *at, const int32_t *ids, int n)
 {
-    for (int i = 0; i < n; i++) {
-        size_t tl = 0;
-        const char *b = id_shown(R, ids[i]) ? tok_token_bytes(R->tok, ids[i], &tl) : NULL;
-        if (b)
-            run_append(R, at, b, tl);
+    tok_stream st;   /* its own decoder: the text of the ids alone, in any kind's way */
+    tok_stream_init(&st, R->tok);
+    size_t room = tok_max_token_bytes(R->tok) + 16, k;
+    for (int i = 0; i <= n; i++) {
+        if (run_out_reserve(R, *at + room) < 0)
+            exit(CLI_FAIL);
+        if (i == n ? tok_stream_flush(&st, R->out + *at, room, &k) == TOK_OK
+                   : id_shown(R, ids[i]) &&
+                         tok_stream_push(&st, R->out + *at, room, &k, ids[i]) == TOK_OK)
+            *at += k;
     }
 }
 

@@ -79,6 +79,20 @@ ok "T5 v1.1 writes some text" [ -n "$(tr -d ' \n' <"$T/out")" ]
 run "$ATTN" -m "$T/marian.attn" -n 12 --no-protect "$T/run.in"
 ok "Marian writes some text" [ -n "$(tr -d ' \n' <"$T/out")" ]
 
+# outputs written whole (a protected span to repair, --json) are decoded text too, not pieces;
+# special tokens found in the text (T5's sentinels) are no spans to repeat
+printf 'Version 3.11 of the program is here.\n' >"$T/span.txt"
+for m in marian t5_v1_1; do
+    run "$ATTN" -m "$T/$m.attn" -n 12 -v "$T/span.txt"
+    ok "$m: the number is a protected span" err_has "protected spans: 1,"
+    ok "$m: a repaired output holds no U+2581" [ "$(grep -c "$(printf '\342\226\201')" "$T/out")" = 0 ]
+    run "$ATTN" -m "$T/$m.attn" -n 12 --json --no-protect "$T/span.txt"
+    ok "$m: --json text holds no U+2581" [ "$(grep -c "$(printf '\342\226\201')" "$T/out")" = 0 ]
+done
+printf 'The <extra_id_0> sat on the <extra_id_1>.\n' >"$T/sentinel.txt"
+run "$ATTN" -m "$T/t5_v1_1.attn" -n 12 -v "$T/sentinel.txt"
+ok "T5 sentinels in the text are not protected spans" err_has "protected spans: 0,"
+
 # mBART: the source language after </s>; --src-lang chooses another; --tgt-lang the start token
 printf 'Hello world\n' >"$T/one.txt"
 run "$ATTN" tokenize --source -t "$T/mbart.attn" "$T/one.txt"
