@@ -21,7 +21,7 @@ struct engine {
     const tf_config *cfg;
     tokenizer *tok;                   /* NULL when the file has no tokenizer */
     tokenizer *tgt_tok;               /* the outputs' tokenizer when it differs, else NULL */
-    tok_encoder *enc;
+    tok_encoder *enc, *tgt_enc;       /* their encoders */
     eng_defaults d;
 };
 
@@ -171,7 +171,8 @@ static int open_tokenizer(engine *e, char *why, size_t why_len)
         return attn_fail(why, why_len, ATTN_ERR_MODEL,
                          "tokenizer.target: %zu ids, the source tokenizer has %zu",
                          tok_vocab_size(e->tgt_tok), tok_vocab_size(e->tok));
-    if (tok_encoder_open(&e->enc, e->tok) < 0)
+    if (tok_encoder_open(&e->enc, e->tok) < 0 ||
+        (e->tgt_tok && tok_encoder_open(&e->tgt_enc, e->tgt_tok) < 0))
         return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     int64_t add_bos = 0, add_eos = 1;
     const char *lang;
@@ -219,6 +220,7 @@ void eng_free(engine *e)
     if (!e)
         return;
     tok_encoder_free(e->enc);
+    tok_encoder_free(e->tgt_enc);
     tok_free(e->tok);
     tok_free(e->tgt_tok);
     tf_model_free(e->model);
@@ -282,6 +284,7 @@ void eng_truncate_source(const engine *e, int32_t *ids, size_t n)
         ids[n - 1] = d->src_lang_id;
 }
 tok_encoder *eng_encoder(const engine *e) { return e->enc; }
+tok_encoder *eng_target_encoder(const engine *e) { return e->tgt_enc ? e->tgt_enc : e->enc; }
 const eng_defaults *eng_file_defaults(const engine *e) { return &e->d; }
 
 /* ---- settings: the defaults with the overrides applied ------------------------------------ */

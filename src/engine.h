@@ -95,9 +95,11 @@ const tf_model *eng_model(const engine *e);
 const tf_config *eng_config(const engine *e);
 
 /* The model's tokenizer (of its sources) and its encoder, or NULL when the file has none (token
- * ids only); eng_target_tokenizer is the outputs' (tokenizer.target, else the same one). */
+ * ids only); eng_target_tokenizer and eng_target_encoder are the outputs' (tokenizer.target,
+ * else the same ones: what `attn score` encodes its targets with). */
 const tokenizer *eng_tokenizer(const engine *e);
 const tokenizer *eng_target_tokenizer(const engine *e);
+tok_encoder *eng_target_encoder(const engine *e);
 
 /* The most ids eng_frame_source adds to a source. */
 #define ENG_FRAME_MAX 3

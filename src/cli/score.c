@@ -161,9 +161,10 @@ static int next_pair(scorer *S, pair *p)
     return 1;
 }
 
-/* Turns text (or an id list) into ids in *ids (grown as needed); returns the count, or -1 after
- * printing the error. */
-static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size_t len)
+/* Turns text (or an id list) into ids in *ids (grown as needed) with encoder enc; returns the
+ * count, or -1 after printing the error. */
+static long to_ids(scorer *S, tok_encoder *enc, int32_t **ids, size_t *cap, const char *text,
+                   size_t len)
 {
     if (*cap < len + 1 + ENG_FRAME_MAX) {
         int32_t *p = realloc(*ids, (len + 1 + ENG_FRAME_MAX) * sizeof *p);
@@ -192,7 +193,7 @@ static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size
         }
         return (long)n;
     }
-    int rc = tok_encoder_encode(eng_encoder(S->e), *ids, *cap - ENG_FRAME_MAX, &n, text, len,
+    int rc = tok_encoder_encode(enc, *ids, *cap - ENG_FRAME_MAX, &n, text, len,
                                 S->special ? TOK_SPECIAL : 0);
     if (rc < 0) {
         cli_error("%s:%ld: %s", S->name, S->line, tok_strerror(rc));
@@ -204,7 +205,7 @@ static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size
 /* Encodes pair p's source and target, checking their lengths; returns 0 or -1 (printed). */
 static int encode_pair(scorer *S, pair *p)
 {
-    long n = to_ids(S, &p->src, &p->src_cap, p->src_text, p->src_len_b);
+    long n = to_ids(S, eng_encoder(S->e), &p->src, &p->src_cap, p->src_text, p->src_len_b);
     if (n < 0)
         return -1;
     if (!S->ids)
@@ -224,7 +225,8 @@ static int encode_pair(scorer *S, pair *p)
             eng_truncate_source(S->e, p->src, (size_t)n);
     }
     p->src_len = (int)n;
-    long m = to_ids(S, &p->tgt, &p->tgt_cap, p->tgt_text, p->tgt_len_b);
+    long m = to_ids(S, eng_target_encoder(S->e), &p->tgt, &p->tgt_cap, p->tgt_text,
+                    p->tgt_len_b);
     if (m < 0)
         return -1;
     if (m > S->max_tgt) {

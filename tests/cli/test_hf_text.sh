@@ -93,6 +93,12 @@ printf 'The <extra_id_0> sat on the <extra_id_1>.\n' >"$T/sentinel.txt"
 run "$ATTN" -m "$T/t5_v1_1.attn" -n 12 -v "$T/sentinel.txt"
 ok "T5 sentinels in the text are not protected spans" err_has "protected spans: 0,"
 
+# attn score: sources with the source tokenizer, targets with the target one (Marian's target.spm)
+printf 'Hello world\tHallo Welt, größer\n' >"$T/pair.txt"
+run "$ATTN" score -m "$T/marian.attn" "$T/pair.txt"
+ok "marian: score runs from text" status_is 0
+ok "marian: score prints a log-probability" out_has '^-[0-9]'
+
 # mBART: the source language after </s>; --src-lang chooses another; --tgt-lang the start token
 printf 'Hello world\n' >"$T/one.txt"
 run "$ATTN" tokenize --source -t "$T/mbart.attn" "$T/one.txt"
