@@ -7,6 +7,12 @@
  * generation defaults the converter wrote into each file plus the keyword arguments transformers
  * was given, applied by the engine's one settings function (eng_params, src/engine.h) as the
  * command line applies them.
+ * test_attention_* checks the cross-attention probabilities of every decoder layer and head, step
+ * by step, and the encoder self-attention, of a padded batch of two against
+ * tests/data/hf/<model>/attention.txt (scripts/goldens/hf_attention.py: a PyTorch forward pass
+ * that reproduces these fixtures' transformers outputs), within 1e-5, on every instruction set;
+ * also for tests/data/hf/mbart, a small mBART checkpoint that script makes (pre-norm blocks, final
+ * norms), for which no transformers outputs exist to check the reference against.
  * test_dtypes converts with --dtype bf16 and q8 and reports how far logits move and how many
  * greedy sequences stay equal.
  *
@@ -26,6 +32,9 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "kernels.h"
+
+#include "golden_text.h"
 
 #define TOL 1e-4
 #define MAX_CASES 4
@@ -497,6 +506,178 @@ static void test_generate_marian(void **state) { (void)state; generate_test("mar
 static void test_generate_t5_v1_0(void **state) { (void)state; generate_test("t5_v1_0"); }
 static void test_generate_t5_v1_1(void **state) { (void)state; generate_test("t5_v1_1"); }
 
+/* ---- attention ------------------------------------------------------------------------------ */
+
+#define ATT_ROWS 2
+
+typedef struct att_gold {
+    double tol;
+    int L, H, T, S, Le;
+    int src_len[ATT_ROWS], dec_len[ATT_ROWS];
+    int32_t *src[ATT_ROWS], *dec[ATT_ROWS];     /* (src_len), (dec_len) */
+    float *cross[ATT_ROWS];                     /* (L, H, T, S) per row, zeros past src_len */
+    float *enc;                                 /* (Le, H, S, S) row 0's encoder self-attention */
+} att_gold;
+
+/* Loads tests/data/hf/<name>/attention.txt (written by scripts/goldens/hf_attention.py). */
+static void load_attention(att_gold *g, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/hf/%s/attention.txt", name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        fail_msg("%s: cannot open (regenerate: python3 -m scripts.goldens.hf_attention)", path);
+    double checked_logits = -1, checked_enc = -1;
+    char model[64], word[16];
+    int rows, idx;
+    expect_word(f, "hf-attention");
+    expect_word(f, "1");
+    expect_word(f, "model");
+    assert_int_equal(fscanf(f, "%63s", model), 1);
+    assert_string_equal(model, name);
+    expect_word(f, "checked");
+    assert_int_equal(fscanf(f, "%15s", word), 1);
+    if (strcmp(word, "none") != 0) {
+        assert_string_equal(word, "logits");
+        assert_int_equal(fscanf(f, "%lf", &checked_logits), 1);
+        expect_word(f, "encoder");
+        assert_int_equal(fscanf(f, "%lf", &checked_enc), 1);
+    }
+    expect_word(f, "tol");
+    assert_int_equal(fscanf(f, "%lf", &g->tol), 1);
+    expect_word(f, "rows");
+    assert_int_equal(fscanf(f, "%d", &rows), 1);
+    assert_int_equal(rows, ATT_ROWS);
+    for (int k = 0; k < 2 * ATT_ROWS; k++) {
+        int is_src = k < ATT_ROWS, r = k % ATT_ROWS, *len = is_src ? g->src_len : g->dec_len;
+        expect_word(f, is_src ? "src" : "dec");
+        assert_int_equal(fscanf(f, "%d %d", &idx, &len[r]), 2);
+        assert_true(idx == r && len[r] >= 1 && len[r] <= 64);
+        *(is_src ? &g->src[r] : &g->dec[r]) = read_ints(f, (size_t)len[r]);
+    }
+    expect_word(f, "cross");
+    assert_int_equal(fscanf(f, "%d %d %d %d", &g->L, &g->H, &g->T, &g->S), 4);
+    assert_true(g->T == g->dec_len[0] && g->T == g->dec_len[1] && g->S == g->src_len[0]);
+    for (int r = 0; r < ATT_ROWS; r++)
+        g->cross[r] = read_floats(f, (size_t)g->L * g->H * g->T * g->S);
+    int h, a, b;
+    expect_word(f, "enc");
+    assert_int_equal(fscanf(f, "%d %d %d %d", &g->Le, &h, &a, &b), 4);
+    assert_true(h == g->H && a == g->S && b == g->S);
+    g->enc = read_floats(f, (size_t)g->Le * g->H * g->S * g->S);
+    fclose(f);
+    if (checked_logits < 0)
+        print_message("     %s: a made checkpoint with no transformers outputs: the reference "
+                      "follows the family's definition, unchecked against transformers\n", path);
+    else
+        print_message("     %s: the reference's logits and encoder states are %.1e and %.1e "
+                      "from transformers'\n", path, checked_logits, checked_enc);
+}
+
+/* Frees what load_attention read. */
+static void free_attention(att_gold *g)
+{
+    for (int r = 0; r < ATT_ROWS; r++) {
+        free(g->src[r]);
+        free(g->dec[r]);
+        free(g->cross[r]);
+    }
+    free(g->enc);
+}
+
+/* Runs the golden's batch through m with every decoder head captured as its own channel; returns
+ * the max |diff| of the cross-attention (pad positions included) and, in *enc, of the encoder
+ * self-attention of row 0. */
+static double attention_diff(const tf_model *m, const att_gold *g, double *enc)
+{
+    const tf_config *cfg = tf_model_config(m);
+    assert_int_equal(cfg->n_dec_layers, g->L);
+    assert_int_equal(cfg->n_enc_layers, g->Le);
+    assert_int_equal(cfg->n_heads, g->H);
+    int LH = g->L * g->H, S = g->S, src_of_row[ATT_ROWS] = {0, 1};
+    float *mix = calloc((size_t)LH * LH, sizeof *mix);             /* (LH, LH) identity */
+    float *lg = malloc((size_t)ATT_ROWS * cfg->vocab_size * sizeof *lg);    /* (rows, V) */
+    assert_true(mix != NULL && lg != NULL);
+    for (int i = 0; i < LH; i++)
+        mix[(size_t)i * LH + i] = 1.0f;
+    tf_state *st = NULL;
+    assert_int_equal(tf_state_open(&st, m, ATT_ROWS, ATT_ROWS, S, g->T, 1), ATTN_OK);
+    assert_int_equal(tf_attn_capture(st, mix, LH, 1), ATTN_OK);
+    const int32_t *src[ATT_ROWS] = {g->src[0], g->src[1]};
+    assert_int_equal(tf_encode(st, src, g->src_len, ATT_ROWS), ATTN_OK);
+    *enc = 0;
+    for (int l = 0; l < g->Le; l++)
+        for (int h = 0; h < g->H; h++) {
+            int n = 0;
+            const float *got = tf_attn_encoder(st, l, h, &n);     /* (S, S) */
+            assert_non_null(got);
+            assert_int_equal(n, S);
+            const float *want = g->enc + ((size_t)l * g->H + h) * S * S;
+            for (int i = 0; i < S * S; i++)
+                *enc = fmax(*enc, fabs((double)got[i] - want[i]));
+        }
+    double worst = 0;
+    assert_int_equal(tf_decode_begin(st, src_of_row, ATT_ROWS), ATTN_OK);
+    for (int t = 0; t < g->T; t++) {
+        int32_t tok[ATT_ROWS] = {g->dec[0][t], g->dec[1][t]};
+        assert_int_equal(tf_decode_step(st, lg, tok, ATT_ROWS), ATTN_OK);
+        int W = 0;
+        const float *a = tf_attn_last(st, &W);         /* (rows, LH, S) */
+        assert_non_null(a);
+        assert_int_equal(W, LH * S);
+        for (int r = 0; r < ATT_ROWS; r++)
+            for (int c = 0; c < LH; c++) {
+                const float *got = a + (size_t)r * W + (size_t)c * S;
+                const float *want = g->cross[r] + ((size_t)c * g->T + t) * S;
+                double d = 0;
+                for (int j = 0; j < S; j++)
+                    d = fmax(d, fabs((double)got[j] - want[j]));
+                if (!(d <= g->tol))
+                    print_message("     row %d step %d layer %d head %d: max|diff| %.3g (attn "
+                                  "%.7g, reference %.7g)\n", r, t, c / g->H, c % g->H, d,
+                                  got[0], want[0]);
+                worst = fmax(worst, d);
+            }
+    }
+    tf_state_free(st);
+    free(lg);
+    free(mix);
+    return worst;
+}
+
+/* Compares model name's cross- and encoder self-attention with the golden on every instruction
+ * set. */
+static void attention_test(const char *name)
+{
+    char path[512];
+    att_gold g;
+    memset(&g, 0, sizeof g);
+    load_attention(&g, name);
+    convert(path, sizeof path, name, "f32");
+    engine *e = open_engine(path);
+    int best = kn_set_isa(KN_AVX512), bad = 0;
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        assert_int_equal(kn_set_isa(isa), isa);
+        double enc = 0, cross = attention_diff(eng_model(e), &g, &enc);
+        int ok = cross <= g.tol && enc <= g.tol;
+        print_message("%s %s %-8s: cross-attention (%d layers x %d heads x %d steps, 2 rows) max "
+                      "abs %.2e, encoder self-attention max abs %.2e (tolerance %.0e)\n",
+                      ok ? "ok  " : "FAIL", name, kn_isa_name(isa), g.L, g.H, g.T, cross, enc,
+                      g.tol);
+        bad += !ok;
+    }
+    kn_set_isa(best);
+    eng_free(e);
+    free_attention(&g);
+    assert_int_equal(bad, 0);
+}
+
+static void test_attention_bart(void **state) { (void)state; attention_test("bart"); }
+static void test_attention_marian(void **state) { (void)state; attention_test("marian"); }
+static void test_attention_t5_v1_0(void **state) { (void)state; attention_test("t5_v1_0"); }
+static void test_attention_t5_v1_1(void **state) { (void)state; attention_test("t5_v1_1"); }
+static void test_attention_mbart(void **state) { (void)state; attention_test("mbart"); }
+
 /* ---- reduced dtypes ---------------------------------------------------------------------- */
 
 /* Converts every model with --dtype bf16 and q8 and reports the logits' drift and the greedy
@@ -551,6 +732,11 @@ int main(void)
         cmocka_unit_test(test_generate_marian),
         cmocka_unit_test(test_generate_t5_v1_0),
         cmocka_unit_test(test_generate_t5_v1_1),
+        cmocka_unit_test(test_attention_bart),
+        cmocka_unit_test(test_attention_marian),
+        cmocka_unit_test(test_attention_t5_v1_0),
+        cmocka_unit_test(test_attention_t5_v1_1),
+        cmocka_unit_test(test_attention_mbart),
         cmocka_unit_test(test_dtypes),
     };
     return cmocka_run_group_tests_name("hf", tests, group_setup, group_teardown);

@@ -16,11 +16,13 @@
 #     (110 minutes; checkpoints every 8 minutes in DIR/ckpt-en-fr, and running this script again
 #     resumes from the newest one), exported to DIR/en-fr-1.attn. With INIT=FILE this step is
 #     skipped and FILE (and its tokenizer) takes its place.
-#  4. Stretch 2: warm start from that file (train.py --init: the learning-rate schedule goes on
-#     from its step after a 200-step ramp) on the extended data (DIR/ckpt-en-fr-x, resumable).
-#  5. Export of the average of the last checkpoints to models/en-fr.attn, evaluation on the test
-#     split (scripts/model/evaluate_model.py), the same export with the scores in its metadata,
-#     and the CLI test's PyTorch reference.
+#  4. Warm-started stretches from that file (train.py --init: the learning-rate schedule goes on
+#     from its step after a 200-step ramp) on the extended data, each resumable from its
+#     checkpoint folder: from scratch, runs 2 and 3 of the log; with INIT, one more stretch
+#     (LR_FACTOR, LR_DROP=STEP:FACTOR, MINUTES; a new, empty CKPT2 folder).
+#  5. Evaluation of the stretch's export on the test split (scripts/model/evaluate_model.py);
+#     models/en-fr.attn is replaced (with the scores in its metadata) only when the greedy test
+#     BLEU beats its start's, and then the CLI test's PyTorch reference is made again.
 #
 # Needs: /usr/bin/python3 with torch (Debian's python3-torch) and numpy, apt-get, and ./attn
 # built (`make`). Debian's torch uses whatever libblas.so.3 the system selects; the reference
@@ -79,28 +81,52 @@ if [ -z "${INIT:-}" ]; then
         --bleu-sentences 150 --log-every 25 --attn "$ATTN" --tokenizer "$TOK"
     "$PY" -m scripts.model.train export --ckpt "$WORK/ckpt-en-fr" --tokenizer "$TOK" \
         --average 2 --dtype f16 -o "$WORK/en-fr-1.attn"
-    INIT=$WORK/en-fr-1.attn
+    INIT=$WORK/en-fr-1.attn FROM_SCRATCH=1
 fi
 
-# 4. Stretch 2: warm start on the extended data (resumes from the newest checkpoint in
-#    CKPT2, default $WORK/ckpt-en-fr-x; a further stretch needs a new, empty CKPT2). Run 2 of
-#    models/en-fr.runs.md: factor 0.55 on the schedule continued from step 2374, 0.3 from step
-#    500 on, 81 minutes; validation BLEU is off (greedy decoding took minutes a checkpoint).
-TRAIN2="--data $X --ckpt ${CKPT2:-$WORK/ckpt-en-fr-x} --init $INIT"
-"$PY" -W ignore -m scripts.model.train train $TRAIN2 --rewarm 200 \
-    --batch-tokens 2500 --warmup 800 --lr-factor 0.55 --lr-drop 500:0.3 --clip 1.0 \
-    --minutes "${MINUTES:-81}" --save-minutes 12 \
-    --bleu-sentences 0 --log-every 25 --attn "$ATTN" --tokenizer "$TOK"
+# 4. Warm-started stretches on the extended data. stretch INIT CKPT FACTOR DROP MINUTES OUT SEED
+#    trains from the weights of INIT (train.py --init: its learning-rate schedule goes on from
+#    INIT's step after a 200-step ramp; resumes from the newest checkpoint in CKPT; batches
+#    shuffled by SEED, which differs from stretch to stretch so that one that ended within an
+#    epoch is not followed by the same batches again), then writes the average of the two
+#    newest checkpoints as OUT (f16). Validation BLEU is off (greedy decoding took minutes a
+#    checkpoint).
+stretch() {
+    "$PY" -W ignore -m scripts.model.train train --data "$X" --ckpt "$2" --init "$1" \
+        --rewarm 200 --batch-tokens 2500 --warmup 800 --lr-factor "$3" ${4:+--lr-drop "$4"} \
+        --clip 1.0 --minutes "$5" --save-minutes 12 --bleu-sentences 0 --log-every 25 \
+        --attn "$ATTN" --tokenizer "$TOK" --seed "$7"
+    "$PY" -m scripts.model.train export --data "$X" --ckpt "$2" --init "$1" --tokenizer "$1" \
+        --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" -o "$6"
+}
+if [ -n "${FROM_SCRATCH:-}" ]; then
+    # The shipped chain (models/en-fr.runs.md): run 2 (factor 0.55 on the schedule continued
+    # from step 2374, 0.3 from its step 500 on, 81 minutes), then run 3 (factor 0.3).
+    stretch "$INIT" "$WORK/ckpt-en-fr-x" 0.55 500:0.3 81 "$WORK/en-fr-2.attn" 1
+    INIT=$WORK/en-fr-2.attn
+    CKPT2=${CKPT2:-$WORK/ckpt-en-fr-3}
+fi
+# One more stretch from INIT (a further stretch needs a new, empty CKPT2).
+CKPT2=${CKPT2:-$WORK/ckpt-next}
+stretch "$INIT" "$CKPT2" "${LR_FACTOR:-0.3}" "${LR_DROP:-}" "${MINUTES:-110}" "$OUT.new" \
+    "${SEED:-3}"
 
-# 5. Export (the average of the newest checkpoints), evaluation on the test split, then the same
-#    export with the scores in its metadata (quality.*; the tensors are the same, so the scores
-#    are those of the shipped file).
-"$PY" -m scripts.model.train export $TRAIN2 --tokenizer "$INIT" \
-    --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" -o "$OUT.new"
+# 5. Evaluation on the test split; OUT is replaced only when the greedy test BLEU (all lines,
+#    attn --truncate, the figure every run of models/en-fr.runs.md reports) beats INIT's, and it
+#    is then written with the scores in its metadata (quality.*; the same tensors).
 "$PY" -W ignore -m scripts.model.evaluate_model --model "$OUT.new" --attn "$ATTN" \
     --src "$D/test.en" --ref "$D/test.fr" --work "$WORK/eval"
-"$PY" -m scripts.model.train export $TRAIN2 --tokenizer "$INIT" \
-    --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" --scores "$WORK/eval/results.json" -o "$OUT"
+old=$("$ATTN" info "$INIT" | awk '$1 == "quality.test.bleu" { print $3 }')
+new=$("$PY" -c 'import json, sys
+print(next(r["bleu"] for r in json.load(open(sys.argv[1]))["results"] if r["system"] == "attn-greedy"))' \
+    "$WORK/eval/results.json")
+if [ -n "$old" ] && ! awk -v a="$new" -v b="$old" 'BEGIN { exit !(a > b) }'; then
+    echo "make-model.sh: BLEU $new does not beat $old of $INIT: $OUT kept, candidate $OUT.new" >&2
+    exit 0
+fi
+"$PY" -m scripts.model.train export --data "$X" --ckpt "$CKPT2" --init "$INIT" \
+    --tokenizer "$INIT" --average "${AVERAGE:-2}" --dtype "${DTYPE:-f16}" \
+    --scores "$WORK/eval/results.json" -o "$OUT"
 rm -f "$OUT.new"
 
 # 6. The CLI test's reference: PyTorch's greedy output of the exported file on the sentences of

@@ -134,6 +134,11 @@ double cli_cpu_seconds(void);
 int cli_parse_long(const char *s, long lo, long hi, long *out);
 
 /* Parses a whole finite decimal number in [lo, hi]; returns 0, or -1 when s is not one. */
+/* Parses the token ids of s (n bytes, separated by spaces, tabs, CRs or LFs) into ids (room for
+ * cap), each below limit; returns their count, or -1 with *bad at the first token that is not
+ * such an id (or that does not fit). */
+long cli_parse_ids(int32_t *ids, size_t cap, const char *s, size_t n, long limit,
+                   const char **bad);
 int cli_parse_double(const char *s, double lo, double hi, double *out);
 
 /* Parses option opt's value arg as a whole number in [lo, hi] into *out; returns 0, or CLI_USAGE

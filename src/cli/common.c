@@ -24,6 +24,30 @@ int cli_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+long cli_parse_ids(int32_t *ids, size_t cap, const char *s, size_t n, long limit,
+                   const char **bad)
+{
+    const char *end = s + n;
+    size_t k = 0;
+    for (;;) {
+        while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+            s++;
+        if (s == end)
+            return (long)k;
+        long v = 0;
+        const char *q = s;
+        while (q < end && *q >= '0' && *q <= '9' && v < limit)
+            v = v * 10 + (*q++ - '0');
+        if (q == s || v >= limit || k == cap ||
+            (q < end && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')) {
+            *bad = s;
+            return -1;
+        }
+        ids[k++] = (int32_t)v;
+        s = q;
+    }
+}
+
 int cli_parse_double(const char *s, double lo, double hi, double *out)
 {
     char *end;

@@ -2,7 +2,6 @@
 #include "tok.h"
 #include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +46,6 @@ int cli_detokenize(int argc, char **argv)
     cli_reader rd;
     cli_reader_init(&rd, argv + optind, argc - optind, '\n');
     while (status == CLI_OK && cli_reader_next(&rd, &line, &line_cap, &len)) {
-        size_t n = 0;
         if (ids_cap < len / 2 + 1) {
             ids_cap = len / 2 + 1;
             int32_t *p = realloc(ids, ids_cap * sizeof *p);
@@ -58,27 +56,15 @@ int cli_detokenize(int argc, char **argv)
             }
             ids = p;
         }
-        for (char *p = line, *end = line + len; p < end;) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
-                p++;
-            if (p == end)
-                break;
-            long v = 0;
-            char *q = p;
-            while (q < end && *q >= '0' && *q <= '9' && v <= 0x7fffffff)
-                v = v * 10 + (*q++ - '0');
-            if (q == p || v > 0x7fffffff || (q < end && *q != ' ' && *q != '\t' && *q != '\r')) {
-                cli_error("%s:%ld: not a list of token ids", rd.name, rd.record);
-                status = CLI_FAIL;
-                break;
-            }
-            ids[n++] = (int32_t)v;
-            p = q;
-        }
-        if (status != CLI_OK)
+        const char *bad;
+        long n = cli_parse_ids(ids, ids_cap, line, len, (long)INT32_MAX + 1, &bad);
+        if (n < 0) {
+            cli_error("%s:%ld: not a token id: '%.20s'", rd.name, rd.record, bad);
+            status = CLI_FAIL;
             break;
+        }
         size_t m;
-        int rc = tok_decode(t, out, out_cap, &m, ids, n);
+        int rc = tok_decode(t, out, out_cap, &m, ids, (size_t)n);
         if (rc == TOK_ERR_SPACE) {
             char *o = realloc(out, m + 1);
             if (!o) {
@@ -88,7 +74,7 @@ int cli_detokenize(int argc, char **argv)
             }
             out = o;
             out_cap = m + 1;
-            rc = tok_decode(t, out, out_cap, &m, ids, n);
+            rc = tok_decode(t, out, out_cap, &m, ids, (size_t)n);
         }
         if (rc < 0) {
             cli_error("%s:%ld: %s", rd.name, rd.record, tok_strerror(rc));

@@ -67,26 +67,13 @@ static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char
     static char what[96];
     size_t k = 0;
     if (R->o.ids) {
-        const char *end = s + n;
-        while (s < end) {
-            while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
-                s++;
-            if (s == end)
-                break;
-            long v = 0;
-            const char *q = s;
-            while (q < end && *q >= '0' && *q <= '9' && v < R->cfg->vocab_size)
-                v = v * 10 + (*q++ - '0');
-            if (q == s || v >= R->cfg->vocab_size ||
-                (q < end && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')) {
-                snprintf(what, sizeof what, "not a token id of this model: '%.20s'", s);
-                *why = what;
-                return -1;
-            }
-            ids[k++] = (int32_t)v;
-            s = q;
+        const char *bad;
+        long m = cli_parse_ids(ids, n + 2, s, n, R->cfg->vocab_size, &bad);
+        if (m < 0) {
+            snprintf(what, sizeof what, "not a token id of this model: '%.20s'", bad);
+            *why = what;
         }
-        return (long)k;
+        return m;
     }
     if (n + 1 > R->clean_cap) {
         char *p = realloc(R->clean, n + 1);
@@ -422,16 +409,12 @@ static int make_prefix(run *R)
         return CLI_FAIL;
     size_t n = 0;
     if (R->o.ids) {
-        while (*p) {
-            char *end;
-            long v = strtol(p, &end, 10);
-            if (end == p || v < 0 || v >= R->cfg->vocab_size)
-                return cli_usage_error(R->cmd, "--prefix: not a token id list: '%s'", R->o.prefix);
-            R->prefix[n++] = (int32_t)v;
-            p = end;
-            while (*p == ' ')
-                p++;
-        }
+        const char *bad;
+        long m = cli_parse_ids(R->prefix, len + 1, p, len, R->cfg->vocab_size, &bad);
+        if (m < 0)
+            return cli_usage_error(R->cmd, "--prefix: not a token id of this model: '%.20s'",
+                                   bad);
+        n = (size_t)m;
     } else if (tok_encode(R->tok, R->prefix, len + 1, &n, p, len,
                           R->o.special ? TOK_SPECIAL : 0) < 0) {
         return cli_usage_error(R->cmd, "--prefix: cannot encode '%s'", p);

@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "sentences.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -177,21 +176,11 @@ static long to_ids(scorer *S, tok_encoder *enc, int32_t **ids, size_t *cap, cons
     }
     size_t n = 0;
     if (S->ids) {
-        const char *s = text;
-        while (*s) {
-            char *end;
-            errno = 0;
-            long v = strtol(s, &end, 10);
-            if (end == s || errno || v < 0 || v >= S->cfg->vocab_size) {
-                cli_error("%s:%ld: not a token id of this model: '%.20s'", S->name, S->line, s);
-                return -1;
-            }
-            (*ids)[n++] = (int32_t)v;
-            s = end;
-            while (*s == ' ' || *s == '\t' || *s == '\r')
-                s++;
-        }
-        return (long)n;
+        const char *bad;
+        long m = cli_parse_ids(*ids, *cap, text, len, S->cfg->vocab_size, &bad);
+        if (m < 0)
+            cli_error("%s:%ld: not a token id of this model: '%.20s'", S->name, S->line, bad);
+        return m;
     }
     int rc = tok_encoder_encode(enc, *ids, *cap - ENG_FRAME_MAX, &n, text, len,
                                 S->special ? TOK_SPECIAL : 0);

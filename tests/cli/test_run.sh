@@ -208,6 +208,11 @@ ok "--n-best 3: three lines per source" [ "$(wc -l <"$T/out")" -eq 69 ]
 printf 'xyz\n' >"$T/xyz"
 run "$ATTN" -m $ECHO --prefix Q "$T/xyz"
 ok "--prefix forces the start of the output" out_is "Qyz"
+run "$ATTN" -m $RM --ids --prefix '5 x7' -n 4 "$T/ids"
+ok "--ids --prefix with a word that is no id: usage error (status 2)" status_is 2
+ok "... that names the bad token" err_has "--prefix: not a token id of this model: 'x7'"
+run "$ATTN" -m $RM --ids --prefix '5 99999' -n 4 "$T/ids"
+ok "--ids --prefix with an id past the vocabulary: status 2" status_is 2
 run "$ATTN" -m $ECHO --min-tokens 6 -n 6 "$T/xyz"
 ok "--min-tokens: the copy goes on past its end" [ "$(head -c 3 "$T/out")" = "xyz" ]
 ok "--min-tokens: no end of sequence before 6 tokens" [ "$(wc -c <"$T/out")" -gt 4 ]

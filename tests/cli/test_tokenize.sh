@@ -135,7 +135,7 @@ ok "out-of-range id exits 1" status_is 1
 ok "out-of-range id: names the line" err_has "-:1: token id out of range"
 run sh -c 'printf "1 2\n3 x\n" | "$ATTN" detokenize -t "$1"' sh "$R50K"
 ok "non-numeric id exits 1" status_is 1
-ok "non-numeric id: names the line" err_has "-:2: not a list of token ids"
+ok "non-numeric id: names the line" err_has "-:2: not a token id: 'x'"
 run "$ATTN" tokenize -t "$R50K" "$T/no-such-input"
 ok "missing input file exits 1" status_is 1
 
