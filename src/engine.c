@@ -181,6 +181,7 @@ static int open_tokenizer(engine *e, char *why, size_t why_len)
         return attn_fail(why, why_len, ATTN_ERR_MODEL, "src.add_bos / src.add_eos: not an integer");
     e->d.src_bos_id = add_bos != 0 ? e->cfg->bos_id : -1;
     e->d.src_eos_id = add_eos != 0 ? e->cfg->eos_id : -1;
+    e->d.src_eos_once = add_eos == 2;
     if (mf_get_str_or(f, "src.lang", "", &lang) != ATTN_OK)
         return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata src.lang: not a string");
     if (*lang && set_src_lang(e, lang, why, why_len) < 0)
@@ -265,7 +266,7 @@ size_t eng_frame_source(const engine *e, int32_t *ids, size_t n)
         ids[0] = d->src_bos_id;
         n++;
     }
-    if (d->src_eos_id >= 0)
+    if (d->src_eos_id >= 0 && !(d->src_eos_once && ids[n - 1] == d->src_eos_id))
         ids[n++] = d->src_eos_id;
     if (d->src_lang_id >= 0)
         ids[n++] = d->src_lang_id;

@@ -51,6 +51,7 @@ typedef struct eng_defaults {
     int beam_mask_pad;          /* gen.beam_mask_pad (absent: 1 when gen.bad_ids holds pad_id) */
     int src_bos_id, src_eos_id; /* put before / after a text source (src.add_bos / src.add_eos
                                    with bos_id / eos_id), -1 if not */
+    int src_eos_once;           /* src.add_eos 2: no eos after tokens that end with it (T5) */
     int src_lang_id;            /* put after eos: the source language code (src.lang, mBART's
                                    en_XX, or --src-lang), -1 if none */
     int decoder_start_id;       /* decoder_start_id, or the --tgt-lang code that replaced it */

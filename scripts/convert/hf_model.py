@@ -703,8 +703,8 @@ def t5_tokenizer(hf_dir, tcfg, meta):
     entries += [("a", f"<extra_id_{extra - 1 - i}>", "both") for i in range(extra)]
     unk = next(i for i, (_, k) in enumerate(pieces) if k == 2)
     entries = pad_entries(entries, meta["vocab_size"], "spiece.model")
-    out = {"tokenizer": attnfile.spm_map_bytes(entries, unk, data),
-           "src.add_bos": 0, "src.add_eos": 1}
+    out = {"tokenizer": attnfile.spm_map_bytes(entries, unk, data),  # eos unless already there
+           "src.add_bos": 0, "src.add_eos": 2}
     return out, f"T5 tokenizer embedded (spiece.model, {len(pieces)} pieces, {extra} sentinels)"
 
 

@@ -164,10 +164,11 @@ def family_ids(family, lines, models, vocab, controls):
                 ids += [fairseq[p] if p in fairseq else (int(i) + 1 if int(i) else 3)
                         for p, i in zip(pieces[k], sp_ids[k])]
             k += 1
-        if ids:  # attn frames a non-empty source: </s> (and mBART's source language) after it
-            ids.append({"marian": 0, "t5": 1, "mbart": 2}[family])
-            if family == "mbart":
-                ids.append(langs["en_XX"])
+        eos = {"marian": 0, "t5": 1, "mbart": 2}[family]
+        if ids and not (family == "t5" and ids[-1] == eos):  # T5 adds no second </s>
+            ids.append(eos)
+        if ids and family == "mbart":  # the source language after </s>
+            ids.append(langs["en_XX"])
         out.append(ids)
     return out
 
@@ -202,8 +203,9 @@ def goldens():
             text = os.path.join(tmp, name + ".txt")
             training_text(langs, text)
             prefix = os.path.join(tmp, name)
-            subprocess.run(["spm_train", f"--input={text}", f"--model_prefix={prefix}", *opts,
-                            *COMMON, f"--normalization_rule_tsv={rules}"], check=True)
+            # relative names: the model records them, and the same run gives the same bytes
+            subprocess.run(["spm_train", f"--input={name}.txt", f"--model_prefix={name}", *opts,
+                            *COMMON, "--normalization_rule_tsv=rules.tsv"], check=True, cwd=tmp)
             models[name] = os.path.join(DATA, name + ".model")
             shutil.copyfile(prefix + ".model", models[name])
     vocab = marian_vocab(models)
