@@ -488,7 +488,7 @@ static int encode_span(smap_encoder *e, int32_t *ids, size_t cap, size_t *n, con
                        size_t len)
 {
     const smap *m = e->m;
-    if (m->marian) {
+    if (m->marian && memmem(s, len, ">>", 2)) {
         size_t k = code_match(s, len);
         if (k) {
             if (*n < cap) {
