@@ -4,6 +4,7 @@
 
 #include "kernels.h"
 #include "modelfile.h"
+#include "spm.h"
 #include "threadpool.h"
 
 #include <math.h>
@@ -19,7 +20,8 @@ struct engine {
     tf_model *model;
     const tf_config *cfg;
     tokenizer *tok;                   /* NULL when the file has no tokenizer */
-    tok_encoder *enc;
+    tokenizer *tgt_tok;               /* the outputs' tokenizer when it differs, else NULL */
+    tok_encoder *enc, *tgt_enc;       /* their encoders */
     eng_defaults d;
 };
 
@@ -127,27 +129,64 @@ static int read_task_keys(const mf_file *f, eng_defaults *d, char *why, size_t w
     return ATTN_OK;
 }
 
-/* Opens the file's tokenizer blob (if any) and reads src.add_bos / src.add_eos into e; returns
- * ATTN_OK, ATTN_ERR_NOMEM or ATTN_ERR_MODEL with the reason. */
+/* Opens tokenizer blob key of the file into *t (left NULL when absent); returns ATTN_OK or
+ * ATTN_ERR_MODEL with the reason. */
+static int open_blob_tokenizer(const mf_file *f, const char *key, tokenizer **t, char *why,
+                               size_t why_len)
+{
+    const void *blob;
+    size_t len;
+    if (mf_get_blob(f, key, &blob, &len) != ATTN_OK)
+        return ATTN_OK;
+    char tw[200];
+    if (tok_open_mem(t, blob, len, tw, sizeof tw) < 0)
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "%s: %s", key, tw);
+    return ATTN_OK;
+}
+
+/* Sets the source language token of e to code's id (of the source tokenizer); returns ATTN_OK
+ * or ATTN_ERR_LANG with the reason. */
+static int set_src_lang(engine *e, const char *code, char *why, size_t why_len)
+{
+    int32_t id = spm_map_lang_id(e->tok, code);
+    if (id < 0 || id >= e->cfg->vocab_size)
+        return attn_fail(why, why_len, ATTN_ERR_LANG,
+                         "source language '%s': not a language code of the model", code);
+    e->d.src_lang_id = id;
+    return ATTN_OK;
+}
+
+/* Opens the file's tokenizers (if any) and reads src.add_bos / src.add_eos / src.lang into e;
+ * returns ATTN_OK, ATTN_ERR_NOMEM or ATTN_ERR_MODEL with the reason. */
 static int open_tokenizer(engine *e, char *why, size_t why_len)
 {
     const mf_file *f = tf_model_file(e->model);
-    const void *blob;
-    size_t len;
-    e->d.src_bos_id = e->d.src_eos_id = -1;
-    if (mf_get_blob(f, "tokenizer", &blob, &len) != ATTN_OK)
-        return ATTN_OK;
-    char tw[200];
-    if (tok_open_mem(&e->tok, blob, len, tw, sizeof tw) < 0)
-        return attn_fail(why, why_len, ATTN_ERR_MODEL, "tokenizer: %s", tw);
-    if (tok_encoder_open(&e->enc, e->tok) < 0)
+    e->d.src_bos_id = e->d.src_eos_id = e->d.src_lang_id = -1;
+    int rc = open_blob_tokenizer(f, "tokenizer", &e->tok, why, why_len);
+    if (rc == ATTN_OK && e->tok)
+        rc = open_blob_tokenizer(f, "tokenizer.target", &e->tgt_tok, why, why_len);
+    if (rc < 0 || !e->tok)
+        return rc;
+    if (e->tgt_tok && tok_vocab_size(e->tgt_tok) != tok_vocab_size(e->tok))
+        return attn_fail(why, why_len, ATTN_ERR_MODEL,
+                         "tokenizer.target: %zu ids, the source tokenizer has %zu",
+                         tok_vocab_size(e->tgt_tok), tok_vocab_size(e->tok));
+    if (tok_encoder_open(&e->enc, e->tok) < 0 ||
+        (e->tgt_tok && tok_encoder_open(&e->tgt_enc, e->tgt_tok) < 0))
         return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
     int64_t add_bos = 0, add_eos = 1;
+    const char *lang;
     if (mf_get_i64_or(f, "src.add_bos", 0, &add_bos) < 0 ||
         mf_get_i64_or(f, "src.add_eos", 1, &add_eos) < 0)
         return attn_fail(why, why_len, ATTN_ERR_MODEL, "src.add_bos / src.add_eos: not an integer");
     e->d.src_bos_id = add_bos != 0 ? e->cfg->bos_id : -1;
     e->d.src_eos_id = add_eos != 0 ? e->cfg->eos_id : -1;
+    e->d.src_eos_once = add_eos == 2;
+    if (mf_get_str_or(f, "src.lang", "", &lang) != ATTN_OK)
+        return attn_fail(why, why_len, ATTN_ERR_MODEL, "metadata src.lang: not a string");
+    if (*lang && set_src_lang(e, lang, why, why_len) < 0)
+        return attn_fail(why, why_len, ATTN_ERR_MODEL,
+                         "metadata src.lang '%s': not a language code of the tokenizer", lang);
     return ATTN_OK;
 }
 
@@ -164,6 +203,7 @@ int eng_open(engine **out, const char *path, char *why, size_t why_len)
     }
     e->cfg = tf_model_config(e->model);
     rc = read_gen_keys(tf_model_file(e->model), e->cfg, &e->d, why, why_len);
+    e->d.decoder_start_id = e->cfg->decoder_start_id;
     if (rc == ATTN_OK)
         rc = read_task_keys(tf_model_file(e->model), &e->d, why, why_len);
     if (rc == ATTN_OK)
@@ -181,7 +221,9 @@ void eng_free(engine *e)
     if (!e)
         return;
     tok_encoder_free(e->enc);
+    tok_encoder_free(e->tgt_enc);
     tok_free(e->tok);
+    tok_free(e->tgt_tok);
     tf_model_free(e->model);
     free(e);
 }
@@ -189,7 +231,61 @@ void eng_free(engine *e)
 const tf_model *eng_model(const engine *e) { return e->model; }
 const tf_config *eng_config(const engine *e) { return e->cfg; }
 const tokenizer *eng_tokenizer(const engine *e) { return e->tok; }
+const tokenizer *eng_target_tokenizer(const engine *e) { return e->tgt_tok ? e->tgt_tok : e->tok; }
+
+int eng_set_langs(engine *e, const char *src, const char *tgt, char *why, size_t why_len)
+{
+    if (src && e->d.src_lang_id < 0)
+        return attn_fail(why, why_len, ATTN_ERR_LANG,
+                         "--src-lang: the model has no source language token (not mBART)");
+    if (src && set_src_lang(e, src, why, why_len) < 0)
+        return ATTN_ERR_LANG;
+    if (!tgt)
+        return ATTN_OK;
+    const tokenizer *t = eng_target_tokenizer(e);
+    int32_t id = t ? spm_map_lang_id(t, tgt) : -1;
+    int *slot = t && spm_map_is_lang(t, e->d.forced_bos_id) ? &e->d.forced_bos_id
+                : t && spm_map_is_lang(t, e->d.decoder_start_id) ? &e->d.decoder_start_id : NULL;
+    if (!slot)
+        return attn_fail(why, why_len, ATTN_ERR_LANG, "--tgt-lang: the model does not choose its "
+                         "output language by a token (no forced_bos or decoder start code)");
+    if (id < 0 || id >= e->cfg->vocab_size)
+        return attn_fail(why, why_len, ATTN_ERR_LANG,
+                         "target language '%s': not a language code of the model", tgt);
+    *slot = id;
+    return ATTN_OK;
+}
+
+size_t eng_frame_source(const engine *e, int32_t *ids, size_t n)
+{
+    const eng_defaults *d = &e->d;
+    if (n == 0)
+        return 0;
+    if (d->src_bos_id >= 0) {
+        memmove(ids + 1, ids, n * sizeof *ids);
+        ids[0] = d->src_bos_id;
+        n++;
+    }
+    if (d->src_eos_id >= 0 && !(d->src_eos_once && ids[n - 1] == d->src_eos_id))
+        ids[n++] = d->src_eos_id;
+    if (d->src_lang_id >= 0)
+        ids[n++] = d->src_lang_id;
+    return n;
+}
+
+void eng_truncate_source(const engine *e, int32_t *ids, size_t n)
+{
+    const eng_defaults *d = &e->d;
+    size_t k = (d->src_eos_id >= 0) + (d->src_lang_id >= 0);
+    if (n < k)
+        return;
+    if (d->src_eos_id >= 0)
+        ids[n - k] = d->src_eos_id;
+    if (d->src_lang_id >= 0)
+        ids[n - 1] = d->src_lang_id;
+}
 tok_encoder *eng_encoder(const engine *e) { return e->enc; }
+tok_encoder *eng_target_encoder(const engine *e) { return e->tgt_enc ? e->tgt_enc : e->enc; }
 const eng_defaults *eng_file_defaults(const engine *e) { return &e->d; }
 
 /* ---- settings: the defaults with the overrides applied ------------------------------------ */
@@ -238,7 +334,7 @@ int eng_params(const engine *e, const eng_overrides *o, gen_params *p)
     p->mode = o->mode >= 0 ? (gen_mode)o->mode : d->num_beams > 1 ? GEN_BEAM : GEN_GREEDY;
     p->num_beams = p->mode != GEN_BEAM ? 1 : o->mode == GEN_BEAM ? o->num_beams : d->num_beams;
     p->n_best = o->n_best;
-    p->decoder_start_id = c->decoder_start_id;
+    p->decoder_start_id = d->decoder_start_id;
     p->eos_id = o->ignore_eos ? -1 : c->eos_id;
     p->pad_id = c->pad_id;
     p->forced_bos_id = d->forced_bos_id;

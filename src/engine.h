@@ -51,6 +51,10 @@ typedef struct eng_defaults {
     int beam_mask_pad;          /* gen.beam_mask_pad (absent: 1 when gen.bad_ids holds pad_id) */
     int src_bos_id, src_eos_id; /* put before / after a text source (src.add_bos / src.add_eos
                                    with bos_id / eos_id), -1 if not */
+    int src_eos_once;           /* src.add_eos 2: no eos after tokens that end with it (T5) */
+    int src_lang_id;            /* put after eos: the source language code (src.lang, mBART's
+                                   en_XX, or --src-lang), -1 if none */
+    int decoder_start_id;       /* decoder_start_id, or the --tgt-lang code that replaced it */
     int translator;             /* task is "translation": records are split into sentences */
     char source_lang[16];       /* lang.source, the source text's language ("en" when absent) */
 } eng_defaults;
@@ -91,8 +95,29 @@ void eng_free(engine *e);
 const tf_model *eng_model(const engine *e);
 const tf_config *eng_config(const engine *e);
 
-/* The model's tokenizer and its encoder, or NULL when the file has none (token ids only). */
+/* The model's tokenizer (of its sources) and its encoder, or NULL when the file has none (token
+ * ids only); eng_target_tokenizer and eng_target_encoder are the outputs' (tokenizer.target,
+ * else the same ones: what `attn score` encodes its targets with). */
 const tokenizer *eng_tokenizer(const engine *e);
+const tokenizer *eng_target_tokenizer(const engine *e);
+tok_encoder *eng_target_encoder(const engine *e);
+
+/* The most ids eng_frame_source adds to a source. */
+#define ENG_FRAME_MAX 3
+
+/* Frames a text source's n token ids in ids (room for n + ENG_FRAME_MAX) as the model's
+ * tokenizer does: bos before, eos and the source language code after (those the model has); an
+ * empty source stays empty.  Returns the new count. */
+size_t eng_frame_source(const engine *e, int32_t *ids, size_t n);
+
+/* Ends a framed source cut to n ids with the model's eos and language code again. */
+void eng_truncate_source(const engine *e, int32_t *ids, size_t n);
+
+/* Chooses the source and target languages by their codes (NULL: the model's default): the source
+ * code put after eos (mBART), the target code that replaces the model's forced first token or
+ * decoder start token, whichever is a language code.  Returns ATTN_OK or ATTN_ERR_LANG with the
+ * reason (a model without language tokens, a code the model does not have). */
+int eng_set_langs(engine *e, const char *src, const char *tgt, char *why, size_t why_len);
 tok_encoder *eng_encoder(const engine *e);
 
 /* The model file's generation defaults. */

@@ -107,4 +107,17 @@ int32_t spm_pad_id(const tokenizer *t);
 int spm_normalize(const tokenizer *t, char *out, size_t cap, size_t *n_out, const char *text,
                   size_t len);
 
+/* The functions below take a tokenizer of any kind and answer for kind "spm-map" (a SentencePiece
+ * model seen through a model's vocabulary, described above); other kinds have no language codes. */
+
+/* Returns 1 if id is a special token always found in text (an 'a' or 'l' entry: T5's sentinels,
+ * mBART's <mask> and language codes), else 0. */
+int spm_map_is_added(const tokenizer *t, int32_t id);
+
+/* Returns 1 if id is a language-code token (an 'l' entry: mBART's en_XX), else 0. */
+int spm_map_is_lang(const tokenizer *t, int32_t id);
+
+/* Returns the id of language code code (NUL-terminated), or -1 when t has no such code. */
+int32_t spm_map_lang_id(const tokenizer *t, const char *code);
+
 #endif

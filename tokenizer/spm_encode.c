@@ -75,11 +75,14 @@ typedef struct {
     word_cache cache;   /* BPE: the pieces of words seen before */
 } spm_encoder;
 
-/* Where the ids go: the caller's buffer, counting past its end. */
+/* Where the ids go: the caller's buffer, counting past its end; with unk set, also the surface
+ * of each unknown id (unk: the texts one after the other, unk_len: their uint32_t lengths). */
 typedef struct {
     int32_t *ids;
     size_t cap, n;
     int prev_unk;
+    spm_buf *unk, *unk_len;
+    int nomem;
 } sink;
 
 /* Grows *p to hold at least n elements of size sz (*cap counts them); returns a status. */
@@ -116,6 +119,15 @@ static void emit(const spm *m, sink *o, const char *s, size_t len, int32_t id)
             push(o, m->byte_id[(unsigned char)s[i]]);
     else if (!(unk && o->prev_unk))
         push(o, id);
+    if (unk && !m->byte_fallback && o->unk) {
+        uint32_t k = (uint32_t)len;
+        if (o->prev_unk) {
+            memcpy(&k, o->unk_len->p + o->unk_len->n - sizeof k, sizeof k);
+            k += (uint32_t)len;
+            o->unk_len->n -= sizeof k;
+        }
+        o->nomem |= spm_buf_put(o->unk, s, len) | spm_buf_put(o->unk_len, (char *)&k, sizeof k);
+    }
     o->prev_unk = unk;
 }
 
@@ -544,12 +556,27 @@ static size_t special_at(const spm *m, const char *s, size_t n, int32_t *id)
     return best;
 }
 
+int spm_encoder_encode_unk(tok_encoder *base, int32_t *ids, size_t cap, size_t *n_ids,
+                           const char *text, size_t len, spm_buf *unk, spm_buf *unk_len)
+{
+    spm_encoder *e = (spm_encoder *)base;
+    sink o = {ids, cap, 0, 0, unk, unk_len, 0};
+    unk->n = unk_len->n = 0;
+    int rc = encode_text(e, &o, text, len);
+    *n_ids = o.n;
+    if (rc == TOK_OK && o.nomem)
+        rc = TOK_ERR_NOMEM;
+    if (rc == TOK_OK && o.n > cap)
+        rc = TOK_ERR_SPACE;
+    return rc;
+}
+
 int spm_encoder_encode(tok_encoder *base, int32_t *ids, size_t cap, size_t *n_ids,
                        const char *text, size_t len, int flags)
 {
     spm_encoder *e = (spm_encoder *)base;
     const spm *m = e->m;
-    sink o = {ids, cap, 0, 0};
+    sink o = {ids, cap, 0, 0, NULL, NULL, 0};
     int rc = TOK_OK;
     size_t from = 0;
     if ((flags & TOK_SPECIAL) && m->has_special) {

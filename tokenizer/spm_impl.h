@@ -110,6 +110,11 @@ int spm_encoder_open(tok_encoder **out, const tokenizer *t);
 void spm_encoder_free(tok_encoder *e);
 int spm_encoder_encode(tok_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *text,
                        size_t len, int flags);
+/* Encodes text[0..len-1] as spm_encoder_encode does without flags, and puts the surface of each
+ * unknown id it writes (its run of normalized text; none with byte fallback) into unk, one after
+ * the other, with their lengths as uint32_t values in unk_len (both replaced); returns a status. */
+int spm_encoder_encode_unk(tok_encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
+                           const char *text, size_t len, spm_buf *unk, spm_buf *unk_len);
 int spm_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const int32_t *ids,
                size_t n_ids);
 int spm_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t id);

@@ -10,7 +10,7 @@
 
 /* The kinds, in the order tok_open asks them (the first also opens what no kind recognises):
  * X(name) registers `const tok_kind tok_kind_name`. */
-#define TOK_KINDS(X) X(bpe) X(spm)
+#define TOK_KINDS(X) X(bpe) X(spm) X(spmmap)
 
 #define DECLARE_KIND(name) extern const tok_kind tok_kind_##name;
 #define LIST_KIND(name) &tok_kind_##name,

@@ -5,6 +5,9 @@
  *           (format, pre-tokenizer and training: bpe.h)
  *     spm   SentencePiece .model files (unigram, BPE, word, char), exactly as the SentencePiece
  *           library encodes and decodes them (what the reader checks, every rule: spm.h)
+ *     spm-map  a SentencePiece model seen through a model's own vocabulary (Marian's vocab.json,
+ *           mBART's fairseq ids, T5's sentinels), as transformers' tokenizers use them (the file:
+ *           man/attn-format.5; the rules: README.md "Hugging Face tokenizers"; spm_map.c)
  *
  * Usage:
  *     tokenizer *t;  char why[256];

@@ -8,7 +8,8 @@ T5 v1.0, v1.1, Flan-T5 ("t5") and mT5 ("mt5"). The folder holds config.json, opt
 generation_config.json, the weights (model.safetensors, read with the standard library and numpy
 alone, or pytorch_model.bin, which needs torch; sharded *.index.json forms too) and optionally the
 tokenizer files (a byte-level BPE vocab.json + merges.txt, or tokenizer.json, becomes attn's
-tokenizer; SentencePiece models are not converted and such models run on ids).
+tokenizer; Marian's source.spm/target.spm/vocab.json, T5's spiece.model and mBART's
+sentencepiece.bpe.model are embedded with the model's vocabulary as spm-map tokenizers).
 
 The result computes what transformers 4.30 computes: every hyperparameter and every generation
 default that transformers' generate() would use is written into the file, in the keys and tensor
@@ -34,7 +35,7 @@ except ImportError:  # the message names the fix; tests use the same exit status
     sys.stderr.write("hf_model.py: numpy is required (Debian: apt-get install python3-numpy)\n")
     sys.exit(1)
 
-from scripts.lib import attnfile  # noqa: E402 (after the numpy check)
+from scripts.lib import attnfile, protowire  # noqa: E402 (after the numpy check)
 
 
 class ConvertError(Exception):
@@ -616,12 +617,140 @@ def framing(tokenizer_json, meta):
                        "reproduce (supported: bos? text eos?)")
 
 
+# ---- SentencePiece families: the model's vocabulary over the .model file (README: "Hugging Face
+# tokenizers") -------------------------------------------------------------------------------------
+
+# MBartTokenizer's language codes (transformers 4.30 FAIRSEQ_LANGUAGE_CODES), in id order.
+MBART_LANGS = ["ar_AR", "cs_CZ", "de_DE", "en_XX", "es_XX", "et_EE", "fi_FI", "fr_XX", "gu_IN",
+               "hi_IN", "it_IT", "ja_XX", "kk_KZ", "ko_KR", "lt_LT", "lv_LV", "my_MM", "ne_NP",
+               "nl_XX", "ro_RO", "ru_RU", "si_LK", "tr_TR", "vi_VN", "zh_CN"]
+
+
+def read_spm(path):
+    """Returns (bytes, [(piece, type)]) of a SentencePiece model file; raises ConvertError."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        return data, protowire.pieces(data)
+    except OSError as e:
+        raise ConvertError(f"{path}: {e.strerror}")
+    except (ValueError, IndexError, UnicodeDecodeError) as e:
+        raise ConvertError(f"{path}: not a SentencePiece model: {e}")
+
+
+def spm_entry(text, kind):
+    """Returns the spm-map entry of a SentencePiece piece: control and unknown pieces are the
+    tokenizer's special tokens (stripping the white space around them, as strings do)."""
+    return ("s", text, "both") if kind in (2, 3) else ("p", text, None)
+
+
+def tokenizer_config(hf_dir):
+    """Returns tokenizer_config.json as a dict ({} when absent); raises ConvertError."""
+    path = os.path.join(hf_dir, "tokenizer_config.json")
+    raw = load_json(path) if os.path.isfile(path) else {}
+    if not isinstance(raw, dict):
+        raise ConvertError("tokenizer_config.json: not a JSON object")
+    return raw
+
+
+def pad_entries(entries, vocab_size, what):
+    """Returns entries filled with unused ids up to vocab_size; raises ConvertError if longer."""
+    if len(entries) > vocab_size:
+        raise ConvertError(f"{what}: {len(entries)} tokens, more than the model's vocab_size "
+                           f"{vocab_size}")
+    return entries + [("-", None, None)] * (vocab_size - len(entries))
+
+
+def marian_tokenizer(hf_dir, tcfg, meta):
+    """MarianTokenizer: source.spm encodes, target.spm decodes, vocab.json numbers the pieces."""
+    if tcfg.get("separate_vocabs") or os.path.isfile(os.path.join(hf_dir, "target_vocab.json")):
+        raise ConvertError("tokenizer_config.json: separate_vocabs (a target_vocab.json) is not "
+                           "supported: attn models share one vocabulary")
+    vocab = load_json(os.path.join(hf_dir, "vocab.json"))
+    if not isinstance(vocab, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              for v in vocab.values()):
+        raise ConvertError("vocab.json: not an object of token ids")
+    V = meta["vocab_size"]
+    entries = [("-", None, None)] * V
+    specials = {tcfg.get(k) or d for k, d in (("unk_token", "<unk>"), ("eos_token", "</s>"),
+                                              ("pad_token", "<pad>"))}
+    for text, i in vocab.items():
+        if not 0 <= i < V or entries[i][0] != "-":
+            raise ConvertError(f"vocab.json: {text!r} has id {i}, outside vocab_size {V} or taken")
+        if not text or "\0" in text:
+            raise ConvertError(f"vocab.json: the empty or NUL-holding token {text!r}")
+        entries[i] = ("s", text, "both") if text in specials else ("p", text, None)
+    unk = tcfg.get("unk_token") or "<unk>"
+    if unk not in vocab:
+        raise ConvertError(f"vocab.json: no unknown token {unk!r} (MarianTokenizer requires it)")
+    src, _ = read_spm(os.path.join(hf_dir, "source.spm"))
+    tgt, _ = read_spm(os.path.join(hf_dir, "target.spm"))
+    out = {"tokenizer": attnfile.spm_map_bytes(entries, vocab[unk], src, marian_codes=True),
+           "src.add_bos": 0, "src.add_eos": 1}
+    if tgt != src:
+        out["tokenizer.target"] = attnfile.spm_map_bytes(entries, vocab[unk], tgt,
+                                                         marian_codes=True)
+    return out, f"Marian tokenizer embedded (source.spm, target.spm, {len(vocab)} vocab.json ids)"
+
+
+def t5_tokenizer(hf_dir, tcfg, meta):
+    """T5Tokenizer: spiece.model's ids, then <extra_id_N> sentinels from the top down."""
+    data, pieces = read_spm(os.path.join(hf_dir, "spiece.model"))
+    extra = tcfg.get("extra_ids", 100)
+    if isinstance(extra, bool) or not isinstance(extra, int) or extra < 0:
+        raise ConvertError(f"tokenizer_config.json: extra_ids = {extra!r} is not a count")
+    entries = [spm_entry(t, k) for t, k in pieces]
+    entries += [("a", f"<extra_id_{extra - 1 - i}>", "both") for i in range(extra)]
+    unk = next(i for i, (_, k) in enumerate(pieces) if k == 2)
+    entries = pad_entries(entries, meta["vocab_size"], "spiece.model")
+    out = {"tokenizer": attnfile.spm_map_bytes(entries, unk, data),  # eos unless already there
+           "src.add_bos": 0, "src.add_eos": 2}
+    return out, f"T5 tokenizer embedded (spiece.model, {len(pieces)} pieces, {extra} sentinels)"
+
+
+def mbart_tokenizer(hf_dir, tcfg, meta):
+    """MBartTokenizer: fairseq ids (piece + 1), then language codes, then <mask>."""
+    cls = tcfg.get("tokenizer_class")
+    if cls not in (None, "MBartTokenizer", "MBartTokenizerFast"):
+        raise ConvertError(f"tokenizer_config.json: tokenizer_class {cls!r} is not supported "
+                           "(supported: MBartTokenizer)")
+    data, pieces = read_spm(os.path.join(hf_dir, "sentencepiece.bpe.model"))
+    if [k for _, k in pieces[:3]] != [2, 3, 3]:
+        raise ConvertError("sentencepiece.bpe.model: pieces 0-2 are not <unk>, <s>, </s> as "
+                           "fairseq expects")
+    entries = [("s", "<s>", "both"), ("s", "<pad>", "both"), ("s", "</s>", "both"),
+               ("s", "<unk>", "both")]
+    entries += [spm_entry(t, k) for t, k in pieces[3:]]
+    entries += [("l", code, "both") for code in MBART_LANGS]
+    entries.append(("a", "<mask>", "left"))
+    src_lang = tcfg.get("src_lang") or "en_XX"
+    if src_lang not in MBART_LANGS:
+        raise ConvertError(f"tokenizer_config.json: src_lang {src_lang!r} is not an mBART "
+                           "language code")
+    out = {"tokenizer": attnfile.spm_map_bytes(pad_entries(entries, meta["vocab_size"],
+                                                           "sentencepiece.bpe.model"), 3, data),
+           "src.add_bos": 0, "src.add_eos": 1, "src.lang": src_lang}
+    return out, (f"mBART tokenizer embedded (sentencepiece.bpe.model, {len(pieces)} pieces, "
+                 f"{len(MBART_LANGS)} language codes, source language {src_lang})")
+
+
+SPM_FILES = {"marian": ("source.spm", marian_tokenizer), "t5": ("spiece.model", t5_tokenizer),
+             "mt5": ("spiece.model", t5_tokenizer),
+             "mbart": ("sentencepiece.bpe.model", mbart_tokenizer)}
+
+
+def spm_tokenizer(hf_dir, model_type, meta):
+    """Returns (metadata to add, note) for a SentencePiece family's tokenizer; raises
+    ConvertError."""
+    name, build = SPM_FILES[model_type]
+    if not os.path.isfile(os.path.join(hf_dir, name)):
+        return {}, f"no {name}: the model runs on token ids (attn --ids)"
+    return build(hf_dir, tokenizer_config(hf_dir), meta)
+
+
 def tokenizer_blob(hf_dir, model_type, meta):
     """Returns (attn tokenizer file bytes or None, add_bos, add_eos, note) for the folder's
-    tokenizer, converted by scripts/convert/tokenizer.py; raises ConvertError."""
-    if model_type != "bart":
-        return None, 0, 0, ("the SentencePiece tokenizer is not converted: the model runs on token "
-                            "ids (attn --ids)")
+    byte-level BPE tokenizer, converted by scripts/convert/tokenizer.py; raises ConvertError."""
     tj, vocab, merges = (os.path.join(hf_dir, f) for f in ("tokenizer.json", "vocab.json", "merges.txt"))
     if os.path.isfile(tj):  # what AutoTokenizer loads (the fast tokenizer)
         add_bos, add_eos = framing(load_json(tj), meta)
@@ -720,10 +849,14 @@ def convert(hf_dir):
     else:  # said explicitly, so that a model which bans pad is not masked by the default rule
         meta["gen.beam_mask_pad"] = 0
     meta["unk_id"] = unk_id(hf_dir)
-    blob, add_bos, add_eos, tok_note = tokenizer_blob(hf_dir, model_type, meta)
+    if model_type in SPM_FILES:
+        tok_meta, tok_note = spm_tokenizer(hf_dir, model_type, meta)
+        meta.update(tok_meta)
+    else:
+        blob, add_bos, add_eos, tok_note = tokenizer_blob(hf_dir, model_type, meta)
+        if blob is not None:  # how the tokenizer frames a source, e.g. BART's "<s> text </s>"
+            meta.update({"tokenizer": blob, "src.add_bos": add_bos, "src.add_eos": add_eos})
     notes.append(tok_note)
-    if blob is not None:  # how the tokenizer frames a source, e.g. BART's "<s> text </s>"
-        meta.update({"tokenizer": blob, "src.add_bos": add_bos, "src.add_eos": add_eos})
     name = os.path.basename(os.path.normpath(hf_dir))
     archs = ",".join(raw.get("architectures") or [model_type])
     meta.update({"arch": "transformer", "name": raw.get("_name_or_path") or name,

@@ -526,6 +526,95 @@ def read_bytes(data, raw=False, verify=True, info=None):
     return meta, tensors
 
 
+# ---- the spm-map tokenizer blob (man/attn-format.5, TOKENIZER FILE) ----------------------------
+
+SPM_MAP_MAGIC = b"attn-spm-map 1\n"
+SPM_MAP_KINDS = "-psal"        # unused, piece, special (control), added special, language code
+SPM_MAP_STRIPS = ("none", "left", "right", "both")
+
+
+def spm_map_bytes(entries, unk, spm_model, marian_codes=False):
+    """Returns the bytes of an spm-map tokenizer: entries[i] is (kind, text, strip) for id i, kind
+    one of SPM_MAP_KINDS ("-" with text None), strip one of SPM_MAP_STRIPS for s/a/l entries and
+    None otherwise; unk the unknown id; spm_model a SentencePiece model's bytes."""
+    lines = [SPM_MAP_MAGIC, b"tokens %d\n" % len(entries), b"unk %d\n" % unk]
+    if marian_codes:
+        lines.append(b"marian\n")
+    for kind, text, strip in entries:
+        if kind == "-":
+            lines.append(b"-\n")
+            continue
+        if kind not in SPM_MAP_KINDS or not text or "\0" in text:
+            raise ValueError("bad spm-map entry %r" % ((kind, text, strip),))
+        line = kind.encode() + b" " + text.encode("utf-8").hex().encode()
+        if kind != "p":
+            if strip not in SPM_MAP_STRIPS:
+                raise ValueError("spm-map entry %r: strip must be one of %s"
+                                 % (text, SPM_MAP_STRIPS))
+            line += b" " + strip.encode()
+        lines.append(line + b"\n")
+    lines.append(b"spm %d\n" % len(spm_model))
+    return b"".join(lines) + bytes(spm_model)
+
+
+def read_spm_map(blob):
+    """Returns {"entries", "unk", "marian_codes", "spm"} from spm-map bytes, checked as the C
+    reader checks them (tokenizer/spm_map.c) except for the SentencePiece model itself; raises
+    FormatError."""
+    if not blob.startswith(SPM_MAP_MAGIC):
+        raise FormatError("not an attn-spm-map 1 file")
+    pos = len(SPM_MAP_MAGIC)
+
+    def line():
+        nonlocal pos
+        end = blob.find(b"\n", pos)
+        if end < 0:
+            raise FormatError("spm-map: a line without a newline")
+        text, pos = blob[pos:end].decode("ascii", "replace"), end + 1
+        return text
+
+    head = line().split(" ")
+    if (len(head) != 2 or head[0] != "tokens" or not head[1].isdigit()
+            or not 1 <= int(head[1]) <= 1 << 24):
+        raise FormatError("spm-map: no 'tokens N' line")
+    n = int(head[1])
+    head = line().split(" ")
+    if len(head) != 2 or head[0] != "unk" or not head[1].isdigit() or int(head[1]) >= n:
+        raise FormatError("spm-map: no 'unk ID' line with an id below %d" % n)
+    unk = int(head[1])
+    marian = blob.startswith(b"marian\n", pos)
+    pos += len(b"marian\n") if marian else 0
+    entries, seen = [], set()
+    for i in range(n):
+        parts = line().split(" ")
+        kind = parts[0]
+        if kind == "-" and len(parts) == 1:
+            entries.append(("-", None, None))
+            continue
+        want = 2 if kind == "p" else 3
+        if kind not in SPM_MAP_KINDS[1:] or len(parts) != want or not parts[1] or len(parts[1]) % 2:
+            raise FormatError("spm-map: vocabulary id %d: bad line" % i)
+        try:
+            raw = bytes.fromhex(parts[1])
+            text = raw.decode("utf-8")
+        except ValueError:
+            raise FormatError("spm-map: vocabulary id %d: bad hexadecimal or UTF-8 text" % i)
+        if parts[1] != parts[1].lower() or "\0" in text or text in seen:
+            raise FormatError("spm-map: vocabulary id %d: bad or repeated text" % i)
+        strip = parts[2] if kind != "p" else None
+        if kind != "p" and strip not in SPM_MAP_STRIPS:
+            raise FormatError("spm-map: vocabulary id %d: bad strip %r" % (i, strip))
+        seen.add(text)
+        entries.append((kind, text, strip))
+    if entries[unk][0] == "-":
+        raise FormatError("spm-map: the unknown id %d is unused" % unk)
+    tail = line().split(" ")
+    if (len(tail) != 2 or tail[0] != "spm" or not tail[1].isdigit()
+            or int(tail[1]) != len(blob) - pos):
+        raise FormatError("spm-map: no 'spm LENGTH' line followed by exactly LENGTH bytes")
+    return {"entries": entries, "unk": unk, "marian_codes": marian, "spm": blob[pos:]}
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
         print("usage: python3 -m scripts.lib.attnfile FILE   (prints metadata and tensor table)")

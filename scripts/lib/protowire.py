@@ -50,3 +50,22 @@ def fields(b):
 def count_pieces(model):
     """Returns the number of pieces (ModelProto field 1) of a SentencePiece model's bytes."""
     return sum(1 for num, _, _, _ in fields(model) if num == 1)
+
+
+def pieces(model):
+    """Returns [(text, type)] of a SentencePiece model's pieces (ModelProto field 1; type as in
+    the file: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte)."""
+    out = []
+    for num, wt, value, _ in fields(model):
+        if num != 1 or wt != 2:
+            continue
+        text, kind = None, 1
+        for n, w, v, _ in fields(value):
+            if n == 1 and w == 2:
+                text = bytes(v).decode("utf-8")
+            elif n == 3 and w == 0:
+                kind = varint(v, 0)[0]
+        if text is None:
+            raise ValueError("a piece without text")
+        out.append((text, kind))
+    return out

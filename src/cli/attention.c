@@ -108,13 +108,12 @@ static int read_text(view *v, char **args, int n)
 /* Encodes the text into v->ids with the model's source markers; returns 0 or CLI_FAIL. */
 static int encode(view *v)
 {
-    const eng_defaults *d = eng_file_defaults(v->e);
-    size_t n = 0, pre = d->src_bos_id >= 0;
-    v->ids = malloc((v->text_len + 3) * sizeof *v->ids);
+    size_t n = 0;
+    v->ids = malloc((v->text_len + 1 + ENG_FRAME_MAX) * sizeof *v->ids);
     if (!v->ids)
         return CLI_FAIL;
-    int rc = tok_encode(eng_tokenizer(v->e), v->ids + pre, v->text_len + 1, &n, v->text,
-                        v->text_len, 0);
+    int rc = tok_encode(eng_tokenizer(v->e), v->ids, v->text_len + 1, &n, v->text, v->text_len,
+                        0);
     if (rc < 0) {
         cli_error("attention: %s", tok_strerror(rc));
         return CLI_FAIL;
@@ -123,11 +122,7 @@ static int encode(view *v)
         cli_error("attention: the text is empty: nothing to draw");
         return CLI_FAIL;
     }
-    if (pre)
-        v->ids[0] = d->src_bos_id;
-    n += pre;
-    if (d->src_eos_id >= 0)
-        v->ids[n++] = d->src_eos_id;
+    n = eng_frame_source(v->e, v->ids, n);
     if (n > (size_t)v->cfg->max_positions) {
         cli_error("attention: the text has %zu tokens, the model reads at most %d: draw one "
                   "sentence or paragraph at a time", n, v->cfg->max_positions);

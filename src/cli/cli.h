@@ -180,9 +180,10 @@ int cli_gen_error(const eng_run *r, const char *what, int status);
 mf_file *cli_open_file(const char *path, int verify, int threads);
 
 /* Opens the tokenizer of a path: an attn tokenizer file, an attn model file (its "tokenizer"
- * blob) or a tiktoken rank file (NULL path: the default model's); returns it, or NULL after
- * printing the error. */
-tokenizer *cli_open_tokenizer(const char *cmd, const char *path);
+ * blob; with target set its "tokenizer.target" blob when it has one: the outputs' tokenizer) or
+ * a tiktoken rank file (NULL path: the default model's); returns it, or NULL after printing the
+ * error. */
+tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target);
 
 /* Writes s (n bytes) to stdout in double quotes, escaping quotes, backslashes, \n and \t; other
  * control bytes as \u00XX when json (a JSON string, where bytes that are not valid UTF-8 become

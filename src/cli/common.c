@@ -206,7 +206,7 @@ mf_file *cli_open_file(const char *path, int verify, int threads)
     return f;
 }
 
-tokenizer *cli_open_tokenizer(const char *cmd, const char *path)
+tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target)
 {
     char why[256], head[16] = "", label[PATH_MAX + 16];
     tokenizer *t = NULL;
@@ -236,7 +236,9 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path)
         if (rc == ATTN_OK) {
             const void *blob;
             size_t len;
-            if (mf_get_blob(mf, "tokenizer", &blob, &len) != ATTN_OK)
+            if (!target || mf_get_blob(mf, "tokenizer.target", &blob, &len) != ATTN_OK)
+                rc = mf_get_blob(mf, "tokenizer", &blob, &len);
+            if (rc != ATTN_OK)
                 cli_error("%s: the model has no tokenizer (no \"tokenizer\" blob)", label);
             else if (tok_open_mem(&t, blob, len, why, sizeof why) < 0)
                 cli_error("%s: embedded tokenizer: %s", label, why);

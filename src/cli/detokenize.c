@@ -12,7 +12,8 @@ static void detokenize_usage(void)
         "Usage: attn detokenize [-t TOKENIZER] [FILE...]\n"
         "Turn each input line of space-separated token ids back into text, one line each.\n\n"
         "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file, a SentencePiece\n"
-        "                        .model file or an attn model file; default: the default model\n"
+        "                        .model file or an attn model file (the tokenizer of its\n"
+        "                        outputs); default: the default model\n"
         "  -h, --help            show this help\n");
 }
 
@@ -35,7 +36,7 @@ int cli_detokenize(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
-    tokenizer *t = cli_open_tokenizer("detokenize", tok_path);
+    tokenizer *t = cli_open_tokenizer("detokenize", tok_path, 1);
     if (!t)
         return CLI_FAIL;
     int status = CLI_OK;

@@ -59,8 +59,9 @@ static void on_progress(void *user, int s)
 }
 
 /* Turns s (n bytes of a record: token ids with --ids, else text, given to the model with its
- * control characters as spaces, cli_model_text) into source ids in ids (room for n + 2), with
- * the model's bos / eos around text; returns the count, or -1 with *why set. */
+ * control characters as spaces, cli_model_text) into source ids in ids (room for n + 2
+ * + ENG_FRAME_MAX), framed as the model's tokenizer frames text (eng_frame_source); returns the
+ * count, or -1 with *why set. */
 static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char **why)
 {
     static char what[96];
@@ -84,21 +85,13 @@ static long source_ids(run *R, int32_t *ids, const char *s, size_t n, const char
         R->clean_cap = n + 1;
     }
     size_t len = cli_model_text(R->clean, s, n, R->o.delim != '\n');
-    const eng_defaults *d = eng_file_defaults(R->e);
-    size_t pre = d->src_bos_id >= 0;
-    int rc = tok_encoder_encode(eng_encoder(R->e), ids + pre, n + 2 - pre, &k, R->clean, len,
+    int rc = tok_encoder_encode(eng_encoder(R->e), ids, n + 2, &k, R->clean, len,
                                 R->o.special ? TOK_SPECIAL : 0);
     if (rc < 0) {
         *why = tok_strerror(rc);
         return -1;
     }
-    if (k > 0 && pre) {
-        ids[0] = d->src_bos_id;
-        k++;
-    }
-    if (k > 0 && d->src_eos_id >= 0)
-        ids[k++] = d->src_eos_id;
-    return (long)k;
+    return (long)eng_frame_source(R->e, ids, k);
 }
 
 /* pieces.c's count: the source tokens of a span (-1 when it cannot be encoded). */
@@ -113,7 +106,7 @@ static long count_tokens(void *ctx, const char *s, size_t n)
  * first tokens, ending in eos); returns 0, or CLI_FAIL when out of memory (printed). */
 static int make_source(run *R, item *it)
 {
-    size_t need = it->size + 2;
+    size_t need = it->size + 2 + ENG_FRAME_MAX;
     if ((size_t)it->src_cap < need) {
         int32_t *p = realloc(it->src, need * sizeof *p);
         if (!p) {
@@ -127,10 +120,9 @@ static int make_source(run *R, item *it)
     long n = it->size ? source_ids(R, it->src, R->recs[it->rec].text + it->off, it->size, &why)
                       : 0;
     if (n > R->max_src) {
-        int eos = R->o.ids ? -1 : eng_file_defaults(R->e)->src_eos_id;
         n = R->max_src;
-        if (eos >= 0)
-            it->src[n - 1] = eos;
+        if (!R->o.ids)
+            eng_truncate_source(R->e, it->src, (size_t)n);
     }
     it->src_len = n > 0 ? (int)n : 0;
     it->empty = it->src_len == 0;
@@ -340,7 +332,7 @@ static int add_record(run *R)
         it->done = it->running = it->started = 0;
         it->written = 0;
         it->n_hyps = 0;
-        if (run_text_item(R, it) != 0 || make_source(R, it) != 0) {
+        if (make_source(R, it) != 0 || run_text_item(R, it) != 0) {
             R->n_items = r->first; /* the records before this one are still written */
             return CLI_FAIL;
         }
@@ -488,7 +480,7 @@ static int setup(run *R)
     R->spans = malloc(R->span_cap * sizeof *R->spans);
     R->batch_src = calloc((size_t)R->batch, sizeof *R->batch_src);
     R->batch_item = calloc((size_t)R->batch, sizeof *R->batch_item);
-    R->scratch = malloc((CLI_MAX_RECORD + 3) * sizeof *R->scratch);
+    R->scratch = malloc((CLI_MAX_RECORD + 2 + ENG_FRAME_MAX) * sizeof *R->scratch);
     R->pieces_cap = 16;
     R->pieces = malloc(R->pieces_cap * sizeof *R->pieces);
     if (!R->recs || !R->spans || !R->batch_src || !R->batch_item || !R->scratch || !R->pieces ||
@@ -554,7 +546,15 @@ int cli_run(int argc, char **argv)
         status = CLI_FAIL;
     if (status == 0) {
         R.cfg = eng_config(R.e);
-        R.tok = eng_tokenizer(R.e);
+        R.tok = eng_target_tokenizer(R.e);
+        char why[256];
+        if ((R.o.src_lang || R.o.tgt_lang) &&
+            eng_set_langs(R.e, R.o.src_lang, R.o.tgt_lang, why, sizeof why) < 0) {
+            cli_error("%s", why);
+            status = CLI_FAIL;
+        }
+    }
+    if (status == 0) {
         status = make_prefix(&R);
     }
     if (status == 0)

@@ -24,6 +24,7 @@ typedef struct options {
     int has_sample, has_beam, has_greedy;
     long batch, threads;
     const char *prefix;
+    const char *src_lang, *tgt_lang;   /* --src-lang, --tgt-lang (NULL: the model's) */
     int delim;               /* '\n', '\0', or -1 for --whole */
     int ids, special, truncate, json, progress, verbose;
     int split;               /* 1 --split, 0 --no-split, -1 the model's (its task key) */

@@ -27,6 +27,10 @@ static const char run_help[] =
     "      --repetition-penalty X  penalise tokens already generated (1: off)\n"
     "      --no-repeat-ngram N   never repeat an N-gram of the output\n"
     "      --prefix TEXT         force the output to start with TEXT (ids with --ids)\n"
+    "      --src-lang CODE       the source language token of models that have one (mBART:\n"
+    "                            en_XX, de_DE...; default: the model's)\n"
+    "      --tgt-lang CODE       the target language token that starts the output (mBART;\n"
+    "                            default: the model's)\n"
     "  -0, --null                records are NUL-separated, in and out\n"
     "      --whole               the whole input is one record\n"
     "      --split               translate each record sentence by sentence (the default when\n"
@@ -63,7 +67,7 @@ enum {
     OPT_MIN_TOKENS = 256, OPT_GREEDY, OPT_MIN_P, OPT_SEED, OPT_NBEST, OPT_LENPEN, OPT_EARLY,
     OPT_REPPEN, OPT_NGRAM, OPT_PREFIX, OPT_WHOLE, OPT_IDS, OPT_SPECIAL, OPT_TRUNCATE, OPT_BATCH,
     OPT_THREADS, OPT_JSON, OPT_PROGRESS, OPT_SPLIT, OPT_NO_SPLIT, OPT_NO_PROTECT, OPT_MARKUP,
-    OPT_ALIGN, OPT_ALIGN_LAYER, OPT_ALIGN_HEADS,
+    OPT_ALIGN, OPT_ALIGN_LAYER, OPT_ALIGN_HEADS, OPT_SRC_LANG, OPT_TGT_LANG,
 };
 
 int run_parse_options(options *o, int argc, char **argv)
@@ -92,6 +96,8 @@ int run_parse_options(options *o, int argc, char **argv)
         {"align", optional_argument, NULL, OPT_ALIGN},
         {"align-layer", required_argument, NULL, OPT_ALIGN_LAYER},
         {"align-heads", required_argument, NULL, OPT_ALIGN_HEADS},
+        {"src-lang", required_argument, NULL, OPT_SRC_LANG},
+        {"tgt-lang", required_argument, NULL, OPT_TGT_LANG},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -183,6 +189,8 @@ int run_parse_options(options *o, int argc, char **argv)
             ov->no_repeat_ngram = (int)v;
             break;
         case OPT_PREFIX: o->prefix = a; break;
+        case OPT_SRC_LANG: o->src_lang = a; break;
+        case OPT_TGT_LANG: o->tgt_lang = a; break;
         case '0': o->delim = '\0'; break;
         case OPT_WHOLE: o->delim = -1; break;
         case OPT_IDS: o->ids = 1; break;

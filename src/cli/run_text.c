@@ -4,6 +4,7 @@
  * word alignment when one is made (--align, --markup), which they carry into the words of the
  * output as written; such outputs are written whole once decoded instead of streamed. */
 #include "run.h"
+#include "spm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +42,23 @@ int run_text_record(run *R, record *r, long no)
     return 0;
 }
 
+/* Returns 1 when item it's source holds a special token found in its text (a T5 sentinel, an
+ * mBART <mask> or language code): such a source is not repaired, as the token would count as a
+ * span the output must repeat. */
+static int has_text_special(const run *R, const item *it)
+{
+    const eng_defaults *d = eng_file_defaults(R->e);
+    for (int i = 0; i < it->src_len; i++)
+        if (it->src[i] != d->src_lang_id && spm_map_is_added(eng_tokenizer(R->e), it->src[i]))
+            return 1;
+    return 0;
+}
+
 int run_text_item(run *R, item *it)
 {
     const record *r = &R->recs[it->rec];
     it->repair = r->mk != NULL;
-    if (!R->finder || it->repair)
+    if (!R->finder || it->repair || has_text_special(R, it))
         return 0;
     int n = spans_count(R->finder, r->text + it->off, it->size);
     if (n < 0) {

@@ -67,7 +67,6 @@ typedef struct scorer {
     eng_run *er;
     int batch, threads, ids, special, truncate, json, mean, verbose;
     int max_src, max_tgt;    /* longest source; longest target (without eos) */
-    int src_bos, src_eos;    /* put before / after text sources (src.add_bos/eos), -1: none */
     pair *pairs;             /* (batch) */
     gen_source *gsrc;        /* (batch) */
     const int32_t **tgts;    /* (batch) */
@@ -161,18 +160,19 @@ static int next_pair(scorer *S, pair *p)
     return 1;
 }
 
-/* Turns text (or an id list) into ids in *ids (grown as needed); returns the count, or -1 after
- * printing the error. */
-static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size_t len)
+/* Turns text (or an id list) into ids in *ids (grown as needed) with encoder enc; returns the
+ * count, or -1 after printing the error. */
+static long to_ids(scorer *S, tok_encoder *enc, int32_t **ids, size_t *cap, const char *text,
+                   size_t len)
 {
-    if (*cap < len + 3) {
-        int32_t *p = realloc(*ids, (len + 3) * sizeof *p);
+    if (*cap < len + 1 + ENG_FRAME_MAX) {
+        int32_t *p = realloc(*ids, (len + 1 + ENG_FRAME_MAX) * sizeof *p);
         if (!p) {
             cli_error("out of memory");
             return -1;
         }
         *ids = p;
-        *cap = len + 3;
+        *cap = len + 1 + ENG_FRAME_MAX;
     }
     size_t n = 0;
     if (S->ids) {
@@ -182,7 +182,7 @@ static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size
             cli_error("%s:%ld: not a token id of this model: '%.20s'", S->name, S->line, bad);
         return m;
     }
-    int rc = tok_encoder_encode(eng_encoder(S->e), *ids, *cap, &n, text, len,
+    int rc = tok_encoder_encode(enc, *ids, *cap - ENG_FRAME_MAX, &n, text, len,
                                 S->special ? TOK_SPECIAL : 0);
     if (rc < 0) {
         cli_error("%s:%ld: %s", S->name, S->line, tok_strerror(rc));
@@ -194,16 +194,11 @@ static long to_ids(scorer *S, int32_t **ids, size_t *cap, const char *text, size
 /* Encodes pair p's source and target, checking their lengths; returns 0 or -1 (printed). */
 static int encode_pair(scorer *S, pair *p)
 {
-    long n = to_ids(S, &p->src, &p->src_cap, p->src_text, p->src_len_b);
+    long n = to_ids(S, eng_encoder(S->e), &p->src, &p->src_cap, p->src_text, p->src_len_b);
     if (n < 0)
         return -1;
-    if (!S->ids && S->src_bos >= 0) {
-        memmove(p->src + 1, p->src, (size_t)n * sizeof *p->src);
-        p->src[0] = S->src_bos;
-        n++;
-    }
-    if (!S->ids && S->src_eos >= 0)
-        p->src[n++] = S->src_eos;
+    if (!S->ids)
+        n = (long)eng_frame_source(S->e, p->src, (size_t)n);
     if (n == 0) {
         cli_error("%s:%ld: empty source", S->name, S->line);
         return -1;
@@ -215,11 +210,12 @@ static int encode_pair(scorer *S, pair *p)
             return -1;
         }
         n = S->max_src;
-        if (!S->ids && S->src_eos >= 0)
-            p->src[n - 1] = S->src_eos;
+        if (!S->ids)
+            eng_truncate_source(S->e, p->src, (size_t)n);
     }
     p->src_len = (int)n;
-    long m = to_ids(S, &p->tgt, &p->tgt_cap, p->tgt_text, p->tgt_len_b);
+    long m = to_ids(S, eng_target_encoder(S->e), &p->tgt, &p->tgt_cap, p->tgt_text,
+                    p->tgt_len_b);
     if (m < 0)
         return -1;
     if (m > S->max_tgt) {
@@ -368,8 +364,6 @@ static int score_setup(scorer *S, const char *model)
     if (!(S->e = cli_open_engine(model, S->ids)))
         return CLI_FAIL;
     S->cfg = eng_config(S->e);
-    S->src_bos = eng_file_defaults(S->e)->src_bos_id;
-    S->src_eos = eng_file_defaults(S->e)->src_eos_id;
     int P = S->cfg->max_positions;
     eng_overrides o;
     eng_overrides_default(&o);

@@ -1,6 +1,7 @@
 /* tokenize.c — `attn tokenize`: the token ids of each input line (or each whole input). */
 #include "tok.h"
 #include "cli.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +12,7 @@ static void tokenize_usage(void)
 {
     cli_puts(
         "Usage: attn tokenize [-t TOKENIZER] [--pattern NAME|REGEX] [--special] [--whole]\n"
-        "                     [FILE...]\n"
+        "                     [--source [--src-lang CODE]] [FILE...]\n"
         "Print the token ids of each input line, space-separated, one line per line\n"
         "(the newline itself is not encoded). FILE '-' or none reads stdin.\n\n"
         "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file, a SentencePiece\n"
@@ -22,30 +23,39 @@ static void tokenize_usage(void)
         "      --special         recognise special tokens' text (e.g. <|endoftext|>); without\n"
         "                        it their text is encoded as plain text\n"
         "      --whole           encode each input as one text (newlines included)\n"
+        "      --source          with a model file: the ids its encoder gets from the text\n"
+        "                        (framed as the model frames a source: e.g. </s> and a\n"
+        "                        language code after the tokens)\n"
+        "      --src-lang CODE   with --source: the source language token (mBART: en_XX...)\n"
         "  -h, --help            show this help\n");
 }
 
-/* Encodes text and prints its ids on one line through a 64 kB buffer; returns 0 or -1 after
- * printing the error. */
-static int print_ids(tok_encoder *e, int32_t **ids, size_t *cap, const char *text, size_t len,
-                     int flags)
+/* Encodes text (framed as model frame frames a source, when not NULL) and prints its ids on one
+ * line through a 64 kB buffer; returns 0 or -1 after printing the error. */
+static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t *cap,
+                     const char *text, size_t len, int flags)
 {
     static char out[1 << 16];
-    size_t n, used = 0;
-    if (*cap < len + 1) {
-        int32_t *p = realloc(*ids, (len + 1) * sizeof *p);
-        if (!p) {
-            cli_error("tokenize: out of memory");
-            return -1;
+    size_t n = len + 1, used = 0;
+    int rc = TOK_ERR_SPACE;
+    while (rc == TOK_ERR_SPACE) {  /* text may take more ids than bytes (byte fallback) */
+        if (*cap < n + ENG_FRAME_MAX) {
+            int32_t *p = realloc(*ids, (n + ENG_FRAME_MAX) * sizeof *p);
+            if (!p) {
+                cli_error("tokenize: out of memory");
+                return -1;
+            }
+            *ids = p;
+            *cap = n + ENG_FRAME_MAX;
         }
-        *ids = p;
-        *cap = len + 1;
+        rc = tok_encoder_encode(e, *ids, *cap - ENG_FRAME_MAX, &n, text, len, flags);
     }
-    int rc = tok_encoder_encode(e, *ids, *cap, &n, text, len, flags);
     if (rc < 0) {
         cli_error("tokenize: %s", tok_strerror(rc));
         return -1;
     }
+    if (frame)
+        n = eng_frame_source(frame, *ids, n);
     for (size_t i = 0; i < n; i++) {
         if (used > sizeof out - 16) {
             cli_write(out, used);
@@ -68,15 +78,84 @@ static int print_ids(tok_encoder *e, int32_t **ids, size_t *cap, const char *tex
     return 0;
 }
 
+/* Prints the ids of each input line (or each whole input) of the files args[0..n_args-1]
+ * (none: stdin) with encoder e, framed as model frame frames a source when not NULL; returns a
+ * CLI status. */
+static int encode_inputs(tok_encoder *e, const engine *frame, int whole, int flags, char **args,
+                         int n_args)
+{
+    int status = CLI_OK;
+    int32_t *ids = NULL;
+    char *line = NULL;
+    size_t cap = 0, line_cap = 0, len;
+    if (whole) {
+        /* each file is one text */
+        char *dash[] = {"-"};
+        char **files = n_args > 0 ? args : dash;
+        int n_files = n_args > 0 ? n_args : 1;
+        for (int i = 0; i < n_files && status == CLI_OK; i++) {
+            FILE *f = cli_open_input(files[i]);
+            if (!f) {
+                status = CLI_FAIL;
+                break;
+            }
+            if (cli_slurp(f, &line, &len) < 0) {
+                cli_error("%s: %s", files[i], strerror(errno));
+                status = CLI_FAIL;
+            } else {
+                if (print_ids(e, frame, &ids, &cap, line, len, flags) < 0)
+                    status = CLI_FAIL;
+                free(line);
+                line = NULL;
+            }
+            cli_close_input(f);
+        }
+    } else {
+        cli_reader rd;
+        cli_reader_init(&rd, args, n_args, '\n');
+        while (status == CLI_OK && cli_reader_next(&rd, &line, &line_cap, &len))
+            if (print_ids(e, frame, &ids, &cap, line, len, flags) < 0)
+                status = CLI_FAIL;
+        if (rd.failed)
+            status = CLI_FAIL;
+        cli_reader_close(&rd);
+    }
+    free(ids);
+    free(line);
+    return status;
+}
+
+
+/* attn tokenize --source: the ids model path's encoder gets (its source language src_lang, NULL:
+ * its own); returns a CLI status. */
+static int tokenize_source(const char *path, const char *src_lang, int whole, int flags,
+                           char **args, int n_args)
+{
+    engine *e = cli_open_engine(path, 0);
+    if (!e)
+        return CLI_FAIL;
+    char why[256];
+    int status = CLI_OK;
+    if (src_lang && eng_set_langs(e, src_lang, NULL, why, sizeof why) < 0) {
+        cli_error("tokenize: %s", why);
+        status = CLI_FAIL;
+    }
+    if (status == CLI_OK)
+        status = encode_inputs(eng_encoder(e), e, whole, flags, args, n_args);
+    eng_free(e);
+    return status;
+}
+
 int cli_tokenize(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"tokenizer", required_argument, NULL, 't'}, {"special", no_argument, NULL, 'S'},
         {"whole", no_argument, NULL, 'W'},           {"pattern", required_argument, NULL, 'p'},
+        {"source", no_argument, NULL, 'o'},          {"src-lang", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
-    const char *tok_path = NULL, *pattern = NULL;
-    int flags = 0, whole = 0, c;
+    const char *tok_path = NULL, *pattern = NULL, *src_lang = NULL;
+    int flags = 0, whole = 0, source = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "t:p:h", opts, NULL)) != -1) {
@@ -85,13 +164,21 @@ int cli_tokenize(int argc, char **argv)
         case 'p': pattern = optarg; break;
         case 'S': flags |= TOK_SPECIAL; break;
         case 'W': whole = 1; break;
+        case 'o': source = 1; break;
+        case 'L': src_lang = optarg; break;
         case 'h': tokenize_usage(); return CLI_OK;
         default:
             return cli_usage_error("tokenize", "unknown option or missing value: %s",
                                    argv[optind - 1]);
         }
     }
-    tokenizer *t = cli_open_tokenizer("tokenize", tok_path);
+    if (src_lang && !source)
+        return cli_usage_error("tokenize", "--src-lang needs --source");
+    if (source && pattern)
+        return cli_usage_error("tokenize", "--source cannot be combined with --pattern");
+    if (source)
+        return tokenize_source(tok_path, src_lang, whole, flags, argv + optind, argc - optind);
+    tokenizer *t = cli_open_tokenizer("tokenize", tok_path, 0);
     if (!t)
         return CLI_FAIL;
     char why[256];
@@ -105,46 +192,8 @@ int cli_tokenize(int argc, char **argv)
         cli_error("tokenize: out of memory");
         return CLI_FAIL;
     }
-    int status = CLI_OK;
-    int32_t *ids = NULL;
-    char *line = NULL;
-    size_t cap = 0, line_cap = 0, len;
-    if (whole) {
-        /* each file is one text */
-        char *dash[] = {"-"};
-        char **files = optind < argc ? argv + optind : dash;
-        int n_files = optind < argc ? argc - optind : 1;
-        for (int i = 0; i < n_files && status == CLI_OK; i++) {
-            FILE *f = cli_open_input(files[i]);
-            if (!f) {
-                status = CLI_FAIL;
-                break;
-            }
-            if (cli_slurp(f, &line, &len) < 0) {
-                cli_error("%s: %s", files[i], strerror(errno));
-                status = CLI_FAIL;
-            } else {
-                if (print_ids(e, &ids, &cap, line, len, flags) < 0)
-                    status = CLI_FAIL;
-                free(line);
-                line = NULL;
-            }
-            cli_close_input(f);
-        }
-    } else {
-        cli_reader rd;
-        cli_reader_init(&rd, argv + optind, argc - optind, '\n');
-        while (status == CLI_OK && cli_reader_next(&rd, &line, &line_cap, &len))
-            if (print_ids(e, &ids, &cap, line, len, flags) < 0)
-                status = CLI_FAIL;
-        if (rd.failed)
-            status = CLI_FAIL;
-        cli_reader_close(&rd);
-    }
-    free(ids);
-    free(line);
+    int status = encode_inputs(e, NULL, whole, flags, argv + optind, argc - optind);
     tok_encoder_free(e);
     tok_free(t);
     return status;
 }
-

@@ -1,0 +1,290 @@
+"""SentencePiece tokenizers for the Hugging Face fixture models, and the source ids their families'
+tokenizers give (transformers 4.30's MarianTokenizer, T5Tokenizer, MBartTokenizer; the rules are
+README.md's "Hugging Face tokenizers" section).
+
+usage (from the repository root):
+    /usr/bin/python3 scripts/goldens/hf_text_fixtures.py goldens
+        trains the tokenizers with Debian's spm_train (apt-get install sentencepiece) on the DDTP
+        text of tests/data/tok and writes them, Marian's vocab.json, and the ids of every line of
+        tests/data/hf_spm/input.txt for each family into tests/data/hf_spm
+    /usr/bin/python3 scripts/goldens/hf_text_fixtures.py folders OUT
+        builds the Hugging Face folders marian, t5_v1_0, t5_v1_1 and mbart in OUT: the fixture
+        weights of tests/data/hf with those tokenizers (mbart: the BART fixture's weights as an
+        mBART checkpoint, pre-norm layer norms added, decoder start ro_RO)
+
+The ids come from spm_encode's pieces and ids and the family rules written here, not from attn.
+"""
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, ROOT)
+from scripts.lib import protowire  # noqa: E402
+
+DATA = os.path.join(ROOT, "tests", "data", "hf_spm")
+FIXTURES = os.path.join(ROOT, "tests", "data", "hf")
+
+# name -> (folder file, training languages, spm_train options)
+MODELS = {
+    "marian-source": ("source.spm", ["en"], ["--model_type=unigram", "--vocab_size=350"]),
+    "marian-target": ("target.spm", ["de"], ["--model_type=unigram", "--vocab_size=350"]),
+    "t5": ("spiece.model", ["en"], ["--model_type=unigram", "--vocab_size=412", "--pad_id=0",
+                                    "--eos_id=1", "--unk_id=2", "--bos_id=-1"]),
+    "mbart": ("sentencepiece.bpe.model", ["en", "fr", "de"], ["--model_type=bpe",
+                                                              "--vocab_size=485"]),
+}
+COMMON = ["--character_coverage=0.995", "--num_threads=1", "--input_sentence_size=0",
+          "--minloglevel=2"]
+# A small normalization rule set instead of nmt_nfkc (whose 230 kB table would make every test
+# model that large): full-width ASCII to ASCII, no-break space to space.
+RULES = "".join(f"{c:X}\t{c - 0xFEE0:X}\n" for c in range(0xFF01, 0xFF5F)) + "A0\t20\n"
+MARIAN_VOCAB = 512          # the marian fixture's vocab_size; <pad> is its last id
+MARIAN_SPECIALS = {"</s>": 0, "<unk>": 1, ">>de<<": 2, ">>fr<<": 3}
+MBART_LANGS = ["ar_AR", "cs_CZ", "de_DE", "en_XX", "es_XX", "et_EE", "fi_FI", "fr_XX", "gu_IN",
+               "hi_IN", "it_IT", "ja_XX", "kk_KZ", "ko_KR", "lt_LT", "lv_LV", "my_MM", "ne_NP",
+               "nl_XX", "ro_RO", "ru_RU", "si_LK", "tr_TR", "vi_VN", "zh_CN"]
+T5_EXTRA = 100
+
+
+def training_text(langs, path):
+    """Writes the DDTP description lines of langs (no Package / md5 lines) to path."""
+    with open(path, "w", encoding="utf-8") as out:
+        for lang in langs:
+            p = subprocess.run(["gzip", "-dc", os.path.join(ROOT, "tests", "data", "tok",
+                                                             f"{lang}.txt.gz")],
+                               capture_output=True, check=True)
+            for line in p.stdout.decode("utf-8").split("\n"):
+                if line and not line.startswith(("Package:", "Description-md5:")):
+                    out.write(line.lstrip() + "\n")
+
+
+def spm(tool, model, lines, fmt):
+    """Returns spm_encode's output (one list of strings per line) for lines."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+        f.write("".join(l + "\n" for l in lines))
+    try:
+        p = subprocess.run([tool, f"--model={model}", f"--output_format={fmt}", f.name],
+                           capture_output=True, check=True)
+    finally:
+        os.unlink(f.name)
+    out = p.stdout.decode("utf-8").split("\n")[:len(lines)]
+    return [l.split(" ") if l else [] for l in out]
+
+
+# ---- the family rules (README: Hugging Face tokenizers) ------------------------------------------
+
+PY_SPACE = " \t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005" \
+           "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def split_specials(text, specials):
+    """Splits text at the specials (text -> (strip left, strip right)), earliest first, longest
+    at one place; strips the white space each takes from its neighbours; returns [(is_special,
+    piece)] without empty text pieces."""
+    parts, pos, pending_lstrip = [], 0, False
+    while True:
+        best = None
+        for i in range(pos, len(text)):
+            hits = [s for s in specials if text.startswith(s, i)]
+            if hits:
+                best = (i, max(hits, key=len))
+                break
+        span = text[pos:best[0]] if best else text[pos:]
+        if pending_lstrip:
+            span = span.lstrip(PY_SPACE)
+        if best and specials[best[1]][0]:
+            span = span.rstrip(PY_SPACE)
+        if span:
+            parts.append((False, span))
+        if not best:
+            return parts
+        parts.append((True, best[1]))
+        pending_lstrip = specials[best[1]][1]
+        pos = best[0] + len(best[1])
+
+
+def marian_code(span):
+    """Returns (the leading >>.+<< of span or None, span with every such match removed)."""
+    code = re.match(">>.+<<", span)
+    return (code.group(0) if code else None), re.sub(">>.+<<", "", span)
+
+
+def family_ids(family, lines, models, vocab, controls):
+    """Returns the framed source ids of each line for family (marian, t5, mbart); with controls,
+    the control tokens (</s>, <unk>, <pad>; mBART's <s>) are found in the text too (attn
+    --special; transformers always does)."""
+    control = ["</s>", "<unk>", "<pad>"] + (["<s>"] if family == "mbart" else [])
+    if family == "t5":
+        sp = [t for t, _ in protowire.pieces(open(models["t5"], "rb").read())]
+        added = {f"<extra_id_{i}>": len(sp) + T5_EXTRA - 1 - i for i in range(T5_EXTRA)}
+        added.update({c: sp.index(c) for c in control})
+    elif family == "mbart":
+        n_sp = len(protowire.pieces(open(models["mbart"], "rb").read()))
+        langs = {code: n_sp + 1 + i for i, code in enumerate(MBART_LANGS)}
+        added = dict(langs, **{"<mask>": n_sp + 1 + len(MBART_LANGS), "<s>": 0, "<pad>": 1,
+                               "</s>": 2, "<unk>": 3})
+    else:
+        added = {c: vocab[c] for c in control}
+    specials = {t: (True, t != "<mask>") for t in added if controls or t not in control}
+    # every span, tokenized by spm_encode in one run
+    split = [split_specials(l, specials) for l in lines]
+    spans, codes = [], []
+    for parts in split:
+        for is_special, piece in parts:
+            if is_special:
+                continue
+            if family == "marian":
+                code, piece = marian_code(piece)
+                codes.append(code)
+            spans.append(piece)
+    model = models["marian-source" if family == "marian" else family]
+    pieces = spm("spm_encode", model, spans, "piece")
+    sp_ids = spm("spm_encode", model, spans, "id")
+    out, k = [], 0
+    for parts in split:
+        ids = []
+        for is_special, piece in parts:
+            if is_special:
+                ids.append(added[piece])
+                continue
+            if family == "marian":
+                if codes[k] is not None:
+                    ids.append(vocab.get(codes[k], vocab["<unk>"]))
+                ids += [vocab.get(p, vocab["<unk>"]) for p in pieces[k]]
+            elif family == "t5":
+                ids += [int(i) for i in sp_ids[k]]
+            else:
+                fairseq = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+                ids += [fairseq[p] if p in fairseq else (int(i) + 1 if int(i) else 3)
+                        for p, i in zip(pieces[k], sp_ids[k])]
+            k += 1
+        eos = {"marian": 0, "t5": 1, "mbart": 2}[family]
+        if ids and not (family == "t5" and ids[-1] == eos):  # T5 adds no second </s>
+            ids.append(eos)
+        if ids and family == "mbart":  # the source language after </s>
+            ids.append(langs["en_XX"])
+        out.append(ids)
+    return out
+
+
+# ---- goldens -------------------------------------------------------------------------------------
+
+def marian_vocab(models):
+    """Returns Marian's vocab.json: the specials, the source then the target pieces (every fifth
+    source piece left out, so that some pieces are unknown to the model), <pad> last."""
+    vocab = dict(MARIAN_SPECIALS)
+    src = [t for t, k in protowire.pieces(open(models["marian-source"], "rb").read()) if k == 1]
+    tgt = [t for t, k in protowire.pieces(open(models["marian-target"], "rb").read()) if k == 1]
+    for i, t in enumerate(src + tgt):
+        if (i < len(src) and i % 5 == 4) or t in vocab or len(vocab) >= MARIAN_VOCAB - 1:
+            continue
+        vocab[t] = len(vocab)
+    vocab["<pad>"] = MARIAN_VOCAB - 1
+    return vocab
+
+
+def goldens():
+    for tool in ("spm_train", "spm_encode"):
+        if not shutil.which(tool):
+            sys.exit(f"hf_text_fixtures.py: {tool} missing: apt-get install sentencepiece")
+    os.makedirs(DATA, exist_ok=True)
+    models = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = os.path.join(tmp, "rules.tsv")
+        with open(rules, "w") as f:
+            f.write(RULES)
+        for name, (_, langs, opts) in MODELS.items():
+            text = os.path.join(tmp, name + ".txt")
+            training_text(langs, text)
+            prefix = os.path.join(tmp, name)
+            # relative names: the model records them, and the same run gives the same bytes
+            subprocess.run(["spm_train", f"--input={name}.txt", f"--model_prefix={name}", *opts,
+                            *COMMON, "--normalization_rule_tsv=rules.tsv"], check=True, cwd=tmp)
+            models[name] = os.path.join(DATA, name + ".model")
+            shutil.copyfile(prefix + ".model", models[name])
+    vocab = marian_vocab(models)
+    with open(os.path.join(DATA, "marian-vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    with open(os.path.join(DATA, "input.txt"), encoding="utf-8") as f:
+        lines = f.read().split("\n")[:-1]
+    for family in ("marian", "t5", "mbart"):
+        for controls, name in ((False, f"{family}.ids"), (True, f"{family}.special.ids")):
+            with open(os.path.join(DATA, name), "w") as f:
+                for ids in family_ids(family, lines, models, vocab, controls):
+                    f.write(" ".join(map(str, ids)) + "\n")
+
+
+# ---- the folders the tests convert ---------------------------------------------------------------
+
+def read_safetensors(path):
+    """Returns (header dict, data bytes) of a safetensors file."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n)), f.read()
+
+
+def write_safetensors(path, tensors):
+    """Writes {name: (dtype, shape, bytes)} as a safetensors file (sorted, packed)."""
+    header, blobs, off = {}, [], 0
+    for name in sorted(tensors):
+        dtype, shape, raw = tensors[name]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head + b"".join(blobs))
+
+
+def folders(out):
+    def put(folder, files):
+        os.makedirs(os.path.join(out, folder), exist_ok=True)
+        for src, dst in files:
+            shutil.copyfile(src, os.path.join(out, folder, dst))
+
+    weights = ("config.json", "generation_config.json", "model.safetensors")
+    put("marian", [(os.path.join(FIXTURES, "marian", w), w) for w in weights] +
+        [(os.path.join(DATA, "marian-source.model"), "source.spm"),
+         (os.path.join(DATA, "marian-target.model"), "target.spm"),
+         (os.path.join(DATA, "marian-vocab.json"), "vocab.json")])
+    for t5 in ("t5_v1_0", "t5_v1_1"):
+        put(t5, [(os.path.join(FIXTURES, t5, w), w) for w in weights] +
+            [(os.path.join(DATA, "t5.model"), "spiece.model")])
+    put("mbart", [(os.path.join(DATA, "mbart.model"), "sentencepiece.bpe.model")])
+    with open(os.path.join(FIXTURES, "bart", "config.json")) as f:
+        cfg = json.load(f)
+    n_sp = len(protowire.pieces(open(os.path.join(DATA, "mbart.model"), "rb").read()))
+    cfg.update(model_type="mbart", architectures=["MBartForConditionalGeneration"],
+               decoder_start_token_id=n_sp + 1 + MBART_LANGS.index("ro_RO"),
+               forced_bos_token_id=None)
+    with open(os.path.join(out, "mbart", "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    header, data = read_safetensors(os.path.join(FIXTURES, "bart", "model.safetensors"))
+    tensors = {}
+    for name, ent in header.items():
+        if name != "__metadata__":
+            b, e = ent["data_offsets"]
+            tensors[name] = (ent["dtype"], ent["shape"], data[b:e])
+    d = cfg["d_model"]
+    for stack in ("encoder", "decoder"):
+        ones, zeros = struct.pack(f"<{d}f", *[1.0] * d), struct.pack(f"<{d}f", *[0.0] * d)
+        tensors[f"model.{stack}.layer_norm.weight"] = ("F32", [d], ones)
+        tensors[f"model.{stack}.layer_norm.bias"] = ("F32", [d], zeros)
+    write_safetensors(os.path.join(out, "mbart", "model.safetensors"), tensors)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["goldens"]:
+        goldens()
+    elif len(sys.argv) == 3 and sys.argv[1] == "folders":
+        folders(sys.argv[2])
+    else:
+        sys.exit(__doc__)

@@ -1,0 +1,239 @@
+#!/bin/sh
+# Hugging Face SentencePiece families from text: the Marian, T5 (v1.0, v1.1) and mBART fixture
+# models converted with the tokenizers of tests/data/hf_spm (scripts/goldens/hf_text_fixtures.py
+# trains them with spm_train and computes the goldens from spm_encode and the family rules).
+#  1. text -> the source ids the model gets (attn tokenize --source) equal the goldens, without
+#     and with --special;
+#  2. text -> text through attn run equals attn detokenize of attn run --ids on those ids (whose
+#     generation tests/test_hf.c checks against transformers), special tokens hidden or shown;
+#  3. mBART's --src-lang / --tgt-lang, and the errors.
+. "$(dirname "$0")/lib.sh"
+if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    echo "test_hf_text.sh: SKIPPED: needs /usr/bin/python3 with numpy" \
+         "(scripts/setup/install-deps.sh installs it)"
+    exit 0
+fi
+D=tests/data/hf_spm
+IN=$D/input.txt
+differ() { ! cmp -s "$1" "$2"; }
+/usr/bin/python3 scripts/goldens/hf_text_fixtures.py folders "$T/hf" || exit 1
+for m in marian t5_v1_0 t5_v1_1 mbart; do
+    run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/hf/$m" -o "$T/$m.attn"
+    ok "$m: converts" status_is 0
+    ok "$m: the tokenizer is embedded" err_has "tokenizer embedded"
+done
+
+# the lines attn run gives to the model as they are: no tabs, no white space at either end
+grep -v "$(printf '\t')" $IN | grep -v '^ ' | grep -v ' $' >"$T/run.in"
+ok "test 2 has lines" [ "$(wc -l <"$T/run.in")" -ge 30 ]
+
+# special_ids MODEL: the ids the target tokenizer of MODEL treats as special (s, a, l entries and
+# unused ids, which decode as the unknown token), one per line
+special_ids() {
+    PYTHONPATH=. /usr/bin/python3 -c '
+import sys
+from scripts.lib import attnfile
+meta, _ = attnfile.read(sys.argv[1])
+m = attnfile.read_spm_map(meta.get("tokenizer.target", meta["tokenizer"]))
+for i, (kind, _, _) in enumerate(m["entries"]):
+    if kind in "-sal":
+        print(i)' "$1"
+}
+
+for pair in marian:marian t5_v1_0:t5 t5_v1_1:t5 mbart:mbart; do
+    m=${pair%%:*}
+    g=${pair#*:}
+    M="$T/$m.attn"
+    run "$ATTN" tokenize --source -t "$M" $IN
+    ok "$m: source ids equal the family rules' (spm_encode + README rules)" \
+        cmp -s "$T/out" $D/$g.ids
+    ok "$m: tokenize --source is quiet" err_empty
+    run "$ATTN" tokenize --source --special -t "$M" $IN
+    ok "$m: --special: source ids equal the rules' with control tokens" \
+        cmp -s "$T/out" $D/$g.special.ids
+
+    # test 2, special tokens hidden (the default) and shown (--special)
+    special_ids "$M" >"$T/special"
+    ok "$m: the special ids are listed" [ -s "$T/special" ]
+    "$ATTN" tokenize --source -t "$M" "$T/run.in" >"$T/src.ids"
+    run "$ATTN" -m "$M" --ids -n 12 "$T/src.ids"
+    awk 'NR == FNR { sp[$1] = 1; next }
+         { s = ""; for (i = 1; i <= NF; i++) if (!($i in sp)) s = s (s == "" ? "" : " ") $i
+           print s }' \
+        "$T/special" "$T/out" >"$T/out.ids"
+    "$ATTN" detokenize -t "$M" "$T/out.ids" >"$T/want.txt"
+    run "$ATTN" -m "$M" -n 12 --no-protect "$T/run.in"
+    ok "$m: text -> text equals detokenize of the --ids output" cmp -s "$T/out" "$T/want.txt"
+    ok "$m: attn run is quiet" err_empty
+    "$ATTN" tokenize --source --special -t "$M" "$T/run.in" >"$T/src.ids"
+    "$ATTN" -m "$M" --ids -n 12 "$T/src.ids" >"$T/out.ids"
+    "$ATTN" detokenize -t "$M" "$T/out.ids" >"$T/want.txt"
+    run "$ATTN" -m "$M" -n 12 --no-protect --special "$T/run.in"
+    ok "$m: --special: text -> text equals detokenize of the --ids output" \
+        cmp -s "$T/out" "$T/want.txt"
+done
+
+# the fixtures' outputs are not empty everywhere (random weights write nonsense, but text)
+run "$ATTN" -m "$T/t5_v1_1.attn" -n 12 --no-protect "$T/run.in"
+ok "T5 v1.1 writes some text" [ -n "$(tr -d ' \n' <"$T/out")" ]
+run "$ATTN" -m "$T/marian.attn" -n 12 --no-protect "$T/run.in"
+ok "Marian writes some text" [ -n "$(tr -d ' \n' <"$T/out")" ]
+
+# outputs written whole (a protected span to repair, --json) are decoded text too, not pieces;
+# special tokens found in the text (T5's sentinels) are no spans to repeat
+printf 'Version 3.11 of the program is here.\n' >"$T/span.txt"
+for m in marian t5_v1_1; do
+    run "$ATTN" -m "$T/$m.attn" -n 12 -v "$T/span.txt"
+    ok "$m: the number is a protected span" err_has "protected spans: 1,"
+    ok "$m: a repaired output holds no U+2581" [ "$(grep -c "$(printf '\342\226\201')" "$T/out")" = 0 ]
+    run "$ATTN" -m "$T/$m.attn" -n 12 --json --no-protect "$T/span.txt"
+    ok "$m: --json text holds no U+2581" [ "$(grep -c "$(printf '\342\226\201')" "$T/out")" = 0 ]
+done
+printf 'The <extra_id_0> sat on the <extra_id_1>.\n' >"$T/sentinel.txt"
+run "$ATTN" -m "$T/t5_v1_1.attn" -n 12 -v "$T/sentinel.txt"
+ok "T5 sentinels in the text are not protected spans" err_has "protected spans: 0,"
+
+# attn score: sources with the source tokenizer, targets with the target one (Marian's target.spm)
+printf 'Hello world\tHallo Welt, größer\n' >"$T/pair.txt"
+run "$ATTN" score -m "$T/marian.attn" "$T/pair.txt"
+ok "marian: score runs from text" status_is 0
+ok "marian: score prints a log-probability" out_has '^-[0-9]'
+
+# mBART: the source language after </s>; --src-lang chooses another; --tgt-lang the start token
+printf 'Hello world\n' >"$T/one.txt"
+run "$ATTN" tokenize --source -t "$T/mbart.attn" "$T/one.txt"
+en=$(awk '{ print $NF }' "$T/out")
+run "$ATTN" tokenize --source --src-lang de_DE -t "$T/mbart.attn" "$T/one.txt"
+de=$(awk '{ print $NF }' "$T/out")
+ok "mbart: en_XX (489) ends the source by default" [ "$en" = 489 ]
+ok "mbart: --src-lang de_DE (488) ends it instead" [ "$de" = 488 ]
+ok "mbart: --src-lang changes nothing else" \
+    [ "$(awk '{ NF--; print }' "$T/out")" = "$("$ATTN" tokenize --source -t "$T/mbart.attn" \
+        "$T/one.txt" | awk '{ NF--; print }')" ]
+"$ATTN" tokenize --source -t "$T/mbart.attn" "$T/run.in" >"$T/src.ids"
+"$ATTN" -m "$T/mbart.attn" --ids -n 6 "$T/src.ids" >"$T/ro.ids"
+run "$ATTN" -m "$T/mbart.attn" --ids -n 6 --tgt-lang ro_RO "$T/src.ids"
+ok "mbart: --tgt-lang ro_RO is the model's own decoder start" cmp -s "$T/out" "$T/ro.ids"
+run "$ATTN" -m "$T/mbart.attn" --ids -n 6 --tgt-lang de_DE "$T/src.ids"
+ok "mbart: --tgt-lang de_DE starts the decoder elsewhere" differ "$T/out" "$T/ro.ids"
+ok "mbart: --tgt-lang de_DE is quiet" err_empty
+run "$ATTN" -m "$T/mbart.attn" -n 6 --no-protect --tgt-lang de_DE --src-lang fr_XX "$T/run.in"
+ok "mbart: text with --src-lang and --tgt-lang" status_is 0
+
+# errors: one line, exit 1
+run "$ATTN" -m "$T/mbart.attn" --src-lang xx_YY "$T/one.txt"
+ok "an unknown --src-lang exits 1" status_is 1
+ok "an unknown --src-lang: one line naming it" err_one_line
+ok "an unknown --src-lang: says what" err_has "source language 'xx_YY': not a language code"
+ok "an unknown --src-lang: no output" out_empty
+run "$ATTN" -m "$T/mbart.attn" --tgt-lang en_xx "$T/one.txt"
+ok "an unknown --tgt-lang exits 1" status_is 1
+ok "an unknown --tgt-lang: says what" err_has "target language 'en_xx': not a language code"
+run "$ATTN" -m "$T/t5_v1_1.attn" --tgt-lang de_DE "$T/one.txt"
+ok "--tgt-lang on a model without language tokens exits 1" status_is 1
+ok "--tgt-lang on T5: says why" err_has "does not choose its output language by a token"
+run "$ATTN" -m "$T/marian.attn" --src-lang en_XX "$T/one.txt"
+ok "--src-lang on Marian exits 1" status_is 1
+ok "--src-lang on Marian: says why" err_has "no source language token"
+run "$ATTN" tokenize --src-lang de_DE -t "$T/mbart.attn" "$T/one.txt"
+ok "tokenize --src-lang without --source is a usage error" status_is 2
+
+# a damaged spm-map tokenizer is refused with one line, never a crash: truncations of its text
+# part (each in its header) and of its model part, and each malformed line
+PYTHONPATH=. /usr/bin/python3 - "$T/t5_v1_1.attn" "$T/bad" <<'PY' || exit 1
+import os, sys
+from scripts.lib import attnfile
+meta, _ = attnfile.read(sys.argv[1])
+blob, out = meta["tokenizer"], sys.argv[2]
+os.makedirs(out)
+text_end = blob.index(b"\nspm ") + 1
+cuts = list(range(0, 64)) + list(range(64, text_end, 29)) + list(range(text_end, len(blob), 311))
+cases = {f"cut{n}": blob[:n] for n in cuts}
+head, rest = blob[:text_end], blob[text_end:]
+lines = head.split(b"\n")
+def edit(i, new):
+    return b"\n".join(lines[:i] + [new] + lines[i + 1:]) + rest
+cases.update({
+    "version": blob.replace(b"attn-spm-map 1", b"attn-spm-map 2", 1),
+    "tokens0": edit(1, b"tokens 0"),
+    "unk-range": edit(2, b"unk 99999"),
+    "kind": edit(3, b"x 3c2f733e both"),
+    "odd-hex": edit(5, b"p e29"),
+    "upper-hex": edit(5, b"p E29681"),
+    "nul": edit(5, b"p 00"),
+    "utf8": edit(5, b"p ff"),
+    "duplicate": edit(5, lines[6]),
+    "no-strip": edit(3, lines[3].rsplit(b" ", 1)[0]),
+    "bad-strip": edit(3, lines[3].rsplit(b" ", 1)[0] + b" sideways"),
+    "piece-strip": edit(6, lines[6] + b" both"),
+    "unused-text": edit(len(lines) - 3, b"- 41"),
+    "unk-unused": edit(2, b"unk 511").replace(lines[514] + b"\n", b"-\n"),
+    "spm-length": blob + b"x",
+    "p-alone": edit(5, b"p"),
+    "s-short": edit(3, b"s 3"),
+    "spm-bytes": head + rest[:len(b"spm ")] + rest[len(b"spm "):].replace(b"\x0a", b"\x0b", 3),
+})
+for name, data in cases.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+os.makedirs(out + "-flip")
+for i in range(0, text_end, 43):
+    with open(os.path.join(out + "-flip", f"flip{i}"), "wb") as f:
+        f.write(blob[:i] + bytes([blob[i] ^ (1 << (i % 8))]) + blob[i + 1:])
+PY
+printf 'x\n' >"$T/x.txt"
+bad=0
+for f in "$T"/bad/*; do
+    run "$ATTN" tokenize -t "$f" "$T/x.txt"
+    if [ "$RC" -ne 1 ] || ! err_one_line || ! grep -q "$(basename "$f"): " "$T/err"; then
+        echo "damaged spm-map $(basename "$f"): status $RC: $(head -c 200 "$T/err")"
+        bad=$((bad + 1))
+    fi
+done
+ok "every damaged spm-map file is refused (exit 1, one line naming it)" [ "$bad" -eq 0 ]
+ok "the damaged files are many" [ "$(ls "$T/bad" | wc -l)" -gt 100 ]
+# a flipped bit may leave a valid file (another hex digit): exit 0, or 1 with one line
+bad=0
+for f in "$T"/bad-flip/*; do
+    run "$ATTN" tokenize -t "$f" "$T/x.txt"
+    if ! { [ "$RC" -eq 0 ] && err_empty; } && ! { [ "$RC" -eq 1 ] && err_one_line; }; then
+        echo "flipped spm-map $(basename "$f"): status $RC: $(head -c 200 "$T/err")"
+        bad=$((bad + 1))
+    fi
+done
+ok "single bit flips of an spm-map file: accepted or refused with one line" [ "$bad" -eq 0 ]
+run "$ATTN" tokenize -t "$T/bad/unk-unused" "$T/x.txt"
+ok "an unused unknown id: says so" err_has "the unknown id .* is unused"
+run "$ATTN" tokenize -t "$T/bad/duplicate" "$T/x.txt"
+ok "a repeated text: says so" err_has "the same text as an earlier id"
+
+# model files whose tokenizer keys are wrong are refused when opened
+PYTHONPATH=. /usr/bin/python3 - "$T" <<'PY' || exit 1
+import sys
+from scripts.lib import attnfile
+T = sys.argv[1]
+meta, tensors = attnfile.read(T + "/mbart.attn")
+for name, change in (("lang", {"src.lang": "xx_YY"}), ("lang-type", {"src.lang": 7}),
+                     ("target", {"tokenizer.target": meta["tokenizer"][:-9]})):
+    attnfile.write(f"{T}/bad-{name}.attn", dict(meta, **change), tensors)
+marian, tensors = attnfile.read(T + "/marian.attn")
+m = attnfile.read_spm_map(marian["tokenizer"])
+small = attnfile.spm_map_bytes(m["entries"][:300], m["unk"], m["spm"], m["marian_codes"])
+attnfile.write(T + "/bad-size.attn", dict(marian, **{"tokenizer.target": small}), tensors)
+PY
+for c in "lang:metadata src.lang 'xx_YY': not a language code" \
+         "lang-type:metadata src.lang: not a string" \
+         "target:tokenizer.target: no 'spm LENGTH' line" \
+         "size:tokenizer.target: 300 ids, the source tokenizer has 512"; do
+    run "$ATTN" -m "$T/bad-${c%%:*}.attn" "$T/one.txt"
+    ok "bad ${c%%:*}: exit 1" status_is 1
+    ok "bad ${c%%:*}: one line saying what" err_has "${c#*:}"
+done
+
+# the converter refuses separate vocabularies by name
+cp -r "$T/hf/marian" "$T/sep"
+printf '{"separate_vocabs": true}\n' >"$T/sep/tokenizer_config.json"
+run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/sep" -o "$T/sep.attn"
+ok "separate_vocabs is refused" status_is 1
+ok "separate_vocabs is refused by name" err_has "separate_vocabs"
+finish
