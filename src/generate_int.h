@@ -5,6 +5,8 @@
 
 #include "generate.h"
 
+#include "threadpool.h"
+
 /* A xoshiro256** random stream. */
 typedef struct rng {
     uint64_t s[4];
@@ -20,6 +22,13 @@ typedef struct kept_hyp {
     float *lps;         /* (max_len + 1) */
     float *att;         /* (max_len + 1, attn_width) like lps; NULL when attn_width is 0 */
 } kept_hyp;
+
+/* One thread's scratch for the per-row work of a step. */
+typedef struct gen_scratch {
+    uint32_t *mark;     /* (V) epoch marks for distinct ids (repetition penalty) */
+    uint32_t epoch;
+    int *heap;          /* (V) sampling order */
+} gen_scratch;
 
 /* Per-source state of one run. */
 typedef struct srcstate {
@@ -52,9 +61,16 @@ struct gen {
     int *parent;        /* (max_rows) */
     const int32_t **src_ids;  /* (max_src) source ids handed to encode */
     int *src_len;       /* (max_src) */
-    uint32_t *mark;     /* (V) epoch marks for distinct ids */
-    uint32_t epoch;
-    int *heap;          /* (V) sampling order */
+    tp_pool *pool;      /* gen_use_pool's, or NULL: the per-row work on the caller's thread */
+    int n_scratch;      /* scratch entries: 1, or the pool's threads */
+    gen_scratch *scratch;   /* (n_scratch) per thread: scratch0, or in pool_mem */
+    gen_scratch *scratch0;  /* (1) the arena's entry */
+    void *pool_mem;     /* gen_use_pool's scratch entries and their buffers */
+    float *rscore;      /* (max_rows, K) beam: each row's best candidates (score with beam score) */
+    int *rflat;         /* (max_rows, K) their beam * V + id */
+    int *rhave;         /* (max_rows) how many */
+    int32_t *rtok;      /* (max_rows) greedy/sample: each row's chosen token */
+    float *rlp;         /* (max_rows) its model log-probability */
     float *cscore;      /* (max_src, K) candidate scores */
     int *cflat;         /* (max_src, K) candidate beam * V + id */
     int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
@@ -70,11 +86,13 @@ struct gen {
 /* Records a model failure in g; returns ATTN_ERR_DECODER. */
 int gen_model_failed(gen *g, int status);
 
-/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
-void gen_process_row(gen *g, float *x, const int32_t *seq, int cur_len);
+/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len),
+ * with the scratch of thread `thread`. */
+void gen_process_row(gen *g, int thread, float *x, const int32_t *seq, int cur_len);
 
-/* Returns log(sum(exp(x))) of x (n), computed as max + log(sum(exp(x - max))). */
-float gen_logsumexp(const float *x, int n);
+/* Runs fn(ctx, row, thread) for every row < rows: on g's pool when it has one and there are
+ * several rows, else on the caller's thread. */
+void gen_for_rows(gen *g, tp_fn fn, void *ctx, int rows);
 
 /* Runs beam search over the n sources that gen_run started (generate_beam.c); returns ATTN_OK or
  * ATTN_ERR_DECODER. */

@@ -304,15 +304,15 @@ static float exp_sub(float *y, const float *x, float m, int n)
     return sum;
 }
 
-/* x = x * a + b over n floats. */
-static void scale_add(float *x, float a, float b, int n)
+/* y = x * a + b over n floats (y may be x). */
+static void scale_add(float *y, const float *x, float a, float b, int n)
 {
     if (kn_isa() == KN_AVX512) {
-        kn_scale_add_avx512(x, a, b, n);
+        kn_scale_add_avx512(y, x, a, b, n);
         return;
     }
     for (int i = 0; i < n; i++)
-        x[i] = x[i] * a + b;
+        y[i] = x[i] * a + b;
 }
 
 void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
@@ -340,14 +340,89 @@ void kn_attend(float *out, const float *q, const float *k, const float *v, size_
 void kn_softmax(float *x, int n)
 {
     float sum = exp_sub(x, x, max_of(x, n), n);
-    scale_add(x, 1.0f / sum, 0.0f, n);
+    scale_add(x, x, 1.0f / sum, 0.0f, n);
 }
 
 void kn_log_softmax(float *x, int n)
 {
-    float m = max_of(x, n);
-    float lse = m + logf(exp_sub(NULL, x, m, n));
-    scale_add(x, 1.0f, -lse, n);
+    scale_add(x, x, 1.0f, -kn_logsumexp(x, n), n);
+}
+
+/* kn_sumexp in plain C: the blocks of the vector versions, one lane. */
+static float sumexp_portable(const float *x, int n, float *max)
+{
+    float m = -FLT_MAX, s = 0.0f;
+    for (int k0 = 0; k0 < n; k0 += 256) {
+        int k1 = k0 + 256 < n ? k0 + 256 : n;
+        float bm = m;
+        for (int k = k0; k < k1; k++)
+            bm = x[k] > bm ? x[k] : bm;
+        s *= expf(m - bm);
+        m = bm;
+        for (int k = k0; k < k1; k++)
+            s += expf(x[k] - m);
+    }
+    *max = m;
+    return s;
+}
+
+float kn_sumexp(const float *x, int n, float *max)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512)
+        return kn_sumexp_avx512(x, n, max);
+    if (isa == KN_AVX2)
+        return kn_sumexp_avx2(x, n, max);
+    return sumexp_portable(x, n, max);
+}
+
+float kn_logsumexp(const float *x, int n)
+{
+    float m, s = kn_sumexp(x, n, &m);
+    return s > 0.0f ? m + logf(s) : -INFINITY;
+}
+
+void kn_add_scalar(float *y, const float *x, float c, int n)
+{
+    scale_add(y, x, 1.0f, c, n);
+}
+
+void kn_top_insert(float *score, int *index, int *have, int k, float s, int i)
+{
+    int j = *have;
+    if (j == k) {
+        /* full: s must beat the last entry */
+        if (!(s > score[k - 1] || (s == score[k - 1] && i < index[k - 1])))
+            return;
+        j = k - 1;
+    } else if (s != s) {
+        return;
+    } else {
+        ++*have;
+    }
+    while (j > 0 && (s > score[j - 1] || (s == score[j - 1] && i < index[j - 1]))) {
+        score[j] = score[j - 1];
+        index[j] = index[j - 1];
+        j--;
+    }
+    score[j] = s;
+    index[j] = i;
+}
+
+void kn_top_merge(float *score, int *index, int *have, int k, const float *x, float add, int n,
+                  int base)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512) {
+        kn_top_merge_avx512(score, index, have, k, x, add, n, base);
+        return;
+    }
+    if (isa == KN_AVX2) {
+        kn_top_merge_avx2(score, index, have, k, x, add, n, base);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        kn_top_insert(score, index, have, k, x[i] + add, base + i);
 }
 
 void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)

@@ -3,6 +3,7 @@
 #include "kernels_isa.h"
 
 #include <immintrin.h>
+#include <float.h>
 #include <math.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -357,14 +358,14 @@ float kn_exp_sub_avx512(float *y, const float *x, float m, int n)
     return _mm512_reduce_add_ps(sum);
 }
 
-void kn_scale_add_avx512(float *x, float a, float b, int n)
+void kn_scale_add_avx512(float *y, const float *x, float a, float b, int n)
 {
     __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
     int k = 0;
     for (; k + 16 <= n; k += 16)
-        _mm512_storeu_ps(x + k, _mm512_fmadd_ps(_mm512_loadu_ps(x + k), va, vb));
+        _mm512_storeu_ps(y + k, _mm512_fmadd_ps(_mm512_loadu_ps(x + k), va, vb));
     for (; k < n; k++)
-        x[k] = x[k] * a + b;
+        y[k] = x[k] * a + b;
 }
 
 float kn_max_avx512(const float *x, int n)
@@ -527,4 +528,54 @@ void kn_attend_avx512(float *out, const float *q, const float *k, const float *v
         }
         _mm512_mask_storeu_ps(out + full, tail, acc);
     }
+}
+
+float kn_sumexp_avx512(const float *x, int n, float *max)
+{
+    /* per lane a running maximum m and sum s of exp(x - m); each block of up to 256 floats
+     * (in L1 after its first read) raises m once and rescales s by exp(m_old - m_new); the floor
+     * -FLT_MAX keeps -inf inputs from making inf - inf */
+    __m512 m = _mm512_set1_ps(-FLT_MAX), s = _mm512_setzero_ps();
+    for (int k0 = 0; k0 < n; k0 += 256) {
+        int k1 = k0 + 256 < n ? k0 + 256 : n;
+        __m512 bm = m;
+        int k = k0;
+        for (; k + 16 <= k1; k += 16)
+            bm = _mm512_max_ps(bm, _mm512_loadu_ps(x + k));
+        __mmask16 t = (__mmask16)((1u << (k1 - k)) - 1);
+        if (t)
+            bm = _mm512_mask_max_ps(bm, t, bm, _mm512_maskz_loadu_ps(t, x + k));
+        s = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, bm)));
+        m = bm;
+        for (k = k0; k + 16 <= k1; k += 16)
+            s = _mm512_add_ps(s, exp512(_mm512_sub_ps(_mm512_loadu_ps(x + k), m)));
+        if (t)
+            s = _mm512_add_ps(s, _mm512_maskz_mov_ps(
+                                     t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m))));
+    }
+    float mx = _mm512_reduce_max_ps(m);
+    *max = mx;
+    return _mm512_reduce_add_ps(_mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(mx)))));
+}
+
+void kn_top_merge_avx512(float *score, int *index, int *have, int k, const float *x, float add,
+                         int n, int base)
+{
+    const __m512 va = _mm512_set1_ps(add);
+    int i = 0;
+    /* the list fills from the first values; afterwards only values >= its last enter (equal
+     * ones may still win on a lower index), found 16 at a time */
+    for (; i < n && *have < k; i++)
+        kn_top_insert(score, index, have, k, x[i] + add, base + i);
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), va);
+        __mmask16 hit = _mm512_cmp_ps_mask(v, _mm512_set1_ps(score[k - 1]), _CMP_GE_OQ);
+        while (hit) {
+            int j = __builtin_ctz(hit);
+            hit &= (__mmask16)(hit - 1);
+            kn_top_insert(score, index, have, k, x[i + j] + add, base + i + j);
+        }
+    }
+    for (; i < n; i++)
+        kn_top_insert(score, index, have, k, x[i] + add, base + i);
 }

@@ -24,6 +24,11 @@ float kn_dot_avx2(const float *a, const float *b, int n);
 void kn_axpy_avx2(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
 
+/* kn_sumexp and kn_top_merge. */
+float kn_sumexp_avx2(const float *x, int n, float *max);
+void kn_top_merge_avx2(float *score, int *index, int *have, int k, const float *x, float add,
+                       int n, int base);
+
 /* ---- AVX-512 F/BW/VL/DQ + VNNI (kernels_avx512.c): the same, and more ---- */
 
 /* y[b, o] = x[b] . W[o] for b < n, o in [o0, o1), f32 / f16 / bf16 weights (kn_linear, no bias). */
@@ -38,11 +43,16 @@ float kn_dot_avx512(const float *a, const float *b, int n);
 void kn_axpy_avx512(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols);
 
+/* kn_sumexp and kn_top_merge. */
+float kn_sumexp_avx512(const float *x, int n, float *max);
+void kn_top_merge_avx512(float *score, int *index, int *have, int k, const float *x, float add,
+                         int n, int base);
+
 /* Writes y = exp(x - m) (y may be NULL or x) and returns the sum of those values. */
 float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
 
-/* x = x * a + b over n floats. */
-void kn_scale_add_avx512(float *x, float a, float b, int n);
+/* y = x * a + b over n floats (y may be x). */
+void kn_scale_add_avx512(float *y, const float *x, float a, float b, int n);
 
 /* Returns the largest of n floats (n >= 1). */
 float kn_max_avx512(const float *x, int n);

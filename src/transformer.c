@@ -217,6 +217,11 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     return ATTN_OK;
 }
 
+struct tp_pool *tf_pool(tf_state *st)
+{
+    return st->pool;
+}
+
 void tf_state_free(tf_state *st)
 {
     if (!st)

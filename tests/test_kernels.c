@@ -1,7 +1,8 @@
 /* test_kernels.c — every kernel on every instruction set this CPU has, against double-precision
  * references computed here from the definitions: matrix products for f32, f16, bf16 and q8
  * weights (odd sizes, bias, output ranges and strides), activation quantization, conversions,
- * dot / axpy, softmax, log-softmax, LayerNorm, RMSNorm and the activations. */
+ * dot / axpy, softmax, log-softmax, log-sum-exp, top-k lists, LayerNorm, RMSNorm and the
+ * activations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -404,6 +405,75 @@ static void test_softmax_norms_activations(void **state)
     kn_set_isa(best);
 }
 
+/* kn_sumexp / kn_logsumexp against double precision (lengths across the vector blocks, rising
+ * values that move the running maximum in every block, -inf entries, all -inf), and kn_top_merge
+ * against the plain insertion of every value (ties broken by the lower index), on every
+ * instruction set. */
+static void test_logsumexp_top(void **state)
+{
+    (void)state;
+    static float x[1300];
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        kn_set_isa(isa);
+        for (int n = 1; n <= 1300; n += n < 40 ? 1 : 37) {
+            for (int i = 0; i < n; i++)
+                x[i] = (i % 3 == 0) ? 0.05f * (float)i + next_f() : next_f() * 20.0f;
+            x[n / 2] = -INFINITY;
+            double m = -INFINITY, sum = 0.0;
+            for (int i = 0; i < n; i++)
+                m = x[i] > m ? x[i] : m;
+            for (int i = 0; i < n; i++)
+                sum += exp((double)x[i] - m);
+            float got_m, got_s = kn_sumexp(x, n, &got_m);
+            double lse = n > 1 ? m + log(sum) : -INFINITY;
+            if (n > 1 && !(got_m == (float)m && fabs(got_s - sum) <= 1e-5 * sum &&
+                           fabs(kn_logsumexp(x, n) - lse) <= 1e-5 * (1.0 + fabs(lse))))
+                fail_msg("%s n=%d: sumexp %.9g (max %.9g), logsumexp %.9g; want %.9g (%.9g), %.9g",
+                         kn_isa_name(isa), n, got_s, got_m, kn_logsumexp(x, n), sum, m, lse);
+            if (n == 1)
+                assert_true(isinf(kn_logsumexp(x, 1)) && kn_logsumexp(x, 1) < 0);
+
+            /* top-k: values with many ties (a coarse grid), k from 1 to 9 */
+            for (int i = 0; i < n; i++)
+                x[i] = (float)(int)(next_f() * 6.0f) * 0.5f;
+            x[n - 1] = NAN;
+            int k = 1 + n % 9, have = 0, rhave = 0;
+            float sc[9], rs[9];
+            int ix[9], ri[9];
+            /* a first call fills part of the list, a second one continues it */
+            int cut = n / 3;
+            kn_top_merge(sc, ix, &have, k, x, 0.25f, cut, 100);
+            kn_top_merge(sc, ix, &have, k, x + cut, 0.25f, n - cut, 100 + cut);
+            for (int i = 0; i < n; i++) {
+                float v = x[i] + 0.25f;
+                if (v != v)
+                    continue;
+                /* reference: a plain sorted insertion by (value desc, index asc) */
+                int j = rhave < k ? rhave++ : k;
+                if (j == k) {
+                    if (!(v > rs[k - 1]))
+                        continue;
+                    j = k - 1;
+                }
+                while (j > 0 && v > rs[j - 1]) {
+                    rs[j] = rs[j - 1];
+                    ri[j] = ri[j - 1];
+                    j--;
+                }
+                rs[j] = v;
+                ri[j] = 100 + i;
+            }
+            assert_int_equal(have, rhave);
+            for (int i = 0; i < have; i++)
+                if (sc[i] != rs[i] || ix[i] != ri[i])
+                    fail_msg("%s n=%d k=%d: entry %d is (%g, %d), want (%g, %d)",
+                             kn_isa_name(isa), n, k, i, sc[i], ix[i], rs[i], ri[i]);
+        }
+    }
+    kn_set_isa(best);
+}
+
 /* kn_attend against a double-precision softmax(scale q.k + bias) v, with the slot indirection of
  * the beam-search cache, on every instruction set. */
 static void test_attend(void **state)
@@ -469,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_vector_ops),
         cmocka_unit_test(test_softmax_norms_activations),
         cmocka_unit_test(test_attend),
+        cmocka_unit_test(test_logsumexp_top),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
