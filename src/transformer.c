@@ -333,11 +333,12 @@ static void lin_run(tf_state *st, lin_batch *lb)
         int rows = jb->l->w.rows, n = jb->in->n;
         jb->gm = jb->l->pw.data && (n >= GM_MIN_ROWS || jb->l->w.dtype == ATTN_Q4);
         jb->n_rblocks = n > 2 * ROW_BLOCK ? (n + ROW_BLOCK - 1) / ROW_BLOCK : 1;
-        /* about 4 blocks per thread overall, multiples of 16 rows; with several input rows at
+        /* about 4 blocks per thread overall (a thread that the OS deschedules on a busy machine
+         * leaves its share to the others), multiples of 16 rows; with several input rows at
          * most MAX_OBLOCK and small enough for the weight block to stay in L2 (256 KiB).
-         * gm_linear: one block per thread (each call packs the input rows anew), multiples of
-         * its panels, no cap (it blocks for the caches itself) */
-        int want = (jb->gm ? nt : 4 * nt) / jb->n_rblocks;
+         * gm_linear: multiples of its panels, no cap (it blocks for the caches itself; it packs
+         * the input rows per block of its columns anyway) */
+        int want = 4 * nt / jb->n_rblocks;
         if (want < 1)
             want = 1;
         int ob = (rows + want - 1) / want;
@@ -364,8 +365,19 @@ static void lin_run(tf_state *st, lin_batch *lb)
     tp_run(st->pool, lin_task, lb, task);
 }
 
+/* Quantizes the 16 input rows of block `task` of the kn_input ctx into its q / qscale. */
+static void quantize_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    kn_input *in = ctx;
+    int r0 = task * 16, r1 = r0 + 16 < in->n ? r0 + 16 : in->n;
+    kn_quantize_rows((int8_t *)in->q + (size_t)r0 * (size_t)kn_qcols(in->cols),
+                     (float *)in->qscale + r0, in->x + (size_t)r0 * (size_t)in->cols, r1 - r0,
+                     in->cols);
+}
+
 /* Prepares the input x (n, cols) of products with weight w: quantizes it into the state's q8
- * buffer when w is q8 or q4. */
+ * buffer when w is q8 or q4 (in blocks of 16 rows on the pool when there are several). */
 static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols,
                       const kn_weight *w)
 {
@@ -375,9 +387,12 @@ static void input_for(tf_state *st, kn_input *in, const float *x, int n, int col
     in->q = NULL;
     in->qscale = NULL;
     if (w->dtype == ATTN_Q8 || w->dtype == ATTN_Q4) {
-        kn_quantize_rows(st->qx, st->qs, x, n, cols);
         in->q = st->qx;
         in->qscale = st->qs;
+        if (n > 16)
+            tp_run(st->pool, quantize_task, in, (n + 15) / 16);
+        else
+            kn_quantize_rows(st->qx, st->qs, x, n, cols);
     }
 }
 
