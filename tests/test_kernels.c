@@ -15,22 +15,7 @@
 #include <string.h>
 
 #include "kernels.h"
-
-/* A small deterministic generator (xorshift32). */
-static uint32_t rng = 12345;
-static uint32_t next_u32(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-
-/* Returns a uniform float in [-1, 1). */
-static float next_f(void)
-{
-    return (float)((double)next_u32() / 2147483648.0 - 1.0);
-}
+#include "product_check.h"
 
 /* Returns float bits as a float. */
 static float bits_f(uint32_t u)
@@ -102,6 +87,31 @@ static kn_weight make_weight(int dtype, int rows, int cols, void **data, float *
     return w;
 }
 
+/* The reference y[b, o] of kn_linear with weight ctx: the q8 one from the exact int8 dot,
+ * float-like ones in double. */
+static double linear_ref(void *ctx, const product_case *c, int b, int o, double *mag)
+{
+    const kn_weight *w = ctx;
+    int cols = c->cols, qc = kn_qcols(cols);
+    double want = 0.0;
+    *mag = 0.0;
+    if (w->dtype == ATTN_Q8) {
+        int64_t acc = 0;
+        for (int k = 0; k < cols; k++)
+            acc += (int64_t)c->q[(size_t)b * qc + k] *
+                   ((const int8_t *)w->data)[(size_t)o * cols + k];
+        want = (double)acc * c->qs[b] * w->scale[o];
+        *mag = fabs(want);
+        return want;
+    }
+    for (int k = 0; k < cols; k++) {
+        double t = (double)c->x[(size_t)b * cols + k] * ref_w(w, (size_t)o * cols + k);
+        want += t;
+        *mag += fabs(t);
+    }
+    return want;
+}
+
 /* Checks kn_linear for one dtype and shape on the current instruction set. */
 static void check_linear(int dtype, int n, int rows, int cols)
 {
@@ -109,58 +119,12 @@ static void check_linear(int dtype, int n, int rows, int cols)
     float *scale;
     int32_t *rowsum;
     kn_weight w = make_weight(dtype, rows, cols, &data, &scale, &rowsum);
-    int qc = kn_qcols(cols), ldy = rows + 3;
-    float *x = malloc((size_t)n * cols * sizeof *x);
-    float *bias = malloc((size_t)rows * sizeof *bias);
-    float *y = malloc((size_t)n * ldy * sizeof *y);
-    int8_t *q = malloc((size_t)n * qc);
-    float *qs = malloc((size_t)n * sizeof *qs);
-    for (int i = 0; i < n * cols; i++)
-        x[i] = next_f() * 3.0f;
-    for (int o = 0; o < rows; o++)
-        bias[o] = next_f();
-    for (int i = 0; i < n * ldy; i++)
-        y[i] = 1234.5f;
-    kn_quantize_rows(q, qs, x, n, cols);
-    kn_input in = {x, q, qs, n, cols};
+    product_case c;
+    pc_open(&c, n, rows, cols, rows + 3);
     int o0 = rows > 2 ? 1 : 0, o1 = rows > 4 ? rows - 1 : rows;
-    kn_linear(y, ldy, &in, &w, bias, o0, o1);
-    for (int b = 0; b < n; b++)
-        for (int o = 0; o < ldy; o++) {
-            float got = y[(size_t)b * ldy + o];
-            if (o < o0 || o >= o1) {
-                if (got != 1234.5f)
-                    fail_msg("%s n=%d rows=%d cols=%d: wrote outside [%d, %d) at %d",
-                             kn_isa_name(kn_isa()), n, rows, cols, o0, o1, o);
-                continue;
-            }
-            double want = 0.0, mag = 0.0;
-            if (dtype == ATTN_Q8) {
-                int64_t acc = 0;
-                for (int k = 0; k < cols; k++)
-                    acc += (int64_t)q[(size_t)b * qc + k] *
-                           ((const int8_t *)w.data)[(size_t)o * cols + k];
-                want = (double)acc * qs[b] * scale[o];
-                mag = fabs(want);
-            } else {
-                for (int k = 0; k < cols; k++) {
-                    double t = (double)x[(size_t)b * cols + k] * ref_w(&w, (size_t)o * cols + k);
-                    want += t;
-                    mag += fabs(t);
-                }
-            }
-            want += bias[o];
-            mag += fabs(bias[o]);
-            double tol = 1e-6 * mag + 1e-6;
-            if (!(fabs(got - want) <= tol))
-                fail_msg("%s dtype %d n=%d rows=%d cols=%d y[%d,%d] = %.9g, want %.9g (tol %.2g)",
-                         kn_isa_name(kn_isa()), dtype, n, rows, cols, b, o, got, want, tol);
-        }
-    free(x);
-    free(bias);
-    free(y);
-    free(q);
-    free(qs);
+    kn_linear(c.y, c.ldy, &c.in, &w, c.bias, o0, o1);
+    pc_check(&c, "kn_linear", dtype, o0, o1, c.bias, linear_ref, &w);
+    pc_free(&c);
     free(data);
     free(scale);
     free(rowsum);
@@ -256,7 +220,7 @@ static void test_quantize_rows(void **state)
     x[7] = 2.0f / 127.0f * 5.0f;                   /* 2.5 * step: a tie, rounds to 2 */
     for (int isa = KN_PORTABLE; isa <= best; isa++) {
         kn_set_isa(isa);
-        rng = 777;
+        pc_seed(777);
         check_quantize_rows();
         kn_quantize_rows(isa == KN_PORTABLE ? q0 : q1, isa == KN_PORTABLE ? s0 : s1, x, 3, 77);
         if (isa != KN_PORTABLE) {

@@ -48,7 +48,8 @@ get() { # FILE KEY -> value, or - when absent
     echo "${v:--}"
 }
 ratio() { # A B -> A/B or -
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'
+    awk -v a="$1" -v b="$2" \
+        'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'
 }
 
 echo "== decoding: base model, bulk $BATCH x $BEAMS beams and batch 1, $OUT_LEN tokens, medians" \
@@ -79,8 +80,9 @@ for dt in $DTYPES; do
         bulk=$(get "$out" "$bulk_key")
         [ -z "$one" ] && one=$bulk
         printf '%-5s %3s %10s %10s %6s %9s %9s %6s %10s %10s\n' "$dt" "$t" "$bulk" \
-            "$(get "$c" "ct2.$bulk_key")" "$(ratio "$bulk" "$one")" "$(get "$out" decode_b1_tok_s)" \
-            "$(get "$c" ct2.decode_b1_tok_s)" "$(get "$out" b1_of_bound)" \
+            "$(get "$c" "ct2.$bulk_key")" "$(ratio "$bulk" "$one")" \
+            "$(get "$out" decode_b1_tok_s)" "$(get "$c" ct2.decode_b1_tok_s)" \
+            "$(get "$out" b1_of_bound)" \
             "$([ $ct2 = 1 ] && echo "$ctype" || echo -)" \
             "$(get "$out" cpu_share_bulk)/$(get "$out" cpu_share_b1)"
     done
