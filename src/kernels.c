@@ -316,24 +316,31 @@ static void scale_add(float *y, const float *x, float a, float b, int n)
 }
 
 void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
-               const int32_t *slot, size_t slot_stride, const float *bias, float scale, int n,
-               int dh, float *scores)
+               const int32_t *slot, size_t slot_stride, const float *bias, size_t bias_stride,
+               float scale, int n, int n_heads, int dh, float *scores)
 {
     if (kn_isa() == KN_AVX512) {
-        kn_attend_avx512(out, q, k, v, stride, slot, slot_stride, bias, scale, n, dh, scores);
+        kn_attend_avx512(out, q, k, v, stride, slot, slot_stride, bias, bias_stride, scale, n,
+                         n_heads, dh, scores);
         return;
     }
-    for (int j = 0; j < n; j++) {
-        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-        scores[j] = scale * kn_dot(q, k + off, dh);
-        if (bias)
-            scores[j] += bias[j];
-    }
-    kn_softmax(scores, n);
-    memset(out, 0, (size_t)dh * sizeof *out);
-    for (int j = 0; j < n; j++) {
-        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-        kn_axpy(out, scores[j], v + off, dh);
+    for (int h = 0; h < n_heads; h++) {
+        float *sh = scores + (size_t)h * n, *oh = out + (size_t)h * dh;
+        const float *qh = q + (size_t)h * dh;
+        for (int j = 0; j < n; j++) {
+            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
+                         (size_t)h * dh;
+            sh[j] = scale * kn_dot(qh, k + off, dh);
+            if (bias)
+                sh[j] += bias[(size_t)h * bias_stride + j];
+        }
+        kn_softmax(sh, n);
+        memset(oh, 0, (size_t)dh * sizeof *oh);
+        for (int j = 0; j < n; j++) {
+            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
+                         (size_t)h * dh;
+            kn_axpy(oh, sh[j], v + off, dh);
+        }
     }
 }
 

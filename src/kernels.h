@@ -105,11 +105,14 @@ void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps);
 /* In place activation over n floats. */
 void kn_activate(float *x, int n, attn_act act);
 
-/* One attention head for one query: out (dh) = sum_j p_j v_j with p = softmax(scale * q . k_j +
- * bias[j]) over j < n.  Key / value j start at k / v + j * stride (+ slot[j] * slot_stride when
- * slot is not NULL: the beam-search cache indirection); bias may be NULL; scores: scratch (n). */
+/* Attention of one query over n keys, every head: out (n_heads, dh), head h =
+ * sum_j p_hj v_j,h with p_h = softmax(scale * q_h . k_j,h + bias[h * bias_stride + j]) over j < n;
+ * q (n_heads, dh).  Key / value row j (n_heads * dh floats, head h at h * dh) starts at k / v +
+ * j * stride (+ slot[j] * slot_stride when slot is not NULL: the beam-search cache
+ * indirection); bias may be NULL; scores: scratch (n_heads, n), left holding the probabilities
+ * p.  Key and value rows are read once each, whole, for all heads. */
 void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
-               const int32_t *slot, size_t slot_stride, const float *bias, float scale, int n,
-               int dh, float *scores);
+               const int32_t *slot, size_t slot_stride, const float *bias, size_t bias_stride,
+               float scale, int n, int n_heads, int dh, float *scores);
 
 #endif

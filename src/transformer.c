@@ -24,6 +24,11 @@ enum {
      * model, one thread, decoder tokens per CPU-second with gm_linear / kn_linear were 1.16 at
      * 2 rows (1 source x 2 beams), 1.02 at 4, 1.11 at 8 (attn bench --batch B --beams K) */
     GM_MIN_ROWS = 2,
+    /* multiply-adds of one gm_linear task at most when several threads share a product (about
+     * 0.2 ms at this machine's rates): a thread that the OS deschedules in the middle of a task
+     * holds the others up for no longer (the vocabulary projection of 32 x 4 rows was 8 tasks
+     * of 4 ms each) */
+    GM_TASK_MACS = 1 << 24,
 };
 
 /* Floats of one thread's encoder-attention scratch: Q, K, V^T (L, dh) each and scores (L, L). */
@@ -53,7 +58,7 @@ struct tf_state {
     float *x;                   /* (max_rows, d) decoder residual stream */
     int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
     float *qs;                  /* (rows) their scales */
-    float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
+    float *scores;              /* (n_threads, n_heads, max(max_src_len, max_tgt_len)) */
     float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder
                                  * attention */
 
@@ -167,7 +172,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->x = attn_carve(base, &p, R * d * fsz);
         st->qx = attn_carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
         st->qs = attn_carve(base, &p, rows * fsz);
-        st->scores = attn_carve(base, &p, (size_t)n_threads * L * fsz);
+        st->scores = attn_carve(base, &p, (size_t)n_threads * c->n_heads * L * fsz);
         st->enc_scratch =
             attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
         st->src_of_row = attn_carve(base, &p, R * sizeof(int));
@@ -336,8 +341,8 @@ static void lin_run(tf_state *st, lin_batch *lb)
         /* about 4 blocks per thread overall (a thread that the OS deschedules on a busy machine
          * leaves its share to the others), multiples of 16 rows; with several input rows at
          * most MAX_OBLOCK and small enough for the weight block to stay in L2 (256 KiB).
-         * gm_linear: multiples of its panels, no cap (it blocks for the caches itself; it packs
-         * the input rows per block of its columns anyway) */
+         * gm_linear: multiples of its panels, at most GM_TASK_MACS on several threads (it blocks
+         * for the caches itself and packs the input rows per block of its columns anyway) */
         int want = 4 * nt / jb->n_rblocks;
         if (want < 1)
             want = 1;
@@ -345,6 +350,10 @@ static void lin_run(tf_state *st, lin_batch *lb)
         ob = (ob + 15) & ~15;
         if (jb->gm) {
             ob = (ob + GM_NR - 1) / GM_NR * GM_NR;
+            long task_rows = jb->n_rblocks == 1 ? n : ROW_BLOCK;
+            long cap = GM_TASK_MACS / (task_rows * jb->l->w.cols) / GM_NR * GM_NR;
+            if (nt > 1 && ob > cap)
+                ob = cap < GM_NR ? GM_NR : (int)cap;
         } else if (n <= 4) {
             if (nt == 1)
                 ob = rows;
@@ -428,11 +437,8 @@ static void rows_task(void *ctx, int task, int thread)
     int r0 = task * 16, r1 = r0 + 16 < rj->n ? r0 + 16 : rj->n;
     for (int r = r0; r < r1; r++) {
         float *x = rj->x + (size_t)r * d;
-        if (rj->t) {
-            const float *t = rj->t + (size_t)r * d;
-            for (int i = 0; i < d; i++)
-                x[i] += t[i];
-        }
+        if (rj->t)
+            kn_axpy(x, 1.0f, rj->t + (size_t)r * d, d);
         if (rj->norm) {
             if (rj->in_place)
                 apply_norm(m, x, x, rj->norm);
@@ -526,36 +532,36 @@ static void enc_attn_task(void *ctx, int task, int thread)
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }
 
-/* Decoder attention for one (row, head): self-attention over the cached positions 0..pos through
- * the slot table, or cross-attention over the row's source. */
+/* Decoder attention for one row, every head: self-attention over the cached positions 0..pos
+ * through the slot table, or cross-attention over the row's source. */
 static void dec_attn_task(void *ctx, int task, int thread)
 {
     attn_job *aj = ctx;
     tf_state *st = aj->st;
-    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner;
-    int r = task / H, h = task % H;
+    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner, r = task;
     size_t Lmax = (size_t)(st->max_src_len > st->max_tgt_len ? st->max_src_len : st->max_tgt_len);
-    float *sc = st->scores + (size_t)thread * Lmax;
-    const float *qi = st->q + (size_t)r * inner + h * dh;
-    float *o = st->a + (size_t)r * inner + h * dh;
+    float *sc = st->scores + (size_t)thread * (size_t)H * Lmax;    /* (H, keys) */
+    const float *qi = st->q + (size_t)r * inner;
+    float *o = st->a + (size_t)r * inner;
     if (aj->cross) {
         int s = st->src_of_row[r];
         size_t layer_base = (size_t)aj->layer * (size_t)st->max_src * st->max_src_len;
         size_t base = (layer_base + (size_t)st->src_off[s]) * inner;
-        kn_attend(o, qi, st->cross_k + base + h * dh, st->cross_v + base + h * dh, (size_t)inner,
-                  NULL, 0, NULL, aj->scale, st->src_len[s], dh, sc);
-        if (st->cap && cap_wants(st->cap, aj->layer, h))
-            cap_cross(st->cap, r, aj->layer, h, qi, st->cross_k + base + h * dh, (size_t)inner,
-                      aj->scale, st->src_len[s], dh);
+        kn_attend(o, qi, st->cross_k + base, st->cross_v + base, (size_t)inner, NULL, 0, NULL, 0,
+                  aj->scale, st->src_len[s], H, dh, sc);
+        for (int h = 0; st->cap && h < H; h++)
+            if (cap_wants(st->cap, aj->layer, h))
+                cap_cross(st->cap, r, aj->layer, h, qi + h * dh, st->cross_k + base + h * dh,
+                          (size_t)inner, aj->scale, st->src_len[s], dh);
         return;
     }
     /* position j of row r lives in physical row slot[j] of the cache: cell (slot[j], j) */
     int T = st->max_tgt_len;
-    size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner + h * dh;
+    size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner;
     const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
-                           ? st->dec_rel + (size_t)h * T + (size_t)(T - 1) - st->pos : NULL;
+                           ? st->dec_rel + (size_t)(T - 1) - st->pos : NULL;
     kn_attend(o, qi, st->self_k + base, st->self_v + base, (size_t)inner, st->slot + (size_t)r * T,
-              (size_t)T * inner, rel, aj->scale, st->pos + 1, dh, sc);
+              (size_t)T * inner, rel, (size_t)T, aj->scale, st->pos + 1, H, dh, sc);
 }
 
 /* Runs n_tasks attention tasks, in parallel when there is enough work. */
@@ -793,7 +799,7 @@ static void dec_attention(tf_state *st, int l, int cross, const float *hin)
     attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, 0, 0, NULL, NULL, NULL, NULL,
                    l, cross};
     size_t keys = cross ? (size_t)st->max_src_len : (size_t)st->pos + 1;
-    run_attn(st, dec_attn_task, &aj, n * c->n_heads, (size_t)n * keys * inner);
+    run_attn(st, dec_attn_task, &aj, n, (size_t)n * keys * inner);
     input_for(st, &in, st->a, n, inner, &A->o.w);
     lb.n_jobs = 0;
     lin_add(&lb, st->t, d, &in, &A->o);

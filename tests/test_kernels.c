@@ -438,57 +438,68 @@ static void test_logsumexp_top(void **state)
     kn_set_isa(best);
 }
 
-/* kn_attend against a double-precision softmax(scale q.k + bias) v, with the slot indirection of
- * the beam-search cache, on every instruction set. */
+/* kn_attend against a double-precision softmax(scale q_h.k_h + bias_h) v_h for every head, with
+ * the slot indirection of the beam-search cache, 1 to 5 heads of several sizes, on every
+ * instruction set. */
 static void test_attend(void **state)
 {
     (void)state;
-    enum { N = 13, ROWS = 3, STRIDE = 72 };
+    enum { N = 13, ROWS = 3, STRIDE = 330, MAXH = 5 };
     static const int dhs[] = {1, 16, 24, 64};
-    float K[ROWS * N * STRIDE], V[ROWS * N * STRIDE], q[64], bias[N], out[64], sc[N];
+    static const int heads[] = {1, 4, 5};
+    static float K[ROWS * N * STRIDE], V[ROWS * N * STRIDE];
+    float q[STRIDE], bias[MAXH * N], out[STRIDE], sc[MAXH * N];
     int32_t slot[N];
     for (int i = 0; i < ROWS * N * STRIDE; i++) {
         K[i] = next_f();
         V[i] = next_f();
     }
-    for (int j = 0; j < N; j++) {
+    for (int j = 0; j < MAXH * N; j++)
         bias[j] = next_f();
+    for (int j = 0; j < N; j++)
         slot[j] = (int32_t)(next_u32() % ROWS);
-    }
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < STRIDE; i++)
         q[i] = next_f() * 2.0f;
     int best = kn_set_isa(KN_AVX512);
     for (int isa = KN_PORTABLE; isa <= best; isa++) {
         kn_set_isa(isa);
         for (size_t a = 0; a < sizeof dhs / sizeof *dhs; a++)
-            for (int variant = 0; variant < 2; variant++) {
-                int dh = dhs[a] > STRIDE ? STRIDE : dhs[a];
-                const int32_t *sl = variant ? slot : NULL;
-                const float *bs = variant ? bias : NULL;
-                size_t slot_stride = (size_t)N * STRIDE;
-                kn_attend(out, q, K, V, STRIDE, sl, slot_stride, bs, 0.3f, N, dh, sc);
-                double p[N], mx = -1e300, sum = 0.0;
-                for (int j = 0; j < N; j++) {
-                    size_t off = (size_t)j * STRIDE + (sl ? (size_t)sl[j] * slot_stride : 0);
-                    double dot = 0.0;
-                    for (int e = 0; e < dh; e++)
-                        dot += (double)q[e] * K[off + e];
-                    p[j] = 0.3 * dot + (bs ? bs[j] : 0.0);
-                    mx = p[j] > mx ? p[j] : mx;
-                }
-                for (int j = 0; j < N; j++)
-                    sum += (p[j] = exp(p[j] - mx));
-                for (int e = 0; e < dh; e++) {
-                    double want = 0.0;
-                    for (int j = 0; j < N; j++) {
-                        size_t off = (size_t)j * STRIDE + (sl ? (size_t)sl[j] * slot_stride : 0);
-                        want += p[j] / sum * V[off + e];
+            for (size_t hh = 0; hh < sizeof heads / sizeof *heads; hh++)
+                for (int variant = 0; variant < 2; variant++) {
+                    int dh = dhs[a], H = heads[hh];
+                    const int32_t *sl = variant ? slot : NULL;
+                    const float *bs = variant ? bias : NULL;
+                    size_t slot_stride = (size_t)N * STRIDE;
+                    kn_attend(out, q, K, V, STRIDE, sl, slot_stride, bs, N, 0.3f, N, H, dh, sc);
+                    for (int h = 0; h < H; h++) {
+                        double p[N], mx = -1e300, sum = 0.0;
+                        for (int j = 0; j < N; j++) {
+                            size_t off = (size_t)j * STRIDE +
+                                         (sl ? (size_t)sl[j] * slot_stride : 0) + (size_t)h * dh;
+                            double dot = 0.0;
+                            for (int e = 0; e < dh; e++)
+                                dot += (double)q[h * dh + e] * K[off + e];
+                            p[j] = 0.3 * dot + (bs ? bs[h * N + j] : 0.0);
+                            mx = p[j] > mx ? p[j] : mx;
+                        }
+                        for (int j = 0; j < N; j++)
+                            sum += (p[j] = exp(p[j] - mx));
+                        for (int e = 0; e < dh; e++) {
+                            double want = 0.0;
+                            for (int j = 0; j < N; j++) {
+                                size_t off = (size_t)j * STRIDE +
+                                             (sl ? (size_t)sl[j] * slot_stride : 0) +
+                                             (size_t)h * dh;
+                                want += p[j] / sum * V[off + e];
+                            }
+                            float got = out[h * dh + e];
+                            if (!(fabs(got - want) <= 1e-5))
+                                fail_msg("%s dh %d heads %d variant %d: out[%d][%d] = %.7g, "
+                                         "want %.7g", kn_isa_name(isa), dh, H, variant, h, e, got,
+                                         want);
+                        }
                     }
-                    if (!(fabs(out[e] - want) <= 1e-5))
-                        fail_msg("%s dh %d variant %d: out[%d] = %.7g, want %.7g",
-                                 kn_isa_name(isa), dh, variant, e, out[e], want);
                 }
-            }
     }
     kn_set_isa(best);
 }
