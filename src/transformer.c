@@ -29,6 +29,9 @@ enum {
      * holds the others up for no longer (the vocabulary projection of 32 x 4 rows was 8 tasks
      * of 4 ms each) */
     GM_TASK_MACS = 1 << 24,
+    /* attention runs on the pool from this many floats of keys x queries (smaller: one thread;
+     * waking the others costs about a microsecond) */
+    ATTN_PAR_WORK = 8192,
 };
 
 /* Floats of one thread's encoder-attention scratch: Q, K, V^T (L, dh) each and scores (L, L). */
@@ -490,8 +493,9 @@ typedef struct attn_job {
     int tok0;                   /* packed offset of the chunk's first token */
     const float *q, *k, *v;     /* (chunk tokens, inner) */
     float *out;                 /* (chunk tokens, inner) */
-    /* decoder */
+    /* decoder: one task per (row, group of heads) */
     int layer, cross;
+    int head_groups;            /* groups of heads per row: 1, or more when rows are few */
 } attn_job;
 
 /* Encoder self-attention for one (source, head): the head's queries, keys and values are copied
@@ -532,42 +536,47 @@ static void enc_attn_task(void *ctx, int task, int thread)
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }
 
-/* Decoder attention for one row, every head: self-attention over the cached positions 0..pos
- * through the slot table, or cross-attention over the row's source. */
+/* Decoder attention for one row and one group of its heads: self-attention over the cached
+ * positions 0..pos through the slot table, or cross-attention over the row's source. */
 static void dec_attn_task(void *ctx, int task, int thread)
 {
     attn_job *aj = ctx;
     tf_state *st = aj->st;
-    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner, r = task;
+    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner, G = aj->head_groups;
+    int r = task / G, g = task % G;
+    int h0 = g * H / G, nh = (g + 1) * H / G - h0;
     size_t Lmax = (size_t)(st->max_src_len > st->max_tgt_len ? st->max_src_len : st->max_tgt_len);
-    float *sc = st->scores + (size_t)thread * (size_t)H * Lmax;    /* (H, keys) */
-    const float *qi = st->q + (size_t)r * inner;
-    float *o = st->a + (size_t)r * inner;
+    float *sc = st->scores + (size_t)thread * (size_t)H * Lmax;    /* (nh, keys) */
+    size_t hoff = (size_t)h0 * dh;
+    const float *qi = st->q + (size_t)r * inner + hoff;
+    float *o = st->a + (size_t)r * inner + hoff;
     if (aj->cross) {
         int s = st->src_of_row[r];
         size_t layer_base = (size_t)aj->layer * (size_t)st->max_src * st->max_src_len;
-        size_t base = (layer_base + (size_t)st->src_off[s]) * inner;
+        size_t base = (layer_base + (size_t)st->src_off[s]) * inner + hoff;
         kn_attend(o, qi, st->cross_k + base, st->cross_v + base, (size_t)inner, NULL, 0, NULL, 0,
-                  aj->scale, st->src_len[s], H, dh, sc);
-        for (int h = 0; st->cap && h < H; h++)
-            if (cap_wants(st->cap, aj->layer, h))
-                cap_cross(st->cap, r, aj->layer, h, qi + h * dh, st->cross_k + base + h * dh,
-                          (size_t)inner, aj->scale, st->src_len[s], dh);
+                  aj->scale, st->src_len[s], nh, dh, sc);
+        for (int h = 0; st->cap && h < nh; h++)
+            if (cap_wants(st->cap, aj->layer, h0 + h))
+                cap_cross(st->cap, r, aj->layer, h0 + h, qi + h * dh,
+                          st->cross_k + base + h * dh, (size_t)inner, aj->scale, st->src_len[s],
+                          dh);
         return;
     }
     /* position j of row r lives in physical row slot[j] of the cache: cell (slot[j], j) */
     int T = st->max_tgt_len;
-    size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner;
+    size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner + hoff;
     const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
-                           ? st->dec_rel + (size_t)(T - 1) - st->pos : NULL;
+                           ? st->dec_rel + (size_t)h0 * T + (size_t)(T - 1) - st->pos : NULL;
     kn_attend(o, qi, st->self_k + base, st->self_v + base, (size_t)inner, st->slot + (size_t)r * T,
-              (size_t)T * inner, rel, (size_t)T, aj->scale, st->pos + 1, H, dh, sc);
+              (size_t)T * inner, rel, (size_t)T, aj->scale, st->pos + 1, nh, dh, sc);
 }
 
-/* Runs n_tasks attention tasks, in parallel when there is enough work. */
+/* Runs n_tasks attention tasks, in parallel when there is enough work (work: floats of keys
+ * and queries' products, about the floats read). */
 static void run_attn(tf_state *st, tp_fn fn, attn_job *aj, int n_tasks, size_t work)
 {
-    if (work < 65536 || st->n_threads == 1)
+    if (work < ATTN_PAR_WORK || st->n_threads == 1)
         for (int i = 0; i < n_tasks; i++)
             fn(aj, i, 0);
     else
@@ -660,7 +669,7 @@ static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1
         lin_add(&lb, st->v, inner, &in, &L->self.v);
         lin_run(st, &lb);
         attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, s0, tok0,
-                       st->q, st->k, st->v, st->a, l, 0};
+                       st->q, st->k, st->v, st->a, l, 0, 1};
         run_attn(st, enc_attn_task, &aj, (s1 - s0) * c->n_heads,
                  (size_t)n * (size_t)n * (size_t)inner);
         input_for(st, &in, st->a, n, inner, &L->self.o.w);
@@ -796,10 +805,13 @@ static void dec_attention(tf_state *st, int l, int cross, const float *hin)
         lin_add(&lb, st->self_v + cell, T * inner, &in, &A->v);
     }
     lin_run(st, &lb);
+    /* rows or heads, whichever gives the threads more tasks: groups of heads when the rows are
+     * fewer than two per thread (batch 1) */
+    int groups = n >= 2 * st->n_threads ? 1 : (2 * st->n_threads + n - 1) / n;
     attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, 0, 0, NULL, NULL, NULL, NULL,
-                   l, cross};
-    size_t keys = cross ? (size_t)st->max_src_len : (size_t)st->pos + 1;
-    run_attn(st, dec_attn_task, &aj, n, (size_t)n * keys * inner);
+                   l, cross, groups < c->n_heads ? groups : c->n_heads};
+    size_t keys = cross ? (size_t)st->src_len[st->src_of_row[0]] : (size_t)st->pos + 1;
+    run_attn(st, dec_attn_task, &aj, n * aj.head_groups, (size_t)n * keys * inner);
     input_for(st, &in, st->a, n, inner, &A->o.w);
     lb.n_jobs = 0;
     lin_add(&lb, st->t, d, &in, &A->o);
