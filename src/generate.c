@@ -150,6 +150,10 @@ static size_t layout(gen *g, char *base)
     g->rscore = attn_carve(base, &c, R * K * sizeof(float));
     g->rflat = attn_carve(base, &c, R * K * sizeof(int));
     g->rhave = attn_carve(base, &c, R * sizeof(int));
+    size_t C = (size_t)g->n_chunks;
+    g->part_m = attn_carve(base, &c, R * C * sizeof(float));
+    g->part_s = attn_carve(base, &c, R * C * sizeof(float));
+    g->part_i = attn_carve(base, &c, R * C * sizeof(int));
     g->rtok = attn_carve(base, &c, R * sizeof(int32_t));
     g->rlp = attn_carve(base, &c, R * sizeof(float));
     g->cscore = attn_carve(base, &c, S * K * sizeof(float));
@@ -204,6 +208,7 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
     g->K = 2 * B;
     g->max_rows = max_sources * B;
     g->max_len = 1 + p->max_new_tokens;
+    g->n_chunks = (vocab_size + GEN_CHUNK - 1) / GEN_CHUNK;
     size_t need = layout(g, NULL);
     g->arena = calloc(1, need);
     if (!g->arena) {
@@ -544,6 +549,49 @@ typedef struct single_job {
     int cur;            /* the sequences' length */
 } single_job;
 
+/* Columns [*v0, *v1) of vocabulary chunk c. */
+static void chunk_cols(const gen *g, int c, int *v0, int *v1)
+{
+    *v0 = c * GEN_CHUNK;
+    *v1 = *v0 + GEN_CHUNK < g->V ? *v0 + GEN_CHUNK : g->V;
+}
+
+/* Copies chunk task % n_chunks of row task / n_chunks of the logits to aux (the raw logits) and
+ * writes its kn_sumexp parts. */
+static void chunk_sumexp(void *ctx, int task, int thread)
+{
+    (void)thread;
+    gen *g = ((single_job *)ctx)->g;
+    int r = task / g->n_chunks, v0, v1;
+    chunk_cols(g, task % g->n_chunks, &v0, &v1);
+    size_t o = (size_t)r * g->V + (size_t)v0;
+    memcpy(g->aux + o, g->logits + o, (size_t)(v1 - v0) * sizeof *g->aux);
+    g->part_s[task] = kn_sumexp(g->aux + o, v1 - v0, &g->part_m[task]);
+}
+
+/* Returns row r's log-sum-exp from its chunks' parts (-inf when every logit is -inf). */
+static float row_lse(const gen *g, int r)
+{
+    const float *m = g->part_m + (size_t)r * g->n_chunks, *s = g->part_s + (size_t)r * g->n_chunks;
+    float mx = m[0], sum = 0.0f;
+    for (int c = 1; c < g->n_chunks; c++)
+        mx = m[c] > mx ? m[c] : mx;
+    for (int c = 0; c < g->n_chunks; c++)
+        sum += s[c] * expf(m[c] - mx);
+    return sum > 0.0f ? mx + logf(sum) : -INFINITY;
+}
+
+/* Writes the argmax of chunk task % n_chunks of processed row task / n_chunks. */
+static void chunk_argmax(void *ctx, int task, int thread)
+{
+    (void)thread;
+    gen *g = ((single_job *)ctx)->g;
+    int v0, v1;
+    chunk_cols(g, task % g->n_chunks, &v0, &v1);
+    const float *x = g->logits + (size_t)(task / g->n_chunks) * g->V;
+    g->part_i[task] = v0 + kn_argmax(x + v0, v1 - v0);
+}
+
 /* One row of a greedy or sampling step: its log-sum-exp, processors, then the token (argmax or
  * a draw from its source's stream) and its model log-probability into rtok / rlp. */
 static void single_row(void *ctx, int r, int thread)
@@ -551,15 +599,38 @@ static void single_row(void *ctx, int r, int thread)
     single_job *sj = ctx;
     gen *g = sj->g;
     int V = g->V;
-    float *x = g->logits + (size_t)r * V, *raw = g->aux + (size_t)r * V;
-    memcpy(raw, x, (size_t)V * sizeof *x);
-    float lse = kn_logsumexp(raw, V);
+    float *x = g->logits + (size_t)r * V;
+    for (int c = 0; c < g->n_chunks; c++)
+        chunk_sumexp(ctx, r * g->n_chunks + c, thread);
     gen_process_row(g, thread, x, g->seq + (size_t)r * g->max_len, sj->cur);
     int tok = g->p.mode == GEN_SAMPLE
                   ? sample_row(g, g->scratch[thread].heap, x, &g->src[g->row_src[r]].r)
                   : kn_argmax(x, V);
     g->rtok[r] = tok;
-    g->rlp[r] = raw[tok] - lse;
+    g->rlp[r] = g->aux[(size_t)r * V + (size_t)tok] - row_lse(g, r);
+}
+
+/* A greedy step whose rows are fewer than the threads, split by vocabulary chunks instead: the
+ * raw copy and log-sum-exp parts, the processors (on the caller's thread), then the chunks'
+ * argmaxes (the lowest index wins ties, as kn_argmax's). */
+static void single_columns(gen *g, single_job *sj, int rows)
+{
+    int C = g->n_chunks;
+    tp_run(g->pool, chunk_sumexp, sj, rows * C);
+    for (int r = 0; r < rows; r++)
+        gen_process_row(g, 0, g->logits + (size_t)r * g->V, g->seq + (size_t)r * g->max_len,
+                        sj->cur);
+    tp_run(g->pool, chunk_argmax, sj, rows * C);
+    for (int r = 0; r < rows; r++) {
+        const float *x = g->logits + (size_t)r * g->V;
+        const int *best = g->part_i + (size_t)r * C;
+        int tok = best[0];
+        for (int c = 1; c < C; c++)
+            if (x[best[c]] > x[tok])
+                tok = best[c];
+        g->rtok[r] = tok;
+        g->rlp[r] = g->aux[(size_t)r * g->V + (size_t)tok] - row_lse(g, r);
+    }
 }
 
 /* Greedy or sampled decoding of n started sources; returns ATTN_OK or ATTN_ERR_DECODER. */
@@ -573,7 +644,11 @@ static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, voi
             return gen_model_failed(g, rc);
         const float *att = W ? m->attn(m->ctx) : NULL;
         single_job sj = {g, cur};
-        gen_for_rows(g, single_row, &sj, rows);
+        /* rows or vocabulary chunks, whichever gives the threads more tasks */
+        if (g->pool && g->p.mode == GEN_GREEDY && rows < g->n_scratch && g->n_chunks > 1)
+            single_columns(g, &sj, rows);
+        else
+            gen_for_rows(g, single_row, &sj, rows);
         int kept = 0;
         for (int r = 0; r < rows; r++) {
             int s = g->row_src[r];

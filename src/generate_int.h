@@ -12,6 +12,10 @@ typedef struct rng {
     uint64_t s[4];
 } rng;
 
+/* Vocabulary columns per chunk of a greedy or sampled row's log-sum-exp: fixed, so that the
+ * result does not depend on how the rows are split over threads. */
+#define GEN_CHUNK 4096
+
 /* A finished beam hypothesis kept in a source's list. */
 typedef struct kept_hyp {
     int used;
@@ -69,6 +73,9 @@ struct gen {
     float *rscore;      /* (max_rows, K) beam: each row's best candidates (score with beam score) */
     int *rflat;         /* (max_rows, K) their beam * V + id */
     int *rhave;         /* (max_rows) how many */
+    int n_chunks;       /* greedy/sample: vocabulary chunks of GEN_CHUNK columns per row */
+    float *part_m, *part_s; /* (max_rows, n_chunks) each chunk's kn_sumexp maximum and sum */
+    int *part_i;        /* (max_rows, n_chunks) each chunk's argmax (greedy, column split) */
     int32_t *rtok;      /* (max_rows) greedy/sample: each row's chosen token */
     float *rlp;         /* (max_rows) its model log-probability */
     float *cscore;      /* (max_src, K) candidate scores */

@@ -13,8 +13,8 @@
 /* ---- greedy ---------------------------------------------------------------------------------- */
 
 /* Greedy decoding of n_src sources against the reference, the per-row work on the caller's
- * thread (pool NULL) or on pool. */
-static void greedy_run(gen_params *p, synth *sy, int n_src, tp_pool *pool)
+ * thread (pool NULL) or on pool; returns the decoder (the caller frees it). */
+static gen *greedy_run(gen_params *p, synth *sy, int n_src, tp_pool *pool)
 {
     gen *g;
     gen_model m = synth_model(sy);
@@ -35,14 +35,22 @@ static void greedy_run(gen_params *p, synth *sy, int n_src, tp_pool *pool)
         assert_int_equal(r->n_hyps, 1);
         expect_hyp(&r->hyps[0], want, n, ended, 0, 0);
     }
-    gen_free(g);
+    return g;
 }
 
-/* greedy_run on the caller's thread and on test_pool(). */
+/* greedy_run on the caller's thread and on test_pool() (split by rows, or by vocabulary chunks
+ * when the rows are fewer than its 3 threads): the same tokens and bit-identical
+ * log-probabilities. */
 static void greedy_case(gen_params *p, synth *sy, int n_src)
 {
-    greedy_run(p, sy, n_src, NULL);
-    greedy_run(p, sy, n_src, test_pool());
+    gen *one = greedy_run(p, sy, n_src, NULL), *pooled = greedy_run(p, sy, n_src, test_pool());
+    for (int s = 0; s < n_src; s++) {
+        const gen_hyp *a = &gen_result_get(one, s)->hyps[0];
+        const gen_hyp *b = &gen_result_get(pooled, s)->hyps[0];
+        assert_memory_equal(a->logprobs, b->logprobs, (size_t)(a->len + a->ended) * sizeof(float));
+    }
+    gen_free(one);
+    gen_free(pooled);
 }
 
 static void test_greedy_matches_reference(void **state)
@@ -68,6 +76,23 @@ static void test_greedy_matches_reference(void **state)
     p.prefix_len = 2;
     p.forced_eos_id = 2;
     greedy_case(&p, sy, 30);
+    free(sy);
+    /* a vocabulary of several GEN_CHUNK columns: 1 and 2 rows split by chunks on the pool */
+    sy = synth_new(9000, 2, 4.0f, 1.0f);
+    gen_params_default(&p);
+    p.max_new_tokens = 12;
+    p.eos_id = 2;
+    p.repetition_penalty = 1.3f;
+    p.bad_ids = bad;
+    p.n_bad_ids = 2;
+    p.forced_bos_id = 1;
+    p.prefix = prefix;
+    p.prefix_len = 2;
+    p.min_new_tokens = 6;
+    sy->eos_bias = 30.0f;       /* eos would win every step: min length must ban it */
+    greedy_case(&p, sy, 1);
+    greedy_case(&p, sy, 2);
+    greedy_case(&p, sy, 5);
     free(sy);
 }
 
