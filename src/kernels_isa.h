@@ -10,6 +10,18 @@
 
 #include "kernels.h"
 
+/* e^x of the vector kernels: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts), e^r by a
+ * degree-6 polynomial (Cephes' expf coefficients, about 1 ulp), times 2^n. */
+#define KN_EXP_LOG2E 1.44269504088896341f
+#define KN_EXP_LN2_HI 0.693359375f
+#define KN_EXP_LN2_LO -2.12194440e-4f
+#define KN_EXP_P0 1.9875691500e-4f
+#define KN_EXP_P1 1.3981999507e-3f
+#define KN_EXP_P2 8.3334519073e-3f
+#define KN_EXP_P3 4.1665795894e-2f
+#define KN_EXP_P4 1.6666665459e-1f
+#define KN_EXP_P5 5.0000001201e-1f
+
 /* ---- AVX2 + FMA + F16C (kernels_avx2.c) ---- */
 
 /* y[b, o] = x[b] . W[o] for b < n, o in [o0, o1), f32 / f16 / bf16 weights (kn_linear, no bias). */

@@ -77,19 +77,9 @@ static void test_greedy_matches_reference(void **state)
     p.forced_eos_id = 2;
     greedy_case(&p, sy, 30);
     free(sy);
-    /* a vocabulary of several GEN_CHUNK columns: 1 and 2 rows split by chunks on the pool */
-    sy = synth_new(9000, 2, 4.0f, 1.0f);
-    gen_params_default(&p);
-    p.max_new_tokens = 12;
-    p.eos_id = 2;
-    p.repetition_penalty = 1.3f;
-    p.bad_ids = bad;
-    p.n_bad_ids = 2;
-    p.forced_bos_id = 1;
-    p.prefix = prefix;
-    p.prefix_len = 2;
-    p.min_new_tokens = 6;
-    sy->eos_bias = 30.0f;       /* eos would win every step: min length must ban it */
+    /* a vocabulary of several GEN_CHUNK columns: 1 and 2 rows split by chunks on the pool, with
+     * the same processors */
+    sy = synth_new(9000, 2, 4.0f, 30.0f);  /* eos would win every step: min length must ban it */
     greedy_case(&p, sy, 1);
     greedy_case(&p, sy, 2);
     greedy_case(&p, sy, 5);
