@@ -154,9 +154,10 @@ typedef struct beam_job {
     int cur;            /* the sequences' length */
 } beam_job;
 
-/* One row of a beam step: log_softmax into aux and x
- * (after the pad mask), processors on x, then the row's 2B best candidates x + beam score as
- * beam * V + id (the source's best 2B are among its rows' best 2B) into rscore / rflat. */
+/* One row of a beam step: log_softmax (after the pad mask) into aux, the row's log-sum-exp into
+ * rlp, processors on aux, then the row's 2B best candidates aux + beam score as beam * V + id
+ * (the source's best 2B are among its rows' best 2B) into rscore / rflat.  The logits stay as
+ * they are: a candidate's model log-probability is its logit minus rlp. */
 static void beam_row(void *ctx, int r, int thread)
 {
     gen *g = ((beam_job *)ctx)->g;
@@ -164,11 +165,11 @@ static void beam_row(void *ctx, int r, int thread)
     float *x = g->logits + (size_t)r * V, *lsm = g->aux + (size_t)r * V;
     if (g->p.beam_mask_pad && g->p.pad_id >= 0)
         x[g->p.pad_id] = -INFINITY;
-    kn_add_scalar(lsm, x, -kn_logsumexp(x, V), V);
-    memcpy(x, lsm, (size_t)V * sizeof *x);
-    gen_process_row(g, thread, x, g->seq + (size_t)r * g->max_len, ((beam_job *)ctx)->cur);
-    kn_top_merge(g->rscore + (size_t)r * K, g->rflat + (size_t)r * K, &have, K, x, g->bscore[r],
-                 V, (r % g->B) * V);
+    g->rlp[r] = kn_logsumexp(x, V);
+    kn_add_scalar(lsm, x, -g->rlp[r], V);
+    gen_process_row(g, thread, lsm, g->seq + (size_t)r * g->max_len, ((beam_job *)ctx)->cur);
+    kn_top_merge(g->rscore + (size_t)r * K, g->rflat + (size_t)r * K, &have, K, lsm,
+                 g->bscore[r], V, (r % g->B) * V);
     g->rhave[r] = have;
 }
 
@@ -204,7 +205,7 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
             for (int k = 0; k < nc && nb < B; k++) {
                 int b = cf[k] / V, tok = cf[k] % V, r = a * B + b;
                 const int32_t *seq = g->seq + (size_t)r * L;
-                float mlp = g->aux[(size_t)r * V + tok];
+                float mlp = g->logits[(size_t)r * V + tok] - g->rlp[r];
                 if (tok == p->eos_id) {
                     if (k >= B)
                         continue;

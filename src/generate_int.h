@@ -51,7 +51,7 @@ struct gen {
     gen_params p;
     int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
     float *logits;      /* (max_rows, V) */
-    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or log_softmax (beam) */
+    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or processed log_softmax (beam) */
     /* each next_* is the other half of a double buffer: beam search builds the next step's
      * rows there from the current ones, then copies them back */
     int32_t *seq, *next_seq;        /* (max_rows, max_len) each row's decoder sequence, start
@@ -77,7 +77,7 @@ struct gen {
     float *part_m, *part_s; /* (max_rows, n_chunks) each chunk's kn_sumexp maximum and sum */
     int *part_i;        /* (max_rows, n_chunks) each chunk's argmax (greedy, column split) */
     int32_t *rtok;      /* (max_rows) greedy/sample: each row's chosen token */
-    float *rlp;         /* (max_rows) its model log-probability */
+    float *rlp;         /* (max_rows) its model log-probability; beam: the row's log-sum-exp */
     float *cscore;      /* (max_src, K) candidate scores */
     int *cflat;         /* (max_src, K) candidate beam * V + id */
     int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
