@@ -566,7 +566,7 @@ static void chunk_sumexp(void *ctx, int task, int thread)
     chunk_cols(g, task % g->n_chunks, &v0, &v1);
     size_t o = (size_t)r * g->V + (size_t)v0;
     memcpy(g->aux + o, g->logits + o, (size_t)(v1 - v0) * sizeof *g->aux);
-    g->part_s[task] = kn_sumexp(g->aux + o, v1 - v0, &g->part_m[task]);
+    g->part_s[task] = kn_sumexp(&g->part_m[task], g->aux + o, v1 - v0);
 }
 
 /* Returns row r's log-sum-exp from its chunks' parts (-inf when every logit is -inf). */

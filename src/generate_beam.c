@@ -168,8 +168,8 @@ static void beam_row(void *ctx, int r, int thread)
     g->rlp[r] = kn_logsumexp(x, V);
     kn_add_scalar(lsm, x, -g->rlp[r], V);
     gen_process_row(g, thread, lsm, g->seq + (size_t)r * g->max_len, ((beam_job *)ctx)->cur);
-    kn_top_merge(g->rscore + (size_t)r * K, g->rflat + (size_t)r * K, &have, K, lsm,
-                 g->bscore[r], V, (r % g->B) * V);
+    kn_top_merge(g->rscore + (size_t)r * K, g->rflat + (size_t)r * K, &have, lsm, g->bscore[r],
+                 (r % g->B) * V, V, K);
     g->rhave[r] = have;
 }
 
@@ -199,8 +199,8 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
             int *cf = g->cflat + (size_t)a * K, nc = 0;
             for (int r = a * B; r < (a + 1) * B; r++)
                 for (int i = 0; i < g->rhave[r]; i++)
-                    kn_top_insert(cs, cf, &nc, K, g->rscore[(size_t)r * K + i],
-                                  g->rflat[(size_t)r * K + i]);
+                    kn_top_insert(cs, cf, &nc, g->rscore[(size_t)r * K + i],
+                                  g->rflat[(size_t)r * K + i], K);
             int nb = 0;
             for (int k = 0; k < nc && nb < B; k++) {
                 int b = cf[k] / V, tok = cf[k] % V, r = a * B + b;

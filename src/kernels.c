@@ -356,7 +356,7 @@ void kn_log_softmax(float *x, int n)
 }
 
 /* kn_sumexp in plain C: the blocks of the vector versions, one lane. */
-static float sumexp_portable(const float *x, int n, float *max)
+static float sumexp_portable(float *max, const float *x, int n)
 {
     float m = -FLT_MAX, s = 0.0f;
     for (int k0 = 0; k0 < n; k0 += 256) {
@@ -373,19 +373,19 @@ static float sumexp_portable(const float *x, int n, float *max)
     return s;
 }
 
-float kn_sumexp(const float *x, int n, float *max)
+float kn_sumexp(float *max, const float *x, int n)
 {
     int isa = kn_isa();
     if (isa == KN_AVX512)
-        return kn_sumexp_avx512(x, n, max);
+        return kn_sumexp_avx512(max, x, n);
     if (isa == KN_AVX2)
-        return kn_sumexp_avx2(x, n, max);
-    return sumexp_portable(x, n, max);
+        return kn_sumexp_avx2(max, x, n);
+    return sumexp_portable(max, x, n);
 }
 
 float kn_logsumexp(const float *x, int n)
 {
-    float m, s = kn_sumexp(x, n, &m);
+    float m, s = kn_sumexp(&m, x, n);
     return s > 0.0f ? m + logf(s) : -INFINITY;
 }
 
@@ -394,7 +394,7 @@ void kn_add_scalar(float *y, const float *x, float c, int n)
     scale_add(y, x, 1.0f, c, n);
 }
 
-void kn_top_insert(float *score, int *index, int *have, int k, float s, int i)
+void kn_top_insert(float *score, int *index, int *have, float s, int i, int k)
 {
     int j = *have;
     if (j == k) {
@@ -416,20 +416,20 @@ void kn_top_insert(float *score, int *index, int *have, int k, float s, int i)
     index[j] = i;
 }
 
-void kn_top_merge(float *score, int *index, int *have, int k, const float *x, float add, int n,
-                  int base)
+void kn_top_merge(float *score, int *index, int *have, const float *x, float add, int base,
+                  int n, int k)
 {
     int isa = kn_isa();
     if (isa == KN_AVX512) {
-        kn_top_merge_avx512(score, index, have, k, x, add, n, base);
+        kn_top_merge_avx512(score, index, have, x, add, base, n, k);
         return;
     }
     if (isa == KN_AVX2) {
-        kn_top_merge_avx2(score, index, have, k, x, add, n, base);
+        kn_top_merge_avx2(score, index, have, x, add, base, n, k);
         return;
     }
     for (int i = 0; i < n; i++)
-        kn_top_insert(score, index, have, k, x[i] + add, base + i);
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
 }
 
 void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)

@@ -73,7 +73,7 @@ int kn_argmax(const float *x, int n);
 /* Returns sum(exp(x - m)) over n floats (n >= 1) in one pass with a running maximum, and the
  * maximum m in *max (-FLT_MAX when every value is -inf, and then the sum is 0); log-softmax is
  * x - (m + log(sum)). */
-float kn_sumexp(const float *x, int n, float *max);
+float kn_sumexp(float *max, const float *x, int n);
 
 /* Returns log(sum(exp(x))) over n floats (n >= 1); -inf when every value is -inf. */
 float kn_logsumexp(const float *x, int n);
@@ -83,12 +83,12 @@ void kn_add_scalar(float *y, const float *x, float c, int n);
 
 /* Inserts (s, i) into the list score/index (k entries at most, *have of them, best first: the
  * larger score, then the lower index) when it belongs there; a NaN score never does. */
-void kn_top_insert(float *score, int *index, int *have, int k, float s, int i);
+void kn_top_insert(float *score, int *index, int *have, float s, int i, int k);
 
 /* kn_top_insert of (x[i] + add, base + i) for every i < n, vectorised: only the values that
  * can enter the list are inserted one by one. */
-void kn_top_merge(float *score, int *index, int *have, int k, const float *x, float add, int n,
-                  int base);
+void kn_top_merge(float *score, int *index, int *have, const float *x, float add, int base,
+                  int n, int k);
 
 /* In place softmax over n floats (max subtracted first); masked entries may hold -FLT_MAX. */
 void kn_softmax(float *x, int n);

@@ -243,7 +243,7 @@ ALWAYS_INLINE float hmax(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-float kn_sumexp_avx2(const float *x, int n, float *max)
+float kn_sumexp_avx2(float *max, const float *x, int n)
 {
     /* kn_sumexp_avx512's blocks of 256 floats; the tail of fewer than 8 is scalar */
     __m256 m = _mm256_set1_ps(-FLT_MAX), s = _mm256_setzero_ps();
@@ -268,14 +268,14 @@ float kn_sumexp_avx2(const float *x, int n, float *max)
     return sum;
 }
 
-void kn_top_merge_avx2(float *score, int *index, int *have, int k, const float *x, float add,
-                       int n, int base)
+void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
+                       int base, int n, int k)
 {
     const __m256 va = _mm256_set1_ps(add);
     int i = 0;
     /* as kn_top_merge_avx512, 8 at a time */
     for (; i < n && *have < k; i++)
-        kn_top_insert(score, index, have, k, x[i] + add, base + i);
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
     for (; i + 8 <= n; i += 8) {
         __m256 v = _mm256_add_ps(_mm256_loadu_ps(x + i), va);
         unsigned hit = (unsigned)_mm256_movemask_ps(
@@ -283,9 +283,9 @@ void kn_top_merge_avx2(float *score, int *index, int *have, int k, const float *
         while (hit) {
             int j = __builtin_ctz(hit);
             hit &= hit - 1;
-            kn_top_insert(score, index, have, k, x[i + j] + add, base + i + j);
+            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
         }
     }
     for (; i < n; i++)
-        kn_top_insert(score, index, have, k, x[i] + add, base + i);
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
 }

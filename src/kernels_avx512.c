@@ -556,7 +556,7 @@ void kn_attend_avx512(float *out, const float *q, const float *k, const float *v
     }
 }
 
-float kn_sumexp_avx512(const float *x, int n, float *max)
+float kn_sumexp_avx512(float *max, const float *x, int n)
 {
     /* per lane a running maximum m and sum s of exp(x - m); each block of up to 256 floats
      * (in L1 after its first read) raises m once and rescales s by exp(m_old - m_new); the floor
@@ -584,24 +584,24 @@ float kn_sumexp_avx512(const float *x, int n, float *max)
     return _mm512_reduce_add_ps(_mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(mx)))));
 }
 
-void kn_top_merge_avx512(float *score, int *index, int *have, int k, const float *x, float add,
-                         int n, int base)
+void kn_top_merge_avx512(float *score, int *index, int *have, const float *x, float add,
+                         int base, int n, int k)
 {
     const __m512 va = _mm512_set1_ps(add);
     int i = 0;
     /* the list fills from the first values; afterwards only values >= its last enter (equal
      * ones may still win on a lower index), found 16 at a time */
     for (; i < n && *have < k; i++)
-        kn_top_insert(score, index, have, k, x[i] + add, base + i);
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
     for (; i + 16 <= n; i += 16) {
         __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), va);
         __mmask16 hit = _mm512_cmp_ps_mask(v, _mm512_set1_ps(score[k - 1]), _CMP_GE_OQ);
         while (hit) {
             int j = __builtin_ctz(hit);
             hit &= (__mmask16)(hit - 1);
-            kn_top_insert(score, index, have, k, x[i + j] + add, base + i + j);
+            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
         }
     }
     for (; i < n; i++)
-        kn_top_insert(score, index, have, k, x[i] + add, base + i);
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
 }

@@ -37,9 +37,9 @@ void kn_axpy_avx2(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
 
 /* kn_sumexp and kn_top_merge. */
-float kn_sumexp_avx2(const float *x, int n, float *max);
-void kn_top_merge_avx2(float *score, int *index, int *have, int k, const float *x, float add,
-                       int n, int base);
+float kn_sumexp_avx2(float *max, const float *x, int n);
+void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
+                       int base, int n, int k);
 
 /* ---- AVX-512 F/BW/VL/DQ + VNNI (kernels_avx512.c): the same, and more ---- */
 
@@ -56,9 +56,9 @@ void kn_axpy_avx512(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols);
 
 /* kn_sumexp and kn_top_merge. */
-float kn_sumexp_avx512(const float *x, int n, float *max);
-void kn_top_merge_avx512(float *score, int *index, int *have, int k, const float *x, float add,
-                         int n, int base);
+float kn_sumexp_avx512(float *max, const float *x, int n);
+void kn_top_merge_avx512(float *score, int *index, int *have, const float *x, float add,
+                         int base, int n, int k);
 
 /* Writes y = exp(x - m) (y may be NULL or x) and returns the sum of those values. */
 float kn_exp_sub_avx512(float *y, const float *x, float m, int n);

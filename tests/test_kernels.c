@@ -389,7 +389,7 @@ static void test_logsumexp_top(void **state)
                 m = x[i] > m ? x[i] : m;
             for (int i = 0; i < n; i++)
                 sum += exp((double)x[i] - m);
-            float got_m, got_s = kn_sumexp(x, n, &got_m);
+            float got_m, got_s = kn_sumexp(&got_m, x, n);
             double lse = n > 1 ? m + log(sum) : -INFINITY;
             if (n > 1 && !(got_m == (float)m && fabs(got_s - sum) <= 1e-5 * sum &&
                            fabs(kn_logsumexp(x, n) - lse) <= 1e-5 * (1.0 + fabs(lse))))
@@ -407,8 +407,8 @@ static void test_logsumexp_top(void **state)
             int ix[9], ri[9];
             /* a first call fills part of the list, a second one continues it */
             int cut = n / 3;
-            kn_top_merge(sc, ix, &have, k, x, 0.25f, cut, 100);
-            kn_top_merge(sc, ix, &have, k, x + cut, 0.25f, n - cut, 100 + cut);
+            kn_top_merge(sc, ix, &have, x, 0.25f, 100, cut, k);
+            kn_top_merge(sc, ix, &have, x + cut, 0.25f, 100 + cut, n - cut, k);
             for (int i = 0; i < n; i++) {
                 float v = x[i] + 0.25f;
                 if (v != v)
