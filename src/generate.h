@@ -34,8 +34,10 @@
  * its draws come from a xoshiro256** generator seeded from (seed, stream), so sampled output does
  * not depend on which other sources share the batch or on thread counts.
  *
- * Memory: gen_open allocates everything for up to max_sources sources; gen_run and gen_score do
- * not allocate.  A gen object is used by one thread at a time.
+ * Memory: gen_open allocates everything for up to max_sources sources (gen_use_pool adds one
+ * scratch per thread); gen_run and gen_score do not allocate.  A gen object is used by one
+ * thread at a time; with gen_use_pool, its per-row work runs on the pool's threads (the
+ * results do not depend on their number).
  *
  * Usage:
  *   gen_params p; gen_params_default(&p); p.max_new_tokens = 50; p.eos_id = 2; ...
