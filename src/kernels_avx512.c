@@ -449,7 +449,7 @@ void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float ep
 }
 
 /* Writes scores[h * n + j] = scale * q_h . k_j,h (+ bias) for the heads [h0, h0 + NH) of key j
- * (row kj), NH of them reduced together when the head size is a multiple of 16. */
+ * (row kj), NH (4 or 1) of them reduced together. */
 ALWAYS_INLINE void head_scores(float *scores, const float *q, const float *kj, const float *bias,
                                size_t bias_stride, float scale, int n, int j, int h0, int dh,
                                const int NH)
@@ -473,14 +473,15 @@ ALWAYS_INLINE void head_scores(float *scores, const float *q, const float *kj, c
             acc[u] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + o),
                                      _mm512_maskz_loadu_ps(tail, kj + o), acc[u]);
         }
+    /* one reduction tree for every head, however the heads are grouped (a row's heads may be
+     * split over threads): the same scores on any thread count */
     float s[4];
-    if (NH == 4) {
+    if (NH == 4)
         _mm_storeu_ps(s, _mm_mul_ps(_mm_set1_ps(scale), hsum4_ps(acc[0], acc[1], acc[2], acc[3])));
-    } else {
-        #pragma GCC unroll 4
-        for (int u = 0; u < NH; u++)
-            s[u] = scale * _mm512_reduce_add_ps(acc[u]);
-    }
+    else
+        _mm_storeu_ps(s, _mm_mul_ps(_mm_set1_ps(scale),
+                                    hsum4_ps(acc[0], _mm512_setzero_ps(), _mm512_setzero_ps(),
+                                             _mm512_setzero_ps())));
     #pragma GCC unroll 4
     for (int u = 0; u < NH; u++)
         scores[(size_t)(h0 + u) * n + j] =

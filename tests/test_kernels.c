@@ -440,7 +440,7 @@ static void test_logsumexp_top(void **state)
 
 /* kn_attend against a double-precision softmax(scale q_h.k_h + bias_h) v_h for every head, with
  * the slot indirection of the beam-search cache, 1 to 5 heads of several sizes, on every
- * instruction set. */
+ * instruction set; and each head alone bit-identical to the heads together. */
 static void test_attend(void **state)
 {
     (void)state;
@@ -471,6 +471,15 @@ static void test_attend(void **state)
                     const float *bs = variant ? bias : NULL;
                     size_t slot_stride = (size_t)N * STRIDE;
                     kn_attend(out, q, K, V, STRIDE, sl, slot_stride, bs, N, 0.3f, N, H, dh, sc);
+                    /* each head alone gives the same bits (a row's heads may be split over
+                     * threads) */
+                    for (int h = 0; h < H; h++) {
+                        float one[64];
+                        size_t o = (size_t)h * dh;
+                        kn_attend(one, q + o, K + o, V + o, STRIDE, sl, slot_stride,
+                                  bs ? bs + h * N : NULL, N, 0.3f, N, 1, dh, sc);
+                        assert_memory_equal(one, out + o, (size_t)dh * sizeof *one);
+                    }
                     for (int h = 0; h < H; h++) {
                         double p[N], mx = -1e300, sum = 0.0;
                         for (int j = 0; j < N; j++) {
