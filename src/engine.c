@@ -417,6 +417,8 @@ int eng_run_open(eng_run **out, const engine *e, const gen_params *p, int max_so
     }
     rc = tf_state_open(&r->st, e->model, max_sources, gen_rows(r->g, max_sources), max_src_len,
                        p->max_new_tokens, n_threads);
+    if (rc >= 0)
+        rc = gen_use_pool(r->g, tf_pool(r->st));
     if (rc < 0) {
         eng_run_free(r);
         return rc;
@@ -439,6 +441,10 @@ int eng_run_attention(eng_run *r, const float *mix, int n_channels, int encoder)
     gen *g;
     if ((rc = gen_open(&g, &p, r->gm.vocab_size, r->max_sources)) < 0)
         return rc;
+    if ((rc = gen_use_pool(g, tf_pool(r->st))) < 0) {
+        gen_free(g);
+        return rc;
+    }
     gen_free(r->g);
     r->g = g;
     r->p = p;

@@ -140,8 +140,22 @@ static size_t layout(gen *g, char *base)
     g->parent = attn_carve(base, &c, R * sizeof(int));
     g->src_ids = attn_carve(base, &c, S * sizeof(int32_t *));
     g->src_len = attn_carve(base, &c, S * sizeof(int));
-    g->mark = attn_carve(base, &c, V * sizeof(uint32_t));
-    g->heap = attn_carve(base, &c, V * sizeof(int));
+    g->scratch = g->scratch0 = attn_carve(base, &c, sizeof(gen_scratch));
+    uint32_t *mark = attn_carve(base, &c, V * sizeof(uint32_t));
+    int *heap = attn_carve(base, &c, V * sizeof(int));
+    if (base) {
+        g->scratch->mark = mark;
+        g->scratch->heap = heap;
+    }
+    g->rscore = attn_carve(base, &c, R * K * sizeof(float));
+    g->rflat = attn_carve(base, &c, R * K * sizeof(int));
+    g->rhave = attn_carve(base, &c, R * sizeof(int));
+    size_t C = (size_t)g->n_chunks;
+    g->part_m = attn_carve(base, &c, R * C * sizeof(float));
+    g->part_s = attn_carve(base, &c, R * C * sizeof(float));
+    g->part_i = attn_carve(base, &c, R * C * sizeof(int));
+    g->rtok = attn_carve(base, &c, R * sizeof(int32_t));
+    g->rlp = attn_carve(base, &c, R * sizeof(float));
     g->cscore = attn_carve(base, &c, S * K * sizeof(float));
     g->cflat = attn_carve(base, &c, S * K * sizeof(int));
     g->forced = attn_carve(base, &c, (L + 1) * sizeof(int32_t));
@@ -194,6 +208,7 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
     g->K = 2 * B;
     g->max_rows = max_sources * B;
     g->max_len = 1 + p->max_new_tokens;
+    g->n_chunks = (vocab_size + GEN_CHUNK - 1) / GEN_CHUNK;
     size_t need = layout(g, NULL);
     g->arena = calloc(1, need);
     if (!g->arena) {
@@ -201,6 +216,7 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
         return ATTN_ERR_NOMEM;
     }
     layout(g, g->arena);
+    g->n_scratch = 1;
     if (p->forced_bos_id >= 0)
         g->forced[g->n_forced++] = p->forced_bos_id;
     for (int i = 0; i < p->prefix_len && g->n_forced < g->max_len; i++)
@@ -209,10 +225,50 @@ int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources)
     return ATTN_OK;
 }
 
+int gen_use_pool(gen *g, tp_pool *pool)
+{
+    int n = pool ? tp_threads(pool) : 1;
+    gen_scratch *sc = g->scratch0;
+    void *mem = NULL;
+    if (n > 1) {
+        /* thread 0 keeps the arena's marks and heap; the others get their own */
+        size_t V = (size_t)g->V;
+        mem = calloc(1, (size_t)n * sizeof *sc +
+                            (size_t)(n - 1) * V * (sizeof(uint32_t) + sizeof(int)));
+        if (!mem)
+            return ATTN_ERR_NOMEM;
+        sc = mem;
+        uint32_t *marks = (uint32_t *)(sc + n);
+        int *heaps = (int *)(marks + (size_t)(n - 1) * V);
+        for (int t = 1; t < n; t++) {
+            sc[t].mark = marks + (size_t)(t - 1) * V;
+            sc[t].heap = heaps + (size_t)(t - 1) * V;
+        }
+    }
+    sc[0] = g->scratch[0];
+    free(g->pool_mem);
+    g->pool_mem = mem;
+    g->scratch = sc;
+    g->n_scratch = n;
+    g->pool = n > 1 ? pool : NULL;
+    return ATTN_OK;
+}
+
+void gen_for_rows(gen *g, tp_fn fn, void *ctx, int rows)
+{
+    if (g->pool && rows > 1) {
+        tp_run(g->pool, fn, ctx, rows);
+        return;
+    }
+    for (int r = 0; r < rows; r++)
+        fn(ctx, r, 0);
+}
+
 void gen_free(gen *g)
 {
     if (!g)
         return;
+    free(g->pool_mem);
     free(g->arena);
     free(g);
 }
@@ -239,21 +295,23 @@ int gen_model_status(const gen *g)
 
 /* ---- logits processors ----------------------------------------------------------------------- */
 
-/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
-void gen_process_row(gen *g, float *x, const int32_t *seq, int cur_len)
+/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len),
+ * with the scratch of thread `thread`. */
+void gen_process_row(gen *g, int thread, float *x, const int32_t *seq, int cur_len)
 {
     const gen_params *p = &g->p;
+    gen_scratch *sc = &g->scratch[thread];
     int V = g->V;
     if (p->repetition_penalty != 1.0f) {
-        if (++g->epoch == 0) {
-            memset(g->mark, 0, (size_t)V * sizeof *g->mark);
-            g->epoch = 1;
+        if (++sc->epoch == 0) {
+            memset(sc->mark, 0, (size_t)V * sizeof *sc->mark);
+            sc->epoch = 1;
         }
         for (int i = 0; i < cur_len; i++) {
             int id = seq[i];
-            if (g->mark[id] == g->epoch)
+            if (sc->mark[id] == sc->epoch)
                 continue;
-            g->mark[id] = g->epoch;
+            sc->mark[id] = sc->epoch;
             x[id] = x[id] < 0 ? x[id] * p->repetition_penalty : x[id] / p->repetition_penalty;
         }
     }
@@ -278,21 +336,6 @@ void gen_process_row(gen *g, float *x, const int32_t *seq, int cur_len)
             x[v] = -INFINITY;
         x[force] = 0.0f;
     }
-}
-
-/* Returns log(sum(exp(x))) of x (n), computed as max + log(sum(exp(x - max))). */
-float gen_logsumexp(const float *x, int n)
-{
-    float m = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > m)
-            m = x[i];
-    if (m == -INFINITY)
-        return m;
-    double s = 0;
-    for (int i = 0; i < n; i++)
-        s += expf(x[i] - m);
-    return m + (float)log(s);
 }
 
 /* ---- sampling -------------------------------------------------------------------------------- */
@@ -331,25 +374,25 @@ static int heap_pop(int *h, int *n, const float *x)
 }
 
 /* Draws one token from row x (V, processed logits; overwritten) with temperature, top-k, top-p and
- * min-p in that order; returns the token. */
-static int sample_row(gen *g, float *x, rng *r)
+ * min-p in that order, ordering tokens in heap (V); returns the token. */
+static int sample_row(gen *g, int *heap, float *x, rng *r)
 {
     const gen_params *p = &g->p;
     int V = g->V, n = 0;
     for (int v = 0; v < V; v++) {
         x[v] /= p->temperature;
         if (x[v] > -INFINITY)
-            g->heap[n++] = v;
+            heap[n++] = v;
     }
     if (n == 0)
         return kn_argmax(x, V);
     /* kept tokens end up in keep[0..n_keep), best first, when top-k or top-p is on */
-    int *keep = g->heap, n_keep = n;
+    int *keep = heap, n_keep = n;
     int limit_k = p->top_k > 0 && p->top_k < n, limit_p = p->top_p < 1.0f;
     float m = x[kn_argmax(x, V)];
     if (limit_k || limit_p) {
         for (int i = n / 2 - 1; i >= 0; i--)
-            sift_down(g->heap, n, i, x);
+            sift_down(heap, n, i, x);
         /* partial heapsort: popped tokens go to the end of the array, best at the very end */
         int hn = n, popped = 0;
         double z = 0;
@@ -359,16 +402,16 @@ static int sample_row(gen *g, float *x, rng *r)
                 float thr = -INFINITY;
                 int tmp_n = n;
                 for (int i = 0; i < p->top_k; i++)
-                    thr = x[heap_pop(g->heap, &tmp_n, x)];
+                    thr = x[heap_pop(heap, &tmp_n, x)];
                 for (int v = 0; v < V; v++)
                     if (x[v] >= thr)
                         z += exp((double)x[v] - m);
                 n = 0;
                 for (int v = 0; v < V; v++)
                     if (x[v] >= thr)
-                        g->heap[n++] = v;
+                        heap[n++] = v;
                 for (int i = n / 2 - 1; i >= 0; i--)
-                    sift_down(g->heap, n, i, x);
+                    sift_down(heap, n, i, x);
                 hn = n;
             } else {
                 for (int v = 0; v < V; v++)
@@ -376,24 +419,24 @@ static int sample_row(gen *g, float *x, rng *r)
             }
             double cum = 0;
             while (hn > 0 && cum < p->top_p * z) {
-                int t = heap_pop(g->heap, &hn, x);
-                g->heap[hn] = t;
+                int t = heap_pop(heap, &hn, x);
+                heap[hn] = t;
                 cum += exp((double)x[t] - m);
                 popped++;
             }
         } else {
             float thr = -INFINITY;
             while (hn > 0) {
-                int t = g->heap[0];
+                int t = heap[0];
                 if (popped >= p->top_k && x[t] < thr)
                     break;
-                heap_pop(g->heap, &hn, x);
-                g->heap[hn] = t;
+                heap_pop(heap, &hn, x);
+                heap[hn] = t;
                 thr = x[t];
                 popped++;
             }
         }
-        keep = g->heap + hn;
+        keep = heap + hn;
         n_keep = popped;
     }
     /* min-p: p_i >= min_p * p_max  <=>  x_i - m >= log(min_p) */
@@ -501,28 +544,119 @@ static void finish_single(gen *g, int s, int ended, gen_progress_fn fn, void *us
         fn(user, s);
 }
 
+typedef struct single_job {
+    gen *g;
+    int cur;            /* the sequences' length */
+} single_job;
+
+/* Columns [*v0, *v1) of vocabulary chunk c. */
+static void chunk_cols(const gen *g, int c, int *v0, int *v1)
+{
+    *v0 = c * GEN_CHUNK;
+    *v1 = *v0 + GEN_CHUNK < g->V ? *v0 + GEN_CHUNK : g->V;
+}
+
+/* Copies chunk task % n_chunks of row task / n_chunks of the logits to aux (the raw logits) and
+ * writes its kn_sumexp parts. */
+static void chunk_sumexp(void *ctx, int task, int thread)
+{
+    (void)thread;
+    gen *g = ((single_job *)ctx)->g;
+    int r = task / g->n_chunks, v0, v1;
+    chunk_cols(g, task % g->n_chunks, &v0, &v1);
+    size_t o = (size_t)r * g->V + (size_t)v0;
+    memcpy(g->aux + o, g->logits + o, (size_t)(v1 - v0) * sizeof *g->aux);
+    g->part_s[task] = kn_sumexp(&g->part_m[task], g->aux + o, v1 - v0);
+}
+
+/* Returns row r's log-sum-exp from its chunks' parts (-inf when every logit is -inf). */
+static float row_lse(const gen *g, int r)
+{
+    const float *m = g->part_m + (size_t)r * g->n_chunks, *s = g->part_s + (size_t)r * g->n_chunks;
+    float mx = m[0], sum = 0.0f;
+    for (int c = 1; c < g->n_chunks; c++)
+        mx = m[c] > mx ? m[c] : mx;
+    for (int c = 0; c < g->n_chunks; c++)
+        sum += s[c] * expf(m[c] - mx);
+    return sum > 0.0f ? mx + logf(sum) : -INFINITY;
+}
+
+/* Writes the argmax of chunk task % n_chunks of processed row task / n_chunks. */
+static void chunk_argmax(void *ctx, int task, int thread)
+{
+    (void)thread;
+    gen *g = ((single_job *)ctx)->g;
+    int v0, v1;
+    chunk_cols(g, task % g->n_chunks, &v0, &v1);
+    const float *x = g->logits + (size_t)(task / g->n_chunks) * g->V;
+    g->part_i[task] = v0 + kn_argmax(x + v0, v1 - v0);
+}
+
+/* One row of a greedy or sampling step: its log-sum-exp, processors, then the token (argmax or
+ * a draw from its source's stream) and its model log-probability into rtok / rlp. */
+static void single_row(void *ctx, int r, int thread)
+{
+    single_job *sj = ctx;
+    gen *g = sj->g;
+    int V = g->V;
+    float *x = g->logits + (size_t)r * V;
+    for (int c = 0; c < g->n_chunks; c++)
+        chunk_sumexp(ctx, r * g->n_chunks + c, thread);
+    gen_process_row(g, thread, x, g->seq + (size_t)r * g->max_len, sj->cur);
+    int tok = g->p.mode == GEN_SAMPLE
+                  ? sample_row(g, g->scratch[thread].heap, x, &g->src[g->row_src[r]].r)
+                  : kn_argmax(x, V);
+    g->rtok[r] = tok;
+    g->rlp[r] = g->aux[(size_t)r * V + (size_t)tok] - row_lse(g, r);
+}
+
+/* A greedy step whose rows are fewer than the threads, split by vocabulary chunks instead: the
+ * raw copy and log-sum-exp parts, the processors (on the caller's thread), then the chunks'
+ * argmaxes (the lowest index wins ties, as kn_argmax's). */
+static void single_columns(gen *g, single_job *sj, int rows)
+{
+    int C = g->n_chunks;
+    tp_run(g->pool, chunk_sumexp, sj, rows * C);
+    for (int r = 0; r < rows; r++)
+        gen_process_row(g, 0, g->logits + (size_t)r * g->V, g->seq + (size_t)r * g->max_len,
+                        sj->cur);
+    tp_run(g->pool, chunk_argmax, sj, rows * C);
+    for (int r = 0; r < rows; r++) {
+        const float *x = g->logits + (size_t)r * g->V;
+        const int *best = g->part_i + (size_t)r * C;
+        int tok = best[0];
+        for (int c = 1; c < C; c++)
+            if (x[best[c]] > x[tok])
+                tok = best[c];
+        g->rtok[r] = tok;
+        g->rlp[r] = g->aux[(size_t)r * g->V + (size_t)tok] - row_lse(g, r);
+    }
+}
+
 /* Greedy or sampled decoding of n started sources; returns ATTN_OK or ATTN_ERR_DECODER. */
 static int run_single(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
 {
-    int V = g->V, L = g->max_len, rows = n;
+    int L = g->max_len, rows = n;
     size_t W = (size_t)g->p.attn_width;
     for (int cur = 1; rows > 0; cur++) {
         int rc = m->step(m->ctx, g->logits, g->feed, rows);
         if (rc < 0)
             return gen_model_failed(g, rc);
         const float *att = W ? m->attn(m->ctx) : NULL;
+        single_job sj = {g, cur};
+        /* rows or vocabulary chunks, whichever gives the threads more tasks */
+        if (g->pool && g->p.mode == GEN_GREEDY && rows < g->n_scratch && g->n_chunks > 1)
+            single_columns(g, &sj, rows);
+        else
+            gen_for_rows(g, single_row, &sj, rows);
         int kept = 0;
         for (int r = 0; r < rows; r++) {
-            float *x = g->logits + (size_t)r * V, *raw = g->aux;
             int s = g->row_src[r];
             srcstate *st = &g->src[s];
-            memcpy(raw, x, (size_t)V * sizeof *x);
-            float lse = gen_logsumexp(raw, V);
             int32_t *seq = g->seq + (size_t)r * L;
-            gen_process_row(g, x, seq, cur);
-            int tok = g->p.mode == GEN_SAMPLE ? sample_row(g, x, &st->r) : kn_argmax(x, V);
+            int tok = g->rtok[r];
             gen_result *res = &g->res[s];
-            st->out_lps[res->n_settled] = raw[tok] - lse;
+            st->out_lps[res->n_settled] = g->rlp[r];
             if (att)
                 memcpy(st->out_att + (size_t)res->n_settled * W, att + r * W, W * sizeof *att);
             if (tok == g->p.eos_id) {
@@ -618,14 +752,14 @@ int gen_score(gen *g, const gen_model *m, float *const *logprobs, const gen_sour
                 memcpy(g->src[t].out_att + (size_t)j * W, att + r * W, W * sizeof *att);
             if (j < tgt_len[t]) {
                 int tok = tgt[t][j];
-                logprobs[t][j] = x[tok] - gen_logsumexp(x, V);
+                logprobs[t][j] = x[tok] - kn_logsumexp(x, V);
                 if (j + 1 == tgt_len[t] && !has_eos)
                     continue;
                 g->parent[kept] = r;
                 g->row_src[kept] = t;
                 g->feed[kept++] = tok;
             } else if (has_eos) {
-                logprobs[t][j] = x[g->p.eos_id] - gen_logsumexp(x, V);
+                logprobs[t][j] = x[g->p.eos_id] - kn_logsumexp(x, V);
             }
         }
         if ((rc = keep_rows(g, m, kept, rows)) < 0)

@@ -34,8 +34,10 @@
  * its draws come from a xoshiro256** generator seeded from (seed, stream), so sampled output does
  * not depend on which other sources share the batch or on thread counts.
  *
- * Memory: gen_open allocates everything for up to max_sources sources; gen_run and gen_score do
- * not allocate.  A gen object is used by one thread at a time.
+ * Memory: gen_open allocates everything for up to max_sources sources (gen_use_pool adds one
+ * scratch per thread); gen_run and gen_score do not allocate.  A gen object is used by one
+ * thread at a time; with gen_use_pool, its per-row work runs on the pool's threads (the
+ * results do not depend on their number).
  *
  * Usage:
  *   gen_params p; gen_params_default(&p); p.max_new_tokens = 50; p.eos_id = 2; ...
@@ -144,6 +146,7 @@ typedef struct gen_result {
 typedef void (*gen_progress_fn)(void *user, int s);
 
 typedef struct gen gen;
+struct tp_pool;
 
 /* Fills p with defaults: greedy, 20 new tokens, eos/pad/forced ids -1, no processors,
  * temperature 1, top-p 1, 1 beam, length penalty 1, early stopping heuristic, n_best 1. */
@@ -155,6 +158,12 @@ int gen_params_check(const gen_params *p, int vocab_size);
 /* Allocates a decoder for up to max_sources sources per run (copies p; p's arrays must outlive
  * the object); returns ATTN_OK, ATTN_ERR_PARAM or ATTN_ERR_NOMEM (*out is NULL on error). */
 int gen_open(gen **out, const gen_params *p, int vocab_size, int max_sources);
+
+/* Runs the per-row work of each step (log-softmax, processors, candidate selection, argmax or
+ * sampling) on pool's threads from now on (NULL: on the caller's thread); the pool must outlive
+ * g's runs and may be the model's own (steps and per-row work never overlap).  Allocates one
+ * scratch per thread; returns ATTN_OK or ATTN_ERR_NOMEM (g is unchanged then). */
+int gen_use_pool(gen *g, struct tp_pool *pool);
 
 /* Frees g; accepts NULL. */
 void gen_free(gen *g);

@@ -2,6 +2,8 @@
  * hypotheses, stopping rules, the settled prefix of each source (see generate.h). */
 #include "generate_int.h"
 
+#include "kernels.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -114,26 +116,6 @@ static void finish_beam(gen *g, int s, gen_progress_fn fn, void *user)
         fn(user, s);
 }
 
-/* Inserts candidate (score, flat) into the sorted top list cs/cf (*n of at most K). */
-static void top_insert(float *cs, int *cf, int *n, int K, float score, int flat)
-{
-    int i = *n;
-    if (i == K) {
-        if (!(score > cs[K - 1]))
-            return;
-        i = K - 1;
-    } else {
-        ++*n;
-    }
-    while (i > 0 && score > cs[i - 1]) {
-        cs[i] = cs[i - 1];
-        cf[i] = cf[i - 1];
-        i--;
-    }
-    cs[i] = score;
-    cf[i] = flat;
-}
-
 /* Updates source s's settled prefix: the common prefix of its live rows (a, B rows in next_seq,
  * length cur) and its finished hypotheses; calls fn when it grew. */
 static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void *user)
@@ -167,6 +149,30 @@ static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void 
     }
 }
 
+typedef struct beam_job {
+    gen *g;
+    int cur;            /* the sequences' length */
+} beam_job;
+
+/* One row of a beam step: log_softmax (after the pad mask) into aux, the row's log-sum-exp into
+ * rlp, processors on aux, then the row's 2B best candidates aux + beam score as beam * V + id
+ * (the source's best 2B are among its rows' best 2B) into rscore / rflat.  The logits stay as
+ * they are: a candidate's model log-probability is its logit minus rlp. */
+static void beam_row(void *ctx, int r, int thread)
+{
+    gen *g = ((beam_job *)ctx)->g;
+    int V = g->V, K = g->K, have = 0;
+    float *x = g->logits + (size_t)r * V, *lsm = g->aux + (size_t)r * V;
+    if (g->p.beam_mask_pad && g->p.pad_id >= 0)
+        x[g->p.pad_id] = -INFINITY;
+    g->rlp[r] = kn_logsumexp(x, V);
+    kn_add_scalar(lsm, x, -g->rlp[r], V);
+    gen_process_row(g, thread, lsm, g->seq + (size_t)r * g->max_len, ((beam_job *)ctx)->cur);
+    kn_top_merge(g->rscore + (size_t)r * K, g->rflat + (size_t)r * K, &have, lsm, g->bscore[r],
+                 (r % g->B) * V, V, K);
+    g->rhave[r] = have;
+}
+
 /* Beam search over n started sources; returns ATTN_OK or ATTN_ERR_DECODER. */
 int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *user)
 {
@@ -182,34 +188,24 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
         if (rc < 0)
             return gen_model_failed(g, rc);
         const float *att = W ? m->attn(m->ctx) : NULL;
-        for (int r = 0; r < rows; r++) {
-            float *x = g->logits + (size_t)r * V;
-            if (p->beam_mask_pad && p->pad_id >= 0)
-                x[p->pad_id] = -INFINITY;
-            float lse = gen_logsumexp(x, V);
-            for (int v = 0; v < V; v++)
-                x[v] -= lse;
-            memcpy(g->aux + (size_t)r * V, x, (size_t)V * sizeof *x);
-            gen_process_row(g, x, g->seq + (size_t)r * L, cur);
-            float bs = g->bscore[r];
-            for (int v = 0; v < V; v++)
-                x[v] += bs;
-        }
-        /* each source: the 2B best candidates, then HF's walk over them */
+        beam_job bj = {g, cur};
+        gen_for_rows(g, beam_row, &bj, rows);
+        /* each source: the 2B best candidates from its rows' lists, then HF's walk over them */
         int n_new = 0;
         for (int a = 0; a < n_act; a++) {
             int s = g->row_src[a * B];
             srcstate *st = &g->src[s];
             float *cs = g->cscore + (size_t)a * K;
             int *cf = g->cflat + (size_t)a * K, nc = 0;
-            const float *base = g->logits + (size_t)a * B * V;
-            for (int f = 0; f < B * V; f++)
-                top_insert(cs, cf, &nc, K, base[f], f);
+            for (int r = a * B; r < (a + 1) * B; r++)
+                for (int i = 0; i < g->rhave[r]; i++)
+                    kn_top_insert(cs, cf, &nc, g->rscore[(size_t)r * K + i],
+                                  g->rflat[(size_t)r * K + i], K);
             int nb = 0;
             for (int k = 0; k < nc && nb < B; k++) {
                 int b = cf[k] / V, tok = cf[k] % V, r = a * B + b;
                 const int32_t *seq = g->seq + (size_t)r * L;
-                float mlp = g->aux[(size_t)r * V + tok];
+                float mlp = g->logits[(size_t)r * V + tok] - g->rlp[r];
                 if (tok == p->eos_id) {
                     if (k >= B)
                         continue;

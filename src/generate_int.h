@@ -5,10 +5,16 @@
 
 #include "generate.h"
 
+#include "threadpool.h"
+
 /* A xoshiro256** random stream. */
 typedef struct rng {
     uint64_t s[4];
 } rng;
+
+/* Vocabulary columns per chunk of a greedy or sampled row's log-sum-exp: fixed, so that the
+ * result does not depend on how the rows are split over threads. */
+#define GEN_CHUNK 4096
 
 /* A finished beam hypothesis kept in a source's list. */
 typedef struct kept_hyp {
@@ -20,6 +26,13 @@ typedef struct kept_hyp {
     float *lps;         /* (max_len + 1) */
     float *att;         /* (max_len + 1, attn_width) like lps; NULL when attn_width is 0 */
 } kept_hyp;
+
+/* One thread's scratch for the per-row work of a step. */
+typedef struct gen_scratch {
+    uint32_t *mark;     /* (V) epoch marks for distinct ids (repetition penalty) */
+    uint32_t epoch;
+    int *heap;          /* (V) sampling order */
+} gen_scratch;
 
 /* Per-source state of one run. */
 typedef struct srcstate {
@@ -38,7 +51,7 @@ struct gen {
     gen_params p;
     int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
     float *logits;      /* (max_rows, V) */
-    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or log_softmax (beam) */
+    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or processed log_softmax (beam) */
     /* each next_* is the other half of a double buffer: beam search builds the next step's
      * rows there from the current ones, then copies them back */
     int32_t *seq, *next_seq;        /* (max_rows, max_len) each row's decoder sequence, start
@@ -52,9 +65,19 @@ struct gen {
     int *parent;        /* (max_rows) */
     const int32_t **src_ids;  /* (max_src) source ids handed to encode */
     int *src_len;       /* (max_src) */
-    uint32_t *mark;     /* (V) epoch marks for distinct ids */
-    uint32_t epoch;
-    int *heap;          /* (V) sampling order */
+    tp_pool *pool;      /* gen_use_pool's, or NULL: the per-row work on the caller's thread */
+    int n_scratch;      /* scratch entries: 1, or the pool's threads */
+    gen_scratch *scratch;   /* (n_scratch) per thread: scratch0, or in pool_mem */
+    gen_scratch *scratch0;  /* (1) the arena's entry */
+    void *pool_mem;     /* gen_use_pool's scratch entries and their buffers */
+    float *rscore;      /* (max_rows, K) beam: each row's best candidates (score with beam score) */
+    int *rflat;         /* (max_rows, K) their beam * V + id */
+    int *rhave;         /* (max_rows) how many */
+    int n_chunks;       /* greedy/sample: vocabulary chunks of GEN_CHUNK columns per row */
+    float *part_m, *part_s; /* (max_rows, n_chunks) each chunk's kn_sumexp maximum and sum */
+    int *part_i;        /* (max_rows, n_chunks) each chunk's argmax (greedy, column split) */
+    int32_t *rtok;      /* (max_rows) greedy/sample: each row's chosen token */
+    float *rlp;         /* (max_rows) its model log-probability; beam: the row's log-sum-exp */
     float *cscore;      /* (max_src, K) candidate scores */
     int *cflat;         /* (max_src, K) candidate beam * V + id */
     int32_t *forced;    /* (max_len) forced new tokens: forced BOS then prefix */
@@ -70,11 +93,13 @@ struct gen {
 /* Records a model failure in g; returns ATTN_ERR_DECODER. */
 int gen_model_failed(gen *g, int status);
 
-/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len). */
-void gen_process_row(gen *g, float *x, const int32_t *seq, int cur_len);
+/* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len),
+ * with the scratch of thread `thread`. */
+void gen_process_row(gen *g, int thread, float *x, const int32_t *seq, int cur_len);
 
-/* Returns log(sum(exp(x))) of x (n), computed as max + log(sum(exp(x - max))). */
-float gen_logsumexp(const float *x, int n);
+/* Runs fn(ctx, row, thread) for every row < rows: on g's pool when it has one and there are
+ * several rows, else on the caller's thread. */
+void gen_for_rows(gen *g, tp_fn fn, void *ctx, int rows);
 
 /* Runs beam search over the n sources that gen_run started (generate_beam.c); returns ATTN_OK or
  * ATTN_ERR_DECODER. */

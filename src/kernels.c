@@ -304,50 +304,132 @@ static float exp_sub(float *y, const float *x, float m, int n)
     return sum;
 }
 
-/* x = x * a + b over n floats. */
-static void scale_add(float *x, float a, float b, int n)
+/* y = x * a + b over n floats (y may be x). */
+static void scale_add(float *y, const float *x, float a, float b, int n)
 {
     if (kn_isa() == KN_AVX512) {
-        kn_scale_add_avx512(x, a, b, n);
+        kn_scale_add_avx512(y, x, a, b, n);
         return;
     }
     for (int i = 0; i < n; i++)
-        x[i] = x[i] * a + b;
+        y[i] = x[i] * a + b;
 }
 
 void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
-               const int32_t *slot, size_t slot_stride, const float *bias, float scale, int n,
-               int dh, float *scores)
+               const int32_t *slot, size_t slot_stride, const float *bias, size_t bias_stride,
+               float scale, int n, int n_heads, int dh, float *scores)
 {
     if (kn_isa() == KN_AVX512) {
-        kn_attend_avx512(out, q, k, v, stride, slot, slot_stride, bias, scale, n, dh, scores);
+        kn_attend_avx512(out, q, k, v, stride, slot, slot_stride, bias, bias_stride, scale, n,
+                         n_heads, dh, scores);
         return;
     }
-    for (int j = 0; j < n; j++) {
-        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-        scores[j] = scale * kn_dot(q, k + off, dh);
-        if (bias)
-            scores[j] += bias[j];
-    }
-    kn_softmax(scores, n);
-    memset(out, 0, (size_t)dh * sizeof *out);
-    for (int j = 0; j < n; j++) {
-        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-        kn_axpy(out, scores[j], v + off, dh);
+    for (int h = 0; h < n_heads; h++) {
+        float *sh = scores + (size_t)h * n, *oh = out + (size_t)h * dh;
+        const float *qh = q + (size_t)h * dh;
+        for (int j = 0; j < n; j++) {
+            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
+                         (size_t)h * dh;
+            sh[j] = scale * kn_dot(qh, k + off, dh);
+            if (bias)
+                sh[j] += bias[(size_t)h * bias_stride + j];
+        }
+        kn_softmax(sh, n);
+        memset(oh, 0, (size_t)dh * sizeof *oh);
+        for (int j = 0; j < n; j++) {
+            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
+                         (size_t)h * dh;
+            kn_axpy(oh, sh[j], v + off, dh);
+        }
     }
 }
 
 void kn_softmax(float *x, int n)
 {
     float sum = exp_sub(x, x, max_of(x, n), n);
-    scale_add(x, 1.0f / sum, 0.0f, n);
+    scale_add(x, x, 1.0f / sum, 0.0f, n);
 }
 
 void kn_log_softmax(float *x, int n)
 {
-    float m = max_of(x, n);
-    float lse = m + logf(exp_sub(NULL, x, m, n));
-    scale_add(x, 1.0f, -lse, n);
+    scale_add(x, x, 1.0f, -kn_logsumexp(x, n), n);
+}
+
+/* kn_sumexp in plain C: the blocks of the vector versions, one lane. */
+static float sumexp_portable(float *max, const float *x, int n)
+{
+    float m = -FLT_MAX, s = 0.0f;
+    for (int k0 = 0; k0 < n; k0 += 256) {
+        int k1 = k0 + 256 < n ? k0 + 256 : n;
+        float bm = m;
+        for (int k = k0; k < k1; k++)
+            bm = x[k] > bm ? x[k] : bm;
+        s *= expf(m - bm);
+        m = bm;
+        for (int k = k0; k < k1; k++)
+            s += expf(x[k] - m);
+    }
+    *max = m;
+    return s;
+}
+
+float kn_sumexp(float *max, const float *x, int n)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512)
+        return kn_sumexp_avx512(max, x, n);
+    if (isa == KN_AVX2)
+        return kn_sumexp_avx2(max, x, n);
+    return sumexp_portable(max, x, n);
+}
+
+float kn_logsumexp(const float *x, int n)
+{
+    float m, s = kn_sumexp(&m, x, n);
+    return s > 0.0f ? m + logf(s) : -INFINITY;
+}
+
+void kn_add_scalar(float *y, const float *x, float c, int n)
+{
+    scale_add(y, x, 1.0f, c, n);
+}
+
+void kn_top_insert(float *score, int *index, int *have, float s, int i, int k)
+{
+    int j = *have;
+    if (j == k) {
+        /* full: s must beat the last entry */
+        if (!(s > score[k - 1] || (s == score[k - 1] && i < index[k - 1])))
+            return;
+        j = k - 1;
+    } else if (s != s) {
+        return;
+    } else {
+        ++*have;
+    }
+    while (j > 0 && (s > score[j - 1] || (s == score[j - 1] && i < index[j - 1]))) {
+        score[j] = score[j - 1];
+        index[j] = index[j - 1];
+        j--;
+    }
+    score[j] = s;
+    index[j] = i;
+}
+
+void kn_top_merge(float *score, int *index, int *have, const float *x, float add, int base,
+                  int n, int k)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512) {
+        kn_top_merge_avx512(score, index, have, x, add, base, n, k);
+        return;
+    }
+    if (isa == KN_AVX2) {
+        kn_top_merge_avx2(score, index, have, x, add, base, n, k);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
 }
 
 void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)

@@ -70,6 +70,26 @@ void kn_axpy(float *y, float a, const float *x, int n);
 /* Returns the index of the largest of n floats (n >= 1; the lowest index wins ties). */
 int kn_argmax(const float *x, int n);
 
+/* Returns sum(exp(x - m)) over n floats (n >= 1) in one pass with a running maximum, and the
+ * maximum m in *max (-FLT_MAX when every value is -inf, and then the sum is 0); log-softmax is
+ * x - (m + log(sum)). */
+float kn_sumexp(float *max, const float *x, int n);
+
+/* Returns log(sum(exp(x))) over n floats (n >= 1); -inf when every value is -inf. */
+float kn_logsumexp(const float *x, int n);
+
+/* y = x + c over n floats (y may be x). */
+void kn_add_scalar(float *y, const float *x, float c, int n);
+
+/* Inserts (s, i) into the list score/index (k entries at most, *have of them, best first: the
+ * larger score, then the lower index) when it belongs there; a NaN score never does. */
+void kn_top_insert(float *score, int *index, int *have, float s, int i, int k);
+
+/* kn_top_insert of (x[i] + add, base + i) for every i < n, vectorised: only the values that
+ * can enter the list are inserted one by one. */
+void kn_top_merge(float *score, int *index, int *have, const float *x, float add, int base,
+                  int n, int k);
+
 /* In place softmax over n floats (max subtracted first); masked entries may hold -FLT_MAX. */
 void kn_softmax(float *x, int n);
 
@@ -85,11 +105,14 @@ void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps);
 /* In place activation over n floats. */
 void kn_activate(float *x, int n, attn_act act);
 
-/* One attention head for one query: out (dh) = sum_j p_j v_j with p = softmax(scale * q . k_j +
- * bias[j]) over j < n.  Key / value j start at k / v + j * stride (+ slot[j] * slot_stride when
- * slot is not NULL: the beam-search cache indirection); bias may be NULL; scores: scratch (n). */
+/* Attention of one query over n keys, every head: out (n_heads, dh), head h =
+ * sum_j p_hj v_j,h with p_h = softmax(scale * q_h . k_j,h + bias[h * bias_stride + j]) over j < n;
+ * q (n_heads, dh).  Key / value row j (n_heads * dh floats, head h at h * dh) starts at k / v +
+ * j * stride (+ slot[j] * slot_stride when slot is not NULL: the beam-search cache
+ * indirection); bias may be NULL; scores: scratch (n_heads, n), left holding the probabilities
+ * p.  Key and value rows are read once each, whole, for all heads. */
 void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
-               const int32_t *slot, size_t slot_stride, const float *bias, float scale, int n,
-               int dh, float *scores);
+               const int32_t *slot, size_t slot_stride, const float *bias, size_t bias_stride,
+               float scale, int n, int n_heads, int dh, float *scores);
 
 #endif

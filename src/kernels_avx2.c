@@ -3,6 +3,7 @@
 #include "kernels_isa.h"
 
 #include <immintrin.h>
+#include <float.h>
 #include <math.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -208,4 +209,83 @@ void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols)
         v = v > 127.0f ? 127.0f : v >= -127.0f ? v : -127.0f;   /* NaN: -127, as cvtps gives */
         q[k] = (int8_t)v;
     }
+}
+
+/* Returns e^x per lane (the range reduction and polynomial of kernels_avx512.c's exp512, the
+ * power of two built in the exponent bits); 0 below -87.3. */
+ALWAYS_INLINE __m256 exp256(__m256 x)
+{
+    const __m256 lo = _mm256_set1_ps(-87.3f), hi = _mm256_set1_ps(88.3f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(KN_EXP_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KN_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KN_EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(KN_EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KN_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KN_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KN_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KN_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(KN_EXP_P5));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)),
+                                  23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+/* Returns the largest of the 8 lanes. */
+ALWAYS_INLINE float hmax(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+float kn_sumexp_avx2(float *max, const float *x, int n)
+{
+    /* kn_sumexp_avx512's blocks of 256 floats; the tail of fewer than 8 is scalar */
+    __m256 m = _mm256_set1_ps(-FLT_MAX), s = _mm256_setzero_ps();
+    int full = n & ~7;
+    for (int k0 = 0; k0 < full; k0 += 256) {
+        int k1 = k0 + 256 < full ? k0 + 256 : full;
+        __m256 bm = m;
+        for (int k = k0; k < k1; k += 8)
+            bm = _mm256_max_ps(bm, _mm256_loadu_ps(x + k));
+        s = _mm256_mul_ps(s, exp256(_mm256_sub_ps(m, bm)));
+        m = bm;
+        for (int k = k0; k < k1; k += 8)
+            s = _mm256_add_ps(s, exp256(_mm256_sub_ps(_mm256_loadu_ps(x + k), m)));
+    }
+    float mx = hmax(m);
+    for (int k = full; k < n; k++)
+        mx = x[k] > mx ? x[k] : mx;
+    float sum = hsum(_mm256_mul_ps(s, exp256(_mm256_sub_ps(m, _mm256_set1_ps(mx)))));
+    for (int k = full; k < n; k++)
+        sum += expf(x[k] - mx);
+    *max = mx;
+    return sum;
+}
+
+void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
+                       int base, int n, int k)
+{
+    const __m256 va = _mm256_set1_ps(add);
+    int i = 0;
+    /* as kn_top_merge_avx512, 8 at a time */
+    for (; i < n && *have < k; i++)
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(x + i), va);
+        unsigned hit = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(v, _mm256_set1_ps(score[k - 1]), _CMP_GE_OQ));
+        while (hit) {
+            int j = __builtin_ctz(hit);
+            hit &= hit - 1;
+            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
+        }
+    }
+    for (; i < n; i++)
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
 }

@@ -3,6 +3,7 @@
 #include "kernels_isa.h"
 
 #include <immintrin.h>
+#include <float.h>
 #include <math.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -309,16 +310,16 @@ static inline __m512 exp512(__m512 x)
     const __m512 lo = _mm512_set1_ps(-87.3f), hi = _mm512_set1_ps(88.7f);
     __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
     x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(KN_EXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KN_EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KN_EXP_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(KN_EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KN_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KN_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KN_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KN_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KN_EXP_P5));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_maskz_scalef_ps((__mmask16)~under, p, n);
 }
@@ -357,14 +358,14 @@ float kn_exp_sub_avx512(float *y, const float *x, float m, int n)
     return _mm512_reduce_add_ps(sum);
 }
 
-void kn_scale_add_avx512(float *x, float a, float b, int n)
+void kn_scale_add_avx512(float *y, const float *x, float a, float b, int n)
 {
     __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
     int k = 0;
     for (; k + 16 <= n; k += 16)
-        _mm512_storeu_ps(x + k, _mm512_fmadd_ps(_mm512_loadu_ps(x + k), va, vb));
+        _mm512_storeu_ps(y + k, _mm512_fmadd_ps(_mm512_loadu_ps(x + k), va, vb));
     for (; k < n; k++)
-        x[k] = x[k] * a + b;
+        y[k] = x[k] * a + b;
 }
 
 float kn_max_avx512(const float *x, int n)
@@ -447,84 +448,161 @@ void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float ep
         y[k] = w ? w[k] * (x[k] * r) : x[k] * r;
 }
 
-void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
-                      const int32_t *slot, size_t slot_stride, const float *bias, float scale,
-                      int n, int dh, float *scores)
+/* Writes scores[h * n + j] = scale * q_h . k_j,h (+ bias) for the heads [h0, h0 + NH) of key j
+ * (row kj), NH (4 or 1) of them reduced together. */
+ALWAYS_INLINE void head_scores(float *scores, const float *q, const float *kj, const float *bias,
+                               size_t bias_stride, float scale, int n, int j, int h0, int dh,
+                               const int NH)
 {
     int full = dh & ~15;
     __mmask16 tail = (__mmask16)((1u << (dh & 15)) - 1);
-    int j0 = 0;
-    if (!tail) {
-        /* four keys at a time, their four sums reduced together */
-        for (; j0 + 4 <= n; j0 += 4) {
-            const float *kj[4];
-            __m512 acc[4];
-            #pragma GCC unroll 4
-            for (int u = 0; u < 4; u++) {
-                int j = j0 + u;
-                kj[u] = k + (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-                acc[u] = _mm512_setzero_ps();
-            }
-            for (int e = 0; e < full; e += 16) {
-                __m512 qv = _mm512_loadu_ps(q + e);
-                #pragma GCC unroll 4
-                for (int u = 0; u < 4; u++)
-                    acc[u] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kj[u] + e), acc[u]);
-            }
-            __m128 s4 = _mm_mul_ps(_mm_set1_ps(scale), hsum4_ps(acc[0], acc[1], acc[2], acc[3]));
-            if (bias)
-                s4 = _mm_add_ps(s4, _mm_loadu_ps(bias + j0));
-            _mm_storeu_ps(scores + j0, s4);
+    __m512 acc[4];
+    #pragma GCC unroll 4
+    for (int u = 0; u < NH; u++)
+        acc[u] = _mm512_setzero_ps();
+    for (int e = 0; e < full; e += 16)
+        #pragma GCC unroll 4
+        for (int u = 0; u < NH; u++) {
+            size_t o = (size_t)(h0 + u) * dh + e;
+            acc[u] = _mm512_fmadd_ps(_mm512_loadu_ps(q + o), _mm512_loadu_ps(kj + o), acc[u]);
         }
+    if (tail)
+        #pragma GCC unroll 4
+        for (int u = 0; u < NH; u++) {
+            size_t o = (size_t)(h0 + u) * dh + full;
+            acc[u] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + o),
+                                     _mm512_maskz_loadu_ps(tail, kj + o), acc[u]);
+        }
+    /* one reduction tree for every head, however the heads are grouped (a row's heads may be
+     * split over threads): the same scores on any thread count */
+    float s[4];
+    if (NH == 4)
+        _mm_storeu_ps(s, _mm_mul_ps(_mm_set1_ps(scale), hsum4_ps(acc[0], acc[1], acc[2], acc[3])));
+    else
+        _mm_storeu_ps(s, _mm_mul_ps(_mm_set1_ps(scale),
+                                    hsum4_ps(acc[0], _mm512_setzero_ps(), _mm512_setzero_ps(),
+                                             _mm512_setzero_ps())));
+    #pragma GCC unroll 4
+    for (int u = 0; u < NH; u++)
+        scores[(size_t)(h0 + u) * n + j] =
+            bias ? s[u] + bias[(size_t)(h0 + u) * bias_stride + j] : s[u];
+}
+
+void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
+                      const int32_t *slot, size_t slot_stride, const float *bias,
+                      size_t bias_stride, float scale, int n, int n_heads, int dh, float *scores)
+{
+    /* keys in the outer loop: each key row is read once, contiguously, for every head */
+    for (int j = 0; j < n; j++) {
+        const float *kj = k + (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
+        int h = 0;
+        for (; h + 4 <= n_heads; h += 4)
+            head_scores(scores, q, kj, bias, bias_stride, scale, n, j, h, dh, 4);
+        for (; h < n_heads; h++)
+            head_scores(scores, q, kj, bias, bias_stride, scale, n, j, h, dh, 1);
     }
-    for (int j = j0; j < n; j++) {
-        size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-        const float *kj = k + off;
-        __m512 acc = _mm512_setzero_ps();
-        for (int e = 0; e < full; e += 16)
-            acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + e), _mm512_loadu_ps(kj + e), acc);
-        if (tail)
-            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + full),
-                                  _mm512_maskz_loadu_ps(tail, kj + full), acc);
-        scores[j] = scale * _mm512_reduce_add_ps(acc);
-        if (bias)
-            scores[j] += bias[j];
+    /* per head: probabilities in place (e^(s - max) times the inverse sum) */
+    for (int h = 0; h < n_heads; h++) {
+        float *sh = scores + (size_t)h * n;
+        float inv = 1.0f / kn_exp_sub_avx512(sh, sh, max512(sh, n), n);
+        kn_scale_add_avx512(sh, sh, inv, 0.0f, n);
     }
-    float m = max512(scores, n);
-    float inv = 1.0f / kn_exp_sub_avx512(scores, scores, m, n);
+    int full = dh & ~15;
+    __mmask16 tail = (__mmask16)((1u << (dh & 15)) - 1);
     if (dh == 64) {
-        /* the common head size: four independent accumulators, keys in the outer loop */
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int j = 0; j < n; j++) {
-            const float *vj = v + (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-            __m512 p = _mm512_set1_ps(scores[j] * inv);
-            a0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj), a0);
-            a1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16), a1);
-            a2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 32), a2);
-            a3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 48), a3);
+        /* the common head size: four heads at a time in 16 accumulators, value rows in the outer
+         * loop (each read once per group of heads, 1 KiB contiguous) */
+        int h0 = 0;
+        for (; h0 + 4 <= n_heads; h0 += 4) {
+            __m512 a[16];
+            #pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                a[i] = _mm512_setzero_ps();
+            for (int j = 0; j < n; j++) {
+                const float *vj = v + (size_t)j * stride + (size_t)h0 * 64 +
+                                  (slot ? (size_t)slot[j] * slot_stride : 0);
+                #pragma GCC unroll 4
+                for (int u = 0; u < 4; u++) {
+                    __m512 p = _mm512_set1_ps(scores[(size_t)(h0 + u) * n + j]);
+                    #pragma GCC unroll 4
+                    for (int c = 0; c < 4; c++)
+                        a[4 * u + c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 64 * u + 16 * c),
+                                                       a[4 * u + c]);
+                }
+            }
+            #pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                _mm512_storeu_ps(out + (size_t)h0 * 64 + 16 * i, a[i]);
         }
-        _mm512_storeu_ps(out, a0);
-        _mm512_storeu_ps(out + 16, a1);
-        _mm512_storeu_ps(out + 32, a2);
-        _mm512_storeu_ps(out + 48, a3);
-        return;
+        if (h0 == n_heads)
+            return;
+        n_heads -= h0;
+        out += (size_t)h0 * 64;
+        v += (size_t)h0 * 64;
+        scores += (size_t)h0 * n;
     }
-    for (int e = 0; e < full; e += 16) {
-        __m512 acc = _mm512_setzero_ps();
-        for (int j = 0; j < n; j++) {
-            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-            acc =
-                _mm512_fmadd_ps(_mm512_set1_ps(scores[j] * inv), _mm512_loadu_ps(v + off + e), acc);
+    for (int h = 0; h < n_heads; h++) {
+        const float *sh = scores + (size_t)h * n;
+        for (int e = 0; e < dh; e += 16) {
+            __mmask16 m = e < full ? (__mmask16)0xffff : tail;
+            __m512 acc = _mm512_setzero_ps();
+            for (int j = 0; j < n; j++) {
+                size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
+                             (size_t)h * dh + e;
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(sh[j]), _mm512_maskz_loadu_ps(m, v + off),
+                                      acc);
+            }
+            _mm512_mask_storeu_ps(out + (size_t)h * dh + e, m, acc);
         }
-        _mm512_storeu_ps(out + e, acc);
     }
-    if (tail) {
-        __m512 acc = _mm512_setzero_ps();
-        for (int j = 0; j < n; j++) {
-            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-            acc = _mm512_fmadd_ps(_mm512_set1_ps(scores[j] * inv),
-                                  _mm512_maskz_loadu_ps(tail, v + off + full), acc);
+}
+
+float kn_sumexp_avx512(float *max, const float *x, int n)
+{
+    /* per lane a running maximum m and sum s of exp(x - m); each block of up to 256 floats
+     * (in L1 after its first read) raises m once and rescales s by exp(m_old - m_new); the floor
+     * -FLT_MAX keeps -inf inputs from making inf - inf */
+    __m512 m = _mm512_set1_ps(-FLT_MAX), s = _mm512_setzero_ps();
+    for (int k0 = 0; k0 < n; k0 += 256) {
+        int k1 = k0 + 256 < n ? k0 + 256 : n;
+        __m512 bm = m;
+        int k = k0;
+        for (; k + 16 <= k1; k += 16)
+            bm = _mm512_max_ps(bm, _mm512_loadu_ps(x + k));
+        __mmask16 t = (__mmask16)((1u << (k1 - k)) - 1);
+        if (t)
+            bm = _mm512_mask_max_ps(bm, t, bm, _mm512_maskz_loadu_ps(t, x + k));
+        s = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, bm)));
+        m = bm;
+        for (k = k0; k + 16 <= k1; k += 16)
+            s = _mm512_add_ps(s, exp512(_mm512_sub_ps(_mm512_loadu_ps(x + k), m)));
+        if (t)
+            s = _mm512_add_ps(s, _mm512_maskz_mov_ps(
+                                     t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m))));
+    }
+    float mx = _mm512_reduce_max_ps(m);
+    *max = mx;
+    return _mm512_reduce_add_ps(_mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(mx)))));
+}
+
+void kn_top_merge_avx512(float *score, int *index, int *have, const float *x, float add,
+                         int base, int n, int k)
+{
+    const __m512 va = _mm512_set1_ps(add);
+    int i = 0;
+    /* the list fills from the first values; afterwards only values >= its last enter (equal
+     * ones may still win on a lower index), found 16 at a time */
+    for (; i < n && *have < k; i++)
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), va);
+        __mmask16 hit = _mm512_cmp_ps_mask(v, _mm512_set1_ps(score[k - 1]), _CMP_GE_OQ);
+        while (hit) {
+            int j = __builtin_ctz(hit);
+            hit &= (__mmask16)(hit - 1);
+            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
         }
-        _mm512_mask_storeu_ps(out + full, tail, acc);
     }
+    for (; i < n; i++)
+        kn_top_insert(score, index, have, x[i] + add, base + i, k);
 }

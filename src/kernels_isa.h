@@ -10,6 +10,18 @@
 
 #include "kernels.h"
 
+/* e^x of the vector kernels: n = round(x log2 e), r = x - n ln 2 (ln 2 in two parts), e^r by a
+ * degree-6 polynomial (Cephes' expf coefficients, about 1 ulp), times 2^n. */
+#define KN_EXP_LOG2E 1.44269504088896341f
+#define KN_EXP_LN2_HI 0.693359375f
+#define KN_EXP_LN2_LO -2.12194440e-4f
+#define KN_EXP_P0 1.9875691500e-4f
+#define KN_EXP_P1 1.3981999507e-3f
+#define KN_EXP_P2 8.3334519073e-3f
+#define KN_EXP_P3 4.1665795894e-2f
+#define KN_EXP_P4 1.6666665459e-1f
+#define KN_EXP_P5 5.0000001201e-1f
+
 /* ---- AVX2 + FMA + F16C (kernels_avx2.c) ---- */
 
 /* y[b, o] = x[b] . W[o] for b < n, o in [o0, o1), f32 / f16 / bf16 weights (kn_linear, no bias). */
@@ -23,6 +35,11 @@ void kn_dots_q8_avx2(float *y, int ldy, const kn_input *in, const kn_weight *w, 
 float kn_dot_avx2(const float *a, const float *b, int n);
 void kn_axpy_avx2(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
+
+/* kn_sumexp and kn_top_merge. */
+float kn_sumexp_avx2(float *max, const float *x, int n);
+void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
+                       int base, int n, int k);
 
 /* ---- AVX-512 F/BW/VL/DQ + VNNI (kernels_avx512.c): the same, and more ---- */
 
@@ -38,11 +55,16 @@ float kn_dot_avx512(const float *a, const float *b, int n);
 void kn_axpy_avx512(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols);
 
+/* kn_sumexp and kn_top_merge. */
+float kn_sumexp_avx512(float *max, const float *x, int n);
+void kn_top_merge_avx512(float *score, int *index, int *have, const float *x, float add,
+                         int base, int n, int k);
+
 /* Writes y = exp(x - m) (y may be NULL or x) and returns the sum of those values. */
 float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
 
-/* x = x * a + b over n floats. */
-void kn_scale_add_avx512(float *x, float a, float b, int n);
+/* y = x * a + b over n floats (y may be x). */
+void kn_scale_add_avx512(float *y, const float *x, float a, float b, int n);
 
 /* Returns the largest of n floats (n >= 1). */
 float kn_max_avx512(const float *x, int n);
@@ -55,7 +77,7 @@ void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *
                          float eps);
 void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps);
 void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
-                      const int32_t *slot, size_t slot_stride, const float *bias, float scale,
-                      int n, int dh, float *scores);
+                      const int32_t *slot, size_t slot_stride, const float *bias,
+                      size_t bias_stride, float scale, int n, int n_heads, int dh, float *scores);
 
 #endif

@@ -24,6 +24,14 @@ enum {
      * model, one thread, decoder tokens per CPU-second with gm_linear / kn_linear were 1.16 at
      * 2 rows (1 source x 2 beams), 1.02 at 4, 1.11 at 8 (attn bench --batch B --beams K) */
     GM_MIN_ROWS = 2,
+    /* multiply-adds of one gm_linear task at most when several threads share a product (about
+     * 0.2 ms at this machine's rates): a thread that the OS deschedules in the middle of a task
+     * holds the others up for no longer (the vocabulary projection of 32 x 4 rows was 8 tasks
+     * of 4 ms each) */
+    GM_TASK_MACS = 1 << 24,
+    /* attention runs on the pool from this many floats of keys x queries (smaller: one thread;
+     * waking the others costs about a microsecond) */
+    ATTN_PAR_WORK = 8192,
 };
 
 /* Floats of one thread's encoder-attention scratch: Q, K, V^T (L, dh) each and scores (L, L). */
@@ -53,7 +61,7 @@ struct tf_state {
     float *x;                   /* (max_rows, d) decoder residual stream */
     int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
     float *qs;                  /* (rows) their scales */
-    float *scores;              /* (n_threads, max(max_src_len, max_tgt_len)) attention scratch */
+    float *scores;              /* (n_threads, n_heads, max(max_src_len, max_tgt_len)) */
     float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder
                                  * attention */
 
@@ -167,7 +175,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->x = attn_carve(base, &p, R * d * fsz);
         st->qx = attn_carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
         st->qs = attn_carve(base, &p, rows * fsz);
-        st->scores = attn_carve(base, &p, (size_t)n_threads * L * fsz);
+        st->scores = attn_carve(base, &p, (size_t)n_threads * c->n_heads * L * fsz);
         st->enc_scratch =
             attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
         st->src_of_row = attn_carve(base, &p, R * sizeof(int));
@@ -215,6 +223,11 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     }
     *out = st;
     return ATTN_OK;
+}
+
+struct tp_pool *tf_pool(tf_state *st)
+{
+    return st->pool;
 }
 
 void tf_state_free(tf_state *st)
@@ -328,17 +341,22 @@ static void lin_run(tf_state *st, lin_batch *lb)
         int rows = jb->l->w.rows, n = jb->in->n;
         jb->gm = jb->l->pw.data && (n >= GM_MIN_ROWS || jb->l->w.dtype == ATTN_Q4);
         jb->n_rblocks = n > 2 * ROW_BLOCK ? (n + ROW_BLOCK - 1) / ROW_BLOCK : 1;
-        /* about 4 blocks per thread overall, multiples of 16 rows; with several input rows at
+        /* about 4 blocks per thread overall (a thread that the OS deschedules on a busy machine
+         * leaves its share to the others), multiples of 16 rows; with several input rows at
          * most MAX_OBLOCK and small enough for the weight block to stay in L2 (256 KiB).
-         * gm_linear: one block per thread (each call packs the input rows anew), multiples of
-         * its panels, no cap (it blocks for the caches itself) */
-        int want = (jb->gm ? nt : 4 * nt) / jb->n_rblocks;
+         * gm_linear: multiples of its panels, at most GM_TASK_MACS on several threads (it blocks
+         * for the caches itself and packs the input rows per block of its columns anyway) */
+        int want = 4 * nt / jb->n_rblocks;
         if (want < 1)
             want = 1;
         int ob = (rows + want - 1) / want;
         ob = (ob + 15) & ~15;
         if (jb->gm) {
             ob = (ob + GM_NR - 1) / GM_NR * GM_NR;
+            long task_rows = jb->n_rblocks == 1 ? n : ROW_BLOCK;
+            long cap = GM_TASK_MACS / (task_rows * jb->l->w.cols) / GM_NR * GM_NR;
+            if (nt > 1 && ob > cap)
+                ob = cap < GM_NR ? GM_NR : (int)cap;
         } else if (n <= 4) {
             if (nt == 1)
                 ob = rows;
@@ -359,8 +377,19 @@ static void lin_run(tf_state *st, lin_batch *lb)
     tp_run(st->pool, lin_task, lb, task);
 }
 
+/* Quantizes the 16 input rows of block `task` of the kn_input ctx into its q / qscale. */
+static void quantize_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    kn_input *in = ctx;
+    int r0 = task * 16, r1 = r0 + 16 < in->n ? r0 + 16 : in->n;
+    kn_quantize_rows((int8_t *)in->q + (size_t)r0 * (size_t)kn_qcols(in->cols),
+                     (float *)in->qscale + r0, in->x + (size_t)r0 * (size_t)in->cols, r1 - r0,
+                     in->cols);
+}
+
 /* Prepares the input x (n, cols) of products with weight w: quantizes it into the state's q8
- * buffer when w is q8 or q4. */
+ * buffer when w is q8 or q4 (in blocks of 16 rows on the pool when there are several). */
 static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols,
                       const kn_weight *w)
 {
@@ -370,9 +399,12 @@ static void input_for(tf_state *st, kn_input *in, const float *x, int n, int col
     in->q = NULL;
     in->qscale = NULL;
     if (w->dtype == ATTN_Q8 || w->dtype == ATTN_Q4) {
-        kn_quantize_rows(st->qx, st->qs, x, n, cols);
         in->q = st->qx;
         in->qscale = st->qs;
+        if (n > 16)
+            tp_run(st->pool, quantize_task, in, (n + 15) / 16);
+        else
+            kn_quantize_rows(st->qx, st->qs, x, n, cols);
     }
 }
 
@@ -408,11 +440,8 @@ static void rows_task(void *ctx, int task, int thread)
     int r0 = task * 16, r1 = r0 + 16 < rj->n ? r0 + 16 : rj->n;
     for (int r = r0; r < r1; r++) {
         float *x = rj->x + (size_t)r * d;
-        if (rj->t) {
-            const float *t = rj->t + (size_t)r * d;
-            for (int i = 0; i < d; i++)
-                x[i] += t[i];
-        }
+        if (rj->t)
+            kn_axpy(x, 1.0f, rj->t + (size_t)r * d, d);
         if (rj->norm) {
             if (rj->in_place)
                 apply_norm(m, x, x, rj->norm);
@@ -464,8 +493,9 @@ typedef struct attn_job {
     int tok0;                   /* packed offset of the chunk's first token */
     const float *q, *k, *v;     /* (chunk tokens, inner) */
     float *out;                 /* (chunk tokens, inner) */
-    /* decoder */
+    /* decoder: one task per (row, group of heads) */
     int layer, cross;
+    int head_groups;            /* groups of heads per row: 1, or more when rows are few */
 } attn_job;
 
 /* Encoder self-attention for one (source, head): the head's queries, keys and values are copied
@@ -506,42 +536,47 @@ static void enc_attn_task(void *ctx, int task, int thread)
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }
 
-/* Decoder attention for one (row, head): self-attention over the cached positions 0..pos through
- * the slot table, or cross-attention over the row's source. */
+/* Decoder attention for one row and one group of its heads: self-attention over the cached
+ * positions 0..pos through the slot table, or cross-attention over the row's source. */
 static void dec_attn_task(void *ctx, int task, int thread)
 {
     attn_job *aj = ctx;
     tf_state *st = aj->st;
-    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner;
-    int r = task / H, h = task % H;
+    int H = aj->n_heads, dh = aj->d_head, inner = aj->inner, G = aj->head_groups;
+    int r = task / G, g = task % G;
+    int h0 = g * H / G, nh = (g + 1) * H / G - h0;
     size_t Lmax = (size_t)(st->max_src_len > st->max_tgt_len ? st->max_src_len : st->max_tgt_len);
-    float *sc = st->scores + (size_t)thread * Lmax;
-    const float *qi = st->q + (size_t)r * inner + h * dh;
-    float *o = st->a + (size_t)r * inner + h * dh;
+    float *sc = st->scores + (size_t)thread * (size_t)H * Lmax;    /* (nh, keys) */
+    size_t hoff = (size_t)h0 * dh;
+    const float *qi = st->q + (size_t)r * inner + hoff;
+    float *o = st->a + (size_t)r * inner + hoff;
     if (aj->cross) {
         int s = st->src_of_row[r];
         size_t layer_base = (size_t)aj->layer * (size_t)st->max_src * st->max_src_len;
-        size_t base = (layer_base + (size_t)st->src_off[s]) * inner;
-        kn_attend(o, qi, st->cross_k + base + h * dh, st->cross_v + base + h * dh, (size_t)inner,
-                  NULL, 0, NULL, aj->scale, st->src_len[s], dh, sc);
-        if (st->cap && cap_wants(st->cap, aj->layer, h))
-            cap_cross(st->cap, r, aj->layer, h, qi, st->cross_k + base + h * dh, (size_t)inner,
-                      aj->scale, st->src_len[s], dh);
+        size_t base = (layer_base + (size_t)st->src_off[s]) * inner + hoff;
+        kn_attend(o, qi, st->cross_k + base, st->cross_v + base, (size_t)inner, NULL, 0, NULL, 0,
+                  aj->scale, st->src_len[s], nh, dh, sc);
+        for (int h = 0; st->cap && h < nh; h++)
+            if (cap_wants(st->cap, aj->layer, h0 + h))
+                cap_cross(st->cap, r, aj->layer, h0 + h, qi + h * dh,
+                          st->cross_k + base + h * dh, (size_t)inner, aj->scale, st->src_len[s],
+                          dh);
         return;
     }
     /* position j of row r lives in physical row slot[j] of the cache: cell (slot[j], j) */
     int T = st->max_tgt_len;
-    size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner + h * dh;
+    size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner + hoff;
     const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
-                           ? st->dec_rel + (size_t)h * T + (size_t)(T - 1) - st->pos : NULL;
+                           ? st->dec_rel + (size_t)h0 * T + (size_t)(T - 1) - st->pos : NULL;
     kn_attend(o, qi, st->self_k + base, st->self_v + base, (size_t)inner, st->slot + (size_t)r * T,
-              (size_t)T * inner, rel, aj->scale, st->pos + 1, dh, sc);
+              (size_t)T * inner, rel, (size_t)T, aj->scale, st->pos + 1, nh, dh, sc);
 }
 
-/* Runs n_tasks attention tasks, in parallel when there is enough work. */
+/* Runs n_tasks attention tasks, in parallel when there is enough work (work: floats of keys
+ * and queries' products, about the floats read). */
 static void run_attn(tf_state *st, tp_fn fn, attn_job *aj, int n_tasks, size_t work)
 {
-    if (work < 65536 || st->n_threads == 1)
+    if (work < ATTN_PAR_WORK || st->n_threads == 1)
         for (int i = 0; i < n_tasks; i++)
             fn(aj, i, 0);
     else
@@ -634,7 +669,7 @@ static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1
         lin_add(&lb, st->v, inner, &in, &L->self.v);
         lin_run(st, &lb);
         attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, s0, tok0,
-                       st->q, st->k, st->v, st->a, l, 0};
+                       st->q, st->k, st->v, st->a, l, 0, 1};
         run_attn(st, enc_attn_task, &aj, (s1 - s0) * c->n_heads,
                  (size_t)n * (size_t)n * (size_t)inner);
         input_for(st, &in, st->a, n, inner, &L->self.o.w);
@@ -770,10 +805,13 @@ static void dec_attention(tf_state *st, int l, int cross, const float *hin)
         lin_add(&lb, st->self_v + cell, T * inner, &in, &A->v);
     }
     lin_run(st, &lb);
+    /* rows or heads, whichever gives the threads more tasks: groups of heads when the rows are
+     * fewer than two per thread (batch 1) */
+    int groups = n >= 2 * st->n_threads ? 1 : (2 * st->n_threads + n - 1) / n;
     attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, 0, 0, NULL, NULL, NULL, NULL,
-                   l, cross};
-    size_t keys = cross ? (size_t)st->max_src_len : (size_t)st->pos + 1;
-    run_attn(st, dec_attn_task, &aj, n * c->n_heads, (size_t)n * keys * inner);
+                   l, cross, groups < c->n_heads ? groups : c->n_heads};
+    size_t keys = cross ? (size_t)st->src_len[st->src_of_row[0]] : (size_t)st->pos + 1;
+    run_attn(st, dec_attn_task, &aj, n * aj.head_groups, (size_t)n * keys * inner);
     input_for(st, &in, st->a, n, inner, &A->o.w);
     lb.n_jobs = 0;
     lin_add(&lb, st->t, d, &in, &A->o);

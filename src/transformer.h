@@ -47,6 +47,7 @@
 #include "status.h"
 
 struct mf_file;
+struct tp_pool;
 
 /* Hyperparameters and special ids read from the model file (generation defaults: engine.h). */
 typedef struct tf_config {
@@ -96,6 +97,10 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
 
 /* Frees a state and stops its threads (NULL is fine). */
 void tf_state_free(tf_state *st);
+
+/* Returns the state's thread pool, for the caller's own per-step work between the state's calls
+ * (generate.h's gen_use_pool); it lives as long as the state. */
+struct tp_pool *tf_pool(tf_state *st);
 
 /* Encodes n_src sources (source s: src[s][0..len[s]-1], 1 <= len[s] <= max_src_len, no padding
  * needed) and computes each source's cross-attention keys and values once; returns ATTN_OK or

@@ -10,6 +10,17 @@
 #include <string.h>
 
 #include "generate.h"
+#include "threadpool.h"
+
+/* Returns a pool of 3 threads for the decoders' per-row work (opened once; the process's exit
+ * ends it), so that each case runs on the caller's thread and on several. */
+static inline tp_pool *test_pool(void)
+{
+    static tp_pool *pool;
+    if (!pool && tp_open(&pool, 3) != 0)
+        fail_msg("tp_open failed");
+    return pool;
+}
 
 /* ---- allocation counting: the token loop must not allocate (alloc_count.h) */
 #include "alloc_count.h"

@@ -149,11 +149,14 @@ static void ref_beam(const synth *sy, const gen_params *p, const int32_t *src, i
 
 /* ---- beam search ----------------------------------------------------------------------------- */
 
-static void beam_case(gen_params *p, synth *sy, int n_src)
+/* Beam search over n_src sources against the reference, the per-row work on the caller's thread
+ * (pool NULL) or on pool. */
+static void beam_run(gen_params *p, synth *sy, int n_src, tp_pool *pool)
 {
     gen *g;
     gen_model m = synth_model(sy);
     assert_int_equal(gen_open(&g, p, sy->V, n_src), ATTN_OK);
+    assert_int_equal(gen_use_pool(g, pool), ATTN_OK);
     int32_t srcids[16][12];
     gen_source src[16];
     for (int s = 0; s < n_src; s++) {
@@ -174,6 +177,13 @@ static void beam_case(gen_params *p, synth *sy, int n_src)
     }
     free(l);
     gen_free(g);
+}
+
+/* beam_run on the caller's thread and on test_pool(). */
+static void beam_case(gen_params *p, synth *sy, int n_src)
+{
+    beam_run(p, sy, n_src, NULL);
+    beam_run(p, sy, n_src, test_pool());
 }
 
 static void test_beam_matches_reference(void **state)

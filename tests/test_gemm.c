@@ -15,23 +15,8 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "product_check.h"
 #include "status.h"
-
-/* A small deterministic generator (xorshift32). */
-static uint32_t rng = 2024;
-static uint32_t next_u32(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-
-/* Returns a uniform float in [-1, 1). */
-static float next_f(void)
-{
-    return (float)((double)next_u32() / 2147483648.0 - 1.0);
-}
 
 /* Returns a random finite half (bits) of either sign with a biased exponent in [lo, hi]. */
 static uint16_t half_bits(unsigned lo, unsigned hi)
@@ -172,6 +157,12 @@ static double ref_out(const src_weight *s, const float *x, const int8_t *q, cons
     return want;
 }
 
+/* ref_out as a pc_check reference (ctx: the src_weight). */
+static double case_ref(void *ctx, const product_case *c, int b, int o, double *mag)
+{
+    return ref_out(ctx, c->x, c->q, c->qs, b, o, mag);
+}
+
 /* Checks gm_linear for one dtype and shape on the current instruction set: outputs within
  * 1e-6 of the terms' magnitude (q8: of the output) of the reference, nothing written outside
  * [o0, o1), and q8 bit-identical to kn_linear. */
@@ -180,42 +171,13 @@ static void check_linear(int dtype, int n, int rows, int cols)
     src_weight s = make_src(dtype, rows, cols);
     void *mem;
     gm_weight w = pack(&s, &mem);
-    int qc = kn_qcols(cols), ldy = rows + 5;
-    float *x = malloc((size_t)n * cols * sizeof *x);
-    float *bias = malloc((size_t)rows * sizeof *bias);
-    float *y = malloc((size_t)n * ldy * sizeof *y);
-    int8_t *q = malloc((size_t)n * qc);
-    float *qs = malloc((size_t)n * sizeof *qs);
-    for (int i = 0; i < n * cols; i++)
-        x[i] = next_f() * 3.0f;
-    for (int o = 0; o < rows; o++)
-        bias[o] = next_f();
-    for (int i = 0; i < n * ldy; i++)
-        y[i] = 1234.5f;
-    kn_quantize_rows(q, qs, x, n, cols);
-    kn_input in = {x, q, qs, n, cols};
+    product_case c;
+    pc_open(&c, n, rows, cols, rows + 5);
+    int ldy = c.ldy;
     int o0 = rows > 40 ? GM_NR : 0, o1 = rows > 4 ? rows - 2 : rows;
-    const float *bb = rows % 2 ? bias : NULL;
-    gm_linear(y, ldy, &in, &w, bb, o0, o1);
-    for (int b = 0; b < n; b++)
-        for (int o = 0; o < ldy; o++) {
-            float got = y[(size_t)b * ldy + o];
-            if (o < o0 || o >= o1) {
-                if (got != 1234.5f)
-                    fail_msg("%s dtype %d n=%d rows=%d cols=%d: wrote outside [%d, %d) at %d",
-                             kn_isa_name(kn_isa()), dtype, n, rows, cols, o0, o1, o);
-                continue;
-            }
-            double mag, want = ref_out(&s, x, q, qs, b, o, &mag);
-            if (bb) {
-                want += bb[o];
-                mag += fabs(bb[o]);
-            }
-            double tol = 1e-6 * mag + 1e-6;
-            if (!(fabs(got - want) <= tol))
-                fail_msg("%s dtype %d n=%d rows=%d cols=%d y[%d,%d] = %.9g, want %.9g (tol %.2g)",
-                         kn_isa_name(kn_isa()), dtype, n, rows, cols, b, o, got, want, tol);
-        }
+    const float *bb = rows % 2 ? c.bias : NULL;
+    gm_linear(c.y, ldy, &c.in, &w, bb, o0, o1);
+    pc_check(&c, "gm_linear", dtype, o0, o1, bb, case_ref, &s);
     if (dtype == ATTN_Q8) {
         int32_t *rowsum = malloc((size_t)rows * sizeof *rowsum);
         for (int o = 0; o < rows; o++) {
@@ -225,17 +187,13 @@ static void check_linear(int dtype, int n, int rows, int cols)
         }
         kn_weight kw = {ATTN_Q8, rows, cols, s.data, s.scale, rowsum, NULL};
         float *y2 = malloc((size_t)n * ldy * sizeof *y2);
-        memcpy(y2, y, (size_t)n * ldy * sizeof *y2);
-        kn_linear(y2, ldy, &in, &kw, bb, o0, o1);
-        assert_memory_equal(y, y2, (size_t)n * ldy * sizeof *y);
+        memcpy(y2, c.y, (size_t)n * ldy * sizeof *y2);
+        kn_linear(y2, ldy, &c.in, &kw, bb, o0, o1);
+        assert_memory_equal(c.y, y2, (size_t)n * ldy * sizeof *y2);
         free(y2);
         free(rowsum);
     }
-    free(x);
-    free(bias);
-    free(y);
-    free(q);
-    free(qs);
+    pc_free(&c);
     free(mem);
     free_src(&s);
 }
@@ -390,6 +348,7 @@ static void test_pack_refusals(void **state)
 
 int main(void)
 {
+    pc_seed(2024);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_all_isas),
         cmocka_unit_test(test_linear_large_blocks),

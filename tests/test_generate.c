@@ -12,11 +12,14 @@
 
 /* ---- greedy ---------------------------------------------------------------------------------- */
 
-static void greedy_case(gen_params *p, synth *sy, int n_src)
+/* Greedy decoding of n_src sources against the reference, the per-row work on the caller's
+ * thread (pool NULL) or on pool; returns the decoder (the caller frees it). */
+static gen *greedy_run(gen_params *p, synth *sy, int n_src, tp_pool *pool)
 {
     gen *g;
     gen_model m = synth_model(sy);
     assert_int_equal(gen_open(&g, p, sy->V, n_src), ATTN_OK);
+    assert_int_equal(gen_use_pool(g, pool), ATTN_OK);
     int32_t srcids[64][12];
     gen_source src[64];
     for (int s = 0; s < n_src; s++) {
@@ -32,7 +35,22 @@ static void greedy_case(gen_params *p, synth *sy, int n_src)
         assert_int_equal(r->n_hyps, 1);
         expect_hyp(&r->hyps[0], want, n, ended, 0, 0);
     }
-    gen_free(g);
+    return g;
+}
+
+/* greedy_run on the caller's thread and on test_pool() (split by rows, or by vocabulary chunks
+ * when the rows are fewer than its 3 threads): the same tokens and bit-identical
+ * log-probabilities. */
+static void greedy_case(gen_params *p, synth *sy, int n_src)
+{
+    gen *one = greedy_run(p, sy, n_src, NULL), *pooled = greedy_run(p, sy, n_src, test_pool());
+    for (int s = 0; s < n_src; s++) {
+        const gen_hyp *a = &gen_result_get(one, s)->hyps[0];
+        const gen_hyp *b = &gen_result_get(pooled, s)->hyps[0];
+        assert_memory_equal(a->logprobs, b->logprobs, (size_t)(a->len + a->ended) * sizeof(float));
+    }
+    gen_free(one);
+    gen_free(pooled);
 }
 
 static void test_greedy_matches_reference(void **state)
@@ -58,6 +76,13 @@ static void test_greedy_matches_reference(void **state)
     p.prefix_len = 2;
     p.forced_eos_id = 2;
     greedy_case(&p, sy, 30);
+    free(sy);
+    /* a vocabulary of several GEN_CHUNK columns: 1 and 2 rows split by chunks on the pool, with
+     * the same processors */
+    sy = synth_new(9000, 2, 4.0f, 30.0f);  /* eos would win every step: min length must ban it */
+    greedy_case(&p, sy, 1);
+    greedy_case(&p, sy, 2);
+    greedy_case(&p, sy, 5);
     free(sy);
 }
 
@@ -175,7 +200,8 @@ static void test_sampling_sets(void **state)
 }
 
 /* Samples the sources [0, n) in batches of size batch with seed; writes each output into out. */
-static void sample_batches(gen_params *p, synth *sy, int n, int batch, int32_t out[][40], int *len)
+static void sample_batches(gen_params *p, synth *sy, int n, int batch, int32_t out[][40], int *len,
+                           tp_pool *pool)
 {
     int32_t srcids[64][12];
     gen_source src[64];
@@ -186,6 +212,7 @@ static void sample_batches(gen_params *p, synth *sy, int n, int batch, int32_t o
     gen *g;
     gen_model m = synth_model(sy);
     assert_int_equal(gen_open(&g, p, sy->V, batch), ATTN_OK);
+    assert_int_equal(gen_use_pool(g, pool), ATTN_OK);
     for (int b = 0; b < n; b += batch) {
         int k = n - b < batch ? n - b : batch;
         /* reversed order inside the batch: position in the batch must not matter */
@@ -217,11 +244,11 @@ static void test_seed_reproduces_across_batches(void **state)
     p.seed = 777;
     int n = 40, len1[64], len7[64], len40[64], len_other[64];
     static int32_t o1[64][40], o7[64][40], o40[64][40], other[64][40];
-    sample_batches(&p, sy, n, 1, o1, len1);
-    sample_batches(&p, sy, n, 7, o7, len7);
-    sample_batches(&p, sy, n, 40, o40, len40);
+    sample_batches(&p, sy, n, 1, o1, len1, NULL);
+    sample_batches(&p, sy, n, 7, o7, len7, test_pool());
+    sample_batches(&p, sy, n, 40, o40, len40, test_pool());
     p.seed = 778;
-    sample_batches(&p, sy, n, 40, other, len_other);
+    sample_batches(&p, sy, n, 40, other, len_other, NULL);
     int differ = 0;
     for (int s = 0; s < n; s++) {
         assert_int_equal(len1[s], len7[s]);

@@ -1,7 +1,8 @@
 /* test_kernels.c — every kernel on every instruction set this CPU has, against double-precision
  * references computed here from the definitions: matrix products for f32, f16, bf16 and q8
  * weights (odd sizes, bias, output ranges and strides), activation quantization, conversions,
- * dot / axpy, softmax, log-softmax, LayerNorm, RMSNorm and the activations. */
+ * dot / axpy, softmax, log-softmax, log-sum-exp, top-k lists, LayerNorm, RMSNorm and the
+ * activations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,22 +15,7 @@
 #include <string.h>
 
 #include "kernels.h"
-
-/* A small deterministic generator (xorshift32). */
-static uint32_t rng = 12345;
-static uint32_t next_u32(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
-}
-
-/* Returns a uniform float in [-1, 1). */
-static float next_f(void)
-{
-    return (float)((double)next_u32() / 2147483648.0 - 1.0);
-}
+#include "product_check.h"
 
 /* Returns float bits as a float. */
 static float bits_f(uint32_t u)
@@ -101,6 +87,31 @@ static kn_weight make_weight(int dtype, int rows, int cols, void **data, float *
     return w;
 }
 
+/* The reference y[b, o] of kn_linear with weight ctx: the q8 one from the exact int8 dot,
+ * float-like ones in double. */
+static double linear_ref(void *ctx, const product_case *c, int b, int o, double *mag)
+{
+    const kn_weight *w = ctx;
+    int cols = c->cols, qc = kn_qcols(cols);
+    double want = 0.0;
+    *mag = 0.0;
+    if (w->dtype == ATTN_Q8) {
+        int64_t acc = 0;
+        for (int k = 0; k < cols; k++)
+            acc += (int64_t)c->q[(size_t)b * qc + k] *
+                   ((const int8_t *)w->data)[(size_t)o * cols + k];
+        want = (double)acc * c->qs[b] * w->scale[o];
+        *mag = fabs(want);
+        return want;
+    }
+    for (int k = 0; k < cols; k++) {
+        double t = (double)c->x[(size_t)b * cols + k] * ref_w(w, (size_t)o * cols + k);
+        want += t;
+        *mag += fabs(t);
+    }
+    return want;
+}
+
 /* Checks kn_linear for one dtype and shape on the current instruction set. */
 static void check_linear(int dtype, int n, int rows, int cols)
 {
@@ -108,58 +119,12 @@ static void check_linear(int dtype, int n, int rows, int cols)
     float *scale;
     int32_t *rowsum;
     kn_weight w = make_weight(dtype, rows, cols, &data, &scale, &rowsum);
-    int qc = kn_qcols(cols), ldy = rows + 3;
-    float *x = malloc((size_t)n * cols * sizeof *x);
-    float *bias = malloc((size_t)rows * sizeof *bias);
-    float *y = malloc((size_t)n * ldy * sizeof *y);
-    int8_t *q = malloc((size_t)n * qc);
-    float *qs = malloc((size_t)n * sizeof *qs);
-    for (int i = 0; i < n * cols; i++)
-        x[i] = next_f() * 3.0f;
-    for (int o = 0; o < rows; o++)
-        bias[o] = next_f();
-    for (int i = 0; i < n * ldy; i++)
-        y[i] = 1234.5f;
-    kn_quantize_rows(q, qs, x, n, cols);
-    kn_input in = {x, q, qs, n, cols};
+    product_case c;
+    pc_open(&c, n, rows, cols, rows + 3);
     int o0 = rows > 2 ? 1 : 0, o1 = rows > 4 ? rows - 1 : rows;
-    kn_linear(y, ldy, &in, &w, bias, o0, o1);
-    for (int b = 0; b < n; b++)
-        for (int o = 0; o < ldy; o++) {
-            float got = y[(size_t)b * ldy + o];
-            if (o < o0 || o >= o1) {
-                if (got != 1234.5f)
-                    fail_msg("%s n=%d rows=%d cols=%d: wrote outside [%d, %d) at %d",
-                             kn_isa_name(kn_isa()), n, rows, cols, o0, o1, o);
-                continue;
-            }
-            double want = 0.0, mag = 0.0;
-            if (dtype == ATTN_Q8) {
-                int64_t acc = 0;
-                for (int k = 0; k < cols; k++)
-                    acc += (int64_t)q[(size_t)b * qc + k] *
-                           ((const int8_t *)w.data)[(size_t)o * cols + k];
-                want = (double)acc * qs[b] * scale[o];
-                mag = fabs(want);
-            } else {
-                for (int k = 0; k < cols; k++) {
-                    double t = (double)x[(size_t)b * cols + k] * ref_w(&w, (size_t)o * cols + k);
-                    want += t;
-                    mag += fabs(t);
-                }
-            }
-            want += bias[o];
-            mag += fabs(bias[o]);
-            double tol = 1e-6 * mag + 1e-6;
-            if (!(fabs(got - want) <= tol))
-                fail_msg("%s dtype %d n=%d rows=%d cols=%d y[%d,%d] = %.9g, want %.9g (tol %.2g)",
-                         kn_isa_name(kn_isa()), dtype, n, rows, cols, b, o, got, want, tol);
-        }
-    free(x);
-    free(bias);
-    free(y);
-    free(q);
-    free(qs);
+    kn_linear(c.y, c.ldy, &c.in, &w, c.bias, o0, o1);
+    pc_check(&c, "kn_linear", dtype, o0, o1, c.bias, linear_ref, &w);
+    pc_free(&c);
     free(data);
     free(scale);
     free(rowsum);
@@ -255,7 +220,7 @@ static void test_quantize_rows(void **state)
     x[7] = 2.0f / 127.0f * 5.0f;                   /* 2.5 * step: a tie, rounds to 2 */
     for (int isa = KN_PORTABLE; isa <= best; isa++) {
         kn_set_isa(isa);
-        rng = 777;
+        pc_seed(777);
         check_quantize_rows();
         kn_quantize_rows(isa == KN_PORTABLE ? q0 : q1, isa == KN_PORTABLE ? s0 : s1, x, 3, 77);
         if (isa != KN_PORTABLE) {
@@ -404,57 +369,146 @@ static void test_softmax_norms_activations(void **state)
     kn_set_isa(best);
 }
 
-/* kn_attend against a double-precision softmax(scale q.k + bias) v, with the slot indirection of
- * the beam-search cache, on every instruction set. */
+/* kn_sumexp / kn_logsumexp against double precision (lengths across the vector blocks, rising
+ * values that move the running maximum in every block, -inf entries, all -inf), and kn_top_merge
+ * against the plain insertion of every value (ties broken by the lower index), on every
+ * instruction set. */
+static void test_logsumexp_top(void **state)
+{
+    (void)state;
+    static float x[1300];
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        kn_set_isa(isa);
+        for (int n = 1; n <= 1300; n += n < 40 ? 1 : 37) {
+            for (int i = 0; i < n; i++)
+                x[i] = (i % 3 == 0) ? 0.05f * (float)i + next_f() : next_f() * 20.0f;
+            x[n / 2] = -INFINITY;
+            double m = -INFINITY, sum = 0.0;
+            for (int i = 0; i < n; i++)
+                m = x[i] > m ? x[i] : m;
+            for (int i = 0; i < n; i++)
+                sum += exp((double)x[i] - m);
+            float got_m, got_s = kn_sumexp(&got_m, x, n);
+            double lse = n > 1 ? m + log(sum) : -INFINITY;
+            if (n > 1 && !(got_m == (float)m && fabs(got_s - sum) <= 1e-5 * sum &&
+                           fabs(kn_logsumexp(x, n) - lse) <= 1e-5 * (1.0 + fabs(lse))))
+                fail_msg("%s n=%d: sumexp %.9g (max %.9g), logsumexp %.9g; want %.9g (%.9g), %.9g",
+                         kn_isa_name(isa), n, got_s, got_m, kn_logsumexp(x, n), sum, m, lse);
+            if (n == 1)
+                assert_true(isinf(kn_logsumexp(x, 1)) && kn_logsumexp(x, 1) < 0);
+
+            /* top-k: values with many ties (a coarse grid), k from 1 to 9 */
+            for (int i = 0; i < n; i++)
+                x[i] = (float)(int)(next_f() * 6.0f) * 0.5f;
+            x[n - 1] = NAN;
+            int k = 1 + n % 9, have = 0, rhave = 0;
+            float sc[9], rs[9];
+            int ix[9], ri[9];
+            /* a first call fills part of the list, a second one continues it */
+            int cut = n / 3;
+            kn_top_merge(sc, ix, &have, x, 0.25f, 100, cut, k);
+            kn_top_merge(sc, ix, &have, x + cut, 0.25f, 100 + cut, n - cut, k);
+            for (int i = 0; i < n; i++) {
+                float v = x[i] + 0.25f;
+                if (v != v)
+                    continue;
+                /* reference: a plain sorted insertion by (value desc, index asc) */
+                int j = rhave < k ? rhave++ : k;
+                if (j == k) {
+                    if (!(v > rs[k - 1]))
+                        continue;
+                    j = k - 1;
+                }
+                while (j > 0 && v > rs[j - 1]) {
+                    rs[j] = rs[j - 1];
+                    ri[j] = ri[j - 1];
+                    j--;
+                }
+                rs[j] = v;
+                ri[j] = 100 + i;
+            }
+            assert_int_equal(have, rhave);
+            for (int i = 0; i < have; i++)
+                if (sc[i] != rs[i] || ix[i] != ri[i])
+                    fail_msg("%s n=%d k=%d: entry %d is (%g, %d), want (%g, %d)",
+                             kn_isa_name(isa), n, k, i, sc[i], ix[i], rs[i], ri[i]);
+        }
+    }
+    kn_set_isa(best);
+}
+
+/* kn_attend against a double-precision softmax(scale q_h.k_h + bias_h) v_h for every head, with
+ * the slot indirection of the beam-search cache, 1 to 5 heads of several sizes, on every
+ * instruction set; and each head alone bit-identical to the heads together. */
 static void test_attend(void **state)
 {
     (void)state;
-    enum { N = 13, ROWS = 3, STRIDE = 72 };
+    enum { N = 13, ROWS = 3, STRIDE = 330, MAXH = 5 };
     static const int dhs[] = {1, 16, 24, 64};
-    float K[ROWS * N * STRIDE], V[ROWS * N * STRIDE], q[64], bias[N], out[64], sc[N];
+    static const int heads[] = {1, 4, 5};
+    static float K[ROWS * N * STRIDE], V[ROWS * N * STRIDE];
+    float q[STRIDE], bias[MAXH * N], out[STRIDE], sc[MAXH * N];
     int32_t slot[N];
     for (int i = 0; i < ROWS * N * STRIDE; i++) {
         K[i] = next_f();
         V[i] = next_f();
     }
-    for (int j = 0; j < N; j++) {
+    for (int j = 0; j < MAXH * N; j++)
         bias[j] = next_f();
+    for (int j = 0; j < N; j++)
         slot[j] = (int32_t)(next_u32() % ROWS);
-    }
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < STRIDE; i++)
         q[i] = next_f() * 2.0f;
     int best = kn_set_isa(KN_AVX512);
     for (int isa = KN_PORTABLE; isa <= best; isa++) {
         kn_set_isa(isa);
         for (size_t a = 0; a < sizeof dhs / sizeof *dhs; a++)
-            for (int variant = 0; variant < 2; variant++) {
-                int dh = dhs[a] > STRIDE ? STRIDE : dhs[a];
-                const int32_t *sl = variant ? slot : NULL;
-                const float *bs = variant ? bias : NULL;
-                size_t slot_stride = (size_t)N * STRIDE;
-                kn_attend(out, q, K, V, STRIDE, sl, slot_stride, bs, 0.3f, N, dh, sc);
-                double p[N], mx = -1e300, sum = 0.0;
-                for (int j = 0; j < N; j++) {
-                    size_t off = (size_t)j * STRIDE + (sl ? (size_t)sl[j] * slot_stride : 0);
-                    double dot = 0.0;
-                    for (int e = 0; e < dh; e++)
-                        dot += (double)q[e] * K[off + e];
-                    p[j] = 0.3 * dot + (bs ? bs[j] : 0.0);
-                    mx = p[j] > mx ? p[j] : mx;
-                }
-                for (int j = 0; j < N; j++)
-                    sum += (p[j] = exp(p[j] - mx));
-                for (int e = 0; e < dh; e++) {
-                    double want = 0.0;
-                    for (int j = 0; j < N; j++) {
-                        size_t off = (size_t)j * STRIDE + (sl ? (size_t)sl[j] * slot_stride : 0);
-                        want += p[j] / sum * V[off + e];
+            for (size_t hh = 0; hh < sizeof heads / sizeof *heads; hh++)
+                for (int variant = 0; variant < 2; variant++) {
+                    int dh = dhs[a], H = heads[hh];
+                    const int32_t *sl = variant ? slot : NULL;
+                    const float *bs = variant ? bias : NULL;
+                    size_t slot_stride = (size_t)N * STRIDE;
+                    kn_attend(out, q, K, V, STRIDE, sl, slot_stride, bs, N, 0.3f, N, H, dh, sc);
+                    /* each head alone gives the same bits (a row's heads may be split over
+                     * threads) */
+                    for (int h = 0; h < H; h++) {
+                        float one[64];
+                        size_t o = (size_t)h * dh;
+                        kn_attend(one, q + o, K + o, V + o, STRIDE, sl, slot_stride,
+                                  bs ? bs + h * N : NULL, N, 0.3f, N, 1, dh, sc);
+                        assert_memory_equal(one, out + o, (size_t)dh * sizeof *one);
                     }
-                    if (!(fabs(out[e] - want) <= 1e-5))
-                        fail_msg("%s dh %d variant %d: out[%d] = %.7g, want %.7g",
-                                 kn_isa_name(isa), dh, variant, e, out[e], want);
+                    for (int h = 0; h < H; h++) {
+                        double p[N], mx = -1e300, sum = 0.0;
+                        for (int j = 0; j < N; j++) {
+                            size_t off = (size_t)j * STRIDE +
+                                         (sl ? (size_t)sl[j] * slot_stride : 0) + (size_t)h * dh;
+                            double dot = 0.0;
+                            for (int e = 0; e < dh; e++)
+                                dot += (double)q[h * dh + e] * K[off + e];
+                            p[j] = 0.3 * dot + (bs ? bs[h * N + j] : 0.0);
+                            mx = p[j] > mx ? p[j] : mx;
+                        }
+                        for (int j = 0; j < N; j++)
+                            sum += (p[j] = exp(p[j] - mx));
+                        for (int e = 0; e < dh; e++) {
+                            double want = 0.0;
+                            for (int j = 0; j < N; j++) {
+                                size_t off = (size_t)j * STRIDE +
+                                             (sl ? (size_t)sl[j] * slot_stride : 0) +
+                                             (size_t)h * dh;
+                                want += p[j] / sum * V[off + e];
+                            }
+                            float got = out[h * dh + e];
+                            if (!(fabs(got - want) <= 1e-5))
+                                fail_msg("%s dh %d heads %d variant %d: out[%d][%d] = %.7g, "
+                                         "want %.7g", kn_isa_name(isa), dh, H, variant, h, e, got,
+                                         want);
+                        }
+                    }
                 }
-            }
     }
     kn_set_isa(best);
 }
@@ -469,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_vector_ops),
         cmocka_unit_test(test_softmax_norms_activations),
         cmocka_unit_test(test_attend),
+        cmocka_unit_test(test_logsumexp_top),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every benchmark of attn, each next to its peer in the same run: tokenizer (tiktoken),
-# sentence splitter (ICU), SentencePiece (spm_encode), model loading, engine (PyTorch) and
-# generation.
+# sentence splitter (ICU), SentencePiece (spm_encode), model loading, engine (PyTorch), decoding
+# on the base model (CTranslate2 when importable) and generation.
 # Usage: scripts/bench/all.sh PATH/TO/attn
 # Each part is scripts/bench/PART.sh; a part whose peer is missing says so and shows attn alone.
 set -u
@@ -19,7 +19,7 @@ if [ -z "${NODE_PATH:-}" ] && command -v npm >/dev/null 2>&1; then
     [ -d build/npm/node_modules/tiktoken ] && NODE_PATH=$(pwd)/build/npm/node_modules && export NODE_PATH
 fi
 
-for part in tokenizer sentences spm load engine generate; do
+for part in tokenizer sentences spm load engine decode generate; do
     script=scripts/bench/$part.sh
     [ -f "$script" ] || { echo "== $part: $script not present"; continue; }
     echo "== $part"
