@@ -538,6 +538,25 @@ static void test_malformed_files(void **state)
     assert_true(bpe_open_tiktoken(&t, "Y=Q= 0\n", 7, "gpt2", NULL, 0, why, sizeof why) < 0);
     assert_true(bpe_open_tiktoken(&t, "YQ== 0\nYQ== 0\n", 14, "gpt2", NULL, 0, why,
                                   sizeof why) < 0);
+    /* the fuzzer's find: 15 bytes that made the reader allocate and fill tables for 15
+     * million ids before it counted the ranks */
+    assert_int_equal(bpe_open_tiktoken(&t, "5==== 15555550", 14, "gpt2", NULL, 0, why, sizeof why),
+                     TOK_ERR_FORMAT);
+    assert_string_equal(why, "fewer than 256 ranks");
+    /* ranks may leave gaps: 256 bytes, the last one at rank 15555550, open (unused ids between) */
+    char *ranks = malloc(256 * 16);
+    size_t used = 0;
+    for (int b = 0; b < 256; b++) {
+        static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789+/";
+        used += (size_t)sprintf(ranks + used, "%c%c== %d\n", digits[b >> 2],
+                                digits[(b & 3) << 4], b == 255 ? 15555550 : b);
+    }
+    assert_int_equal(bpe_open_tiktoken(&t, ranks, used, "gpt2", NULL, 0, why, sizeof why), TOK_OK);
+    assert_int_equal(tok_vocab_size(t), 15555551);
+    round_trip(t, "some text \xff", 11, 0);
+    tok_free(t);
+    free(ranks);
     assert_true(tok_open(&t, "tests/data/tok/does-not-exist", why, sizeof why) == TOK_ERR_IO);
     assert_null(t);
 }

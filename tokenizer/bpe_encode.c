@@ -11,6 +11,7 @@
 #define CACHE_BYTES (1u << 20)   /* cached piece bytes */
 #define CACHE_IDS (1u << 18)     /* cached ids */
 #define ONE_SHOT_CACHE (1u << 16) /* bpe_encode uses a piece cache from this many bytes on */
+#define KEY_LEN 16 /* pieces up to this many bytes are hashed from two 8-byte words */
 
 /* ---- encoding ----------------------------------------------------------------------------- */
 
@@ -208,17 +209,13 @@ static void merge_large(encoder *e, const char *s, uint32_t n)
     }
 }
 
-/* Encodes one piece s[0..n-1] (no specials) into the output; returns a status. */
-static int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *s,
-                        size_t n)
+/* Encodes one piece s[0..n-1] of two bytes or more (no specials; h and head its bpe_hash and
+ * bpe_head) into the output; returns a status. */
+static int encode_hashed(encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *s,
+                           size_t n, uint64_t h, uint64_t head)
 {
     const bpe *t = e->t;
-    if (n == 1) {
-        emit(ids, cap, n_ids, t->byte_id[(unsigned char)s[0]]);
-        return TOK_OK;
-    }
-    uint64_t h = bpe_hash(s, n);
-    int32_t whole = bpe_lookup_hashed(t, s, n, h);
+    int32_t whole = bpe_lookup_hashed(t, s, n, h, head);
     if (whole >= 0) {
         emit(ids, cap, n_ids, whole);
         return TOK_OK;
@@ -270,6 +267,43 @@ static int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_ids, con
     return TOK_OK;
 }
 
+/* Sets key to s[0..n-1] (n <= KEY_LEN) zero-padded to 16 bytes; avail is how many bytes from s
+ * on may be read. */
+static inline void load_key(uint64_t key[2], const char *s, size_t n, size_t avail)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (avail >= 16) { /* two loads and a mask instead of a copy of n bytes */
+        memcpy(key, s, 16);
+        if (n < 8) {
+            key[0] &= (1ull << (8 * n)) - 1;
+            key[1] = 0;
+        } else if (n < 16) {
+            key[1] &= (1ull << (8 * (n - 8))) - 1;
+        }
+        return;
+    }
+#endif
+    (void)avail;
+    key[0] = key[1] = 0;
+    memcpy(key, s, n);
+}
+
+/* Encodes one piece s[0..n-1] (no specials; avail bytes from s on may be read) into the output;
+ * returns a status. */
+static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
+                               const char *s, size_t n, size_t avail)
+{
+    if (n == 1) {
+        emit(ids, cap, n_ids, e->t->byte_id[(unsigned char)s[0]]);
+        return TOK_OK;
+    }
+    if (n > KEY_LEN)
+        return encode_hashed(e, ids, cap, n_ids, s, n, bpe_hash(s, n), bpe_head(s, n));
+    uint64_t key[2];
+    load_key(key, s, n, avail);
+    return encode_hashed(e, ids, cap, n_ids, s, n, bpe_hash16(key, n), key[0]);
+}
+
 /* Encodes text with no special-token recognition; returns a status. */
 static int encode_ordinary(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
                            const char *text, size_t len)
@@ -278,7 +312,7 @@ static int encode_ordinary(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
     int rc;
     pretok_iter_reset(&e->it);
     while ((rc = pretok_next(&e->it, text, len, &a, &b)) == 1) {
-        rc = encode_piece(e, ids, cap, n_ids, text + a, b - a);
+        rc = encode_piece(e, ids, cap, n_ids, text + a, b - a, len - a);
         if (rc < 0)
             return rc;
     }

@@ -295,10 +295,15 @@ int bpe_open_tiktoken(tokenizer **out, const void *data, size_t size, const char
         }
         tok[m] = s;
         tlen[m] = (size_t)(sp - s);
-        if (rank[m] + 1 > n)
-            n = rank[m] + 1;
         m++;
     }
+    if (m < 256) {
+        tok_why(why, why_len, "fewer than 256 ranks");
+        goto fail;
+    }
+    for (size_t i = 0; i < m; i++)
+        if (rank[i] + 1 > n)
+            n = rank[i] + 1;
     rc = TOK_ERR_NOMEM;
     bytes = malloc(size + 1);
     off = malloc((n + 1) * sizeof *off);
@@ -331,11 +336,6 @@ int bpe_open_tiktoken(tokenizer **out, const void *data, size_t size, const char
         where[id] = (int32_t)(-2 - (long)i);
     }
     size_t used = 0;
-    if (n < 256) {
-        free(where);
-        tok_why(why, why_len, "fewer than 256 ranks");
-        goto fail;
-    }
     for (size_t id = 0; id < n; id++) {
         off[id] = (uint32_t)used;
         kind[id] = ID_UNUSED;

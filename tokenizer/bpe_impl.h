@@ -67,27 +67,63 @@ typedef struct bpe {
     pretok pt;
 } bpe;
 
+/* The steps of bpe_hash: the start for a length, a whole 8-byte word, the zero-padded last
+ * word, the finish. */
+static inline uint64_t bpe_hash_start(size_t len)
+{
+    return 0x9E3779B97F4A7C15ull ^ (len * 0xFF51AFD7ED558CCDull);
+}
+
+static inline uint64_t bpe_hash_word(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t bpe_hash_last(uint64_t h, uint64_t w)
+{
+    return (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+}
+
+static inline uint64_t bpe_hash_end(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
+
 /* Returns a 64-bit hash of s[0..len-1]. */
 static inline uint64_t bpe_hash(const void *s, size_t len)
 {
     const unsigned char *p = s;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xFF51AFD7ED558CCDull);
+    uint64_t h = bpe_hash_start(len);
     while (len >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
-        h ^= h >> 29;
+        h = bpe_hash_word(h, w);
         p += 8;
         len -= 8;
     }
     if (len) {
         uint64_t w = 0;
         memcpy(&w, p, len);
-        h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+        h = bpe_hash_last(h, w);
     }
-    h ^= h >> 32;
-    h *= 0x9E3779B97F4A7C15ull;
-    return h ^ (h >> 29);
+    return bpe_hash_end(h);
+}
+
+/* Returns bpe_hash of a string of 1 to 16 bytes given as its bytes zero-padded to 16, key. */
+static inline uint64_t bpe_hash16(const uint64_t key[2], size_t len)
+{
+    uint64_t h = bpe_hash_start(len);
+    if (len < 8)
+        return bpe_hash_end(bpe_hash_last(h, key[0]));
+    h = bpe_hash_word(h, key[0]);
+    if (len == 16)
+        h = bpe_hash_word(h, key[1]);
+    else if (len > 8)
+        h = bpe_hash_last(h, key[1]);
+    return bpe_hash_end(h);
 }
 
 /* Returns the first 8 bytes of s[0..len-1], zero-padded. */
@@ -98,11 +134,11 @@ static inline uint64_t bpe_head(const char *s, size_t len)
     return w;
 }
 
-/* Looks s[0..len-1], whose bpe_hash is h, up among the normal tokens of t; returns its id or
- * -1. */
-static inline int32_t bpe_lookup_hashed(const bpe *t, const char *s, size_t len, uint64_t h)
+/* Looks s[0..len-1], whose bpe_hash is h and bpe_head head, up among the normal tokens of t;
+ * returns its id or -1. */
+static inline int32_t bpe_lookup_hashed(const bpe *t, const char *s, size_t len, uint64_t h,
+                                        uint64_t head)
 {
-    uint64_t head = bpe_head(s, len);
     size_t i = h & t->normal.mask;
     for (;;) {
         strmap_slot e = t->normal.slot[i];
@@ -118,7 +154,7 @@ static inline int32_t bpe_lookup_hashed(const bpe *t, const char *s, size_t len,
 /* Looks s[0..len-1] up among the normal tokens of t; returns its id or -1. */
 static inline int32_t bpe_lookup(const bpe *t, const char *s, size_t len)
 {
-    return bpe_lookup_hashed(t, s, len, bpe_hash(s, len));
+    return bpe_lookup_hashed(t, s, len, bpe_hash(s, len), bpe_head(s, len));
 }
 
 /* Compiles a built-in pattern name or a regex into pt; returns a status and a reason in why. */

@@ -114,8 +114,11 @@ static size_t char_len(const unsigned char *s, size_t len)
     return n;
 }
 
-/* ASCII classes: 1 letter, 2 digit, 3 White_Space, 0 anything else below 0x80. */
-static const unsigned char ascii_class[128] = {
+#define NON_ASCII16 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4
+
+/* Byte classes: 1 letter, 2 digit, 3 White_Space, 0 anything else below 0x80, 4 a byte >= 0x80
+ * (so that a run of one ASCII class stops there without a test of its own). */
+static const unsigned char ascii_class[256] = {
     ['\t'] = 3, ['\n'] = 3, ['\v'] = 3, ['\f'] = 3, ['\r'] = 3, [' '] = 3,
     ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2,
     ['8'] = 2, ['9'] = 2,
@@ -127,6 +130,8 @@ static const unsigned char ascii_class[128] = {
     ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
     ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
     ['y'] = 1, ['z'] = 1,
+    [0x80] = NON_ASCII16, NON_ASCII16, NON_ASCII16, NON_ASCII16, NON_ASCII16, NON_ASCII16,
+    NON_ASCII16, NON_ASCII16,
 };
 
 /* Matches the gpt2 pattern at s[p] (p < len) on ASCII: returns the end of the match, or 0 when a
@@ -157,11 +162,11 @@ static size_t gpt2_ascii(const unsigned char *s, size_t len, size_t p)
     int k = ascii_class[s[q]];
     size_t i = q + 1;
     if (k != 3) { /* a run of letters, digits or others after the optional space */
-        while (i < len && s[i] < 0x80 && ascii_class[s[i]] == k)
+        while (i < len && ascii_class[s[i]] == k)
             i++;
         return i < len && s[i] >= 0x80 ? 0 : i;
     }
-    while (i < len && s[i] < 0x80 && ascii_class[s[i]] == 3)
+    while (i < len && ascii_class[s[i]] == 3)
         i++;
     if (i == len)
         return i;
@@ -174,7 +179,7 @@ static size_t gpt2_ascii(const unsigned char *s, size_t len, size_t p)
  * it (it might belong to the run). */
 static size_t ascii_run(const unsigned char *s, size_t len, size_t i, int k)
 {
-    while (i < len && s[i] < 0x80 && ascii_class[s[i]] == k)
+    while (i < len && ascii_class[s[i]] == k)
         i++;
     return i < len && s[i] >= 0x80 ? 0 : i;
 }
@@ -188,7 +193,7 @@ static size_t shared_ascii(const unsigned char *s, size_t len, size_t p, int sla
     unsigned char c = s[p];
     if (ascii_class[c] == 2) {
         size_t i = p + 1;
-        while (i < len && i - p < 3 && s[i] < 0x80 && ascii_class[s[i]] == 2)
+        while (i < len && i - p < 3 && ascii_class[s[i]] == 2)
             i++;
         return i - p < 3 && i < len && s[i] >= 0x80 ? 0 : i;
     }

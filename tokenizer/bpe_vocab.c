@@ -44,8 +44,11 @@ int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *ki
     t->kind = kind;
     t->rank = rank;
     int rc = TOK_ERR_NOMEM;
+    size_t n_normal = 0; /* the table holds these, not every id (ranks may leave gaps) */
+    for (size_t id = 0; id < n; id++)
+        n_normal += kind[id] == ID_NORMAL;
     size_t cap = 1024;
-    while (cap < 2 * n)
+    while (cap < 2 * n_normal)
         cap *= 2;
     t->normal.slot = malloc(cap * sizeof *t->normal.slot);
     t->special = malloc((n ? n : 1) * sizeof *t->special);

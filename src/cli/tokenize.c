@@ -30,6 +30,30 @@ static void tokenize_usage(void)
         "  -h, --help            show this help\n");
 }
 
+/* Writes v in decimal at p; returns the number of characters (1 to 10). */
+static int put_uint(char *p, uint32_t v)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "93949596979899";
+    int n = 1;
+    for (uint32_t x = v; x >= 10; x /= 10)
+        n++;
+    char *q = p + n;
+    while (v >= 100) {
+        unsigned r = v % 100;
+        v /= 100;
+        q -= 2;
+        memcpy(q, pairs + 2 * r, 2);
+    }
+    if (v >= 10)
+        memcpy(q - 2, pairs + 2 * v, 2);
+    else
+        q[-1] = (char)('0' + v);
+    return n;
+}
+
 /* Encodes text (framed as model frame frames a source, when not NULL) and prints its ids on one
  * line through a 64 kB buffer; returns 0 or -1 after printing the error. */
 static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t *cap,
@@ -61,19 +85,12 @@ static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t 
             cli_write(out, used);
             used = 0;
         }
-        char tmp[12];
-        int k = 0;
-        uint32_t v = (uint32_t)(*ids)[i];
-        do {
-            tmp[k++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
-        while (k)
-            out[used++] = tmp[--k];
-        out[used++] = i + 1 < n ? ' ' : '\n';
+        used += (size_t)put_uint(out + used, (uint32_t)(*ids)[i]);
+        out[used++] = ' ';
     }
-    if (n == 0)
-        out[used++] = '\n';
+    if (n > 0)
+        used--; /* the last separator becomes the newline */
+    out[used++] = '\n';
     cli_write(out, used);
     return 0;
 }
