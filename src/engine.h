@@ -54,6 +54,7 @@ typedef struct eng_defaults {
     int src_eos_once;           /* src.add_eos 2: no eos after tokens that end with it (T5) */
     int src_lang_id;            /* put after eos: the source language code (src.lang, mBART's
                                    en_XX, or --src-lang), -1 if none */
+    int clean_spaces;           /* detok.cleanup_spaces: outputs get transformers' clean-up */
     int decoder_start_id;       /* decoder_start_id, or the --tgt-lang code that replaced it */
     int translator;             /* task is "translation": records are split into sentences */
     char source_lang[16];       /* lang.source, the source text's language ("en" when absent) */

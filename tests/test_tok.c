@@ -247,6 +247,46 @@ static void test_stream_decoder(void **state)
     tok_free(t);
 }
 
+/* transformers' clean-up: each rule a replace-all over the whole text, in order, non-overlapping
+ * from the left; orig gives each kept byte's offset before (hand-worked cases). */
+static void test_clean_spaces(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"I do n't know .", "I don't know."},
+        {"It 's here , is n't it ?", "It's here, isn't it?"},
+        {"We 're fine ! They 've gone . I 'm", "We're fine! They've gone. I'm"},
+        {"a ' b ' c", "a'b'c"},
+        {"x ' ' y", "x'' y"},           /* the second " ' " overlaps the first: kept */
+        {"a  .", "a ."},                /* one space per match */
+        {"a . .", "a.."},
+        {" .", "."},
+        {"don 't", "don 't"},           /* " 't" is no rule */
+        {"is n't", "isn't"},
+        {"a ' s", "a's"},               /* " ' " first, then nothing for " 's" */
+        {"", ""},
+        {"no change", "no change"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char buf[64];
+        int orig[64];
+        size_t n = strlen(cases[c].in);
+        memcpy(buf, cases[c].in, n);
+        size_t m = tok_clean_spaces(buf, n, orig);
+        assert_int_equal(m, strlen(cases[c].out));
+        assert_memory_equal(buf, cases[c].out, m);
+        for (size_t j = 0; j < m; j++) {
+            assert_int_equal(cases[c].in[orig[j]], buf[j]);
+            if (j > 0)
+                assert_true(orig[j] > orig[j - 1]);
+        }
+        memcpy(buf, cases[c].in, n);
+        assert_int_equal(tok_clean_spaces(buf, n, NULL), m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_save_and_reopen),
         cmocka_unit_test(test_set_pattern),
         cmocka_unit_test(test_stream_decoder),
+        cmocka_unit_test(test_clean_spaces),
     };
     return cmocka_run_group_tests_name("tokenizer interface", tests, NULL, NULL);
 }

@@ -228,6 +228,44 @@ int tok_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const i
     return t->kind->decode(t, out, cap, n_out, ids, n_ids);
 }
 
+/* ---- transformers' clean-up of decoded text ------------------------------------------------ */
+
+/* One rule of the clean-up: the text it finds and which of its bytes it drops (a bit each). */
+typedef struct clean_rule {
+    const char *find;
+    unsigned drop;
+} clean_rule;
+
+static const clean_rule clean_rules[] = {
+    {" .", 1}, {" ?", 1}, {" !", 1}, {" ,", 1}, {" ' ", 5},
+    {" n't", 1}, {" 'm", 1}, {" 's", 1}, {" 've", 1}, {" 're", 1},
+};
+
+size_t tok_clean_spaces(char *s, size_t n, int *orig)
+{
+    if (orig)
+        for (size_t i = 0; i < n; i++)
+            orig[i] = (int)i;
+    for (size_t r = 0; r < sizeof clean_rules / sizeof clean_rules[0]; r++) {
+        const clean_rule *c = &clean_rules[r];
+        size_t len = strlen(c->find), j = 0;
+        for (size_t i = 0; i < n;) {
+            size_t take = len <= n - i && memcmp(s + i, c->find, len) == 0 ? len : 1;
+            for (size_t k = 0; k < take; k++) {
+                if (take > 1 && (c->drop >> k & 1))
+                    continue;
+                s[j] = s[i + k];
+                if (orig)
+                    orig[j] = orig[i + k];
+                j++;
+            }
+            i += take;
+        }
+        n = j;
+    }
+    return n;
+}
+
 /* ---- streaming decoder -------------------------------------------------------------------- */
 
 void tok_stream_init(tok_stream *s, const tokenizer *t)

@@ -150,6 +150,12 @@ int tok_encoder_encode(tok_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, 
 int tok_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const int32_t *ids,
                size_t n_ids);
 
+/* Applies transformers' clean_up_tokenization_spaces to text s (n bytes) in place, each of its
+ * rules a replace-all over the whole text, in order: " ." " ?" " !" " ," lose their space,
+ * " ' " becomes "'", " n't" " 'm" " 's" " 've" " 're" lose their space; returns the new length.
+ * orig (may be NULL; n entries) receives for each byte of the result its offset in s. */
+size_t tok_clean_spaces(char *s, size_t n, int *orig);
+
 /* Streaming decoder state for generation: the caller owns it (no allocation).  It hands out only
  * complete UTF-8 characters and holds back an incomplete tail (at most 3 bytes) until a later token
  * completes it; bytes that can never start or continue a valid character go out as they are (bpe)

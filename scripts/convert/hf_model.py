@@ -739,13 +739,26 @@ SPM_FILES = {"marian": ("source.spm", marian_tokenizer), "t5": ("spiece.model", 
              "mbart": ("sentencepiece.bpe.model", mbart_tokenizer)}
 
 
+def cleanup_spaces(tcfg):
+    """Returns detok.cleanup_spaces: 1 unless tokenizer_config.json turns transformers'
+    clean_up_tokenization_spaces off (its default is on); raises ConvertError."""
+    on = tcfg.get("clean_up_tokenization_spaces", True)
+    if not isinstance(on, bool):
+        raise ConvertError(f"tokenizer_config.json: clean_up_tokenization_spaces = {on!r} is not "
+                           "true or false")
+    return int(on)
+
+
 def spm_tokenizer(hf_dir, model_type, meta):
     """Returns (metadata to add, note) for a SentencePiece family's tokenizer; raises
     ConvertError."""
     name, build = SPM_FILES[model_type]
     if not os.path.isfile(os.path.join(hf_dir, name)):
         return {}, f"no {name}: the model runs on token ids (attn --ids)"
-    return build(hf_dir, tokenizer_config(hf_dir), meta)
+    tcfg = tokenizer_config(hf_dir)
+    out, note = build(hf_dir, tcfg, meta)
+    out["detok.cleanup_spaces"] = cleanup_spaces(tcfg)
+    return out, note
 
 
 def tokenizer_blob(hf_dir, model_type, meta):

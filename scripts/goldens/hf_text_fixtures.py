@@ -7,6 +7,11 @@ usage (from the repository root):
         trains the tokenizers with Debian's spm_train (apt-get install sentencepiece) on the DDTP
         text of tests/data/tok and writes them, Marian's vocab.json, and the ids of every line of
         tests/data/hf_spm/input.txt for each family into tests/data/hf_spm
+    /usr/bin/python3 scripts/goldens/hf_text_fixtures.py cleanup
+        (also part of goldens) writes, from the tokenizers already in tests/data/hf_spm, for
+        each family id lists whose decoded text has " ." " ," " n't" " 's" ... (cleanup.F.ids),
+        that text as spm_decode gives it (cleanup.F.raw) and after transformers'
+        clean_up_tokenization_spaces rules (cleanup.F.txt)
     /usr/bin/python3 scripts/goldens/hf_text_fixtures.py folders OUT
         builds the Hugging Face folders marian, t5_v1_0, t5_v1_1 and mbart in OUT: the fixture
         weights of tests/data/hf with those tokenizers (mbart: the BART fixture's weights as an
@@ -221,6 +226,75 @@ def goldens():
                     f.write(" ".join(map(str, ids)) + "\n")
 
 
+# ---- decoding clean-up (transformers' clean_up_tokenization_spaces) ------------------------------
+
+# Texts whose pieces decode with a space before punctuation and English clitics, the white space
+# at the ends and inside kept as SentencePiece decodes it.
+CLEANUP_TEXT = [
+    "I do n't know .",
+    "It 's here , is n't it ?",
+    "We 're fine ! They 've gone .",
+    "I 'm sure he ca n't .",
+    "don 't , won 't !",
+    "a ' b ' c",
+    "x ' ' y ' 's",
+    "rock ' n ' roll , ok ?",
+    "Wait  .  Really ?!",
+    "x .. y ,, z !!",
+    ". , ! ?",
+    "no change here",
+]
+
+# transformers 4.30 PreTrainedTokenizerBase.clean_up_tokenization: each a replace-all, in order
+CLEANUP_RULES = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"),
+                 (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
+
+
+def clean_up(text):
+    """Returns text after the clean-up rules, applied one after the other."""
+    for old, new in CLEANUP_RULES:
+        text = text.replace(old, new)
+    return text
+
+
+def cleanup_goldens():
+    """Writes cleanup.F.ids / .raw / .txt for F in marian, t5, mbart (module docstring)."""
+    for tool in ("spm_encode", "spm_decode"):
+        if not shutil.which(tool):
+            sys.exit(f"hf_text_fixtures.py: {tool} missing: apt-get install sentencepiece")
+    with open(os.path.join(DATA, "marian-vocab.json"), encoding="utf-8") as f:
+        vocab = json.load(f)
+    for family, name in (("marian", "marian-target"), ("t5", "t5"), ("mbart", "mbart")):
+        model = os.path.join(DATA, name + ".model")
+        pieces = spm("spm_encode", model, CLEANUP_TEXT, "piece")
+        sp_ids = spm("spm_encode", model, CLEANUP_TEXT, "id")
+        unk = 2 if family == "t5" else 0        # the spm_train options of MODELS
+        ids, raw = [], []
+        for line_pieces, line_ids in zip(pieces, sp_ids):
+            # no unknown pieces (their text is not the line's), Marian: only vocab.json's pieces
+            keep = [(p, int(i)) for p, i in zip(line_pieces, line_ids)
+                    if int(i) != unk and (family != "marian" or p in vocab)]
+            if family == "marian":
+                ids.append([vocab[p] for p, _ in keep])
+            elif family == "t5":
+                ids.append([i for _, i in keep])
+            else:
+                ids.append([i + 1 for _, i in keep])
+            raw.append([p for p, _ in keep])
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+            f.write("".join(" ".join(p) + "\n" for p in raw))
+        try:
+            p = subprocess.run(["spm_decode", f"--model={model}", "--input_format=piece", f.name],
+                               capture_output=True, check=True)
+        finally:
+            os.unlink(f.name)
+        decoded = p.stdout.decode("utf-8").split("\n")[:len(raw)]
+        for ext, lines in (("ids", [" ".join(map(str, i)) for i in ids]), ("raw", decoded),
+                           ("txt", [clean_up(t) for t in decoded])):
+            with open(os.path.join(DATA, f"cleanup.{family}.{ext}"), "w", encoding="utf-8") as f:
+                f.write("".join(l + "\n" for l in lines))
+
+
 # ---- the folders the tests convert ---------------------------------------------------------------
 
 def read_safetensors(path):
@@ -284,6 +358,9 @@ def folders(out):
 if __name__ == "__main__":
     if sys.argv[1:] == ["goldens"]:
         goldens()
+        cleanup_goldens()
+    elif sys.argv[1:] == ["cleanup"]:
+        cleanup_goldens()
     elif len(sys.argv) == 3 and sys.argv[1] == "folders":
         folders(sys.argv[2])
     else:

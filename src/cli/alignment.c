@@ -112,6 +112,7 @@ void cli_align_close(cli_align *a)
     free(a->ts);
     free(a->links);
     free(a->text);
+    free(a->orig);
     free(a->enc);
     memset(a, 0, sizeof *a);
 }
@@ -213,6 +214,35 @@ static int text_words(cli_align *a, int *word_of, const char *text, size_t len,
     return 0;
 }
 
+/* Returns how many bytes of a cleaned-up text (len bytes, orig: their offsets before) came from
+ * before offset o. */
+static int cleaned_offset(const int *orig, size_t len, int o)
+{
+    size_t lo = 0, hi = len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (orig[mid] < o)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (int)lo;
+}
+
+/* Cleans a->text up (tok_clean_spaces) and moves the byte spans a->ts, a->te of its n tokens
+ * into the cleaned text. */
+static void clean_text(cli_align *a, int n)
+{
+    size_t len = tok_clean_spaces(a->text, a->text_len, a->orig);
+    for (int i = 0; i < n; i++) {
+        if (a->ts[i] < 0)
+            continue;
+        a->ts[i] = cleaned_offset(a->orig, len, a->ts[i]);
+        a->te[i] = cleaned_offset(a->orig, len, a->te[i]);
+    }
+    a->text_len = len;
+}
+
 /* With ids and no tokenizer: every token is a word. */
 static void token_words(int *word, int n)
 {
@@ -243,6 +273,14 @@ int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *
                 return CLI_FAIL;
             }
             a->text = p;
+            if (a->clean) {
+                int *o = realloc(a->orig, need * sizeof *o);
+                if (!o) {
+                    cli_error("out of memory");
+                    return CLI_FAIL;
+                }
+                a->orig = o;
+            }
             a->text_cap = need;
         }
         if (text_words(a, a->sw, text, len, src, n_src) < 0 ||
@@ -257,6 +295,8 @@ int cli_align_output(cli_align *a, const char *text, size_t len, const int32_t *
             a->n_tgt_words = al_count_words(out_text, out_len);
         } else {
             a->text_len = cli_decode_ids(a->text, a->ts, a->te, a->tok, a->special, out, n_out);
+            if (a->clean)
+                clean_text(a, n_out);
             a->n_tgt_words = al_token_words(a->tw, a->ts, a->te, n_out, a->text, a->text_len);
         }
     }

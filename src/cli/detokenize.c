@@ -13,7 +13,8 @@ static void detokenize_usage(void)
         "Turn each input line of space-separated token ids back into text, one line each.\n\n"
         "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file, a SentencePiece\n"
         "                        .model file or an attn model file (the tokenizer of its\n"
-        "                        outputs); default: the default model\n"
+        "                        outputs, cleaned up as the model's detok.cleanup_spaces\n"
+        "                        says); default: the default model\n"
         "  -h, --help            show this help\n");
 }
 
@@ -36,7 +37,8 @@ int cli_detokenize(int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
-    tokenizer *t = cli_open_tokenizer("detokenize", tok_path, 1);
+    int clean;
+    tokenizer *t = cli_open_tokenizer("detokenize", tok_path, 1, &clean);
     if (!t)
         return CLI_FAIL;
     int status = CLI_OK;
@@ -81,6 +83,8 @@ int cli_detokenize(int argc, char **argv)
             status = CLI_FAIL;
             break;
         }
+        if (clean)
+            m = tok_clean_spaces(out, m, NULL);
         cli_write(out, m);
         cli_write("\n", 1);
     }

@@ -19,8 +19,9 @@ int run_align_setup(run *R)
     int rc = cli_align_attach(R->cmd, R->er, R->cfg, R->o.align_layer, R->o.align_heads);
     if (rc)
         return rc;
-    return cli_align_open(&R->al, R->o.ids ? NULL : R->tok, R->o.special, R->max_src,
-                          R->max_new);
+    rc = cli_align_open(&R->al, R->o.ids ? NULL : R->tok, R->o.special, R->max_src, R->max_new);
+    R->al.clean = eng_file_defaults(R->e)->clean_spaces;
+    return rc;
 }
 
 int run_align_item(run *R, item *it)

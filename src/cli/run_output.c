@@ -1,7 +1,7 @@
 /* run_output.c — `attn run`'s output: each record's output in input order, as text streamed
- * token by token (whole UTF-8 characters, through the tokenizer's stream decoder) with the
- * record's own text around and between its sentences, as token ids (--ids) or as one JSON object
- * per record (--json). */
+ * token by token (whole UTF-8 characters, through the tokenizer's stream decoder; written whole
+ * once done when repaired or cleaned up) with the record's own text around and between its
+ * sentences, as token ids (--ids) or as one JSON object per record (--json). */
 #include "run.h"
 
 #include <stdlib.h>
@@ -78,11 +78,18 @@ void run_append(run *R, size_t *at, const char *p, size_t n)
     *at += n;
 }
 
+/* Returns 1 when the model's outputs get transformers' clean-up (detok.cleanup_spaces). */
+static int cleans(const run *R)
+{
+    return eng_file_defaults(R->e)->clean_spaces;
+}
+
 void run_append_ids(run *R, size_t *at, const int32_t *ids, int n)
 {
     if (run_out_reserve(R, *at + cli_decode_room(R->tok, n) + 1) < 0)
         exit(CLI_FAIL);
-    *at += cli_decode_ids(R->out + *at, NULL, NULL, R->tok, R->o.special, ids, n);
+    size_t len = cli_decode_ids(R->out + *at, NULL, NULL, R->tok, R->o.special, ids, n);
+    *at += cleans(R) ? tok_clean_spaces(R->out + *at, len, NULL) : len;
 }
 
 /* Writes the text (or the id list with --ids) of output ids (n, hypothesis k) of item it as a
@@ -194,14 +201,22 @@ static void write_json(run *R, const item *it)
     json_end(R, r);
 }
 
-/* Writes the repaired text of output ids (n, hypothesis k) of item it (nothing for an empty
- * item of a record without markup). */
-static void write_repaired(run *R, const item *it, int k, const int32_t *ids, int n)
+/* Returns 1 when item it's outputs are written whole once done: repaired, or cleaned up (the
+ * clean-up's rules span tokens, so a text cannot be written before its last token). */
+static int whole(const run *R, const item *it)
 {
-    if (!it->repair)
-        return;
+    return it->repair || (cleans(R) && !R->o.ids);
+}
+
+/* Writes the text of output ids (n, hypothesis k) of item it whole: repaired when it is, or as
+ * decoded and cleaned up (nothing for an empty item that is not repaired). */
+static void write_whole(run *R, const item *it, int k, const int32_t *ids, int n)
+{
     size_t len = 0;
-    run_text_output(R, it, k, ids, n, &len);
+    if (it->repair)
+        run_text_output(R, it, k, ids, n, &len);
+    else if (n > 0)
+        run_append_ids(R, &len, ids, n);
     cli_write_utf8(R->out, len);
 }
 
@@ -228,13 +243,14 @@ static void write_head(run *R)
         for (int k = 0; k < R->gp.n_best; k++) {
             if (k > 0)
                 write_lead(R, it);
-            write_repaired(R, it, k, NULL, 0);
+            if (it->repair)
+                write_whole(R, it, k, NULL, 0);
             end_item(R, it, k);
         }
         return;
     }
     if (!it->done) {
-        if (!streams(R) || !it->running || it->repair)
+        if (!streams(R) || !it->running || whole(R, it))
             return;
         const gen_result *res = eng_result(R->er, it->gen_index);
         if ((size_t)res->n_settled > it->written) {
@@ -248,8 +264,8 @@ static void write_head(run *R)
         const int32_t *ids = it->ids + (size_t)k * R->max_new;
         if (k > 0)
             write_lead(R, it);
-        if (it->repair)
-            write_repaired(R, it, k, ids, it->len[k]);
+        if (whole(R, it))
+            write_whole(R, it, k, ids, it->len[k]);
         else
             write_ids(R, ids, k == 0 ? it->written : 0, (size_t)it->len[k]);
         end_item(R, it, k);

@@ -195,7 +195,7 @@ int cli_tokenize(int argc, char **argv)
         return cli_usage_error("tokenize", "--source cannot be combined with --pattern");
     if (source)
         return tokenize_source(tok_path, src_lang, whole, flags, argv + optind, argc - optind);
-    tokenizer *t = cli_open_tokenizer("tokenize", tok_path, 0);
+    tokenizer *t = cli_open_tokenizer("tokenize", tok_path, 0, NULL);
     if (!t)
         return CLI_FAIL;
     char why[256];

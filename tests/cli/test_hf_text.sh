@@ -73,6 +73,90 @@ for pair in marian:marian t5_v1_0:t5 t5_v1_1:t5 mbart:mbart; do
         cmp -s "$T/out" "$T/want.txt"
 done
 
+# transformers' clean_up_tokenization_spaces (detok.cleanup_spaces, which the converter writes):
+# attn detokenize of chosen ids equals spm_decode's text after the rules, both computed by
+# scripts/goldens/hf_text_fixtures.py; with the key 0 the text is spm_decode's as it is
+set_clean() {   # set_clean IN OUT VALUE: IN with detok.cleanup_spaces = VALUE
+    PYTHONPATH=. /usr/bin/python3 -c '
+import sys
+from scripts.lib import attnfile
+meta, tensors = attnfile.read(sys.argv[1])
+v = sys.argv[3]
+meta["detok.cleanup_spaces"] = int(v) if v.isdigit() else v
+attnfile.write(sys.argv[2], meta, tensors)' "$@"
+}
+clean_up() {    # the rules, applied to each line of stdin (the goldens script's clean_up)
+    PYTHONPATH=. /usr/bin/python3 -c '
+import sys
+sys.path.insert(0, "scripts/goldens")
+from hf_text_fixtures import clean_up
+for line in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")[:-1]:
+    sys.stdout.buffer.write((clean_up(line) + "\n").encode("utf-8", "surrogateescape"))'
+}
+json_outputs() {    # the "output" of each JSON line of file $1
+    /usr/bin/python3 -c 'import json, sys
+for l in open(sys.argv[1], encoding="utf-8"):
+    print(json.loads(l)["output"])' "$1"
+}
+ok "the clean-up goldens differ from spm_decode's text" differ $D/cleanup.t5.raw $D/cleanup.t5.txt
+changed=0
+for pair in marian:marian t5_v1_0:t5 t5_v1_1:t5 mbart:mbart; do
+    m=${pair%%:*}
+    g=${pair#*:}
+    M="$T/$m.attn"
+    ok "$m: the converter turns the clean-up on" \
+        [ "$(PYTHONPATH=. /usr/bin/python3 -c 'import sys
+from scripts.lib import attnfile
+print(attnfile.read(sys.argv[1])[0].get("detok.cleanup_spaces"))' "$M")" = 1 ]
+    run "$ATTN" detokenize -t "$M" $D/cleanup.$g.ids
+    ok "$m: detokenize cleans up as transformers' decode does" cmp -s "$T/out" $D/cleanup.$g.txt
+    set_clean "$M" "$T/$m.raw.attn" 0
+    run "$ATTN" detokenize -t "$T/$m.raw.attn" $D/cleanup.$g.ids
+    ok "$m: detok.cleanup_spaces 0: spm_decode's text" cmp -s "$T/out" $D/cleanup.$g.raw
+    # attn run: each output is the text without the clean-up, cleaned up (plain, --n-best, --json)
+    for opts in "-n 20" "-n 20 -b 2 --n-best 2" "-n 20 --json"; do
+        "$ATTN" -m "$T/$m.raw.attn" $opts --no-protect "$T/run.in" >"$T/raw.txt"
+        run "$ATTN" -m "$M" $opts --no-protect "$T/run.in"
+        if [ "${opts#*--json}" != "$opts" ]; then
+            json_outputs "$T/raw.txt" | clean_up >"$T/want.txt"
+            json_outputs "$T/out" >"$T/got.txt"
+            ok "$m $opts: the outputs are cleaned up" cmp -s "$T/got.txt" "$T/want.txt"
+        else
+            clean_up <"$T/raw.txt" >"$T/want.txt"
+            ok "$m $opts: the outputs are cleaned up" cmp -s "$T/out" "$T/want.txt"
+            cmp -s "$T/raw.txt" "$T/out" || changed=$((changed + 1))
+        fi
+        ok "$m $opts: quiet" err_empty
+    done
+    # --align: the output as written, and output word indices within its words
+    run "$ATTN" -m "$M" -n 20 --no-protect --align "$T/run.in"
+    "$ATTN" -m "$M" -n 20 --no-protect "$T/run.in" >"$T/want.txt"
+    sed 's/ ||| .*//' "$T/out" >"$T/text.txt"
+    ok "$m --align: the output text is the cleaned-up one" cmp -s "$T/text.txt" "$T/want.txt"
+    ok "$m --align: output words are those written" [ "$(awk -F ' \\|\\|\\| ' '{
+        n = split($1, w, /[ \t]+/); m = 0; for (i = 1; i <= n; i++) m += w[i] != ""
+        k = split($2, l, " "); for (i = 1; i <= k; i++) { split(l[i], p, "-"); if (p[2] >= m) bad++ }
+    } END { print bad + 0 }' "$T/out")" = 0 ]
+done
+ok "some outputs of attn run change with the clean-up" [ "$changed" -gt 0 ]
+set_clean "$T/t5_v1_1.attn" "$T/bad-clean.attn" yes
+run "$ATTN" detokenize -t "$T/bad-clean.attn" $D/cleanup.t5.ids
+ok "a detok.cleanup_spaces that is no number: exit 1" status_is 1
+ok "a detok.cleanup_spaces that is no number: says so" err_has "detok.cleanup_spaces: not an integer"
+run "$ATTN" -m "$T/bad-clean.attn" "$T/run.in"
+ok "attn run: a detok.cleanup_spaces that is no number: exit 1" status_is 1
+ok "attn run: says so" err_has "detok.cleanup_spaces: not an integer"
+cp -r "$T/hf/t5_v1_1" "$T/noclean"
+printf '{"clean_up_tokenization_spaces": false}\n' >"$T/noclean/tokenizer_config.json"
+run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/noclean" -o "$T/noclean.attn"
+ok "clean_up_tokenization_spaces false converts" status_is 0
+run "$ATTN" detokenize -t "$T/noclean.attn" $D/cleanup.t5.ids
+ok "clean_up_tokenization_spaces false: no clean-up" cmp -s "$T/out" $D/cleanup.t5.raw
+printf '{"clean_up_tokenization_spaces": "no"}\n' >"$T/noclean/tokenizer_config.json"
+run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/noclean" -o "$T/noclean.attn"
+ok "a clean_up_tokenization_spaces that is no boolean is refused" status_is 1
+ok "... by name" err_has "clean_up_tokenization_spaces"
+
 # the fixtures' outputs are not empty everywhere (random weights write nonsense, but text)
 run "$ATTN" -m "$T/t5_v1_1.attn" -n 12 --no-protect "$T/run.in"
 ok "T5 v1.1 writes some text" [ -n "$(tr -d ' \n' <"$T/out")" ]
