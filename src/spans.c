@@ -305,8 +305,8 @@ static int word_of(const char *text, size_t at)
 }
 
 /* Finds the output words most like missing span x: sets *a, *b and returns 1, or returns 0
- * when no run of words unsettled, no copy of a source word and at most half different is
- * found. */
+ * when no run of words unsettled, no copy of a source word and at most half different (or
+ * starting with the whole span, which the model glued to other letters) is found. */
 static int best_candidate(const repair *R, const missing *x, size_t *a, size_t *b)
 {
     int k = al_count_words(x->text, x->len), best = -1;
@@ -321,7 +321,8 @@ static int best_candidate(const repair *R, const missing *x, size_t *a, size_t *
             !is_source_span(R, R->hyp + s, e - s))
             continue;
         int la, lb, d = distance(R->hyp + s, e - s, x->text, x->len, &la, &lb);
-        if (d < 0 || d * 2 > (la > lb ? la : lb))
+        int glued = e - s > x->len && memcmp(R->hyp + s, x->text, x->len) == 0;
+        if (d < 0 || (d * 2 > (la > lb ? la : lb) && !glued))
             continue;
         double off = (double)s > want ? (double)s - want : want - (double)s;
         if (best < 0 || d < best || (d == best && off < best_off)) {

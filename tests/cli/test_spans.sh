@@ -32,6 +32,11 @@ each 'see https://x.org/a now' -m $E --prefix 'see the'
 echo '3.12 and more' >"$T/in"
 each 'see thend more' -m $E --prefix 'see the' --no-protect
 each '3.12 see thend more' -m $E --prefix 'see the'
+# A span the model glued to the next word (-v + twice = -vttwice) is cut back to the span, not
+# written a second time beside the glued one.
+echo 'pass -v twice' >"$T/in"
+each 'pass -vttwice' -m $E --prefix 'pass -vt' --no-protect
+each 'pass -v' -m $E --prefix 'pass -vt'
 
 # --json carries the repaired output; --n-best repairs every hypothesis.
 echo 'version 3.12 here' >"$T/in"
