@@ -5,7 +5,9 @@
   python3 -m scripts.model.evaluate_model HYP REF        scores any two files
 
 Translates the source file with attn (greedy, then beam 4, each line as one source as PyTorch
-does: --no-split; then greedy with attn's sentence splitting, system attn-split) and with
+does: --no-split; attn-bare is greedy without attn's protected-span repair, as PyTorch decodes,
+and the one compared with PyTorch line by line; then greedy with attn's sentence splitting,
+system attn-split) and with
 PyTorch's greedy decoding of the same model file (scripts/lib/translator.py), and prints for
 each: corpus BLEU (sacreBLEU's definition: 13a tokenisation, one reference, brevity penalty,
 'exp' smoothing) and chrF2
@@ -135,8 +137,9 @@ def main():
     p.add_argument("--batch", type=int, default=32, help="attn --batch")
     p.add_argument("--limit", type=int, default=256,
                    help="also score the lines whose source fits this many tokens")
-    p.add_argument("--systems", default="pytorch,attn-greedy,attn-beam4,attn-split",
-                   help="comma-separated subset of pytorch, attn-greedy, attn-beam4, attn-split")
+    p.add_argument("--systems", default="pytorch,attn-bare,attn-greedy,attn-beam4,attn-split",
+                   help="comma-separated subset of pytorch, attn-bare, attn-greedy, attn-beam4, "
+                   "attn-split")
     args = p.parse_args()
 
     if args.files:
@@ -165,6 +168,8 @@ def main():
             secs = pytorch_greedy(args.model, args.attn, args.src, out, args.threads)
         elif name == "attn-greedy":
             secs = run_attn(args.attn, whole + ["--greedy"], args.src, out)
+        elif name == "attn-bare":
+            secs = run_attn(args.attn, whole + ["--greedy", "--no-protect"], args.src, out)
         elif name == "attn-beam4":
             secs = run_attn(args.attn, whole + ["-b", "4"], args.src, out)
         elif name == "attn-split":
@@ -181,12 +186,12 @@ def main():
                            [refs[i] for i in inside], 0, [srcs[i] for i in inside]))
         print_row(rows[-1])
     result = dict(model=args.model, src=args.src, ref=args.ref, results=rows)
-    if "pytorch" in outs and "attn-greedy" in outs:
-        same = sum(a == b for a, b in zip(outs["pytorch"], outs["attn-greedy"]))
+    if "pytorch" in outs and "attn-bare" in outs:
+        same = sum(a == b for a, b in zip(outs["pytorch"], outs["attn-bare"]))
         result["greedy_equal"] = same
         result["greedy_equal_share"] = round(same / max(len(refs), 1), 4)
-        print("attn greedy == PyTorch greedy on %d of %d sentences (%.2f%%)" %
-              (same, len(refs), 100.0 * same / max(len(refs), 1)))
+        print("attn-bare (greedy, no span repair) == PyTorch greedy on %d of %d sentences (%.2f%%)"
+              % (same, len(refs), 100.0 * same / max(len(refs), 1)))
     import json
     with open(os.path.join(args.work, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
