@@ -108,7 +108,7 @@ if [ -n "${FROM_SCRATCH:-}" ]; then
 fi
 # One more stretch from INIT (a further stretch needs a new, empty CKPT2).
 CKPT2=${CKPT2:-$WORK/ckpt-next}
-stretch "$INIT" "$CKPT2" "${LR_FACTOR:-0.3}" "${LR_DROP:-}" "${MINUTES:-110}" "$OUT.new" \
+stretch "$INIT" "$CKPT2" "${LR_FACTOR:-0.3}" "${LR_DROP:-}" "${MINUTES:-95}" "$OUT.new" \
     "${SEED:-3}"
 
 # 5. Evaluation on the test split; OUT is replaced only when the greedy test BLEU (all lines,
