@@ -5,6 +5,7 @@
 #define ATTN_PRODUCT_CHECK_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -111,6 +112,26 @@ static inline void pc_check(const product_case *c, const char *what, int dtype, 
                          "(tol %.2g)", what, kn_isa_name(kn_isa()), dtype, c->n, c->rows, c->cols,
                          b, o, got, want, tol);
         }
+}
+
+/* Runs check(dtype, n, rows, cols) on every instruction set this CPU has, for the dtypes
+ * ATTN_F32..last_dtype and every shape of ns x rowss x colss, printing one line an ISA that
+ * names what. */
+static inline void pc_sweep_isas(void (*check)(int, int, int, int), const char *what,
+                                 int last_dtype, const int *ns, size_t n_ns, const int *rowss,
+                                 size_t n_rows, const int *colss, size_t n_cols)
+{
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        assert_int_equal(kn_set_isa(isa), isa);
+        for (int dt = ATTN_F32; dt <= last_dtype; dt++)
+            for (size_t a = 0; a < n_ns; a++)
+                for (size_t b = 0; b < n_rows; b++)
+                    for (size_t c = 0; c < n_cols; c++)
+                        check(dt, ns[a], rowss[b], colss[c]);
+        printf("  %s on %s: ok\n", what, kn_isa_name(isa));
+    }
+    kn_set_isa(best);
 }
 
 #endif

@@ -136,17 +136,8 @@ static void test_linear_all_isas(void **state)
     static const int ns[] = {1, 2, 3, 5, 9};
     static const int rowss[] = {1, 4, 7, 37};
     static const int colss[] = {1, 7, 16, 33, 64, 100, 130};
-    int best = kn_set_isa(KN_AVX512);
-    for (int isa = KN_PORTABLE; isa <= best; isa++) {
-        assert_int_equal(kn_set_isa(isa), isa);
-        for (int dt = ATTN_F32; dt <= ATTN_Q8; dt++)
-            for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
-                for (size_t b = 0; b < sizeof rowss / sizeof *rowss; b++)
-                    for (size_t c = 0; c < sizeof colss / sizeof *colss; c++)
-                        check_linear(dt, ns[a], rowss[b], colss[c]);
-        printf("  kn_linear f32/f16/bf16/q8 on %s: ok\n", kn_isa_name(isa));
-    }
-    kn_set_isa(best);
+    pc_sweep_isas(check_linear, "kn_linear f32/f16/bf16/q8", ATTN_Q8, ns, sizeof ns / sizeof *ns,
+                  rowss, sizeof rowss / sizeof *rowss, colss, sizeof colss / sizeof *colss);
 }
 
 /* The q8 path gives bit-identical outputs on every instruction set (exact integer dots). */
