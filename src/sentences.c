@@ -444,16 +444,22 @@ static size_t sentence_end_at(const lang_rules *r, const unsigned char *t, size_
 }
 
 /* Returns the end of the sentence that starts at t[start] (a character that is not a space):
- * just after its last mark when a rule ends it, else after its last character before a hard stop
- * or the end of the text. */
+ * just after its last mark when a rule ends it, before the white space ahead of the next bullet
+ * when it opens with a list bullet and the same bullet comes again, else after its last
+ * character before a hard stop or the end of the text. */
 static size_t sentence_end(const lang_rules *r, const unsigned char *t, size_t len, size_t start)
 {
     size_t i = start, last = start, word = start, next;
     int seen_alnum = 0, in_word = 0; /* word: where the current word starts after its quotes */
+    uint32_t bullet = bullet_at(t, len, start) ? decode(t, len, start, &next) : 0;
     while (i < len) {
         uint32_t c = decode(t, len, i, &next);
         if (is_hard(c))
             break;
+        size_t after;
+        if (bullet && seen_alnum && is_space(c) && bullet_at(t, len, next) &&
+            decode(t, len, next, &after) == bullet)
+            return last; /* the next item of a list flattened on one line: "* Sans * Serif" */
         if (!in_word && !is_space(c) && !is_opener(c)) {
             word = i;
             in_word = 1;

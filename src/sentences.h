@@ -22,7 +22,9 @@
  * after terminal punctuation (. ! ? … ‼ ⁇ ⁈ ⁉ ‽ ． and the full stops 。｡ and ！？), with the
  * closing quotes and brackets that follow it, when white space and then an upper-case letter,
  * a digit, an opening quote or bracket, or a list bullet (* - • ‣ ◦ – and a space) come next;
- * the full-width 。｡！？ need no space.  A colon or semicolon ends one before a bullet.  A
+ * the full-width 。｡！？ need no space.  A colon or semicolon ends one before a bullet, and a
+ * sentence that opens with a bullet ends before the next of the same bullet (a list flattened
+ * on one line: "* Sans * Serif" is two items, "* a * b" too, "a * b" one).  A
  * full stop does not end a sentence after a known abbreviation of the language, a list marker
  * opening the sentence (1. a. iv.), or, when the next word is not a usual sentence opener, after
  * an initial, an acronym (U.S.), an abbreviation that may also end a sentence (etc.) or (German)

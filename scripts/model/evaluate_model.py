@@ -7,7 +7,9 @@
 Translates the source file with attn (greedy, then beam 4, each line as one source as PyTorch
 does: --no-split; attn-bare is greedy without attn's protected-span repair, as PyTorch decodes,
 and the one compared with PyTorch line by line; then greedy with attn's sentence splitting,
-system attn-split) and with
+system attn-split; then attn as a user runs it, greedy and beam 4 with sentence splitting and
+without --truncate, so that the over-long sources are translated whole in pieces: attn-whole
+and attn-whole-beam4, the figures of the default model's goal) and with
 PyTorch's greedy decoding of the same model file (scripts/lib/translator.py), and prints for
 each: corpus BLEU (sacreBLEU's definition: 13a tokenisation, one reference, brevity penalty,
 'exp' smoothing) and chrF2
@@ -137,9 +139,10 @@ def main():
     p.add_argument("--batch", type=int, default=32, help="attn --batch")
     p.add_argument("--limit", type=int, default=256,
                    help="also score the lines whose source fits this many tokens")
-    p.add_argument("--systems", default="pytorch,attn-bare,attn-greedy,attn-beam4,attn-split",
+    p.add_argument("--systems", default="pytorch,attn-bare,attn-greedy,attn-beam4,attn-split,"
+                   "attn-whole,attn-whole-beam4",
                    help="comma-separated subset of pytorch, attn-bare, attn-greedy, attn-beam4, "
-                   "attn-split")
+                   "attn-split, attn-whole, attn-whole-beam4")
     args = p.parse_args()
 
     if args.files:
@@ -161,6 +164,7 @@ def main():
     common = ["-m", args.model, "--truncate", "--batch", str(args.batch),
               "--threads", str(args.threads)]
     whole = common + ["--no-split"]
+    free = [a for a in common if a != "--truncate"]
     rows, outs = [], {}
     for name in systems:
         out = os.path.join(args.work, name + ".txt")
@@ -174,6 +178,10 @@ def main():
             secs = run_attn(args.attn, whole + ["-b", "4"], args.src, out)
         elif name == "attn-split":
             secs = run_attn(args.attn, common + ["--greedy", "--split"], args.src, out)
+        elif name == "attn-whole":
+            secs = run_attn(args.attn, free + ["--greedy", "--split"], args.src, out)
+        elif name == "attn-whole-beam4":
+            secs = run_attn(args.attn, free + ["-b", "4", "--split"], args.src, out)
         else:
             p.error("unknown system %r" % name)
         outs[name] = read_lines(out)
