@@ -30,6 +30,9 @@ static void score_usage(void)
         "      --ids           sources and targets are space-separated token ids\n"
         "      --special       recognise special tokens' text in the input\n"
         "      --truncate      cut sources and targets longer than the model accepts\n"
+        "      --src-lang CODE the source language token (mBART: en_XX...; as for attn run)\n"
+        "      --tgt-lang CODE the target language token that starts the target (mBART; as\n"
+        "                      for attn run)\n"
         "      --batch N       score N pairs together (default 16)\n"
         "      --threads N     compute threads (default: all CPUs, at most 8)\n"
         "      --json          one JSON object per pair: ids and per-token log-probabilities\n"
@@ -80,6 +83,7 @@ typedef struct scorer {
     long n_pairs, n_tokens, n_failed;
     int align;               /* --align: word alignments (alignment.h) */
     const char *align_layer, *align_heads;
+    const char *src_lang, *tgt_lang;    /* --src-lang, --tgt-lang (NULL: the model's) */
     cli_align al;
 } scorer;
 
@@ -363,6 +367,12 @@ static int score_setup(scorer *S, const char *model)
 {
     if (!(S->e = cli_open_engine(model, S->ids)))
         return CLI_FAIL;
+    char why[256];
+    if ((S->src_lang || S->tgt_lang) &&
+        eng_set_langs(S->e, S->src_lang, S->tgt_lang, why, sizeof why) < 0) {
+        cli_error("%s", why);
+        return CLI_FAIL;
+    }
     S->cfg = eng_config(S->e);
     int P = S->cfg->max_positions;
     eng_overrides o;
@@ -427,7 +437,7 @@ int cli_score(int argc, char **argv)
 {
     enum {
         O_SOURCE = 256, O_TARGET, O_MEAN, O_IDS, O_SPECIAL, O_TRUNCATE, O_BATCH, O_THREADS, O_JSON,
-        O_ALIGN, O_ALIGN_LAYER, O_ALIGN_HEADS
+        O_ALIGN, O_ALIGN_LAYER, O_ALIGN_HEADS, O_SRC_LANG, O_TGT_LANG
     };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"source", required_argument, NULL, O_SOURCE},
@@ -438,7 +448,9 @@ int cli_score(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
         {"align", no_argument, NULL, O_ALIGN},
         {"align-layer", required_argument, NULL, O_ALIGN_LAYER},
-        {"align-heads", required_argument, NULL, O_ALIGN_HEADS}, {NULL, 0, NULL, 0},
+        {"align-heads", required_argument, NULL, O_ALIGN_HEADS},
+        {"src-lang", required_argument, NULL, O_SRC_LANG},
+        {"tgt-lang", required_argument, NULL, O_TGT_LANG}, {NULL, 0, NULL, 0},
     };
     scorer S;
     memset(&S, 0, sizeof S);
@@ -463,6 +475,8 @@ int cli_score(int argc, char **argv)
         case O_ALIGN: S.align = 1; break;
         case O_ALIGN_LAYER: S.align_layer = optarg; break;
         case O_ALIGN_HEADS: S.align_heads = optarg; break;
+        case O_SRC_LANG: S.src_lang = optarg; break;
+        case O_TGT_LANG: S.tgt_lang = optarg; break;
         case 'v': S.verbose = 1; break;
         case 'h': score_usage(); return CLI_OK;
         case O_BATCH:

@@ -204,6 +204,31 @@ ok "mbart: --tgt-lang de_DE is quiet" err_empty
 run "$ATTN" -m "$T/mbart.attn" -n 6 --no-protect --tgt-lang de_DE --src-lang fr_XX "$T/run.in"
 ok "mbart: text with --src-lang and --tgt-lang" status_is 0
 
+# attn score --src-lang / --tgt-lang: the output that attn run generated with them scores what
+# the run's --json said (the sum of its log-probabilities), and the languages change the score
+"$ATTN" tokenize --source --src-lang fr_XX -t "$T/mbart.attn" "$T/one.txt" >"$T/fr.ids"
+"$ATTN" -m "$T/mbart.attn" --ids -n 6 --greedy --tgt-lang de_DE --json "$T/fr.ids" >"$T/gen.json"
+want=$(sed 's/.*"score":\([-0-9.e]*\).*/\1/' "$T/gen.json")
+sed 's/.*"ids":\[\([0-9,]*\)\].*/\1/; s/,/ /g' "$T/gen.json" >"$T/gen.ids"
+run "$ATTN" score -m "$T/mbart.attn" --ids --tgt-lang de_DE --source "$T/fr.ids" \
+    --target "$T/gen.ids"
+ok "mbart: score --tgt-lang de_DE gives the run's score ($want)" \
+    awk -v a="$(cat "$T/out")" -v b="$want" 'BEGIN { d = a - b; exit !(d < 1e-4 && d > -1e-4) }'
+run "$ATTN" score -m "$T/mbart.attn" --ids --source "$T/fr.ids" --target "$T/gen.ids"
+ok "mbart: score without --tgt-lang starts at ro_RO: another score" \
+    awk -v a="$(cat "$T/out")" -v b="$want" 'BEGIN { d = a - b; exit !(d > 1e-3 || d < -1e-3) }'
+printf 'Hello world\tHallo Welt\n' >"$T/mpair.txt"
+"$ATTN" score -m "$T/mbart.attn" --src-lang fr_XX --tgt-lang de_DE "$T/mpair.txt" >"$T/text.score"
+"$ATTN" tokenize --source --src-lang fr_XX -t "$T/mbart.attn" "$T/one.txt" >"$T/s.ids"
+printf 'Hallo Welt\n' | "$ATTN" tokenize -t "$T/mbart.attn" >"$T/t.ids"
+run "$ATTN" score -m "$T/mbart.attn" --ids --tgt-lang de_DE --source "$T/s.ids" --target "$T/t.ids"
+ok "mbart: score --src-lang fr_XX from text equals the ids with fr_XX" cmp -s "$T/out" "$T/text.score"
+"$ATTN" score -m "$T/mbart.attn" --tgt-lang de_DE "$T/mpair.txt" >"$T/en.score"
+ok "mbart: score --src-lang fr_XX differs from the default en_XX" differ "$T/en.score" "$T/text.score"
+run "$ATTN" score -m "$T/mbart.attn" --tgt-lang en_xx "$T/mpair.txt"
+ok "score: an unknown --tgt-lang exits 1" status_is 1
+ok "score: an unknown --tgt-lang: one line naming it" err_has "target language 'en_xx'"
+
 # errors: one line, exit 1
 run "$ATTN" -m "$T/mbart.attn" --src-lang xx_YY "$T/one.txt"
 ok "an unknown --src-lang exits 1" status_is 1
