@@ -110,9 +110,12 @@ static void merge_small(encoder *e, const char *s, uint32_t n)
         if (best == UINT64_MAX)
             break;
         id[bi] = (int32_t)(uint32_t)best;
-        memmove(pos + bi + 1, pos + bi + 2, (m - bi - 1) * sizeof *pos);
-        memmove(id + bi + 1, id + bi + 2, (m - bi - 2) * sizeof *id);
-        memmove(rank + bi + 1, rank + bi + 2, (m - bi - 2) * sizeof *rank);
+        for (uint32_t i = bi + 1; i + 1 < m; i++) { /* loops: memmove calls cost more here */
+            pos[i] = pos[i + 1];
+            id[i] = id[i + 1];
+            rank[i] = rank[i + 1];
+        }
+        pos[m - 1] = pos[m];
         m--;
         rank[bi] = bi + 1 < m ? pair_key(t, s, pos[bi], pos[bi + 2]) : UINT64_MAX;
         if (bi > 0)
@@ -209,17 +212,13 @@ static void merge_large(encoder *e, const char *s, uint32_t n)
     }
 }
 
-/* Encodes one piece s[0..n-1] of two bytes or more (no specials; h and head its bpe_hash and
- * bpe_head) into the output; returns a status. */
-static int encode_hashed(encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *s,
-                           size_t n, uint64_t h, uint64_t head)
+/* Encodes one piece s[0..n-1] of two bytes or more that is not a token (no specials; h its
+ * bpe_hash) into the output, from the piece cache or by merging; returns a status.  Kept out of
+ * line: most pieces are whole tokens and never come here. */
+static __attribute__((noinline)) int encode_merged(encoder *e, int32_t *ids, size_t cap,
+                                                   size_t *n_ids, const char *s, size_t n,
+                                                   uint64_t h)
 {
-    const bpe *t = e->t;
-    int32_t whole = bpe_lookup_hashed(t, s, n, h, head);
-    if (whole >= 0) {
-        emit(ids, cap, n_ids, whole);
-        return TOK_OK;
-    }
     size_t slot = 0;
     if (e->cache && n <= CACHE_MAX_PIECE) {
         slot = h & (CACHE_SLOTS - 1);
@@ -297,11 +296,22 @@ static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_i
         emit(ids, cap, n_ids, e->t->byte_id[(unsigned char)s[0]]);
         return TOK_OK;
     }
-    if (n > KEY_LEN)
-        return encode_hashed(e, ids, cap, n_ids, s, n, bpe_hash(s, n), bpe_head(s, n));
-    uint64_t key[2];
-    load_key(key, s, n, avail);
-    return encode_hashed(e, ids, cap, n_ids, s, n, bpe_hash16(key, n), key[0]);
+    uint64_t h, head;
+    if (n > KEY_LEN) {
+        h = bpe_hash(s, n);
+        head = bpe_head(s, n);
+    } else {
+        uint64_t key[2];
+        load_key(key, s, n, avail);
+        h = bpe_hash16(key, n);
+        head = key[0];
+    }
+    int32_t whole = bpe_lookup_hashed(e->t, s, n, h, head);
+    if (whole >= 0) {
+        emit(ids, cap, n_ids, whole);
+        return TOK_OK;
+    }
+    return encode_merged(e, ids, cap, n_ids, s, n, h);
 }
 
 /* Encodes text with no special-token recognition; returns a status. */
