@@ -76,19 +76,64 @@ static int reserve(encoder *e, size_t len)
     return TOK_OK;
 }
 
-/* Returns the merge key of bytes [a, b) of s (rank << 32 | id: lower merges first), or
- * UINT64_MAX when they are not a token. */
-static inline uint64_t pair_key(const bpe *t, const char *s, uint32_t a, uint32_t b)
+/* Sets key to s[0..n-1] (n <= KEY_LEN) zero-padded to 16 bytes; avail is how many bytes from s
+ * on may be read. */
+static inline void load_key(uint64_t key[2], const char *s, size_t n, size_t avail)
 {
-    int32_t id = bpe_lookup(t, s + a, b - a);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (avail >= 16) { /* two loads and a mask instead of a copy of n bytes */
+        memcpy(key, s, 16);
+        if (n < 8) {
+            key[0] &= (1ull << (8 * n)) - 1;
+            key[1] = 0;
+        } else if (n < 16) {
+            key[1] &= (1ull << (8 * (n - 8))) - 1;
+        }
+        return;
+    }
+#endif
+    (void)avail;
+    key[0] = key[1] = 0;
+    memcpy(key, s, n);
+}
+
+/* Looks s[0..n-1] (n >= 1; avail bytes from s on may be read) up among the normal tokens of t;
+ * returns its id or -1, and its bpe_hash in *h. */
+static inline __attribute__((always_inline)) int32_t lookup(const bpe *t, const char *s,
+                                                            size_t n, size_t avail, uint64_t *h)
+{
+    uint64_t key[2];
+    if (n > KEY_LEN) {
+        *h = bpe_hash(s, n);
+        key[0] = bpe_head(s, n);
+        key[1] = bpe_tail(s, n);
+    } else {
+        load_key(key, s, n, avail);
+        *h = bpe_hash16(key, n);
+    }
+    return bpe_lookup_hashed(t, s, n, *h, key[0], key[1]);
+}
+
+/* Returns the merge key of bytes [a, b) of s (rank << 32 | id: lower merges first), or
+ * UINT64_MAX when they are not a token; avail bytes from s on may be read. */
+static inline uint64_t pair_key(const bpe *t, const char *s, uint32_t a, uint32_t b,
+                                size_t avail)
+{
+    if (b - a == 2)
+        return bpe_pair2(t, s + a);
+    uint64_t h;
+    int32_t id = lookup(t, s + a, b - a, avail - a, &h);
     return id < 0 ? UINT64_MAX : (uint64_t)t->rank[id] << 32 | (uint32_t)id;
 }
 
 /* Merges a short piece by scanning for the lowest-rank pair each round (quadratic, small n);
  * leaves the parts in e->next / e->id from offset 0. */
-static void merge_small(encoder *e, const char *s, uint32_t n)
+static void merge_small(encoder *e, const char *piece, uint32_t n)
 {
     const bpe *t = e->t;
+    char s[SMALL_PIECE + KEY_LEN]; /* the piece, then zeros: pair keys load 16 bytes at a time */
+    memcpy(s, piece, n);
+    memset(s + n, 0, KEY_LEN);
     uint32_t pos[SMALL_PIECE + 1];
     uint64_t rank[SMALL_PIECE]; /* merge key of the pair starting at each part */
     int32_t id[SMALL_PIECE];
@@ -97,7 +142,7 @@ static void merge_small(encoder *e, const char *s, uint32_t n)
         pos[i] = i;
     for (uint32_t i = 0; i < n; i++) {
         id[i] = t->byte_id[(unsigned char)s[i]];
-        rank[i] = i + 1 < n ? pair_key(t, s, i, i + 2) : UINT64_MAX;
+        rank[i] = i + 1 < n ? bpe_pair2(t, s + i) : UINT64_MAX;
     }
     for (;;) {
         uint64_t best = UINT64_MAX;
@@ -117,9 +162,9 @@ static void merge_small(encoder *e, const char *s, uint32_t n)
         }
         pos[m - 1] = pos[m];
         m--;
-        rank[bi] = bi + 1 < m ? pair_key(t, s, pos[bi], pos[bi + 2]) : UINT64_MAX;
+        rank[bi] = bi + 1 < m ? pair_key(t, s, pos[bi], pos[bi + 2], sizeof s) : UINT64_MAX;
         if (bi > 0)
-            rank[bi - 1] = pair_key(t, s, pos[bi - 1], pos[bi + 1]);
+            rank[bi - 1] = pair_key(t, s, pos[bi - 1], pos[bi + 1], sizeof s);
     }
     for (uint32_t i = 0; i < m; i++) {
         e->next[pos[i]] = pos[i + 1];
@@ -183,7 +228,7 @@ static void merge_large(encoder *e, const char *s, uint32_t n)
     }
     next[n] = n;
     for (uint32_t i = 0; i + 1 < n; i++) {
-        uint64_t r = pair_key(t, s, i, i + 2);
+        uint64_t r = bpe_pair2(t, s + i);
         if (r != UINT64_MAX)
             heap_push(e->heap, &hn, (heap_ent){r, i, i + 2});
     }
@@ -199,13 +244,13 @@ static void merge_large(encoder *e, const char *s, uint32_t n)
         if (next[l] < n)
             prev[next[l]] = l;
         if (next[l] < n) {
-            uint64_t rr = pair_key(t, s, l, next[next[l]]);
+            uint64_t rr = pair_key(t, s, l, next[next[l]], n);
             if (rr != UINT64_MAX)
                 heap_push(e->heap, &hn, (heap_ent){rr, l, next[next[l]]});
         }
         if (prev[l] != UINT32_MAX) {
             uint32_t p = prev[l];
-            uint64_t rr = pair_key(t, s, p, next[l]);
+            uint64_t rr = pair_key(t, s, p, next[l], n);
             if (rr != UINT64_MAX)
                 heap_push(e->heap, &hn, (heap_ent){rr, p, next[l]});
         }
@@ -266,27 +311,6 @@ static __attribute__((noinline)) int encode_merged(encoder *e, int32_t *ids, siz
     return TOK_OK;
 }
 
-/* Sets key to s[0..n-1] (n <= KEY_LEN) zero-padded to 16 bytes; avail is how many bytes from s
- * on may be read. */
-static inline void load_key(uint64_t key[2], const char *s, size_t n, size_t avail)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (avail >= 16) { /* two loads and a mask instead of a copy of n bytes */
-        memcpy(key, s, 16);
-        if (n < 8) {
-            key[0] &= (1ull << (8 * n)) - 1;
-            key[1] = 0;
-        } else if (n < 16) {
-            key[1] &= (1ull << (8 * (n - 8))) - 1;
-        }
-        return;
-    }
-#endif
-    (void)avail;
-    key[0] = key[1] = 0;
-    memcpy(key, s, n);
-}
-
 /* Encodes one piece s[0..n-1] (no specials; avail bytes from s on may be read) into the output;
  * returns a status. */
 static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
@@ -296,17 +320,15 @@ static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_i
         emit(ids, cap, n_ids, e->t->byte_id[(unsigned char)s[0]]);
         return TOK_OK;
     }
-    uint64_t h, head;
-    if (n > KEY_LEN) {
-        h = bpe_hash(s, n);
-        head = bpe_head(s, n);
-    } else {
-        uint64_t key[2];
-        load_key(key, s, n, avail);
-        h = bpe_hash16(key, n);
-        head = key[0];
+    if (n == 2) {
+        uint64_t k = bpe_pair2(e->t, s);
+        if (k == UINT64_MAX)
+            return encode_merged(e, ids, cap, n_ids, s, n, bpe_hash(s, n));
+        emit(ids, cap, n_ids, (int32_t)(uint32_t)k);
+        return TOK_OK;
     }
-    int32_t whole = bpe_lookup_hashed(e->t, s, n, h, head);
+    uint64_t h;
+    int32_t whole = lookup(e->t, s, n, avail, &h);
     if (whole >= 0) {
         emit(ids, cap, n_ids, whole);
         return TOK_OK;
