@@ -12,6 +12,7 @@
 #define CACHE_IDS (1u << 18)     /* cached ids */
 #define ONE_SHOT_CACHE (1u << 16) /* bpe_encode uses a piece cache from this many bytes on */
 #define KEY_LEN 16 /* pieces up to this many bytes are hashed from two 8-byte words */
+#define BATCH 32   /* pieces split ahead of their encoding */
 
 /* ---- encoding ----------------------------------------------------------------------------- */
 
@@ -97,20 +98,26 @@ static inline void load_key(uint64_t key[2], const char *s, size_t n, size_t ava
     memcpy(key, s, n);
 }
 
+/* Sets key to the bpe_head and bpe_tail of s[0..n-1] (n >= 1; avail bytes from s on may be
+ * read); returns its bpe_hash. */
+static inline uint64_t hash_key(uint64_t key[2], const char *s, size_t n, size_t avail)
+{
+    if (n > KEY_LEN) {
+        key[0] = bpe_head(s, n);
+        key[1] = bpe_tail(s, n);
+        return bpe_hash(s, n);
+    }
+    load_key(key, s, n, avail);
+    return bpe_hash16(key, n);
+}
+
 /* Looks s[0..n-1] (n >= 1; avail bytes from s on may be read) up among the normal tokens of t;
  * returns its id or -1, and its bpe_hash in *h. */
 static inline __attribute__((always_inline)) int32_t lookup(const bpe *t, const char *s,
                                                             size_t n, size_t avail, uint64_t *h)
 {
     uint64_t key[2];
-    if (n > KEY_LEN) {
-        *h = bpe_hash(s, n);
-        key[0] = bpe_head(s, n);
-        key[1] = bpe_tail(s, n);
-    } else {
-        load_key(key, s, n, avail);
-        *h = bpe_hash16(key, n);
-    }
+    *h = hash_key(key, s, n, avail);
     return bpe_lookup_hashed(t, s, n, *h, key[0], key[1]);
 }
 
@@ -311,11 +318,31 @@ static __attribute__((noinline)) int encode_merged(encoder *e, int32_t *ids, siz
     return TOK_OK;
 }
 
-/* Encodes one piece s[0..n-1] (no specials; avail bytes from s on may be read) into the output;
- * returns a status. */
-static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
-                               const char *s, size_t n, size_t avail)
+/* A piece split ahead of its encoding, with what its lookup needs. */
+typedef struct {
+    size_t start, len; /* text[start, start + len) */
+    uint64_t h;        /* bpe_hash (pieces of 3 bytes or more) */
+    uint64_t key[2];   /* bpe_head and bpe_tail (pieces of 3 bytes or more) */
+} piece;
+
+/* Fills in the lookup keys of p, whose bytes are s (avail bytes from s on may be read), and starts
+ * fetching the table entry it will look up. */
+static inline void prepare_piece(const bpe *t, piece *p, const char *s, size_t avail)
 {
+    if (p->len == 2) {
+        __builtin_prefetch(&t->pair2[(unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8]);
+    } else if (p->len > 2) {
+        p->h = hash_key(p->key, s, p->len, avail);
+        __builtin_prefetch(&t->normal.slot[p->h & t->normal.mask]);
+    }
+}
+
+/* Encodes one prepared piece p, whose bytes are s (no specials), into the output; returns a
+ * status. */
+static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
+                               const char *s, const piece *p)
+{
+    size_t n = p->len;
     if (n == 1) {
         emit(ids, cap, n_ids, e->t->byte_id[(unsigned char)s[0]]);
         return TOK_OK;
@@ -327,28 +354,41 @@ static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_i
         emit(ids, cap, n_ids, (int32_t)(uint32_t)k);
         return TOK_OK;
     }
-    uint64_t h;
-    int32_t whole = lookup(e->t, s, n, avail, &h);
+    int32_t whole = bpe_lookup_hashed(e->t, s, n, p->h, p->key[0], p->key[1]);
     if (whole >= 0) {
         emit(ids, cap, n_ids, whole);
         return TOK_OK;
     }
-    return encode_merged(e, ids, cap, n_ids, s, n, h);
+    return encode_merged(e, ids, cap, n_ids, s, n, p->h);
 }
 
-/* Encodes text with no special-token recognition; returns a status. */
+/* Encodes text with no special-token recognition, splitting BATCH pieces ahead so that their
+ * table entries are fetched at once rather than one cache miss after another; returns a
+ * status. */
 static int encode_ordinary(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
                            const char *text, size_t len)
 {
-    size_t a, b;
+    piece batch[BATCH];
     int rc;
     pretok_iter_reset(&e->it);
-    while ((rc = pretok_next(&e->it, text, len, &a, &b)) == 1) {
-        rc = encode_piece(e, ids, cap, n_ids, text + a, b - a, len - a);
+    for (;;) {
+        size_t k = 0, a, b;
+        while (k < BATCH && (rc = pretok_next(&e->it, text, len, &a, &b)) == 1) {
+            batch[k].start = a;
+            batch[k].len = b - a;
+            prepare_piece(e->t, &batch[k], text + a, len - a);
+            k++;
+        }
         if (rc < 0)
             return rc;
+        for (size_t i = 0; i < k; i++) {
+            int r = encode_piece(e, ids, cap, n_ids, text + batch[i].start, &batch[i]);
+            if (r < 0)
+                return r;
+        }
+        if (k < BATCH)
+            return TOK_OK;
     }
-    return rc;
 }
 
 /* Finds the first special token in text[0..len-1]; returns its offset (len if none), *id. */
