@@ -369,22 +369,22 @@ static int encode_ordinary(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
                            const char *text, size_t len)
 {
     piece batch[BATCH];
-    int rc;
+    size_t ends[BATCH], start = 0;
     pretok_iter_reset(&e->it);
     for (;;) {
-        size_t k = 0, a, b;
-        while (k < BATCH && (rc = pretok_next(&e->it, text, len, &a, &b)) == 1) {
-            batch[k].start = a;
-            batch[k].len = b - a;
-            prepare_piece(e->t, &batch[k], text + a, len - a);
-            k++;
+        int k = pretok_split(&e->it, text, len, ends, BATCH);
+        if (k < 0)
+            return k;
+        for (int i = 0; i < k; i++) {
+            batch[i].start = start;
+            batch[i].len = ends[i] - start;
+            prepare_piece(e->t, &batch[i], text + start, len - start);
+            start = ends[i];
         }
-        if (rc < 0)
-            return rc;
-        for (size_t i = 0; i < k; i++) {
-            int r = encode_piece(e, ids, cap, n_ids, text + batch[i].start, &batch[i]);
-            if (r < 0)
-                return r;
+        for (int i = 0; i < k; i++) {
+            int rc = encode_piece(e, ids, cap, n_ids, text + batch[i].start, &batch[i]);
+            if (rc < 0)
+                return rc;
         }
         if (k < BATCH)
             return TOK_OK;

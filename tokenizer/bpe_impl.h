@@ -200,6 +200,11 @@ void pretok_iter_reset(pretok_iter *it);
  * TOK_ERR_MATCH. Bytes no match covers form pieces of their own. */
 int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end);
 
+/* Finds up to max (<= INT_MAX) next pieces of text[0..len-1]: they follow one another from where
+ * the last ended (0 after a reset), and ends[i] is where piece i ends; returns how many (fewer
+ * than max only at the end of the text) or TOK_ERR_MATCH. */
+int pretok_split(pretok_iter *it, const char *text, size_t len, size_t *ends, size_t max);
+
 /* The kind's table of functions (bpe_kind.c). */
 extern const tok_kind tok_kind_bpe;
 

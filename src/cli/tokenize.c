@@ -30,30 +30,29 @@ static void tokenize_usage(void)
         "  -h, --help            show this help\n");
 }
 
-/* Writes v in decimal at p; returns the number of characters (1 to 10). */
+/* Writes v in decimal at p, which must have room for 16 bytes; returns the number of characters
+ * (1 to 10). */
 static int put_uint(char *p, uint32_t v)
 {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
                                 "31323334353637383940414243444546474849505152535455565758596061"
                                 "62636465666768697071727374757677787980818283848586878889909192"
                                 "93949596979899";
-    static const uint32_t pow10[10] = {1,      10,      100,      1000,      10000,
-                                       100000, 1000000, 10000000, 100000000, 1000000000};
-    int t = (32 - __builtin_clz(v | 1)) * 1233 >> 12; /* 0 to 9: the digits, or one fewer */
-    int n = t + (v >= pow10[t]);
-    n += n == 0;
-    char *q = p + n;
+    char tmp[32];        /* digits end at tmp + 16, written right to left */
+    char *q = tmp + 16;
     while (v >= 100) {
-        unsigned r = v % 100;
-        v /= 100;
         q -= 2;
-        memcpy(q, pairs + 2 * r, 2);
+        memcpy(q, pairs + 2 * (v % 100), 2);
+        v /= 100;
     }
-    if (v >= 10)
-        memcpy(q - 2, pairs + 2 * v, 2);
-    else
-        q[-1] = (char)('0' + v);
-    return n;
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, pairs + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    memcpy(p, q, 16); /* a fixed-size copy (q >= tmp + 6): the bytes past the digits are junk */
+    return (int)(tmp + 16 - q);
 }
 
 /* Encodes text (framed as model frame frames a source, when not NULL) and prints its ids on one
@@ -83,7 +82,7 @@ static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t 
     if (frame)
         n = eng_frame_source(frame, *ids, n);
     for (size_t i = 0; i < n; i++) {
-        if (used > sizeof out - 16) {
+        if (used > sizeof out - 17) { /* put_uint's 16 bytes and a space */
             cli_write(out, used);
             used = 0;
         }
