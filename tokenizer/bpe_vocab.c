@@ -67,6 +67,9 @@ int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *ki
     for (size_t id = 0; id < n; id++) {
         size_t len = id_len(t, id);
         const char *s = t->bytes + t->off[id];
+        if (id + 16 < n) /* the slot of a later token, fetched while this one is placed */
+            __builtin_prefetch(&t->normal.slot[bpe_hash(t->bytes + t->off[id + 16],
+                                                        id_len(t, id + 16)) & t->normal.mask]);
         if (kind[id] == ID_UNUSED)
             continue;
         if (len == 0) {
