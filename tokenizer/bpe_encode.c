@@ -133,6 +133,18 @@ static inline uint64_t pair_key(const bpe *t, const char *s, uint32_t a, uint32_
     return id < 0 ? UINT64_MAX : (uint64_t)t->rank[id] << 32 | (uint32_t)id;
 }
 
+/* Starts fetching the table entry that pair_key(t, s, a, b, avail) will read. */
+static inline void pair_prefetch(const bpe *t, const char *s, uint32_t a, uint32_t b,
+                                 size_t avail)
+{
+    uint64_t key[2];
+    if (b - a == 2)
+        __builtin_prefetch(&t->pair2[(unsigned char)s[a] | (unsigned)(unsigned char)s[a + 1] << 8]);
+    else
+        __builtin_prefetch(&t->normal.slot[hash_key(key, s + a, b - a, avail - a) &
+                                           t->normal.mask]);
+}
+
 /* Merges a short piece by scanning for the lowest-rank pair each round (quadratic, small n);
  * leaves the parts in e->next / e->id from offset 0. */
 static void merge_small(encoder *e, const char *piece, uint32_t n)
@@ -169,6 +181,8 @@ static void merge_small(encoder *e, const char *piece, uint32_t n)
         }
         pos[m - 1] = pos[m];
         m--;
+        if (bi + 1 < m && bi > 0) /* fetch one pair's slot while the other is looked up */
+            pair_prefetch(t, s, pos[bi - 1], pos[bi + 1], sizeof s);
         rank[bi] = bi + 1 < m ? pair_key(t, s, pos[bi], pos[bi + 2], sizeof s) : UINT64_MAX;
         if (bi > 0)
             rank[bi - 1] = pair_key(t, s, pos[bi - 1], pos[bi + 1], sizeof s);
