@@ -55,6 +55,31 @@ static int put_uint(char *p, uint32_t v)
     return (int)(tmp + 16 - q);
 }
 
+#define TEXT_IDS (1u << 17) /* ids below this keep their decimal text once written */
+
+/* Writes id in decimal and then a space at p, which must have room for 17 bytes; returns the
+ * number of characters.  The text of ids below TEXT_IDS is kept in a table (1 MB of bss, its
+ * pages touched as ids come) as up to 6 digits and their count in the 8th byte. */
+static size_t put_id(char *p, uint32_t id)
+{
+    static unsigned char text[TEXT_IDS][8];
+    if (id >= TEXT_IDS) {
+        size_t n = (size_t)put_uint(p, id);
+        p[n] = ' ';
+        return n + 1;
+    }
+    unsigned char *t = text[id];
+    if (t[7] == 0) {
+        char tmp[16];
+        int n = put_uint(tmp, id);
+        tmp[n] = ' ';
+        memcpy(t, tmp, 7);
+        t[7] = (unsigned char)(n + 1);
+    }
+    memcpy(p, t, 8); /* the count lands past the text, where later bytes go */
+    return t[7];
+}
+
 /* Encodes text (framed as model frame frames a source, when not NULL) and prints its ids on one
  * line through a 64 kB buffer; returns 0 or -1 after printing the error. */
 static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t *cap,
@@ -82,12 +107,11 @@ static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t 
     if (frame)
         n = eng_frame_source(frame, *ids, n);
     for (size_t i = 0; i < n; i++) {
-        if (used > sizeof out - 17) { /* put_uint's 16 bytes and a space */
+        if (used > sizeof out - 17) { /* room for put_id */
             cli_write(out, used);
             used = 0;
         }
-        used += (size_t)put_uint(out + used, (uint32_t)(*ids)[i]);
-        out[used++] = ' ';
+        used += put_id(out + used, (uint32_t)(*ids)[i]);
     }
     if (n > 0)
         used--; /* the last separator becomes the newline */
