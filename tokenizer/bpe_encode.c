@@ -12,6 +12,7 @@
 #define CACHE_IDS (1u << 18)     /* cached ids */
 #define ONE_SHOT_CACHE (1u << 16) /* bpe_encode uses a piece cache from this many bytes on */
 #define KEY_LEN 16 /* pieces up to this many bytes are hashed from two 8-byte words */
+#define BATCH 32   /* pieces split ahead of their encoding */
 
 /* ---- encoding ----------------------------------------------------------------------------- */
 
@@ -76,19 +77,82 @@ static int reserve(encoder *e, size_t len)
     return TOK_OK;
 }
 
-/* Returns the merge key of bytes [a, b) of s (rank << 32 | id: lower merges first), or
- * UINT64_MAX when they are not a token. */
-static inline uint64_t pair_key(const bpe *t, const char *s, uint32_t a, uint32_t b)
+/* Sets key to s[0..n-1] (n <= KEY_LEN) zero-padded to 16 bytes; avail is how many bytes from s
+ * on may be read. */
+static inline void load_key(uint64_t key[2], const char *s, size_t n, size_t avail)
 {
-    int32_t id = bpe_lookup(t, s + a, b - a);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (avail >= 16) { /* two loads and a mask instead of a copy of n bytes */
+        memcpy(key, s, 16);
+        if (n < 8) {
+            key[0] &= (1ull << (8 * n)) - 1;
+            key[1] = 0;
+        } else if (n < 16) {
+            key[1] &= (1ull << (8 * (n - 8))) - 1;
+        }
+        return;
+    }
+#endif
+    (void)avail;
+    key[0] = key[1] = 0;
+    memcpy(key, s, n);
+}
+
+/* Sets key to the bpe_head and bpe_tail of s[0..n-1] (n >= 1; avail bytes from s on may be
+ * read); returns its bpe_hash. */
+static inline uint64_t hash_key(uint64_t key[2], const char *s, size_t n, size_t avail)
+{
+    if (n > KEY_LEN) {
+        key[0] = bpe_head(s, n);
+        key[1] = bpe_tail(s, n);
+        return bpe_hash(s, n);
+    }
+    load_key(key, s, n, avail);
+    return bpe_hash16(key, n);
+}
+
+/* Looks s[0..n-1] (n >= 1; avail bytes from s on may be read) up among the normal tokens of t;
+ * returns its id or -1, and its bpe_hash in *h. */
+static inline __attribute__((always_inline)) int32_t lookup(const bpe *t, const char *s,
+                                                            size_t n, size_t avail, uint64_t *h)
+{
+    uint64_t key[2];
+    *h = hash_key(key, s, n, avail);
+    return bpe_lookup_hashed(t, s, n, *h, key[0], key[1]);
+}
+
+/* Returns the merge key of bytes [a, b) of s (rank << 32 | id: lower merges first), or
+ * UINT64_MAX when they are not a token; avail bytes from s on may be read. */
+static inline uint64_t pair_key(const bpe *t, const char *s, uint32_t a, uint32_t b,
+                                size_t avail)
+{
+    if (b - a == 2)
+        return bpe_pair2(t, s + a);
+    uint64_t h;
+    int32_t id = lookup(t, s + a, b - a, avail - a, &h);
     return id < 0 ? UINT64_MAX : (uint64_t)t->rank[id] << 32 | (uint32_t)id;
+}
+
+/* Starts fetching the table entry that pair_key(t, s, a, b, avail) will read. */
+static inline void pair_prefetch(const bpe *t, const char *s, uint32_t a, uint32_t b,
+                                 size_t avail)
+{
+    uint64_t key[2];
+    if (b - a == 2)
+        __builtin_prefetch(&t->pair2[(unsigned char)s[a] | (unsigned)(unsigned char)s[a + 1] << 8]);
+    else
+        __builtin_prefetch(&t->normal.slot[hash_key(key, s + a, b - a, avail - a) &
+                                           t->normal.mask]);
 }
 
 /* Merges a short piece by scanning for the lowest-rank pair each round (quadratic, small n);
  * leaves the parts in e->next / e->id from offset 0. */
-static void merge_small(encoder *e, const char *s, uint32_t n)
+static void merge_small(encoder *e, const char *piece, uint32_t n)
 {
     const bpe *t = e->t;
+    char s[SMALL_PIECE + KEY_LEN]; /* the piece, then zeros: pair keys load 16 bytes at a time */
+    memcpy(s, piece, n);
+    memset(s + n, 0, KEY_LEN);
     uint32_t pos[SMALL_PIECE + 1];
     uint64_t rank[SMALL_PIECE]; /* merge key of the pair starting at each part */
     int32_t id[SMALL_PIECE];
@@ -97,7 +161,7 @@ static void merge_small(encoder *e, const char *s, uint32_t n)
         pos[i] = i;
     for (uint32_t i = 0; i < n; i++) {
         id[i] = t->byte_id[(unsigned char)s[i]];
-        rank[i] = i + 1 < n ? pair_key(t, s, i, i + 2) : UINT64_MAX;
+        rank[i] = i + 1 < n ? bpe_pair2(t, s + i) : UINT64_MAX;
     }
     for (;;) {
         uint64_t best = UINT64_MAX;
@@ -110,13 +174,18 @@ static void merge_small(encoder *e, const char *s, uint32_t n)
         if (best == UINT64_MAX)
             break;
         id[bi] = (int32_t)(uint32_t)best;
-        memmove(pos + bi + 1, pos + bi + 2, (m - bi - 1) * sizeof *pos);
-        memmove(id + bi + 1, id + bi + 2, (m - bi - 2) * sizeof *id);
-        memmove(rank + bi + 1, rank + bi + 2, (m - bi - 2) * sizeof *rank);
+        for (uint32_t i = bi + 1; i + 1 < m; i++) { /* loops: memmove calls cost more here */
+            pos[i] = pos[i + 1];
+            id[i] = id[i + 1];
+            rank[i] = rank[i + 1];
+        }
+        pos[m - 1] = pos[m];
         m--;
-        rank[bi] = bi + 1 < m ? pair_key(t, s, pos[bi], pos[bi + 2]) : UINT64_MAX;
+        if (bi + 1 < m && bi > 0) /* fetch one pair's slot while the other is looked up */
+            pair_prefetch(t, s, pos[bi - 1], pos[bi + 1], sizeof s);
+        rank[bi] = bi + 1 < m ? pair_key(t, s, pos[bi], pos[bi + 2], sizeof s) : UINT64_MAX;
         if (bi > 0)
-            rank[bi - 1] = pair_key(t, s, pos[bi - 1], pos[bi + 1]);
+            rank[bi - 1] = pair_key(t, s, pos[bi - 1], pos[bi + 1], sizeof s);
     }
     for (uint32_t i = 0; i < m; i++) {
         e->next[pos[i]] = pos[i + 1];
@@ -180,7 +249,7 @@ static void merge_large(encoder *e, const char *s, uint32_t n)
     }
     next[n] = n;
     for (uint32_t i = 0; i + 1 < n; i++) {
-        uint64_t r = pair_key(t, s, i, i + 2);
+        uint64_t r = bpe_pair2(t, s + i);
         if (r != UINT64_MAX)
             heap_push(e->heap, &hn, (heap_ent){r, i, i + 2});
     }
@@ -196,30 +265,26 @@ static void merge_large(encoder *e, const char *s, uint32_t n)
         if (next[l] < n)
             prev[next[l]] = l;
         if (next[l] < n) {
-            uint64_t rr = pair_key(t, s, l, next[next[l]]);
+            uint64_t rr = pair_key(t, s, l, next[next[l]], n);
             if (rr != UINT64_MAX)
                 heap_push(e->heap, &hn, (heap_ent){rr, l, next[next[l]]});
         }
         if (prev[l] != UINT32_MAX) {
             uint32_t p = prev[l];
-            uint64_t rr = pair_key(t, s, p, next[l]);
+            uint64_t rr = pair_key(t, s, p, next[l], n);
             if (rr != UINT64_MAX)
                 heap_push(e->heap, &hn, (heap_ent){rr, p, next[l]});
         }
     }
 }
 
-/* Encodes one piece s[0..n-1] of two bytes or more (no specials; h and head its bpe_hash and
- * bpe_head) into the output; returns a status. */
-static int encode_hashed(encoder *e, int32_t *ids, size_t cap, size_t *n_ids, const char *s,
-                           size_t n, uint64_t h, uint64_t head)
+/* Encodes one piece s[0..n-1] of two bytes or more that is not a token (no specials; h its
+ * bpe_hash) into the output, from the piece cache or by merging; returns a status.  Kept out of
+ * line: most pieces are whole tokens and never come here. */
+static __attribute__((noinline)) int encode_merged(encoder *e, int32_t *ids, size_t cap,
+                                                   size_t *n_ids, const char *s, size_t n,
+                                                   uint64_t h)
 {
-    const bpe *t = e->t;
-    int32_t whole = bpe_lookup_hashed(t, s, n, h, head);
-    if (whole >= 0) {
-        emit(ids, cap, n_ids, whole);
-        return TOK_OK;
-    }
     size_t slot = 0;
     if (e->cache && n <= CACHE_MAX_PIECE) {
         slot = h & (CACHE_SLOTS - 1);
@@ -267,56 +332,77 @@ static int encode_hashed(encoder *e, int32_t *ids, size_t cap, size_t *n_ids, co
     return TOK_OK;
 }
 
-/* Sets key to s[0..n-1] (n <= KEY_LEN) zero-padded to 16 bytes; avail is how many bytes from s
- * on may be read. */
-static inline void load_key(uint64_t key[2], const char *s, size_t n, size_t avail)
+/* A piece split ahead of its encoding, with what its lookup needs. */
+typedef struct {
+    size_t start, len; /* text[start, start + len) */
+    uint64_t h;        /* bpe_hash (pieces of 3 bytes or more) */
+    uint64_t key[2];   /* bpe_head and bpe_tail (pieces of 3 bytes or more) */
+} piece;
+
+/* Fills in the lookup keys of p, whose bytes are s (avail bytes from s on may be read), and starts
+ * fetching the table entry it will look up. */
+static inline void prepare_piece(const bpe *t, piece *p, const char *s, size_t avail)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (avail >= 16) { /* two loads and a mask instead of a copy of n bytes */
-        memcpy(key, s, 16);
-        if (n < 8) {
-            key[0] &= (1ull << (8 * n)) - 1;
-            key[1] = 0;
-        } else if (n < 16) {
-            key[1] &= (1ull << (8 * (n - 8))) - 1;
-        }
-        return;
+    if (p->len == 2) {
+        __builtin_prefetch(&t->pair2[(unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8]);
+    } else if (p->len > 2) {
+        p->h = hash_key(p->key, s, p->len, avail);
+        __builtin_prefetch(&t->normal.slot[p->h & t->normal.mask]);
     }
-#endif
-    (void)avail;
-    key[0] = key[1] = 0;
-    memcpy(key, s, n);
 }
 
-/* Encodes one piece s[0..n-1] (no specials; avail bytes from s on may be read) into the output;
- * returns a status. */
+/* Encodes one prepared piece p, whose bytes are s (no specials), into the output; returns a
+ * status. */
 static inline int encode_piece(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
-                               const char *s, size_t n, size_t avail)
+                               const char *s, const piece *p)
 {
+    size_t n = p->len;
     if (n == 1) {
         emit(ids, cap, n_ids, e->t->byte_id[(unsigned char)s[0]]);
         return TOK_OK;
     }
-    if (n > KEY_LEN)
-        return encode_hashed(e, ids, cap, n_ids, s, n, bpe_hash(s, n), bpe_head(s, n));
-    uint64_t key[2];
-    load_key(key, s, n, avail);
-    return encode_hashed(e, ids, cap, n_ids, s, n, bpe_hash16(key, n), key[0]);
+    if (n == 2) {
+        uint64_t k = bpe_pair2(e->t, s);
+        if (k == UINT64_MAX)
+            return encode_merged(e, ids, cap, n_ids, s, n, bpe_hash(s, n));
+        emit(ids, cap, n_ids, (int32_t)(uint32_t)k);
+        return TOK_OK;
+    }
+    int32_t whole = bpe_lookup_hashed(e->t, s, n, p->h, p->key[0], p->key[1]);
+    if (whole >= 0) {
+        emit(ids, cap, n_ids, whole);
+        return TOK_OK;
+    }
+    return encode_merged(e, ids, cap, n_ids, s, n, p->h);
 }
 
-/* Encodes text with no special-token recognition; returns a status. */
+/* Encodes text with no special-token recognition, splitting BATCH pieces ahead so that their
+ * table entries are fetched at once rather than one cache miss after another; returns a
+ * status. */
 static int encode_ordinary(encoder *e, int32_t *ids, size_t cap, size_t *n_ids,
                            const char *text, size_t len)
 {
-    size_t a, b;
-    int rc;
+    piece batch[BATCH];
+    size_t ends[BATCH], start = 0;
     pretok_iter_reset(&e->it);
-    while ((rc = pretok_next(&e->it, text, len, &a, &b)) == 1) {
-        rc = encode_piece(e, ids, cap, n_ids, text + a, b - a, len - a);
-        if (rc < 0)
-            return rc;
+    for (;;) {
+        int k = pretok_split(&e->it, text, len, ends, BATCH);
+        if (k < 0)
+            return k;
+        for (int i = 0; i < k; i++) {
+            batch[i].start = start;
+            batch[i].len = ends[i] - start;
+            prepare_piece(e->t, &batch[i], text + start, len - start);
+            start = ends[i];
+        }
+        for (int i = 0; i < k; i++) {
+            int rc = encode_piece(e, ids, cap, n_ids, text + batch[i].start, &batch[i]);
+            if (rc < 0)
+                return rc;
+        }
+        if (k < BATCH)
+            return TOK_OK;
     }
-    return rc;
 }
 
 /* Finds the first special token in text[0..len-1]; returns its offset (len if none), *id. */

@@ -60,6 +60,11 @@ typedef struct bpe {
     uint32_t *rank;             /* (n) merge rank of each normal token (lower merges first) */
     int32_t byte_id[256];       /* id of each single byte */
     strmap normal;              /* normal tokens by bytes */
+    uint64_t *tail;             /* (n) bytes 8 to 15 of each normal token, zero-padded (0 when
+                                 * shorter): lookups of up to 16 bytes compare without memcmp */
+    uint64_t *pair2;            /* (65536) merge key (rank << 32 | id) of the normal token of
+                                 * bytes b0 b1 at b0 | b1 << 8, UINT64_MAX where none: two-byte
+                                 * lookups, the commonest in merging, without hashing */
     int32_t *special;           /* (n_special) special ids, longest text first */
     size_t n_special;
     uint8_t special_first[256]; /* 1 if some special token starts with this byte */
@@ -134,10 +139,19 @@ static inline uint64_t bpe_head(const char *s, size_t len)
     return w;
 }
 
-/* Looks s[0..len-1], whose bpe_hash is h and bpe_head head, up among the normal tokens of t;
- * returns its id or -1. */
+/* Returns bytes 8 to 15 of s[0..len-1], zero-padded (0 when len <= 8). */
+static inline uint64_t bpe_tail(const char *s, size_t len)
+{
+    uint64_t w = 0;
+    if (len > 8)
+        memcpy(&w, s + 8, len < 16 ? len - 8 : 8);
+    return w;
+}
+
+/* Looks s[0..len-1], whose bpe_hash is h, bpe_head head and bpe_tail tail, up among the normal
+ * tokens of t; returns its id or -1. */
 static inline int32_t bpe_lookup_hashed(const bpe *t, const char *s, size_t len, uint64_t h,
-                                        uint64_t head)
+                                        uint64_t head, uint64_t tail)
 {
     size_t i = h & t->normal.mask;
     for (;;) {
@@ -145,7 +159,9 @@ static inline int32_t bpe_lookup_hashed(const bpe *t, const char *s, size_t len,
         if (e.id < 0)
             return -1;
         if (e.head == head && e.len == len &&
-            (len <= 8 || memcmp(t->bytes + t->off[e.id] + 8, s + 8, len - 8) == 0))
+            (len <= 8 || (t->tail[e.id] == tail &&
+                          (len <= 16 ||
+                           memcmp(t->bytes + t->off[e.id] + 16, s + 16, len - 16) == 0))))
             return e.id;
         i = (i + 1) & t->normal.mask;
     }
@@ -154,8 +170,16 @@ static inline int32_t bpe_lookup_hashed(const bpe *t, const char *s, size_t len,
 /* Looks s[0..len-1] up among the normal tokens of t; returns its id or -1. */
 static inline int32_t bpe_lookup(const bpe *t, const char *s, size_t len)
 {
-    return bpe_lookup_hashed(t, s, len, bpe_hash(s, len), bpe_head(s, len));
+    return bpe_lookup_hashed(t, s, len, bpe_hash(s, len), bpe_head(s, len), bpe_tail(s, len));
 }
+
+/* Returns the merge key (rank << 32 | id) of the two-byte string s as a normal token of t, or
+ * UINT64_MAX when it is none. */
+static inline uint64_t bpe_pair2(const bpe *t, const char *s)
+{
+    return t->pair2[(unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8];
+}
+
 
 /* Compiles a built-in pattern name or a regex into pt; returns a status and a reason in why. */
 int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len);
@@ -175,6 +199,11 @@ void pretok_iter_reset(pretok_iter *it);
 /* Finds the next piece of text[0..len-1] as [*start, *end); returns 1, 0 at the end, or
  * TOK_ERR_MATCH. Bytes no match covers form pieces of their own. */
 int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end);
+
+/* Finds up to max (<= INT_MAX) next pieces of text[0..len-1]: they follow one another from where
+ * the last ended (0 after a reset), and ends[i] is where piece i ends; returns how many (fewer
+ * than max only at the end of the text) or TOK_ERR_MATCH. */
+int pretok_split(pretok_iter *it, const char *text, size_t len, size_t *ends, size_t max);
 
 /* The kind's table of functions (bpe_kind.c). */
 extern const tok_kind tok_kind_bpe;

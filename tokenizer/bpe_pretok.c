@@ -302,29 +302,14 @@ static size_t o200k_ascii(const unsigned char *s, size_t len, size_t p)
     return shared_ascii(s, len, p, 1);
 }
 
-int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end)
+/* Finds the next piece with PCRE2 from it->pos on (pretok_next without the ASCII fast path);
+ * returns 1, 0 at the end, or TOK_ERR_MATCH.  Kept out of line so that the fast path's calls
+ * stay cheap. */
+static __attribute__((noinline)) int match_next(pretok_iter *it, const char *text, size_t len,
+                                                size_t *start, size_t *end)
 {
-    if (it->pending) {
-        it->pending = 0;
-        *start = it->pend_start;
-        *end = it->pend_end;
-        it->pos = it->pend_end;
-        return 1;
-    }
     size_t gap = it->pos; /* start of bytes no match has covered yet */
     size_t from = it->pos;
-    if (it->pt->fast && from < len) {
-        const unsigned char *s = (const unsigned char *)text;
-        size_t e = it->pt->fast == 1   ? gpt2_ascii(s, len, from)
-                   : it->pt->fast == 2 ? cl100k_ascii(s, len, from)
-                                       : o200k_ascii(s, len, from);
-        if (e > from) {
-            *start = from;
-            *end = e;
-            it->pos = e;
-            return 1;
-        }
-    }
     while (from < len) {
         int rc = it->pt->jit
                      ? pcre2_jit_match(it->pt->re, (PCRE2_SPTR)text, len, from, 0, it->md, it->mc)
@@ -360,4 +345,46 @@ int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, si
         return 1;
     }
     return 0;
+}
+
+int pretok_split(pretok_iter *it, const char *text, size_t len, size_t *ends, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    int fast = it->pt->fast;
+    size_t k = 0, pos = it->pos;
+    while (k < max) {
+        if (it->pending) {
+            it->pending = 0;
+            pos = ends[k++] = it->pend_end;
+            continue;
+        }
+        if (pos >= len)
+            break;
+        if (fast) {
+            size_t e = fast == 1   ? gpt2_ascii(u, len, pos)
+                       : fast == 2 ? cl100k_ascii(u, len, pos)
+                                   : o200k_ascii(u, len, pos);
+            if (e > pos) {
+                pos = ends[k++] = e;
+                continue;
+            }
+        }
+        size_t a, b;
+        it->pos = pos;
+        int rc = match_next(it, text, len, &a, &b);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            break;
+        pos = ends[k++] = b;
+    }
+    it->pos = pos;
+    return (int)k;
+}
+
+int pretok_next(pretok_iter *it, const char *text, size_t len, size_t *start, size_t *end)
+{
+    *start = it->pending ? it->pend_start : it->pos;
+    int rc = pretok_split(it, text, len, end, 1);
+    return rc < 0 ? rc : rc > 0;
 }

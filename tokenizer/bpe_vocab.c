@@ -52,11 +52,14 @@ int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *ki
         cap *= 2;
     t->normal.slot = malloc(cap * sizeof *t->normal.slot);
     t->special = malloc((n ? n : 1) * sizeof *t->special);
-    if (!t->normal.slot || !t->special) {
+    t->pair2 = malloc(65536 * sizeof *t->pair2);
+    t->tail = calloc(n ? n : 1, sizeof *t->tail);
+    if (!t->normal.slot || !t->special || !t->pair2 || !t->tail) {
         tok_why(why, why_len, "out of memory");
         goto fail;
     }
     memset(t->normal.slot, 0xff, cap * sizeof *t->normal.slot);
+    memset(t->pair2, 0xff, 65536 * sizeof *t->pair2);
     t->normal.mask = cap - 1;
     for (int b = 0; b < 256; b++)
         t->byte_id[b] = -1;
@@ -64,6 +67,9 @@ int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *ki
     for (size_t id = 0; id < n; id++) {
         size_t len = id_len(t, id);
         const char *s = t->bytes + t->off[id];
+        if (id + 16 < n) /* the slot of a later token, fetched while this one is placed */
+            __builtin_prefetch(&t->normal.slot[bpe_hash(t->bytes + t->off[id + 16],
+                                                        id_len(t, id + 16)) & t->normal.mask]);
         if (kind[id] == ID_UNUSED)
             continue;
         if (len == 0) {
@@ -92,8 +98,12 @@ int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *ki
             i = (i + 1) & t->normal.mask;
         }
         t->normal.slot[i] = (strmap_slot){bpe_head(s, len), (int32_t)id, (uint32_t)len};
+        t->tail[id] = bpe_tail(s, len);
         if (len == 1)
             t->byte_id[(unsigned char)s[0]] = (int32_t)id;
+        if (len == 2)
+            t->pair2[(unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8] =
+                (uint64_t)rank[id] << 32 | (uint32_t)id;
     }
     for (int b = 0; b < 256; b++)
         if (t->byte_id[b] < 0) {
@@ -121,6 +131,8 @@ void bpe_free(tokenizer *base)
     free(t->kind);
     free(t->rank);
     free(t->normal.slot);
+    free(t->pair2);
+    free(t->tail);
     free(t->special);
     pretok_free(&t->pt);
     free(t);

@@ -30,28 +30,54 @@ static void tokenize_usage(void)
         "  -h, --help            show this help\n");
 }
 
-/* Writes v in decimal at p; returns the number of characters (1 to 10). */
+/* Writes v in decimal at p, which must have room for 16 bytes; returns the number of characters
+ * (1 to 10). */
 static int put_uint(char *p, uint32_t v)
 {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
                                 "31323334353637383940414243444546474849505152535455565758596061"
                                 "62636465666768697071727374757677787980818283848586878889909192"
                                 "93949596979899";
-    int n = 1;
-    for (uint32_t x = v; x >= 10; x /= 10)
-        n++;
-    char *q = p + n;
+    char tmp[32];        /* digits end at tmp + 16, written right to left */
+    char *q = tmp + 16;
     while (v >= 100) {
-        unsigned r = v % 100;
-        v /= 100;
         q -= 2;
-        memcpy(q, pairs + 2 * r, 2);
+        memcpy(q, pairs + 2 * (v % 100), 2);
+        v /= 100;
     }
-    if (v >= 10)
-        memcpy(q - 2, pairs + 2 * v, 2);
-    else
-        q[-1] = (char)('0' + v);
-    return n;
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, pairs + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    memcpy(p, q, 16); /* a fixed-size copy (q >= tmp + 6): the bytes past the digits are junk */
+    return (int)(tmp + 16 - q);
+}
+
+#define TEXT_IDS (1u << 17) /* ids below this keep their decimal text once written */
+
+/* Writes id in decimal and then a space at p, which must have room for 17 bytes; returns the
+ * number of characters.  The text of ids below TEXT_IDS is kept in a table (1 MB of bss, its
+ * pages touched as ids come) as up to 6 digits and their count in the 8th byte. */
+static size_t put_id(char *p, uint32_t id)
+{
+    static unsigned char text[TEXT_IDS][8];
+    if (id >= TEXT_IDS) {
+        size_t n = (size_t)put_uint(p, id);
+        p[n] = ' ';
+        return n + 1;
+    }
+    unsigned char *t = text[id];
+    if (t[7] == 0) {
+        char tmp[16];
+        int n = put_uint(tmp, id);
+        tmp[n] = ' ';
+        memcpy(t, tmp, 7);
+        t[7] = (unsigned char)(n + 1);
+    }
+    memcpy(p, t, 8); /* the count lands past the text, where later bytes go */
+    return t[7];
 }
 
 /* Encodes text (framed as model frame frames a source, when not NULL) and prints its ids on one
@@ -81,12 +107,11 @@ static int print_ids(tok_encoder *e, const engine *frame, int32_t **ids, size_t 
     if (frame)
         n = eng_frame_source(frame, *ids, n);
     for (size_t i = 0; i < n; i++) {
-        if (used > sizeof out - 16) {
+        if (used > sizeof out - 17) { /* room for put_id */
             cli_write(out, used);
             used = 0;
         }
-        used += (size_t)put_uint(out + used, (uint32_t)(*ids)[i]);
-        out[used++] = ' ';
+        used += put_id(out + used, (uint32_t)(*ids)[i]);
     }
     if (n > 0)
         used--; /* the last separator becomes the newline */
