@@ -308,6 +308,7 @@ static void test_clean_text(void **state)
         assert_int_equal(tok_clean_text(buf, n, orig, 0), n);     /* no flags: no change */
         assert_memory_equal(buf, cases[c].in, n);
     }
+    assert_int_equal(tok_clean_text(NULL, 0, NULL, S | C), 0);     /* an empty text, no buffer */
 }
 
 int main(void)

@@ -306,6 +306,8 @@ static size_t clean_spaces(char *s, size_t n, int *orig)
 size_t tok_clean_text(char *s, size_t n, int *orig, int flags)
 {
     size_t lead = 0;
+    if (n == 0)
+        return 0;
     if (flags & TOK_CLEAN_STRIP) {
         lead = tok_leading_space(s, n);
         n -= lead + tok_trailing_space(s + lead, n - lead);
