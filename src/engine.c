@@ -156,8 +156,25 @@ static int set_src_lang(engine *e, const char *code, char *why, size_t why_len)
     return ATTN_OK;
 }
 
+int eng_detok_flags(const struct mf_file *f, int *flags, char *why, size_t why_len)
+{
+    static const struct {
+        const char *key;
+        int flag;
+    } keys[] = {{"detok.strip_spaces", TOK_CLEAN_STRIP},
+                {"detok.cleanup_spaces", TOK_CLEAN_SPACES}};
+    *flags = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        int64_t on;
+        if (mf_get_i64_or(f, keys[i].key, 0, &on) < 0)
+            return attn_fail(why, why_len, ATTN_ERR_MODEL, "%s: not an integer", keys[i].key);
+        *flags |= on != 0 ? keys[i].flag : 0;
+    }
+    return ATTN_OK;
+}
+
 /* Opens the file's tokenizers (if any) and reads src.add_bos / src.add_eos / src.lang and
- * detok.cleanup_spaces into e; returns ATTN_OK, ATTN_ERR_NOMEM or ATTN_ERR_MODEL with the
+ * the detok.* keys into e; returns ATTN_OK, ATTN_ERR_NOMEM or ATTN_ERR_MODEL with the
  * reason. */
 static int open_tokenizer(engine *e, char *why, size_t why_len)
 {
@@ -175,14 +192,13 @@ static int open_tokenizer(engine *e, char *why, size_t why_len)
     if (tok_encoder_open(&e->enc, e->tok) < 0 ||
         (e->tgt_tok && tok_encoder_open(&e->tgt_enc, e->tgt_tok) < 0))
         return attn_fail(why, why_len, ATTN_ERR_NOMEM, "out of memory");
-    int64_t add_bos = 0, add_eos = 1, clean = 0;
+    int64_t add_bos = 0, add_eos = 1;
     const char *lang;
     if (mf_get_i64_or(f, "src.add_bos", 0, &add_bos) < 0 ||
         mf_get_i64_or(f, "src.add_eos", 1, &add_eos) < 0)
         return attn_fail(why, why_len, ATTN_ERR_MODEL, "src.add_bos / src.add_eos: not an integer");
-    if (mf_get_i64_or(f, "detok.cleanup_spaces", 0, &clean) < 0)
-        return attn_fail(why, why_len, ATTN_ERR_MODEL, "detok.cleanup_spaces: not an integer");
-    e->d.clean_spaces = clean != 0;
+    if (eng_detok_flags(f, &e->d.clean_text, why, why_len) < 0)
+        return ATTN_ERR_MODEL;
     e->d.src_bos_id = add_bos != 0 ? e->cfg->bos_id : -1;
     e->d.src_eos_id = add_eos != 0 ? e->cfg->eos_id : -1;
     e->d.src_eos_once = add_eos == 2;

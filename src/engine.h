@@ -54,7 +54,7 @@ typedef struct eng_defaults {
     int src_eos_once;           /* src.add_eos 2: no eos after tokens that end with it (T5) */
     int src_lang_id;            /* put after eos: the source language code (src.lang, mBART's
                                    en_XX, or --src-lang), -1 if none */
-    int clean_spaces;           /* detok.cleanup_spaces: outputs get transformers' clean-up */
+    int clean_text;             /* tok_clean_text flags for the outputs' text (detok.*) */
     int decoder_start_id;       /* decoder_start_id, or the --tgt-lang code that replaced it */
     int translator;             /* task is "translation": records are split into sentences */
     char source_lang[16];       /* lang.source, the source text's language ("en" when absent) */
@@ -83,6 +83,11 @@ typedef struct eng_overrides {
 
 typedef struct engine engine;
 typedef struct eng_run eng_run;
+
+/* Reads the fix-ups a model file asks for its decoded text into *flags (tok_clean_text flags:
+ * detok.strip_spaces, detok.cleanup_spaces; absent keys are 0); returns ATTN_OK, or
+ * ATTN_ERR_MODEL naming the key that is not an integer. */
+int eng_detok_flags(const struct mf_file *f, int *flags, char *why, size_t why_len);
 
 /* Opens the model file at path with its tokenizer (when it has one) and its generation defaults;
  * returns ATTN_OK, or a negative ATTN_ERR_* (the file's, ATTN_ERR_NOMEM, ATTN_ERR_MODEL for bad

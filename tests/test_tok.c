@@ -247,34 +247,54 @@ static void test_stream_decoder(void **state)
     tok_free(t);
 }
 
-/* transformers' clean-up: each rule a replace-all over the whole text, in order, non-overlapping
+/* transformers' fix-ups of decoded text: the strip() of both ends (Python's white space), then
+ * the clean-up, each of its rules a replace-all over the whole text, in order, non-overlapping
  * from the left; orig gives each kept byte's offset before (hand-worked cases). */
-static void test_clean_spaces(void **state)
+static void test_clean_text(void **state)
 {
     (void)state;
+    enum { S = TOK_CLEAN_STRIP, C = TOK_CLEAN_SPACES };
     static const struct {
+        int flags;
         const char *in, *out;
     } cases[] = {
-        {"I do n't know .", "I don't know."},
-        {"It 's here , is n't it ?", "It's here, isn't it?"},
-        {"We 're fine ! They 've gone . I 'm", "We're fine! They've gone. I'm"},
-        {"a ' b ' c", "a'b'c"},
-        {"x ' ' y", "x'' y"},           /* the second " ' " overlaps the first: kept */
-        {"a  .", "a ."},                /* one space per match */
-        {"a . .", "a.."},
-        {" .", "."},
-        {"don 't", "don 't"},           /* " 't" is no rule */
-        {"is n't", "isn't"},
-        {"a ' s", "a's"},               /* " ' " first, then nothing for " 's" */
-        {"", ""},
-        {"no change", "no change"},
+        {C, "I do n't know .", "I don't know."},
+        {C, "It 's here , is n't it ?", "It's here, isn't it?"},
+        {C, "We 're fine ! They 've gone . I 'm", "We're fine! They've gone. I'm"},
+        {C, "a ' b ' c", "a'b'c"},
+        {C, "x ' ' y", "x'' y"},            /* the second " ' " overlaps the first: kept */
+        {C, "a  .", "a ."},                 /* one space per match */
+        {C, "a . .", "a.."},
+        {C, " .", "."},
+        {C, "don 't", "don 't"},            /* " 't" is no rule */
+        {C, "is n't", "isn't"},
+        {C, "a ' s", "a's"},                /* " ' " first, then nothing for " 's" */
+        {C, "", ""},
+        {C, "no change", "no change"},
+        {C, " a ", " a "},                  /* the clean-up alone keeps the ends */
+        {S, " a ", "a"},
+        {S, "\t\n\v\f\r a b \x1c\x1d\x1e\x1f", "a b"},
+        {S, "\xc2\x85\xc2\xa0x\xe1\x9a\x80\xe2\x80\x80\xe2\x80\x8a", "x"},
+        {S, "\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xafx \xe2\x81\x9f\xe3\x80\x80", "x"},
+        {S, "\xe2\x80\x8bx\xe2\x80\x8b", "\xe2\x80\x8bx\xe2\x80\x8b"}, /* U+200B is no space */
+        {S, "\xe1\xa0\x8ex", "\xe1\xa0\x8ex"},                         /* nor U+180E */
+        {S, "x\xa0", "x\xa0"},              /* a lone continuation byte is no character */
+        {S, "x\xe2\x80", "x\xe2\x80"},      /* nor a cut one */
+        {S, "\xe3\x80", "\xe3\x80"},
+        {S, " \t\xe3\x80\x80 ", ""},        /* all white space */
+        {S, "", ""},
+        {S, "a ' b ", "a ' b"},             /* the strip alone keeps the inside */
+        {S | C, " I do n't know . ", "I don't know."},
+        {S | C, " .", "."},
+        {S | C, "x ' ", "x '"},             /* strip first: no " ' " is left */
+        {S | C, "\xe3\x80\x80 n't", "n't"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char buf[64];
         int orig[64];
         size_t n = strlen(cases[c].in);
         memcpy(buf, cases[c].in, n);
-        size_t m = tok_clean_spaces(buf, n, orig);
+        size_t m = tok_clean_text(buf, n, orig, cases[c].flags);
         assert_int_equal(m, strlen(cases[c].out));
         assert_memory_equal(buf, cases[c].out, m);
         for (size_t j = 0; j < m; j++) {
@@ -283,8 +303,12 @@ static void test_clean_spaces(void **state)
                 assert_true(orig[j] > orig[j - 1]);
         }
         memcpy(buf, cases[c].in, n);
-        assert_int_equal(tok_clean_spaces(buf, n, NULL), m);
+        assert_int_equal(tok_clean_text(buf, n, NULL, cases[c].flags), m);
+        memcpy(buf, cases[c].in, n);
+        assert_int_equal(tok_clean_text(buf, n, orig, 0), n);     /* no flags: no change */
+        assert_memory_equal(buf, cases[c].in, n);
     }
+    assert_int_equal(tok_clean_text(NULL, 0, NULL, S | C), 0);     /* an empty text, no buffer */
 }
 
 int main(void)
@@ -296,7 +320,7 @@ int main(void)
         cmocka_unit_test(test_save_and_reopen),
         cmocka_unit_test(test_set_pattern),
         cmocka_unit_test(test_stream_decoder),
-        cmocka_unit_test(test_clean_spaces),
+        cmocka_unit_test(test_clean_text),
     };
     return cmocka_run_group_tests_name("tokenizer interface", tests, NULL, NULL);
 }

@@ -407,45 +407,6 @@ int32_t spm_map_lang_id(const tokenizer *t, const char *code)
 
 /* ---- encoding ----------------------------------------------------------------------------- */
 
-/* Returns the length of the Python white-space character at s[0..n-1] (str.isspace), or 0. */
-static size_t space_len(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if ((u[0] >= 0x09 && u[0] <= 0x0D) || (u[0] >= 0x1C && u[0] <= 0x20))
-        return 1;
-    if (n >= 2 && u[0] == 0xC2 && (u[1] == 0x85 || u[1] == 0xA0))
-        return 2;
-    if (n < 3 || (u[0] & 0xF0) != 0xE0 || (u[1] & 0xC0) != 0x80 || (u[2] & 0xC0) != 0x80)
-        return 0;
-    uint32_t c = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
-    return c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000 ? 3 : 0;
-}
-
-/* Returns how many bytes of white space end s[0..n-1]. */
-static size_t trailing_space(const char *s, size_t n)
-{
-    size_t k = 0;
-    while (k < n) {
-        size_t back = 1;
-        while (back < 3 && back < n - k && ((unsigned char)s[n - k - back] & 0xC0) == 0x80)
-            back++;
-        if (space_len(s + n - k - back, back) != back)
-            break;
-        k += back;
-    }
-    return k;
-}
-
-/* Returns how many bytes of white space start s[0..n-1]. */
-static size_t leading_space(const char *s, size_t n)
-{
-    size_t k = 0, c;
-    while (k < n && (c = space_len(s + k, n - k)))
-        k += c;
-    return k;
-}
-
 /* Finds the earliest matchable special token in s[0..n-1] (the longest at one place; control
  * tokens only with all set); returns its id and sets *at, or -1. */
 static int32_t find_special(const smap *m, const char *s, size_t n, int all, size_t *at)
@@ -544,12 +505,12 @@ static int encode(smap_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, cons
         size_t span = sp >= 0 ? at : len - pos;
         const char *s = text + pos;
         if (left_strip) {
-            size_t k = leading_space(s, span);
+            size_t k = tok_leading_space(s, span);
             s += k;
             span -= k;
         }
         if (sp >= 0 && (m->strip[sp] & STRIP_LEFT))
-            span -= trailing_space(s, span);
+            span -= tok_trailing_space(s, span);
         if (span) {
             int rc = encode_span(e, ids, cap, &n, s, span);
             if (rc < 0)

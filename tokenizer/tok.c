@@ -228,6 +228,44 @@ int tok_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const i
     return t->kind->decode(t, out, cap, n_out, ids, n_ids);
 }
 
+/* ---- Python's white space (str.isspace) ------------------------------------------------- */
+
+size_t tok_space_len(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if ((u[0] >= 0x09 && u[0] <= 0x0D) || (u[0] >= 0x1C && u[0] <= 0x20))
+        return 1;
+    if (n >= 2 && u[0] == 0xC2 && (u[1] == 0x85 || u[1] == 0xA0))
+        return 2;
+    if (n < 3 || (u[0] & 0xF0) != 0xE0 || (u[1] & 0xC0) != 0x80 || (u[2] & 0xC0) != 0x80)
+        return 0;
+    uint32_t c = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
+    return c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000 ? 3 : 0;
+}
+
+size_t tok_trailing_space(const char *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n) {
+        size_t back = 1;
+        while (back < 3 && back < n - k && ((unsigned char)s[n - k - back] & 0xC0) == 0x80)
+            back++;
+        if (tok_space_len(s + n - k - back, back) != back)
+            break;
+        k += back;
+    }
+    return k;
+}
+
+size_t tok_leading_space(const char *s, size_t n)
+{
+    size_t k = 0, c;
+    while (k < n && (c = tok_space_len(s + k, n - k)))
+        k += c;
+    return k;
+}
+
 /* ---- transformers' clean-up of decoded text ------------------------------------------------ */
 
 /* One rule of the clean-up: the text it finds and which of its bytes it drops (a bit each). */
@@ -241,11 +279,10 @@ static const clean_rule clean_rules[] = {
     {" n't", 1}, {" 'm", 1}, {" 's", 1}, {" 've", 1}, {" 're", 1},
 };
 
-size_t tok_clean_spaces(char *s, size_t n, int *orig)
+/* Applies the clean-up rules to s (n bytes), carrying orig (may be NULL) along; returns the new
+ * length. */
+static size_t clean_spaces(char *s, size_t n, int *orig)
 {
-    if (orig)
-        for (size_t i = 0; i < n; i++)
-            orig[i] = (int)i;
     for (size_t r = 0; r < sizeof clean_rules / sizeof clean_rules[0]; r++) {
         const clean_rule *c = &clean_rules[r];
         size_t len = strlen(c->find), j = 0;
@@ -264,6 +301,22 @@ size_t tok_clean_spaces(char *s, size_t n, int *orig)
         n = j;
     }
     return n;
+}
+
+size_t tok_clean_text(char *s, size_t n, int *orig, int flags)
+{
+    size_t lead = 0;
+    if (n == 0)
+        return 0;
+    if (flags & TOK_CLEAN_STRIP) {
+        lead = tok_leading_space(s, n);
+        n -= lead + tok_trailing_space(s + lead, n - lead);
+        memmove(s, s + lead, n);
+    }
+    if (orig)
+        for (size_t i = 0; i < n; i++)
+            orig[i] = (int)(i + lead);
+    return flags & TOK_CLEAN_SPACES ? clean_spaces(s, n, orig) : n;
 }
 
 /* ---- streaming decoder -------------------------------------------------------------------- */

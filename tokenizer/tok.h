@@ -150,11 +150,20 @@ int tok_encoder_encode(tok_encoder *e, int32_t *ids, size_t cap, size_t *n_ids, 
 int tok_decode(const tokenizer *t, char *out, size_t cap, size_t *n_out, const int32_t *ids,
                size_t n_ids);
 
-/* Applies transformers' clean_up_tokenization_spaces to text s (n bytes) in place, each of its
- * rules a replace-all over the whole text, in order: " ." " ?" " !" " ," lose their space,
- * " ' " becomes "'", " n't" " 'm" " 's" " 've" " 're" lose their space; returns the new length.
- * orig (may be NULL; n entries) receives for each byte of the result its offset in s. */
-size_t tok_clean_spaces(char *s, size_t n, int *orig);
+/* Flags of tok_clean_text: the fix-ups that transformers' slow tokenizers make to decoded text. */
+enum {
+    TOK_CLEAN_STRIP = 1,  /* the str.strip() that ends convert_tokens_to_string */
+    TOK_CLEAN_SPACES = 2, /* decode()'s clean_up_tokenization_spaces */
+};
+
+/* Applies the fix-ups of flags to text s (n bytes) in place, in the order transformers' decode()
+ * makes them, and returns the new length: TOK_CLEAN_STRIP takes the white space off both ends
+ * (Python's str.isspace: \t \n \v \f \r, U+001C-U+001F, space, U+0085, U+00A0, U+1680,
+ * U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000); then TOK_CLEAN_SPACES applies the
+ * clean-up's rules, each a replace-all over the whole text, in order: " ." " ?" " !" " ," lose
+ * their space, " ' " becomes "'", " n't" " 'm" " 's" " 've" " 're" lose their space.  orig (may
+ * be NULL; n entries) receives for each byte of the result its offset in s. */
+size_t tok_clean_text(char *s, size_t n, int *orig, int flags);
 
 /* Streaming decoder state for generation: the caller owns it (no allocation).  It hands out only
  * complete UTF-8 characters and holds back an incomplete tail (at most 3 bytes) until a later token

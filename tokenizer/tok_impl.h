@@ -60,6 +60,15 @@ void tok_why(char *why, size_t why_len, const char *fmt, ...) __attribute__((for
  * TOK_ERR_IO. */
 int tok_read_file(const char *path, char **buf, size_t *len);
 
+/* Returns the length of the Python white-space character (str.isspace) at s[0..n-1], or 0. */
+size_t tok_space_len(const char *s, size_t n);
+
+/* Returns how many bytes of Python white space start s[0..n-1]. */
+size_t tok_leading_space(const char *s, size_t n);
+
+/* Returns how many bytes of Python white space end s[0..n-1]. */
+size_t tok_trailing_space(const char *s, size_t n);
+
 /* Returns how many bytes the character led by byte c needs (1 for bytes that cannot lead). */
 static inline int tok_utf8_need(unsigned char c)
 {

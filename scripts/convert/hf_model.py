@@ -758,6 +758,7 @@ def spm_tokenizer(hf_dir, model_type, meta):
     tcfg = tokenizer_config(hf_dir)
     out, note = build(hf_dir, tcfg, meta)
     out["detok.cleanup_spaces"] = cleanup_spaces(tcfg)
+    out["detok.strip_spaces"] = 1  # the three classes' convert_tokens_to_string ends in strip()
     return out, note
 
 

@@ -9,9 +9,10 @@ usage (from the repository root):
         tests/data/hf_spm/input.txt for each family into tests/data/hf_spm
     /usr/bin/python3 scripts/goldens/hf_text_fixtures.py cleanup
         (also part of goldens) writes, from the tokenizers already in tests/data/hf_spm, for
-        each family id lists whose decoded text has " ." " ," " n't" " 's" ... (cleanup.F.ids),
-        that text as spm_decode gives it (cleanup.F.raw) and after transformers'
-        clean_up_tokenization_spaces rules (cleanup.F.txt)
+        each family id lists whose decoded text has " ." " ," " n't" " 's" ... and white space
+        at its ends (cleanup.F.ids), that text as spm_decode gives it (cleanup.F.raw), after
+        the strip() that ends the family's convert_tokens_to_string (cleanup.F.strip) and after
+        that strip and transformers' clean_up_tokenization_spaces rules (cleanup.F.txt)
     /usr/bin/python3 scripts/goldens/hf_text_fixtures.py folders OUT
         builds the Hugging Face folders marian, t5_v1_0, t5_v1_1 and mbart in OUT: the fixture
         weights of tests/data/hf with those tokenizers (mbart: the BART fixture's weights as an
@@ -250,11 +251,34 @@ CLEANUP_RULES = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"
                  (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
 
 
+# Lines of CLEANUP_TEXT with lone U+2581 pieces (each a space) put before and after their
+# pieces, so that the decoded text has white space at its ends: (line, pieces before, after).
+STRIP_CASES = [
+    ("I do n't know .", 0, 1),
+    ("It 's here , is n't it ?", 2, 0),
+    ("x '", 0, 1),              # " ' " only before the strip: the clean-up must come after it
+    ("We 're fine !", 3, 3),
+    ("no change here", 1, 2),
+    ("", 2, 0),                 # white space only
+    ("", 0, 1),
+]
+
+
 def clean_up(text):
     """Returns text after the clean-up rules, applied one after the other."""
     for old, new in CLEANUP_RULES:
         text = text.replace(old, new)
     return text
+
+
+def convert_tokens_to_string(family, pieces, decoded):
+    """Returns what transformers 4.30's convert_tokens_to_string gives for pieces (no special
+    tokens among them), decoded being SentencePiece's text of them: MarianTokenizer and
+    T5Tokenizer strip that text; MBartTokenizer joins the pieces, U+2581 as a space, and
+    strips (str.strip: Python's white space)."""
+    if family == "mbart":
+        return "".join(pieces).replace("\u2581", " ").strip()
+    return decoded.strip()
 
 
 def cleanup_goldens():
@@ -266,8 +290,17 @@ def cleanup_goldens():
         vocab = json.load(f)
     for family, name in (("marian", "marian-target"), ("t5", "t5"), ("mbart", "mbart")):
         model = os.path.join(DATA, name + ".model")
-        pieces = spm("spm_encode", model, CLEANUP_TEXT, "piece")
-        sp_ids = spm("spm_encode", model, CLEANUP_TEXT, "id")
+        texts = CLEANUP_TEXT + [t for t, _, _ in STRIP_CASES]
+        pieces = spm("spm_encode", model, texts, "piece")
+        sp_ids = spm("spm_encode", model, texts, "id")
+        space = [i for i, (p, _) in enumerate(protowire.pieces(open(model, "rb").read()))
+                 if p == "\u2581"]
+        if len(space) != 1:
+            sys.exit(f"hf_text_fixtures.py: {name}.model has no lone U+2581 piece")
+        for k, (_, before, after) in enumerate(STRIP_CASES):
+            j = len(CLEANUP_TEXT) + k
+            pieces[j] = ["\u2581"] * before + pieces[j] + ["\u2581"] * after
+            sp_ids[j] = [str(space[0])] * before + sp_ids[j] + [str(space[0])] * after
         unk = 2 if family == "t5" else 0        # the spm_train options of MODELS
         ids, raw = [], []
         for line_pieces, line_ids in zip(pieces, sp_ids):
@@ -289,8 +322,9 @@ def cleanup_goldens():
         finally:
             os.unlink(f.name)
         decoded = p.stdout.decode("utf-8").split("\n")[:len(raw)]
+        stripped = [convert_tokens_to_string(family, r, d) for r, d in zip(raw, decoded)]
         for ext, lines in (("ids", [" ".join(map(str, i)) for i in ids]), ("raw", decoded),
-                           ("txt", [clean_up(t) for t in decoded])):
+                           ("strip", stripped), ("txt", [clean_up(t) for t in stripped])):
             with open(os.path.join(DATA, f"cleanup.{family}.{ext}"), "w", encoding="utf-8") as f:
                 f.write("".join(l + "\n" for l in lines))
 

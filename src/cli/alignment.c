@@ -229,11 +229,11 @@ static int cleaned_offset(const int *orig, size_t len, int o)
     return (int)lo;
 }
 
-/* Cleans a->text up (tok_clean_spaces) and moves the byte spans a->ts, a->te of its n tokens
- * into the cleaned text. */
+/* Strips and cleans a->text up (tok_clean_text, a->clean) and moves the byte spans a->ts, a->te
+ * of its n tokens into the cleaned text. */
 static void clean_text(cli_align *a, int n)
 {
-    size_t len = tok_clean_spaces(a->text, a->text_len, a->orig);
+    size_t len = tok_clean_text(a->text, a->text_len, a->orig, a->clean);
     for (int i = 0; i < n; i++) {
         if (a->ts[i] < 0)
             continue;

@@ -15,12 +15,12 @@
 typedef struct cli_align {
     const tokenizer *tok;       /* NULL with ids: every token is a word */
     int special;                /* special tokens are shown (and are words) */
-    int clean;                  /* decoded outputs get tok_clean_spaces (detok.cleanup_spaces) */
+    int clean;                  /* tok_clean_text flags of decoded outputs (detok.*), or 0 */
     int max_src, max_tgt;
     int *sw;                    /* (max_src) source token words */
     int *ts, *te, *tw;          /* (max_tgt) output token byte spans and words */
     char *text;                 /* (text_cap) the output's decoded text (text_len) */
-    int *orig;                  /* (text_cap) with clean: each byte's offset before the clean-up */
+    int *orig;                  /* (text_cap) with clean: each byte's offset before the fix-ups */
     size_t text_cap, text_len;
     int32_t *enc;               /* (enc_cap) ids of a prefix of the source */
     size_t enc_cap;

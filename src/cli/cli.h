@@ -181,10 +181,10 @@ mf_file *cli_open_file(const char *path, int verify, int threads);
 
 /* Opens the tokenizer of a path: an attn tokenizer file, an attn model file (its "tokenizer"
  * blob; with target set its "tokenizer.target" blob when it has one: the outputs' tokenizer) or
- * a tiktoken rank file (NULL path: the default model's); *clean (clean may be NULL) is 1 when a
- * model file asks for its decoded text to be cleaned up (detok.cleanup_spaces, tok_clean_spaces),
- * else 0; returns it, or NULL after printing the error. */
-tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target, int *clean);
+ * a tiktoken rank file (NULL path: the default model's); *flags (flags may be NULL) receives the
+ * tok_clean_text fix-ups a model file asks for its decoded text (detok.strip_spaces,
+ * detok.cleanup_spaces; else 0); returns it, or NULL after printing the error. */
+tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target, int *flags);
 
 /* Writes s (n bytes) to stdout in double quotes, escaping quotes, backslashes, \n and \t; other
  * control bytes as \u00XX when json (a JSON string, where bytes that are not valid UTF-8 become

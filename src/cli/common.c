@@ -206,7 +206,7 @@ mf_file *cli_open_file(const char *path, int verify, int threads)
     return f;
 }
 
-tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target, int *clean)
+tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target, int *flags)
 {
     char why[256], head[16] = "", label[PATH_MAX + 16];
     tokenizer *t = NULL;
@@ -225,8 +225,8 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target, int
         cli_error("%s: %s", label, strerror(errno));
         return NULL;
     }
-    if (clean)
-        *clean = 0;
+    if (flags)
+        *flags = 0;
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
     if (got < 15 || memcmp(head, "attn-tokenizer ", 15) != 0) {
@@ -238,17 +238,17 @@ tokenizer *cli_open_tokenizer(const char *cmd, const char *path, int target, int
         if (rc == ATTN_OK) {
             const void *blob;
             size_t len;
-            int64_t on = 0;
+            int on;
             if (!target || mf_get_blob(mf, "tokenizer.target", &blob, &len) != ATTN_OK)
                 rc = mf_get_blob(mf, "tokenizer", &blob, &len);
-            if (mf_get_i64_or(mf, "detok.cleanup_spaces", 0, &on) != ATTN_OK)
-                cli_error("%s: metadata detok.cleanup_spaces: not an integer", label);
+            if (eng_detok_flags(mf, &on, why, sizeof why) != ATTN_OK)
+                cli_error("%s: metadata %s", label, why);
             else if (rc != ATTN_OK)
                 cli_error("%s: the model has no tokenizer (no \"tokenizer\" blob)", label);
             else if (tok_open_mem(&t, blob, len, why, sizeof why) < 0)
                 cli_error("%s: embedded tokenizer: %s", label, why);
-            if (clean)
-                *clean = on != 0;
+            if (flags)
+                *flags = on;
             mf_free(mf);
             return t;
         }

@@ -13,8 +13,9 @@ static void detokenize_usage(void)
         "Turn each input line of space-separated token ids back into text, one line each.\n\n"
         "  -t, --tokenizer FILE  an attn tokenizer file, a .tiktoken rank file, a SentencePiece\n"
         "                        .model file or an attn model file (the tokenizer of its\n"
-        "                        outputs, cleaned up as the model's detok.cleanup_spaces\n"
-        "                        says); default: the default model\n"
+        "                        outputs, stripped and cleaned up as the model's\n"
+        "                        detok.strip_spaces and detok.cleanup_spaces say);\n"
+        "                        default: the default model\n"
         "  -h, --help            show this help\n");
 }
 
@@ -83,8 +84,7 @@ int cli_detokenize(int argc, char **argv)
             status = CLI_FAIL;
             break;
         }
-        if (clean)
-            m = tok_clean_spaces(out, m, NULL);
+        m = tok_clean_text(out, m, NULL, clean);
         cli_write(out, m);
         cli_write("\n", 1);
     }

@@ -20,7 +20,7 @@ int run_align_setup(run *R)
     if (rc)
         return rc;
     rc = cli_align_open(&R->al, R->o.ids ? NULL : R->tok, R->o.special, R->max_src, R->max_new);
-    R->al.clean = eng_file_defaults(R->e)->clean_spaces;
+    R->al.clean = eng_file_defaults(R->e)->clean_text;
     return rc;
 }
 

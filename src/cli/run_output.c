@@ -1,7 +1,7 @@
 /* run_output.c — `attn run`'s output: each record's output in input order, as text streamed
  * token by token (whole UTF-8 characters, through the tokenizer's stream decoder; written whole
- * once done when repaired or cleaned up) with the record's own text around and between its
- * sentences, as token ids (--ids) or as one JSON object per record (--json). */
+ * once done when repaired, stripped or cleaned up) with the record's own text around and between
+ * its sentences, as token ids (--ids) or as one JSON object per record (--json). */
 #include "run.h"
 
 #include <stdlib.h>
@@ -78,10 +78,10 @@ void run_append(run *R, size_t *at, const char *p, size_t n)
     *at += n;
 }
 
-/* Returns 1 when the model's outputs get transformers' clean-up (detok.cleanup_spaces). */
+/* Returns the fix-ups (tok_clean_text flags) of the model's output text (detok.*), 0 if none. */
 static int cleans(const run *R)
 {
-    return eng_file_defaults(R->e)->clean_spaces;
+    return eng_file_defaults(R->e)->clean_text;
 }
 
 void run_append_ids(run *R, size_t *at, const int32_t *ids, int n)
@@ -89,7 +89,7 @@ void run_append_ids(run *R, size_t *at, const int32_t *ids, int n)
     if (run_out_reserve(R, *at + cli_decode_room(R->tok, n) + 1) < 0)
         exit(CLI_FAIL);
     size_t len = cli_decode_ids(R->out + *at, NULL, NULL, R->tok, R->o.special, ids, n);
-    *at += cleans(R) ? tok_clean_spaces(R->out + *at, len, NULL) : len;
+    *at += tok_clean_text(R->out + *at, len, NULL, cleans(R));
 }
 
 /* Writes the text (or the id list with --ids) of output ids (n, hypothesis k) of item it as a
@@ -201,8 +201,9 @@ static void write_json(run *R, const item *it)
     json_end(R, r);
 }
 
-/* Returns 1 when item it's outputs are written whole once done: repaired, or cleaned up (the
- * clean-up's rules span tokens, so a text cannot be written before its last token). */
+/* Returns 1 when item it's outputs are written whole once done: repaired, or stripped or cleaned
+ * up (the strip and the clean-up's rules span tokens, so a text cannot be written before its last
+ * token). */
 static int whole(const run *R, const item *it)
 {
     return it->repair || (cleans(R) && !R->o.ids);

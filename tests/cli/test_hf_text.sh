@@ -6,7 +6,9 @@
 #     and with --special;
 #  2. text -> text through attn run equals attn detokenize of attn run --ids on those ids (whose
 #     generation tests/test_hf.c checks against transformers), special tokens hidden or shown;
-#  3. mBART's --src-lang / --tgt-lang, and the errors.
+#  3. the decoded text's fix-ups (the strip, the clean-up) as transformers makes them, and none
+#     for byte-level BPE models;
+#  4. mBART's --src-lang / --tgt-lang, and the errors.
 . "$(dirname "$0")/lib.sh"
 if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     echo "test_hf_text.sh: SKIPPED: needs /usr/bin/python3 with numpy" \
@@ -73,89 +75,189 @@ for pair in marian:marian t5_v1_0:t5 t5_v1_1:t5 mbart:mbart; do
         cmp -s "$T/out" "$T/want.txt"
 done
 
-# transformers' clean_up_tokenization_spaces (detok.cleanup_spaces, which the converter writes):
-# attn detokenize of chosen ids equals spm_decode's text after the rules, both computed by
-# scripts/goldens/hf_text_fixtures.py; with the key 0 the text is spm_decode's as it is
-set_clean() {   # set_clean IN OUT VALUE: IN with detok.cleanup_spaces = VALUE
+# transformers' fix-ups of decoded text, which the converter asks for: the strip() that ends
+# convert_tokens_to_string (detok.strip_spaces), then clean_up_tokenization_spaces
+# (detok.cleanup_spaces). attn detokenize of chosen ids equals spm_decode's text after them, both
+# computed by scripts/goldens/hf_text_fixtures.py; with a key 0 that fix-up is not made
+set_keys() {    # set_keys IN OUT KEY=VALUE...: IN with those metadata keys
     PYTHONPATH=. /usr/bin/python3 -c '
 import sys
 from scripts.lib import attnfile
 meta, tensors = attnfile.read(sys.argv[1])
-v = sys.argv[3]
-meta["detok.cleanup_spaces"] = int(v) if v.isdigit() else v
+for kv in sys.argv[3:]:
+    k, v = kv.split("=", 1)
+    meta[k] = int(v) if v.isdigit() else v
 attnfile.write(sys.argv[2], meta, tensors)' "$@"
 }
-clean_up() {    # the rules, applied to each line of stdin (the goldens script's clean_up)
+fix_up() {      # fix_up [strip] [clean]: the fix-ups, in transformers order, on each line of stdin
     PYTHONPATH=. /usr/bin/python3 -c '
 import sys
 sys.path.insert(0, "scripts/goldens")
 from hf_text_fixtures import clean_up
 for line in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")[:-1]:
-    sys.stdout.buffer.write((clean_up(line) + "\n").encode("utf-8", "surrogateescape"))'
+    if "strip" in sys.argv[1:]:
+        line = line.strip()
+    if "clean" in sys.argv[1:]:
+        line = clean_up(line)
+    sys.stdout.buffer.write((line + "\n").encode("utf-8", "surrogateescape"))' "$@"
 }
 json_outputs() {    # the "output" of each JSON line of file $1
     /usr/bin/python3 -c 'import json, sys
 for l in open(sys.argv[1], encoding="utf-8"):
     print(json.loads(l)["output"])' "$1"
 }
+meta_key() {    # meta_key FILE KEY: the metadata value (None when absent)
+    PYTHONPATH=. /usr/bin/python3 -c 'import sys
+from scripts.lib import attnfile
+print(attnfile.read(sys.argv[1])[0].get(sys.argv[2]))' "$1" "$2"
+}
+links() {       # the alignments of attn run --align output $1, one line each
+    sed 's/.* ||| //' "$1"
+}
 ok "the clean-up goldens differ from spm_decode's text" differ $D/cleanup.t5.raw $D/cleanup.t5.txt
+for g in marian t5 mbart; do
+    ok "$g: the strip goldens differ from spm_decode's text" differ $D/cleanup.$g.raw \
+        $D/cleanup.$g.strip
+done
+r() {   # r MODEL: attn run of MODEL on run.in with $opts and --prefix $pfx when set
+    "$ATTN" -m "$1" $opts ${pfx:+--prefix "$pfx"} "$T/run.in"
+}
 changed=0
+stripped=0
+aligned=0
 for pair in marian:marian t5_v1_0:t5 t5_v1_1:t5 mbart:mbart; do
     m=${pair%%:*}
     g=${pair#*:}
     M="$T/$m.attn"
-    ok "$m: the converter turns the clean-up on" \
-        [ "$(PYTHONPATH=. /usr/bin/python3 -c 'import sys
-from scripts.lib import attnfile
-print(attnfile.read(sys.argv[1])[0].get("detok.cleanup_spaces"))' "$M")" = 1 ]
+    ok "$m: the converter turns the clean-up on" [ "$(meta_key "$M" detok.cleanup_spaces)" = 1 ]
+    ok "$m: the converter turns the strip on" [ "$(meta_key "$M" detok.strip_spaces)" = 1 ]
     run "$ATTN" detokenize -t "$M" $D/cleanup.$g.ids
-    ok "$m: detokenize cleans up as transformers' decode does" cmp -s "$T/out" $D/cleanup.$g.txt
-    set_clean "$M" "$T/$m.raw.attn" 0
+    ok "$m: detokenize strips and cleans up as transformers' decode does" \
+        cmp -s "$T/out" $D/cleanup.$g.txt
+    set_keys "$M" "$T/$m.raw.attn" detok.cleanup_spaces=0 detok.strip_spaces=0
     run "$ATTN" detokenize -t "$T/$m.raw.attn" $D/cleanup.$g.ids
-    ok "$m: detok.cleanup_spaces 0: spm_decode's text" cmp -s "$T/out" $D/cleanup.$g.raw
-    # attn run: each output is the text without the clean-up, cleaned up (plain, --n-best, --json)
-    for opts in "-n 20" "-n 20 -b 2 --n-best 2" "-n 20 --json"; do
-        "$ATTN" -m "$T/$m.raw.attn" $opts --no-protect "$T/run.in" >"$T/raw.txt"
-        run "$ATTN" -m "$M" $opts --no-protect "$T/run.in"
-        if [ "${opts#*--json}" != "$opts" ]; then
-            json_outputs "$T/raw.txt" | clean_up >"$T/want.txt"
-            json_outputs "$T/out" >"$T/got.txt"
-            ok "$m $opts: the outputs are cleaned up" cmp -s "$T/got.txt" "$T/want.txt"
-        else
-            clean_up <"$T/raw.txt" >"$T/want.txt"
-            ok "$m $opts: the outputs are cleaned up" cmp -s "$T/out" "$T/want.txt"
-            cmp -s "$T/raw.txt" "$T/out" || changed=$((changed + 1))
-        fi
-        ok "$m $opts: quiet" err_empty
+    ok "$m: both keys 0: spm_decode's text" cmp -s "$T/out" $D/cleanup.$g.raw
+    set_keys "$M" "$T/$m.strip.attn" detok.cleanup_spaces=0
+    run "$ATTN" detokenize -t "$T/$m.strip.attn" $D/cleanup.$g.ids
+    ok "$m: detok.cleanup_spaces 0: spm_decode's text, stripped" \
+        cmp -s "$T/out" $D/cleanup.$g.strip
+    set_keys "$M" "$T/$m.clean.attn" detok.strip_spaces=0
+    run "$ATTN" detokenize -t "$T/$m.clean.attn" $D/cleanup.$g.ids
+    fix_up clean <$D/cleanup.$g.raw >"$T/want.txt"
+    ok "$m: detok.strip_spaces 0: spm_decode's text, cleaned up" cmp -s "$T/out" "$T/want.txt"
+    # attn run: each output is the text without the fix-ups, stripped and cleaned up (plain,
+    # --n-best, --json); the outputs of the random fixture weights seldom end in white space, so
+    # they are also forced to start with "x 字" (pieces ▁ x ▁ <unk>: "x " as decoded)
+    for pfx in "" "x 字"; do
+        for opts in "-n 20" "-n 20 -b 2 --n-best 2" "-n 20 --json"; do
+            [ -n "$pfx" ] && opts="-n 6${opts#-n 20}"
+            opts="$opts --no-protect"
+            what="$m $opts${pfx:+ --prefix '$pfx'}"
+            r "$T/$m.raw.attn" >"$T/raw.txt"
+            r "$T/$m.strip.attn" >"$T/strip.txt"
+            run r "$M"
+            ok "$what: quiet" err_empty
+            if [ "${opts#*--json}" != "$opts" ]; then
+                for f in raw strip; do
+                    json_outputs "$T/$f.txt" >"$T/$f.json.txt"
+                    mv "$T/$f.json.txt" "$T/$f.txt"
+                done
+                json_outputs "$T/out" >"$T/got.txt"
+            else
+                cp "$T/out" "$T/got.txt"
+            fi
+            fix_up strip clean <"$T/raw.txt" >"$T/want.txt"
+            ok "$what: the outputs are stripped and cleaned up" cmp -s "$T/got.txt" "$T/want.txt"
+            fix_up strip <"$T/raw.txt" >"$T/want.txt"
+            ok "$what: detok.cleanup_spaces 0: the outputs are stripped" \
+                cmp -s "$T/strip.txt" "$T/want.txt"
+            cmp -s "$T/strip.txt" "$T/got.txt" || changed=$((changed + 1))
+            cmp -s "$T/raw.txt" "$T/strip.txt" || stripped=$((stripped + 1))
+        done
     done
-    # --align: the output as written, and output word indices within its words
+    # --align: the output as written, and output word indices within its words; the strip
+    # takes off no word, so the links are those of the text without it
     run "$ATTN" -m "$M" -n 20 --no-protect --align "$T/run.in"
     "$ATTN" -m "$M" -n 20 --no-protect "$T/run.in" >"$T/want.txt"
     sed 's/ ||| .*//' "$T/out" >"$T/text.txt"
-    ok "$m --align: the output text is the cleaned-up one" cmp -s "$T/text.txt" "$T/want.txt"
+    ok "$m --align: the output text is the fixed-up one" cmp -s "$T/text.txt" "$T/want.txt"
     ok "$m --align: output words are those written" [ "$(awk -F ' \\|\\|\\| ' '{
         n = split($1, w, /[ \t]+/); m = 0; for (i = 1; i <= n; i++) m += w[i] != ""
         k = split($2, l, " "); for (i = 1; i <= k; i++) { split(l[i], p, "-"); if (p[2] >= m) bad++ }
     } END { print bad + 0 }' "$T/out")" = 0 ]
+    for pfx in "" "x 字"; do
+        opts="-n 20 --no-protect --align"
+        [ -n "$pfx" ] && opts="-n 6 --no-protect --align"
+        what="$m $opts${pfx:+ --prefix '$pfx'}"
+        r "$T/$m.raw.attn" >"$T/raw.txt"
+        links "$T/raw.txt" >"$T/want.txt"
+        run r "$T/$m.strip.attn"
+        links "$T/out" >"$T/got.txt"
+        ok "$what: the strip changes no link" cmp -s "$T/got.txt" "$T/want.txt"
+        sed 's/ ||| .*//' "$T/raw.txt" >"$T/raw.text.txt"
+        fix_up strip <"$T/raw.text.txt" >"$T/want.txt"
+        sed 's/ ||| .*//' "$T/out" >"$T/text.txt"
+        ok "$what: detok.cleanup_spaces 0: the output text is stripped" \
+            cmp -s "$T/text.txt" "$T/want.txt"
+        cmp -s "$T/text.txt" "$T/raw.text.txt" || aligned=$((aligned + 1))
+    done
 done
 ok "some outputs of attn run change with the clean-up" [ "$changed" -gt 0 ]
-set_clean "$T/t5_v1_1.attn" "$T/bad-clean.attn" yes
+ok "some outputs of attn run change with the strip" [ "$stripped" -gt 0 ]
+ok "some outputs of attn run --align change with the strip" [ "$aligned" -gt 0 ]
+set_keys "$T/t5_v1_1.attn" "$T/bad-clean.attn" detok.cleanup_spaces=yes
 run "$ATTN" detokenize -t "$T/bad-clean.attn" $D/cleanup.t5.ids
 ok "a detok.cleanup_spaces that is no number: exit 1" status_is 1
 ok "a detok.cleanup_spaces that is no number: says so" err_has "detok.cleanup_spaces: not an integer"
 run "$ATTN" -m "$T/bad-clean.attn" "$T/run.in"
 ok "attn run: a detok.cleanup_spaces that is no number: exit 1" status_is 1
 ok "attn run: says so" err_has "detok.cleanup_spaces: not an integer"
+set_keys "$T/t5_v1_1.attn" "$T/bad-strip.attn" detok.strip_spaces=yes
+run "$ATTN" detokenize -t "$T/bad-strip.attn" $D/cleanup.t5.ids
+ok "a detok.strip_spaces that is no number: exit 1" status_is 1
+ok "a detok.strip_spaces that is no number: one line saying so" err_one_line
+ok "a detok.strip_spaces that is no number: says what" \
+    err_has "metadata detok.strip_spaces: not an integer"
+run "$ATTN" -m "$T/bad-strip.attn" "$T/run.in"
+ok "attn run: a detok.strip_spaces that is no number: exit 1" status_is 1
+ok "attn run: says so" err_has "detok.strip_spaces: not an integer"
+ok "attn run: no output" out_empty
 cp -r "$T/hf/t5_v1_1" "$T/noclean"
 printf '{"clean_up_tokenization_spaces": false}\n' >"$T/noclean/tokenizer_config.json"
 run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/noclean" -o "$T/noclean.attn"
 ok "clean_up_tokenization_spaces false converts" status_is 0
 run "$ATTN" detokenize -t "$T/noclean.attn" $D/cleanup.t5.ids
-ok "clean_up_tokenization_spaces false: no clean-up" cmp -s "$T/out" $D/cleanup.t5.raw
+ok "clean_up_tokenization_spaces false: no clean-up, the strip still" \
+    cmp -s "$T/out" $D/cleanup.t5.strip
 printf '{"clean_up_tokenization_spaces": "no"}\n' >"$T/noclean/tokenizer_config.json"
 run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/noclean" -o "$T/noclean.attn"
 ok "a clean_up_tokenization_spaces that is no boolean is refused" status_is 1
 ok "... by name" err_has "clean_up_tokenization_spaces"
+
+# a byte-level BPE model (BART, whose tokenizer does not strip, and attn's own) has no
+# detok.strip_spaces and keeps the white space at the ends of its text: the BART fixture with
+# the byte-level tokenizer of tests/data/hf/bart_tok gives back the texts whose ids
+# gpt-3-encoder computed (leading spaces, trailing tabs and spaces)
+mkdir "$T/hf/bart"
+cp tests/data/hf/bart/config.json tests/data/hf/bart/generation_config.json \
+    tests/data/hf/bart/model.safetensors tests/data/hf/bart_tok/vocab.json \
+    tests/data/hf/bart_tok/merges.txt tests/data/hf/bart_tok/special_tokens_map.json "$T/hf/bart"
+run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/hf/bart" -o "$T/bart.attn"
+ok "bart: converts with its tokenizer" err_has "byte-level BPE tokenizer embedded"
+ok "bart: no detok.strip_spaces" [ "$(meta_key "$T/bart.attn" detok.strip_spaces)" = None ]
+ok "the BART texts have white space at their ends" \
+    grep -q "^ .*[[:space:]]$" tests/data/hf/bart_tok/texts.txt
+awk '{ $1 = $NF = ""; sub(/^ /, ""); sub(/ $/, ""); print }' tests/data/hf/bart_tok/ids.txt \
+    >"$T/bart.ids"      # without <s> and </s>, which detokenize writes
+run "$ATTN" detokenize -t "$T/bart.attn" "$T/bart.ids"
+ok "bart: detokenize keeps the white space at the ends" \
+    cmp -s "$T/out" tests/data/hf/bart_tok/texts.txt
+ok "attn's own model: no detok.strip_spaces" \
+    [ "$(meta_key models/en-fr.attn detok.strip_spaces)" = None ]
+printf '  Hello world \t\n' >"$T/spaced.txt"
+"$ATTN" tokenize -t models/en-fr.attn "$T/spaced.txt" >"$T/spaced.ids"
+run "$ATTN" detokenize -t models/en-fr.attn "$T/spaced.ids"
+ok "attn's own model: detokenize keeps the white space at the ends" cmp -s "$T/out" "$T/spaced.txt"
 
 # the fixtures' outputs are not empty everywhere (random weights write nonsense, but text)
 run "$ATTN" -m "$T/t5_v1_1.attn" -n 12 --no-protect "$T/run.in"
@@ -172,6 +274,16 @@ for m in marian t5_v1_1; do
     ok "$m: a repaired output holds no U+2581" [ "$(grep -c "$(printf '\342\226\201')" "$T/out")" = 0 ]
     run "$ATTN" -m "$T/$m.attn" -n 12 --json --no-protect "$T/span.txt"
     ok "$m: --json text holds no U+2581" [ "$(grep -c "$(printf '\342\226\201')" "$T/out")" = 0 ]
+done
+# a repaired output is repaired from the stripped text (the text the model's pieces decode to
+# here ends in a space, and the span is put before it)
+for m in marian mbart; do
+    run "$ATTN" -m "$T/$m.raw.attn" -n 6 --prefix "x 字" "$T/span.txt"
+    ok "$m.raw: the repaired output ends in white space" grep -q '[[:space:]]$' "$T/out"
+    run "$ATTN" -m "$T/$m.attn" -n 6 --prefix "x 字" -v "$T/span.txt"
+    ok "$m: a span is repaired" err_has "protected spans: 1,"
+    ok "$m: the repaired output is stripped" \
+        [ "$(grep -c '^[[:space:]]\|[[:space:]]$' "$T/out")" = 0 ]
 done
 printf 'The <extra_id_0> sat on the <extra_id_1>.\n' >"$T/sentinel.txt"
 run "$ATTN" -m "$T/t5_v1_1.attn" -n 12 -v "$T/sentinel.txt"
