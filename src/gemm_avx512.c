@@ -257,6 +257,34 @@ typedef struct xpack {
     int32_t comp[XP_BYTES / 32];
 } xpack;
 
+/* Packs the kc int8 inputs at q (one row's slice, zero-padded to 64) as kc / 4 steps of 4, MR
+ * int32 apart from g; for q4 writes -8 times each group's sum MR apart from c4; returns q8's
+ * correction, -128 times the slice's sum. */
+ALWAYS_INLINE int32_t pack_row(int32_t *g, int32_t *c4, const int8_t *q, int kc, int dtype,
+                               const int MR)
+{
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int s = 0; s < kc / 4; s++)
+        __builtin_memcpy(&g[(size_t)s * MR], q + 4 * s, 4);
+    /* sums of 4 bytes per lane, 64 bytes at a time */
+    __m512i total = _mm512_setzero_si512();
+    for (int k = 0; k < kc; k += 64) {
+        __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(q + k));
+        if (dtype == ATTN_Q8) {
+            total = _mm512_add_epi32(total, t);
+            continue;
+        }
+        int32_t lanes[16];
+        _mm512_storeu_si512(lanes, t);
+        for (int h = 0; h < 2 && k / ATTN_Q4_GROUP + h < kc / ATTN_Q4_GROUP; h++) {
+            const int32_t *l = lanes + 8 * h;
+            c4[(size_t)(k / ATTN_Q4_GROUP + h) * MR] =
+                -8 * (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
+        }
+    }
+    return dtype == ATTN_Q8 ? -128 * _mm512_reduce_add_epi32(total) : 0;
+}
+
 /* Packs rows [b0, b0 + mc) x slice [k0, k0 + kc) of the input for tiles of MR rows. */
 ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int k0, int kc,
                               int dtype, const int MR)
@@ -273,32 +301,13 @@ ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int
     }
     int32_t *d = (int32_t *)(void *)xp->x;
     int qcols = kn_qcols(in->cols), k4n = kc / 4, groups = kc / ATTN_Q4_GROUP;
-    const __m512i ones = _mm512_set1_epi8(1);
     for (int b = 0; b < mc; b++) {
         const int8_t *q = in->q + (size_t)(b0 + b) * (size_t)qcols + (size_t)k0;
-        int32_t *g = d + (size_t)(b / MR) * (size_t)k4n * MR + (size_t)(b % MR);
-        for (int s = 0; s < k4n; s++)
-            __builtin_memcpy(&g[(size_t)s * MR], q + 4 * s, 4);
-        /* sums of 4 bytes per lane, 64 bytes at a time (the row is zero-padded to 64) */
-        int32_t *c = xp->comp + (size_t)(b / MR) * (size_t)groups * MR + (size_t)(b % MR);
-        __m512i total = _mm512_setzero_si512();
-        for (int k = 0; k < kc; k += 64) {
-            __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones,
-                                            _mm512_loadu_si512(q + k));
-            if (dtype == ATTN_Q8) {
-                total = _mm512_add_epi32(total, t);
-                continue;
-            }
-            int32_t lanes[16];
-            _mm512_storeu_si512(lanes, t);
-            for (int h = 0; h < 2 && k / ATTN_Q4_GROUP + h < groups; h++) {
-                const int32_t *l = lanes + 8 * h;
-                c[(size_t)(k / ATTN_Q4_GROUP + h) * MR] =
-                    -8 * (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
-            }
-        }
+        size_t gi = (size_t)(b / MR), lane = (size_t)(b % MR);
+        int32_t comp = pack_row(d + gi * (size_t)k4n * MR + lane,
+                                xp->comp + gi * (size_t)groups * MR + lane, q, kc, dtype, MR);
         if (dtype == ATTN_Q8)
-            xp->comp[b] = -128 * _mm512_reduce_add_epi32(total);
+            xp->comp[b] = comp;
     }
 }
 
@@ -464,41 +473,24 @@ void gm_input_init_avx512(gm_input *out, void *mem, attn_dtype dtype, int n, int
                       (int32_t *)(void *)((uint8_t *)mem + ((xw * 4 + 63) & ~(size_t)63))};
 }
 
-/* Lays out rows [r0, r1) of in for tiles of MR rows (see above). */
+/* Lays out rows [r0, r1) of in for tiles of MR rows (see above), slice by slice as pack_slice
+ * does. */
 ALWAYS_INLINE void input_rows(gm_input *out, const kn_input *in, int r0, int r1, int dtype,
                               const int MR)
 {
     int kdim = dtype == ATTN_Q8 ? (in->cols + 3) & ~3
                                 : (int)attn_q4_groups(in->cols) * ATTN_Q4_GROUP;
     int qcols = kn_qcols(in->cols), k4 = kdim / 4, groups = kdim / ATTN_Q4_GROUP;
-    const __m512i ones = _mm512_set1_epi8(1);
     for (int b = r0; b < r1; b++) {
         const int8_t *q = in->q + (size_t)b * (size_t)qcols;
         int32_t *g = out->x + (size_t)(b / MR) * (size_t)k4 * MR + (size_t)(b % MR);
-        for (int s = 0; s < k4; s++)
-            __builtin_memcpy(&g[(size_t)s * MR], q + 4 * s, 4);
         int32_t *c = out->comp + (size_t)(b / MR) * (size_t)groups * MR + (size_t)(b % MR);
         for (int k0 = 0; k0 < kdim; k0 += KC_Q) {
             int kc = kdim - k0 < KC_Q ? kdim - k0 : KC_Q;
-            __m512i total = _mm512_setzero_si512();
-            for (int k = k0; k < k0 + kc; k += 64) {
-                __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones,
-                                                _mm512_loadu_si512(q + k));
-                if (dtype == ATTN_Q8) {
-                    total = _mm512_add_epi32(total, t);
-                    continue;
-                }
-                int32_t lanes[16];
-                _mm512_storeu_si512(lanes, t);
-                for (int h = 0; h < 2 && k / ATTN_Q4_GROUP + h < groups; h++) {
-                    const int32_t *l = lanes + 8 * h;
-                    c[(size_t)(k / ATTN_Q4_GROUP + h) * MR] =
-                        -8 * (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
-                }
-            }
+            int32_t comp = pack_row(g + (size_t)k0 / 4 * MR, c + (size_t)k0 / ATTN_Q4_GROUP * MR,
+                                    q + k0, kc, dtype, MR);
             if (dtype == ATTN_Q8)
-                out->comp[(size_t)(k0 / KC_Q) * (size_t)out->npad + (size_t)b] =
-                    -128 * _mm512_reduce_add_epi32(total);
+                out->comp[(size_t)(k0 / KC_Q) * (size_t)out->npad + (size_t)b] = comp;
         }
     }
 }
