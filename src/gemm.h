@@ -76,7 +76,8 @@ size_t gm_input_size(attn_dtype dtype, int n, int cols);
 int gm_input_init(gm_input *out, void *mem, size_t size, attn_dtype dtype, int n, int cols);
 
 /* Lays out rows [r0, r1) of the quantized input in->q (in->n = out->n rows of out->cols) into
- * *out; r0 a multiple of GM_INPUT_ROWS.  Distinct row ranges may be laid out in parallel. */
+ * *out, which gm_input_init has set up; r0 a multiple of GM_INPUT_ROWS.  Distinct row ranges may
+ * be laid out in parallel. */
 void gm_input_rows(gm_input *out, const kn_input *in, int r0, int r1);
 
 /* Returns the bytes gm_pack needs for a weight, or 0 for an unknown dtype or a bad size. */
