@@ -254,6 +254,25 @@ void gm_linear(float *y, int ldy, const kn_input *in, const gm_weight *w, const 
         linear_portable(y, ldy, in, w, bias, o0, o1);
 }
 
+size_t gm_input_size(attn_dtype dtype, int n, int cols)
+{
+    return kn_isa() == KN_AVX512 ? gm_input_size_avx512(dtype, n, cols) : 0;
+}
+
+int gm_input_init(gm_input *out, void *mem, size_t size, attn_dtype dtype, int n, int cols)
+{
+    size_t need = gm_input_size(dtype, n, cols);
+    if (!need || size < need || ((uintptr_t)mem & 63))
+        return ATTN_ERR_ARG;
+    gm_input_init_avx512(out, mem, dtype, n, cols);
+    return ATTN_OK;
+}
+
+void gm_input_rows(gm_input *out, const kn_input *in, int r0, int r1)
+{
+    gm_input_rows_avx512(out, in, r0, r1);
+}
+
 double gm_peak_fma(long n)
 {
     int isa = kn_isa();

@@ -257,6 +257,34 @@ typedef struct xpack {
     int32_t comp[XP_BYTES / 32];
 } xpack;
 
+/* Packs the kc int8 inputs at q (one row's slice, zero-padded to 64) as kc / 4 steps of 4, MR
+ * int32 apart from g; for q4 writes -8 times each group's sum MR apart from c4; returns q8's
+ * correction, -128 times the slice's sum. */
+ALWAYS_INLINE int32_t pack_row(int32_t *g, int32_t *c4, const int8_t *q, int kc, int dtype,
+                               const int MR)
+{
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int s = 0; s < kc / 4; s++)
+        __builtin_memcpy(&g[(size_t)s * MR], q + 4 * s, 4);
+    /* sums of 4 bytes per lane, 64 bytes at a time */
+    __m512i total = _mm512_setzero_si512();
+    for (int k = 0; k < kc; k += 64) {
+        __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(q + k));
+        if (dtype == ATTN_Q8) {
+            total = _mm512_add_epi32(total, t);
+            continue;
+        }
+        int32_t lanes[16];
+        _mm512_storeu_si512(lanes, t);
+        for (int h = 0; h < 2 && k / ATTN_Q4_GROUP + h < kc / ATTN_Q4_GROUP; h++) {
+            const int32_t *l = lanes + 8 * h;
+            c4[(size_t)(k / ATTN_Q4_GROUP + h) * MR] =
+                -8 * (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
+        }
+    }
+    return dtype == ATTN_Q8 ? -128 * _mm512_reduce_add_epi32(total) : 0;
+}
+
 /* Packs rows [b0, b0 + mc) x slice [k0, k0 + kc) of the input for tiles of MR rows. */
 ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int k0, int kc,
                               int dtype, const int MR)
@@ -273,37 +301,28 @@ ALWAYS_INLINE void pack_slice(xpack *xp, const kn_input *in, int b0, int mc, int
     }
     int32_t *d = (int32_t *)(void *)xp->x;
     int qcols = kn_qcols(in->cols), k4n = kc / 4, groups = kc / ATTN_Q4_GROUP;
-    const __m512i ones = _mm512_set1_epi8(1);
     for (int b = 0; b < mc; b++) {
         const int8_t *q = in->q + (size_t)(b0 + b) * (size_t)qcols + (size_t)k0;
-        int32_t *g = d + (size_t)(b / MR) * (size_t)k4n * MR + (size_t)(b % MR);
-        for (int s = 0; s < k4n; s++)
-            __builtin_memcpy(&g[(size_t)s * MR], q + 4 * s, 4);
-        /* sums of 4 bytes per lane, 64 bytes at a time (the row is zero-padded to 64) */
-        int32_t *c = xp->comp + (size_t)(b / MR) * (size_t)groups * MR + (size_t)(b % MR);
-        __m512i total = _mm512_setzero_si512();
-        for (int k = 0; k < kc; k += 64) {
-            __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones,
-                                            _mm512_loadu_si512(q + k));
-            if (dtype == ATTN_Q8) {
-                total = _mm512_add_epi32(total, t);
-                continue;
-            }
-            int32_t lanes[16];
-            _mm512_storeu_si512(lanes, t);
-            for (int h = 0; h < 2 && k / ATTN_Q4_GROUP + h < groups; h++) {
-                const int32_t *l = lanes + 8 * h;
-                c[(size_t)(k / ATTN_Q4_GROUP + h) * MR] =
-                    -8 * (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
-            }
-        }
+        size_t gi = (size_t)(b / MR), lane = (size_t)(b % MR);
+        int32_t comp = pack_row(d + gi * (size_t)k4n * MR + lane,
+                                xp->comp + gi * (size_t)groups * MR + lane, q, kc, dtype, MR);
         if (dtype == ATTN_Q8)
-            xp->comp[b] = -128 * _mm512_reduce_add_epi32(total);
+            xp->comp[b] = comp;
     }
 }
 
+/* Where the tiles of a slice of rows [b0, b0 + mc) find their packed input: row group i (MR
+ * rows) at x + i * xgs (floats or int32), its q8 corrections at c8 + MR i (one per row), its q4
+ * corrections at c4 + i * cgs (per group of the slice MR of them). */
+typedef struct xview {
+    const void *x;
+    size_t xgs;
+    const int32_t *c8, *c4;
+    size_t cgs;
+} xview;
+
 /* Runs the tiles of one packed slice against one panel slice pd: rows [b0, b0 + mc). */
-ALWAYS_INLINE void slice_tiles(float *y, int ldy, const xpack *xp, const kn_input *in,
+ALWAYS_INLINE void slice_tiles(float *y, int ldy, const xview *xv, const kn_input *in,
                                const gm_weight *w, const float *bias, int b0, int mc, int kc,
                                int p, const uint8_t *pd, const uint8_t *nextpd, int first,
                                int last, __mmask16 m0, __mmask16 m1, int dtype, const int MR)
@@ -312,12 +331,12 @@ ALWAYS_INLINE void slice_tiles(float *y, int ldy, const xpack *xp, const kn_inpu
     const float *bt = bias ? bias + p * GM_NR : NULL;
     for (int g0 = 0; g0 < mc; g0 += MR) {
         int mr = mc - g0 < MR ? mc - g0 : MR, b = b0 + g0;
+        size_t gi = (size_t)(g0 / MR);
         float *yt = y + (size_t)b * (size_t)ldy + (size_t)p * GM_NR;
-        const float *xf = (const float *)(const void *)xp->x + (size_t)g0 * (size_t)kc;
-        const int32_t *xq = (const int32_t *)(const void *)xp->x + (size_t)g0 * (size_t)k4n;
-        const int32_t *cq8 = xp->comp + g0, *cq4 = xp->comp + (size_t)g0 * (size_t)groups;
+        const float *xf = (const float *)xv->x + gi * xv->xgs;
+        const int32_t *xq = (const int32_t *)xv->x + gi * xv->xgs;
+        const int32_t *cq8 = xv->c8 + g0, *cq4 = xv->c4 + gi * xv->cgs;
         const float *ws = w->scale + p * GM_NR, *qs = in->qscale + b;
-        /* the first group of rows fetches the next panel's slice meanwhile */
         /* each group of rows fetches its share of the next panel's slice meanwhile (steps of
          * the slice: floats kc, q8 k4n, q4 groups) */
         int steps = dtype <= ATTN_BF16 ? kc : dtype == ATTN_Q8 ? k4n : groups;
@@ -371,25 +390,117 @@ ALWAYS_INLINE void linear(float *y, int ldy, const kn_input *in, const gm_weight
     size_t step = flt ? GM_NR * esize
                       : dtype == ATTN_Q8 ? GM_NR : GM_Q4_GROUP_BYTES / ATTN_Q4_GROUP;
     int nc = block_cols((size_t)kcmax * step / GM_NR);
+    const gm_input *pk = in->packed;
+    int packed = !flt && pk && (int)pk->dtype == dtype && pk->cols == in->cols &&
+                 pk->row0 % GM_INPUT_ROWS == 0 && pk->row0 + in->n <= pk->n;
+    size_t k4 = (size_t)kdim / 4, groups = (size_t)kdim / ATTN_Q4_GROUP;
     for (int oc = o0; oc < o1; oc += nc) {
         int oc1 = o1 - oc < nc ? o1 : oc + nc;
         for (int k0 = 0; k0 < kdim; k0 += kcmax) {
             int kc = kdim - k0 < kcmax ? kdim - k0 : kcmax;
             for (int b0 = 0; b0 < in->n; b0 += mcmax) {
                 int mc = in->n - b0 < mcmax ? in->n - b0 : mcmax;
-                pack_slice(&xp, in, b0, mc, k0, kc, dtype, MR);
+                xview xv;
+                if (packed) {
+                    /* b0 and row0 are multiples of MR: whole row groups of the laid-out input */
+                    size_t g = (size_t)(pk->row0 + b0) / MR;
+                    xv = (xview){pk->x + g * k4 * MR + (size_t)k0 / 4 * MR, k4 * MR,
+                                 pk->comp + (size_t)(k0 / kcmax) * (size_t)pk->npad +
+                                     (size_t)(pk->row0 + b0),
+                                 pk->comp + g * groups * MR + (size_t)k0 / ATTN_Q4_GROUP * MR,
+                                 groups * MR};
+                } else {
+                    pack_slice(&xp, in, b0, mc, k0, kc, dtype, MR);
+                    xv = (xview){xp.x, (size_t)(flt ? kc : kc / 4) * MR, xp.comp, xp.comp,
+                                 (size_t)(kc / ATTN_Q4_GROUP) * MR};
+                }
                 for (int p = oc / GM_NR; p * GM_NR < oc1; p++) {
                     __mmask16 m0, m1;
                     col_masks(oc1 - p * GM_NR, &m0, &m1);
                     const uint8_t *pd = w->data + (size_t)p * w->panel_bytes +
                                         (size_t)k0 * step;
                     const uint8_t *next = (p + 1) * GM_NR < oc1 ? pd + w->panel_bytes : NULL;
-                    slice_tiles(y, ldy, &xp, in, w, bias, b0, mc, kc, p, pd, next, k0 == 0,
+                    slice_tiles(y, ldy, &xv, in, w, bias, b0, mc, kc, p, pd, next, k0 == 0,
                                 k0 + kc >= kdim, m0, m1, dtype, MR);
                 }
             }
         }
     }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Inputs laid out once per product (gm_input): q8 and q4 only.  Row group i (MR rows) holds
+ * all kdim / 4 steps, step s at x + (i * kdim / 4 + s) * MR; comp holds q8's corrections per
+ * slice of KC_Q inputs, (slice, npad), and q4's per row group and group, (i, groups, MR).  A
+ * slice of it is what pack_slice writes for that slice, so the products are the same.
+ * ------------------------------------------------------------------------------------------- */
+
+_Static_assert(GM_INPUT_ROWS % MR_Q8 == 0 && GM_INPUT_ROWS % MR_Q4 == 0,
+               "a gm_input's row blocks hold whole row groups");
+
+/* Sets the input dimension (kdim) and the int32 words of x and of comp of an input layout;
+ * returns 0 for a dtype without one. */
+static int input_parts(attn_dtype dtype, int npad, int cols, int *kdim, size_t *xw, size_t *cw)
+{
+    if (dtype == ATTN_Q8) {
+        *kdim = (cols + 3) & ~3;
+        *cw = (size_t)((*kdim + KC_Q - 1) / KC_Q) * (size_t)npad;
+    } else if (dtype == ATTN_Q4) {
+        *kdim = (int)attn_q4_groups(cols) * ATTN_Q4_GROUP;
+        *cw = (size_t)(*kdim / ATTN_Q4_GROUP) * (size_t)npad;
+    } else {
+        return 0;
+    }
+    *xw = (size_t)npad * (size_t)(*kdim / 4);
+    return 1;
+}
+
+size_t gm_input_size_avx512(attn_dtype dtype, int n, int cols)
+{
+    int kdim, npad = (n + GM_INPUT_ROWS - 1) / GM_INPUT_ROWS * GM_INPUT_ROWS;
+    size_t xw, cw;
+    if (n <= 0 || cols <= 0 || !input_parts(dtype, npad, cols, &kdim, &xw, &cw))
+        return 0;
+    return ((xw * 4 + 63) & ~(size_t)63) + cw * 4;
+}
+
+void gm_input_init_avx512(gm_input *out, void *mem, attn_dtype dtype, int n, int cols)
+{
+    int kdim, npad = (n + GM_INPUT_ROWS - 1) / GM_INPUT_ROWS * GM_INPUT_ROWS;
+    size_t xw = 0, cw;
+    input_parts(dtype, npad, cols, &kdim, &xw, &cw);
+    *out = (gm_input){dtype, n, cols, 0, npad, mem,
+                      (int32_t *)(void *)((uint8_t *)mem + ((xw * 4 + 63) & ~(size_t)63))};
+}
+
+/* Lays out rows [r0, r1) of in for tiles of MR rows (see above), slice by slice as pack_slice
+ * does. */
+ALWAYS_INLINE void input_rows(gm_input *out, const kn_input *in, int r0, int r1, int dtype,
+                              const int MR)
+{
+    int kdim = dtype == ATTN_Q8 ? (in->cols + 3) & ~3
+                                : (int)attn_q4_groups(in->cols) * ATTN_Q4_GROUP;
+    int qcols = kn_qcols(in->cols), k4 = kdim / 4, groups = kdim / ATTN_Q4_GROUP;
+    for (int b = r0; b < r1; b++) {
+        const int8_t *q = in->q + (size_t)b * (size_t)qcols;
+        int32_t *g = out->x + (size_t)(b / MR) * (size_t)k4 * MR + (size_t)(b % MR);
+        int32_t *c = out->comp + (size_t)(b / MR) * (size_t)groups * MR + (size_t)(b % MR);
+        for (int k0 = 0; k0 < kdim; k0 += KC_Q) {
+            int kc = kdim - k0 < KC_Q ? kdim - k0 : KC_Q;
+            int32_t comp = pack_row(g + (size_t)k0 / 4 * MR, c + (size_t)k0 / ATTN_Q4_GROUP * MR,
+                                    q + k0, kc, dtype, MR);
+            if (dtype == ATTN_Q8)
+                out->comp[(size_t)(k0 / KC_Q) * (size_t)out->npad + (size_t)b] = comp;
+        }
+    }
+}
+
+void gm_input_rows_avx512(gm_input *out, const kn_input *in, int r0, int r1)
+{
+    if (out->dtype == ATTN_Q8)
+        input_rows(out, in, r0, r1, ATTN_Q8, MR_Q8);
+    else
+        input_rows(out, in, r0, r1, ATTN_Q4, MR_Q4);
 }
 
 void gm_linear_avx512(float *y, int ldy, const kn_input *in, const gm_weight *w,

@@ -25,6 +25,9 @@ void gm_linear_avx2(float *y, int ldy, const kn_input *in, const gm_weight *w, c
                     int o0, int o1);
 void gm_linear_avx512(float *y, int ldy, const kn_input *in, const gm_weight *w,
                       const float *bias, int o0, int o1);
+size_t gm_input_size_avx512(attn_dtype dtype, int n, int cols);
+void gm_input_init_avx512(gm_input *out, void *mem, attn_dtype dtype, int n, int cols);
+void gm_input_rows_avx512(gm_input *out, const kn_input *in, int r0, int r1);
 double gm_peak_fma_avx2(long n);
 double gm_peak_fma_avx512(long n);
 double gm_peak_int8_avx2(long n);

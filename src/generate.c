@@ -123,7 +123,8 @@ static size_t layout(gen *g, char *base)
     size_t R = (size_t)g->max_rows, V = (size_t)g->V, L = (size_t)g->max_len;
     size_t S = (size_t)g->max_src, B = (size_t)g->B, K = (size_t)g->K, N = (size_t)g->p.n_best;
     g->logits = attn_carve(base, &c, R * V * sizeof(float));
-    g->aux = attn_carve(base, &c, R * V * sizeof(float));
+    /* beam search processes each row in its thread's scratch row instead */
+    g->aux = attn_carve(base, &c, (g->p.mode == GEN_BEAM ? 1 : R) * V * sizeof(float));
     g->seq = attn_carve(base, &c, R * L * sizeof(int32_t));
     g->next_seq = attn_carve(base, &c, R * L * sizeof(int32_t));
     g->lp = attn_carve(base, &c, R * L * sizeof(float));
@@ -143,9 +144,11 @@ static size_t layout(gen *g, char *base)
     g->scratch = g->scratch0 = attn_carve(base, &c, sizeof(gen_scratch));
     uint32_t *mark = attn_carve(base, &c, V * sizeof(uint32_t));
     int *heap = attn_carve(base, &c, V * sizeof(int));
+    float *row = attn_carve(base, &c, V * sizeof(float));
     if (base) {
         g->scratch->mark = mark;
         g->scratch->heap = heap;
+        g->scratch->row = row;
     }
     g->rscore = attn_carve(base, &c, R * K * sizeof(float));
     g->rflat = attn_carve(base, &c, R * K * sizeof(int));
@@ -231,18 +234,20 @@ int gen_use_pool(gen *g, tp_pool *pool)
     gen_scratch *sc = g->scratch0;
     void *mem = NULL;
     if (n > 1) {
-        /* thread 0 keeps the arena's marks and heap; the others get their own */
+        /* thread 0 keeps the arena's marks, heap and row; the others get their own */
         size_t V = (size_t)g->V;
         mem = calloc(1, (size_t)n * sizeof *sc +
-                            (size_t)(n - 1) * V * (sizeof(uint32_t) + sizeof(int)));
+                            (size_t)(n - 1) * V * (sizeof(uint32_t) + sizeof(int) + sizeof(float)));
         if (!mem)
             return ATTN_ERR_NOMEM;
         sc = mem;
         uint32_t *marks = (uint32_t *)(sc + n);
         int *heaps = (int *)(marks + (size_t)(n - 1) * V);
+        float *rows = (float *)(heaps + (size_t)(n - 1) * V);
         for (int t = 1; t < n; t++) {
             sc[t].mark = marks + (size_t)(t - 1) * V;
             sc[t].heap = heaps + (size_t)(t - 1) * V;
+            sc[t].row = rows + (size_t)(t - 1) * V;
         }
     }
     sc[0] = g->scratch[0];

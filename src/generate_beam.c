@@ -154,15 +154,16 @@ typedef struct beam_job {
     int cur;            /* the sequences' length */
 } beam_job;
 
-/* One row of a beam step: log_softmax (after the pad mask) into aux, the row's log-sum-exp into
- * rlp, processors on aux, then the row's 2B best candidates aux + beam score as beam * V + id
- * (the source's best 2B are among its rows' best 2B) into rscore / rflat.  The logits stay as
- * they are: a candidate's model log-probability is its logit minus rlp. */
+/* One row of a beam step: log_softmax (after the pad mask) into the thread's scratch row, the
+ * row's log-sum-exp into rlp, processors on that row, then the row's 2B best candidates row +
+ * beam score as beam * V + id (the source's best 2B are among its rows' best 2B) into rscore /
+ * rflat.  The logits stay as they are: a candidate's model log-probability is its logit minus
+ * rlp. */
 static void beam_row(void *ctx, int r, int thread)
 {
     gen *g = ((beam_job *)ctx)->g;
     int V = g->V, K = g->K, have = 0;
-    float *x = g->logits + (size_t)r * V, *lsm = g->aux + (size_t)r * V;
+    float *x = g->logits + (size_t)r * V, *lsm = g->scratch[thread].row;
     if (g->p.beam_mask_pad && g->p.pad_id >= 0)
         x[g->p.pad_id] = -INFINITY;
     g->rlp[r] = kn_logsumexp(x, V);

@@ -32,6 +32,8 @@ typedef struct gen_scratch {
     uint32_t *mark;     /* (V) epoch marks for distinct ids (repetition penalty) */
     uint32_t epoch;
     int *heap;          /* (V) sampling order */
+    float *row;         /* (V) a beam row's processed log_softmax (kept in this thread's cache
+                         * rather than written out for every row) */
 } gen_scratch;
 
 /* Per-source state of one run. */
@@ -51,7 +53,7 @@ struct gen {
     gen_params p;
     int V, max_src, max_rows, max_len, B, K;   /* B beams per source, K = 2B candidates */
     float *logits;      /* (max_rows, V) */
-    float *aux;         /* (max_rows, V) raw copy (greedy/sample) or processed log_softmax (beam) */
+    float *aux;         /* (max_rows, V) raw copy (greedy/sample); (1, V) unused (beam) */
     /* each next_* is the other half of a double buffer: beam search builds the next step's
      * rows there from the current ones, then copies them back */
     int32_t *seq, *next_seq;        /* (max_rows, max_len) each row's decoder sequence, start

@@ -34,6 +34,7 @@ typedef struct kn_input {
     const int8_t *q;            /* (n, qcols) x quantized per row, zero-padded; q8 weights only */
     const float *qscale;        /* (n) x ~= qscale * q */
     int n, cols;
+    const struct gm_input *packed;  /* q laid out for gm_linear (gemm.h), or NULL */
 } kn_input;
 
 /* Rounds cols up to the int8 row length used by kn_quantize_rows (a multiple of 64). */

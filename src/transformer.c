@@ -18,7 +18,9 @@
  * ------------------------------------------------------------------------------------------- */
 
 enum {
-    ROW_BLOCK = 64,             /* input rows per task for large batches */
+    ROW_BLOCK = 96,             /* input rows per task for large batches: a multiple of
+                                 * GM_INPUT_ROWS, so that a block of a laid-out input is a view
+                                 * of it */
     MAX_OBLOCK = 256,           /* output columns per task at most (several input rows) */
     /* input rows from which q8 products go through gm_linear (q4: always): on the base-size q8
      * model, one thread, decoder tokens per CPU-second with gm_linear / kn_linear were 1.16 at
@@ -61,6 +63,10 @@ struct tf_state {
     float *x;                   /* (max_rows, d) decoder residual stream */
     int8_t *qx;                 /* (rows, kn_qcols(max_in)) quantized activations */
     float *qs;                  /* (rows) their scales */
+    gm_input gin;               /* qx laid out once for gm_linear's tasks (input_for) */
+    void *gin_mem;              /* (gin_size) its memory; NULL when the kernels lay out inputs
+                                 * themselves */
+    size_t gin_size;
     float *scores;              /* (n_threads, n_heads, max(max_src_len, max_tgt_len)) */
     float *enc_scratch;         /* (n_threads, ENC_SCRATCH(max_src_len, d_head)) encoder
                                  * attention */
@@ -155,6 +161,9 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     size_t L = (size_t)(max_src_len > max_tgt_len ? max_src_len : max_tgt_len);
     size_t nd = (size_t)c->n_dec_layers, T = (size_t)max_tgt_len, R = (size_t)max_rows;
     size_t fsz = sizeof(float);
+    st->gin_size = gm_input_size(ATTN_Q8, (int)rows, st->max_in);
+    if (gm_input_size(ATTN_Q4, (int)rows, st->max_in) > st->gin_size)
+        st->gin_size = gm_input_size(ATTN_Q4, (int)rows, st->max_in);
     /* two passes: count, then carve */
     char *base = NULL;
     for (int pass = 0; pass < 2; pass++) {
@@ -175,6 +184,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
         st->x = attn_carve(base, &p, R * d * fsz);
         st->qx = attn_carve(base, &p, rows * (size_t)kn_qcols(st->max_in));
         st->qs = attn_carve(base, &p, rows * fsz);
+        st->gin_mem = attn_carve(base, &p, st->gin_size);
         st->scores = attn_carve(base, &p, (size_t)n_threads * c->n_heads * L * fsz);
         st->enc_scratch =
             attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
@@ -199,6 +209,8 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
             }
         }
     }
+    if (!st->gin_size)
+        st->gin_mem = NULL;
     if (c->pos_kind == ATTN_POS_SINUSOIDAL)
         fill_sinusoids(st->sin_table, (int)L, d, c->pos_sin_concat);
     if (c->pos_kind == ATTN_POS_RELATIVE) {
@@ -263,6 +275,12 @@ typedef struct lin_batch {
     int n_jobs, n_tasks;
 } lin_batch;
 
+/* Returns 1 when a product of n input rows with weight l goes through gm_linear. */
+static int use_gm(const lin_w *l, int n)
+{
+    return l->pw.data && (n >= GM_MIN_ROWS || l->w.dtype == ATTN_Q4);
+}
+
 /* y = in W^T + b over the outputs [o0, o1) with the blocked or the row-by-row kernels. */
 static void product(float *y, int ldy, const kn_input *in, const lin_w *l, int gm, int o0, int o1)
 {
@@ -295,6 +313,12 @@ static void lin_task(void *ctx, int task, int thread)
         r1 = in->n;
     }
     kn_input sub = *in;
+    gm_input view;
+    if (in->packed) {
+        view = *in->packed;
+        view.row0 += r0;
+        sub.packed = &view;
+    }
     sub.n = r1 - r0;
     sub.x = in->x ? in->x + (size_t)r0 * (size_t)in->cols : NULL;
     if (in->q) {
@@ -339,7 +363,7 @@ static void lin_run(tf_state *st, lin_batch *lb)
     for (int j = 0; j < lb->n_jobs; j++) {
         lin_job *jb = &lb->jobs[j];
         int rows = jb->l->w.rows, n = jb->in->n;
-        jb->gm = jb->l->pw.data && (n >= GM_MIN_ROWS || jb->l->w.dtype == ATTN_Q4);
+        jb->gm = use_gm(jb->l, n);
         jb->n_rblocks = n > 2 * ROW_BLOCK ? (n + ROW_BLOCK - 1) / ROW_BLOCK : 1;
         /* about 4 blocks per thread overall (a thread that the OS deschedules on a busy machine
          * leaves its share to the others), multiples of 16 rows; with several input rows at
@@ -377,35 +401,48 @@ static void lin_run(tf_state *st, lin_batch *lb)
     tp_run(st->pool, lin_task, lb, task);
 }
 
-/* Quantizes the 16 input rows of block `task` of the kn_input ctx into its q / qscale. */
+/* An input being quantized: its rows, and where they are laid out for gm_linear or NULL. */
+typedef struct quant_job {
+    const kn_input *in;
+    gm_input *gin;
+} quant_job;
+
+/* Quantizes the GM_INPUT_ROWS input rows of block `task` of a quant_job into its q / qscale and
+ * lays them out into its gin when there is one. */
 static void quantize_task(void *ctx, int task, int thread)
 {
     (void)thread;
-    kn_input *in = ctx;
-    int r0 = task * 16, r1 = r0 + 16 < in->n ? r0 + 16 : in->n;
+    const quant_job *qj = ctx;
+    const kn_input *in = qj->in;
+    int r0 = task * GM_INPUT_ROWS, r1 = r0 + GM_INPUT_ROWS < in->n ? r0 + GM_INPUT_ROWS : in->n;
     kn_quantize_rows((int8_t *)in->q + (size_t)r0 * (size_t)kn_qcols(in->cols),
                      (float *)in->qscale + r0, in->x + (size_t)r0 * (size_t)in->cols, r1 - r0,
                      in->cols);
+    if (qj->gin)
+        gm_input_rows(qj->gin, in, r0, r1);
 }
 
-/* Prepares the input x (n, cols) of products with weight w: quantizes it into the state's q8
- * buffer when w is q8 or q4 (in blocks of 16 rows on the pool when there are several). */
+/* Prepares the input x (n, cols) of products with weight l: quantizes it into the state's q8
+ * buffer when l is q8 or q4 and lays it out once for gm_linear when the products go through it
+ * (in blocks of GM_INPUT_ROWS rows on the pool when there are several). */
 static void input_for(tf_state *st, kn_input *in, const float *x, int n, int cols,
-                      const kn_weight *w)
+                      const lin_w *l)
 {
-    in->x = x;
-    in->n = n;
-    in->cols = cols;
-    in->q = NULL;
-    in->qscale = NULL;
-    if (w->dtype == ATTN_Q8 || w->dtype == ATTN_Q4) {
-        in->q = st->qx;
-        in->qscale = st->qs;
-        if (n > 16)
-            tp_run(st->pool, quantize_task, in, (n + 15) / 16);
-        else
-            kn_quantize_rows(st->qx, st->qs, x, n, cols);
-    }
+    attn_dtype dt = l->w.dtype;
+    *in = (kn_input){x, NULL, NULL, n, cols, NULL};
+    if (dt != ATTN_Q8 && dt != ATTN_Q4)
+        return;
+    in->q = st->qx;
+    in->qscale = st->qs;
+    quant_job qj = {in, NULL};
+    if (use_gm(l, n) && gm_input_init(&st->gin, st->gin_mem, st->gin_size, dt, n, cols) == 0)
+        qj.gin = &st->gin;
+    int tasks = (n + GM_INPUT_ROWS - 1) / GM_INPUT_ROWS;
+    if (tasks > 1)
+        tp_run(st->pool, quantize_task, &qj, tasks);
+    else
+        quantize_task(&qj, 0, 0);
+    in->packed = qj.gin;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -519,7 +556,7 @@ static void enc_attn_task(void *ctx, int task, int thread)
             vt[(size_t)e * L + i] = aj->v[row + e];
     }
     kn_weight kw = {ATTN_F32, L, dh, kh, NULL, NULL, NULL};
-    kn_input qin = {qh, NULL, NULL, L, dh};
+    kn_input qin = {qh, NULL, NULL, L, dh, NULL};
     kn_linear(sc, L, &qin, &kw, NULL, 0, L);
     const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
                            ? st->enc_rel + (size_t)h * (2 * (size_t)Lmax - 1) + (Lmax - 1) : NULL;
@@ -532,7 +569,7 @@ static void enc_attn_task(void *ctx, int task, int thread)
     if (st->cap && s == 0)
         cap_encoder(st->cap, aj->layer, h, sc, L);
     kn_weight vw = {ATTN_F32, dh, L, vt, NULL, NULL, NULL};
-    kn_input pin = {sc, NULL, NULL, L, L};
+    kn_input pin = {sc, NULL, NULL, L, L, NULL};
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }
 
@@ -624,7 +661,7 @@ static void ffn_sublayer(tf_state *st, float *x, const layer_w *L, int n)
     kn_input in;
     lin_batch lb;
     const float *hin = sublayer_input(st, x, &L->ffn_norm, n);
-    input_for(st, &in, hin, n, c->d_model, &L->ffn.up.w);
+    input_for(st, &in, hin, n, c->d_model, &L->ffn.up);
     lb.n_jobs = 0;
     if (c->ffn_gated) {
         lin_job *jb = lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.gate);
@@ -635,7 +672,7 @@ static void ffn_sublayer(tf_state *st, float *x, const layer_w *L, int n)
         lin_add(&lb, st->f, c->d_ff, &in, &L->ffn.up)->act = c->activation;
     }
     lin_run(st, &lb);
-    input_for(st, &in, st->f, n, c->d_ff, &L->ffn.down.w);
+    input_for(st, &in, st->f, n, c->d_ff, &L->ffn.down);
     lb.n_jobs = 0;
     lin_add(&lb, st->t, c->d_model, &in, &L->ffn.down);
     lin_run(st, &lb);
@@ -662,7 +699,7 @@ static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1
         lin_batch lb;
         kn_input in;
         const float *hin = sublayer_input(st, x, &L->self_norm, n);
-        input_for(st, &in, hin, n, d, &L->self.q.w);
+        input_for(st, &in, hin, n, d, &L->self.q);
         lb.n_jobs = 0;
         lin_add(&lb, st->q, inner, &in, &L->self.q);
         lin_add(&lb, st->k, inner, &in, &L->self.k);
@@ -672,7 +709,7 @@ static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1
                        st->q, st->k, st->v, st->a, l, 0, 1};
         run_attn(st, enc_attn_task, &aj, (s1 - s0) * c->n_heads,
                  (size_t)n * (size_t)n * (size_t)inner);
-        input_for(st, &in, st->a, n, inner, &L->self.o.w);
+        input_for(st, &in, st->a, n, inner, &L->self.o);
         lb.n_jobs = 0;
         lin_add(&lb, st->t, d, &in, &L->self.o);
         lin_run(st, &lb);
@@ -688,7 +725,7 @@ static void encode_chunk(tf_state *st, const int32_t *const *src, int s0, int s1
     size_t stride = (size_t)st->max_src * st->max_src_len * inner;
     for (int l0 = 0; l0 < c->n_dec_layers; l0 += 64) {
         lb.n_jobs = 0;
-        input_for(st, &in, x, n, d, &m->dec.layers[0].cross.k.w);
+        input_for(st, &in, x, n, d, &m->dec.layers[0].cross.k);
         for (int l = l0; l < c->n_dec_layers && l < l0 + 64; l++) {
             const layer_w *L = &m->dec.layers[l];
             lin_add(&lb, st->cross_k + l * stride + (size_t)tok0 * inner, inner, &in, &L->cross.k);
@@ -797,7 +834,7 @@ static void dec_attention(tf_state *st, int l, int cross, const float *hin)
     kn_input in;
     lin_batch lb;
     lb.n_jobs = 0;
-    input_for(st, &in, hin, n, d, &A->q.w);
+    input_for(st, &in, hin, n, d, &A->q);
     lin_add(&lb, st->q, inner, &in, &A->q);
     if (!cross) {
         size_t cell = (((size_t)l * st->max_rows) * T + (size_t)st->pos) * inner;
@@ -812,7 +849,7 @@ static void dec_attention(tf_state *st, int l, int cross, const float *hin)
                    l, cross, groups < c->n_heads ? groups : c->n_heads};
     size_t keys = cross ? (size_t)st->src_len[st->src_of_row[0]] : (size_t)st->pos + 1;
     run_attn(st, dec_attn_task, &aj, n * aj.head_groups, (size_t)n * keys * inner);
-    input_for(st, &in, st->a, n, inner, &A->o.w);
+    input_for(st, &in, st->a, n, inner, &A->o);
     lb.n_jobs = 0;
     lin_add(&lb, st->t, d, &in, &A->o);
     lin_run(st, &lb);
@@ -863,7 +900,7 @@ int tf_decode_step(tf_state *st, float *logits, const int32_t *tokens, int n_row
     kn_input in;
     lin_batch lb;
     lb.n_jobs = 0;
-    input_for(st, &in, hout, n, d, &m->out.w);
+    input_for(st, &in, hout, n, d, &m->out);
     lin_add(&lb, logits, c->vocab_size, &in, &m->out);
     lin_run(st, &lb);
     st->pos++;

@@ -69,7 +69,7 @@ static inline void pc_open(product_case *c, int n, int rows, int cols, int ldy)
     for (int i = 0; i < n * ldy; i++)
         c->y[i] = PC_SENTINEL;
     kn_quantize_rows(c->q, c->qs, c->x, n, cols);
-    c->in = (kn_input){c->x, c->q, c->qs, n, cols};
+    c->in = (kn_input){c->x, c->q, c->qs, n, cols, NULL};
 }
 
 /* Frees a case's buffers. */

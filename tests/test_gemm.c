@@ -237,7 +237,7 @@ static void test_quantized_identical_across_isas(void **state)
     for (int o = 0; o < rows; o++)
         bias[o] = next_f();
     kn_quantize_rows(q, qs, x, n, cols);
-    kn_input in = {x, q, qs, n, cols};
+    kn_input in = {x, q, qs, n, cols, NULL};
     int best = kn_set_isa(KN_AVX512);
     for (int dt = ATTN_Q8; dt <= ATTN_Q4; dt++) {
         src_weight s = make_src(dt, rows, cols);
@@ -254,6 +254,71 @@ static void test_quantized_identical_across_isas(void **state)
         free_src(&s);
     }
     kn_set_isa(best);
+}
+
+/* An input laid out once (gm_input, filled block by block in reverse order) gives the same
+ * bits as gm_linear laying it out itself, whole and through views of later row blocks; a view
+ * of another dtype is ignored.  Shapes cross row groups, row chunks and q8 slices. */
+static void test_packed_input_identical(void **state)
+{
+    (void)state;
+    if (!gm_input_size(ATTN_Q8, 1, 1))
+        skip();                 /* this instruction set lays inputs out inside gm_linear */
+    static const int ns[] = {1, 25, 53, 130};
+    static const int colss[] = {100, 600, 2100};
+    int rows = 70;
+    for (int dt = ATTN_Q8; dt <= ATTN_Q4; dt++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+            for (size_t ci = 0; ci < sizeof colss / sizeof *colss; ci++) {
+                int n = ns[ni], cols = colss[ci], qc = kn_qcols(cols);
+                float *x = malloc((size_t)n * cols * sizeof *x), *qs = malloc(n * sizeof *qs);
+                int8_t *q = malloc((size_t)n * qc);
+                float *y0 = malloc((size_t)n * rows * sizeof *y0);
+                float *y1 = malloc((size_t)n * rows * sizeof *y1);
+                for (int i = 0; i < n * cols; i++)
+                    x[i] = next_f();
+                kn_quantize_rows(q, qs, x, n, cols);
+                src_weight s = make_src(dt, rows, cols);
+                void *mem;
+                gm_weight w = pack(&s, &mem);
+                kn_input in = {x, q, qs, n, cols, NULL};
+                gm_linear(y0, rows, &in, &w, NULL, 0, rows);
+                size_t size = gm_input_size(dt, n, cols);
+                void *gmem = aligned_alloc(64, (size + 63) & ~(size_t)63);
+                gm_input gi;
+                assert_int_equal(gm_input_init(&gi, gmem, size, dt, n, cols), ATTN_OK);
+                assert_int_equal(gm_input_init(&gi, gmem, size - 1, dt, n, cols), ATTN_ERR_ARG);
+                assert_int_equal(gm_input_init(&gi, gmem, size, dt, n, cols), ATTN_OK);
+                for (int r0 = (n - 1) / GM_INPUT_ROWS * GM_INPUT_ROWS; r0 >= 0;
+                     r0 -= GM_INPUT_ROWS)
+                    gm_input_rows(&gi, &in, r0, r0 + GM_INPUT_ROWS < n ? r0 + GM_INPUT_ROWS : n);
+                in.packed = &gi;
+                memset(y1, 0, (size_t)n * rows * sizeof *y1);
+                gm_linear(y1, rows, &in, &w, NULL, 0, rows);
+                assert_memory_equal(y0, y1, (size_t)n * rows * sizeof *y0);
+                for (int r0 = GM_INPUT_ROWS; r0 < n; r0 += GM_INPUT_ROWS) {
+                    gm_input view = gi;
+                    view.row0 = r0;
+                    kn_input sub = {x + (size_t)r0 * cols, q + (size_t)r0 * qc, qs + r0, n - r0,
+                                    cols, &view};
+                    memset(y1, 0, (size_t)n * rows * sizeof *y1);
+                    gm_linear(y1, rows, &sub, &w, NULL, 0, rows);
+                    assert_memory_equal(y0 + (size_t)r0 * rows, y1,
+                                        (size_t)(n - r0) * rows * sizeof *y0);
+                }
+                gi.dtype = dt == ATTN_Q8 ? ATTN_Q4 : ATTN_Q8;     /* ignored: not w's dtype */
+                memset(y1, 0, (size_t)n * rows * sizeof *y1);
+                gm_linear(y1, rows, &in, &w, NULL, 0, rows);
+                assert_memory_equal(y0, y1, (size_t)n * rows * sizeof *y0);
+                free(gmem);
+                free(mem);
+                free_src(&s);
+                free(x);
+                free(qs);
+                free(q);
+                free(y0);
+                free(y1);
+            }
 }
 
 /* The reference dequantization on values worked out by hand. */
@@ -296,7 +361,7 @@ static void test_q4_matches_dequantized(void **state)
     for (int i = 0; i < n * cols; i++)
         x[i] = next_f();
     kn_quantize_rows(q, qs, x, n, cols);
-    kn_input in = {x, q, qs, n, cols};
+    kn_input in = {x, q, qs, n, cols, NULL};
     gm_linear(y, rows, &in, &w, NULL, 0, rows);
     int groups = (int)attn_q4_groups(cols);
     for (int o = 0; o < rows; o++) {
@@ -344,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_linear_all_isas),
         cmocka_unit_test(test_linear_large_blocks),
         cmocka_unit_test(test_quantized_identical_across_isas),
+        cmocka_unit_test(test_packed_input_identical),
         cmocka_unit_test(test_q4_dequant),
         cmocka_unit_test(test_q4_matches_dequantized),
         cmocka_unit_test(test_pack_refusals),

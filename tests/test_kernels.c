@@ -155,7 +155,7 @@ static void test_q8_identical_across_isas(void **state)
     for (int i = 0; i < n * cols; i++)
         x[i] = next_f();
     kn_quantize_rows(q, qs, x, n, cols);
-    kn_input in = {x, q, qs, n, cols};
+    kn_input in = {x, q, qs, n, cols, NULL};
     int best = kn_set_isa(KN_AVX512);
     kn_set_isa(KN_PORTABLE);
     kn_linear(y0, rows, &in, &w, NULL, 0, rows);

@@ -98,7 +98,7 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
     for (size_t i = 0; i < (size_t)n * (size_t)in_dim; i++)
         x[i] = (float)((i * 7) % 13) * 0.1f - 0.6f;
     kn_quantize_rows(q, qs, x, n, in_dim);
-    kn_input in = {x, q, qs, n, in_dim};
+    kn_input in = {x, q, qs, n, in_dim, NULL};
     kn_weight kw = {dtype, out_dim, in_dim, raw, scale, rowsum, NULL};
     /* the engine's column blocks for several rows on one thread: weights of one block <= 256 KiB,
      * a multiple of 16 columns, at most 256 */
