@@ -214,7 +214,6 @@ static int run_bench(const bench_opts *o)
     }
     double load_s = eng_now() - t0;
     const tf_config *c = eng_config(e);
-    static const char *const dtn[] = {"f32", "f16", "bf16", "q8"};
     int V = c->vocab_size, S = o->src_len, T = o->out_len;
     if (S > c->max_positions || T + 1 > c->max_positions) {
         eng_free(e);
@@ -223,7 +222,7 @@ static int run_bench(const bench_opts *o)
         return CLI_FAIL;
     }
     cli_printf("model\t%s\n", o->model);
-    cli_printf("dtype\t%s\n", dtn[c->weight_dtype & 3]);
+    cli_printf("dtype\t%s\n", attn_dtype_name(c->weight_dtype));
     cli_printf("config\td_model %d, heads %d, ffn %d, layers %d+%d, vocab %d\n", c->d_model,
                c->n_heads, c->d_ff, c->n_enc_layers, c->n_dec_layers, V);
     cli_printf("isa\t%s\n", eng_isa_name(eng_isa()));

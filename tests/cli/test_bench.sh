@@ -16,6 +16,13 @@ for isa in portable avx2 avx512; do
     ok "bench --isa $isa: nothing on stderr" err_empty
 done
 
+# the dtype line names the weights' dtype, q4 included
+for dt in f16 q8 q4; do
+    "$ATTN" convert --dtype $dt --compress none $M "$T/m.$dt.attn" >/dev/null
+    run "$ATTN" bench --threads 1 --reps 1 --batch 0 --out-len 2 --bandwidth-mb 0 "$T/m.$dt.attn"
+    ok "bench reports dtype $dt" out_has "^dtype	$dt\$"
+done
+
 run "$ATTN" bench --reps 0 $M
 ok "bench --reps 0 is a usage error" status_is 2
 ok "bench --reps 0: one line" err_one_line
