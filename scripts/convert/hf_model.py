@@ -702,6 +702,16 @@ def t5_tokenizer(hf_dir, tcfg, meta):
     entries = [spm_entry(t, k) for t, k in pieces]
     entries += [("a", f"<extra_id_{extra - 1 - i}>", "both") for i in range(extra)]
     unk = next(i for i, (_, k) in enumerate(pieces) if k == 2)
+    # the ids past the sentinels (T5's padding of its embeddings) are the tokens
+    # <extra_id_-1>, <extra_id_-2>, ... of T5Tokenizer._convert_id_to_token: no special tokens,
+    # and pieces the SentencePiece model does not know, so decode() writes their text
+    texts = {t for _, t, _ in entries}
+    for i in range(len(entries), meta["vocab_size"]):
+        text = f"<extra_id_{len(pieces) + extra - 1 - i}>"
+        if text in texts:
+            raise ConvertError(f"spiece.model: the piece {text!r} is also T5Tokenizer's name for "
+                               f"id {i}")
+        entries.append(("p", text, None))
     entries = pad_entries(entries, meta["vocab_size"], "spiece.model")
     out = {"tokenizer": attnfile.spm_map_bytes(entries, unk, data),  # eos unless already there
            "src.add_bos": 0, "src.add_eos": 2}
