@@ -879,7 +879,8 @@ def convert(hf_dir):
     else:
         blob, add_bos, add_eos, tok_note = tokenizer_blob(hf_dir, model_type, meta)
         if blob is not None:  # how the tokenizer frames a source, e.g. BART's "<s> text </s>"
-            meta.update({"tokenizer": blob, "src.add_bos": add_bos, "src.add_eos": add_eos})
+            meta.update({"tokenizer": blob, "src.add_bos": add_bos, "src.add_eos": add_eos,
+                         "detok.cleanup_spaces": cleanup_spaces(tokenizer_config(hf_dir))})
     notes.append(tok_note)
     name = os.path.basename(os.path.normpath(hf_dir))
     archs = ",".join(raw.get("architectures") or [model_type])

@@ -282,6 +282,38 @@ awk '{ $1 = $NF = ""; sub(/^ /, ""); sub(/ $/, ""); print }' tests/data/hf/bart_
 run "$ATTN" detokenize -t "$T/bart.attn" "$T/bart.ids"
 ok "bart: detokenize keeps the white space at the ends" \
     cmp -s "$T/out" tests/data/hf/bart_tok/texts.txt
+# BartTokenizer.decode cleans up too (clean_up_tokenization_spaces defaults to true for every
+# tokenizer in 4.30): the clean-up texts, as ids of the BART tokenizer, decode cleaned up
+ok "bart: the converter turns the clean-up on" [ "$(meta_key "$T/bart.attn" detok.cleanup_spaces)" = 1 ]
+/usr/bin/python3 -c 'import sys
+sys.path.insert(0, "scripts/goldens")
+from hf_text_fixtures import CLEANUP_TEXT
+print("\n".join(CLEANUP_TEXT + [" It '"'"'s here , \t"]))' >"$T/bart.clean.in"
+"$ATTN" tokenize -t "$T/bart.attn" "$T/bart.clean.in" >"$T/bart.clean.ids"
+set_keys "$T/bart.attn" "$T/bart.raw.attn" detok.cleanup_spaces=0
+run "$ATTN" detokenize -t "$T/bart.raw.attn" "$T/bart.clean.ids"
+ok "bart: detok.cleanup_spaces 0: the ids give back the texts" cmp -s "$T/out" "$T/bart.clean.in"
+run "$ATTN" detokenize -t "$T/bart.attn" "$T/bart.clean.ids"
+fix_up clean <"$T/bart.clean.in" >"$T/want.txt"
+ok "bart: the clean-up changes the texts" differ "$T/want.txt" "$T/bart.clean.in"
+ok "bart: detokenize cleans up, keeping the white space at the ends" cmp -s "$T/out" "$T/want.txt"
+for pfx in "" "I do n't know , it 's x"; do     # the fixture's outputs hold nothing to clean
+    "$ATTN" -m "$T/bart.raw.attn" -n 16 --no-protect ${pfx:+--prefix "$pfx"} "$T/run.in" \
+        >"$T/raw.txt"
+    run "$ATTN" -m "$T/bart.attn" -n 16 --no-protect ${pfx:+--prefix "$pfx"} "$T/run.in"
+    fix_up clean <"$T/raw.txt" >"$T/want.txt"
+    ok "bart${pfx:+ --prefix '$pfx'}: attn run's outputs are cleaned up" \
+        cmp -s "$T/out" "$T/want.txt"
+done
+ok "bart: ... which changes them" differ "$T/want.txt" "$T/raw.txt"
+ok "bart: attn run is quiet" err_empty
+mkdir "$T/bart-noclean"
+cp "$T"/hf/bart/* "$T/bart-noclean"
+printf '{"clean_up_tokenization_spaces": false}\n' >"$T/bart-noclean/tokenizer_config.json"
+run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/bart-noclean" \
+    -o "$T/bart-noclean.attn"
+ok "bart: clean_up_tokenization_spaces false: detok.cleanup_spaces 0" \
+    [ "$(meta_key "$T/bart-noclean.attn" detok.cleanup_spaces)" = 0 ]
 ok "attn's own model: no detok.strip_spaces" \
     [ "$(meta_key models/en-fr.attn detok.strip_spaces)" = None ]
 printf '  Hello world \t\n' >"$T/spaced.txt"
