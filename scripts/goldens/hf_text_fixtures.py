@@ -90,6 +90,25 @@ def spm(tool, model, lines, fmt):
     return [l.split(" ") if l else [] for l in out]
 
 
+def spm_decode_pieces(model, lines):
+    """Returns spm_decode's text of each list of pieces (--input_format=piece): a piece that the
+    model does not know comes out as it is written, U+2581 included."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+        f.write("".join(" ".join(p) + "\n" for p in lines))
+    try:
+        p = subprocess.run(["spm_decode", f"--model={model}", "--input_format=piece", f.name],
+                           capture_output=True, check=True)
+    finally:
+        os.unlink(f.name)
+    return p.stdout.decode("utf-8").split("\n")[:len(lines)]
+
+
+def write_lines(name, lines):
+    """Writes lines, each ended by a line feed, as tests/data/hf_spm/name."""
+    with open(os.path.join(DATA, name), "w", encoding="utf-8") as f:
+        f.write("".join(l + "\n" for l in lines))
+
+
 # ---- the family rules (README: Hugging Face tokenizers) ------------------------------------------
 
 PY_SPACE = " \t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005" \
@@ -321,35 +340,14 @@ def cleanup_goldens():
             else:
                 ids.append([i + 1 for _, i in keep])
             raw.append([p for p, _ in keep])
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
-            f.write("".join(" ".join(p) + "\n" for p in raw))
-        try:
-            p = subprocess.run(["spm_decode", f"--model={model}", "--input_format=piece", f.name],
-                               capture_output=True, check=True)
-        finally:
-            os.unlink(f.name)
-        decoded = p.stdout.decode("utf-8").split("\n")[:len(raw)]
+        decoded = spm_decode_pieces(model, raw)
         stripped = [convert_tokens_to_string(family, r, d) for r, d in zip(raw, decoded)]
         for ext, lines in (("ids", [" ".join(map(str, i)) for i in ids]), ("raw", decoded),
                            ("strip", stripped), ("txt", [clean_up(t) for t in stripped])):
-            with open(os.path.join(DATA, f"cleanup.{family}.{ext}"), "w", encoding="utf-8") as f:
-                f.write("".join(l + "\n" for l in lines))
+            write_lines(f"cleanup.{family}.{ext}", lines)
 
 
 # ---- decoding tokens the SentencePiece model does not know --------------------------------------
-
-def spm_decode_pieces(model, lines):
-    """Returns spm_decode's text of each list of pieces (--input_format=piece): a piece that the
-    model does not know comes out as it is written, U+2581 included."""
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
-        f.write("".join(" ".join(p) + "\n" for p in lines))
-    try:
-        p = subprocess.run(["spm_decode", f"--model={model}", "--input_format=piece", f.name],
-                           capture_output=True, check=True)
-    finally:
-        os.unlink(f.name)
-    return p.stdout.decode("utf-8").split("\n")[:len(lines)]
-
 
 def decode_cases(family):
     """Returns (model file, [id list], [token list]) for family: id lists whose tokens (the
@@ -408,8 +406,7 @@ def decode_goldens():
         txt = [clean_up(convert_tokens_to_string(family, t, r)) for t, r in zip(tokens, raw)]
         for ext, lines in (("ids", [" ".join(map(str, i)) for i in ids]), ("raw", raw),
                            ("txt", txt)):
-            with open(os.path.join(DATA, f"decode.{family}.{ext}"), "w", encoding="utf-8") as f:
-                f.write("".join(l + "\n" for l in lines))
+            write_lines(f"decode.{family}.{ext}", lines)
 
 
 # ---- the folders the tests convert ---------------------------------------------------------------
