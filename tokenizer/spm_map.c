@@ -334,8 +334,8 @@ static size_t smap_vocab_size(const tokenizer *t)
     return (size_t)((const smap *)t)->n;
 }
 
-/* The longest output of one push: the inner model's, or an entry's text (U+2581 becomes the
- * shorter space) after up to three held bytes written as U+FFFD, plus 8. */
+/* The longest output of one push: the inner model's, or an entry's text after up to three held
+ * bytes written as U+FFFD, plus 8. */
 static size_t smap_max_token_bytes(const tokenizer *t)
 {
     const smap *m = (const smap *)t;
@@ -575,22 +575,6 @@ static int smap_encode(const tokenizer *t, int32_t *ids, size_t cap, size_t *n_i
 
 /* ---- decoding ----------------------------------------------------------------------------- */
 
-/* Copies entry text s[0..k-1] into out with every U+2581 turned into ' '; returns the bytes
- * written (out has room for k). */
-static size_t plain_text(char *out, const char *s, size_t k)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < k;) {
-        if (k - i >= SPM_SPACE_LEN && !memcmp(s + i, SPM_SPACE, SPM_SPACE_LEN)) {
-            out[w++] = ' ';
-            i += SPM_SPACE_LEN;
-        } else {
-            out[w++] = s[i++];
-        }
-    }
-    return w;
-}
-
 static int smap_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out, int32_t id)
 {
     const smap *m = (const smap *)s->t;
@@ -605,7 +589,8 @@ static int smap_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out,
     if (m->spm_id[id] >= 0) {
         rc = tok_stream_push(&in, out, cap, n_out, m->spm_id[id]);
     } else {
-        /* text outside the model: what the model holds back goes out first, then the text */
+        /* text outside the model: what the model holds back goes out first, then the text as
+         * it is, U+2581 kept (SentencePiece writes a piece it does not know literally) */
         size_t held;
         tok_stream save = in;
         rc = tok_stream_flush(&in, out, cap, &held);
@@ -617,10 +602,8 @@ static int smap_stream_push(tok_stream *s, char *out, size_t cap, size_t *n_out,
             return TOK_ERR_SPACE;
         }
         if (rc == TOK_OK) {
-            *n_out = held + (m->kind[id] == E_PIECE
-                                 ? plain_text(out + held, m->text + m->off[id], m->len[id])
-                                 : (memcpy(out + held, m->text + m->off[id], m->len[id]),
-                                    (size_t)m->len[id]));
+            memcpy(out + held, m->text + m->off[id], m->len[id]);
+            *n_out = held + m->len[id];
             in.spm_past_bos = 1;
         } else {
             in = save;

@@ -702,6 +702,16 @@ def t5_tokenizer(hf_dir, tcfg, meta):
     entries = [spm_entry(t, k) for t, k in pieces]
     entries += [("a", f"<extra_id_{extra - 1 - i}>", "both") for i in range(extra)]
     unk = next(i for i, (_, k) in enumerate(pieces) if k == 2)
+    # the ids past the sentinels (T5's padding of its embeddings) are the tokens
+    # <extra_id_-1>, <extra_id_-2>, ... of T5Tokenizer._convert_id_to_token: no special tokens,
+    # and pieces the SentencePiece model does not know, so decode() writes their text
+    texts = {t for _, t, _ in entries}
+    for i in range(len(entries), meta["vocab_size"]):
+        text = f"<extra_id_{len(pieces) + extra - 1 - i}>"
+        if text in texts:
+            raise ConvertError(f"spiece.model: the piece {text!r} is also T5Tokenizer's name for "
+                               f"id {i}")
+        entries.append(("p", text, None))
     entries = pad_entries(entries, meta["vocab_size"], "spiece.model")
     out = {"tokenizer": attnfile.spm_map_bytes(entries, unk, data),  # eos unless already there
            "src.add_bos": 0, "src.add_eos": 2}
@@ -869,7 +879,8 @@ def convert(hf_dir):
     else:
         blob, add_bos, add_eos, tok_note = tokenizer_blob(hf_dir, model_type, meta)
         if blob is not None:  # how the tokenizer frames a source, e.g. BART's "<s> text </s>"
-            meta.update({"tokenizer": blob, "src.add_bos": add_bos, "src.add_eos": add_eos})
+            meta.update({"tokenizer": blob, "src.add_bos": add_bos, "src.add_eos": add_eos,
+                         "detok.cleanup_spaces": cleanup_spaces(tokenizer_config(hf_dir))})
     notes.append(tok_note)
     name = os.path.basename(os.path.normpath(hf_dir))
     archs = ",".join(raw.get("architectures") or [model_type])

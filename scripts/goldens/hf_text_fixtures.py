@@ -13,9 +13,15 @@ usage (from the repository root):
         at its ends (cleanup.F.ids), that text as spm_decode gives it (cleanup.F.raw), after
         the strip() that ends the family's convert_tokens_to_string (cleanup.F.strip) and after
         that strip and transformers' clean_up_tokenization_spaces rules (cleanup.F.txt)
+    /usr/bin/python3 scripts/goldens/hf_text_fixtures.py decode
+        (also part of goldens) writes id lists whose tokens the SentencePiece model does not
+        know (Marian: vocab.json pieces missing from target.spm; T5: ids past the sentinels of
+        the t5_pad folder) among ones it knows (decode.F.ids), spm_decode's text of their tokens
+        (decode.F.raw) and that text stripped and cleaned up (decode.F.txt)
     /usr/bin/python3 scripts/goldens/hf_text_fixtures.py folders OUT
-        builds the Hugging Face folders marian, t5_v1_0, t5_v1_1 and mbart in OUT: the fixture
-        weights of tests/data/hf with those tokenizers (mbart: the BART fixture's weights as an
+        builds the Hugging Face folders marian, t5_v1_0, t5_v1_1, t5_pad and mbart in OUT: the
+        fixture weights of tests/data/hf with those tokenizers (t5_pad: T5 v1.1 with extra_ids
+        90, so that ids 502-511 are past the sentinels; mbart: the BART fixture's weights as an
         mBART checkpoint, pre-norm layer norms added, decoder start ro_RO)
 
 The ids come from spm_encode's pieces and ids and the family rules written here, not from attn.
@@ -56,6 +62,7 @@ MBART_LANGS = ["ar_AR", "cs_CZ", "de_DE", "en_XX", "es_XX", "et_EE", "fi_FI", "f
                "hi_IN", "it_IT", "ja_XX", "kk_KZ", "ko_KR", "lt_LT", "lv_LV", "my_MM", "ne_NP",
                "nl_XX", "ro_RO", "ru_RU", "si_LK", "tr_TR", "vi_VN", "zh_CN"]
 T5_EXTRA = 100
+T5_PAD_EXTRA = 90           # extra_ids of the t5_pad folder: its ids 502-511 are past the sentinels
 
 
 def training_text(langs, path):
@@ -81,6 +88,25 @@ def spm(tool, model, lines, fmt):
         os.unlink(f.name)
     out = p.stdout.decode("utf-8").split("\n")[:len(lines)]
     return [l.split(" ") if l else [] for l in out]
+
+
+def spm_decode_pieces(model, lines):
+    """Returns spm_decode's text of each list of pieces (--input_format=piece): a piece that the
+    model does not know comes out as it is written, U+2581 included."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+        f.write("".join(" ".join(p) + "\n" for p in lines))
+    try:
+        p = subprocess.run(["spm_decode", f"--model={model}", "--input_format=piece", f.name],
+                           capture_output=True, check=True)
+    finally:
+        os.unlink(f.name)
+    return p.stdout.decode("utf-8").split("\n")[:len(lines)]
+
+
+def write_lines(name, lines):
+    """Writes lines, each ended by a line feed, as tests/data/hf_spm/name."""
+    with open(os.path.join(DATA, name), "w", encoding="utf-8") as f:
+        f.write("".join(l + "\n" for l in lines))
 
 
 # ---- the family rules (README: Hugging Face tokenizers) ------------------------------------------
@@ -314,19 +340,73 @@ def cleanup_goldens():
             else:
                 ids.append([i + 1 for _, i in keep])
             raw.append([p for p, _ in keep])
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
-            f.write("".join(" ".join(p) + "\n" for p in raw))
-        try:
-            p = subprocess.run(["spm_decode", f"--model={model}", "--input_format=piece", f.name],
-                               capture_output=True, check=True)
-        finally:
-            os.unlink(f.name)
-        decoded = p.stdout.decode("utf-8").split("\n")[:len(raw)]
+        decoded = spm_decode_pieces(model, raw)
         stripped = [convert_tokens_to_string(family, r, d) for r, d in zip(raw, decoded)]
         for ext, lines in (("ids", [" ".join(map(str, i)) for i in ids]), ("raw", decoded),
                            ("strip", stripped), ("txt", [clean_up(t) for t in stripped])):
-            with open(os.path.join(DATA, f"cleanup.{family}.{ext}"), "w", encoding="utf-8") as f:
-                f.write("".join(l + "\n" for l in lines))
+            write_lines(f"cleanup.{family}.{ext}", lines)
+
+
+# ---- decoding tokens the SentencePiece model does not know --------------------------------------
+
+def decode_cases(family):
+    """Returns (model file, [id list], [token list]) for family: id lists whose tokens (the
+    names transformers 4.30 gives the ids, special tokens left out as skip_special_tokens=True
+    does) mix pieces the SentencePiece model knows with ones it does not. Marian: vocab.json's
+    source pieces that target.spm lacks (MarianTokenizer.convert_tokens_to_string hands them to
+    decode_pieces); T5 with extra_ids 90: ids past the sentinels, which
+    T5Tokenizer._convert_id_to_token names <extra_id_-1>, <extra_id_-2>, ... (no special tokens,
+    so sp_model.decode gets them), among sentinels and controls, which are left out."""
+    with open(os.path.join(DATA, "input.txt"), encoding="utf-8") as f:
+        lines = [l for l in f.read().split("\n")[:12] if l.strip()]
+    if family == "marian":
+        with open(os.path.join(DATA, "marian-vocab.json"), encoding="utf-8") as f:
+            vocab = json.load(f)
+        model = os.path.join(DATA, "marian-target.model")
+        known = {t for t, _ in protowire.pieces(open(model, "rb").read())}
+        src = spm("spm_encode", os.path.join(DATA, "marian-source.model"), lines, "piece")
+        tgt = spm("spm_encode", model, lines, "piece")
+        cases = [[p for p in s if p in vocab] + [p for p in t if p in vocab][:4]
+                 for s, t in zip(src, tgt)]
+        lone = [p for p in vocab if p not in known and p.startswith("\u2581")][:3]
+        cases += [lone, lone[:1] + ["\u2581"] + lone[1:], ["\u2581"] + lone[:1], lone[::-1]]
+        if not any(p not in known for c in cases for p in c):
+            sys.exit("hf_text_fixtures.py: no vocab.json piece is unknown to target.spm")
+        ids = [[vocab[p] for p in c] for c in cases]
+        return model, ids, cases
+    model = os.path.join(DATA, "t5.model")
+    n = len(protowire.pieces(open(model, "rb").read()))
+    total = n + T5_PAD_EXTRA
+    with open(os.path.join(FIXTURES, "t5_v1_1", "config.json")) as f:
+        V = json.load(f)["vocab_size"]
+    sp_ids = spm("spm_encode", model, lines, "id")
+    ids = []
+    for k, line in enumerate(sp_ids):
+        line = [int(i) for i in line]
+        at = k % (len(line) + 1)
+        pad = total + k % (V - total)
+        line[at:at] = [pad, n + k, 1] if k % 2 else [pad]      # a sentinel, </s>
+        ids.append(line + [total + (k + 3) % (V - total)])
+    ids += [[V - 1, V - 2], [0, V - 1, 2, total + 3], [total, total]]   # <pad>, <unk> left out
+    pieces = [t for t, _ in protowire.pieces(open(model, "rb").read())]
+    special = {0, 1, 2}                       # <pad>, </s>, <unk> (the spm_train options above)
+    tokens = [[pieces[i] if i < n else f"<extra_id_{total - 1 - i}>" for i in line
+               if i not in special and not n <= i < total] for line in ids]
+    return model, ids, tokens
+
+
+def decode_goldens():
+    """Writes decode.F.ids / .raw / .txt for F in marian, t5 (decode_cases): the ids, the text
+    spm_decode gives their tokens, and that text after str.strip() and the clean-up rules."""
+    if not shutil.which("spm_decode"):
+        sys.exit("hf_text_fixtures.py: spm_decode missing: apt-get install sentencepiece")
+    for family in ("marian", "t5"):
+        model, ids, tokens = decode_cases(family)
+        raw = spm_decode_pieces(model, tokens)
+        txt = [clean_up(convert_tokens_to_string(family, t, r)) for t, r in zip(tokens, raw)]
+        for ext, lines in (("ids", [" ".join(map(str, i)) for i in ids]), ("raw", raw),
+                           ("txt", txt)):
+            write_lines(f"decode.{family}.{ext}", lines)
 
 
 # ---- the folders the tests convert ---------------------------------------------------------------
@@ -366,6 +446,10 @@ def folders(out):
     for t5 in ("t5_v1_0", "t5_v1_1"):
         put(t5, [(os.path.join(FIXTURES, t5, w), w) for w in weights] +
             [(os.path.join(DATA, "t5.model"), "spiece.model")])
+    put("t5_pad", [(os.path.join(FIXTURES, "t5_v1_1", w), w) for w in weights] +
+        [(os.path.join(DATA, "t5.model"), "spiece.model")])
+    with open(os.path.join(out, "t5_pad", "tokenizer_config.json"), "w") as f:
+        json.dump({"extra_ids": T5_PAD_EXTRA}, f)
     put("mbart", [(os.path.join(DATA, "mbart.model"), "sentencepiece.bpe.model")])
     with open(os.path.join(FIXTURES, "bart", "config.json")) as f:
         cfg = json.load(f)
@@ -393,8 +477,11 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["goldens"]:
         goldens()
         cleanup_goldens()
+        decode_goldens()
     elif sys.argv[1:] == ["cleanup"]:
         cleanup_goldens()
+    elif sys.argv[1:] == ["decode"]:
+        decode_goldens()
     elif len(sys.argv) == 3 and sys.argv[1] == "folders":
         folders(sys.argv[2])
     else:

@@ -234,6 +234,36 @@ run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/noclean" -
 ok "a clean_up_tokenization_spaces that is no boolean is refused" status_is 1
 ok "... by name" err_has "clean_up_tokenization_spaces"
 
+# tokens the SentencePiece model does not know come out as their text, U+2581 kept, as
+# spm_decode writes them (transformers 4.30 hands them to the model's decode): Marian's vocab.json
+# pieces that target.spm lacks; T5's ids past the sentinels, which T5Tokenizer names
+# <extra_id_-1>, <extra_id_-2>, ... (t5_pad: extra_ids 90, ids 502-511), no special tokens
+run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/hf/t5_pad" -o "$T/t5_pad.attn"
+ok "t5 with extra_ids 90: converts" status_is 0
+ok "t5 with extra_ids 90: 90 sentinels" err_has "412 pieces, 90 sentinels"
+set_keys "$T/t5_pad.attn" "$T/t5_pad.raw.attn" detok.cleanup_spaces=0 detok.strip_spaces=0
+ok "the Marian decode goldens hold U+2581" grep -q "$(printf '\342\226\201')" $D/decode.marian.raw
+ok "the T5 decode goldens hold <extra_id_-10>" grep -q "<extra_id_-10>" $D/decode.t5.raw
+special_ids "$T/t5_pad.attn" >"$T/special"
+ok "t5 with extra_ids 90: the special ids are 0-2 and the sentinels 412-501" \
+    [ "$(tr '\n' ' ' <"$T/special")" = "0 1 2 $(seq -s ' ' 412 501) " ]
+for pair in marian:marian t5_pad:t5; do
+    m=${pair%%:*}
+    g=${pair#*:}
+    special_ids "$T/$m.attn" >"$T/special"
+    awk 'NR == FNR { sp[$1] = 1; next }     # leave out the special tokens, as attn run does
+         { s = ""; for (i = 1; i <= NF; i++) if (!($i in sp)) s = s (s == "" ? "" : " ") $i
+           print s }' "$T/special" $D/decode.$g.ids >"$T/decode.ids"
+    run "$ATTN" detokenize -t "$T/$m.raw.attn" "$T/decode.ids"
+    ok "$m: unknown tokens decode as spm_decode writes them" cmp -s "$T/out" $D/decode.$g.raw
+    run "$ATTN" detokenize -t "$T/$m.attn" "$T/decode.ids"
+    ok "$m: ... stripped and cleaned up" cmp -s "$T/out" $D/decode.$g.txt
+done
+printf '<extra_id_-1> <extra_id_89> <extra_id_90>\n' >"$T/pad.txt"
+run "$ATTN" tokenize -t "$T/t5_pad.attn" "$T/pad.txt"
+ok "t5: <extra_id_-1> and <extra_id_90> in text are pieces, <extra_id_89> is 412" \
+    [ "$(tr ' ' '\n' <"$T/out" | awk '$1 >= 412')" = 412 ]
+
 # a byte-level BPE model (BART, whose tokenizer does not strip, and attn's own) has no
 # detok.strip_spaces and keeps the white space at the ends of its text: the BART fixture with
 # the byte-level tokenizer of tests/data/hf/bart_tok gives back the texts whose ids
@@ -252,6 +282,38 @@ awk '{ $1 = $NF = ""; sub(/^ /, ""); sub(/ $/, ""); print }' tests/data/hf/bart_
 run "$ATTN" detokenize -t "$T/bart.attn" "$T/bart.ids"
 ok "bart: detokenize keeps the white space at the ends" \
     cmp -s "$T/out" tests/data/hf/bart_tok/texts.txt
+# BartTokenizer.decode cleans up too (clean_up_tokenization_spaces defaults to true for every
+# tokenizer in 4.30): the clean-up texts, as ids of the BART tokenizer, decode cleaned up
+ok "bart: the converter turns the clean-up on" [ "$(meta_key "$T/bart.attn" detok.cleanup_spaces)" = 1 ]
+/usr/bin/python3 -c 'import sys
+sys.path.insert(0, "scripts/goldens")
+from hf_text_fixtures import CLEANUP_TEXT
+print("\n".join(CLEANUP_TEXT + [" It '"'"'s here , \t"]))' >"$T/bart.clean.in"
+"$ATTN" tokenize -t "$T/bart.attn" "$T/bart.clean.in" >"$T/bart.clean.ids"
+set_keys "$T/bart.attn" "$T/bart.raw.attn" detok.cleanup_spaces=0
+run "$ATTN" detokenize -t "$T/bart.raw.attn" "$T/bart.clean.ids"
+ok "bart: detok.cleanup_spaces 0: the ids give back the texts" cmp -s "$T/out" "$T/bart.clean.in"
+run "$ATTN" detokenize -t "$T/bart.attn" "$T/bart.clean.ids"
+fix_up clean <"$T/bart.clean.in" >"$T/want.txt"
+ok "bart: the clean-up changes the texts" differ "$T/want.txt" "$T/bart.clean.in"
+ok "bart: detokenize cleans up, keeping the white space at the ends" cmp -s "$T/out" "$T/want.txt"
+for pfx in "" "I do n't know , it 's x"; do     # the fixture's outputs hold nothing to clean
+    "$ATTN" -m "$T/bart.raw.attn" -n 16 --no-protect ${pfx:+--prefix "$pfx"} "$T/run.in" \
+        >"$T/raw.txt"
+    run "$ATTN" -m "$T/bart.attn" -n 16 --no-protect ${pfx:+--prefix "$pfx"} "$T/run.in"
+    fix_up clean <"$T/raw.txt" >"$T/want.txt"
+    ok "bart${pfx:+ --prefix '$pfx'}: attn run's outputs are cleaned up" \
+        cmp -s "$T/out" "$T/want.txt"
+done
+ok "bart: ... which changes them" differ "$T/want.txt" "$T/raw.txt"
+ok "bart: attn run is quiet" err_empty
+mkdir "$T/bart-noclean"
+cp "$T"/hf/bart/* "$T/bart-noclean"
+printf '{"clean_up_tokenization_spaces": false}\n' >"$T/bart-noclean/tokenizer_config.json"
+run env PYTHONPATH=. /usr/bin/python3 -m scripts.convert.hf_model "$T/bart-noclean" \
+    -o "$T/bart-noclean.attn"
+ok "bart: clean_up_tokenization_spaces false: detok.cleanup_spaces 0" \
+    [ "$(meta_key "$T/bart-noclean.attn" detok.cleanup_spaces)" = 0 ]
 ok "attn's own model: no detok.strip_spaces" \
     [ "$(meta_key models/en-fr.attn detok.strip_spaces)" = None ]
 printf '  Hello world \t\n' >"$T/spaced.txt"
