@@ -165,18 +165,19 @@ run "$ATTN" attention -m $M --svg /nonexistent/dir/x.svg "Hello"
 ok "attention: unwritable --svg file: status 1" \
     sh -c "[ $RC -eq 1 ] && grep -q '/nonexistent' '$T/err'"
 # The words of the output as written: a protected span the model dropped and the repair put in
-# (src/spans.h) is a word of the output line, linked with the source's copy.  The record's "200+"
-# (source word 14) is missing from the model's output (checked first).
-printf 'The package includes info, html, pdf, and text versions of the Gambit manual, a 200+ %s\n' \
-    'page document containing a complete description of the interpreter and compiler suite.' >"$T/in"
+# (src/spans.h) is a word of the output line, linked with the source's copy.  The record's "60"
+# (source word 13) is missing from the model's output (checked first; when the shipped model
+# changes, evaluate_model.py's attn-bare output shows lines to take such a case from).
+printf 'The problem of parsing structured text has resisted %s\n' \
+    'one-size-fits all solutions for over 60 years.' >"$T/in"
 run "$ATTN" -m $M --no-protect "$T/in"
-ok "spans: the model drops the 200+ (the case this test needs)" sh -c "! grep -q 200 '$T/out'"
+ok "spans: the model drops the 60 (the case this test needs)" sh -c "! grep -q 60 '$T/out'"
 run "$ATTN" -m $M --align "$T/in"
 ok "spans: links in range of the repaired output line" links_ok "$T/out"
-ok "spans: the 200+ put in is linked with the source's 200+" \
+ok "spans: the 60 put in is linked with the source's 60" \
     awk -F' \\|\\|\\| ' '{ n = split($1, w, " "); m = split($2, l, " ");
         for (i = 1; i <= m; i++) {
-            split(l[i], p, "-"); if (p[1] == 14 && w[p[2] + 1] == "200+") f = 1 }
+            split(l[i], p, "-"); if (p[1] == 13 && w[p[2] + 1] == "60") f = 1 }
         exit !f }' "$T/out"
 
 # SentencePiece models: words are the record's and the output's whitespace-separated words,
