@@ -18,7 +18,7 @@
 #     skipped and FILE (and its tokenizer) takes its place.
 #  4. Warm-started stretches from that file (train.py --init: the learning-rate schedule goes on
 #     from its step after a 200-step ramp) on the extended data, each resumable from its
-#     checkpoint folder: from scratch, runs 2 and 3 of the log; with INIT, one more stretch
+#     checkpoint folder: from scratch, runs 2, 3 and 4 of the log; with INIT, one more stretch
 #     (LR_FACTOR, LR_DROP=STEP:FACTOR, MINUTES; a new, empty CKPT2 folder).
 #  5. Evaluation of the stretch's export on the test split (scripts/model/evaluate_model.py);
 #     models/en-fr.attn is replaced (with the scores in its metadata) only when the greedy test
@@ -101,15 +101,18 @@ stretch() {
 }
 if [ -n "${FROM_SCRATCH:-}" ]; then
     # The shipped chain (models/en-fr.runs.md): run 2 (factor 0.55 on the schedule continued
-    # from step 2374, 0.3 from its step 500 on, 81 minutes), then run 3 (factor 0.3).
+    # from step 2374, 0.3 from its step 500 on, 81 minutes), run 3 (factor 0.3, 95 minutes,
+    # seed 3), then run 4 (the same with seed 4).
     stretch "$INIT" "$WORK/ckpt-en-fr-x" 0.55 500:0.3 81 "$WORK/en-fr-2.attn" 1
-    INIT=$WORK/en-fr-2.attn
-    CKPT2=${CKPT2:-$WORK/ckpt-en-fr-3}
+    stretch "$WORK/en-fr-2.attn" "$WORK/ckpt-en-fr-3" 0.3 "" 95 "$WORK/en-fr-3.attn" 3
+    INIT=$WORK/en-fr-3.attn
+    CKPT2=${CKPT2:-$WORK/ckpt-en-fr-4}
+    SEED=${SEED:-4}
 fi
-# One more stretch from INIT (a further stretch needs a new, empty CKPT2).
+# One more stretch from INIT (a further stretch needs a new, empty CKPT2 and its own SEED).
 CKPT2=${CKPT2:-$WORK/ckpt-next}
 stretch "$INIT" "$CKPT2" "${LR_FACTOR:-0.3}" "${LR_DROP:-}" "${MINUTES:-95}" "$OUT.new" \
-    "${SEED:-3}"
+    "${SEED:-5}"
 
 # 5. Evaluation on the test split; OUT is replaced only when the greedy test BLEU (all lines,
 #    attn --truncate, the figure every run of models/en-fr.runs.md reports) beats INIT's, and it
