@@ -478,8 +478,9 @@ void gm_input_init_avx512(gm_input *out, void *mem, attn_dtype dtype, int n, int
 ALWAYS_INLINE void input_rows(gm_input *out, const kn_input *in, int r0, int r1, int dtype,
                               const int MR)
 {
-    int kdim = dtype == ATTN_Q8 ? (in->cols + 3) & ~3
-                                : (int)attn_q4_groups(in->cols) * ATTN_Q4_GROUP;
+    int kdim;
+    size_t xw, cw;
+    input_parts((attn_dtype)dtype, out->npad, in->cols, &kdim, &xw, &cw);
     int qcols = kn_qcols(in->cols), k4 = kdim / 4, groups = kdim / ATTN_Q4_GROUP;
     for (int b = r0; b < r1; b++) {
         const int8_t *q = in->q + (size_t)b * (size_t)qcols;

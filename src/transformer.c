@@ -161,9 +161,9 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
     size_t L = (size_t)(max_src_len > max_tgt_len ? max_src_len : max_tgt_len);
     size_t nd = (size_t)c->n_dec_layers, T = (size_t)max_tgt_len, R = (size_t)max_rows;
     size_t fsz = sizeof(float);
-    st->gin_size = gm_input_size(ATTN_Q8, (int)rows, st->max_in);
-    if (gm_input_size(ATTN_Q4, (int)rows, st->max_in) > st->gin_size)
-        st->gin_size = gm_input_size(ATTN_Q4, (int)rows, st->max_in);
+    size_t gin_q8 = gm_input_size(ATTN_Q8, (int)rows, st->max_in);
+    size_t gin_q4 = gm_input_size(ATTN_Q4, (int)rows, st->max_in);
+    st->gin_size = gin_q8 > gin_q4 ? gin_q8 : gin_q4;
     /* two passes: count, then carve */
     char *base = NULL;
     for (int pass = 0; pass < 2; pass++) {

@@ -139,7 +139,7 @@ static inline void pair_prefetch(const bpe *t, const char *s, uint32_t a, uint32
 {
     uint64_t key[2];
     if (b - a == 2)
-        __builtin_prefetch(&t->pair2[(unsigned char)s[a] | (unsigned)(unsigned char)s[a + 1] << 8]);
+        __builtin_prefetch(&t->pair2[bpe_pair2_slot(s + a)]);
     else
         __builtin_prefetch(&t->normal.slot[hash_key(key, s + a, b - a, avail - a) &
                                            t->normal.mask]);
@@ -344,7 +344,7 @@ typedef struct {
 static inline void prepare_piece(const bpe *t, piece *p, const char *s, size_t avail)
 {
     if (p->len == 2) {
-        __builtin_prefetch(&t->pair2[(unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8]);
+        __builtin_prefetch(&t->pair2[bpe_pair2_slot(s)]);
     } else if (p->len > 2) {
         p->h = hash_key(p->key, s, p->len, avail);
         __builtin_prefetch(&t->normal.slot[p->h & t->normal.mask]);

@@ -173,13 +173,18 @@ static inline int32_t bpe_lookup(const bpe *t, const char *s, size_t len)
     return bpe_lookup_hashed(t, s, len, bpe_hash(s, len), bpe_head(s, len), bpe_tail(s, len));
 }
 
+/* Returns the slot of the two-byte string s in a bpe's pair2 table. */
+static inline unsigned bpe_pair2_slot(const char *s)
+{
+    return (unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8;
+}
+
 /* Returns the merge key (rank << 32 | id) of the two-byte string s as a normal token of t, or
  * UINT64_MAX when it is none. */
 static inline uint64_t bpe_pair2(const bpe *t, const char *s)
 {
-    return t->pair2[(unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8];
+    return t->pair2[bpe_pair2_slot(s)];
 }
-
 
 /* Compiles a built-in pattern name or a regex into pt; returns a status and a reason in why. */
 int pretok_compile(pretok *pt, const char *pattern, char *why, size_t why_len);

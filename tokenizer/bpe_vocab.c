@@ -102,8 +102,7 @@ int bpe_build(tokenizer **out, size_t n, char *bytes, uint32_t *off, uint8_t *ki
         if (len == 1)
             t->byte_id[(unsigned char)s[0]] = (int32_t)id;
         if (len == 2)
-            t->pair2[(unsigned char)s[0] | (unsigned)(unsigned char)s[1] << 8] =
-                (uint64_t)rank[id] << 32 | (uint32_t)id;
+            t->pair2[bpe_pair2_slot(s)] = (uint64_t)rank[id] << 32 | (uint32_t)id;
     }
     for (int b = 0; b < 256; b++)
         if (t->byte_id[b] < 0) {

@@ -54,8 +54,7 @@ void run_align_keep(run *R, item *it, int k, const gen_hyp *h)
                                 R->o.delim != '\n');
     size_t stride = (size_t)eng_attn_width(R->er);
     if (cli_align_output(&R->al, R->al_text, len, it->src, it->src_len, h->ids, h->len, NULL, 0,
-                         h->attn,
-                         stride) != 0)
+                         h->attn, stride) != 0)
         return;
     size_t base = (size_t)k * R->max_new;
     memcpy(it->links + base, R->al.links, (size_t)R->al.n_links * sizeof *it->links);
