@@ -2,6 +2,7 @@
  * applied with a caller's overrides, and generate.c driven on the Transformer (see engine.h). */
 #include "engine.h"
 
+#include "gemm.h"
 #include "kernels.h"
 #include "modelfile.h"
 #include "spm.h"
@@ -524,6 +525,47 @@ int eng_isa_parse(const char *name)
 int eng_isa_set(int isa) { return kn_set_isa(isa) == isa ? ATTN_OK : ATTN_ERR_ISA; }
 int eng_isa(void) { return kn_isa(); }
 const char *eng_isa_name(int isa) { return kn_isa_name(isa); }
+
+typedef struct peak_job {
+    double (*probe)(long);      /* gm_peak_fma or gm_peak_int8 */
+    double rate[256];           /* per-task operations per CPU second */
+} peak_job;
+
+/* Runs one peak probe on this thread and records its rate per second of this thread's CPU
+ * time (a thread pool task). */
+static void peak_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    peak_job *j = ctx;
+    struct timespec a, b;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    double ops = j->probe(20000000);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    double s = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+    j->rate[task & 255] = s > 0 ? ops / s : 0.0;
+}
+
+int eng_peak_rates(int n_threads, int reps, double *fma, double *int8)
+{
+    tp_pool *pool;
+    *fma = *int8 = 0.0;
+    if (n_threads > 256 || tp_open(&pool, n_threads) != 0)
+        return ATTN_ERR_NOMEM;
+    double (*probes[2])(long) = {gm_peak_fma, gm_peak_int8};
+    double *out[2] = {fma, int8};
+    for (int k = 0; k < 2; k++)
+        for (int r = 0; r < reps + 1; r++) {    /* the first pass warms up and is not counted */
+            peak_job j = {probes[k], {0}};
+            tp_run(pool, peak_task, &j, tp_threads(pool));
+            double sum = 0.0;
+            for (int t = 0; t < tp_threads(pool); t++)
+                sum += j.rate[t];
+            if (r > 0 && sum > *out[k])
+                *out[k] = sum;
+        }
+    tp_free(pool);
+    return ATTN_OK;
+}
 
 typedef struct bw_job {
     const float *buf;

@@ -199,5 +199,12 @@ const char *eng_isa_name(int isa);
  * threads are short. */
 double eng_read_bandwidth(int mb, int n_threads, int reps);
 
+/* Measures this machine's arithmetic peak on n_threads threads with the kernels in use: *fma
+ * gets f32 multiply-add operations per second, *int8 int8 dot-product operations per second (a
+ * multiply and an add count two; the best of reps passes of tight loops, each thread's rate per
+ * second of its own CPU time, summed over the threads); both 0 where the instruction set has no
+ * such unit.  Returns ATTN_OK, or ATTN_ERR_NOMEM when the threads cannot be started. */
+int eng_peak_rates(int n_threads, int reps, double *fma, double *int8);
+
 
 #endif

@@ -481,19 +481,38 @@ static size_t weight_bytes(const kn_weight *w)
     return w->dtype == ATTN_Q8 ? n + (size_t)w->rows * sizeof(float) : n;
 }
 
-size_t tf_decoder_weight_bytes(const tf_model *m)
+/* Returns the multiply-adds a weight takes per input row. */
+static size_t weight_macs(const kn_weight *w)
 {
-    size_t total = weight_bytes(&m->out.w);
+    return (size_t)w->rows * (size_t)w->cols;
+}
+
+/* Returns the sum of f over the weights one decoder step multiplies each row by: every decoder
+ * layer's self-attention, cross-attention query and output, feed-forward weights, and the
+ * output projection. */
+static size_t decoder_step_sum(const tf_model *m, size_t (*f)(const kn_weight *))
+{
+    size_t total = f(&m->out.w);
     for (int l = 0; l < m->cfg.n_dec_layers; l++) {
         const layer_w *L = &m->dec.layers[l];
         const kn_weight *ws[] = {&L->self.q.w, &L->self.k.w, &L->self.v.w, &L->self.o.w,
                                  &L->cross.q.w, &L->cross.o.w, &L->ffn.up.w, &L->ffn.down.w};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
-            total += weight_bytes(ws[i]);
+            total += f(ws[i]);
         if (m->cfg.ffn_gated)
-            total += weight_bytes(&L->ffn.gate.w);
+            total += f(&L->ffn.gate.w);
     }
     return total;
+}
+
+size_t tf_decoder_weight_bytes(const tf_model *m)
+{
+    return decoder_step_sum(m, weight_bytes);
+}
+
+size_t tf_decoder_step_macs(const tf_model *m)
+{
+    return decoder_step_sum(m, weight_macs);
 }
 
 const struct mf_file *tf_model_file(const tf_model *m)

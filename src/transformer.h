@@ -86,6 +86,10 @@ const tf_config *tf_model_config(const tf_model *m);
  * projection (the memory-bandwidth bound of decoding is bandwidth / this). */
 size_t tf_decoder_weight_bytes(const tf_model *m);
 
+/* Returns the multiply-adds of weight products one decoder step does per row (per beam and
+ * source): the weights tf_decoder_weight_bytes counts, as rows x columns. */
+size_t tf_decoder_step_macs(const tf_model *m);
+
 /* Returns the underlying model file, for metadata access (e.g. the tokenizer blob). */
 const struct mf_file *tf_model_file(const tf_model *m);
 

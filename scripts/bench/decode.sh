@@ -55,8 +55,8 @@ ratio() { # A B -> A/B or -
 echo "== decoding: base model, bulk $BATCH x $BEAMS beams and batch 1, $OUT_LEN tokens, medians" \
      "of $REPS; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 bulk_key="decode_b${BATCH}x${BEAMS}_tok_s"
-printf '%-5s %3s %10s %10s %6s %9s %9s %6s %10s %10s\n' dtype thr bulk_tok/s ct2_bulk x2/x1 \
-    b1_tok/s ct2_b1 bound ct2_type cpu_share
+printf '%-5s %3s %10s %7s %10s %6s %9s %9s %6s %10s %10s\n' dtype thr bulk_tok/s of_peak \
+    ct2_bulk x2/x1 b1_tok/s ct2_b1 bound ct2_type cpu_share
 status=0
 for dt in $DTYPES; do
     ctype=int8
@@ -79,15 +79,17 @@ for dt in $DTYPES; do
         fi
         bulk=$(get "$out" "$bulk_key")
         [ -z "$one" ] && one=$bulk
-        printf '%-5s %3s %10s %10s %6s %9s %9s %6s %10s %10s\n' "$dt" "$t" "$bulk" \
-            "$(get "$c" "ct2.$bulk_key")" "$(ratio "$bulk" "$one")" \
+        printf '%-5s %3s %10s %7s %10s %6s %9s %9s %6s %10s %10s\n' "$dt" "$t" "$bulk" \
+            "$(get "$out" bulk_of_peak)" "$(get "$c" "ct2.$bulk_key")" "$(ratio "$bulk" "$one")" \
             "$(get "$out" decode_b1_tok_s)" "$(get "$c" ct2.decode_b1_tok_s)" \
             "$(get "$out" b1_of_bound)" \
             "$([ $ct2 = 1 ] && echo "$ctype" || echo -)" \
             "$(get "$out" cpu_share_bulk)/$(get "$out" cpu_share_b1)"
     done
 done
-echo "bulk / b1: tokens/s of every beam's token; bound: batch 1 as a share of the memory-bandwidth"
+echo "bulk / b1: tokens/s of every beam's token; of_peak: the bulk products' operations/s as a"
+echo "share of the arithmetic peak attn bench measures (f32: multiply-add, q8/q4: int8 dot products);"
+echo "bound: batch 1 as a share of the memory-bandwidth"
 echo "bound (decoder weight bytes per token / the read bandwidth attn bench measures); cpu_share:"
 echo "CPU time attn got / (wall time x threads), bulk/b1 (1.00: the cores were free)."
 exit $status

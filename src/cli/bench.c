@@ -5,7 +5,8 @@
  * defaults); encoder tokens/s (one source); time to first token (encode + first decoder step);
  * decoder tokens/s at batch 1 (greedy argmax on the Transformer's logits); the bulk case, batch B
  * sources x K beams through generate.c's beam search, as `attn run` decodes; the machine's memory
- * read bandwidth on the same threads and the bound it puts on batch-1 decoding; peak RSS.  Every
+ * read bandwidth on the same threads and the bound it puts on batch-1 decoding; the arithmetic
+ * peak on the same threads and the share of it the bulk case's products reach; peak RSS.  Every
  * timing is the median of --reps runs.  Output: one "key<TAB>value" line per figure on stdout.
  */
 #include "cli.h"
@@ -167,8 +168,8 @@ done:
 }
 
 /* The bulk case: batch sources x beams, fixed length, generate.c's beam search (what `attn run
- * -b K --batch B` does per token); returns an exit status. */
-static int bench_bulk(const engine *e, const bench_opts *o, const gen_source *src)
+ * -b K --batch B` does per token); returns an exit status and the tokens/s in *tok_s. */
+static int bench_bulk(const engine *e, const bench_opts *o, const gen_source *src, double *tok_s)
 {
     eng_run *r;
     int rc = open_run(&r, e, o, o->batch);
@@ -192,14 +193,33 @@ static int bench_bulk(const engine *e, const bench_opts *o, const gen_source *sr
         dec_b[rep] = all_b[rep] - enc;
     }
     cli_printf("encoder_batch_tok_s\t%.1f\n", median(enc_b, reps));
-    cli_printf("decode_b%dx%d_tok_s\t%.1f\n", o->batch, o->beams,
-               (double)o->batch * o->beams * o->out_len / median(dec_b, reps));
+    *tok_s = (double)o->batch * o->beams * o->out_len / median(dec_b, reps);
+    cli_printf("decode_b%dx%d_tok_s\t%.1f\n", o->batch, o->beams, *tok_s);
     cli_printf("bulk_total_s\t%.3f\n", median(all_b, reps));
     cli_printf("cpu_share_bulk\t%.2f\n",
                (cli_cpu_seconds() - cpu0) / ((eng_now() - wall0) * o->threads));
     cli_flush();
     eng_run_free(r);
     return CLI_OK;
+}
+
+/* Prints this machine's arithmetic peak on the bench's threads and the share of it the bulk
+ * case reached (its weight products' operations per second: 2 x multiply-adds per row and step
+ * x tokens/s; float weights against the FMA peak, q8 and q4 against the int8 one). */
+static void print_peak(const engine *e, const bench_opts *o, double bulk_tok_s)
+{
+    double fma, int8;
+    if (eng_peak_rates(o->threads, 3, &fma, &int8) != ATTN_OK)
+        return;
+    int dt = eng_config(e)->weight_dtype;
+    double peak = dt == ATTN_Q8 || dt == ATTN_Q4 ? int8 : fma;
+    double ops = 2.0 * (double)tf_decoder_step_macs(eng_model(e)) * bulk_tok_s;
+    cli_printf("peak_fma_gflop_s\t%.1f\n", fma * 1e-9);
+    cli_printf("peak_int8_gop_s\t%.1f\n", int8 * 1e-9);
+    cli_printf("bulk_products_gop_s\t%.2f\n", ops * 1e-9);
+    if (peak > 0)
+        cli_printf("bulk_of_peak\t%.2f\n", ops / peak);
+    cli_flush();
 }
 
 /* Runs every measurement; returns an exit status. */
@@ -243,11 +263,13 @@ static int run_bench(const bench_opts *o)
     random_ids(ids, n_src * S, V, &seed);
     for (int s = 0; s < n_src; s++)
         src[s] = (gen_source){ids + (size_t)s * S, S, (uint64_t)s};
-    double dec1 = 0;
+    double dec1 = 0, bulk = 0;
     if ((status = bench_b1(e, o, ids, &dec1)) != CLI_OK)
         goto done;
-    if (o->batch > 0 && (status = bench_bulk(e, o, src)) != CLI_OK)
+    if (o->batch > 0 && (status = bench_bulk(e, o, src, &bulk)) != CLI_OK)
         goto done;
+    if (o->batch > 0)
+        print_peak(e, o, bulk);
 
     /* before the bandwidth test, whose buffer is not the engine's */
     struct rusage ru;

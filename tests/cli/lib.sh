@@ -34,6 +34,7 @@ err_empty() { [ ! -s "$T/err" ]; }
 err_one_line() { [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^attn: ' "$T/err"; }
 err_has() { grep -q -- "$1" "$T/err"; }
 out_has() { grep -q -- "$1" "$T/out"; }
+out_lacks() { ! grep -q -- "$1" "$T/out"; }
 
 # finish: prints the summary line and exits non-zero when a check failed.
 finish() {

@@ -14,6 +14,21 @@ for isa in portable avx2 avx512; do
     ok "bench --isa $isa reports decoder tokens/s" out_has '^decode_b1_tok_s	[0-9]'
     ok "bench --isa $isa reports the bulk case" out_has '^decode_b2x2_tok_s	[0-9]'
     ok "bench --isa $isa: nothing on stderr" err_empty
+    if [ $isa = portable ]; then
+        ok "bench --isa portable: no peak to measure" out_has '^peak_fma_gflop_s	0\.0$'
+        ok "bench --isa portable: no share of a peak" out_lacks '^bulk_of_peak'
+    else
+        ok "bench --isa $isa measures the multiply-add peak" out_has '^peak_fma_gflop_s	[1-9]'
+        ok "bench --isa $isa measures the int8 peak" out_has '^peak_int8_gop_s	[1-9]'
+        ok "bench --isa $isa reports the bulk share of the peak" out_has '^bulk_of_peak	0\.'
+    fi
+    # the products' rate is 2 x (n_dec x (6 d^2 + 2 d ffn) + d vocab) x tokens/s
+    ok "bench --isa $isa: bulk products counted from the model's shapes" sh -c "awk -F '\t' '
+        \$1 == \"config\" { split(\$2, w, /[ ,+]+/); d = w[2]; f = w[6]; n = w[9]; v = w[11] }
+        \$1 == \"decode_b2x2_tok_s\" { t = \$2 }
+        \$1 == \"bulk_products_gop_s\" { g = \$2 }
+        END { want = 2 * (n * (6 * d * d + 2 * d * f) + d * v) * t * 1e-9
+              exit !(g > 0 && (g - want) / want < 0.02 && (want - g) / want < 0.02) }' '$T/out'"
 done
 
 # the dtype line names the weights' dtype, q4 included
