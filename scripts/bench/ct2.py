@@ -4,10 +4,11 @@ scripts/bench/decode.sh to print beside attn's figures.
   /usr/bin/python3 -m scripts.bench.ct2 --threads T --compute-type int8|float32 [--batch 32]
       [--beams 4] [--src-len 32] [--out-len 32] [--work DIR]
 
-Builds a model with random weights of the base model's shapes (d_model 512, 8 heads, FFN 2048,
-6+6 post-norm layers, vocabulary 32000; speed does not depend on the values) through
-ctranslate2.specs, saves it under --work once, and decodes random source ids with forced lengths
-(min_decoding_length = max_decoding_length), as attn bench does: the bulk case (batch x beams)
+Writes a model with random weights of the base model's shapes (d_model 512, 8 heads, FFN 2048,
+6+6 post-norm layers, vocabulary 32000; speed does not depend on the values) under --work once
+with scripts/bench/ct2_model.py (float32; CTranslate2 quantises it to int8 on load), and
+decodes random source ids with forced lengths (min_decoding_length = max_decoding_length), as
+attn bench does: the bulk case (batch x beams)
 and batch 1 greedy.  Decoding time is the time at L = out_len + 8 minus the time at L = 8, so
 that encoding and setup cancel out; tokens are counted per beam (batch x beams x out_len), as
 attn bench counts them.  Prints "key<TAB>value" lines: ct2.decode_b1_tok_s and
@@ -20,50 +21,7 @@ import statistics
 import sys
 import time
 
-
-def build(path, d=512, heads=8, ff=2048, layers=6, vocab=32000):
-    """Writes a CTranslate2 Transformer of the given shapes with random weights to path."""
-    import numpy as np
-    import ctranslate2
-    from ctranslate2.specs import transformer_spec
-
-    rng = np.random.default_rng(0)
-
-    def w(*shape):
-        return (rng.standard_normal(shape) * 0.02).astype(np.float32)
-
-    def linear(spec, rows, cols):
-        spec.weight = w(rows, cols)
-        spec.bias = np.zeros(rows, np.float32)
-
-    def norm(spec):
-        spec.gamma = np.ones(d, np.float32)
-        spec.beta = np.zeros(d, np.float32)
-
-    spec = transformer_spec.TransformerSpec.from_config(layers, heads, pre_norm=False)
-    spec.encoder.embeddings[0].weight = w(vocab, d)
-    spec.decoder.embeddings.weight = w(vocab, d)
-    for stack in (spec.encoder, spec.decoder):
-        for layer in stack.layer:
-            linear(layer.self_attention.linear[0], 3 * d, d)
-            linear(layer.self_attention.linear[1], d, d)
-            norm(layer.self_attention.layer_norm)
-            if hasattr(layer, "attention"):
-                linear(layer.attention.linear[0], d, d)
-                linear(layer.attention.linear[1], 2 * d, d)
-                linear(layer.attention.linear[2], d, d)
-                norm(layer.attention.layer_norm)
-            linear(layer.ffn.linear_0, ff, d)
-            linear(layer.ffn.linear_1, d, ff)
-            norm(layer.ffn.layer_norm)
-    linear(spec.decoder.projection, vocab, d)
-    tokens = ["<blank>", "<s>", "</s>", "<unk>"] + ["t%d" % i for i in range(4, vocab)]
-    spec.register_source_vocabulary(tokens)
-    spec.register_target_vocabulary(tokens)
-    spec.validate()
-    spec.optimize(quantization="float32")
-    spec.save(path)
-    return ctranslate2.__version__
+from scripts.bench import ct2_model
 
 
 def decode_seconds(translator, sources, beams, length, reps):
@@ -94,7 +52,7 @@ def main():
         print("ct2.py: ctranslate2 is not importable (%s)" % e, file=sys.stderr)
         sys.exit(3)
     if not os.path.exists(os.path.join(a.work, "model.bin")):
-        build(a.work)
+        ct2_model.write(a.work, "float32")
     tr = ctranslate2.Translator(a.work, device="cpu", compute_type=a.compute_type,
                                 inter_threads=1, intra_threads=a.threads)
     import random

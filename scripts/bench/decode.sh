@@ -88,7 +88,8 @@ for dt in $DTYPES; do
     done
 done
 echo "bulk / b1: tokens/s of every beam's token; of_peak: the bulk products' operations/s as a"
-echo "share of the arithmetic peak attn bench measures (f32: multiply-add, q8/q4: int8 dot products);"
+echo "share of the arithmetic peak attn bench measures (f32: multiply-add, q8/q4: int8 dot"
+echo "products);"
 echo "bound: batch 1 as a share of the memory-bandwidth"
 echo "bound (decoder weight bytes per token / the read bandwidth attn bench measures); cpu_share:"
 echo "CPU time attn got / (wall time x threads), bulk/b1 (1.00: the cores were free)."
