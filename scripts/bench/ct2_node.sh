@@ -63,7 +63,7 @@ get() { awk -F '\t' -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 
 backend=$(CT2_VERBOSE=1 run_node scripts/bench/ct2_node.js "$DIR/package" "$DIR/float32" 1 1 1 0 \
     2>&1 | sed -n 's/.*\(SGEMM backend: [^(]*\).*/\1/p; s/.*\(GEMM_S8 backend: [^(]*\).*/\1/p' |
-    tr '\n' ';')
+    sed 's/ *$//' | paste -sd ',' -)
 echo "== attn and CTranslate2 (npm ctranslate2 1.0.0; $backend), bulk $BATCH x $BEAMS and" \
      "batch 1; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-5s %3s %10s %10s %6s %9s %9s %6s %10s\n' dtype thr bulk_tok/s ct2_bulk ratio \

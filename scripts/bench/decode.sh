@@ -39,7 +39,8 @@ done
 
 ct2=1
 if ! "$PY" -c 'import ctranslate2' 2>/dev/null; then
-    echo "bench-decode: CTranslate2 skipped: $PY cannot import ctranslate2 (never a dependency)"
+    echo "bench-decode: CTranslate2 skipped: $PY cannot import ctranslate2 (never a dependency;"
+    echo "  sh scripts/bench/ct2_node.sh runs the npm ctranslate2 binding beside attn instead)"
     ct2=0
 fi
 
