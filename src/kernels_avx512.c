@@ -152,6 +152,155 @@ void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_wei
         dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * f32 weights in panels (kn_pack_panels): a tile of up to PANEL_MR input rows x the panel's
+ * KN_PANEL columns keeps its 24 accumulators in registers; per input step it loads 4 weight
+ * vectors and broadcasts one input per row (10 loads for 24 FMAs).  A slice of PANEL_KC steps of
+ * a panel (32 KiB) stays in L1 while every row passes over it; between slices the partial sums
+ * wait in y.
+ * ------------------------------------------------------------------------------------------- */
+
+#define PANEL_MR 6
+#define PANEL_KC 128
+
+/* y (MR rows ldy apart, the panel's columns where m[0..3] are set) = (first ? 0 : y) + the
+ * products of x (MR rows ldx apart, kc inputs) with the panel slice pw (kc, KN_PANEL); fetches
+ * the pn cache lines at pf into L2 meanwhile (its share of the next slice). */
+ALWAYS_INLINE void panel_tile(float *y, int ldy, const float *x, int ldx, const float *pw,
+                              int kc, int first, const __mmask16 *m, const char *pf, int pn,
+                              const int MR)
+{
+    __m512 acc[PANEL_MR][4];
+    #pragma GCC unroll 6
+    for (int r = 0; r < MR; r++)
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            acc[r][j] = first ? _mm512_setzero_ps()
+                              : _mm512_maskz_loadu_ps(m[j], y + (size_t)r * (size_t)ldy + 16 * j);
+    const float *xr[PANEL_MR];
+    #pragma GCC unroll 6
+    for (int r = 0; r < MR; r++)
+        xr[r] = x + (size_t)r * (size_t)ldx;
+    int step = (pn + kc - 1) / kc;   /* lines per input step: 1 unless there are few rows */
+    for (int k = 0; k < kc; k++) {
+        for (int l = k * step; l < (k + 1) * step && l < pn; l++)
+            _mm_prefetch(pf + (size_t)l * 64, _MM_HINT_T1);
+        const float *wk = pw + (size_t)k * KN_PANEL;
+        __m512 w0 = _mm512_load_ps(wk), w1 = _mm512_load_ps(wk + 16);
+        __m512 w2 = _mm512_load_ps(wk + 32), w3 = _mm512_load_ps(wk + 48);
+        #pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            __m512 xb = _mm512_set1_ps(xr[r][k]);
+            acc[r][0] = _mm512_fmadd_ps(w0, xb, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(w1, xb, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(w2, xb, acc[r][2]);
+            acc[r][3] = _mm512_fmadd_ps(w3, xb, acc[r][3]);
+        }
+    }
+    #pragma GCC unroll 6
+    for (int r = 0; r < MR; r++)
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            _mm512_mask_storeu_ps(y + (size_t)r * (size_t)ldy + 16 * j, m[j], acc[r][j]);
+}
+
+/* Sets the store masks m[0..3] of panel p's columns that lie in [o0, o1). */
+static void panel_masks(__mmask16 *m, int p, int o0, int o1)
+{
+    int c0 = o0 - p * KN_PANEL, c1 = o1 - p * KN_PANEL;
+    for (int j = 0; j < 4; j++) {
+        int lo = c0 - 16 * j, hi = c1 - 16 * j;
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > 16 ? 16 : hi;
+        m[j] = hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+    }
+}
+
+/* One input row x (cols) times NP panels from p (their columns in [o0, o1)), all steps in
+ * registers: the same operations in the same order as the tiles, on NP streams of weights at
+ * once (one stream leaves memory idle between the hardware prefetcher's 4 KiB pages). */
+ALWAYS_INLINE void panel_row(float *y, const float *x, const kn_weight *w, int p, int o0, int o1,
+                             const int NP)
+{
+    int cols = w->cols;
+    __m512 acc[4][4];
+    __mmask16 m[4][4];
+    const float *pw[4];
+    #pragma GCC unroll 4
+    for (int q = 0; q < NP; q++) {
+        panel_masks(m[q], p + q, o0, o1);
+        pw[q] = w->panels + (size_t)(p + q) * (size_t)cols * KN_PANEL;
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            acc[q][j] = _mm512_setzero_ps();
+    }
+    for (int k = 0; k < cols; k++) {
+        __m512 xb = _mm512_set1_ps(x[k]);
+        #pragma GCC unroll 4
+        for (int q = 0; q < NP; q++)
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                acc[q][j] = _mm512_fmadd_ps(_mm512_load_ps(pw[q] + (size_t)k * KN_PANEL + 16 * j),
+                                            xb, acc[q][j]);
+    }
+    #pragma GCC unroll 4
+    for (int q = 0; q < NP; q++)
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            _mm512_mask_storeu_ps(y + (size_t)(p + q) * KN_PANEL + 16 * j, m[q][j], acc[q][j]);
+}
+
+void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
+                          int o1)
+{
+    int cols = w->cols;
+    int p = o0 / KN_PANEL;
+    if (n == 1) {
+        for (; (p + 4) * KN_PANEL < o1 + KN_PANEL; p += 4)
+            panel_row(y, x, w, p, o0, o1, 4);
+        int left = (o1 - p * KN_PANEL + KN_PANEL - 1) / KN_PANEL;
+        if (left == 3)
+            panel_row(y, x, w, p, o0, o1, 3);
+        else if (left == 2)
+            panel_row(y, x, w, p, o0, o1, 2);
+        else if (left == 1)
+            panel_row(y, x, w, p, o0, o1, 1);
+        return;
+    }
+    for (; p * KN_PANEL < o1; p++) {
+        __mmask16 m[4];
+        panel_masks(m, p, o0, o1);
+        const float *panel = w->panels + (size_t)p * (size_t)cols * KN_PANEL;
+        float *yp = y + (size_t)p * KN_PANEL;
+        for (int k0 = 0; k0 < cols; k0 += PANEL_KC) {
+            int kc = cols - k0 < PANEL_KC ? cols - k0 : PANEL_KC;
+            const float *pw = panel + (size_t)k0 * KN_PANEL;
+            /* the next slice (of this panel or the next one) follows this one: with several
+             * row groups each fetches its share of it (the first group's pass would otherwise
+             * wait on memory for the whole slice); one group streams, which the hardware
+             * prefetches well */
+            int lines = kc * KN_PANEL * 4 / 64, groups = (n + PANEL_MR - 1) / PANEL_MR;
+            int share = groups < 2 ? 0 : (lines + groups - 1) / groups;
+            for (int b = 0; b < n; b += PANEL_MR) {
+                float *yt = yp + (size_t)b * (size_t)ldy;
+                const float *xt = x + (size_t)b * (size_t)cols + (size_t)k0;
+                int l0 = b / PANEL_MR * share, pn = lines - l0 < share ? lines - l0 : share;
+                const char *pf = (const char *)(pw + (size_t)kc * KN_PANEL) + (size_t)l0 * 64;
+#define TILE(MR) panel_tile(yt, ldy, xt, cols, pw, kc, k0 == 0, m, pf, pn, MR)
+                switch (n - b < PANEL_MR ? n - b : PANEL_MR) {
+                case 1: TILE(1); break;
+                case 2: TILE(2); break;
+                case 3: TILE(3); break;
+                case 4: TILE(4); break;
+                case 5: TILE(5); break;
+                default: TILE(6); break;
+                }
+#undef TILE
+            }
+        }
+    }
+}
+
 /* One q8 tile: u8 (x + 128) times s8 weights with VPDPBUSD, corrected by 128 * rowsum; with
  * prefetch, the next NO rows are prefetched. */
 ALWAYS_INLINE void tile_q8(float *y, int ldy, const kn_input *in, const kn_weight *w, int o, int b,
