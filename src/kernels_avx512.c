@@ -153,55 +153,77 @@ void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_wei
 }
 
 /* ---------------------------------------------------------------------------------------------
- * f32 weights in panels (kn_pack_panels): a tile of up to PANEL_MR input rows x the panel's
- * KN_PANEL columns keeps its 24 accumulators in registers; per input step it loads 4 weight
- * vectors and broadcasts one input per row (10 loads for 24 FMAs).  A slice of PANEL_KC steps of
- * a panel (32 KiB) stays in L1 while every row passes over it; between slices the partial sums
- * wait in y.
+ * f32 weights in panels (kn_pack_panels).  A tile of MR input rows x NP panels keeps its
+ * accumulators in registers (at most 24): per input step it loads 4 weight vectors per panel and
+ * broadcasts one input per row; many rows run 6 x 1 tiles (10 loads for 24 FMAs), a few rows
+ * 1 x 4, 2 x 3 or 3 x 2, streaming several panels at once (one stream leaves memory idle at the
+ * hardware prefetcher's 4 KiB page ends).  A slice of PANEL_KC steps of a panel (128 KiB) stays
+ * in L2 while every row group passes over it, and each group fetches its share of the next
+ * slice meanwhile, spread over its pass; between slices the partial sums wait in y.  Every
+ * output is one chain of FMAs in input order, whatever the tile, so the rows sharing a product
+ * do not change its bits.
  * ------------------------------------------------------------------------------------------- */
 
-#define PANEL_MR 6
-#define PANEL_KC 128
+#define PANEL_MR 6              /* input rows per tile with many rows */
+#define PANEL_NP 4              /* panels per tile at most (one row) */
+#define PANEL_KC 512            /* input steps per slice */
 
-/* y (MR rows ldy apart, the panel's columns where m[0..3] are set) = (first ? 0 : y) + the
- * products of x (MR rows ldx apart, kc inputs) with the panel slice pw (kc, KN_PANEL); fetches
- * the pn cache lines at pf into L2 meanwhile (its share of the next slice). */
+/* y (MR rows ldy apart; NP panels of columns KN_PANEL apart, stored where m[q][0..3] are set) =
+ * (first ? 0 : y) + the products of x (MR rows ldx apart, kc inputs) with the slices of NP
+ * panels from pw (kc, KN_PANEL each, pstride floats apart); fetches the pn cache lines from pf
+ * into L2 meanwhile, spread over the steps. */
 ALWAYS_INLINE void panel_tile(float *y, int ldy, const float *x, int ldx, const float *pw,
-                              int kc, int first, const __mmask16 *m, const char *pf, int pn,
-                              const int MR)
+                              size_t pstride, int kc, int first, __mmask16 (*m)[4],
+                              const char *pf, int pn, const int MR, const int NP)
 {
-    __m512 acc[PANEL_MR][4];
+    __m512 acc[PANEL_MR][PANEL_NP][4];
     #pragma GCC unroll 6
     for (int r = 0; r < MR; r++)
         #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++)
-            acc[r][j] = first ? _mm512_setzero_ps()
-                              : _mm512_maskz_loadu_ps(m[j], y + (size_t)r * (size_t)ldy + 16 * j);
+        for (int q = 0; q < NP; q++)
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                acc[r][q][j] = first ? _mm512_setzero_ps()
+                                     : _mm512_maskz_loadu_ps(m[q][j], y + (size_t)r * (size_t)ldy
+                                                                          + q * KN_PANEL + 16 * j);
     const float *xr[PANEL_MR];
     #pragma GCC unroll 6
     for (int r = 0; r < MR; r++)
         xr[r] = x + (size_t)r * (size_t)ldx;
-    int step = (pn + kc - 1) / kc;   /* lines per input step: 1 unless there are few rows */
+    /* `per` lines every `every` steps */
+    int per = (pn + kc - 1) / kc, every = per > 1 ? 1 : pn ? kc / pn : kc, next = pn ? 0 : kc;
+    #pragma GCC unroll 2
     for (int k = 0; k < kc; k++) {
-        for (int l = k * step; l < (k + 1) * step && l < pn; l++)
-            _mm_prefetch(pf + (size_t)l * 64, _MM_HINT_T1);
-        const float *wk = pw + (size_t)k * KN_PANEL;
-        __m512 w0 = _mm512_load_ps(wk), w1 = _mm512_load_ps(wk + 16);
-        __m512 w2 = _mm512_load_ps(wk + 32), w3 = _mm512_load_ps(wk + 48);
-        #pragma GCC unroll 6
-        for (int r = 0; r < MR; r++) {
-            __m512 xb = _mm512_set1_ps(xr[r][k]);
-            acc[r][0] = _mm512_fmadd_ps(w0, xb, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(w1, xb, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(w2, xb, acc[r][2]);
-            acc[r][3] = _mm512_fmadd_ps(w3, xb, acc[r][3]);
+        if (k == next) {
+            for (int l = 0; l < per && l < pn; l++)
+                _mm_prefetch(pf + 64 * l, _MM_HINT_T1);
+            pf += 64 * per;
+            pn -= per;
+            next = pn > 0 ? next + every : kc;
+        }
+        #pragma GCC unroll 4
+        for (int q = 0; q < NP; q++) {
+            const float *wk = pw + (size_t)q * pstride + (size_t)k * KN_PANEL;
+            __m512 w0 = _mm512_load_ps(wk), w1 = _mm512_load_ps(wk + 16);
+            __m512 w2 = _mm512_load_ps(wk + 32), w3 = _mm512_load_ps(wk + 48);
+            #pragma GCC unroll 6
+            for (int r = 0; r < MR; r++) {
+                __m512 xb = _mm512_set1_ps(xr[r][k]);
+                acc[r][q][0] = _mm512_fmadd_ps(w0, xb, acc[r][q][0]);
+                acc[r][q][1] = _mm512_fmadd_ps(w1, xb, acc[r][q][1]);
+                acc[r][q][2] = _mm512_fmadd_ps(w2, xb, acc[r][q][2]);
+                acc[r][q][3] = _mm512_fmadd_ps(w3, xb, acc[r][q][3]);
+            }
         }
     }
     #pragma GCC unroll 6
     for (int r = 0; r < MR; r++)
         #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++)
-            _mm512_mask_storeu_ps(y + (size_t)r * (size_t)ldy + 16 * j, m[j], acc[r][j]);
+        for (int q = 0; q < NP; q++)
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                _mm512_mask_storeu_ps(y + (size_t)r * (size_t)ldy + q * KN_PANEL + 16 * j,
+                                      m[q][j], acc[r][q][j]);
 }
 
 /* Sets the store masks m[0..3] of panel p's columns that lie in [o0, o1). */
@@ -216,84 +238,50 @@ static void panel_masks(__mmask16 *m, int p, int o0, int o1)
     }
 }
 
-/* One input row x (cols) times NP panels from p (their columns in [o0, o1)), all steps in
- * registers: the same operations in the same order as the tiles, on NP streams of weights at
- * once (one stream leaves memory idle between the hardware prefetcher's 4 KiB pages). */
-ALWAYS_INLINE void panel_row(float *y, const float *x, const kn_weight *w, int p, int o0, int o1,
-                             const int NP)
-{
-    int cols = w->cols;
-    __m512 acc[4][4];
-    __mmask16 m[4][4];
-    const float *pw[4];
-    #pragma GCC unroll 4
-    for (int q = 0; q < NP; q++) {
-        panel_masks(m[q], p + q, o0, o1);
-        pw[q] = w->panels + (size_t)(p + q) * (size_t)cols * KN_PANEL;
-        #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++)
-            acc[q][j] = _mm512_setzero_ps();
-    }
-    for (int k = 0; k < cols; k++) {
-        __m512 xb = _mm512_set1_ps(x[k]);
-        #pragma GCC unroll 4
-        for (int q = 0; q < NP; q++)
-            #pragma GCC unroll 4
-            for (int j = 0; j < 4; j++)
-                acc[q][j] = _mm512_fmadd_ps(_mm512_load_ps(pw[q] + (size_t)k * KN_PANEL + 16 * j),
-                                            xb, acc[q][j]);
-    }
-    #pragma GCC unroll 4
-    for (int q = 0; q < NP; q++)
-        #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++)
-            _mm512_mask_storeu_ps(y + (size_t)(p + q) * KN_PANEL + 16 * j, m[q][j], acc[q][j]);
-}
-
 void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
                           int o1)
 {
     int cols = w->cols;
-    int p = o0 / KN_PANEL;
-    if (n == 1) {
-        for (; (p + 4) * KN_PANEL < o1 + KN_PANEL; p += 4)
-            panel_row(y, x, w, p, o0, o1, 4);
-        int left = (o1 - p * KN_PANEL + KN_PANEL - 1) / KN_PANEL;
-        if (left == 3)
-            panel_row(y, x, w, p, o0, o1, 3);
-        else if (left == 2)
-            panel_row(y, x, w, p, o0, o1, 2);
-        else if (left == 1)
-            panel_row(y, x, w, p, o0, o1, 1);
-        return;
-    }
-    for (; p * KN_PANEL < o1; p++) {
-        __mmask16 m[4];
-        panel_masks(m, p, o0, o1);
-        const float *panel = w->panels + (size_t)p * (size_t)cols * KN_PANEL;
+    size_t pstride = (size_t)cols * KN_PANEL;
+    /* rows and panels per tile: a few rows stream several panels at once */
+    int mr = n <= 3 ? n : n == 4 ? 2 : n <= 6 ? 3 : PANEL_MR;
+    int np = mr == 1 ? 4 : mr == 2 ? 3 : mr == 3 ? 2 : 1;
+    for (int p = o0 / KN_PANEL; p * KN_PANEL < o1; p += np) {
+        int nq = (o1 - p * KN_PANEL + KN_PANEL - 1) / KN_PANEL;
+        nq = nq < np ? nq : np;
+        __mmask16 m[PANEL_NP][4];
+        for (int q = 0; q < nq; q++)
+            panel_masks(m[q], p + q, o0, o1);
+        const float *panel = w->panels + (size_t)p * pstride;
         float *yp = y + (size_t)p * KN_PANEL;
         for (int k0 = 0; k0 < cols; k0 += PANEL_KC) {
             int kc = cols - k0 < PANEL_KC ? cols - k0 : PANEL_KC;
             const float *pw = panel + (size_t)k0 * KN_PANEL;
-            /* the next slice (of this panel or the next one) follows this one: with several
-             * row groups each fetches its share of it (the first group's pass would otherwise
-             * wait on memory for the whole slice); one group streams, which the hardware
-             * prefetches well */
-            int lines = kc * KN_PANEL * 4 / 64, groups = (n + PANEL_MR - 1) / PANEL_MR;
+            /* the next slice of these panels' streams (or the next panels' first) follows this
+             * one's in the panel after p + nq - 1: each row group fetches its share of it */
+            int lines = kc * KN_PANEL * 4 / 64, groups = (n + mr - 1) / mr;
             int share = groups < 2 ? 0 : (lines + groups - 1) / groups;
-            for (int b = 0; b < n; b += PANEL_MR) {
+            const char *next = (const char *)(pw + (size_t)(nq - 1) * pstride +
+                                              (size_t)kc * KN_PANEL);
+            for (int b = 0; b < n; b += mr) {
                 float *yt = yp + (size_t)b * (size_t)ldy;
                 const float *xt = x + (size_t)b * (size_t)cols + (size_t)k0;
-                int l0 = b / PANEL_MR * share, pn = lines - l0 < share ? lines - l0 : share;
-                const char *pf = (const char *)(pw + (size_t)kc * KN_PANEL) + (size_t)l0 * 64;
-#define TILE(MR) panel_tile(yt, ldy, xt, cols, pw, kc, k0 == 0, m, pf, pn, MR)
-                switch (n - b < PANEL_MR ? n - b : PANEL_MR) {
-                case 1: TILE(1); break;
-                case 2: TILE(2); break;
-                case 3: TILE(3); break;
-                case 4: TILE(4); break;
-                case 5: TILE(5); break;
-                default: TILE(6); break;
+                int l0 = b / mr * share, pn = lines - l0 < share ? lines - l0 : share;
+                const char *pf = next + (size_t)l0 * 64;
+#define TILE(MR, NP) panel_tile(yt, ldy, xt, cols, pw, pstride, kc, k0 == 0, m, pf, pn, MR, NP)
+                switch ((n - b < mr ? n - b : mr) * 8 + nq) {
+                case 1 * 8 + 4: TILE(1, 4); break;
+                case 1 * 8 + 3: TILE(1, 3); break;
+                case 1 * 8 + 2: TILE(1, 2); break;
+                case 2 * 8 + 3: TILE(2, 3); break;
+                case 2 * 8 + 2: TILE(2, 2); break;
+                case 3 * 8 + 2: TILE(3, 2); break;
+                case 1 * 8 + 1: TILE(1, 1); break;
+                case 2 * 8 + 1: TILE(2, 1); break;
+                case 3 * 8 + 1: TILE(3, 1); break;
+                case 4 * 8 + 1: TILE(4, 1); break;
+                case 5 * 8 + 1: TILE(5, 1); break;
+                default: TILE(6, 1); break;
                 }
 #undef TILE
             }
