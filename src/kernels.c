@@ -191,7 +191,8 @@ void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const 
         else
             dots_q8_portable(y, ldy, in, w, o0, o1);
     } else if (kn_uses_panels(w)) {
-        kn_panels_f32_avx512(y, ldy, in->x, in->n, w, o0, o1);
+        kn_panels_f32_avx512(y, ldy, in->x, in->n, w, bias, o0, o1);
+        return;
     } else if (isa == KN_AVX512) {
         kn_dots_float_avx512(y, ldy, in->x, in->n, w, o0, o1);
     } else if (isa == KN_AVX2) {

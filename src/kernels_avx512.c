@@ -170,11 +170,12 @@ void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_wei
 
 /* y (MR rows ldy apart; NP panels of columns KN_PANEL apart, stored where m[q][0..3] are set) =
  * (first ? 0 : y) + the products of x (MR rows ldx apart, kc inputs) with the slices of NP
- * panels from pw (kc, KN_PANEL each, pstride floats apart); fetches the pn cache lines from pf
- * into L2 meanwhile, spread over the steps. */
+ * panels from pw (kc, KN_PANEL each, pstride floats apart), + bias (its columns; NULL: none)
+ * after the sum; fetches the pn cache lines from pf into L2 meanwhile, spread over the steps. */
 ALWAYS_INLINE void panel_tile(float *y, int ldy, const float *x, int ldx, const float *pw,
-                              size_t pstride, int kc, int first, __mmask16 (*m)[4],
-                              const char *pf, int pn, const int MR, const int NP)
+                              size_t pstride, int kc, int first, const float *bias,
+                              __mmask16 (*m)[4], const char *pf, int pn, const int MR,
+                              const int NP)
 {
     __m512 acc[PANEL_MR][PANEL_NP][4];
     #pragma GCC unroll 6
@@ -216,14 +217,18 @@ ALWAYS_INLINE void panel_tile(float *y, int ldy, const float *x, int ldx, const 
             }
         }
     }
-    #pragma GCC unroll 6
-    for (int r = 0; r < MR; r++)
+    #pragma GCC unroll 4
+    for (int q = 0; q < NP; q++)
         #pragma GCC unroll 4
-        for (int q = 0; q < NP; q++)
-            #pragma GCC unroll 4
-            for (int j = 0; j < 4; j++)
+        for (int j = 0; j < 4; j++) {
+            __m512 b = bias ? _mm512_maskz_loadu_ps(m[q][j], bias + q * KN_PANEL + 16 * j)
+                            : _mm512_setzero_ps();
+            #pragma GCC unroll 6
+            for (int r = 0; r < MR; r++)
                 _mm512_mask_storeu_ps(y + (size_t)r * (size_t)ldy + q * KN_PANEL + 16 * j,
-                                      m[q][j], acc[r][q][j]);
+                                      m[q][j], bias ? _mm512_add_ps(acc[r][q][j], b)
+                                                    : acc[r][q][j]);
+        }
 }
 
 /* Sets the store masks m[0..3] of panel p's columns that lie in [o0, o1). */
@@ -238,8 +243,8 @@ static void panel_masks(__mmask16 *m, int p, int o0, int o1)
     }
 }
 
-void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w, int o0,
-                          int o1)
+void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w,
+                          const float *bias, int o0, int o1)
 {
     int cols = w->cols;
     size_t pstride = (size_t)cols * KN_PANEL;
@@ -257,6 +262,7 @@ void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_wei
         for (int k0 = 0; k0 < cols; k0 += PANEL_KC) {
             int kc = cols - k0 < PANEL_KC ? cols - k0 : PANEL_KC;
             const float *pw = panel + (size_t)k0 * KN_PANEL;
+            const float *bp = bias && k0 + kc >= cols ? bias + (size_t)p * KN_PANEL : NULL;
             /* the next slice of these panels' streams (or the next panels' first) follows this
              * one's in the panel after p + nq - 1: each row group fetches its share of it */
             int lines = kc * KN_PANEL * 4 / 64, groups = (n + mr - 1) / mr;
@@ -268,7 +274,8 @@ void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_wei
                 const float *xt = x + (size_t)b * (size_t)cols + (size_t)k0;
                 int l0 = b / mr * share, pn = lines - l0 < share ? lines - l0 : share;
                 const char *pf = next + (size_t)l0 * 64;
-#define TILE(MR, NP) panel_tile(yt, ldy, xt, cols, pw, pstride, kc, k0 == 0, m, pf, pn, MR, NP)
+#define TILE(MR, NP) \
+    panel_tile(yt, ldy, xt, cols, pw, pstride, kc, k0 == 0, bp, m, pf, pn, MR, NP)
                 switch ((n - b < mr ? n - b : mr) * 8 + nq) {
                 case 1 * 8 + 4: TILE(1, 4); break;
                 case 1 * 8 + 3: TILE(1, 3); break;
