@@ -113,22 +113,51 @@ static double linear_ref(void *ctx, const product_case *c, int b, int o, double 
     return want;
 }
 
-/* Checks kn_linear for one dtype and shape on the current instruction set. */
-static void check_linear(int dtype, int n, int rows, int cols)
+/* Packs f32 weights w into panels (kn_pack_panels) in a buffer the caller frees. */
+static float *make_panels(kn_weight *w)
+{
+    size_t size = kn_panels_size(w->rows, w->cols);
+    float *panels = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    kn_pack_panels(panels, w->data, w->rows, w->cols);
+    w->panels = panels;
+    return panels;
+}
+
+/* Checks kn_linear for one dtype and shape on the current instruction set, f32 weights packed
+ * into panels too when `panels`, over an output range inside the first and last rows with bias
+ * and over one from the second panel's start (or 0) to the end without. */
+static void check_linear_on(int dtype, int n, int rows, int cols, int panels)
 {
     void *data;
     float *scale;
     int32_t *rowsum;
     kn_weight w = make_weight(dtype, rows, cols, &data, &scale, &rowsum);
-    product_case c;
-    pc_open(&c, n, rows, cols, rows + 3);
-    int o0 = rows > 2 ? 1 : 0, o1 = rows > 4 ? rows - 1 : rows;
-    kn_linear(c.y, c.ldy, &c.in, &w, c.bias, o0, o1);
-    pc_check(&c, "kn_linear", dtype, o0, o1, c.bias, linear_ref, &w);
-    pc_free(&c);
+    float *packed = panels ? make_panels(&w) : NULL;
+    int ranges[2][2] = {{rows > 2 ? 1 : 0, rows > 4 ? rows - 1 : rows},
+                        {rows > KN_PANEL ? KN_PANEL : 0, rows}};
+    for (int r = 0; r < 2; r++) {
+        product_case c;
+        pc_open(&c, n, rows, cols, rows + 3);
+        kn_linear(c.y, c.ldy, &c.in, &w, r ? NULL : c.bias, ranges[r][0], ranges[r][1]);
+        pc_check(&c, panels ? "kn_linear panels" : "kn_linear", dtype, ranges[r][0],
+                 ranges[r][1], r ? NULL : c.bias, linear_ref, &w);
+        pc_free(&c);
+    }
+    free(packed);
     free(data);
     free(scale);
     free(rowsum);
+}
+
+/* check_linear_on with the weights as they are, and with f32 ones packed into panels. */
+static void check_linear(int dtype, int n, int rows, int cols)
+{
+    check_linear_on(dtype, n, rows, cols, 0);
+}
+
+static void check_linear_panels(int dtype, int n, int rows, int cols)
+{
+    check_linear_on(dtype, n, rows, cols, 1);
 }
 
 static void test_linear_all_isas(void **state)
@@ -141,43 +170,10 @@ static void test_linear_all_isas(void **state)
                   rowss, sizeof rowss / sizeof *rowss, colss, sizeof colss / sizeof *colss);
 }
 
-/* Packs f32 weights w into panels (kn_pack_panels) in a buffer the caller frees. */
-static float *make_panels(kn_weight *w)
-{
-    size_t size = kn_panels_size(w->rows, w->cols);
-    float *panels = aligned_alloc(64, (size + 63) & ~(size_t)63);
-    kn_pack_panels(panels, w->data, w->rows, w->cols);
-    w->panels = panels;
-    return panels;
-}
-
-/* Checks kn_linear with f32 weights packed into panels on the current instruction set, over
- * an output range inside the first and last panels and over one from a panel's start. */
-static void check_linear_panels(int dtype, int n, int rows, int cols)
-{
-    void *data;
-    float *scale;
-    int32_t *rowsum;
-    kn_weight w = make_weight(dtype, rows, cols, &data, &scale, &rowsum);
-    float *panels = make_panels(&w);
-    int ranges[2][2] = {{rows > 2 ? 1 : 0, rows > 4 ? rows - 1 : rows},
-                        {rows > KN_PANEL ? KN_PANEL : 0, rows}};
-    for (int r = 0; r < 2; r++) {
-        product_case c;
-        pc_open(&c, n, rows, cols, rows + 3);
-        kn_linear(c.y, c.ldy, &c.in, &w, r ? NULL : c.bias, ranges[r][0], ranges[r][1]);
-        pc_check(&c, "kn_linear panels", dtype, ranges[r][0], ranges[r][1], r ? NULL : c.bias,
-                 linear_ref, &w);
-        pc_free(&c);
-    }
-    free(panels);
-    free(data);
-}
-
 static void test_linear_panels(void **state)
 {
     (void)state;
-    static const int ns[] = {1, 2, 6, 7, 13};
+    static const int ns[] = {1, 2, 3, 4, 5, 6, 7, 13};
     static const int rowss[] = {1, 37, 64, 65, 200, 260};
     static const int colss[] = {1, 7, 16, 130, 300};
     pc_sweep_isas(check_linear_panels, "kn_linear f32 panels", ATTN_F32, ns,
