@@ -379,7 +379,11 @@ static void lin_run(tf_state *st, lin_batch *lb)
         if (!jb->gm && n <= 4 && nt == 1) {
             ob = rows;
         } else if (panel) {
+            /* f32 panels with up to 6 rows: at least 4 panels a task (kn_linear streams
+             * several at once for a few rows; the second thread lost with one panel a task) */
+            int least = jb->gm || n > 6 ? panel : 4 * KN_PANEL;
             ob = (ob + panel - 1) / panel * panel;
+            ob = ob < least ? least : ob;
             long task_rows = jb->n_rblocks == 1 ? n : ROW_BLOCK;
             long cap = GM_TASK_MACS / (task_rows * jb->l->w.cols) / panel * panel;
             if (nt > 1 && ob > cap)
