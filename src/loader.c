@@ -353,7 +353,7 @@ static int linear_layers(tf_model *m, lin_w **ls)
 }
 
 /* Returns 1 when a linear weight is packed at load time: q8 and q4 for gm_linear, and f32 into
- * kn_linear's panels when the AVX-512 kernels run (they multiply many rows from the panels). */
+ * kn_linear's panels when the AVX-512 kernels run (they multiply every f32 product from them). */
 static int packs(const kn_weight *w)
 {
     return w->dtype == ATTN_Q8 || w->dtype == ATTN_Q4 ||
@@ -370,8 +370,7 @@ static size_t packed_size(const kn_weight *w)
 /* Packs every q8 and q4 linear weight for gm_linear and, with the AVX-512 kernels, every f32
  * one into kn_linear's panels, all into one block (m->packed); returns ATTN_OK or
  * ATTN_ERR_NOMEM.  f32 panels double the f32 weights' memory: the row-major weights stay for
- * products of a few rows (memory-bound, where the panels gain nothing) and for the portable and
- * AVX2 kernels. */
+ * the AVX2 and portable kernels (--isa) and for rows read as embeddings. */
 static int pack_weights(loader *ld)
 {
     tf_model *m = ld->m;
