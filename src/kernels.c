@@ -172,6 +172,11 @@ static void dots_q8_portable(float *y, int ldy, const kn_input *in, const kn_wei
     }
 }
 
+int kn_uses_panels(const kn_weight *w)
+{
+    return w->panels && kn_isa() == KN_AVX512;
+}
+
 void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const float *bias,
                int o0, int o1)
 {
@@ -185,6 +190,9 @@ void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const 
             kn_dots_q8_avx2(y, ldy, in, w, o0, o1);
         else
             dots_q8_portable(y, ldy, in, w, o0, o1);
+    } else if (kn_uses_panels(w)) {
+        kn_panels_f32_avx512(y, ldy, in->x, in->n, w, bias, o0, o1);
+        return;
     } else if (isa == KN_AVX512) {
         kn_dots_float_avx512(y, ldy, in->x, in->n, w, o0, o1);
     } else if (isa == KN_AVX2) {
@@ -195,6 +203,24 @@ void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const 
     if (bias)
         for (int b = 0; b < in->n; b++)
             kn_axpy(y + (size_t)b * (size_t)ldy + o0, 1.0f, bias + o0, o1 - o0);
+}
+
+size_t kn_panels_size(int rows, int cols)
+{
+    return (size_t)((rows + KN_PANEL - 1) / KN_PANEL) * (size_t)cols * KN_PANEL * sizeof(float);
+}
+
+void kn_pack_panels(float *panels, const float *w, int rows, int cols)
+{
+    for (int p = 0; p * KN_PANEL < rows; p++) {
+        float *d = panels + (size_t)p * (size_t)cols * KN_PANEL;
+        for (int k = 0; k < cols; k++)
+            for (int j = 0; j < KN_PANEL; j++) {
+                int o = p * KN_PANEL + j;
+                d[(size_t)k * KN_PANEL + (size_t)j] =
+                    o < rows ? w[(size_t)o * (size_t)cols + (size_t)k] : 0.0f;
+            }
+    }
 }
 
 /* Quantizes one row (portable): the same arithmetic as the SIMD versions, so the same bytes. */

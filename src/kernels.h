@@ -26,7 +26,12 @@ typedef struct kn_weight {
     const float *scale;         /* q8: (rows) w = scale[row] * int8 */
     const int32_t *rowsum;      /* q8: (rows) sum of the row's int8 values (for u8 x s8 products) */
     const uint16_t *half_scale; /* q4: (rows, attn_q4_groups(cols)) group scales; data: nibbles */
+    const float *panels;        /* f32, or NULL: (ceil(rows / KN_PANEL), cols, KN_PANEL) the same
+                                 * weights packed by kn_pack_panels, for products of many rows */
 } kn_weight;
+
+/* Output columns of one panel of packed f32 weights. */
+#define KN_PANEL 64
 
 /* Activations for a product: n rows of cols floats, and for q8 weights their int8 version. */
 typedef struct kn_input {
@@ -50,10 +55,23 @@ int kn_set_isa(int isa);
 /* Returns the name of an instruction set ("portable", "avx2", "avx512"). */
 const char *kn_isa_name(int isa);
 
+/* Returns 1 when kn_linear multiplies by w from its panels (f32 weights with panels on AVX-512,
+ * for any number of input rows: an output never depends on how many rows share the product);
+ * then it blocks for the caches itself, and output ranges that start and end on multiples of
+ * KN_PANEL (or at w->rows) waste nothing. */
+int kn_uses_panels(const kn_weight *w);
+
 /* y[b, o] = x[b] . W[o] (+ bias[o]) for b < in->n and o in [o0, o1); y rows are ldy apart.
  * f32, f16, bf16 and q8 weights (q4 weights multiply through gm_linear, gemm.h). */
 void kn_linear(float *y, int ldy, const kn_input *in, const kn_weight *w, const float *bias,
                int o0, int o1);
+
+/* Returns the bytes of an f32 weight (rows, cols) packed into panels. */
+size_t kn_panels_size(int rows, int cols);
+
+/* Packs f32 weights w (rows, cols) into panels (kn_panels_size bytes, 64-byte aligned): panel p
+ * holds W[p KN_PANEL + j][k] at k KN_PANEL + j, zero past rows, for kn_weight.panels. */
+void kn_pack_panels(float *panels, const float *w, int rows, int cols);
 
 /* Quantizes x (n, cols) per row to int8 q (n, kn_qcols(cols)), zero-padded, with
  * x ~= scale[b] * q[b] (symmetric, round to nearest even, |q| <= 127). */

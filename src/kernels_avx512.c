@@ -152,6 +152,150 @@ void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_wei
         dots(y, ldy, x, n, w, o0, o1, ATTN_F16);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * f32 weights in panels (kn_pack_panels).  A tile of MR input rows x NP panels keeps its
+ * accumulators in registers (at most 24): per input step it loads 4 weight vectors per panel and
+ * broadcasts one input per row; many rows run 6 x 1 tiles (10 loads for 24 FMAs), a few rows
+ * 1 x 4, 2 x 3 or 3 x 2, streaming several panels at once (one stream leaves memory idle at the
+ * hardware prefetcher's 4 KiB page ends).  A slice of PANEL_KC steps of a panel (128 KiB) stays
+ * in L2 while every row group passes over it, and each group fetches its share of the next
+ * slice meanwhile, spread over its pass; between slices the partial sums wait in y.  Every
+ * output is one chain of FMAs in input order, whatever the tile, so the rows sharing a product
+ * do not change its bits.
+ * ------------------------------------------------------------------------------------------- */
+
+#define PANEL_MR 6              /* input rows per tile with many rows */
+#define PANEL_NP 4              /* panels per tile at most (one row) */
+#define PANEL_KC 512            /* input steps per slice */
+
+/* y (MR rows ldy apart; NP panels of columns KN_PANEL apart, stored where m[q][0..3] are set) =
+ * (first ? 0 : y) + the products of x (MR rows ldx apart, kc inputs) with the slices of NP
+ * panels from pw (kc, KN_PANEL each, pstride floats apart), + bias (its columns; NULL: none)
+ * after the sum; fetches the pn cache lines from pf into L2 meanwhile, spread over the steps. */
+ALWAYS_INLINE void panel_tile(float *y, int ldy, const float *x, int ldx, const float *pw,
+                              size_t pstride, int kc, int first, const float *bias,
+                              __mmask16 (*m)[4], const char *pf, int pn, const int MR,
+                              const int NP)
+{
+    __m512 acc[PANEL_MR][PANEL_NP][4];
+    #pragma GCC unroll 6
+    for (int r = 0; r < MR; r++)
+        #pragma GCC unroll 4
+        for (int q = 0; q < NP; q++)
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                acc[r][q][j] = first ? _mm512_setzero_ps()
+                                     : _mm512_maskz_loadu_ps(m[q][j], y + (size_t)r * (size_t)ldy
+                                                                          + q * KN_PANEL + 16 * j);
+    const float *xr[PANEL_MR];
+    #pragma GCC unroll 6
+    for (int r = 0; r < MR; r++)
+        xr[r] = x + (size_t)r * (size_t)ldx;
+    /* `per` lines every `every` steps */
+    int per = (pn + kc - 1) / kc, every = per > 1 ? 1 : pn ? kc / pn : kc, next = pn ? 0 : kc;
+    #pragma GCC unroll 2
+    for (int k = 0; k < kc; k++) {
+        if (k == next) {
+            for (int l = 0; l < per && l < pn; l++)
+                _mm_prefetch(pf + 64 * l, _MM_HINT_T1);
+            pf += 64 * per;
+            pn -= per;
+            next = pn > 0 ? next + every : kc;
+        }
+        #pragma GCC unroll 4
+        for (int q = 0; q < NP; q++) {
+            const float *wk = pw + (size_t)q * pstride + (size_t)k * KN_PANEL;
+            __m512 w0 = _mm512_load_ps(wk), w1 = _mm512_load_ps(wk + 16);
+            __m512 w2 = _mm512_load_ps(wk + 32), w3 = _mm512_load_ps(wk + 48);
+            #pragma GCC unroll 6
+            for (int r = 0; r < MR; r++) {
+                __m512 xb = _mm512_set1_ps(xr[r][k]);
+                acc[r][q][0] = _mm512_fmadd_ps(w0, xb, acc[r][q][0]);
+                acc[r][q][1] = _mm512_fmadd_ps(w1, xb, acc[r][q][1]);
+                acc[r][q][2] = _mm512_fmadd_ps(w2, xb, acc[r][q][2]);
+                acc[r][q][3] = _mm512_fmadd_ps(w3, xb, acc[r][q][3]);
+            }
+        }
+    }
+    #pragma GCC unroll 4
+    for (int q = 0; q < NP; q++)
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            __m512 b = bias ? _mm512_maskz_loadu_ps(m[q][j], bias + q * KN_PANEL + 16 * j)
+                            : _mm512_setzero_ps();
+            #pragma GCC unroll 6
+            for (int r = 0; r < MR; r++)
+                _mm512_mask_storeu_ps(y + (size_t)r * (size_t)ldy + q * KN_PANEL + 16 * j,
+                                      m[q][j], bias ? _mm512_add_ps(acc[r][q][j], b)
+                                                    : acc[r][q][j]);
+        }
+}
+
+/* Sets the store masks m[0..3] of panel p's columns that lie in [o0, o1). */
+static void panel_masks(__mmask16 *m, int p, int o0, int o1)
+{
+    int c0 = o0 - p * KN_PANEL, c1 = o1 - p * KN_PANEL;
+    for (int j = 0; j < 4; j++) {
+        int lo = c0 - 16 * j, hi = c1 - 16 * j;
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > 16 ? 16 : hi;
+        m[j] = hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+    }
+}
+
+void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w,
+                          const float *bias, int o0, int o1)
+{
+    int cols = w->cols;
+    size_t pstride = (size_t)cols * KN_PANEL;
+    /* rows and panels per tile: a few rows stream several panels at once */
+    int mr = n <= 3 ? n : n == 4 ? 2 : n <= 6 ? 3 : PANEL_MR;
+    int np = mr == 1 ? 4 : mr == 2 ? 3 : mr == 3 ? 2 : 1;
+    for (int p = o0 / KN_PANEL; p * KN_PANEL < o1; p += np) {
+        int nq = (o1 - p * KN_PANEL + KN_PANEL - 1) / KN_PANEL;
+        nq = nq < np ? nq : np;
+        __mmask16 m[PANEL_NP][4];
+        for (int q = 0; q < nq; q++)
+            panel_masks(m[q], p + q, o0, o1);
+        const float *panel = w->panels + (size_t)p * pstride;
+        float *yp = y + (size_t)p * KN_PANEL;
+        for (int k0 = 0; k0 < cols; k0 += PANEL_KC) {
+            int kc = cols - k0 < PANEL_KC ? cols - k0 : PANEL_KC;
+            const float *pw = panel + (size_t)k0 * KN_PANEL;
+            const float *bp = bias && k0 + kc >= cols ? bias + (size_t)p * KN_PANEL : NULL;
+            /* the next slice of these panels' streams (or the next panels' first) follows this
+             * one's in the panel after p + nq - 1: each row group fetches its share of it */
+            int lines = kc * KN_PANEL * 4 / 64, groups = (n + mr - 1) / mr;
+            int share = groups < 2 ? 0 : (lines + groups - 1) / groups;
+            const char *next = (const char *)(pw + (size_t)(nq - 1) * pstride +
+                                              (size_t)kc * KN_PANEL);
+            for (int b = 0; b < n; b += mr) {
+                float *yt = yp + (size_t)b * (size_t)ldy;
+                const float *xt = x + (size_t)b * (size_t)cols + (size_t)k0;
+                int l0 = b / mr * share, pn = lines - l0 < share ? lines - l0 : share;
+                const char *pf = next + (size_t)l0 * 64;
+#define TILE(MR, NP) \
+    panel_tile(yt, ldy, xt, cols, pw, pstride, kc, k0 == 0, bp, m, pf, pn, MR, NP)
+                switch ((n - b < mr ? n - b : mr) * 8 + nq) {
+                case 1 * 8 + 4: TILE(1, 4); break;
+                case 1 * 8 + 3: TILE(1, 3); break;
+                case 1 * 8 + 2: TILE(1, 2); break;
+                case 2 * 8 + 3: TILE(2, 3); break;
+                case 2 * 8 + 2: TILE(2, 2); break;
+                case 3 * 8 + 2: TILE(3, 2); break;
+                case 1 * 8 + 1: TILE(1, 1); break;
+                case 2 * 8 + 1: TILE(2, 1); break;
+                case 3 * 8 + 1: TILE(3, 1); break;
+                case 4 * 8 + 1: TILE(4, 1); break;
+                case 5 * 8 + 1: TILE(5, 1); break;
+                default: TILE(6, 1); break;
+                }
+#undef TILE
+            }
+        }
+    }
+}
+
 /* One q8 tile: u8 (x + 128) times s8 weights with VPDPBUSD, corrected by 128 * rowsum; with
  * prefetch, the next NO rows are prefetched. */
 ALWAYS_INLINE void tile_q8(float *y, int ldy, const kn_input *in, const kn_weight *w, int o, int b,

@@ -47,6 +47,10 @@ void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, floa
 void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w,
                           int o0, int o1);
 
+/* The same for f32 weights from their panels (w->panels), plus bias (may be NULL): kn_linear. */
+void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_weight *w,
+                          const float *bias, int o0, int o1);
+
 /* The q8 product with VNNI u8 x s8 dot products; needs w->rowsum. */
 void kn_dots_q8_avx512(float *y, int ldy, const kn_input *in, const kn_weight *w, int o0, int o1);
 

@@ -167,6 +167,7 @@ static int make_weight(loader *ld, kn_weight *w, const mf_tensor *t, int rows, i
     w->scale = t->scales;
     w->rowsum = NULL;
     w->half_scale = t->half_scales;
+    w->panels = NULL;
     if (t->dtype == ATTN_Q4) {
         size_t n = (size_t)w->rows * (size_t)attn_q4_groups(cols);
         for (size_t i = 0; i < n; i++)
@@ -351,11 +352,25 @@ static int linear_layers(tf_model *m, lin_w **ls)
     return n + 1;
 }
 
-/* Packs every q8 and q4 linear weight for gm_linear into one block (m->packed); returns
- * ATTN_OK or ATTN_ERR_NOMEM.  Float weights stay kn_linear's: in the engine its row-by-row
- * kernels run the bulk shapes of a base-size f32 model as fast as gm_linear (80-105 against
- * 73-100 GFLOP/s, one thread, measured per shape in `attn bench`), so packing them would only
- * cost memory and load time. */
+/* Returns 1 when a linear weight is packed at load time: q8 and q4 for gm_linear, and f32 into
+ * kn_linear's panels when the AVX-512 kernels run (they multiply every f32 product from them). */
+static int packs(const kn_weight *w)
+{
+    return w->dtype == ATTN_Q8 || w->dtype == ATTN_Q4 ||
+           (w->dtype == ATTN_F32 && kn_isa() == KN_AVX512);
+}
+
+/* Returns the bytes a linear weight takes packed (packs() is 1). */
+static size_t packed_size(const kn_weight *w)
+{
+    return w->dtype == ATTN_F32 ? kn_panels_size(w->rows, w->cols)
+                                : gm_pack_size(w->dtype, w->rows, w->cols);
+}
+
+/* Packs every q8 and q4 linear weight for gm_linear and, with the AVX-512 kernels, every f32
+ * one into kn_linear's panels, all into one block (m->packed); returns ATTN_OK or
+ * ATTN_ERR_NOMEM.  f32 panels double the f32 weights' memory: the row-major weights stay for
+ * the AVX2 and portable kernels (--isa) and for rows read as embeddings. */
 static int pack_weights(loader *ld)
 {
     tf_model *m = ld->m;
@@ -366,20 +381,25 @@ static int pack_weights(loader *ld)
     linear_layers(m, ls);
     int k = 0;
     for (int i = 0; i < n; i++)
-        if (ls[i]->w.dtype == ATTN_Q8 || ls[i]->w.dtype == ATTN_Q4)
+        if (packs(&ls[i]->w))
             ls[k++] = ls[i];
     n = k;
     size_t total = 0;
     for (int i = 0; i < n; i++)
-        total += (gm_pack_size(ls[i]->w.dtype, ls[i]->w.rows, ls[i]->w.cols) + 63) & ~(size_t)63;
+        total += (packed_size(&ls[i]->w) + 63) & ~(size_t)63;
     m->packed = aligned_alloc(64, total ? total : 64);
     uint8_t *p = m->packed;
     for (int i = 0; p && i < n; i++) {
-        const kn_weight *w = &ls[i]->w;
-        size_t size = gm_pack_size(w->dtype, w->rows, w->cols);
-        const void *scale = w->dtype == ATTN_Q8 ? (const void *)w->scale
-                                                 : (const void *)w->half_scale;
-        gm_pack(&ls[i]->pw, p, size, w->dtype, w->rows, w->cols, w->data, scale);
+        kn_weight *w = &ls[i]->w;
+        size_t size = packed_size(w);
+        if (w->dtype == ATTN_F32) {
+            kn_pack_panels((float *)(void *)p, w->data, w->rows, w->cols);
+            w->panels = (const float *)(void *)p;
+        } else {
+            const void *scale = w->dtype == ATTN_Q8 ? (const void *)w->scale
+                                                     : (const void *)w->half_scale;
+            gm_pack(&ls[i]->pw, p, size, w->dtype, w->rows, w->cols, w->data, scale);
+        }
         p += (size + 63) & ~(size_t)63;
     }
     free(ls);

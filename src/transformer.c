@@ -26,10 +26,10 @@ enum {
      * model, one thread, decoder tokens per CPU-second with gm_linear / kn_linear were 1.16 at
      * 2 rows (1 source x 2 beams), 1.02 at 4, 1.11 at 8 (attn bench --batch B --beams K) */
     GM_MIN_ROWS = 2,
-    /* multiply-adds of one gm_linear task at most when several threads share a product (about
-     * 0.2 ms at this machine's rates): a thread that the OS deschedules in the middle of a task
-     * holds the others up for no longer (the vocabulary projection of 32 x 4 rows was 8 tasks
-     * of 4 ms each) */
+    /* multiply-adds of one task at most when several threads share a product through packed
+     * weights, gm_linear's or kn_linear's f32 panels (about 0.2 ms at this machine's rates): a
+     * thread that the OS deschedules in the middle of a task holds the others up for no longer
+     * (the vocabulary projection of 32 x 4 rows was 8 tasks of 4 ms each) */
     GM_TASK_MACS = 1 << 24,
     /* attention runs on the pool from this many floats of keys x queries (smaller: one thread;
      * waking the others costs about a microsecond) */
@@ -368,23 +368,27 @@ static void lin_run(tf_state *st, lin_batch *lb)
         /* about 4 blocks per thread overall (a thread that the OS deschedules on a busy machine
          * leaves its share to the others), multiples of 16 rows; with several input rows at
          * most MAX_OBLOCK and small enough for the weight block to stay in L2 (256 KiB).
-         * gm_linear: multiples of its panels, at most GM_TASK_MACS on several threads (it blocks
-         * for the caches itself and packs the input rows per block of its columns anyway) */
+         * gm_linear and kn_linear from f32 panels: multiples of their panels, at most
+         * GM_TASK_MACS on several threads (they block for the caches themselves) */
         int want = 4 * nt / jb->n_rblocks;
         if (want < 1)
             want = 1;
         int ob = (rows + want - 1) / want;
         ob = (ob + 15) & ~15;
-        if (jb->gm) {
-            ob = (ob + GM_NR - 1) / GM_NR * GM_NR;
+        int panel = jb->gm ? GM_NR : kn_uses_panels(&jb->l->w) ? KN_PANEL : 0;
+        if (!jb->gm && n <= 4 && nt == 1) {
+            ob = rows;
+        } else if (panel) {
+            /* f32 panels with up to 6 rows: at least 4 panels a task (kn_linear streams
+             * several at once for a few rows; the second thread lost with one panel a task) */
+            int least = jb->gm || n > 6 ? panel : 4 * KN_PANEL;
+            ob = (ob + panel - 1) / panel * panel;
+            ob = ob < least ? least : ob;
             long task_rows = jb->n_rblocks == 1 ? n : ROW_BLOCK;
-            long cap = GM_TASK_MACS / (task_rows * jb->l->w.cols) / GM_NR * GM_NR;
+            long cap = GM_TASK_MACS / (task_rows * jb->l->w.cols) / panel * panel;
             if (nt > 1 && ob > cap)
-                ob = cap < GM_NR ? GM_NR : (int)cap;
-        } else if (n <= 4) {
-            if (nt == 1)
-                ob = rows;
-        } else {
+                ob = cap < panel ? panel : (int)cap;
+        } else if (n > 4) {
             int esize = (int)attn_dtype_size(jb->l->w.dtype);
             int cap = (262144 / (jb->l->w.cols * esize)) & ~15;
             cap = cap < 16 ? 16 : cap > MAX_OBLOCK ? MAX_OBLOCK : cap;
@@ -555,7 +559,7 @@ static void enc_attn_task(void *ctx, int task, int thread)
         for (int e = 0; e < dh; e++)
             vt[(size_t)e * L + i] = aj->v[row + e];
     }
-    kn_weight kw = {ATTN_F32, L, dh, kh, NULL, NULL, NULL};
+    kn_weight kw = {ATTN_F32, L, dh, kh, NULL, NULL, NULL, NULL};
     kn_input qin = {qh, NULL, NULL, L, dh, NULL};
     kn_linear(sc, L, &qin, &kw, NULL, 0, L);
     const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
@@ -568,7 +572,7 @@ static void enc_attn_task(void *ctx, int task, int thread)
     }
     if (st->cap && s == 0)
         cap_encoder(st->cap, aj->layer, h, sc, L);
-    kn_weight vw = {ATTN_F32, dh, L, vt, NULL, NULL, NULL};
+    kn_weight vw = {ATTN_F32, dh, L, vt, NULL, NULL, NULL, NULL};
     kn_input pin = {sc, NULL, NULL, L, L, NULL};
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }

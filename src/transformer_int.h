@@ -15,7 +15,7 @@ typedef struct norm_w {
 } norm_w;
 
 typedef struct lin_w {
-    kn_weight w;                /* (out, in) */
+    kn_weight w;                /* (out, in); f32: w.panels packed at load with AVX-512 */
     gm_weight pw;               /* q8 / q4 w packed for gm_linear (many input rows; q4 always);
                                  * pw.data NULL for float weights */
     const float *b;             /* (out) or NULL */
@@ -56,7 +56,8 @@ struct tf_model {
     stack_w enc, dec;
     lin_w out;                  /* (V, d) output projection (may alias dec.embed) */
     int32_t *rowsums;           /* q8 row sums of every q8 weight, carved per weight */
-    void *packed;               /* every packed lin_w's pw, carved from one 64-byte aligned block */
+    void *packed;               /* every packed lin_w's pw or w.panels, carved from one 64-byte
+                                 * aligned block */
     size_t n_rowsums, used_rowsums;
     const void **rs_data;       /* (n_tensors) q8 tensors whose row sums are computed ... */
     int32_t **rs_sums;          /* (n_tensors) ... and where (a shared embedding is used twice) */

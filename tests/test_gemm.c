@@ -185,7 +185,7 @@ static void check_linear(int dtype, int n, int rows, int cols)
             for (int k = 0; k < cols; k++)
                 rowsum[o] += ((const int8_t *)s.data)[(size_t)o * cols + k];
         }
-        kn_weight kw = {ATTN_Q8, rows, cols, s.data, s.scale, rowsum, NULL};
+        kn_weight kw = {ATTN_Q8, rows, cols, s.data, s.scale, rowsum, NULL, NULL};
         float *y2 = malloc((size_t)n * ldy * sizeof *y2);
         memcpy(y2, c.y, (size_t)n * ldy * sizeof *y2);
         kn_linear(y2, ldy, &c.in, &kw, bb, o0, o1);

@@ -1,6 +1,7 @@
 /* test_kernels.c — every kernel on every instruction set this CPU has, against double-precision
  * references computed here from the definitions: matrix products for f32, f16, bf16 and q8
- * weights (odd sizes, bias, output ranges and strides), activation quantization, conversions,
+ * weights (odd sizes, bias, output ranges and strides), f32 from panels, the same bits for a row
+ * whatever rows share a product, activation quantization, conversions,
  * dot / axpy, softmax, log-softmax, log-sum-exp, top-k lists, LayerNorm, RMSNorm and the
  * activations. */
 #include <setjmp.h>
@@ -45,7 +46,7 @@ static double ref_w(const kn_weight *w, size_t i)
 static kn_weight make_weight(int dtype, int rows, int cols, void **data, float **scale,
                              int32_t **rowsum)
 {
-    kn_weight w = {dtype, rows, cols, NULL, NULL, NULL, NULL};
+    kn_weight w = {dtype, rows, cols, NULL, NULL, NULL, NULL, NULL};
     size_t n = (size_t)rows * cols;
     *scale = NULL;
     *rowsum = NULL;
@@ -112,22 +113,51 @@ static double linear_ref(void *ctx, const product_case *c, int b, int o, double 
     return want;
 }
 
-/* Checks kn_linear for one dtype and shape on the current instruction set. */
-static void check_linear(int dtype, int n, int rows, int cols)
+/* Packs f32 weights w into panels (kn_pack_panels) in a buffer the caller frees. */
+static float *make_panels(kn_weight *w)
+{
+    size_t size = kn_panels_size(w->rows, w->cols);
+    float *panels = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    kn_pack_panels(panels, w->data, w->rows, w->cols);
+    w->panels = panels;
+    return panels;
+}
+
+/* Checks kn_linear for one dtype and shape on the current instruction set, f32 weights packed
+ * into panels too when `panels`, over an output range inside the first and last rows with bias
+ * and over one from the second panel's start (or 0) to the end without. */
+static void check_linear_on(int dtype, int n, int rows, int cols, int panels)
 {
     void *data;
     float *scale;
     int32_t *rowsum;
     kn_weight w = make_weight(dtype, rows, cols, &data, &scale, &rowsum);
-    product_case c;
-    pc_open(&c, n, rows, cols, rows + 3);
-    int o0 = rows > 2 ? 1 : 0, o1 = rows > 4 ? rows - 1 : rows;
-    kn_linear(c.y, c.ldy, &c.in, &w, c.bias, o0, o1);
-    pc_check(&c, "kn_linear", dtype, o0, o1, c.bias, linear_ref, &w);
-    pc_free(&c);
+    float *packed = panels ? make_panels(&w) : NULL;
+    int ranges[2][2] = {{rows > 2 ? 1 : 0, rows > 4 ? rows - 1 : rows},
+                        {rows > KN_PANEL ? KN_PANEL : 0, rows}};
+    for (int r = 0; r < 2; r++) {
+        product_case c;
+        pc_open(&c, n, rows, cols, rows + 3);
+        kn_linear(c.y, c.ldy, &c.in, &w, r ? NULL : c.bias, ranges[r][0], ranges[r][1]);
+        pc_check(&c, panels ? "kn_linear panels" : "kn_linear", dtype, ranges[r][0],
+                 ranges[r][1], r ? NULL : c.bias, linear_ref, &w);
+        pc_free(&c);
+    }
+    free(packed);
     free(data);
     free(scale);
     free(rowsum);
+}
+
+/* check_linear_on with the weights as they are, and with f32 ones packed into panels. */
+static void check_linear(int dtype, int n, int rows, int cols)
+{
+    check_linear_on(dtype, n, rows, cols, 0);
+}
+
+static void check_linear_panels(int dtype, int n, int rows, int cols)
+{
+    check_linear_on(dtype, n, rows, cols, 1);
 }
 
 static void test_linear_all_isas(void **state)
@@ -138,6 +168,55 @@ static void test_linear_all_isas(void **state)
     static const int colss[] = {1, 7, 16, 33, 64, 100, 130};
     pc_sweep_isas(check_linear, "kn_linear f32/f16/bf16/q8", ATTN_Q8, ns, sizeof ns / sizeof *ns,
                   rowss, sizeof rowss / sizeof *rowss, colss, sizeof colss / sizeof *colss);
+}
+
+static void test_linear_panels(void **state)
+{
+    (void)state;
+    static const int ns[] = {1, 2, 3, 4, 5, 6, 7, 13};
+    static const int rowss[] = {1, 37, 64, 65, 200, 260};
+    static const int colss[] = {1, 7, 16, 130, 300};
+    pc_sweep_isas(check_linear_panels, "kn_linear f32 panels", ATTN_F32, ns,
+                  sizeof ns / sizeof *ns, rowss, sizeof rowss / sizeof *rowss, colss,
+                  sizeof colss / sizeof *colss);
+}
+
+/* An f32 product's outputs for an input row are the same bits whatever rows share the call
+ * (the scores of a batch must not depend on its size), on every instruction set. */
+static void test_linear_batch_invariant(void **state)
+{
+    (void)state;
+    void *data;
+    float *scale;
+    int32_t *rowsum;
+    enum { N = 13, ROWS = 300, COLS = 530 };
+    kn_weight w = make_weight(ATTN_F32, ROWS, COLS, &data, &scale, &rowsum);
+    float *panels = make_panels(&w);
+    float *x = malloc((size_t)N * COLS * sizeof *x), *y = malloc((size_t)N * ROWS * sizeof *y);
+    float one[ROWS];
+    for (int i = 0; i < N * COLS; i++)
+        x[i] = next_f();
+    int best = kn_set_isa(KN_AVX512);
+    for (int isa = KN_PORTABLE; isa <= best; isa++) {
+        kn_set_isa(isa);
+        for (int with = 0; with < 2; with++) {
+            w.panels = with ? panels : NULL;
+            kn_input in = {x, NULL, NULL, N, COLS, NULL};
+            kn_linear(y, ROWS, &in, &w, NULL, 0, ROWS);
+            for (int b = 0; b < N; b++) {
+                kn_input in1 = {x + (size_t)b * COLS, NULL, NULL, 1, COLS, NULL};
+                kn_linear(one, ROWS, &in1, &w, NULL, 0, ROWS);
+                if (memcmp(one, y + (size_t)b * ROWS, sizeof one))
+                    fail_msg("%s, panels %d: row %d alone differs from it among %d rows",
+                             kn_isa_name(isa), with, b, N);
+            }
+        }
+    }
+    kn_set_isa(best);
+    free(x);
+    free(y);
+    free(panels);
+    free(data);
 }
 
 /* The q8 path gives bit-identical outputs on every instruction set (exact integer dots). */
@@ -508,6 +587,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_all_isas),
+        cmocka_unit_test(test_linear_panels),
+        cmocka_unit_test(test_linear_batch_invariant),
         cmocka_unit_test(test_q8_identical_across_isas),
         cmocka_unit_test(test_quantize_rows),
         cmocka_unit_test(test_conversions),

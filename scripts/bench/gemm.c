@@ -1,8 +1,9 @@
 /* bench-gemm.c — the blocked products (gemm.h) against this thread's peak: a tight FMA loop and
  * a tight int8 dot-product loop give the peak GFLOP/s and GOP/s, then gm_linear and kn_linear
- * (in the column blocks the engine gives it) run the bulk shapes of a base-size model, 128 input
- * rows x (512 -> 2048, 2048 -> 512, 512 -> 32000), for each weight dtype.  Every time is the
- * thread's CPU time, the median of --reps runs; one thread.  Built and run by gemm.sh.
+ * (in the column blocks the engine gives it; f32 from panels on AVX-512, as the engine packs
+ * them) run the bulk shapes of a base-size model, 128 input rows x (512 -> 2048, 2048 -> 512,
+ * 512 -> 32000), for each weight dtype.  Every time is the thread's CPU time, the median of
+ * --reps runs; one thread.  Built and run by gemm.sh.
  *
  *   bench-gemm [ROWS [REPS [ISA]]]      ISA: portable, avx2 or avx512 (default: the best)
  */
@@ -99,11 +100,19 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
         x[i] = (float)((i * 7) % 13) * 0.1f - 0.6f;
     kn_quantize_rows(q, qs, x, n, in_dim);
     kn_input in = {x, q, qs, n, in_dim, NULL};
-    kn_weight kw = {dtype, out_dim, in_dim, raw, scale, rowsum, NULL};
+    kn_weight kw = {dtype, out_dim, in_dim, raw, scale, rowsum, NULL, NULL};
+    float *panels = NULL;
     /* the engine's column blocks for several rows on one thread: weights of one block <= 256 KiB,
-     * a multiple of 16 columns, at most 256 */
+     * a multiple of 16 columns, at most 256; f32 on AVX-512: packed into panels, a quarter of the
+     * columns (in panels) per block */
     int cap = (int)(262144 / ((size_t)in_dim * esize)) & ~15;
     cap = cap < 16 ? 16 : cap > 256 ? 256 : cap;
+    if (dtype == ATTN_F32 && kn_isa() == KN_AVX512) {
+        panels = aligned_alloc(64, kn_panels_size(out_dim, in_dim));
+        kn_pack_panels(panels, (const float *)raw, out_dim, in_dim);
+        kw.panels = panels;
+        cap = (out_dim / 4 + KN_PANEL - 1) / KN_PANEL * KN_PANEL;
+    }
     double tg[32], tk[32];
     for (int r = 0; r < reps; r++) {
         double t0 = cpu_now();
@@ -121,6 +130,7 @@ static void run_shape(int dtype, int n, int in_dim, int out_dim, int reps, doubl
     *t_gm = median(tg, reps);
     *t_kn = median(tk, reps);
     free(raw);
+    free(panels);
     free(d);
     free(scale);
     free(rowsum);
