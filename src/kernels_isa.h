@@ -76,8 +76,7 @@ void kn_relu_avx512(float *x, int n);
 void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d,
                          float eps);
 void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps);
-void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
-                      const int32_t *slot, size_t slot_stride, const float *bias,
-                      size_t bias_stride, float scale, int n, int n_heads, int dh, float *scores);
+void kn_attend_avx512(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q,
+                      const kn_keys *kv, float scale, int n_heads, int dh, float *scores);
 
 #endif
