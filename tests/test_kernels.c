@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +389,13 @@ static void test_logsumexp_top(void **state)
                          kn_isa_name(isa), n, got_s, got_m, kn_logsumexp(x, n), sum, m, lse);
             if (n == 1)
                 assert_true(isinf(kn_logsumexp(x, 1)) && kn_logsumexp(x, 1) < 0);
+            /* every value -inf, across the blocks: maximum -FLT_MAX, sum 0 */
+            for (int i = 0; i < n; i++)
+                x[i] = -INFINITY;
+            got_s = kn_sumexp(&got_m, x, n);
+            if (!(got_m == -FLT_MAX && got_s == 0.0f && isinf(kn_logsumexp(x, n))))
+                fail_msg("%s n=%d all -inf: sumexp %.9g (max %.9g)", kn_isa_name(isa), n, got_s,
+                         got_m);
 
             /* top-k: values with many ties (a coarse grid), k from 1 to 9 */
             for (int i = 0; i < n; i++)
