@@ -438,6 +438,22 @@ void kn_top_merge(float *score, int *index, int *have, const float *x, float add
         kn_top_insert(score, index, have, x[i] + add, base + i, k);
 }
 
+void kn_top_merge_shifted(float *score, int *index, int *have, const float *x, float shift,
+                          float add, int base, int n, int k)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512) {
+        kn_top_merge_shifted_avx512(score, index, have, x, shift, add, base, n, k);
+        return;
+    }
+    if (isa == KN_AVX2) {
+        kn_top_merge_shifted_avx2(score, index, have, x, shift, add, base, n, k);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        kn_top_insert(score, index, have, (x[i] + shift) + add, base + i, k);
+}
+
 void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)
 {
     if (kn_isa() == KN_AVX512) {

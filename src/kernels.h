@@ -91,6 +91,11 @@ void kn_top_insert(float *score, int *index, int *have, float s, int i, int k);
 void kn_top_merge(float *score, int *index, int *have, const float *x, float add, int base,
                   int n, int k);
 
+/* kn_top_merge of (x[i] + shift) + add, rounded twice as written: the candidates of the
+ * log-softmax row x - lse (shift = -lse) with a beam's score added, without writing that row. */
+void kn_top_merge_shifted(float *score, int *index, int *have, const float *x, float shift,
+                          float add, int base, int n, int k);
+
 /* In place softmax over n floats (max subtracted first); masked entries may hold -FLT_MAX. */
 void kn_softmax(float *x, int n);
 

@@ -268,24 +268,39 @@ float kn_sumexp_avx2(float *max, const float *x, int n)
     return sum;
 }
 
-void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
-                       int base, int n, int k)
+/* kn_top_merge of (x[i] + shift) + add when SHIFTED, else of x[i] + add. */
+ALWAYS_INLINE void top_merge(float *score, int *index, int *have, const float *x, float shift,
+                             float add, int base, int n, int k, const int SHIFTED)
 {
-    const __m256 va = _mm256_set1_ps(add);
+    const __m256 vs = _mm256_set1_ps(shift), va = _mm256_set1_ps(add);
     int i = 0;
     /* as kn_top_merge_avx512, 8 at a time */
     for (; i < n && *have < k; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
     for (; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_add_ps(_mm256_loadu_ps(x + i), va);
+        __m256 v = _mm256_loadu_ps(x + i);
+        v = _mm256_add_ps(SHIFTED ? _mm256_add_ps(v, vs) : v, va);
         unsigned hit = (unsigned)_mm256_movemask_ps(
             _mm256_cmp_ps(v, _mm256_set1_ps(score[k - 1]), _CMP_GE_OQ));
         while (hit) {
             int j = __builtin_ctz(hit);
             hit &= hit - 1;
-            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
+            kn_top_insert(score, index, have, (SHIFTED ? x[i + j] + shift : x[i + j]) + add,
+                          base + i + j, k);
         }
     }
     for (; i < n; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
+}
+
+void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
+                       int base, int n, int k)
+{
+    top_merge(score, index, have, x, 0.0f, add, base, n, k, 0);
+}
+
+void kn_top_merge_shifted_avx2(float *score, int *index, int *have, const float *x, float shift,
+                               float add, int base, int n, int k)
+{
+    top_merge(score, index, have, x, shift, add, base, n, k, 1);
 }

@@ -627,24 +627,66 @@ float kn_sumexp_avx512(float *max, const float *x, int n)
         _mm512_mul_ps(s, exp512_clamp(_mm512_sub_ps(m, _mm512_set1_ps(mx)), 0)));
 }
 
+/* Returns the lanes of the 16 candidates (x[i] + shift) + add (SHIFTED) or x[i] + add that are
+ * >= th. */
+ALWAYS_INLINE __mmask16 top_hits(const float *x, __m512 vs, __m512 va, __m512 th,
+                                 const int SHIFTED)
+{
+    __m512 v = _mm512_loadu_ps(x);
+    v = _mm512_add_ps(SHIFTED ? _mm512_add_ps(v, vs) : v, va);
+    return _mm512_cmp_ps_mask(v, th, _CMP_GE_OQ);
+}
+
+/* Inserts the candidates i + lane of the lanes in hit (kn_top_insert decides). */
+ALWAYS_INLINE void insert_hits(float *score, int *index, int *have, const float *x, float shift,
+                               float add, int base, int i, __mmask16 hit, int k,
+                               const int SHIFTED)
+{
+    while (hit) {
+        int j = i + __builtin_ctz(hit);
+        hit &= (__mmask16)(hit - 1);
+        kn_top_insert(score, index, have, (SHIFTED ? x[j] + shift : x[j]) + add, base + j, k);
+    }
+}
+
+/* kn_top_merge of (x[i] + shift) + add when SHIFTED, else of x[i] + add. */
+ALWAYS_INLINE void top_merge(float *score, int *index, int *have, const float *x, float shift,
+                             float add, int base, int n, int k, const int SHIFTED)
+{
+    const __m512 vs = _mm512_set1_ps(shift), va = _mm512_set1_ps(add);
+    int i = 0;
+    /* the list fills from the first values; afterwards only values >= its last enter (equal
+     * ones may still win on a lower index), found 64 at a time: the list decides exactly, and
+     * its last entry only rises, so that a threshold read before a group of inserts lets more
+     * through, never fewer */
+    for (; i < n && *have < k; i++)
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
+    for (; i + 64 <= n; i += 64) {
+        __m512 th = _mm512_set1_ps(score[k - 1]);
+        __mmask16 hit[4];
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            hit[c] = top_hits(x + i + 16 * c, vs, va, th, SHIFTED);
+        if (!(hit[0] | hit[1] | hit[2] | hit[3]))
+            continue;
+        for (int c = 0; c < 4; c++)
+            insert_hits(score, index, have, x, shift, add, base, i + 16 * c, hit[c], k, SHIFTED);
+    }
+    for (; i + 16 <= n; i += 16)
+        insert_hits(score, index, have, x, shift, add, base, i,
+                    top_hits(x + i, vs, va, _mm512_set1_ps(score[k - 1]), SHIFTED), k, SHIFTED);
+    for (; i < n; i++)
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
+}
+
 void kn_top_merge_avx512(float *score, int *index, int *have, const float *x, float add,
                          int base, int n, int k)
 {
-    const __m512 va = _mm512_set1_ps(add);
-    int i = 0;
-    /* the list fills from the first values; afterwards only values >= its last enter (equal
-     * ones may still win on a lower index), found 16 at a time */
-    for (; i < n && *have < k; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), va);
-        __mmask16 hit = _mm512_cmp_ps_mask(v, _mm512_set1_ps(score[k - 1]), _CMP_GE_OQ);
-        while (hit) {
-            int j = __builtin_ctz(hit);
-            hit &= (__mmask16)(hit - 1);
-            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
-        }
-    }
-    for (; i < n; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+    top_merge(score, index, have, x, 0.0f, add, base, n, k, 0);
+}
+
+void kn_top_merge_shifted_avx512(float *score, int *index, int *have, const float *x,
+                                 float shift, float add, int base, int n, int k)
+{
+    top_merge(score, index, have, x, shift, add, base, n, k, 1);
 }

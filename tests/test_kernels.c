@@ -362,9 +362,9 @@ static void test_softmax_norms_activations(void **state)
 }
 
 /* kn_sumexp / kn_logsumexp against double precision (lengths across the vector blocks, rising
- * values that move the running maximum in every block, -inf entries, all -inf), and kn_top_merge
- * against the plain insertion of every value (ties broken by the lower index), on every
- * instruction set. */
+ * values that move the running maximum in every block, -inf entries, all -inf), kn_top_merge
+ * against the plain insertion of every value (ties broken by the lower index), and
+ * kn_top_merge_shifted against kn_top_merge of the shifted row, on every instruction set. */
 static void test_logsumexp_top(void **state)
 {
     (void)state;
@@ -432,6 +432,24 @@ static void test_logsumexp_top(void **state)
                 if (sc[i] != rs[i] || ix[i] != ri[i])
                     fail_msg("%s n=%d k=%d: entry %d is (%g, %d), want (%g, %d)",
                              kn_isa_name(isa), n, k, i, sc[i], ix[i], rs[i], ri[i]);
+
+            /* shifted: the same list, bit for bit, as kn_top_merge over the row x + shift written
+             * out (values close enough for the shift's rounding to make ties) */
+            static float shifted[1300];
+            float shift = -1234.567f;
+            for (int i = 0; i < n; i++) {
+                x[i] = (float)(int)(next_f() * 6.0f) * 0.5f + next_f() * 1e-4f;
+                shifted[i] = x[i] + shift;
+            }
+            x[n / 2] = -INFINITY;
+            shifted[n / 2] = -INFINITY;
+            rhave = have = 0;
+            kn_top_merge(rs, ri, &rhave, shifted, 4096.3f, 7, n, k);
+            kn_top_merge_shifted(sc, ix, &have, x, shift, 4096.3f, 7, cut, k);
+            kn_top_merge_shifted(sc, ix, &have, x + cut, shift, 4096.3f, 7 + cut, n - cut, k);
+            assert_int_equal(have, rhave);
+            assert_memory_equal(sc, rs, (size_t)have * sizeof *sc);
+            assert_memory_equal(ix, ri, (size_t)have * sizeof *ix);
         }
     }
     kn_set_isa(best);
