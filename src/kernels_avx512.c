@@ -304,15 +304,12 @@ void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols)
 }
 
 /* Returns e^x per lane (Cephes-style range reduction and polynomial, about 1 ulp); 0 below
- * -87.3 (so that -inf and float32-min masks give exactly 0); HI: clamp above at 88.7 (without it
- * the arguments must be <= 0 or NaN, and the results are the same). */
-ALWAYS_INLINE __m512 exp512_clamp(__m512 x, const int HI)
+ * -87.3 (so that -inf and float32-min masks give exactly 0). */
+static inline __m512 exp512(__m512 x)
 {
     const __m512 lo = _mm512_set1_ps(-87.3f), hi = _mm512_set1_ps(88.7f);
     __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    x = _mm512_max_ps(x, lo);
-    if (HI)
-        x = _mm512_min_ps(x, hi);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(KN_EXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KN_EXP_LN2_HI), x);
@@ -325,12 +322,6 @@ ALWAYS_INLINE __m512 exp512_clamp(__m512 x, const int HI)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(KN_EXP_P5));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_maskz_scalef_ps((__mmask16)~under, p, n);
-}
-
-/* Returns e^x per lane (exp512_clamp with the upper clamp). */
-ALWAYS_INLINE __m512 exp512(__m512 x)
-{
-    return exp512_clamp(x, 1);
 }
 
 /* Returns the largest of n floats (n >= 1). */
@@ -589,7 +580,7 @@ float kn_sumexp_avx512(float *max, const float *x, int n)
      * (in L1 after its first read) raises m once and rescales s by exp(m_old - m_new); the floor
      * -FLT_MAX keeps -inf inputs from making inf - inf.  The next block's maximum is taken in the
      * same loop as this block's exponentials (two independent chains, each in its own order), so
-     * that neither waits on the other; every argument of exp is <= 0 (or NaN) */
+     * that neither waits on the other */
     __m512 m = _mm512_set1_ps(-FLT_MAX), s = _mm512_setzero_ps(), bm = m;
     int k = 0, k1 = n < SUMEXP_BLOCK ? n : SUMEXP_BLOCK;
     for (; k + 16 <= k1; k += 16)
@@ -601,7 +592,7 @@ float kn_sumexp_avx512(float *max, const float *x, int n)
         /* this block is [k0, k1), the next one [k1, k2) */
         k1 = k0 + SUMEXP_BLOCK < n ? k0 + SUMEXP_BLOCK : n;
         int k2 = k1 + SUMEXP_BLOCK < n ? k1 + SUMEXP_BLOCK : n, j = k1;
-        s = _mm512_mul_ps(s, exp512_clamp(_mm512_sub_ps(m, bm), 0));
+        s = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, bm)));
         m = bm;
         for (k = k0; k + 16 <= k1; k += 16) {
             _mm_prefetch((const char *)(x + k + SUMEXP_PREFETCH), _MM_HINT_T0);
@@ -609,13 +600,13 @@ float kn_sumexp_avx512(float *max, const float *x, int n)
                 bm = _mm512_max_ps(bm, _mm512_loadu_ps(x + j));
                 j += 16;
             }
-            s = _mm512_add_ps(s, exp512_clamp(_mm512_sub_ps(_mm512_loadu_ps(x + k), m), 0));
+            s = _mm512_add_ps(s, exp512(_mm512_sub_ps(_mm512_loadu_ps(x + k), m)));
         }
         t = (__mmask16)((1u << (k1 - k)) - 1);
         if (t)
             s = _mm512_add_ps(
                 s, _mm512_maskz_mov_ps(
-                       t, exp512_clamp(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m), 0)));
+                       t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m))));
         /* the next block's tail (its full vectors are done: it is never longer than this one) */
         __mmask16 t2 = (__mmask16)((1u << (k2 - j)) - 1);
         if (t2)
@@ -624,7 +615,7 @@ float kn_sumexp_avx512(float *max, const float *x, int n)
     float mx = _mm512_reduce_max_ps(m);
     *max = mx;
     return _mm512_reduce_add_ps(
-        _mm512_mul_ps(s, exp512_clamp(_mm512_sub_ps(m, _mm512_set1_ps(mx)), 0)));
+        _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(mx)))));
 }
 
 /* Returns the lanes of the 16 candidates (x[i] + shift) + add (SHIFTED) or x[i] + add that are
