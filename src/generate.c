@@ -300,6 +300,32 @@ int gen_model_status(const gen *g)
 
 /* ---- logits processors ----------------------------------------------------------------------- */
 
+/* Returns 1 when the no-repeat-ngram processor looks at sequences of length cur_len. */
+static int ngram_on(const gen *g, int cur_len)
+{
+    return g->p.no_repeat_ngram > 0 && cur_len + 1 >= g->p.no_repeat_ngram;
+}
+
+/* Returns 1 when end of sequence is masked for sequences of length cur_len (too short). */
+static int eos_masked(const gen *g, int cur_len)
+{
+    return g->p.eos_id >= 0 && cur_len < 1 + g->p.min_new_tokens;
+}
+
+/* Returns the token forced after sequences of length cur_len, or -1 when none is. */
+static int forced_token(const gen *g, int cur_len)
+{
+    if (g->p.forced_eos_id >= 0 && cur_len == g->max_len - 1)
+        return g->p.forced_eos_id;
+    return cur_len - 1 < g->n_forced ? g->forced[cur_len - 1] : -1;
+}
+
+int gen_processes(const gen *g, int cur_len)
+{
+    return g->p.repetition_penalty != 1.0f || ngram_on(g, cur_len) || g->p.n_bad_ids > 0 ||
+           eos_masked(g, cur_len) || forced_token(g, cur_len) >= 0;
+}
+
 /* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len),
  * with the scratch of thread `thread`. */
 void gen_process_row(gen *g, int thread, float *x, const int32_t *seq, int cur_len)
@@ -321,7 +347,7 @@ void gen_process_row(gen *g, int thread, float *x, const int32_t *seq, int cur_l
         }
     }
     int n = p->no_repeat_ngram;
-    if (n > 0 && cur_len + 1 >= n) {
+    if (ngram_on(g, cur_len)) {
         const int32_t *tail = seq + cur_len - (n - 1);
         for (int i = 0; i + n <= cur_len; i++)
             if (memcmp(seq + i, tail, (size_t)(n - 1) * sizeof *seq) == 0)
@@ -329,13 +355,9 @@ void gen_process_row(gen *g, int thread, float *x, const int32_t *seq, int cur_l
     }
     for (int i = 0; i < p->n_bad_ids; i++)
         x[p->bad_ids[i]] = -INFINITY;
-    if (p->eos_id >= 0 && cur_len < 1 + p->min_new_tokens)
+    if (eos_masked(g, cur_len))
         x[p->eos_id] = -INFINITY;
-    int force = -1;
-    if (cur_len - 1 < g->n_forced)
-        force = g->forced[cur_len - 1];
-    if (p->forced_eos_id >= 0 && cur_len == g->max_len - 1)
-        force = p->forced_eos_id;
+    int force = forced_token(g, cur_len);
     if (force >= 0) {
         for (int v = 0; v < V; v++)
             x[v] = -INFINITY;

@@ -152,25 +152,34 @@ static void settle_beam(gen *g, int s, int a, int cur, gen_progress_fn fn, void 
 typedef struct beam_job {
     gen *g;
     int cur;            /* the sequences' length */
+    int processed;      /* gen_processes for cur: the processors change rows */
 } beam_job;
 
-/* One row of a beam step: log_softmax (after the pad mask) into the thread's scratch row, the
- * row's log-sum-exp into rlp, processors on that row, then the row's 2B best candidates row +
- * beam score as beam * V + id (the source's best 2B are among its rows' best 2B) into rscore /
- * rflat.  The logits stay as they are: a candidate's model log-probability is its logit minus
- * rlp. */
+/* One row of a beam step: the row's log-sum-exp (after the pad mask) into rlp, then the row's
+ * 2B best candidates log_softmax + beam score as beam * V + id (the source's best 2B are among
+ * its rows' best 2B) into rscore / rflat; with processors, log_softmax is written into the
+ * thread's scratch row for them first, else the candidates come from the logits directly (the
+ * same roundings).  The logits stay as they are: a candidate's model log-probability is its
+ * logit minus rlp. */
 static void beam_row(void *ctx, int r, int thread)
 {
-    gen *g = ((beam_job *)ctx)->g;
+    beam_job *bj = ctx;
+    gen *g = bj->g;
     int V = g->V, K = g->K, have = 0;
     float *x = g->logits + (size_t)r * V, *lsm = g->scratch[thread].row;
+    float *rscore = g->rscore + (size_t)r * K;
+    int *rflat = g->rflat + (size_t)r * K;
     if (g->p.beam_mask_pad && g->p.pad_id >= 0)
         x[g->p.pad_id] = -INFINITY;
     g->rlp[r] = kn_logsumexp(x, V);
-    kn_add_scalar(lsm, x, -g->rlp[r], V);
-    gen_process_row(g, thread, lsm, g->seq + (size_t)r * g->max_len, ((beam_job *)ctx)->cur);
-    kn_top_merge(g->rscore + (size_t)r * K, g->rflat + (size_t)r * K, &have, lsm, g->bscore[r],
-                 (r % g->B) * V, V, K);
+    if (bj->processed) {
+        kn_add_scalar(lsm, x, -g->rlp[r], V);
+        gen_process_row(g, thread, lsm, g->seq + (size_t)r * g->max_len, bj->cur);
+        kn_top_merge(rscore, rflat, &have, lsm, g->bscore[r], (r % g->B) * V, V, K);
+    } else {
+        kn_top_merge_shifted(rscore, rflat, &have, x, -g->rlp[r], g->bscore[r], (r % g->B) * V,
+                             V, K);
+    }
     g->rhave[r] = have;
 }
 
@@ -189,7 +198,7 @@ int gen_run_beam(gen *g, const gen_model *m, int n, gen_progress_fn fn, void *us
         if (rc < 0)
             return gen_model_failed(g, rc);
         const float *att = W ? m->attn(m->ctx) : NULL;
-        beam_job bj = {g, cur};
+        beam_job bj = {g, cur, gen_processes(g, cur)};
         gen_for_rows(g, beam_row, &bj, rows);
         /* each source: the 2B best candidates from its rows' lists, then HF's walk over them */
         int n_new = 0;

@@ -95,6 +95,10 @@ struct gen {
 /* Records a model failure in g; returns ATTN_ERR_DECODER. */
 int gen_model_failed(gen *g, int status);
 
+/* Returns 1 when gen_process_row may change rows whose sequences have length cur_len, 0 when it
+ * leaves every such row as it is. */
+int gen_processes(const gen *g, int cur_len);
+
 /* Applies the processors 1-6 of generate.h to one row x (V) whose sequence is seq[0..cur_len),
  * with the scratch of thread `thread`. */
 void gen_process_row(gen *g, int thread, float *x, const int32_t *seq, int cur_len);

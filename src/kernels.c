@@ -341,31 +341,37 @@ static void scale_add(float *y, const float *x, float a, float b, int n)
         y[i] = x[i] * a + b;
 }
 
-void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
-               const int32_t *slot, size_t slot_stride, const float *bias, size_t bias_stride,
-               float scale, int n, int n_heads, int dh, float *scores)
+/* Returns the start of key / value row j of query row i (head 0) in base (kv->k or kv->v). */
+static inline const float *key_row(const float *base, const kn_keys *kv, int i, int j)
+{
+    return base + (size_t)j * kv->stride +
+           (kv->slot ? (size_t)kv->slot[(size_t)i * kv->slot_ld + (size_t)j] * kv->slot_stride : 0);
+}
+
+void kn_attend(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q, const kn_keys *kv,
+               float scale, int n_heads, int dh, float *scores)
 {
     if (kn_isa() == KN_AVX512) {
-        kn_attend_avx512(out, q, k, v, stride, slot, slot_stride, bias, bias_stride, scale, n,
-                         n_heads, dh, scores);
+        kn_attend_avx512(out, ld_out, q, ld_q, n_q, kv, scale, n_heads, dh, scores);
         return;
     }
+    int n = kv->n;
     for (int h = 0; h < n_heads; h++) {
-        float *sh = scores + (size_t)h * n, *oh = out + (size_t)h * dh;
-        const float *qh = q + (size_t)h * dh;
-        for (int j = 0; j < n; j++) {
-            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
-                         (size_t)h * dh;
-            sh[j] = scale * kn_dot(qh, k + off, dh);
-            if (bias)
-                sh[j] += bias[(size_t)h * bias_stride + j];
-        }
-        kn_softmax(sh, n);
-        memset(oh, 0, (size_t)dh * sizeof *oh);
-        for (int j = 0; j < n; j++) {
-            size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
-                         (size_t)h * dh;
-            kn_axpy(oh, sh[j], v + off, dh);
+        size_t hoff = (size_t)h * dh;
+        const float *bh = kv->bias ? kv->bias + (size_t)h * kv->bias_stride : NULL;
+        float *sh = scores + (size_t)h * n;
+        for (int i = 0; i < n_q; i++) {
+            const float *qh = q + (size_t)i * ld_q + hoff;
+            float *oh = out + (size_t)i * ld_out + hoff;
+            for (int j = 0; j < n; j++) {
+                sh[j] = scale * kn_dot(qh, key_row(kv->k, kv, i, j) + hoff, dh);
+                if (bh)
+                    sh[j] += bh[j];
+            }
+            kn_softmax(sh, n);
+            memset(oh, 0, (size_t)dh * sizeof *oh);
+            for (int j = 0; j < n; j++)
+                kn_axpy(oh, sh[j], key_row(kv->v, kv, i, j) + hoff, dh);
         }
     }
 }
@@ -456,6 +462,22 @@ void kn_top_merge(float *score, int *index, int *have, const float *x, float add
     }
     for (int i = 0; i < n; i++)
         kn_top_insert(score, index, have, x[i] + add, base + i, k);
+}
+
+void kn_top_merge_shifted(float *score, int *index, int *have, const float *x, float shift,
+                          float add, int base, int n, int k)
+{
+    int isa = kn_isa();
+    if (isa == KN_AVX512) {
+        kn_top_merge_shifted_avx512(score, index, have, x, shift, add, base, n, k);
+        return;
+    }
+    if (isa == KN_AVX2) {
+        kn_top_merge_shifted_avx2(score, index, have, x, shift, add, base, n, k);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        kn_top_insert(score, index, have, (x[i] + shift) + add, base + i, k);
 }
 
 void kn_layernorm(float *y, const float *x, const float *w, const float *b, int d, float eps)

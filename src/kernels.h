@@ -109,6 +109,11 @@ void kn_top_insert(float *score, int *index, int *have, float s, int i, int k);
 void kn_top_merge(float *score, int *index, int *have, const float *x, float add, int base,
                   int n, int k);
 
+/* kn_top_merge of (x[i] + shift) + add, rounded twice as written: the candidates of the
+ * log-softmax row x - lse (shift = -lse) with a beam's score added, without writing that row. */
+void kn_top_merge_shifted(float *score, int *index, int *have, const float *x, float shift,
+                          float add, int base, int n, int k);
+
 /* In place softmax over n floats (max subtracted first); masked entries may hold -FLT_MAX. */
 void kn_softmax(float *x, int n);
 
@@ -124,14 +129,26 @@ void kn_rmsnorm(float *y, const float *x, const float *w, int d, float eps);
 /* In place activation over n floats. */
 void kn_activate(float *x, int n, attn_act act);
 
-/* Attention of one query over n keys, every head: out (n_heads, dh), head h =
- * sum_j p_hj v_j,h with p_h = softmax(scale * q_h . k_j,h + bias[h * bias_stride + j]) over j < n;
- * q (n_heads, dh).  Key / value row j (n_heads * dh floats, head h at h * dh) starts at k / v +
- * j * stride (+ slot[j] * slot_stride when slot is not NULL: the beam-search cache
- * indirection); bias may be NULL; scores: scratch (n_heads, n), left holding the probabilities
- * p.  Key and value rows are read once each, whole, for all heads. */
-void kn_attend(float *out, const float *q, const float *k, const float *v, size_t stride,
-               const int32_t *slot, size_t slot_stride, const float *bias, size_t bias_stride,
-               float scale, int n, int n_heads, int dh, float *scores);
+/* The keys and values one or more queries attend to: key / value row j (n_heads * dh floats,
+ * head h at h * dh) of query row i starts at k / v + j * stride, plus slot[i * slot_ld + j] *
+ * slot_stride when slot is not NULL (the beam-search cache indirection: each query row has its
+ * own table); bias[h * bias_stride + j] is added to head h's score of key j when bias is not
+ * NULL. */
+typedef struct kn_keys {
+    const float *k, *v;         /* (n, stride) through slot */
+    size_t stride;
+    const int32_t *slot;        /* (query rows, slot_ld) or NULL */
+    size_t slot_ld, slot_stride;
+    const float *bias;          /* (n_heads, bias_stride) or NULL */
+    size_t bias_stride;
+    int n;                      /* keys (n >= 1) */
+} kn_keys;
+
+/* Attention of n_q query rows over the same n keys, every head: out row i (n_heads, dh), head h
+ * = sum_j p_hj v_j,h with p_h = softmax(scale * q_h . k_j,h + bias_hj) over j < n; query row i
+ * at q + i * ld_q (n_heads, dh), output row i at out + i * ld_out; scores: scratch (n_heads, n).
+ * Each (row, head) gives the same bits however rows and heads are grouped into calls. */
+void kn_attend(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q, const kn_keys *kv,
+               float scale, int n_heads, int dh, float *scores);
 
 #endif

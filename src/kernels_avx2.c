@@ -245,18 +245,22 @@ ALWAYS_INLINE float hmax(__m256 v)
 
 float kn_sumexp_avx2(float *max, const float *x, int n)
 {
-    /* kn_sumexp_avx512's blocks of 256 floats; the tail of fewer than 8 is scalar */
-    __m256 m = _mm256_set1_ps(-FLT_MAX), s = _mm256_setzero_ps();
+    /* kn_sumexp_avx512's blocks of 256 floats, the next block's maximum taken in the loop of this
+     * block's exponentials, prefetch 4 KB ahead; the tail of fewer than 8 is scalar */
+    __m256 m = _mm256_set1_ps(-FLT_MAX), s = _mm256_setzero_ps(), bm = m;
     int full = n & ~7;
+    for (int k = 0; k < (full < 256 ? full : 256); k += 8)
+        bm = _mm256_max_ps(bm, _mm256_loadu_ps(x + k));
     for (int k0 = 0; k0 < full; k0 += 256) {
-        int k1 = k0 + 256 < full ? k0 + 256 : full;
-        __m256 bm = m;
-        for (int k = k0; k < k1; k += 8)
-            bm = _mm256_max_ps(bm, _mm256_loadu_ps(x + k));
+        int k1 = k0 + 256 < full ? k0 + 256 : full, k2 = k1 + 256 < full ? k1 + 256 : full;
         s = _mm256_mul_ps(s, exp256(_mm256_sub_ps(m, bm)));
         m = bm;
-        for (int k = k0; k < k1; k += 8)
+        for (int k = k0, j = k1; k < k1; k += 8, j += 8) {
+            _mm_prefetch((const char *)(x + k + 1024), _MM_HINT_T0);
+            if (j < k2)
+                bm = _mm256_max_ps(bm, _mm256_loadu_ps(x + j));
             s = _mm256_add_ps(s, exp256(_mm256_sub_ps(_mm256_loadu_ps(x + k), m)));
+        }
     }
     float mx = hmax(m);
     for (int k = full; k < n; k++)
@@ -268,24 +272,39 @@ float kn_sumexp_avx2(float *max, const float *x, int n)
     return sum;
 }
 
-void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
-                       int base, int n, int k)
+/* kn_top_merge of (x[i] + shift) + add when SHIFTED, else of x[i] + add. */
+ALWAYS_INLINE void top_merge(float *score, int *index, int *have, const float *x, float shift,
+                             float add, int base, int n, int k, const int SHIFTED)
 {
-    const __m256 va = _mm256_set1_ps(add);
+    const __m256 vs = _mm256_set1_ps(shift), va = _mm256_set1_ps(add);
     int i = 0;
     /* as kn_top_merge_avx512, 8 at a time */
     for (; i < n && *have < k; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
     for (; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_add_ps(_mm256_loadu_ps(x + i), va);
+        __m256 v = _mm256_loadu_ps(x + i);
+        v = _mm256_add_ps(SHIFTED ? _mm256_add_ps(v, vs) : v, va);
         unsigned hit = (unsigned)_mm256_movemask_ps(
             _mm256_cmp_ps(v, _mm256_set1_ps(score[k - 1]), _CMP_GE_OQ));
         while (hit) {
             int j = __builtin_ctz(hit);
             hit &= hit - 1;
-            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
+            kn_top_insert(score, index, have, (SHIFTED ? x[i + j] + shift : x[i + j]) + add,
+                          base + i + j, k);
         }
     }
     for (; i < n; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
+}
+
+void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
+                       int base, int n, int k)
+{
+    top_merge(score, index, have, x, 0.0f, add, base, n, k, 0);
+}
+
+void kn_top_merge_shifted_avx2(float *score, int *index, int *have, const float *x, float shift,
+                               float add, int base, int n, int k)
+{
+    top_merge(score, index, have, x, shift, add, base, n, k, 1);
 }

@@ -592,161 +592,236 @@ void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float ep
         y[k] = w ? w[k] * (x[k] * r) : x[k] * r;
 }
 
-/* Writes scores[h * n + j] = scale * q_h . k_j,h (+ bias) for the heads [h0, h0 + NH) of key j
- * (row kj), NH (4 or 1) of them reduced together. */
-ALWAYS_INLINE void head_scores(float *scores, const float *q, const float *kj, const float *bias,
-                               size_t bias_stride, float scale, int n, int j, int h0, int dh,
-                               const int NH)
+/* Returns the start of key / value row j (head 0) in base (kv->k or kv->v) through the query
+ * row's slot table sl (or none). */
+ALWAYS_INLINE const float *kv_row(const float *base, const kn_keys *kv, const int32_t *sl, int j)
 {
-    int full = dh & ~15;
-    __mmask16 tail = (__mmask16)((1u << (dh & 15)) - 1);
-    __m512 acc[4];
-    #pragma GCC unroll 4
-    for (int u = 0; u < NH; u++)
-        acc[u] = _mm512_setzero_ps();
-    for (int e = 0; e < full; e += 16)
-        #pragma GCC unroll 4
-        for (int u = 0; u < NH; u++) {
-            size_t o = (size_t)(h0 + u) * dh + e;
-            acc[u] = _mm512_fmadd_ps(_mm512_loadu_ps(q + o), _mm512_loadu_ps(kj + o), acc[u]);
-        }
-    if (tail)
-        #pragma GCC unroll 4
-        for (int u = 0; u < NH; u++) {
-            size_t o = (size_t)(h0 + u) * dh + full;
-            acc[u] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, q + o),
-                                     _mm512_maskz_loadu_ps(tail, kj + o), acc[u]);
-        }
-    /* one reduction tree for every head, however the heads are grouped (a row's heads may be
-     * split over threads): the same scores on any thread count */
-    float s[4];
-    if (NH == 4)
-        _mm_storeu_ps(s, _mm_mul_ps(_mm_set1_ps(scale), hsum4_ps(acc[0], acc[1], acc[2], acc[3])));
-    else
-        _mm_storeu_ps(s, _mm_mul_ps(_mm_set1_ps(scale),
-                                    hsum4_ps(acc[0], _mm512_setzero_ps(), _mm512_setzero_ps(),
-                                             _mm512_setzero_ps())));
-    #pragma GCC unroll 4
-    for (int u = 0; u < NH; u++)
-        scores[(size_t)(h0 + u) * n + j] =
-            bias ? s[u] + bias[(size_t)(h0 + u) * bias_stride + j] : s[u];
+    return base + (size_t)j * kv->stride + (sl ? (size_t)sl[j] * kv->slot_stride : 0);
 }
 
-void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
-                      const int32_t *slot, size_t slot_stride, const float *bias,
-                      size_t bias_stride, float scale, int n, int n_heads, int dh, float *scores)
+/* Writes sh[j + u] = scale * qh . k_(j+u) (+ bh[j + u]) for the NK (1..4) keys from j of one head
+ * (key row pointers kp, head offset included); D64: dh is 64.  Each score is one lane of
+ * hsum4_ps, the reduction tree of every score. */
+ALWAYS_INLINE void key_scores(float *sh, const float *qh, const float *const *kp, const float *bh,
+                              float scale, int j, int dh, const int NK, const int D64)
 {
-    /* keys in the outer loop: each key row is read once, contiguously, for every head */
-    for (int j = 0; j < n; j++) {
-        const float *kj = k + (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0);
-        int h = 0;
-        for (; h + 4 <= n_heads; h += 4)
-            head_scores(scores, q, kj, bias, bias_stride, scale, n, j, h, dh, 4);
-        for (; h < n_heads; h++)
-            head_scores(scores, q, kj, bias, bias_stride, scale, n, j, h, dh, 1);
+    int full = D64 ? 64 : dh & ~15;
+    __mmask16 tail = D64 ? 0 : (__mmask16)((1u << (dh & 15)) - 1);
+    __m512 acc[4];
+    #pragma GCC unroll 4
+    for (int u = 0; u < 4; u++)
+        acc[u] = _mm512_setzero_ps();
+    #pragma GCC unroll 4
+    for (int e = 0; e < full; e += 16) {
+        __m512 qv = _mm512_loadu_ps(qh + e);
+        #pragma GCC unroll 4
+        for (int u = 0; u < NK; u++)
+            acc[u] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(kp[u] + e), acc[u]);
     }
-    /* per head: probabilities in place (e^(s - max) times the inverse sum) */
-    for (int h = 0; h < n_heads; h++) {
-        float *sh = scores + (size_t)h * n;
-        float inv = 1.0f / kn_exp_sub_avx512(sh, sh, max512(sh, n), n);
-        kn_scale_add_avx512(sh, sh, inv, 0.0f, n);
+    if (tail) {
+        __m512 qv = _mm512_maskz_loadu_ps(tail, qh + full);
+        #pragma GCC unroll 4
+        for (int u = 0; u < NK; u++)
+            acc[u] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(tail, kp[u] + full), acc[u]);
     }
-    int full = dh & ~15;
-    __mmask16 tail = (__mmask16)((1u << (dh & 15)) - 1);
-    if (dh == 64) {
-        /* the common head size: four heads at a time in 16 accumulators, value rows in the outer
-         * loop (each read once per group of heads, 1 KiB contiguous) */
-        int h0 = 0;
-        for (; h0 + 4 <= n_heads; h0 += 4) {
-            __m512 a[16];
-            #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                a[i] = _mm512_setzero_ps();
-            for (int j = 0; j < n; j++) {
-                const float *vj = v + (size_t)j * stride + (size_t)h0 * 64 +
-                                  (slot ? (size_t)slot[j] * slot_stride : 0);
-                #pragma GCC unroll 4
-                for (int u = 0; u < 4; u++) {
-                    __m512 p = _mm512_set1_ps(scores[(size_t)(h0 + u) * n + j]);
-                    #pragma GCC unroll 4
-                    for (int c = 0; c < 4; c++)
-                        a[4 * u + c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 64 * u + 16 * c),
-                                                       a[4 * u + c]);
-                }
-            }
-            #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                _mm512_storeu_ps(out + (size_t)h0 * 64 + 16 * i, a[i]);
-        }
-        if (h0 == n_heads)
-            return;
-        n_heads -= h0;
-        out += (size_t)h0 * 64;
-        v += (size_t)h0 * 64;
-        scores += (size_t)h0 * n;
+    __mmask8 m = (__mmask8)((1u << NK) - 1);
+    __m128 s = _mm_mul_ps(_mm_set1_ps(scale), hsum4_ps(acc[0], acc[1], acc[2], acc[3]));
+    if (bh)
+        s = _mm_add_ps(s, _mm_maskz_loadu_ps(m, bh + j));
+    _mm_mask_storeu_ps(sh + j, m, s);
+}
+
+/* The scores sh (n) of one query row's head at offset hoff: keys four at a time. */
+ALWAYS_INLINE void head_scores(float *sh, const float *qh, const kn_keys *kv, const int32_t *sl,
+                               size_t hoff, const float *bh, float scale, int dh, const int D64)
+{
+    int n = kv->n, j = 0;
+    const float *kp[4];
+    for (; j + 4 <= n; j += 4) {
+        #pragma GCC unroll 4
+        for (int u = 0; u < 4; u++)
+            kp[u] = kv_row(kv->k, kv, sl, j + u) + hoff;
+        key_scores(sh, qh, kp, bh, scale, j, dh, 4, D64);
     }
-    for (int h = 0; h < n_heads; h++) {
-        const float *sh = scores + (size_t)h * n;
-        for (int e = 0; e < dh; e += 16) {
-            __mmask16 m = e < full ? (__mmask16)0xffff : tail;
-            __m512 acc = _mm512_setzero_ps();
-            for (int j = 0; j < n; j++) {
-                size_t off = (size_t)j * stride + (slot ? (size_t)slot[j] * slot_stride : 0) +
-                             (size_t)h * dh + e;
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(sh[j]), _mm512_maskz_loadu_ps(m, v + off),
-                                      acc);
-            }
-            _mm512_mask_storeu_ps(out + (size_t)h * dh + e, m, acc);
-        }
+    for (; j < n; j++) {
+        kp[0] = kv_row(kv->k, kv, sl, j) + hoff;
+        key_scores(sh, qh, kp, bh, scale, j, dh, 1, D64);
     }
 }
+
+/* oh (dh) = sum_j sh[j] v_j over one query row's head at offset hoff, 64 floats at a time in four
+ * accumulators (j in order: the same sums for any grouping). */
+ALWAYS_INLINE void head_values(float *oh, const float *sh, const kn_keys *kv, const int32_t *sl,
+                               size_t hoff, int dh, const int D64)
+{
+    for (int e0 = 0; e0 < dh; e0 += 64) {
+        __mmask16 m[4];
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            int left = dh - e0 - 16 * c;
+            m[c] = D64 || left >= 16 ? (__mmask16)0xffff
+                                     : (__mmask16)(left > 0 ? (1u << left) - 1 : 0);
+        }
+        __m512 acc[4];
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            acc[c] = _mm512_setzero_ps();
+        for (int j = 0; j < kv->n; j++) {
+            __m512 p = _mm512_set1_ps(sh[j]);
+            const float *vj = kv_row(kv->v, kv, sl, j) + hoff + e0;
+            #pragma GCC unroll 4
+            for (int c = 0; c < 4; c++)
+                acc[c] = _mm512_fmadd_ps(p, D64 ? _mm512_loadu_ps(vj + 16 * c)
+                                                : _mm512_maskz_loadu_ps(m[c], vj + 16 * c),
+                                         acc[c]);
+        }
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            _mm512_mask_storeu_ps(oh + e0 + 16 * c, m[c], acc[c]);
+    }
+}
+
+/* kn_attend for every query row of one head: scores, probabilities in place (e^(s - max) times
+ * the inverse sum), weighted values; the rows follow each other, so the head's keys and values
+ * come from L1 after the first row. */
+ALWAYS_INLINE void attend_head(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q,
+                               const kn_keys *kv, float scale, int h, int dh, float *sh,
+                               const int D64)
+{
+    size_t hoff = (size_t)h * dh;
+    const float *bh = kv->bias ? kv->bias + (size_t)h * kv->bias_stride : NULL;
+    for (int i = 0; i < n_q; i++) {
+        const int32_t *sl = kv->slot ? kv->slot + (size_t)i * kv->slot_ld : NULL;
+        head_scores(sh, q + (size_t)i * ld_q + hoff, kv, sl, hoff, bh, scale, dh, D64);
+        float inv = 1.0f / kn_exp_sub_avx512(sh, sh, max512(sh, kv->n), kv->n);
+        kn_scale_add_avx512(sh, sh, inv, 0.0f, kv->n);
+        head_values(out + (size_t)i * ld_out + hoff, sh, kv, sl, hoff, dh, D64);
+    }
+}
+
+void kn_attend_avx512(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q,
+                      const kn_keys *kv, float scale, int n_heads, int dh, float *scores)
+{
+    /* heads outside, rows inside: the rows of one source share their keys (cross-attention)
+     * or most of them (a beam's cached prefix) */
+    for (int h = 0; h < n_heads; h++) {
+        float *sh = scores + (size_t)h * kv->n;
+        if (dh == 64)
+            attend_head(out, ld_out, q, ld_q, n_q, kv, scale, h, 64, sh, 1);
+        else
+            attend_head(out, ld_out, q, ld_q, n_q, kv, scale, h, dh, sh, 0);
+    }
+}
+
+/* Floats of kn_sumexp_avx512's blocks, and how far ahead of its exponentials it prefetches (the
+ * logits it reads come from memory: 16 MB for 128 rows of 32000; 4 KB ahead measured best on
+ * 128 x 32000). */
+enum { SUMEXP_BLOCK = 256, SUMEXP_PREFETCH = 1024 };
 
 float kn_sumexp_avx512(float *max, const float *x, int n)
 {
     /* per lane a running maximum m and sum s of exp(x - m); each block of up to 256 floats
      * (in L1 after its first read) raises m once and rescales s by exp(m_old - m_new); the floor
-     * -FLT_MAX keeps -inf inputs from making inf - inf */
-    __m512 m = _mm512_set1_ps(-FLT_MAX), s = _mm512_setzero_ps();
-    for (int k0 = 0; k0 < n; k0 += 256) {
-        int k1 = k0 + 256 < n ? k0 + 256 : n;
-        __m512 bm = m;
-        int k = k0;
-        for (; k + 16 <= k1; k += 16)
-            bm = _mm512_max_ps(bm, _mm512_loadu_ps(x + k));
-        __mmask16 t = (__mmask16)((1u << (k1 - k)) - 1);
-        if (t)
-            bm = _mm512_mask_max_ps(bm, t, bm, _mm512_maskz_loadu_ps(t, x + k));
+     * -FLT_MAX keeps -inf inputs from making inf - inf.  The next block's maximum is taken in the
+     * same loop as this block's exponentials (two independent chains, each in its own order), so
+     * that neither waits on the other */
+    __m512 m = _mm512_set1_ps(-FLT_MAX), s = _mm512_setzero_ps(), bm = m;
+    int k = 0, k1 = n < SUMEXP_BLOCK ? n : SUMEXP_BLOCK;
+    for (; k + 16 <= k1; k += 16)
+        bm = _mm512_max_ps(bm, _mm512_loadu_ps(x + k));
+    __mmask16 t = (__mmask16)((1u << (k1 - k)) - 1);
+    if (t)
+        bm = _mm512_mask_max_ps(bm, t, bm, _mm512_maskz_loadu_ps(t, x + k));
+    for (int k0 = 0; k0 < n; k0 += SUMEXP_BLOCK) {
+        /* this block is [k0, k1), the next one [k1, k2) */
+        k1 = k0 + SUMEXP_BLOCK < n ? k0 + SUMEXP_BLOCK : n;
+        int k2 = k1 + SUMEXP_BLOCK < n ? k1 + SUMEXP_BLOCK : n, j = k1;
         s = _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, bm)));
         m = bm;
-        for (k = k0; k + 16 <= k1; k += 16)
+        for (k = k0; k + 16 <= k1; k += 16) {
+            _mm_prefetch((const char *)(x + k + SUMEXP_PREFETCH), _MM_HINT_T0);
+            if (j + 16 <= k2) {
+                bm = _mm512_max_ps(bm, _mm512_loadu_ps(x + j));
+                j += 16;
+            }
             s = _mm512_add_ps(s, exp512(_mm512_sub_ps(_mm512_loadu_ps(x + k), m)));
+        }
+        t = (__mmask16)((1u << (k1 - k)) - 1);
         if (t)
-            s = _mm512_add_ps(s, _mm512_maskz_mov_ps(
-                                     t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m))));
+            s = _mm512_add_ps(
+                s, _mm512_maskz_mov_ps(
+                       t, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m))));
+        /* the next block's tail (its full vectors are done: it is never longer than this one) */
+        __mmask16 t2 = (__mmask16)((1u << (k2 - j)) - 1);
+        if (t2)
+            bm = _mm512_mask_max_ps(bm, t2, bm, _mm512_maskz_loadu_ps(t2, x + j));
     }
     float mx = _mm512_reduce_max_ps(m);
     *max = mx;
-    return _mm512_reduce_add_ps(_mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(mx)))));
+    return _mm512_reduce_add_ps(
+        _mm512_mul_ps(s, exp512(_mm512_sub_ps(m, _mm512_set1_ps(mx)))));
+}
+
+/* Returns the lanes of the 16 candidates (x[i] + shift) + add (SHIFTED) or x[i] + add that are
+ * >= th. */
+ALWAYS_INLINE __mmask16 top_hits(const float *x, __m512 vs, __m512 va, __m512 th,
+                                 const int SHIFTED)
+{
+    __m512 v = _mm512_loadu_ps(x);
+    v = _mm512_add_ps(SHIFTED ? _mm512_add_ps(v, vs) : v, va);
+    return _mm512_cmp_ps_mask(v, th, _CMP_GE_OQ);
+}
+
+/* Inserts the candidates i + lane of the lanes in hit (kn_top_insert decides). */
+ALWAYS_INLINE void insert_hits(float *score, int *index, int *have, const float *x, float shift,
+                               float add, int base, int i, __mmask16 hit, int k,
+                               const int SHIFTED)
+{
+    while (hit) {
+        int j = i + __builtin_ctz(hit);
+        hit &= (__mmask16)(hit - 1);
+        kn_top_insert(score, index, have, (SHIFTED ? x[j] + shift : x[j]) + add, base + j, k);
+    }
+}
+
+/* kn_top_merge of (x[i] + shift) + add when SHIFTED, else of x[i] + add. */
+ALWAYS_INLINE void top_merge(float *score, int *index, int *have, const float *x, float shift,
+                             float add, int base, int n, int k, const int SHIFTED)
+{
+    const __m512 vs = _mm512_set1_ps(shift), va = _mm512_set1_ps(add);
+    int i = 0;
+    /* the list fills from the first values; afterwards only values >= its last enter (equal
+     * ones may still win on a lower index), found 64 at a time: the list decides exactly, and
+     * its last entry only rises, so that a threshold read before a group of inserts lets more
+     * through, never fewer */
+    for (; i < n && *have < k; i++)
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
+    for (; i + 64 <= n; i += 64) {
+        __m512 th = _mm512_set1_ps(score[k - 1]);
+        __mmask16 hit[4];
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            hit[c] = top_hits(x + i + 16 * c, vs, va, th, SHIFTED);
+        if (!(hit[0] | hit[1] | hit[2] | hit[3]))
+            continue;
+        for (int c = 0; c < 4; c++)
+            insert_hits(score, index, have, x, shift, add, base, i + 16 * c, hit[c], k, SHIFTED);
+    }
+    for (; i + 16 <= n; i += 16)
+        insert_hits(score, index, have, x, shift, add, base, i,
+                    top_hits(x + i, vs, va, _mm512_set1_ps(score[k - 1]), SHIFTED), k, SHIFTED);
+    for (; i < n; i++)
+        kn_top_insert(score, index, have, (SHIFTED ? x[i] + shift : x[i]) + add, base + i, k);
 }
 
 void kn_top_merge_avx512(float *score, int *index, int *have, const float *x, float add,
                          int base, int n, int k)
 {
-    const __m512 va = _mm512_set1_ps(add);
-    int i = 0;
-    /* the list fills from the first values; afterwards only values >= its last enter (equal
-     * ones may still win on a lower index), found 16 at a time */
-    for (; i < n && *have < k; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_add_ps(_mm512_loadu_ps(x + i), va);
-        __mmask16 hit = _mm512_cmp_ps_mask(v, _mm512_set1_ps(score[k - 1]), _CMP_GE_OQ);
-        while (hit) {
-            int j = __builtin_ctz(hit);
-            hit &= (__mmask16)(hit - 1);
-            kn_top_insert(score, index, have, x[i + j] + add, base + i + j, k);
-        }
-    }
-    for (; i < n; i++)
-        kn_top_insert(score, index, have, x[i] + add, base + i, k);
+    top_merge(score, index, have, x, 0.0f, add, base, n, k, 0);
+}
+
+void kn_top_merge_shifted_avx512(float *score, int *index, int *have, const float *x,
+                                 float shift, float add, int base, int n, int k)
+{
+    top_merge(score, index, have, x, shift, add, base, n, k, 1);
 }

@@ -36,10 +36,12 @@ float kn_dot_avx2(const float *a, const float *b, int n);
 void kn_axpy_avx2(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx2(int8_t *q, float *scale, const float *x, int cols);
 
-/* kn_sumexp and kn_top_merge. */
+/* kn_sumexp, kn_top_merge and kn_top_merge_shifted. */
 float kn_sumexp_avx2(float *max, const float *x, int n);
 void kn_top_merge_avx2(float *score, int *index, int *have, const float *x, float add,
                        int base, int n, int k);
+void kn_top_merge_shifted_avx2(float *score, int *index, int *have, const float *x, float shift,
+                               float add, int base, int n, int k);
 
 /* ---- AVX-512 F/BW/VL/DQ + VNNI (kernels_avx512.c): the same, and more ---- */
 
@@ -59,10 +61,12 @@ float kn_dot_avx512(const float *a, const float *b, int n);
 void kn_axpy_avx512(float *y, float a, const float *x, int n);
 void kn_quantize_row_avx512(int8_t *q, float *scale, const float *x, int cols);
 
-/* kn_sumexp and kn_top_merge. */
+/* kn_sumexp, kn_top_merge and kn_top_merge_shifted. */
 float kn_sumexp_avx512(float *max, const float *x, int n);
 void kn_top_merge_avx512(float *score, int *index, int *have, const float *x, float add,
                          int base, int n, int k);
+void kn_top_merge_shifted_avx512(float *score, int *index, int *have, const float *x,
+                                 float shift, float add, int base, int n, int k);
 
 /* Writes y = exp(x - m) (y may be NULL or x) and returns the sum of those values. */
 float kn_exp_sub_avx512(float *y, const float *x, float m, int n);
@@ -80,8 +84,7 @@ void kn_relu_avx512(float *x, int n);
 void kn_layernorm_avx512(float *y, const float *x, const float *w, const float *b, int d,
                          float eps);
 void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float eps);
-void kn_attend_avx512(float *out, const float *q, const float *k, const float *v, size_t stride,
-                      const int32_t *slot, size_t slot_stride, const float *bias,
-                      size_t bias_stride, float scale, int n, int n_heads, int dh, float *scores);
+void kn_attend_avx512(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q,
+                      const kn_keys *kv, float scale, int n_heads, int dh, float *scores);
 
 #endif

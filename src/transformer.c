@@ -75,6 +75,8 @@ struct tf_state {
     int began, pos, n_rows;
     int *src_of_row;            /* (max_rows) */
     int *tmp_rows;              /* (max_rows) */
+    int *row_group;             /* (max_rows + 1) first row of each decoder attention task's run
+                                 * of rows with one source, then n_rows */
     int32_t *tok_buf;           /* (rows) tokens of an encoder chunk */
     int *pos_buf;               /* (rows) positions of the tokens being embedded */
     int32_t *slot;              /* (max_rows, max_tgt_len) physical row holding position j */
@@ -190,6 +192,7 @@ int tf_state_open(tf_state **out, const tf_model *m, int max_src, int max_rows, 
             attn_carve(base, &p, (size_t)n_threads * ENC_SCRATCH(max_src_len, c->d_head) * fsz);
         st->src_of_row = attn_carve(base, &p, R * sizeof(int));
         st->tmp_rows = attn_carve(base, &p, R * sizeof(int));
+        st->row_group = attn_carve(base, &p, (R + 1) * sizeof(int));
         st->tok_buf = attn_carve(base, &p, rows * sizeof(int32_t));
         st->pos_buf = attn_carve(base, &p, rows * sizeof(int));
         st->slot = attn_carve(base, &p, R * T * sizeof(int32_t));
@@ -534,9 +537,9 @@ typedef struct attn_job {
     int tok0;                   /* packed offset of the chunk's first token */
     const float *q, *k, *v;     /* (chunk tokens, inner) */
     float *out;                 /* (chunk tokens, inner) */
-    /* decoder: one task per (row, group of heads) */
+    /* decoder: one task per (run of rows with one source, group of heads) */
     int layer, cross;
-    int head_groups;            /* groups of heads per row: 1, or more when rows are few */
+    int head_groups;            /* groups of heads per run: 1, or more when runs are few */
 } attn_job;
 
 /* Encoder self-attention for one (source, head): the head's queries, keys and values are copied
@@ -577,31 +580,35 @@ static void enc_attn_task(void *ctx, int task, int thread)
     kn_linear(aj->out + (size_t)off * inner + (size_t)h * dh, inner, &pin, &vw, NULL, 0, dh);
 }
 
-/* Decoder attention for one row and one group of its heads: self-attention over the cached
- * positions 0..pos through the slot table, or cross-attention over the row's source. */
+/* Decoder attention for one run of rows with the same source (row_group) and one group of
+ * their heads: self-attention over the cached positions 0..pos through each row's slot table, or
+ * cross-attention over the source; the run's rows share their keys (cross) or most of them (the
+ * beams' common prefix), which one kn_attend call reads from memory once. */
 static void dec_attn_task(void *ctx, int task, int thread)
 {
     attn_job *aj = ctx;
     tf_state *st = aj->st;
     int H = aj->n_heads, dh = aj->d_head, inner = aj->inner, G = aj->head_groups;
-    int r = task / G, g = task % G;
+    int r0 = st->row_group[task / G], nq = st->row_group[task / G + 1] - r0, g = task % G;
     int h0 = g * H / G, nh = (g + 1) * H / G - h0;
     size_t Lmax = (size_t)(st->max_src_len > st->max_tgt_len ? st->max_src_len : st->max_tgt_len);
     float *sc = st->scores + (size_t)thread * (size_t)H * Lmax;    /* (nh, keys) */
     size_t hoff = (size_t)h0 * dh;
-    const float *qi = st->q + (size_t)r * inner + hoff;
-    float *o = st->a + (size_t)r * inner + hoff;
+    const float *qi = st->q + (size_t)r0 * inner + hoff;    /* (nq, inner) */
+    float *o = st->a + (size_t)r0 * inner + hoff;           /* (nq, inner) */
     if (aj->cross) {
-        int s = st->src_of_row[r];
+        int s = st->src_of_row[r0];
         size_t layer_base = (size_t)aj->layer * (size_t)st->max_src * st->max_src_len;
         size_t base = (layer_base + (size_t)st->src_off[s]) * inner + hoff;
-        kn_attend(o, qi, st->cross_k + base, st->cross_v + base, (size_t)inner, NULL, 0, NULL, 0,
-                  aj->scale, st->src_len[s], nh, dh, sc);
-        for (int h = 0; st->cap && h < nh; h++)
-            if (cap_wants(st->cap, aj->layer, h0 + h))
-                cap_cross(st->cap, r, aj->layer, h0 + h, qi + h * dh,
-                          st->cross_k + base + h * dh, (size_t)inner, aj->scale, st->src_len[s],
-                          dh);
+        kn_keys kv = {st->cross_k + base, st->cross_v + base, (size_t)inner, NULL, 0, 0, NULL, 0,
+                      st->src_len[s]};
+        kn_attend(o, (size_t)inner, qi, (size_t)inner, nq, &kv, aj->scale, nh, dh, sc);
+        for (int i = 0; st->cap && i < nq; i++)
+            for (int h = 0; h < nh; h++)
+                if (cap_wants(st->cap, aj->layer, h0 + h))
+                    cap_cross(st->cap, r0 + i, aj->layer, h0 + h, qi + (size_t)i * inner + h * dh,
+                              st->cross_k + base + h * dh, (size_t)inner, aj->scale,
+                              st->src_len[s], dh);
         return;
     }
     /* position j of row r lives in physical row slot[j] of the cache: cell (slot[j], j) */
@@ -609,8 +616,9 @@ static void dec_attn_task(void *ctx, int task, int thread)
     size_t base = (size_t)aj->layer * (size_t)st->max_rows * (size_t)T * inner + hoff;
     const float *rel = st->m->cfg.pos_kind == ATTN_POS_RELATIVE
                            ? st->dec_rel + (size_t)h0 * T + (size_t)(T - 1) - st->pos : NULL;
-    kn_attend(o, qi, st->self_k + base, st->self_v + base, (size_t)inner, st->slot + (size_t)r * T,
-              (size_t)T * inner, rel, (size_t)T, aj->scale, st->pos + 1, nh, dh, sc);
+    kn_keys kv = {st->self_k + base, st->self_v + base, (size_t)inner, st->slot + (size_t)r0 * T,
+                  (size_t)T, (size_t)T * inner, rel, (size_t)T, st->pos + 1};
+    kn_attend(o, (size_t)inner, qi, (size_t)inner, nq, &kv, aj->scale, nh, dh, sc);
 }
 
 /* Runs n_tasks attention tasks, in parallel when there is enough work (work: floats of keys
@@ -846,13 +854,18 @@ static void dec_attention(tf_state *st, int l, int cross, const float *hin)
         lin_add(&lb, st->self_v + cell, T * inner, &in, &A->v);
     }
     lin_run(st, &lb);
-    /* rows or heads, whichever gives the threads more tasks: groups of heads when the rows are
-     * fewer than two per thread (batch 1) */
-    int groups = n >= 2 * st->n_threads ? 1 : (2 * st->n_threads + n - 1) / n;
+    /* runs of rows with one source (a source's beams) or heads, whichever gives the threads more
+     * tasks: groups of heads when the runs are fewer than two per thread (batch 1) */
+    int runs = 0;
+    for (int r = 0; r < n; r++)
+        if (r == 0 || st->src_of_row[r] != st->src_of_row[r - 1])
+            st->row_group[runs++] = r;
+    st->row_group[runs] = n;
+    int groups = runs >= 2 * st->n_threads ? 1 : (2 * st->n_threads + runs - 1) / runs;
     attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, 0, 0, NULL, NULL, NULL, NULL,
                    l, cross, groups < c->n_heads ? groups : c->n_heads};
     size_t keys = cross ? (size_t)st->src_len[st->src_of_row[0]] : (size_t)st->pos + 1;
-    run_attn(st, dec_attn_task, &aj, n * aj.head_groups, (size_t)n * keys * inner);
+    run_attn(st, dec_attn_task, &aj, runs * aj.head_groups, (size_t)n * keys * inner);
     input_for(st, &in, st->a, n, inner, &A->o);
     lb.n_jobs = 0;
     lin_add(&lb, st->t, d, &in, &A->o);

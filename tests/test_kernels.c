@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,9 +441,9 @@ static void test_softmax_norms_activations(void **state)
 }
 
 /* kn_sumexp / kn_logsumexp against double precision (lengths across the vector blocks, rising
- * values that move the running maximum in every block, -inf entries, all -inf), and kn_top_merge
- * against the plain insertion of every value (ties broken by the lower index), on every
- * instruction set. */
+ * values that move the running maximum in every block, -inf entries, all -inf), kn_top_merge
+ * against the plain insertion of every value (ties broken by the lower index), and
+ * kn_top_merge_shifted against kn_top_merge of the shifted row, on every instruction set. */
 static void test_logsumexp_top(void **state)
 {
     (void)state;
@@ -467,6 +468,13 @@ static void test_logsumexp_top(void **state)
                          kn_isa_name(isa), n, got_s, got_m, kn_logsumexp(x, n), sum, m, lse);
             if (n == 1)
                 assert_true(isinf(kn_logsumexp(x, 1)) && kn_logsumexp(x, 1) < 0);
+            /* every value -inf, across the blocks: maximum -FLT_MAX, sum 0 */
+            for (int i = 0; i < n; i++)
+                x[i] = -INFINITY;
+            got_s = kn_sumexp(&got_m, x, n);
+            if (!(got_m == -FLT_MAX && got_s == 0.0f && isinf(kn_logsumexp(x, n))))
+                fail_msg("%s n=%d all -inf: sumexp %.9g (max %.9g)", kn_isa_name(isa), n, got_s,
+                         got_m);
 
             /* top-k: values with many ties (a coarse grid), k from 1 to 9 */
             for (int i = 0; i < n; i++)
@@ -503,32 +511,51 @@ static void test_logsumexp_top(void **state)
                 if (sc[i] != rs[i] || ix[i] != ri[i])
                     fail_msg("%s n=%d k=%d: entry %d is (%g, %d), want (%g, %d)",
                              kn_isa_name(isa), n, k, i, sc[i], ix[i], rs[i], ri[i]);
+
+            /* shifted: the same list, bit for bit, as kn_top_merge over the row x + shift written
+             * out (values close enough for the shift's rounding to make ties) */
+            static float shifted[1300];
+            float shift = -1234.567f;
+            for (int i = 0; i < n; i++) {
+                x[i] = (float)(int)(next_f() * 6.0f) * 0.5f + next_f() * 1e-4f;
+                shifted[i] = x[i] + shift;
+            }
+            x[n / 2] = -INFINITY;
+            shifted[n / 2] = -INFINITY;
+            rhave = have = 0;
+            kn_top_merge(rs, ri, &rhave, shifted, 4096.3f, 7, n, k);
+            kn_top_merge_shifted(sc, ix, &have, x, shift, 4096.3f, 7, cut, k);
+            kn_top_merge_shifted(sc, ix, &have, x + cut, shift, 4096.3f, 7 + cut, n - cut, k);
+            assert_int_equal(have, rhave);
+            assert_memory_equal(sc, rs, (size_t)have * sizeof *sc);
+            assert_memory_equal(ix, ri, (size_t)have * sizeof *ix);
         }
     }
     kn_set_isa(best);
 }
 
-/* kn_attend against a double-precision softmax(scale q_h.k_h + bias_h) v_h for every head, with
- * the slot indirection of the beam-search cache, 1 to 5 heads of several sizes, on every
- * instruction set; and each head alone bit-identical to the heads together. */
+/* kn_attend against a double-precision softmax(scale q_h.k_h + bias_h) v_h for every query row
+ * and head, with the slot indirection of the beam-search cache (each row its own table), 1 to 5
+ * heads of several sizes, on every instruction set; and each (row, head) alone bit-identical to
+ * the rows and heads together. */
 static void test_attend(void **state)
 {
     (void)state;
-    enum { N = 13, ROWS = 3, STRIDE = 330, MAXH = 5 };
+    enum { N = 13, ROWS = 3, STRIDE = 330, MAXH = 5, NQ = 3 };
     static const int dhs[] = {1, 16, 24, 64};
     static const int heads[] = {1, 4, 5};
     static float K[ROWS * N * STRIDE], V[ROWS * N * STRIDE];
-    float q[STRIDE], bias[MAXH * N], out[STRIDE], sc[MAXH * N];
-    int32_t slot[N];
+    float q[NQ * STRIDE], bias[MAXH * N], out[NQ * STRIDE], sc[MAXH * N];
+    int32_t slot[NQ * N];
     for (int i = 0; i < ROWS * N * STRIDE; i++) {
         K[i] = next_f();
         V[i] = next_f();
     }
     for (int j = 0; j < MAXH * N; j++)
         bias[j] = next_f();
-    for (int j = 0; j < N; j++)
+    for (int j = 0; j < NQ * N; j++)
         slot[j] = (int32_t)(next_u32() % ROWS);
-    for (int i = 0; i < STRIDE; i++)
+    for (int i = 0; i < NQ * STRIDE; i++)
         q[i] = next_f() * 2.0f;
     int best = kn_set_isa(KN_AVX512);
     for (int isa = KN_PORTABLE; isa <= best; isa++) {
@@ -537,47 +564,56 @@ static void test_attend(void **state)
             for (size_t hh = 0; hh < sizeof heads / sizeof *heads; hh++)
                 for (int variant = 0; variant < 2; variant++) {
                     int dh = dhs[a], H = heads[hh];
-                    const int32_t *sl = variant ? slot : NULL;
-                    const float *bs = variant ? bias : NULL;
-                    size_t slot_stride = (size_t)N * STRIDE;
-                    kn_attend(out, q, K, V, STRIDE, sl, slot_stride, bs, N, 0.3f, N, H, dh, sc);
-                    /* each head alone gives the same bits (a row's heads may be split over
-                     * threads) */
-                    for (int h = 0; h < H; h++) {
-                        float one[64];
-                        size_t o = (size_t)h * dh;
-                        kn_attend(one, q + o, K + o, V + o, STRIDE, sl, slot_stride,
-                                  bs ? bs + h * N : NULL, N, 0.3f, N, 1, dh, sc);
-                        assert_memory_equal(one, out + o, (size_t)dh * sizeof *one);
-                    }
-                    for (int h = 0; h < H; h++) {
-                        double p[N], mx = -1e300, sum = 0.0;
-                        for (int j = 0; j < N; j++) {
-                            size_t off = (size_t)j * STRIDE +
-                                         (sl ? (size_t)sl[j] * slot_stride : 0) + (size_t)h * dh;
-                            double dot = 0.0;
-                            for (int e = 0; e < dh; e++)
-                                dot += (double)q[h * dh + e] * K[off + e];
-                            p[j] = 0.3 * dot + (bs ? bs[h * N + j] : 0.0);
-                            mx = p[j] > mx ? p[j] : mx;
+                    kn_keys kv = {K, V, STRIDE, variant ? slot : NULL, N, (size_t)N * STRIDE,
+                                  variant ? bias : NULL, N, N};
+                    kn_attend(out, STRIDE, q, STRIDE, NQ, &kv, 0.3f, H, dh, sc);
+                    /* each row's head alone gives the same bits (a source's rows and a row's
+                     * heads may be split over threads) */
+                    for (int i = 0; i < NQ; i++)
+                        for (int h = 0; h < H; h++) {
+                            float one[64];
+                            size_t o = (size_t)h * dh;
+                            kn_keys k1 = kv;
+                            k1.k += o;
+                            k1.v += o;
+                            k1.slot = kv.slot ? kv.slot + i * N : NULL;
+                            k1.bias = kv.bias ? kv.bias + h * N : NULL;
+                            kn_attend(one, 0, q + i * STRIDE + o, 0, 1, &k1, 0.3f, 1, dh, sc);
+                            assert_memory_equal(one, out + i * STRIDE + o,
+                                                (size_t)dh * sizeof *one);
                         }
-                        for (int j = 0; j < N; j++)
-                            sum += (p[j] = exp(p[j] - mx));
-                        for (int e = 0; e < dh; e++) {
-                            double want = 0.0;
+                    for (int i = 0; i < NQ; i++)
+                        for (int h = 0; h < H; h++) {
+                            const int32_t *sl = kv.slot ? kv.slot + i * N : NULL;
+                            const float *qh = q + i * STRIDE + h * dh;
+                            double p[N], mx = -1e300, sum = 0.0;
                             for (int j = 0; j < N; j++) {
                                 size_t off = (size_t)j * STRIDE +
-                                             (sl ? (size_t)sl[j] * slot_stride : 0) +
+                                             (sl ? (size_t)sl[j] * kv.slot_stride : 0) +
                                              (size_t)h * dh;
-                                want += p[j] / sum * V[off + e];
+                                double dot = 0.0;
+                                for (int e = 0; e < dh; e++)
+                                    dot += (double)qh[e] * K[off + e];
+                                p[j] = 0.3 * dot + (kv.bias ? bias[h * N + j] : 0.0);
+                                mx = p[j] > mx ? p[j] : mx;
                             }
-                            float got = out[h * dh + e];
-                            if (!(fabs(got - want) <= 1e-5))
-                                fail_msg("%s dh %d heads %d variant %d: out[%d][%d] = %.7g, "
-                                         "want %.7g", kn_isa_name(isa), dh, H, variant, h, e, got,
-                                         want);
+                            for (int j = 0; j < N; j++)
+                                sum += (p[j] = exp(p[j] - mx));
+                            for (int e = 0; e < dh; e++) {
+                                double want = 0.0;
+                                for (int j = 0; j < N; j++) {
+                                    size_t off = (size_t)j * STRIDE +
+                                                 (sl ? (size_t)sl[j] * kv.slot_stride : 0) +
+                                                 (size_t)h * dh;
+                                    want += p[j] / sum * V[off + e];
+                                }
+                                float got = out[i * STRIDE + h * dh + e];
+                                if (!(fabs(got - want) <= 1e-5))
+                                    fail_msg("%s dh %d heads %d variant %d: out[%d][%d][%d] = "
+                                             "%.7g, want %.7g", kn_isa_name(isa), dh, H, variant,
+                                             i, h, e, got, want);
+                            }
                         }
-                    }
                 }
     }
     kn_set_isa(best);
