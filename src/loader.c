@@ -395,6 +395,8 @@ static int pack_weights(loader *ld)
         if (w->dtype == ATTN_F32) {
             kn_pack_panels((float *)(void *)p, w->data, w->rows, w->cols);
             w->panels = (const float *)(void *)p;
+            /* products read the panels now: the row-major pages of a mapped file may go */
+            mf_drop_pages(m->file, w->data, (size_t)w->rows * (size_t)w->cols * sizeof(float));
         } else {
             const void *scale = w->dtype == ATTN_Q8 ? (const void *)w->scale
                                                      : (const void *)w->half_scale;

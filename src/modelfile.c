@@ -610,6 +610,17 @@ int mf_open_mem(mf_file **out, const void *data, size_t len, const mf_options *o
     return open_source(out, &s, opt, 0, why, why_len);
 }
 
+void mf_drop_pages(const mf_file *f, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    if (!f || !f->map || b < f->map || n > f->map_size || (size_t)(b - f->map) > f->map_size - n)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)b + page - 1) & ~(page - 1), hi = ((uintptr_t)b + n) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void mf_free(mf_file *f)
 {
     if (!f)

@@ -122,6 +122,12 @@ int mf_open_mem(mf_file **out, const void *data, size_t len, const mf_options *o
 /* Frees everything mf_open allocated or mapped; accepts NULL. */
 void mf_free(mf_file *f);
 
+/* Says that the bytes [p, p + n) of a tensor in the file mapping will not be read for a while:
+ * the whole pages inside leave the process's resident memory and come back from the file on the
+ * next read (the data stay valid).  A no-op for anything outside the mapping (read or decoded
+ * tensors, whose memory has no file behind it). */
+void mf_drop_pages(const mf_file *f, const void *p, size_t n);
+
 /* Checks the CRC of every tensor not checked at open (mapped ones); returns ATTN_OK or ATTN_ERR_CRC
  * with a reason in why. */
 int mf_verify(const mf_file *f, char *why, size_t why_len);

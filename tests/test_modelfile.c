@@ -287,6 +287,28 @@ static void test_mmap(void **state)
     assert_int_equal(mf_verify(m, why, sizeof why), ATTN_OK);
     assert_int_equal(mf_decoded_size(m), mf_decoded_size(r));
     assert_int_equal(mf_file_size(m), 10488);
+    /* dropping the pages under every tensor keeps the data of a mapped and of a read file (a
+     * mapped one reads them back from the file; a read one is left alone) */
+    mf_file *both[2] = {m, r};
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *lo = NULL, *hi = NULL;
+        for (int k = 0; k < mf_tensor_count(both[i]); k++) {
+            mf_tensor a;
+            mf_tensor_at(both[i], k, &a);
+            const uint8_t *d = a.data;
+            lo = !lo || d < lo ? d : lo;
+            hi = !hi || d + a.decoded_size > hi ? d + a.decoded_size : hi;
+        }
+        assert_true(hi - lo > 2 * 4096);    /* at least one whole page inside */
+        mf_drop_pages(both[i], lo, (size_t)(hi - lo));
+    }
+    for (int k = 0; k < mf_tensor_count(m); k++) {
+        mf_tensor a, b;
+        mf_tensor_at(m, k, &a);
+        mf_tensor_at(r, k, &b);
+        assert_memory_equal(a.data, b.data, a.decoded_size);
+    }
+    assert_int_equal(mf_verify(m, why, sizeof why), ATTN_OK);
     mf_free(m);
     mf_free(r);
     /* compressed tensors are never mapped */
