@@ -158,8 +158,10 @@ void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_wei
  * broadcasts one input per row; many rows run 6 x 1 tiles (10 loads for 24 FMAs), a few rows
  * 1 x 4, 2 x 3 or 3 x 2, streaming several panels at once (one stream leaves memory idle at the
  * hardware prefetcher's 4 KiB page ends).  A slice of PANEL_KC steps of a panel (128 KiB) stays
- * in L2 while every row group passes over it, and each group fetches its share of the next
- * slice meanwhile, spread over its pass; between slices the partial sums wait in y.  Every
+ * in L2 while every row group passes over it (4-6 rows make two groups of 2 or 3: their slices
+ * are PANEL_KC_FEW steps of 3 or 2 panels, 48 or 32 KiB, which the second group reads from L1),
+ * and each group fetches its share of the next slice meanwhile, spread over its pass; between
+ * slices the partial sums wait in y.  Every
  * output is one chain of FMAs in input order, whatever the tile, so the rows sharing a product
  * do not change its bits.
  * ------------------------------------------------------------------------------------------- */
@@ -167,6 +169,7 @@ void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_wei
 #define PANEL_MR 6              /* input rows per tile with many rows */
 #define PANEL_NP 4              /* panels per tile at most (one row) */
 #define PANEL_KC 512            /* input steps per slice */
+#define PANEL_KC_FEW 64         /* input steps per slice when 4-6 rows make two row groups */
 
 /* y (MR rows ldy apart; NP panels of columns KN_PANEL apart, stored where m[q][0..3] are set) =
  * (first ? 0 : y) + the products of x (MR rows ldx apart, kc inputs) with the slices of NP
@@ -251,6 +254,8 @@ void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_wei
     /* rows and panels per tile: a few rows stream several panels at once */
     int mr = n <= 3 ? n : n == 4 ? 2 : n <= 6 ? 3 : PANEL_MR;
     int np = mr == 1 ? 4 : mr == 2 ? 3 : mr == 3 ? 2 : 1;
+    /* the second group of a few rows reads a short slice from L1 right after the first */
+    int slice = n >= 4 && n <= 6 ? PANEL_KC_FEW : PANEL_KC;
     for (int p = o0 / KN_PANEL; p * KN_PANEL < o1; p += np) {
         int nq = (o1 - p * KN_PANEL + KN_PANEL - 1) / KN_PANEL;
         nq = nq < np ? nq : np;
@@ -259,8 +264,8 @@ void kn_panels_f32_avx512(float *y, int ldy, const float *x, int n, const kn_wei
             panel_masks(m[q], p + q, o0, o1);
         const float *panel = w->panels + (size_t)p * pstride;
         float *yp = y + (size_t)p * KN_PANEL;
-        for (int k0 = 0; k0 < cols; k0 += PANEL_KC) {
-            int kc = cols - k0 < PANEL_KC ? cols - k0 : PANEL_KC;
+        for (int k0 = 0; k0 < cols; k0 += slice) {
+            int kc = cols - k0 < slice ? cols - k0 : slice;
             const float *pw = panel + (size_t)k0 * KN_PANEL;
             const float *bp = bias && k0 + kc >= cols ? bias + (size_t)p * KN_PANEL : NULL;
             /* the next slice of these panels' streams (or the next panels' first) follows this
