@@ -75,8 +75,9 @@ struct tf_state {
     int began, pos, n_rows;
     int *src_of_row;            /* (max_rows) */
     int *tmp_rows;              /* (max_rows) */
-    int *row_group;             /* (max_rows + 1) first row of each decoder attention task's run
-                                 * of rows with one source, then n_rows */
+    int *row_group;             /* (max_rows + 1) first row of each run of rows with one source
+                                 * (a decoder attention task's rows), then n_rows */
+    int n_runs;                 /* runs in row_group, set with src_of_row */
     int32_t *tok_buf;           /* (rows) tokens of an encoder chunk */
     int *pos_buf;               /* (rows) positions of the tokens being embedded */
     int32_t *slot;              /* (max_rows, max_tgt_len) physical row holding position j */
@@ -790,6 +791,18 @@ const float *tf_encoder_output(const tf_state *st, int s, int *len)
  * Decoder
  * ------------------------------------------------------------------------------------------- */
 
+/* Sets row_group and n_runs from src_of_row for the current n_rows: the runs of consecutive
+ * rows with one source (a source's beams). */
+static void group_rows(tf_state *st)
+{
+    int runs = 0;
+    for (int r = 0; r < st->n_rows; r++)
+        if (r == 0 || st->src_of_row[r] != st->src_of_row[r - 1])
+            st->row_group[runs++] = r;
+    st->row_group[runs] = st->n_rows;
+    st->n_runs = runs;
+}
+
 int tf_decode_begin(tf_state *st, const int *src_of_row, int n_rows)
 {
     if (st->n_src < 1)
@@ -801,6 +814,7 @@ int tf_decode_begin(tf_state *st, const int *src_of_row, int n_rows)
             return ATTN_ERR_ARG;
     memcpy(st->src_of_row, src_of_row, (size_t)n_rows * sizeof(int));
     st->n_rows = n_rows;
+    group_rows(st);
     st->pos = 0;
     st->began = 1;
     return ATTN_OK;
@@ -826,6 +840,7 @@ int tf_decode_reorder(tf_state *st, const int *parent, int n_rows)
         st->src_of_row[r] = st->tmp_rows[r];
     }
     st->n_rows = n_rows;
+    group_rows(st);
     return ATTN_OK;
 }
 
@@ -856,11 +871,7 @@ static void dec_attention(tf_state *st, int l, int cross, const float *hin)
     lin_run(st, &lb);
     /* runs of rows with one source (a source's beams) or heads, whichever gives the threads more
      * tasks: groups of heads when the runs are fewer than two per thread (batch 1) */
-    int runs = 0;
-    for (int r = 0; r < n; r++)
-        if (r == 0 || st->src_of_row[r] != st->src_of_row[r - 1])
-            st->row_group[runs++] = r;
-    st->row_group[runs] = n;
+    int runs = st->n_runs;
     int groups = runs >= 2 * st->n_threads ? 1 : (2 * st->n_threads + runs - 1) / runs;
     attn_job aj = {st, c->n_heads, c->d_head, inner, c->attn_scale, 0, 0, NULL, NULL, NULL, NULL,
                    l, cross, groups < c->n_heads ? groups : c->n_heads};
