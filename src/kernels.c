@@ -341,13 +341,6 @@ static void scale_add(float *y, const float *x, float a, float b, int n)
         y[i] = x[i] * a + b;
 }
 
-/* Returns the start of key / value row j of query row i (head 0) in base (kv->k or kv->v). */
-static inline const float *key_row(const float *base, const kn_keys *kv, int i, int j)
-{
-    return base + (size_t)j * kv->stride +
-           (kv->slot ? (size_t)kv->slot[(size_t)i * kv->slot_ld + (size_t)j] * kv->slot_stride : 0);
-}
-
 void kn_attend(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q, const kn_keys *kv,
                float scale, int n_heads, int dh, float *scores)
 {
@@ -363,15 +356,16 @@ void kn_attend(float *out, size_t ld_out, const float *q, size_t ld_q, int n_q, 
         for (int i = 0; i < n_q; i++) {
             const float *qh = q + (size_t)i * ld_q + hoff;
             float *oh = out + (size_t)i * ld_out + hoff;
+            const int32_t *sl = kv->slot ? kv->slot + (size_t)i * kv->slot_ld : NULL;
             for (int j = 0; j < n; j++) {
-                sh[j] = scale * kn_dot(qh, key_row(kv->k, kv, i, j) + hoff, dh);
+                sh[j] = scale * kn_dot(qh, kn_key_row(kv->k, kv, sl, j) + hoff, dh);
                 if (bh)
                     sh[j] += bh[j];
             }
             kn_softmax(sh, n);
             memset(oh, 0, (size_t)dh * sizeof *oh);
             for (int j = 0; j < n; j++)
-                kn_axpy(oh, sh[j], key_row(kv->v, kv, i, j) + hoff, dh);
+                kn_axpy(oh, sh[j], kn_key_row(kv->v, kv, sl, j) + hoff, dh);
         }
     }
 }

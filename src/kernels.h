@@ -144,6 +144,14 @@ typedef struct kn_keys {
     int n;                      /* keys (n >= 1) */
 } kn_keys;
 
+/* Returns the start of key / value row j (head 0) in base (kv->k or kv->v) through one query
+ * row's slot table sl (kv->slot + row * kv->slot_ld, or NULL without slots). */
+static inline const float *kn_key_row(const float *base, const kn_keys *kv, const int32_t *sl,
+                                      int j)
+{
+    return base + (size_t)j * kv->stride + (sl ? (size_t)sl[j] * kv->slot_stride : 0);
+}
+
 /* Attention of n_q query rows over the same n keys, every head: out row i (n_heads, dh), head h
  * = sum_j p_hj v_j,h with p_h = softmax(scale * q_h . k_j,h + bias_hj) over j < n; query row i
  * at q + i * ld_q (n_heads, dh), output row i at out + i * ld_out; scores: scratch (n_heads, n).

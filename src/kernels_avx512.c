@@ -597,13 +597,6 @@ void kn_rmsnorm_avx512(float *y, const float *x, const float *w, int d, float ep
         y[k] = w ? w[k] * (x[k] * r) : x[k] * r;
 }
 
-/* Returns the start of key / value row j (head 0) in base (kv->k or kv->v) through the query
- * row's slot table sl (or none). */
-ALWAYS_INLINE const float *kv_row(const float *base, const kn_keys *kv, const int32_t *sl, int j)
-{
-    return base + (size_t)j * kv->stride + (sl ? (size_t)sl[j] * kv->slot_stride : 0);
-}
-
 /* Writes sh[j + u] = scale * qh . k_(j+u) (+ bh[j + u]) for the NK (1..4) keys from j of one head
  * (key row pointers kp, head offset included); D64: dh is 64.  Each score is one lane of
  * hsum4_ps, the reduction tree of every score. */
@@ -645,11 +638,11 @@ ALWAYS_INLINE void head_scores(float *sh, const float *qh, const kn_keys *kv, co
     for (; j + 4 <= n; j += 4) {
         #pragma GCC unroll 4
         for (int u = 0; u < 4; u++)
-            kp[u] = kv_row(kv->k, kv, sl, j + u) + hoff;
+            kp[u] = kn_key_row(kv->k, kv, sl, j + u) + hoff;
         key_scores(sh, qh, kp, bh, scale, j, dh, 4, D64);
     }
     for (; j < n; j++) {
-        kp[0] = kv_row(kv->k, kv, sl, j) + hoff;
+        kp[0] = kn_key_row(kv->k, kv, sl, j) + hoff;
         key_scores(sh, qh, kp, bh, scale, j, dh, 1, D64);
     }
 }
@@ -673,7 +666,7 @@ ALWAYS_INLINE void head_values(float *oh, const float *sh, const kn_keys *kv, co
             acc[c] = _mm512_setzero_ps();
         for (int j = 0; j < kv->n; j++) {
             __m512 p = _mm512_set1_ps(sh[j]);
-            const float *vj = kv_row(kv->v, kv, sl, j) + hoff + e0;
+            const float *vj = kn_key_row(kv->v, kv, sl, j) + hoff + e0;
             #pragma GCC unroll 4
             for (int c = 0; c < 4; c++)
                 acc[c] = _mm512_fmadd_ps(p, D64 ? _mm512_loadu_ps(vj + 16 * c)
