@@ -161,9 +161,8 @@ void kn_dots_float_avx512(float *y, int ldy, const float *x, int n, const kn_wei
  * in L2 while every row group passes over it (4-6 rows make two groups of 2 or 3: their slices
  * are PANEL_KC_FEW steps of 3 or 2 panels, 48 or 32 KiB, which the second group reads from L1),
  * and each group fetches its share of the next slice meanwhile, spread over its pass; between
- * slices the partial sums wait in y.  Every
- * output is one chain of FMAs in input order, whatever the tile, so the rows sharing a product
- * do not change its bits.
+ * slices the partial sums wait in y.  Every output is one chain of FMAs in input order, whatever
+ * the tile, so the rows sharing a product do not change its bits.
  * ------------------------------------------------------------------------------------------- */
 
 #define PANEL_MR 6              /* input rows per tile with many rows */

@@ -369,8 +369,10 @@ static size_t packed_size(const kn_weight *w)
 
 /* Packs every q8 and q4 linear weight for gm_linear and, with the AVX-512 kernels, every f32
  * one into kn_linear's panels, all into one block (m->packed); returns ATTN_OK or
- * ATTN_ERR_NOMEM.  f32 panels double the f32 weights' memory: the row-major weights stay for
- * the AVX2 and portable kernels (--isa) and for rows read as embeddings. */
+ * ATTN_ERR_NOMEM.  The row-major f32 weights stay for the AVX2 and portable kernels (--isa) and
+ * for rows read as embeddings: from a zlib file they double the f32 weights' memory, from a
+ * mapped file their pages go back to the kernel once packed (read again from the file if
+ * needed). */
 static int pack_weights(loader *ld)
 {
     tf_model *m = ld->m;
