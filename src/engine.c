@@ -381,11 +381,22 @@ int eng_params(const engine *e, const eng_overrides *o, gen_params *p)
 
 /* ---- runs: generate.c on the Transformer -------------------------------------------------- */
 
-double eng_now(void)
+/* Returns the seconds of clock id. */
+static double clock_seconds(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double eng_now(void)
+{
+    return clock_seconds(CLOCK_MONOTONIC);
+}
+
+double eng_thread_cpu(void)
+{
+    return clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* Encodes sources on the engine, timing it; returns its status. */
@@ -537,11 +548,7 @@ static void peak_task(void *ctx, int task, int thread)
 {
     (void)thread;
     peak_job *j = ctx;
-    struct timespec a, b;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
-    double ops = j->probe(20000000);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-    double s = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+    double t0 = eng_thread_cpu(), ops = j->probe(20000000), s = eng_thread_cpu() - t0;
     j->rate[task & 255] = s > 0 ? ops / s : 0.0;
 }
 

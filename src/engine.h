@@ -185,6 +185,9 @@ double eng_encode_seconds(const eng_run *r);
 /* Seconds on a monotonic clock (every timing of the engine and the command line). */
 double eng_now(void);
 
+/* CPU seconds of the calling thread (time it ran, not time it waited for a core). */
+double eng_thread_cpu(void);
+
 /* Instruction sets of the kernels: eng_isa_parse maps "portable", "avx2" or "avx512" to its
  * number (or ATTN_ERR_ISA); eng_isa_set selects one for the whole process (ATTN_OK, or
  * ATTN_ERR_ISA when this CPU lacks it); eng_isa returns the one in use; eng_isa_name the name of

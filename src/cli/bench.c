@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct bench_opts {
@@ -42,15 +41,6 @@ static void bench_usage(void)
         "      --isa NAME      kernels to use: portable, avx2 or avx512 (default: the best\n"
         "                      this CPU supports)\n"
         "  -h, --help          show this help\n");
-}
-
-/* Returns the CPU time of the calling thread in seconds (time it ran, not time it waited for a
- * core). */
-static double thread_cpu_time(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Sorts doubles ascending (for medians). */
@@ -137,14 +127,14 @@ static int bench_b1(const engine *e, const bench_opts *o, const int32_t *src, do
         if ((r = tf_decode_begin(st, &row, 1)) != ATTN_OK ||
             (r = tf_decode_step(st, logits, &tok, 1)) != ATTN_OK)
             goto failed;
-        double cc = eng_now(), cc_cpu = thread_cpu_time();
+        double cc = eng_now(), cc_cpu = eng_thread_cpu();
         for (int t = 1; t < T; t++) {
             tok = argmax(logits, V);
             if ((r = tf_decode_step(st, logits, &tok, 1)) != ATTN_OK)
                 goto failed;
         }
         double d = eng_now();
-        dec_cpu[i] = (thread_cpu_time() - cc_cpu) / (T > 1 ? T - 1 : 1);
+        dec_cpu[i] = (eng_thread_cpu() - cc_cpu) / (T > 1 ? T - 1 : 1);
         enc_t[i] = b - a;
         ttft[i] = cc - a;
         dec_t[i] = (d - cc) / (T > 1 ? T - 1 : 1);
